@@ -1,0 +1,55 @@
+// `delineate`: a thin command-line shell over the engine. User mistakes print one line and exit 2.
+
+import { InputError } from '../engine/image';
+import { UsageError } from './args';
+import { infoCommand } from './commands/info';
+import { convertCommand } from './commands/convert';
+import { segmentCommand } from './commands/segment';
+import { measureCommand } from './commands/measure';
+import { modelsCommand } from './commands/models';
+
+const USAGE = `usage:
+  delineate info <input> [--json] [--spacing x,y[,z]]
+  delineate convert <input> <output.(nii|nii.gz|tif|png)> [--spacing x,y[,z]]
+  delineate segment <input...> --model <id|file.onnx> --out <dir> [--device auto|cpu|cuda|dml|coreml|webgpu]
+                    [--tile N|WxH] [--overlap 0..0.9] [--threads N] [--spacing x,y[,z]] [--probabilities]
+  delineate measure <image> <labels> --out <dir> [--connectivity N] [--min-size X] [--min-size-px N]
+                    [--classes classes.json] [--labels-are classes|instances] [--spacing x,y[,z]]
+  delineate models list [--json]`;
+
+const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
+  info: infoCommand,
+  convert: convertCommand,
+  segment: segmentCommand,
+  measure: measureCommand,
+  models: modelsCommand,
+};
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(USAGE + '\n');
+    return name ? 0 : 2;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    process.stderr.write(`delineate: unknown command "${name}"\n${USAGE}\n`);
+    return 2;
+  }
+  try {
+    return await command(rest);
+  } catch (err) {
+    if (err instanceof InputError || err instanceof UsageError) {
+      process.stderr.write(`delineate ${name}: ${err.message}\n`);
+      return 2;
+    }
+    const e = err as NodeJS.ErrnoException;
+    if (e && typeof e.code === 'string' && ['ENOENT', 'EACCES', 'EISDIR', 'ENOTDIR'].includes(e.code)) {
+      process.stderr.write(`delineate ${name}: ${e.path ?? ''}: ${e.code === 'ENOENT' ? 'no such file or folder' : e.code}\n`);
+      return 2;
+    }
+    process.stderr.write(`delineate ${name}: internal error: ${e?.message ?? String(err)}\n`);
+    if (process.env.DELINEATE_DEBUG) process.stderr.write(String(e?.stack) + '\n');
+    return 1;
+  }
+}

@@ -1,0 +1,136 @@
+// The one image model: DICOM series, NIfTI volumes, GeoTIFFs and plain pictures all become an ImageSource.
+// Pixel data is typed and laid out channel-planar: index = ((c * depth + z) * height + y) * width + x.
+
+import type { DType, Geometry, ImageInfo, ImageKind } from '../../preload/formats';
+
+export type PixelArray =
+  | Uint8Array
+  | Int8Array
+  | Uint16Array
+  | Int16Array
+  | Uint32Array
+  | Int32Array
+  | Float32Array
+  | Float64Array;
+
+/** A box of voxels; omitted fields mean "all". */
+export interface Region {
+  x?: number;
+  y?: number;
+  z?: number;
+  width?: number;
+  height?: number;
+  depth?: number;
+  /** Channel indices to read (default: all). */
+  channels?: number[];
+}
+
+/** Pixels of a region, channel-planar. */
+export interface PixelBlock {
+  data: PixelArray;
+  width: number;
+  height: number;
+  depth: number;
+  channels: number;
+  dtype: DType;
+}
+
+/** An opened image. Readers may keep the file open; call close() when done. */
+export interface ImageSource {
+  readonly file: string;
+  readonly format: string;
+  readonly kind: ImageKind;
+  readonly width: number;
+  readonly height: number;
+  readonly depth: number;
+  readonly channels: number;
+  readonly dtype: DType;
+  readonly geometry: Geometry;
+  readonly nodata?: number | 'nan';
+  /** Reader-specific metadata that is safe to show (never patient names or IDs). */
+  readonly meta: Record<string, unknown>;
+  /** Read a region (default: everything). Large rasters must be read by window. */
+  read(region?: Region): Promise<PixelBlock>;
+  close(): Promise<void>;
+}
+
+export const BYTES_PER_SAMPLE: Record<DType, number> = {
+  uint8: 1,
+  int8: 1,
+  uint16: 2,
+  int16: 2,
+  uint32: 4,
+  int32: 4,
+  float32: 4,
+  float64: 8,
+};
+
+export function allocPixels(dtype: DType, length: number): PixelArray {
+  switch (dtype) {
+    case 'uint8':
+      return new Uint8Array(length);
+    case 'int8':
+      return new Int8Array(length);
+    case 'uint16':
+      return new Uint16Array(length);
+    case 'int16':
+      return new Int16Array(length);
+    case 'uint32':
+      return new Uint32Array(length);
+    case 'int32':
+      return new Int32Array(length);
+    case 'float32':
+      return new Float32Array(length);
+    case 'float64':
+      return new Float64Array(length);
+  }
+}
+
+export function dtypeOf(data: PixelArray): DType {
+  if (data instanceof Uint8Array) return 'uint8';
+  if (data instanceof Int8Array) return 'int8';
+  if (data instanceof Uint16Array) return 'uint16';
+  if (data instanceof Int16Array) return 'int16';
+  if (data instanceof Uint32Array) return 'uint32';
+  if (data instanceof Int32Array) return 'int32';
+  if (data instanceof Float32Array) return 'float32';
+  return 'float64';
+}
+
+/** The `info --json` view of a source: geometry flattened into the fields that apply. */
+export function describe(src: ImageSource): ImageInfo {
+  const info: ImageInfo = {
+    file: src.file,
+    format: src.format,
+    kind: src.kind,
+    width: src.width,
+    height: src.height,
+    depth: src.depth,
+    channels: src.channels,
+    dtype: src.dtype,
+  };
+  const g = src.geometry;
+  if (g.type === 'medical') {
+    info.spacingMm = g.spacingMm;
+    info.originMm = g.originMm;
+    info.direction = g.direction;
+  } else if (g.type === 'geo') {
+    info.geotransform = g.geotransform;
+    info.crs = g.crs;
+  } else if (g.spacingMm) {
+    info.spacingMm = g.spacingMm;
+  }
+  if (src.nodata !== undefined) info.nodata = src.nodata;
+  return { ...src.meta, ...info };
+}
+
+/** Error for bad user input: one line naming the file and the problem. The CLI exits 2 on these. */
+export class InputError extends Error {
+  constructor(
+    readonly file: string,
+    problem: string,
+  ) {
+    super(`${file}: ${problem}`);
+    this.name = 'InputError';
+  }
+}

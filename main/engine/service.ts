@@ -1,0 +1,25 @@
+// The engine's service surface: what the engine host process exposes to the Electron shell, the test host
+// and (in-process) the CLI. Plain data in, plain data out; paths here are already resolved from handles.
+
+import type { ImageInfo, InstancesDocument, ModelSummary } from '../../preload/formats';
+import type { JobProgress, SliceBitmap, SliceRequest, SegmentRequest } from '../../preload/api';
+
+export interface OpenOptions {
+  /** User-supplied physical spacing for plain images, [x, y(, z)] in mm. */
+  spacingMm?: number[];
+}
+
+export type ProgressFn = (p: Omit<JobProgress, 'jobId'>) => void;
+
+export interface EngineService {
+  info(path: string, options?: OpenOptions): Promise<ImageInfo>;
+  slice(path: string, request: Omit<SliceRequest, 'handle'>): Promise<SliceBitmap>;
+  listModels(): Promise<ModelSummary[]>;
+  /** Runs a model on the image and post-processes it; honours the signal between tiles. */
+  segment(
+    path: string,
+    request: Omit<SegmentRequest, 'handle'>,
+    onProgress: ProgressFn,
+    signal: AbortSignal,
+  ): Promise<{ document: InstancesDocument; overlay?: SliceBitmap }>;
+}

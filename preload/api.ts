@@ -1,0 +1,143 @@
+// THE contract between renderer, preload and main: every channel, its arguments and its result.
+// main/ipc implements `InvokeHandlers` (checked with `satisfies`), preload/index.ts exposes one method per
+// channel, the test host serves the same handlers over a loopback socket. Change a channel here first.
+
+import type { ImageInfo, InstancesDocument, ModelSummary } from './formats';
+
+export type * from './formats';
+
+/** Opaque id the main process issues for a file the user picked or dropped. Never a path. */
+export type FileHandle = string;
+
+export interface OpenedImage {
+  handle: FileHandle;
+  /** Base name only, for display. */
+  name: string;
+  info: ImageInfo;
+}
+
+export interface AppInfo {
+  name: string;
+  version: string;
+  platform: string;
+  /** How the renderer is hosted: the Electron app or the browser test host. */
+  host: 'electron' | 'testhost';
+}
+
+export interface SliceRequest {
+  handle: FileHandle;
+  /** Slice index (0 for 2D). */
+  z: number;
+  /** Longest side of the returned bitmap; the engine downsamples larger images. */
+  maxSize: number;
+  /** Display window in modality values; default: the file's window, else a 0.5-99.5 percentile stretch. */
+  window?: { center: number; width: number };
+  /** Bands shown as R,G,B (0-based); default: first three, or the single band as grey. */
+  bands?: number[];
+}
+
+export interface SliceBitmap {
+  width: number;
+  height: number;
+  /** Scale from bitmap pixels to image pixels (>= 1 when downsampled). */
+  scale: number;
+  /** RGBA, width*height*4 bytes. */
+  rgba: Uint8Array;
+  window: { center: number; width: number };
+}
+
+export interface SegmentRequest {
+  handle: FileHandle;
+  modelId: string;
+  device?: 'auto' | 'cpu' | 'cuda' | 'dml' | 'coreml' | 'webgpu';
+  overlap?: number;
+}
+
+export interface SegmentResult {
+  jobId: string;
+  document: InstancesDocument;
+  /** Label overlay for slice 0 (or the middle slice), RGBA at the preview size. */
+  overlay?: SliceBitmap;
+}
+
+export type EngineState = 'starting' | 'ready' | 'crashed' | 'stopped';
+
+export interface EngineStatus {
+  state: EngineState;
+  pid?: number;
+  /** Why it stopped, when it did. */
+  message?: string;
+  restarts: number;
+}
+
+export interface JobProgress {
+  jobId: string;
+  stage: string;
+  done: number;
+  total: number;
+  etaSeconds?: number;
+}
+
+/** Invoke channels: renderer asks, main answers. */
+export interface InvokeChannels {
+  'app:info': { args: []; result: AppInfo };
+  'file:open-dialog': { args: []; result: OpenedImage | null };
+  /** Preload resolves the dropped File to a path inside the trusted preload; the renderer never sees it. */
+  'file:open-dropped': { args: [droppedPath: string]; result: OpenedImage };
+  'file:close': { args: [handle: FileHandle]; result: void };
+  'image:info': { args: [handle: FileHandle]; result: ImageInfo };
+  'image:slice': { args: [request: SliceRequest]; result: SliceBitmap };
+  'models:list': { args: []; result: ModelSummary[] };
+  'segment:run': { args: [jobId: string, request: SegmentRequest]; result: SegmentResult };
+  'job:cancel': { args: [jobId: string]; result: boolean };
+  'engine:status': { args: []; result: EngineStatus };
+  'engine:restart': { args: []; result: EngineStatus };
+}
+
+/** Event channels: main tells the renderer. */
+export interface EventChannels {
+  'engine:state': EngineStatus;
+  'job:progress': JobProgress;
+}
+
+export type InvokeChannel = keyof InvokeChannels;
+export type EventChannel = keyof EventChannels;
+
+/** The renderer-facing method name of every invoke channel: exactly one method per channel. */
+export const METHOD_OF_CHANNEL = {
+  'app:info': 'appInfo',
+  'file:open-dialog': 'openFileDialog',
+  'file:open-dropped': 'openDropped',
+  'file:close': 'closeFile',
+  'image:info': 'imageInfo',
+  'image:slice': 'imageSlice',
+  'models:list': 'listModels',
+  'segment:run': 'segment',
+  'job:cancel': 'cancelJob',
+  'engine:status': 'engineStatus',
+  'engine:restart': 'restartEngine',
+} as const satisfies Record<InvokeChannel, string>;
+
+export const INVOKE_CHANNELS = Object.keys(METHOD_OF_CHANNEL) as InvokeChannel[];
+export const EVENT_CHANNELS = ['engine:state', 'job:progress'] as const satisfies readonly EventChannel[];
+
+/** What main implements: one async function per invoke channel (arguments already validated). */
+export type InvokeHandlers = {
+  [C in InvokeChannel]: (...args: InvokeChannels[C]['args']) => Promise<InvokeChannels[C]['result']>;
+};
+
+/** The dropped-file method takes the DOM File; the preload turns it into a path the renderer never sees. */
+type RendererArgs<C extends InvokeChannel> = C extends 'file:open-dropped' ? [file: File] : InvokeChannels[C]['args'];
+
+/** What the renderer sees as `window.delineate`: one method per invoke channel, plus event subscription. */
+export type DelineateApi = {
+  [C in InvokeChannel as (typeof METHOD_OF_CHANNEL)[C]]: (...args: RendererArgs<C>) => Promise<InvokeChannels[C]['result']>;
+} & {
+  on<E extends EventChannel>(event: E, listener: (payload: EventChannels[E]) => void): () => void;
+};
+
+declare global {
+  interface Window {
+    delineate: DelineateApi;
+  }
+}

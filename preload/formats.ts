@@ -1,0 +1,204 @@
+// Output and model formats shared by the engine, the CLI, the IPC contract and the renderer.
+// These shapes are contracts other tools read (instances.json, manifest.json): add fields, never rename.
+
+/** What an input is: patient imaging, georeferenced raster, or a plain picture. */
+export type ImageKind = 'medical' | 'geo' | 'image';
+
+export type DType = 'uint8' | 'int8' | 'uint16' | 'int16' | 'uint32' | 'int32' | 'float32' | 'float64';
+
+export type Vec3 = [number, number, number];
+/** GDAL geotransform: [originX, pixelWidth, rowRotation, originY, colRotation, pixelHeight], corner of pixel (0,0). */
+export type GeoTransform = [number, number, number, number, number, number];
+
+/** Patient geometry (DICOM/NIfTI). LPS millimetres, origin = centre of voxel (0,0,0). */
+export interface MedicalGeometry {
+  type: 'medical';
+  spacingMm: Vec3;
+  originMm: Vec3;
+  /** Unit vectors of the x, y and z voxel axes in LPS, x first (9 numbers). */
+  direction: number[];
+}
+
+/** Map geometry (GeoTIFF). */
+export interface GeoGeometry {
+  type: 'geo';
+  geotransform: GeoTransform;
+  /** "EPSG:n" when a code is known, else WKT; null when the file has no CRS. */
+  crs: string | null;
+}
+
+/** Plain picture: pixel units unless the user supplied a spacing. */
+export interface PixelGeometry {
+  type: 'pixel';
+  /** Physical spacing given by the user (--spacing), in mm; absent means pixel units. */
+  spacingMm?: Vec3;
+}
+
+export type Geometry = MedicalGeometry | GeoGeometry | PixelGeometry;
+
+/** What `delineate info --json` prints and what the renderer gets for an opened image. */
+export interface ImageInfo {
+  file: string;
+  /** Reader that produced the image: png, jpeg, tiff, geotiff, dicom, nifti, stack. */
+  format: string;
+  kind: ImageKind;
+  width: number;
+  height: number;
+  depth: number;
+  channels: number;
+  dtype: DType;
+  spacingMm?: Vec3;
+  originMm?: Vec3;
+  direction?: number[];
+  geotransform?: GeoTransform;
+  crs?: string | null;
+  /** Nodata value: a number, or "nan". */
+  nodata?: number | 'nan';
+  /** Reader-specific extras (modality, transfer syntax, overviews ...). Never patient names or IDs. */
+  [extra: string]: unknown;
+}
+
+// ---------------------------------------------------------------- label maps
+
+/** Label map values: 0 = no class, 1..N = manifest classes in order, NODATA_LABEL = nodata/not processed. */
+export const NO_CLASS_LABEL = 0;
+export const NODATA_LABEL = 255;
+/** Used instead of 255 when a model has more than 254 classes (uint16 label map). */
+export const NODATA_LABEL_U16 = 65535;
+
+// ---------------------------------------------------------------- model manifest
+
+export type NormalizationSpec =
+  /** x = (v - mean[c]) / std[c] on raw values. */
+  | { type: 'fixed'; mean: number[]; std: number[] }
+  /** lo/hi = percentiles of the (masked) values over scope; x = (v - lo) / (hi - lo), optionally clipped. */
+  | { type: 'percentile'; pLow: number; pHigh: number; scope: 'volume' | 'slice' | 'image'; mask?: 'nonzero' | 'all'; clip?: [number, number] }
+  /** x = (v - mean) / sd over scope. */
+  | { type: 'zscore'; scope: 'volume' | 'slice' | 'image'; mask?: 'nonzero' | 'all' };
+
+export interface ManifestClass {
+  name: string;
+  /** #rrggbb */
+  color: string;
+}
+
+export interface ModelManifest {
+  id: string;
+  name: string;
+  version: string;
+  task: 'semantic' | 'instance';
+  kinds: ImageKind[];
+  modality?: string;
+  sensor?: string;
+  /** ONNX file, relative to the manifest. */
+  file: string;
+  input: {
+    name?: string;
+    channels: string[];
+    layout?: 'NCHW';
+    dtype?: 'float32';
+    /** 2d models on volumes run slice by slice. */
+    sliceMode?: '2d' | '3d';
+  };
+  normalization: NormalizationSpec;
+  tileSize: [number, number];
+  /** Fraction of a tile shared with its neighbour (0..0.9). */
+  tileOverlap?: number;
+  /** Resolution the model was trained at; the engine resamples other imagery to it. */
+  resolution?: { mmPerPx?: number | null; mPerPx?: number | null };
+  /** Label value = index + 1. */
+  classes: ManifestClass[];
+  outputs: {
+    name?: string;
+    type: 'softmax' | 'sigmoid' | 'logits';
+    threshold?: number;
+    /** Softmax models: channel 0 is background (label 0). */
+    backgroundChannel?: boolean;
+    /** Output channel of each class, in class order. */
+    classChannels?: number[];
+    /** Channel holding an instance-boundary probability (splits touching objects). */
+    boundaryChannel?: number | null;
+    /** Channel holding a distance-to-border map (splits touching objects). */
+    distanceChannel?: number | null;
+  };
+  license: string;
+  card?: string;
+  training?: Record<string, unknown>;
+}
+
+/** What model pickers and `models list --json` show. */
+export interface ModelSummary {
+  id: string;
+  name: string;
+  version: string;
+  task: ModelManifest['task'];
+  kinds: ImageKind[];
+  classes: ManifestClass[];
+  license: string;
+  /** Where it came from: shipped with the app, the user's model folder, or a file given on the command line. */
+  source: 'builtin' | 'user' | 'file';
+  /** First paragraph of the model card, if any. */
+  summary?: string;
+}
+
+// ---------------------------------------------------------------- instances.json
+
+export interface InstanceBBox {
+  /** Inclusive pixel indices [x, y] or [x, y, z]. */
+  min: number[];
+  max: number[];
+}
+
+export interface InstanceRecord {
+  id: number;
+  classId: number;
+  className: string;
+  pixelCount: number;
+  bbox: InstanceBBox;
+  /** Mean of pixel indices, [x, y] or [x, y, z]. */
+  centroidPx: number[];
+  /** Measurements (areaMm2, volumeMl, areaM2, longAxisMm, meanIntensity ...) are added by the measurement stage. */
+  [measurement: string]: unknown;
+}
+
+export interface ClassRecord {
+  id: number;
+  name: string;
+  color: string;
+  instanceCount: number;
+  pixelCount: number;
+  /** Share of the valid (non-nodata) pixels. */
+  fraction: number;
+  /** areaMm2 / volumeMl / areaM2 / areaHa / areaPx ... */
+  [measurement: string]: unknown;
+}
+
+export interface InferenceRecord {
+  device: 'cpu' | 'cuda' | 'dml' | 'coreml' | 'webgpu';
+  tileSize: [number, number];
+  overlap: number;
+  tiles: number;
+  batch: number;
+  seconds: number;
+  [extra: string]: unknown;
+}
+
+export interface InstancesDocument {
+  source: {
+    file: string;
+    kind: ImageKind;
+    width: number;
+    height: number;
+    depth: number;
+    spacingMm?: Vec3;
+    originMm?: Vec3;
+    direction?: number[];
+    geotransform?: GeoTransform;
+    crs?: string | null;
+    [extra: string]: unknown;
+  };
+  model?: { id: string; name: string; version: string };
+  inference?: InferenceRecord;
+  classes: ClassRecord[];
+  instances: InstanceRecord[];
+}

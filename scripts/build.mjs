@@ -1,0 +1,19 @@
+// Builds the app: esbuild bundles the Node/Electron side (main, preload, engine host, CLI) into CommonJS,
+// Vite builds the React renderer. Native modules stay external so their prebuilt binaries load as shipped.
+import { build } from 'esbuild';
+import { build as viteBuild } from 'vite';
+import { rmSync } from 'node:fs';
+
+const watchless = { bundle: true, platform: 'node', target: 'node20', format: 'cjs', sourcemap: true, logLevel: 'warning' };
+const external = ['electron', 'sharp', 'onnxruntime-node'];
+
+rmSync('dist', { recursive: true, force: true });
+await Promise.all([
+  build({ ...watchless, entryPoints: ['main/index.ts'], outfile: 'dist/main/index.cjs', external }),
+  build({ ...watchless, entryPoints: ['main/engine/host/entry.ts'], outfile: 'dist/engine-host.cjs', external }),
+  build({ ...watchless, entryPoints: ['main/cli/index.ts'], outfile: 'dist/cli.cjs', external }),
+  // A sandboxed preload may require only 'electron': everything else is bundled in.
+  build({ ...watchless, entryPoints: ['preload/index.ts'], outfile: 'dist/preload/index.cjs', external: ['electron'] }),
+]);
+await viteBuild({ configFile: 'vite.config.ts', logLevel: 'warn' });
+console.log('built dist/');
