@@ -23,3 +23,32 @@ export interface EngineService {
     signal: AbortSignal,
   ): Promise<{ document: InstancesDocument; overlay?: SliceBitmap }>;
 }
+
+import { openImage } from './io';
+import { renderSlice } from './render/slice';
+import { describe } from './image';
+import { listModels, segmentFile } from './pipeline';
+
+/** The engine as a service object; the engine host serves it over its process boundary. */
+export function createEngineService(): EngineService {
+  return {
+    async info(path, options) {
+      const src = await openImage(path, options);
+      try {
+        return describe(src);
+      } finally {
+        await src.close();
+      }
+    },
+    async slice(path, request) {
+      const src = await openImage(path);
+      try {
+        return await renderSlice(src, request);
+      } finally {
+        await src.close();
+      }
+    },
+    listModels,
+    segment: segmentFile,
+  };
+}
