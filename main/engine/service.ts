@@ -28,9 +28,12 @@ import { openImage } from './io';
 import { renderSlice } from './render/slice';
 import { describe } from './image';
 import { listModels, segmentFile } from './pipeline';
+import { SourceCache } from './io/cache';
 
 /** The engine as a service object; the engine host serves it over its process boundary. */
 export function createEngineService(): EngineService {
+  // The viewer asks for many slices of the same file: keep a few sources open instead of reopening per call.
+  const sources = new SourceCache(4);
   return {
     async info(path, options) {
       const src = await openImage(path, options);
@@ -41,12 +44,7 @@ export function createEngineService(): EngineService {
       }
     },
     async slice(path, request) {
-      const src = await openImage(path);
-      try {
-        return await renderSlice(src, request);
-      } finally {
-        await src.close();
-      }
+      return sources.use(path, {}, (src) => renderSlice(src, request));
     },
     listModels,
     segment: segmentFile,

@@ -1,7 +1,177 @@
 // Opens any supported input (by content, then extension) as the engine's one image model.
-import type { ImageSource } from '../image';
+// Every user-facing failure (missing file, empty folder, not an image, corrupt data) is an InputError: one line.
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { InputError, allocPixels, type ImageSource, type PixelBlock, type Region } from '../image';
 import type { OpenOptions } from '../service';
+import { openSharp, pixelGeometry } from './raster-sharp';
+import { openGeoTiff } from './geotiff';
+import { openNifti } from './nifti';
+import { firstLine, resolveRegion } from './region';
 
-export async function openImage(_path: string, _options: OpenOptions = {}): Promise<ImageSource> {
-  throw new Error('openImage: not implemented yet');
+export type DetectedFormat = 'png' | 'jpeg' | 'tiff' | 'nifti' | 'dicom' | 'gzip' | 'unknown';
+
+const SUPPORTED = 'PNG, JPEG, TIFF/GeoTIFF, NIfTI (.nii, .nii.gz) or a folder of numbered slice images';
+
+/** Format from the first bytes of a file (at least 348 for NIfTI, 132 for DICOM). */
+export function detectFormat(head: Uint8Array): DetectedFormat {
+  const b = (i: number): number => head[i] ?? -1;
+  if (b(0) === 0x89 && b(1) === 0x50 && b(2) === 0x4e && b(3) === 0x47) return 'png';
+  if (b(0) === 0xff && b(1) === 0xd8 && b(2) === 0xff) return 'jpeg';
+  // Classic TIFF (42) and BigTIFF (43), both byte orders.
+  if (b(0) === 0x49 && b(1) === 0x49 && (b(2) === 42 || b(2) === 43) && b(3) === 0) return 'tiff';
+  if (b(0) === 0x4d && b(1) === 0x4d && b(2) === 0 && (b(3) === 42 || b(3) === 43)) return 'tiff';
+  if (b(0) === 0x1f && b(1) === 0x8b) return 'gzip';
+  if (head.length >= 348) {
+    const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
+    const size = view.getInt32(0, true);
+    const sizeBE = view.getInt32(0, false);
+    const magic = String.fromCharCode(b(344), b(345), b(346));
+    if ((size === 348 || sizeBE === 348) && (magic === 'n+1' || magic === 'ni1')) return 'nifti';
+    if ((size === 540 || sizeBE === 540) && String.fromCharCode(b(4), b(5), b(6)) === 'n+2') return 'nifti';
+  }
+  if (b(128) === 0x44 && b(129) === 0x49 && b(130) === 0x43 && b(131) === 0x4d) return 'dicom';
+  return 'unknown';
+}
+
+async function readHead(file: string, length: number): Promise<Uint8Array> {
+  const fh = await fs.open(file, 'r');
+  try {
+    const buf = Buffer.alloc(length);
+    const { bytesRead } = await fh.read(buf, 0, length, 0);
+    return buf.subarray(0, bytesRead);
+  } finally {
+    await fh.close();
+  }
+}
+
+function isNiftiName(file: string): boolean {
+  return /\.nii(\.gz)?$/i.test(file);
+}
+
+export async function openImage(file: string, options: OpenOptions = {}): Promise<ImageSource> {
+  let stat;
+  try {
+    stat = await fs.stat(file);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new InputError(file, code === 'ENOENT' || code === 'ENOTDIR' ? 'no such file or folder' : `cannot open (${code ?? firstLine(err)})`);
+  }
+  if (stat.isDirectory()) return openSliceFolder(file, options);
+  if (!stat.isFile()) throw new InputError(file, 'not a regular file');
+  if (stat.size === 0) throw new InputError(file, 'empty file');
+  let head: Uint8Array;
+  try {
+    head = await readHead(file, 544);
+  } catch (err) {
+    throw new InputError(file, `cannot read (${(err as NodeJS.ErrnoException).code ?? firstLine(err)})`);
+  }
+  return openDetected(file, detectFormat(head), options);
+}
+
+async function openDetected(file: string, format: DetectedFormat, options: OpenOptions): Promise<ImageSource> {
+  switch (format) {
+    case 'png':
+      return openSharp(file, { format: 'png', ...spacing(options) });
+    case 'jpeg':
+      return openSharp(file, { format: 'jpeg', ...spacing(options) });
+    case 'tiff':
+      try {
+        return await openGeoTiff(file, spacing(options));
+      } catch (err) {
+        // geotiff.js lacks some codecs libvips has (e.g. old-style JPEG): give sharp a try before failing.
+        try {
+          return await openSharp(file, { format: 'tiff', ...spacing(options) });
+        } catch {
+          throw err;
+        }
+      }
+    case 'nifti':
+      return openNifti(file);
+    case 'gzip':
+      if (isNiftiName(file)) return openNifti(file);
+      throw new InputError(file, `gzip data that is not named .nii.gz; supported: ${SUPPORTED}`);
+    case 'dicom':
+      throw new InputError(file, 'DICOM is not supported yet (coming with the DICOM reader)');
+    case 'unknown':
+      if (isNiftiName(file)) throw new InputError(file, 'not a valid NIfTI file (bad header)');
+      if (/\.(png|jpe?g|tiff?)$/i.test(file)) throw new InputError(file, `not a valid ${path.extname(file).slice(1).toUpperCase()} file (bad signature)`);
+      throw new InputError(file, `not a supported image; supported: ${SUPPORTED}`);
+  }
+}
+
+function spacing(options: OpenOptions): { spacingMm?: number[] } {
+  return options.spacingMm ? { spacingMm: options.spacingMm } : {};
+}
+
+// ---------------------------------------------------------------- folders of numbered slices
+
+const SLICE_EXT = /\.(png|jpe?g|tiff?)$/i;
+const MASK_NAME = /[_-](mask|label|labels|seg)\.[^.]+$/i;
+
+/** Natural order: "2_image" before "10_image"; the first number in the name decides, then the name. */
+export function naturalCompare(a: string, b: string): number {
+  return a.localeCompare(b, 'en', { numeric: true, sensitivity: 'base' });
+}
+
+async function openSliceFolder(dir: string, options: OpenOptions): Promise<ImageSource> {
+  let names: string[];
+  try {
+    names = await fs.readdir(dir);
+  } catch (err) {
+    throw new InputError(dir, `cannot list folder (${(err as NodeJS.ErrnoException).code ?? firstLine(err)})`);
+  }
+  // Masks sit beside images in many datasets (001_mask.png): they are not slices of the image.
+  const slices = names.filter((n) => SLICE_EXT.test(n) && !MASK_NAME.test(n) && !n.startsWith('.') && /\d/.test(n)).sort(naturalCompare);
+  if (slices.length === 0) throw new InputError(dir, 'folder has no numbered slice images (PNG, JPEG or TIFF)');
+  const files = slices.map((n) => path.join(dir, n));
+  const opened: ImageSource[] = [];
+  try {
+    for (const f of files) opened.push(await openImage(f, options));
+  } catch (err) {
+    await Promise.all(opened.map((s) => s.close()));
+    throw err;
+  }
+  const first = opened[0]!;
+  for (const s of opened) {
+    if (s.width !== first.width || s.height !== first.height || s.channels !== first.channels || s.dtype !== first.dtype || s.depth !== 1) {
+      await Promise.all(opened.map((o) => o.close()));
+      throw new InputError(
+        s.file,
+        `slice is ${s.width}x${s.height}x${s.depth}, ${s.channels} channel(s) ${s.dtype}; ${path.basename(first.file)} is ${first.width}x${first.height}, ${first.channels} channel(s) ${first.dtype}`,
+      );
+    }
+  }
+  const { width, height, channels, dtype } = first;
+  const depth = opened.length;
+
+  async function read(region: Region = {}): Promise<PixelBlock> {
+    const r = resolveRegion(region, width, height, depth, channels, dir);
+    const plane = r.width * r.height;
+    const out = allocPixels(dtype, plane * r.depth * r.channels.length);
+    for (let z = 0; z < r.depth; z++) {
+      const block = await opened[r.z + z]!.read({ x: r.x, y: r.y, width: r.width, height: r.height, channels: r.channels });
+      for (let ci = 0; ci < r.channels.length; ci++) {
+        out.set(block.data.subarray(ci * plane, (ci + 1) * plane), (ci * r.depth + z) * plane);
+      }
+    }
+    return { data: out, width: r.width, height: r.height, depth: r.depth, channels: r.channels.length, dtype };
+  }
+
+  return {
+    file: dir,
+    format: 'stack',
+    kind: 'image',
+    width,
+    height,
+    depth,
+    channels,
+    dtype,
+    geometry: pixelGeometry(options.spacingMm),
+    meta: { sliceFormat: first.format, firstSlice: slices[0], lastSlice: slices[slices.length - 1] },
+    read,
+    close: async () => {
+      await Promise.all(opened.map((s) => s.close()));
+    },
+  };
 }

@@ -1,7 +1,125 @@
 // Renders one slice of an image to an 8-bit RGBA preview (window/level, band selection, downsampling).
+// Downsampling is an area average (box filter over the source pixels each preview pixel covers), done in
+// modality values before windowing, skipping NaN and nodata; preview pixels with no valid source are transparent.
 import type { SliceBitmap, SliceRequest } from '../../../preload/api';
 import type { ImageSource } from '../image';
 
-export async function renderSlice(_src: ImageSource, _request: Omit<SliceRequest, 'handle'>): Promise<SliceBitmap> {
-  throw new Error('renderSlice: not implemented yet');
+interface Window {
+  center: number;
+  width: number;
+}
+
+/** Value at the given fraction (0..1) of a sample of the finite values; sorts at most ~256k values. */
+function percentiles(planes: Float32Array[], fractions: number[]): number[] | null {
+  const total = planes.reduce((n, p) => n + p.length, 0);
+  const step = Math.max(1, Math.floor(total / 262144));
+  const sample: number[] = [];
+  let k = 0;
+  for (const p of planes) {
+    for (let i = 0; i < p.length; i++, k++) {
+      if (k % step !== 0) continue;
+      const v = p[i]!;
+      if (!Number.isNaN(v)) sample.push(v);
+    }
+  }
+  if (sample.length === 0) return null;
+  const sorted = Float64Array.from(sample).sort();
+  return fractions.map((f) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.round(f * (sorted.length - 1))))]!);
+}
+
+function numberOf(v: unknown): number | undefined {
+  const first = Array.isArray(v) ? v[0] : v;
+  const n = typeof first === 'string' ? Number(first) : first;
+  return typeof n === 'number' && Number.isFinite(n) ? n : undefined;
+}
+
+/** Area-average downsampling of one plane; NaN marks invalid pixels on input and output. */
+function downsample(src: Float32Array, w: number, h: number, outW: number, outH: number): Float32Array {
+  if (outW === w && outH === h) return src;
+  const xs = Array.from({ length: outW + 1 }, (_, i) => Math.floor((i * w) / outW));
+  const ys = Array.from({ length: outH + 1 }, (_, i) => Math.floor((i * h) / outH));
+  const out = new Float32Array(outW * outH);
+  const sum = new Float64Array(outW);
+  const cnt = new Uint32Array(outW);
+  for (let oy = 0; oy < outH; oy++) {
+    sum.fill(0);
+    cnt.fill(0);
+    for (let y = ys[oy]!; y < Math.max(ys[oy + 1]!, ys[oy]! + 1); y++) {
+      const row = y * w;
+      for (let ox = 0; ox < outW; ox++) {
+        const x1 = Math.max(xs[ox + 1]!, xs[ox]! + 1);
+        for (let x = xs[ox]!; x < x1; x++) {
+          const v = src[row + x]!;
+          if (!Number.isNaN(v)) {
+            sum[ox] = sum[ox]! + v;
+            cnt[ox] = cnt[ox]! + 1;
+          }
+        }
+      }
+    }
+    for (let ox = 0; ox < outW; ox++) out[oy * outW + ox] = cnt[ox]! > 0 ? sum[ox]! / cnt[ox]! : NaN;
+  }
+  return out;
+}
+
+export async function renderSlice(src: ImageSource, request: Omit<SliceRequest, 'handle'>): Promise<SliceBitmap> {
+  const z = request.z;
+  if (!Number.isInteger(z) || z < 0 || z >= src.depth) throw new RangeError(`slice ${z} is outside 0..${src.depth - 1}`);
+  const maxSize = Math.max(1, Math.floor(request.maxSize));
+  let bands = request.bands && request.bands.length > 0 ? request.bands : src.channels >= 3 ? [0, 1, 2] : [0];
+  if (bands.some((b) => !Number.isInteger(b) || b < 0 || b >= src.channels)) {
+    throw new RangeError(`bands ${JSON.stringify(request.bands)} are outside 0..${src.channels - 1}`);
+  }
+  if (bands.length !== 1 && bands.length !== 3) bands = [bands[0]!];
+  const unique = [...new Set(bands)];
+  const block = await src.read({ z, depth: 1, channels: unique });
+  const w = block.width;
+  const h = block.height;
+  const scale = Math.max(1, Math.max(w, h) / maxSize);
+  const outW = Math.max(1, Math.min(w, Math.round(w / scale)));
+  const outH = Math.max(1, Math.min(h, Math.round(h / scale)));
+  const plane = w * h;
+  // GDAL writes nodata as decimal text: compare in the sample type, or float32 rasters never match (-3.4e38).
+  const nodataRaw = src.nodata === 'nan' ? NaN : src.nodata;
+  const nodata = nodataRaw !== undefined && src.dtype === 'float32' ? Math.fround(nodataRaw) : nodataRaw;
+  const planes = unique.map((_, i) => {
+    const p = new Float32Array(plane);
+    const data = block.data;
+    for (let j = 0; j < plane; j++) {
+      const v = data[i * plane + j]!;
+      p[j] = v === nodata ? NaN : v;
+    }
+    return downsample(p, w, h, outW, outH);
+  });
+  const shown = bands.map((b) => planes[unique.indexOf(b)]!);
+
+  let window: Window | undefined = request.window;
+  if (!window) {
+    const c = numberOf(src.meta.windowCenter);
+    const ww = numberOf(src.meta.windowWidth);
+    if (c !== undefined && ww !== undefined && ww > 0) window = { center: c, width: ww };
+  }
+  if (!window && src.dtype === 'uint8') window = { center: 127.5, width: 255 }; // shown as stored
+  if (!window) {
+    const p = percentiles(planes, [0.005, 0.995]);
+    const lo = p?.[0] ?? 0;
+    const hi = p?.[1] ?? 1;
+    window = { center: (lo + hi) / 2, width: hi > lo ? hi - lo : 1 };
+  }
+  const lo = window.center - window.width / 2;
+  const k = 255 / (window.width > 0 ? window.width : 1);
+  const n = outW * outH;
+  const rgba = new Uint8Array(n * 4);
+  const toByte = (v: number): number => Math.max(0, Math.min(255, Math.round((v - lo) * k)));
+  for (let i = 0; i < n; i++) {
+    const r = shown[0]![i]!;
+    const g = shown.length === 3 ? shown[1]![i]! : r;
+    const b = shown.length === 3 ? shown[2]![i]! : r;
+    const valid = !Number.isNaN(r) && !Number.isNaN(g) && !Number.isNaN(b);
+    rgba[i * 4] = valid ? toByte(r) : 0;
+    rgba[i * 4 + 1] = valid ? toByte(g) : 0;
+    rgba[i * 4 + 2] = valid ? toByte(b) : 0;
+    rgba[i * 4 + 3] = valid ? 255 : 0;
+  }
+  return { width: outW, height: outH, scale: Math.max(w / outW, h / outH), rgba, window: { center: window.center, width: window.width } };
 }

@@ -1,0 +1,41 @@
+// Test helpers for engine io tests: temp folders, tiny PNG fixtures, oracle tool detection.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { PNG } from 'pngjs';
+
+export const repoRoot = path.resolve(__dirname, '..', '..');
+export const sharedDir = path.resolve(repoRoot, '..', 'shared');
+
+export function tempDir(prefix = 'delineate-io-'): { dir: string; cleanup: () => void } {
+  const dir = mkdtempSync(path.join(tmpdir(), prefix));
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+export function commandWorks(cmd: string, args: string[]): boolean {
+  const r = spawnSync(cmd, args, { encoding: 'utf8' });
+  return r.status === 0;
+}
+
+export const hasGdal = commandWorks('gdalinfo', ['--version']) && commandWorks('gdal_translate', ['--version']);
+export const hasNibabel = commandWorks('/usr/bin/python3', ['-c', 'import nibabel, numpy']);
+
+const COLOR_TYPE: Record<number, 0 | 2 | 4 | 6> = { 1: 0, 2: 4, 3: 2, 4: 6 };
+
+/** Writes a PNG from interleaved samples (8- or 16-bit) with pngjs, which keeps grey and 16-bit as given. */
+export function writeTestPng(file: string, width: number, height: number, channels: 1 | 2 | 3 | 4, samples: Uint8Array | Uint16Array): void {
+  const colorType = COLOR_TYPE[channels]!;
+  const bitDepth: 8 | 16 = samples instanceof Uint16Array ? 16 : 8;
+  const png = new PNG({ width, height, colorType, bitDepth, inputColorType: colorType, inputHasAlpha: channels === 2 || channels === 4 });
+  png.data = Buffer.from(samples.buffer, samples.byteOffset, samples.byteLength);
+  writeFileSync(file, PNG.sync.write(png, { colorType, bitDepth, inputColorType: colorType, inputHasAlpha: channels === 2 || channels === 4 }));
+}
+
+/** Interleaved -> channel-planar, the layout of our image model. */
+export function planar<T extends Uint8Array | Uint16Array>(inter: T, channels: number): number[] {
+  const n = inter.length / channels;
+  const out: number[] = [];
+  for (let c = 0; c < channels; c++) for (let i = 0; i < n; i++) out.push(inter[i * channels + c]!);
+  return out;
+}

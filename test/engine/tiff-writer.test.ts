@@ -1,0 +1,134 @@
+// TIFF/GeoTIFF writer: round trips through our geotiff.js reader and, when installed, through GDAL.
+import { afterAll, describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import * as path from 'node:path';
+import { fromFile } from 'geotiff';
+import { openImage } from '../../main/engine/io';
+import { writeTiff, epsgCode } from '../../main/engine/io/tiff-writer';
+import { allocPixels, type PixelArray } from '../../main/engine/image';
+import type { DType, GeoGeometry, Geometry } from '../../preload/formats';
+import { hasGdal, tempDir } from './helpers';
+
+const tmp = tempDir();
+afterAll(() => tmp.cleanup());
+const at = (name: string): string => path.join(tmp.dir, name);
+
+function fill(dtype: DType, n: number): PixelArray {
+  const a = allocPixels(dtype, n);
+  for (let i = 0; i < n; i++) a[i] = dtype.startsWith('float') ? i * 0.5 - 100.25 : dtype.startsWith('int') ? (i % 251) - 120 : (i * 7) % 251;
+  return a;
+}
+
+const utm: GeoGeometry = { type: 'geo', geotransform: [440720, 60, 0, 3751320, 0, -60], crs: 'EPSG:26711' };
+const wgs84: GeoGeometry = { type: 'geo', geotransform: [-180, 0.5, 0, 90, 0, -0.5], crs: 'EPSG:4326' };
+const rotated: GeoGeometry = { type: 'geo', geotransform: [100, 17.320508075688775, 5, 200, 10, -8.660254037844387], crs: 'EPSG:32618' };
+
+// 300x270 spans several 256 tiles, with partial edge tiles.
+const W = 300;
+const H = 270;
+
+describe('writeTiff -> our reader (geotiff.js)', () => {
+  const cases: Array<[DType, number, Geometry, number | 'nan' | undefined]> = [
+    ['uint8', 1, utm, 0],
+    ['uint16', 3, wgs84, 65535],
+    ['int16', 1, rotated, -32768],
+    ['uint32', 2, { type: 'pixel' }, undefined],
+    ['int32', 1, utm, undefined],
+    ['float32', 4, wgs84, 'nan'],
+    ['float64', 1, utm, -9999],
+    ['uint8', 4, { type: 'pixel' }, undefined],
+  ];
+  for (const [dtype, channels, geometry, nodata] of cases) {
+    it(`${dtype} x${channels} ${geometry.type === 'geo' ? geometry.crs : 'pixel'}`, async () => {
+      const data = fill(dtype, W * H * channels);
+      const file = at(`${dtype}-${channels}.tif`);
+      await writeTiff(file, { data, width: W, height: H, depth: 1, channels, geometry, ...(nodata !== undefined ? { nodata } : {}) });
+      const src = await openImage(file);
+      expect([src.width, src.height, src.channels, src.dtype]).toEqual([W, H, channels, dtype]);
+      expect(src.geometry).toEqual(geometry);
+      expect(src.kind).toBe(geometry.type === 'geo' ? 'geo' : 'image');
+      expect(src.nodata).toEqual(nodata);
+      expect(Array.from((await src.read()).data)).toEqual(Array.from(data));
+      const win = await src.read({ x: 250, y: 200, width: 40, height: 60, channels: [channels - 1] });
+      const expected: number[] = [];
+      for (let y = 200; y < 260; y++) for (let x = 250; x < 290; x++) expected.push(data[((channels - 1) * H + y) * W + x]!);
+      expect(Array.from(win.data)).toEqual(expected);
+      await src.close();
+    });
+  }
+
+  it('writes a palette for single-band uint8 label maps', async () => {
+    const data = Uint8Array.from({ length: 16 }, (_, i) => i % 3);
+    await writeTiff(at('pal.tif'), { data, width: 4, height: 4, depth: 1, channels: 1, geometry: utm, nodata: 255 }, { colormap: [[0, 0, 0], [255, 0, 0], [0, 128, 255]] });
+    const tiff = await fromFile(at('pal.tif'));
+    const img = await tiff.getImage();
+    const fd = img.getFileDirectory();
+    expect(fd.getValue('PhotometricInterpretation')).toBe(3);
+    const map = Array.from((await fd.loadValue('ColorMap')) as ArrayLike<number>);
+    expect([map[1], map[256 + 1], map[512 + 2]]).toEqual([65535, 0, 65535]);
+    expect(Array.from((await img.readRasters({ interleave: true })) as unknown as ArrayLike<number>)).toEqual(Array.from(data));
+    await tiff.close();
+  });
+
+  it('refuses volumes', async () => {
+    await expect(writeTiff(at('vol.tif'), { data: new Uint8Array(8), width: 2, height: 2, depth: 2, channels: 1, geometry: { type: 'pixel' } })).rejects.toThrow(/depth 2/);
+  });
+
+  it('finds EPSG codes in WKT', () => {
+    expect(epsgCode('EPSG:32616')).toBe(32616);
+    expect(epsgCode('PROJCS["WGS 84 / UTM zone 16N",GEOGCS["WGS 84",AUTHORITY["EPSG","4326"]],AUTHORITY["EPSG","32616"]]')).toBe(32616);
+    expect(epsgCode('PROJCS["unnamed",GEOGCS["x"]]')).toBeNull();
+  });
+});
+
+interface GdalInfo {
+  size: number[];
+  geoTransform?: number[];
+  coordinateSystem?: { wkt: string };
+  stac?: { 'proj:epsg'?: number | null };
+  bands: Array<{ type: string; noDataValue?: number | string; colorInterpretation?: string }>;
+}
+
+function gdalinfo(file: string): GdalInfo {
+  const r = spawnSync('gdalinfo', ['-json', file], { encoding: 'utf8' });
+  expect(r.status, r.stderr).toBe(0);
+  return JSON.parse(r.stdout) as GdalInfo;
+}
+
+describe('GDAL oracle', () => {
+  const GDAL_TYPE: Record<DType, string> = { uint8: 'Byte', int8: 'Int8', uint16: 'UInt16', int16: 'Int16', uint32: 'UInt32', int32: 'Int32', float32: 'Float32', float64: 'Float64' };
+  const cases: Array<[DType, number, GeoGeometry, number | 'nan' | undefined]> = [
+    ['uint8', 3, utm, 0],
+    ['int16', 1, rotated, -32768],
+    ['float32', 2, wgs84, 'nan'],
+    ['float64', 1, utm, -9999],
+    ['uint32', 1, wgs84, undefined],
+  ];
+  for (const [dtype, channels, geometry, nodata] of cases) {
+    it.skipIf(!hasGdal)(`GDAL reads ${dtype} x${channels} ${geometry.crs} with identical pixels and georeferencing (skipped: GDAL not installed)`, () => {
+      return (async () => {
+        const data = fill(dtype, W * H * channels);
+        const file = at(`gdal-${dtype}-${channels}.tif`);
+        await writeTiff(file, { data, width: W, height: H, depth: 1, channels, geometry, ...(nodata !== undefined ? { nodata } : {}) });
+        const info = gdalinfo(file);
+        expect(info.size).toEqual([W, H]);
+        info.geoTransform!.forEach((v, i) => expect(v).toBeCloseTo(geometry.geotransform[i]!, 9));
+        expect(info.stac?.['proj:epsg']).toBe(epsgCode(geometry.crs));
+        expect(info.bands.length).toBe(channels);
+        for (const b of info.bands) {
+          expect(b.type).toBe(GDAL_TYPE[dtype]);
+          if (nodata === 'nan') expect(String(b.noDataValue)).toMatch(/nan/i);
+          else expect(b.noDataValue).toEqual(nodata);
+        }
+        // gdal_translate to raw band-sequential ENVI: the same bytes as our channel-planar array (the ENVI driver
+        // cannot hold a rotated geotransform, and georeferencing was checked above, so -a_ullr gives it a plain one).
+        const raw = at(`gdal-${dtype}-${channels}.bin`);
+        const t = spawnSync('gdal_translate', ['-q', '-of', 'ENVI', '-co', 'INTERLEAVE=BSQ', '-a_ullr', '0', '1', '1', '0', file, raw], { encoding: 'utf8' });
+        expect(t.status, t.stderr).toBe(0);
+        const bytes = readFileSync(raw);
+        expect(Buffer.compare(bytes, Buffer.from(data.buffer, data.byteOffset, data.byteLength))).toBe(0);
+      })();
+    });
+  }
+});
