@@ -94,10 +94,16 @@ export interface InvokeChannels {
   'engine:restart': { args: []; result: EngineStatus };
 }
 
+/** A menu item the renderer carries out (the renderer owns the open flow, so the menu asks it). */
+export interface AppCommand {
+  command: 'open-file';
+}
+
 /** Event channels: main tells the renderer. */
 export interface EventChannels {
   'engine:state': EngineStatus;
   'job:progress': JobProgress;
+  'app:command': AppCommand;
 }
 
 export type InvokeChannel = keyof InvokeChannels;
@@ -119,12 +125,15 @@ export const METHOD_OF_CHANNEL = {
 } as const satisfies Record<InvokeChannel, string>;
 
 export const INVOKE_CHANNELS = Object.keys(METHOD_OF_CHANNEL) as InvokeChannel[];
-export const EVENT_CHANNELS = ['engine:state', 'job:progress'] as const satisfies readonly EventChannel[];
+export const EVENT_CHANNELS = ['engine:state', 'job:progress', 'app:command'] as const satisfies readonly EventChannel[];
 
 /** What main implements: one async function per invoke channel (arguments already validated). */
 export type InvokeHandlers = {
   [C in InvokeChannel]: (...args: InvokeChannels[C]['args']) => Promise<InvokeChannels[C]['result']>;
 };
+
+/** How an invoke travels over IPC: errors come back as plain messages, never as main-process exceptions. */
+export type IpcReply<T = unknown> = { ok: true; value: T } | { ok: false; error: string };
 
 /** The dropped-file method takes the DOM File; the preload turns it into a path the renderer never sees. */
 type RendererArgs<C extends InvokeChannel> = C extends 'file:open-dropped' ? [file: File] : InvokeChannels[C]['args'];

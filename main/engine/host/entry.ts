@@ -1,0 +1,15 @@
+// Entry point of the engine host process (bundled to dist/engine-host.cjs): serves the real engine to the
+// Electron shell (utilityProcess) or to the test host and tests (child_process.fork).
+
+import { createEngineService } from '../service';
+import { detectTransport, installCrashGuards, serveEngine } from './server';
+
+const transport = detectTransport();
+if (!transport) {
+  process.stderr.write('engine host: no parent to talk to (start it with fork() or utilityProcess.fork())\n');
+  process.exit(2);
+}
+installCrashGuards(transport);
+// Without a parent the host has no purpose: exit rather than linger as an orphan.
+process.on('disconnect', () => process.exit(0));
+serveEngine(createEngineService(), transport);

@@ -1,0 +1,81 @@
+// Wire protocol between the Electron shell (or the test host) and the engine host process.
+// Messages are structured-cloned (utilityProcess / fork with 'advanced' serialization), so typed arrays pass as is.
+
+import type { ImageInfo, ModelSummary } from '../../../preload/formats';
+import type { JobProgress, SegmentRequest, SliceBitmap, SliceRequest } from '../../../preload/api';
+import type { EngineService, OpenOptions } from '../service';
+
+/** Every method the host serves, its wire parameters (no callbacks, no signal) and its result. */
+export interface EngineCalls {
+  info: { params: [path: string, options?: OpenOptions]; result: ImageInfo };
+  slice: { params: [path: string, request: Omit<SliceRequest, 'handle'>]; result: SliceBitmap };
+  listModels: { params: []; result: ModelSummary[] };
+  segment: { params: [path: string, request: Omit<SegmentRequest, 'handle'>]; result: Awaited<ReturnType<EngineService['segment']>> };
+}
+
+export type EngineMethod = keyof EngineCalls;
+export const ENGINE_METHODS = ['info', 'slice', 'listModels', 'segment'] as const satisfies readonly EngineMethod[];
+
+// Compile-time check that every EngineService method has a wire entry and vice versa.
+type _SameKeys = [Exclude<keyof EngineService, EngineMethod>, Exclude<EngineMethod, keyof EngineService>] extends [never, never] ? true : never;
+const _sameKeys: _SameKeys = true;
+void _sameKeys;
+
+export type Progress = Omit<JobProgress, 'jobId'>;
+
+/** Shell -> host: run a method. `jobId` makes it cancellable. */
+export interface CallMessage {
+  type: 'call';
+  id: number;
+  method: EngineMethod;
+  params: unknown[];
+  jobId?: string;
+}
+
+/** Shell -> host: abort the job with this id (its promise then rejects with an AbortError). */
+export interface CancelMessage {
+  type: 'cancel';
+  jobId: string;
+}
+
+export type ToHost = CallMessage | CancelMessage;
+
+export interface SerializedError {
+  message: string;
+  name: string;
+}
+
+export type FromHost =
+  /** Sent once the host has loaded the engine and listens. */
+  | { type: 'ready'; pid: number }
+  | { type: 'result'; id: number; result: unknown }
+  | { type: 'error'; id: number; error: SerializedError }
+  | { type: 'progress'; id: number; progress: Progress }
+  /** Something failed outside any call (a stray rejection); the host logs it and keeps serving. */
+  | { type: 'log'; level: 'warn' | 'error'; message: string };
+
+export function serializeError(err: unknown): SerializedError {
+  if (err instanceof Error) return { message: err.message || err.name, name: err.name };
+  return { message: String(err), name: 'Error' };
+}
+
+/** Cheap structural check for messages arriving from the other side of a process boundary. */
+export function isToHost(value: unknown): value is ToHost {
+  if (typeof value !== 'object' || value === null) return false;
+  const m = value as Record<string, unknown>;
+  if (m.type === 'cancel') return typeof m.jobId === 'string';
+  return (
+    m.type === 'call' &&
+    typeof m.id === 'number' &&
+    typeof m.method === 'string' &&
+    (ENGINE_METHODS as readonly string[]).includes(m.method) &&
+    Array.isArray(m.params) &&
+    (m.jobId === undefined || typeof m.jobId === 'string')
+  );
+}
+
+export function isFromHost(value: unknown): value is FromHost {
+  if (typeof value !== 'object' || value === null) return false;
+  const t = (value as Record<string, unknown>).type;
+  return t === 'ready' || t === 'result' || t === 'error' || t === 'progress' || t === 'log';
+}

@@ -1,0 +1,110 @@
+// The engine host's server loop: receives calls over a message port, runs them on an EngineService and
+// answers with results, errors or progress. Pure Node: the same code runs as a Node child and an Electron
+// utilityProcess; the transport is injected so tests can drive it in memory.
+
+import type { EngineService } from '../service';
+import { isToHost, serializeError, type CallMessage, type FromHost, type ToHost } from './protocol';
+
+/** The two ends a host needs; see `detectTransport` for the real ones. */
+export interface HostTransport {
+  send(message: FromHost): void;
+  onMessage(listener: (message: unknown) => void): void;
+}
+
+/** Minimal shape of Electron's `process.parentPort` (typed here so this file never imports electron). */
+interface ParentPortLike {
+  on(event: 'message', listener: (e: { data: unknown }) => void): void;
+  postMessage(message: unknown): void;
+}
+
+/** Picks Electron's parentPort when run as a utilityProcess, else Node's IPC channel when forked. */
+export function detectTransport(): HostTransport | null {
+  const parentPort = (process as unknown as { parentPort?: ParentPortLike }).parentPort;
+  if (parentPort) {
+    return {
+      send: (m) => parentPort.postMessage(m),
+      onMessage: (l) => parentPort.on('message', (e) => l(e.data)),
+    };
+  }
+  if (typeof process.send === 'function') {
+    const send = process.send.bind(process);
+    return {
+      // A closed channel means the parent is gone; nothing left to tell it.
+      send: (m) => {
+        if (process.connected) send(m);
+      },
+      onMessage: (l) => process.on('message', l),
+    };
+  }
+  return null;
+}
+
+/** Serves `service` on `transport` until the process ends. Returns the count of jobs running (for tests). */
+export function serveEngine(service: EngineService, transport: HostTransport): { running(): number } {
+  const jobs = new Map<string, AbortController>();
+  let inFlight = 0;
+
+  async function run(msg: CallMessage): Promise<unknown> {
+    const p = msg.params;
+    switch (msg.method) {
+      case 'info':
+        return service.info(p[0] as string, p[1] as Parameters<EngineService['info']>[1]);
+      case 'slice':
+        return service.slice(p[0] as string, p[1] as Parameters<EngineService['slice']>[1]);
+      case 'listModels':
+        return service.listModels();
+      case 'segment': {
+        const controller = new AbortController();
+        if (msg.jobId !== undefined) jobs.set(msg.jobId, controller);
+        try {
+          return await service.segment(
+            p[0] as string,
+            p[1] as Parameters<EngineService['segment']>[1],
+            (progress) => transport.send({ type: 'progress', id: msg.id, progress }),
+            controller.signal,
+          );
+        } finally {
+          if (msg.jobId !== undefined && jobs.get(msg.jobId) === controller) jobs.delete(msg.jobId);
+        }
+      }
+    }
+  }
+
+  async function handle(msg: ToHost): Promise<void> {
+    if (msg.type === 'cancel') {
+      jobs.get(msg.jobId)?.abort(new DOMException('cancelled', 'AbortError'));
+      return;
+    }
+    inFlight++;
+    try {
+      const result = await run(msg);
+      transport.send({ type: 'result', id: msg.id, result });
+    } catch (err) {
+      // Every failure goes back as a message: a bad file must not take the host down.
+      transport.send({ type: 'error', id: msg.id, error: serializeError(err) });
+    } finally {
+      inFlight--;
+    }
+  }
+
+  transport.onMessage((raw) => {
+    if (!isToHost(raw)) {
+      transport.send({ type: 'log', level: 'warn', message: 'engine host: ignored a malformed message' });
+      return;
+    }
+    void handle(raw);
+  });
+  transport.send({ type: 'ready', pid: process.pid });
+  return { running: () => inFlight };
+}
+
+/** Keeps the host alive through stray errors that escape a call; they are reported, not fatal. */
+export function installCrashGuards(transport: HostTransport): void {
+  const report = (what: string) => (err: unknown) => {
+    const { message } = serializeError(err);
+    process.stderr.write(`engine host: ${what}: ${message}\n`);
+    transport.send({ type: 'log', level: 'error', message: `${what}: ${message}` });
+  };
+  process.on('unhandledRejection', report('unhandled rejection'));
+  process.on('uncaughtException', report('uncaught exception'));
+}

@@ -1,0 +1,119 @@
+// The Electron app: one hardened window showing the bundled renderer, the IPC contract wired to handlers,
+// and the engine running in its own utilityProcess so a crash there never takes the window down.
+
+import { app, BrowserWindow, Menu, session, type MenuItemConstructorOptions } from 'electron';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { EventChannel, EventChannels } from '../preload/api';
+import { EngineHostClient } from './engine/host/client';
+import { createHandlers, forwardEngineState } from './ipc/handlers';
+import { registerIpc } from './ipc/register';
+import { electronDialogs } from './services/dialogs-electron';
+import { utilityHost } from './services/engine-utility';
+import { FileRegistry } from './services/files';
+
+/** Same policy as the meta tag in renderer/index.html; sent as a header too so it holds for every response. */
+export const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; connect-src 'self'; font-src 'self'";
+
+const RENDERER_FILE = join(__dirname, '..', 'renderer', 'index.html');
+const PRELOAD_FILE = join(__dirname, '..', 'preload', 'index.cjs');
+const isDev = !app.isPackaged && process.env.DELINEATE_DEV === '1';
+
+// The app never needs the network; spellcheck off also stops dictionary downloads.
+app.commandLine.appendSwitch('disable-background-networking');
+
+let win: BrowserWindow | null = null;
+
+function emit<E extends EventChannel>(event: E, payload: EventChannels[E]): void {
+  if (win && !win.isDestroyed()) win.webContents.send(event, payload);
+}
+
+function createWindow(): BrowserWindow {
+  const w = new BrowserWindow({
+    width: 1280,
+    height: 860,
+    backgroundColor: '#15171a',
+    title: 'Delineate',
+    show: false,
+    webPreferences: {
+      preload: PRELOAD_FILE,
+      contextIsolation: true,
+      sandbox: true,
+      nodeIntegration: false,
+      nodeIntegrationInWorker: false,
+      webviewTag: false,
+      spellcheck: false,
+      webSecurity: true,
+      allowRunningInsecureContent: false,
+      devTools: isDev,
+    },
+  });
+  w.once('ready-to-show', () => w.show());
+  // The page is ours and static: any navigation or popup is an attack or a bug.
+  w.webContents.on('will-navigate', (e) => e.preventDefault());
+  w.webContents.on('will-redirect', (e) => e.preventDefault());
+  w.webContents.on('will-attach-webview', (e) => e.preventDefault());
+  w.webContents.setWindowOpenHandler(() => ({ action: 'deny' }));
+  void w.loadURL(pathToFileURL(RENDERER_FILE).toString());
+  return w;
+}
+
+function buildMenu(): void {
+  const template: MenuItemConstructorOptions[] = [
+    {
+      label: 'File',
+      submenu: [
+        { label: 'Open...', accelerator: 'CmdOrCtrl+O', click: () => emit('app:command', { command: 'open-file' }) },
+        { type: 'separator' },
+        { role: 'quit' },
+      ],
+    },
+    { label: 'View', submenu: isDev ? [{ role: 'reload' }, { role: 'toggleDevTools' }] : [{ role: 'togglefullscreen' }] },
+  ];
+  if (process.platform === 'darwin') template.unshift({ role: 'appMenu' });
+  Menu.setApplicationMenu(Menu.buildFromTemplate(template));
+}
+
+function hardenSession(): void {
+  const ses = session.defaultSession;
+  ses.setPermissionRequestHandler((_wc, _permission, callback) => callback(false));
+  ses.setPermissionCheckHandler(() => false);
+  ses.webRequest.onHeadersReceived((details, callback) => {
+    callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [CSP] } });
+  });
+  // Only our own files load; anything reaching for the network is cancelled.
+  ses.webRequest.onBeforeRequest((details, callback) => {
+    const ok = details.url.startsWith('file:') || details.url.startsWith('devtools:') || details.url.startsWith('data:') || details.url.startsWith('blob:');
+    callback({ cancel: !ok });
+  });
+}
+
+app.enableSandbox();
+if (!app.requestSingleInstanceLock()) app.quit();
+
+app.whenReady().then(async () => {
+  hardenSession();
+  buildMenu();
+  const engine = new EngineHostClient({ spawn: utilityHost() });
+  forwardEngineState(engine, emit);
+  const handlers = createHandlers({
+    files: new FileRegistry(),
+    dialogs: electronDialogs(() => win),
+    engine,
+    emit,
+    app: { name: app.getName(), version: app.getVersion(), host: 'electron' },
+  });
+  registerIpc(handlers, RENDERER_FILE);
+  engine.start().catch((err: unknown) => console.error(err instanceof Error ? err.message : err));
+  win = createWindow();
+  win.on('closed', () => (win = null));
+  app.on('second-instance', () => win?.focus());
+  app.on('before-quit', () => void engine.stop());
+  app.on('window-all-closed', () => app.quit());
+});
+
+// Nothing else may create web contents with looser settings.
+app.on('web-contents-created', (_e, contents) => {
+  contents.on('will-navigate', (e) => e.preventDefault());
+  contents.setWindowOpenHandler(() => ({ action: 'deny' }));
+});

@@ -1,0 +1,134 @@
+// Argument guards for every invoke channel, derived from the contract: the table below must name a guard per
+// argument of every channel or it does not compile. Anything else (wrong type, extra keys, extra arguments)
+// is refused with a message that says which argument and why.
+
+import type { InvokeChannel, InvokeChannels, SegmentRequest, SliceRequest } from '../../preload/api';
+import { HANDLE_PATTERN } from '../services/files';
+
+export class ValidationError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ValidationError';
+  }
+}
+
+/** Checks an unknown value and returns it typed, or throws ValidationError naming `at`. */
+export type Guard<T> = (value: unknown, at: string) => T;
+type GuardOf<G> = G extends Guard<infer T> ? T : never;
+
+function fail(at: string, expected: string, value: unknown): never {
+  const got = value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value;
+  throw new ValidationError(`${at}: expected ${expected}, got ${got}`);
+}
+
+export function str(opts: { maxLength?: number; pattern?: RegExp; what?: string } = {}): Guard<string> {
+  const max = opts.maxLength ?? 4096;
+  return (v, at) => {
+    if (typeof v !== 'string') fail(at, opts.what ?? 'a string', v);
+    if (v.length === 0 || v.length > max) throw new ValidationError(`${at}: expected 1..${max} characters`);
+    if (opts.pattern && !opts.pattern.test(v)) throw new ValidationError(`${at}: expected ${opts.what ?? `a string matching ${opts.pattern}`}`);
+    return v;
+  };
+}
+
+export function num(opts: { min?: number; max?: number; integer?: boolean } = {}): Guard<number> {
+  const { min = -Number.MAX_VALUE, max = Number.MAX_VALUE, integer = false } = opts;
+  return (v, at) => {
+    if (typeof v !== 'number' || !Number.isFinite(v)) fail(at, integer ? 'an integer' : 'a finite number', v);
+    if (integer && !Number.isInteger(v)) fail(at, 'an integer', v);
+    if (v < min || v > max) throw new ValidationError(`${at}: expected a value in [${min}, ${max}], got ${v}`);
+    return v;
+  };
+}
+
+export function oneOf<const T extends readonly string[]>(values: T): Guard<T[number]> {
+  return (v, at) => {
+    if (typeof v !== 'string' || !values.includes(v)) throw new ValidationError(`${at}: expected one of ${values.join(', ')}`);
+    return v as T[number];
+  };
+}
+
+export function arrayOf<T>(item: Guard<T>, opts: { min?: number; max?: number } = {}): Guard<T[]> {
+  const { min = 0, max = 1024 } = opts;
+  return (v, at) => {
+    if (!Array.isArray(v)) fail(at, 'an array', v);
+    if (v.length < min || v.length > max) throw new ValidationError(`${at}: expected ${min}..${max} items, got ${v.length}`);
+    return v.map((x, i) => item(x, `${at}[${i}]`));
+  };
+}
+
+type Shape = Record<string, Guard<unknown>>;
+type ObjectOf<R extends Shape, O extends Shape> = { [K in keyof R]: GuardOf<R[K]> } & { [K in keyof O]?: GuardOf<O[K]> };
+
+/** A plain object with exactly these keys (optional ones may be absent or undefined); unknown keys are refused. */
+export function object<R extends Shape, O extends Shape = Record<never, never>>(required: R, optional?: O): Guard<ObjectOf<R, O>> {
+  return (v, at) => {
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) fail(at, 'an object', v);
+    const proto = Object.getPrototypeOf(v) as unknown;
+    if (proto !== Object.prototype && proto !== null) fail(at, 'a plain object', v);
+    const input = v as Record<string, unknown>;
+    // Own-key checks: `in` would let "__proto__" or "constructor" through via Object.prototype.
+    for (const key of Object.keys(input)) {
+      if (!Object.hasOwn(required, key) && !(optional && Object.hasOwn(optional, key))) throw new ValidationError(`${at}: unexpected key "${key}"`);
+    }
+    const out: Record<string, unknown> = {};
+    for (const [key, guard] of Object.entries(required)) {
+      if (!Object.hasOwn(input, key)) throw new ValidationError(`${at}.${key}: required`);
+      out[key] = guard(input[key], `${at}.${key}`);
+    }
+    for (const [key, guard] of Object.entries(optional ?? {})) {
+      if (input[key] !== undefined) out[key] = guard(input[key], `${at}.${key}`);
+    }
+    return out as ObjectOf<R, O>;
+  };
+}
+
+// ---------------------------------------------------------------- contract guards
+
+/** A handle the registry issued has this shape; a path never does, so it is refused before any lookup. */
+export const handle = str({ maxLength: 64, pattern: HANDLE_PATTERN, what: 'a file handle (open the file first; paths are not accepted)' });
+/** Job ids come from the renderer (so it can subscribe to progress before the call returns). */
+export const jobId = str({ maxLength: 64, pattern: /^[A-Za-z0-9_-]+$/, what: 'a job id of letters, digits, _ and -' });
+
+const sliceRequest: Guard<SliceRequest> = object(
+  { handle, z: num({ min: 0, max: 1_000_000, integer: true }), maxSize: num({ min: 1, max: 16384, integer: true }) },
+  {
+    window: object({ center: num(), width: num({ min: 0 }) }),
+    bands: arrayOf(num({ min: 0, max: 65535, integer: true }), { min: 1, max: 3 }),
+  },
+);
+
+const segmentRequest: Guard<SegmentRequest> = object(
+  { handle, modelId: str({ maxLength: 256 }) },
+  { device: oneOf(['auto', 'cpu', 'cuda', 'dml', 'coreml', 'webgpu'] as const), overlap: num({ min: 0, max: 0.9 }) },
+);
+
+type ArgGuards<A extends unknown[]> = { [K in keyof A]: Guard<A[K]> };
+
+/** One guard per argument of every channel; `satisfies` makes a new channel without guards a compile error. */
+export const VALIDATORS = {
+  'app:info': [],
+  'file:open-dialog': [],
+  'file:open-dropped': [str({ maxLength: 32768, what: 'a dropped file' })],
+  'file:close': [handle],
+  'image:info': [handle],
+  'image:slice': [sliceRequest],
+  'models:list': [],
+  'segment:run': [jobId, segmentRequest],
+  'job:cancel': [jobId],
+  'engine:status': [],
+  'engine:restart': [],
+} satisfies { [C in InvokeChannel]: ArgGuards<InvokeChannels[C]['args']> };
+
+export function isInvokeChannel(channel: unknown): channel is InvokeChannel {
+  return typeof channel === 'string' && Object.prototype.hasOwnProperty.call(VALIDATORS, channel);
+}
+
+/** Validates the arguments of one invoke; returns them typed or throws ValidationError. */
+export function validateArgs<C extends InvokeChannel>(channel: C, args: unknown[]): InvokeChannels[C]['args'] {
+  const guards = VALIDATORS[channel] as readonly Guard<unknown>[];
+  if (args.length !== guards.length) {
+    throw new ValidationError(`${channel}: expected ${guards.length} argument(s), got ${args.length}`);
+  }
+  return guards.map((g, i) => g(args[i], `${channel} argument ${i + 1}`)) as InvokeChannels[C]['args'];
+}

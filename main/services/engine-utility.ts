@@ -1,0 +1,35 @@
+// Spawns the engine host as an Electron utilityProcess (the app's way; tests fork a Node child instead).
+// A native crash or out-of-memory there ends only that process; the client reports it and can restart it.
+
+import { app, utilityProcess } from 'electron';
+import { join } from 'node:path';
+import { HOST_MAX_OLD_SPACE_MB, type HostProcess, type SpawnHost } from '../engine/host/client';
+
+export function utilityHost(modulePath: string = join(__dirname, '..', 'engine-host.cjs')): SpawnHost {
+  return (): HostProcess => {
+    const env: Record<string, string> = {};
+    for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
+    // Packaged: onnxruntime opens models by path, which cannot point inside app.asar (see electron-builder.yml).
+    if (app.isPackaged && !env.DELINEATE_MODELS_DIR) env.DELINEATE_MODELS_DIR = join(process.resourcesPath, 'app.asar.unpacked', 'models');
+    const child = utilityProcess.fork(modulePath, [], {
+      serviceName: 'Delineate engine',
+      env,
+      execArgv: [`--max-old-space-size=${HOST_MAX_OLD_SPACE_MB}`],
+      stdio: 'inherit',
+    });
+    return {
+      get pid() {
+        return child.pid;
+      },
+      send: (m) => child.postMessage(m),
+      onMessage: (l) => child.on('message', l),
+      onExit: (l) => {
+        // utilityProcess reports only an exit code; a crash shows up as a non-zero code.
+        child.once('exit', (code) => l({ code, signal: null }));
+      },
+      kill: () => {
+        child.kill();
+      },
+    };
+  };
+}

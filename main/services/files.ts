@@ -1,0 +1,51 @@
+// Handle registry: the main process hands the renderer opaque random handles for files the user picked or
+// dropped, and resolves them back to paths. A renderer can name only files it was given; never a path.
+
+import { randomBytes } from 'node:crypto';
+import { stat } from 'node:fs/promises';
+import { basename, isAbsolute } from 'node:path';
+import type { FileHandle } from '../../preload/api';
+
+/** Handles are 128 random bits in hex: unguessable, and never mistakable for a path. */
+export const HANDLE_PATTERN = /^h_[0-9a-f]{32}$/;
+
+export class UnknownHandleError extends Error {
+  constructor() {
+    super('unknown file handle: open the file first');
+    this.name = 'UnknownHandleError';
+  }
+}
+
+export class FileRegistry {
+  private readonly paths = new Map<FileHandle, string>();
+
+  /** Checks that `path` is an existing regular file or folder the user chose, and issues a handle for it. */
+  async issue(path: string): Promise<FileHandle> {
+    if (!isAbsolute(path)) throw new Error('not an absolute path');
+    let info;
+    try {
+      info = await stat(path);
+    } catch {
+      throw new Error(`${basename(path)}: no such file or folder`);
+    }
+    if (!info.isFile() && !info.isDirectory()) throw new Error(`${basename(path)}: not a regular file or folder`);
+    const handle = `h_${randomBytes(16).toString('hex')}`;
+    this.paths.set(handle, path);
+    return handle;
+  }
+
+  /** The path behind a handle; refuses anything this registry did not issue. */
+  resolve(handle: FileHandle): string {
+    const path = this.paths.get(handle);
+    if (path === undefined) throw new UnknownHandleError();
+    return path;
+  }
+
+  release(handle: FileHandle): boolean {
+    return this.paths.delete(handle);
+  }
+
+  get size(): number {
+    return this.paths.size;
+  }
+}

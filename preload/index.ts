@@ -1,0 +1,42 @@
+// The sandboxed preload: exposes `window.delineate`, exactly one method per invoke channel plus `on` for
+// the event channels, over contextBridge. Only 'electron' may be required here; esbuild bundles the rest.
+
+import { contextBridge, ipcRenderer, webUtils, type IpcRendererEvent } from 'electron';
+import { EVENT_CHANNELS, type DelineateApi, type EventChannel, type EventChannels, type InvokeChannel, type InvokeChannels, type IpcReply } from './api';
+
+async function invoke<C extends InvokeChannel>(channel: C, ...args: InvokeChannels[C]['args']): Promise<InvokeChannels[C]['result']> {
+  const reply = (await ipcRenderer.invoke(channel, ...args)) as IpcReply<InvokeChannels[C]['result']>;
+  // Rebuild a clean Error here: the renderer sees the handler's message, not Electron's wrapping.
+  if (!reply.ok) throw new Error(reply.error);
+  return reply.value;
+}
+
+const api: DelineateApi = {
+  appInfo: () => invoke('app:info'),
+  openFileDialog: () => invoke('file:open-dialog'),
+  openDropped: (file: File) => {
+    // The path is resolved here, in the trusted preload; the renderer only ever holds the File object.
+    const path = webUtils.getPathForFile(file);
+    if (!path) return Promise.reject(new Error('only files from disk can be dropped'));
+    return invoke('file:open-dropped', path);
+  },
+  closeFile: (handle) => invoke('file:close', handle),
+  imageInfo: (handle) => invoke('image:info', handle),
+  imageSlice: (request) => invoke('image:slice', request),
+  listModels: () => invoke('models:list'),
+  segment: (jobId, request) => invoke('segment:run', jobId, request),
+  cancelJob: (jobId) => invoke('job:cancel', jobId),
+  engineStatus: () => invoke('engine:status'),
+  restartEngine: () => invoke('engine:restart'),
+  on<E extends EventChannel>(event: E, listener: (payload: EventChannels[E]) => void): () => void {
+    if (!(EVENT_CHANNELS as readonly string[]).includes(event)) throw new Error(`unknown event: ${String(event)}`);
+    // Never hand the IpcRendererEvent (it carries `sender`) to the page: payload only.
+    const wrapped = (_e: IpcRendererEvent, payload: EventChannels[E]) => listener(payload);
+    ipcRenderer.on(event, wrapped);
+    return () => {
+      ipcRenderer.removeListener(event, wrapped);
+    };
+  },
+};
+
+contextBridge.exposeInMainWorld('delineate', api);

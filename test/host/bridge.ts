@@ -1,0 +1,72 @@
+// Browser side of the test host (served as /bridge.js, loaded before the app bundle): defines
+// window.delineate with the same DelineateApi shape as the Electron preload, over a token-guarded WebSocket.
+
+import { EVENT_CHANNELS, type DelineateApi, type EventChannel, type EventChannels, type InvokeChannel, type InvokeChannels, type IpcReply } from '../../preload/api';
+import { decodeFrame, encodeFrame, type WireCall } from './wire';
+
+const token = new URLSearchParams(location.search).get('token') ?? '';
+const socket = new WebSocket(`ws://${location.host}/ws?token=${encodeURIComponent(token)}`);
+socket.binaryType = 'arraybuffer';
+const opened = new Promise<void>((resolve, reject) => {
+  socket.addEventListener('open', () => resolve());
+  socket.addEventListener('error', () => reject(new Error('test host: connection refused')));
+});
+opened.catch(() => undefined);
+
+const pending = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
+const listeners = new Map<string, Set<(payload: unknown) => void>>();
+let nextId = 1;
+
+socket.addEventListener('message', (e: MessageEvent<ArrayBuffer>) => {
+  const msg = decodeFrame(new Uint8Array(e.data)) as { id?: number; reply?: IpcReply; event?: string; payload?: unknown };
+  if (msg.id !== undefined && msg.reply) {
+    const p = pending.get(msg.id);
+    pending.delete(msg.id);
+    if (!p) return;
+    if (msg.reply.ok) p.resolve(msg.reply.value);
+    else p.reject(new Error(msg.reply.error));
+  } else if (msg.event) {
+    for (const l of listeners.get(msg.event) ?? []) l(msg.payload);
+  }
+});
+socket.addEventListener('close', () => {
+  for (const p of pending.values()) p.reject(new Error('test host: connection closed'));
+  pending.clear();
+});
+
+async function invoke<C extends InvokeChannel>(channel: C, ...args: unknown[]): Promise<InvokeChannels[C]['result']> {
+  await opened;
+  const id = nextId++;
+  const call: WireCall = { id, channel, args };
+  return new Promise((resolve, reject) => {
+    pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+    socket.send(encodeFrame(call));
+  });
+}
+
+const api: DelineateApi = {
+  appInfo: () => invoke('app:info'),
+  openFileDialog: () => invoke('file:open-dialog'),
+  // The host resolves the name through the drop table the test registered; no path crosses the socket.
+  openDropped: (file: File) => invoke('file:open-dropped', file.name),
+  closeFile: (handle) => invoke('file:close', handle),
+  imageInfo: (handle) => invoke('image:info', handle),
+  imageSlice: (request) => invoke('image:slice', request),
+  listModels: () => invoke('models:list'),
+  segment: (jobId, request) => invoke('segment:run', jobId, request),
+  cancelJob: (jobId) => invoke('job:cancel', jobId),
+  engineStatus: () => invoke('engine:status'),
+  restartEngine: () => invoke('engine:restart'),
+  on<E extends EventChannel>(event: E, listener: (payload: EventChannels[E]) => void): () => void {
+    if (!(EVENT_CHANNELS as readonly string[]).includes(event)) throw new Error(`unknown event: ${String(event)}`);
+    const set = listeners.get(event) ?? new Set();
+    listeners.set(event, set);
+    const wrapped = (payload: unknown) => listener(payload as EventChannels[E]);
+    set.add(wrapped);
+    return () => {
+      set.delete(wrapped);
+    };
+  },
+};
+
+Object.defineProperty(window, 'delineate', { value: Object.freeze(api), writable: false, configurable: false });
