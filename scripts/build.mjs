@@ -5,7 +5,8 @@ import { build as viteBuild } from 'vite';
 import { rmSync } from 'node:fs';
 
 const watchless = { bundle: true, platform: 'node', target: 'node20', format: 'cjs', sourcemap: true, logLevel: 'warning' };
-const external = ['electron', 'sharp', 'onnxruntime-node'];
+// The WASM codecs stay external so Emscripten finds each .wasm next to its own .js in node_modules.
+const external = ['electron', 'sharp', 'onnxruntime-node', '@cornerstonejs/codec-openjpeg', '@cornerstonejs/codec-charls', '@cornerstonejs/codec-openjph', '@cornerstonejs/codec-libjpeg-turbo-8bit'];
 
 rmSync('dist', { recursive: true, force: true });
 await Promise.all([

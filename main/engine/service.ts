@@ -7,6 +7,10 @@ import type { JobProgress, SliceBitmap, SliceRequest, SegmentRequest } from '../
 export interface OpenOptions {
   /** User-supplied physical spacing for plain images, [x, y(, z)] in mm. */
   spacingMm?: number[];
+  /** DICOM: the SeriesInstanceUID to open when a folder holds several series. */
+  seriesUid?: string;
+  /** DICOM: open a series with missing slices or uneven spacing anyway (the metadata says so). */
+  allowGaps?: boolean;
 }
 
 export type ProgressFn = (p: Omit<JobProgress, 'jobId'>) => void;

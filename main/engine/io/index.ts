@@ -8,14 +8,17 @@ import { openSharp, pixelGeometry } from './raster-sharp';
 import { openGeoTiff } from './geotiff';
 import { openNifti } from './nifti';
 import { firstLine, resolveRegion } from './region';
+import { isDicomFile, openDicom } from './dicom';
 
 export type DetectedFormat = 'png' | 'jpeg' | 'tiff' | 'nifti' | 'dicom' | 'gzip' | 'unknown';
 
-const SUPPORTED = 'PNG, JPEG, TIFF/GeoTIFF, NIfTI (.nii, .nii.gz) or a folder of numbered slice images';
+const SUPPORTED = 'DICOM, PNG, JPEG, TIFF/GeoTIFF, NIfTI (.nii, .nii.gz), a DICOM folder or a folder of numbered slice images';
 
 /** Format from the first bytes of a file (at least 348 for NIfTI, 132 for DICOM). */
 export function detectFormat(head: Uint8Array): DetectedFormat {
   const b = (i: number): number => head[i] ?? -1;
+  // DICOM first: its 128-byte preamble may itself hold a TIFF header (dual-personality files).
+  if (b(128) === 0x44 && b(129) === 0x49 && b(130) === 0x43 && b(131) === 0x4d) return 'dicom';
   if (b(0) === 0x89 && b(1) === 0x50 && b(2) === 0x4e && b(3) === 0x47) return 'png';
   if (b(0) === 0xff && b(1) === 0xd8 && b(2) === 0xff) return 'jpeg';
   // Classic TIFF (42) and BigTIFF (43), both byte orders.
@@ -30,7 +33,6 @@ export function detectFormat(head: Uint8Array): DetectedFormat {
     if ((size === 348 || sizeBE === 348) && (magic === 'n+1' || magic === 'ni1')) return 'nifti';
     if ((size === 540 || sizeBE === 540) && String.fromCharCode(b(4), b(5), b(6)) === 'n+2') return 'nifti';
   }
-  if (b(128) === 0x44 && b(129) === 0x49 && b(130) === 0x43 && b(131) === 0x4d) return 'dicom';
   return 'unknown';
 }
 
@@ -57,7 +59,7 @@ export async function openImage(file: string, options: OpenOptions = {}): Promis
     const code = (err as NodeJS.ErrnoException).code;
     throw new InputError(file, code === 'ENOENT' || code === 'ENOTDIR' ? 'no such file or folder' : `cannot open (${code ?? firstLine(err)})`);
   }
-  if (stat.isDirectory()) return openSliceFolder(file, options);
+  if (stat.isDirectory()) return (await holdsDicom(file)) ? openDicom(file, dicomOptions(options)) : openSliceFolder(file, options);
   if (!stat.isFile()) throw new InputError(file, 'not a regular file');
   if (stat.size === 0) throw new InputError(file, 'empty file');
   let head: Uint8Array;
@@ -92,12 +94,37 @@ async function openDetected(file: string, format: DetectedFormat, options: OpenO
       if (isNiftiName(file)) return openNifti(file);
       throw new InputError(file, `gzip data that is not named .nii.gz; supported: ${SUPPORTED}`);
     case 'dicom':
-      throw new InputError(file, 'DICOM is not supported yet (coming with the DICOM reader)');
+      return openDicom(file, dicomOptions(options));
     case 'unknown':
+      // DICOM without the Part 10 preamble (old exports) has no magic: let the DICOM parser judge.
+      if (await isDicomFile(file)) return openDicom(file, dicomOptions(options));
       if (isNiftiName(file)) throw new InputError(file, 'not a valid NIfTI file (bad header)');
       if (/\.(png|jpe?g|tiff?)$/i.test(file)) throw new InputError(file, `not a valid ${path.extname(file).slice(1).toUpperCase()} file (bad signature)`);
       throw new InputError(file, `not a supported image; supported: ${SUPPORTED}`);
   }
+}
+
+function dicomOptions(options: OpenOptions): { seriesUid?: string; allowGaps?: boolean } {
+  return {
+    ...(options.seriesUid ? { seriesUid: options.seriesUid } : {}),
+    ...(options.allowGaps ? { allowGaps: true } : {}),
+  };
+}
+
+/** A folder is a DICOM folder when it has a DICOMDIR or one of its first files is DICOM (PACS exports have no extensions). */
+async function holdsDicom(dir: string): Promise<boolean> {
+  let entries;
+  try {
+    entries = await fs.readdir(dir, { withFileTypes: true });
+  } catch {
+    return false;
+  }
+  const files = entries.filter((e) => e.isFile() && !e.name.startsWith('.'));
+  if (files.some((e) => e.name.toUpperCase() === 'DICOMDIR')) return true;
+  // Numbered PNG/JPEG/TIFF slices are not DICOM; only probe the others.
+  const candidates = files.filter((e) => !SLICE_EXT.test(e.name)).slice(0, 16);
+  for (const e of candidates) if (await isDicomFile(path.join(dir, e.name))) return true;
+  return false;
 }
 
 function spacing(options: OpenOptions): { spacingMm?: number[] } {

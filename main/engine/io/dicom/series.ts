@@ -1,0 +1,172 @@
+// Series assembly: groups frames by SeriesInstanceUID, orders them by position along the slice normal (never by
+// file name or InstanceNumber), derives spacing from PixelSpacing and the real distance between positions, and
+// refuses series with gaps, uneven spacing, tilt, duplicates, mixed orientations or sizes unless allowed.
+
+import type { MedicalGeometry, Vec3 } from '../../../../preload/formats';
+import type { DicomFileHeader, FrameHeader } from './header';
+
+/** One slice of a future volume: a frame of a file. */
+export interface SliceRef {
+  file: DicomFileHeader;
+  frameIndex: number;
+  frame: FrameHeader;
+}
+
+export interface SeriesGroup {
+  /** SeriesInstanceUID, or "file:<path>" for a file without one. */
+  uid: string;
+  slices: SliceRef[];
+}
+
+export interface AssembledSeries {
+  slices: SliceRef[];
+  geometry: MedicalGeometry;
+  /** Problems accepted because the caller allowed them (gaps, uneven spacing). */
+  warnings: string[];
+  /** True when the slice order comes from positions; false when there were none (file order then frame order). */
+  sortedByPosition: boolean;
+  pixelSpacingMissing: boolean;
+}
+
+export class SeriesProblem extends Error {}
+
+export function groupBySeries(headers: DicomFileHeader[]): SeriesGroup[] {
+  const groups = new Map<string, SliceRef[]>();
+  for (const file of headers) {
+    if (!file.pixel && !file.floatPixelData) continue;
+    const uid = file.seriesInstanceUid ?? `file:${file.path}`;
+    const list = groups.get(uid) ?? [];
+    // Float-pixel files keep one placeholder slice so the series is listed and refused with its reason.
+    const frames = file.frames.length > 0 ? file.frames : [{ rescaleSlope: 1, rescaleIntercept: 0 }];
+    frames.forEach((frame, frameIndex) => list.push({ file, frameIndex, frame }));
+    groups.set(uid, list);
+  }
+  return [...groups].map(([uid, slices]) => ({ uid, slices }));
+}
+
+const dot = (a: Vec3, b: Vec3): number => a[0] * b[0] + a[1] * b[1] + a[2] * b[2];
+const sub = (a: Vec3, b: Vec3): Vec3 => [a[0] - b[0], a[1] - b[1], a[2] - b[2]];
+const norm = (a: Vec3): number => Math.hypot(a[0], a[1], a[2]);
+
+function unit(a: Vec3): Vec3 {
+  const n = norm(a) || 1;
+  return [a[0] / n, a[1] / n, a[2] / n];
+}
+
+function crossV(a: Vec3, b: Vec3): Vec3 {
+  return [a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]];
+}
+
+function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? (s[m] ?? 0) : ((s[m - 1] ?? 0) + (s[m] ?? 0)) / 2;
+}
+
+const fmt = (mm: number): string => `${Number(mm.toFixed(3))} mm`;
+
+/** Orders and checks a series' slices and computes its geometry. Throws SeriesProblem when it refuses. */
+export function assembleSeries(group: SeriesGroup, allowGaps: boolean): AssembledSeries {
+  const slices = group.slices;
+  const first = slices[0];
+  if (!first) throw new SeriesProblem('the series has no images');
+  const f0 = first.file;
+  for (const s of slices) {
+    const f = s.file;
+    if (f.rows !== f0.rows || f.columns !== f0.columns) {
+      throw new SeriesProblem(`mixed image sizes in one series (${f0.columns}x${f0.rows} and ${f.columns}x${f.rows})`);
+    }
+    if (f.samplesPerPixel !== f0.samplesPerPixel || f.bitsAllocated !== f0.bitsAllocated || f.photometric !== f0.photometric) {
+      throw new SeriesProblem('mixed pixel formats in one series (samples per pixel, bits allocated or photometric differ)');
+    }
+  }
+
+  const warnings: string[] = [];
+  const spacings = slices.map((s) => s.frame.pixelSpacingMm).filter((p): p is [number, number] => p !== undefined);
+  const ps = spacings[0];
+  if (ps && spacings.some((p) => Math.abs(p[0] - ps[0]) > 1e-4 * ps[0] || Math.abs(p[1] - ps[1]) > 1e-4 * ps[1])) {
+    throw new SeriesProblem('mixed pixel spacings in one series');
+  }
+  // PixelSpacing is [row spacing (y), column spacing (x)].
+  const spacingX = ps?.[1] ?? 1;
+  const spacingY = ps?.[0] ?? 1;
+
+  const o = first.frame.orientation;
+  const rowDir: Vec3 = o ? unit([o[0] ?? 1, o[1] ?? 0, o[2] ?? 0]) : [1, 0, 0];
+  const colDir: Vec3 = o ? unit([o[3] ?? 0, o[4] ?? 1, o[5] ?? 0]) : [0, 1, 0];
+  const normal = unit(crossV(rowDir, colDir));
+  const thickness = first.frame.sliceThicknessMm;
+
+  const positioned = slices.every((s) => s.frame.positionMm !== undefined && s.frame.orientation !== undefined);
+  if (!positioned || slices.length === 1) {
+    const spacingZ = slices.length > 1 ? (f0.spacingBetweenSlicesMm ?? thickness ?? 1) : (thickness ?? f0.spacingBetweenSlicesMm ?? 1);
+    if (slices.length > 1) warnings.push('no slice positions: slices kept in file and frame order');
+    return {
+      slices,
+      geometry: {
+        type: 'medical',
+        spacingMm: [spacingX, spacingY, spacingZ],
+        originMm: first.frame.positionMm ?? [0, 0, 0],
+        direction: [...rowDir, ...colDir, ...normal],
+      },
+      warnings: slices.length > 1 ? warnings : [],
+      sortedByPosition: false,
+      pixelSpacingMissing: ps === undefined,
+    };
+  }
+
+  for (const s of slices) {
+    const so = s.frame.orientation ?? [];
+    if (so.some((v, i) => Math.abs(v - (o?.[i] ?? 0)) > 1e-3)) {
+      throw new SeriesProblem('mixed slice orientations in one series (ImageOrientationPatient differs)');
+    }
+  }
+  const keyed = slices.map((s, i) => ({ s, i, d: dot(s.frame.positionMm as Vec3, normal) }));
+  keyed.sort((a, b) => a.d - b.d || a.i - b.i);
+  const sorted = keyed.map((k) => k.s);
+  const steps: number[] = [];
+  for (let i = 1; i < keyed.length; i++) steps.push((keyed[i]?.d ?? 0) - (keyed[i - 1]?.d ?? 0));
+  const spacingZ = median(steps);
+  const dupes = steps.filter((d) => d < 1e-3).length;
+  if (dupes > 0 || spacingZ <= 1e-3) {
+    throw new SeriesProblem(
+      `${dupes} slice(s) share a position with another (several acquisitions or time points in one series?)`,
+    );
+  }
+  // Positions must advance along the normal; an in-plane drift means gantry tilt (a sheared volume).
+  for (let i = 1; i < sorted.length; i++) {
+    const step = sub(sorted[i]?.frame.positionMm as Vec3, sorted[i - 1]?.frame.positionMm as Vec3);
+    const along = dot(step, normal);
+    const drift = norm(sub(step, [normal[0] * along, normal[1] * along, normal[2] * along]));
+    if (drift > 0.01 * Math.abs(along) + 1e-3) {
+      throw new SeriesProblem(`slice positions are not along the slice normal (gantry tilt or sheared series; drift ${fmt(drift)})`);
+    }
+  }
+  const tolerance = Math.max(0.01 * spacingZ, 1e-3);
+  const gaps = steps.filter((d) => d > 1.5 * spacingZ);
+  const uneven = steps.filter((d) => d <= 1.5 * spacingZ && Math.abs(d - spacingZ) > tolerance);
+  const problems: string[] = [];
+  if (gaps.length > 0) {
+    const missing = gaps.reduce((n, d) => n + Math.round(d / spacingZ) - 1, 0);
+    problems.push(`${gaps.length} gap(s) in the slice positions: about ${missing} missing slice(s) (largest step ${fmt(Math.max(...gaps))}, usual ${fmt(spacingZ)})`);
+  }
+  if (uneven.length > 0) {
+    problems.push(`uneven slice spacing (${fmt(Math.min(...steps))} to ${fmt(Math.max(...steps))})`);
+  }
+  if (problems.length > 0 && !allowGaps) throw new SeriesProblem(`${problems.join('; ')}; open with gaps allowed to convert anyway`);
+  warnings.push(...problems);
+
+  const firstSorted = sorted[0] as SliceRef;
+  return {
+    slices: sorted,
+    geometry: {
+      type: 'medical',
+      spacingMm: [spacingX, spacingY, spacingZ],
+      originMm: [...(firstSorted.frame.positionMm as Vec3)],
+      direction: [...rowDir, ...colDir, ...normal],
+    },
+    warnings,
+    sortedByPosition: true,
+    pixelSpacingMissing: ps === undefined,
+  };
+}
