@@ -66,3 +66,17 @@ export function flagSpacing(args: ParsedArgs, name = 'spacing'): number[] | unde
 export function checkFlags(args: ParsedArgs, known: readonly string[]): void {
   for (const k of args.flags.keys()) if (!known.includes(k)) throw new UsageError(`unknown option --${k}`);
 }
+
+/** Flags every command that opens an image accepts. */
+export const OPEN_FLAGS = ['spacing', 'series', 'allow-gaps'] as const;
+
+/** --spacing, --series <SeriesInstanceUID>, --allow-gaps -> the engine's open options. */
+export function openOptionsFromFlags(args: ParsedArgs): { spacingMm?: number[]; seriesUid?: string; allowGaps?: boolean } {
+  const spacingMm = flagSpacing(args);
+  const seriesUid = flagString(args, 'series');
+  return {
+    ...(spacingMm ? { spacingMm } : {}),
+    ...(seriesUid ? { seriesUid } : {}),
+    ...(args.flags.has('allow-gaps') ? { allowGaps: true } : {}),
+  };
+}

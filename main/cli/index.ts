@@ -9,13 +9,15 @@ import { measureCommand } from './commands/measure';
 import { modelsCommand } from './commands/models';
 
 const USAGE = `usage:
-  delineate info <input> [--json] [--spacing x,y[,z]]
+  delineate info <input> [--json] [--spacing x,y[,z]] [--series UID] [--allow-gaps]
   delineate convert <input> <output.(nii|nii.gz|tif|png)> [--spacing x,y[,z]]
   delineate segment <input...> --model <id|file.onnx> --out <dir> [--device auto|cpu|cuda|dml|coreml|webgpu]
                     [--tile N|WxH] [--overlap 0..0.9] [--threads N] [--spacing x,y[,z]] [--probabilities]
+                    [--batch N] [--stack]   (a folder is a batch of images; --stack reads it as one volume)
   delineate measure <image> <labels> --out <dir> [--connectivity N] [--min-size X] [--min-size-px N]
                     [--classes classes.json] [--labels-are classes|instances] [--spacing x,y[,z]]
-  delineate models list [--json]`;
+  delineate models list [--json]
+  delineate models inspect <file.onnx|folder|id> [--json]`;
 
 const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   info: infoCommand,

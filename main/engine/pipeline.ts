@@ -1,17 +1,462 @@
-// Segmentation pipeline: open -> inference -> postprocess -> measure -> document (+ files with the CLI).
-import type { InstancesDocument, ModelSummary } from '../../preload/formats';
+// Segmentation pipeline: open -> validate model against image -> normalise -> tiled inference (slice by slice
+// for 2D models on volumes) -> labels -> connected components -> measurements -> InstancesDocument, plus the
+// result folder for the CLI. Also `measureFiles`, the same post-processing on an existing label map.
+// Everything is computed in memory before anything is written, so a cancelled or failed run leaves no files.
+import * as path from 'node:path';
+import type { ClassRecord, Geometry, InstancesDocument, ManifestClass, ModelManifest, ModelSummary } from '../../preload/formats';
 import type { SegmentRequest, SliceBitmap } from '../../preload/api';
-import type { ProgressFn } from './service';
+import type { OpenOptions, ProgressFn } from './service';
+import { InputError, type ImageSource, type PixelArray, type PixelBlock } from './image';
+import { openImage } from './io';
+import { resolveModel, scanModels, summarize, type ResolvedModel } from './inference/manifest';
+import { readOnnxInfo, type OnnxModelInfo } from './inference/onnx-meta';
+import { createOrtRuntime, type DeviceRequest, type ModelRuntime, type ModelSession } from './inference/runtime';
+import { normalizeSlice, planNormalization } from './inference/normalize';
+import { planTiles, runTiled, sigmoidInPlace, softmaxChannels, throwIfAborted } from './inference/tiling';
+import { classChannels, labelArrayFor, probabilitiesToLabels, type LabelArray } from './postprocess/labels';
+import { connectedComponents, type Connectivity } from './postprocess/components';
+import { countLabels, measureInstances, pixelUnit } from './measure/basic';
+import { overlayBitmap, overlayRgb } from './export/overlay';
+import { writeResultFolder, type ResultRasters } from './export/results';
 
 export async function listModels(): Promise<ModelSummary[]> {
-  throw new Error('listModels: not implemented yet');
+  const scan = await scanModels();
+  return scan.models.map(summarize);
 }
 
+export interface SegmentOptions {
+  /** Installed id, model folder, manifest.json or .onnx path; or an already resolved model. */
+  model: string | ResolvedModel;
+  device?: DeviceRequest;
+  /** Fraction 0..0.9; default: the manifest's, else 0.5 (nnU-Net). */
+  overlap?: number;
+  /** [width, height]; default: the manifest's (or the model's fixed input size). */
+  tileSize?: [number, number];
+  threads?: number;
+  /** Tiles per model call (default 1; models with a fixed batch of 1 always use 1). */
+  batch?: number;
+  spacingMm?: number[];
+  /** Keep uint8 probability maps (p x 255) for the result folder. */
+  probabilities?: boolean;
+  /** Components connectivity; default 8 in 2D, 26 in 3D. */
+  connectivity?: Connectivity;
+  /** Drop objects with fewer pixels. */
+  minSizePx?: number;
+  /** Injected runtime (tests); default onnxruntime-node. */
+  runtime?: ModelRuntime;
+}
+
+export interface SegmentOutcome {
+  document: InstancesDocument;
+  overlay: SliceBitmap;
+  rasters: ResultRasters;
+  /** Providers skipped before the one used, with reasons. */
+  skippedDevices: string[];
+}
+
+/** Geometry fields of InstancesDocument.source. */
+function sourceRecord(src: ImageSource, geometry: Geometry): InstancesDocument['source'] {
+  const rec: InstancesDocument['source'] = { file: src.file, kind: src.kind, width: src.width, height: src.height, depth: src.depth };
+  if (geometry.type === 'medical') Object.assign(rec, { spacingMm: geometry.spacingMm, originMm: geometry.originMm, direction: geometry.direction });
+  else if (geometry.type === 'geo') Object.assign(rec, { geotransform: geometry.geotransform, crs: geometry.crs });
+  else if (geometry.spacingMm) rec.spacingMm = geometry.spacingMm;
+  return rec;
+}
+
+function isNodata(v: number, nodata: number | 'nan' | undefined): boolean {
+  return nodata !== undefined && (nodata === 'nan' ? Number.isNaN(v) : v === nodata);
+}
+
+/** Refuses a model that cannot run on this image, before any work starts. */
+function checkModelFitsImage(model: ResolvedModel, onnx: OnnxModelInfo, src: ImageSource): { inputName: string; outputName: string; fixedTile: [number, number] | null; fixedBatch1: boolean } {
+  const m = model.manifest;
+  const where = model.onnxPath;
+  // A plain picture may be anything (a screenshot of a scan, a photo of a map); patient and map data must match.
+  if (src.kind !== 'image' && !m.kinds.includes(src.kind)) {
+    throw new InputError(src.file, `model "${m.id}" is for ${m.kinds.join('/')} images; this is a ${src.kind} image`);
+  }
+  if (m.input.sliceMode === '3d') throw new InputError(where, '3D models are not supported yet (coming with the inference engine)');
+  const input = m.input.name ? onnx.inputs.find((i) => i.name === m.input.name) : onnx.inputs[0];
+  if (!input) throw new InputError(where, `the model has no input "${m.input.name ?? ''}" (it has ${onnx.inputs.map((i) => i.name).join(', ')})`);
+  const outName = m.outputs.name ?? onnx.outputs[0]!.name;
+  const output = onnx.outputs.find((o) => o.name === outName);
+  if (!output) throw new InputError(where, `the model has no output "${outName}" (it has ${onnx.outputs.map((o) => o.name).join(', ')})`);
+  if (input.elemType !== 'float32') throw new InputError(where, `input "${input.name}" is ${input.elemType}; only float32 inputs are supported`);
+  if (output.elemType !== 'float32') throw new InputError(where, `output "${output.name}" is ${output.elemType}; only float32 outputs are supported`);
+  if (input.shape && input.shape.length !== 4) throw new InputError(where, `input "${input.name}" has rank ${input.shape.length}; a 2D model needs rank 4 (NCHW)`);
+  const need = m.input.channels.length;
+  const modelChannels = input.shape?.[1];
+  if (typeof modelChannels === 'number' && modelChannels !== need) {
+    throw new InputError(where, `the manifest lists ${need} input channels but the model's input has ${modelChannels}`);
+  }
+  if (src.channels < need) {
+    throw new InputError(src.file, `model "${m.id}" needs ${need} channel${need === 1 ? '' : 's'} (${m.input.channels.join(', ')}); the image has ${src.channels}`);
+  }
+  const outChannels = output.shape?.[1];
+  if (typeof outChannels === 'number') {
+    const chans = classChannels(m.outputs, m.classes.length, outChannels);
+    const bad = chans.find((c) => c >= outChannels);
+    if (bad !== undefined) throw new InputError(where, `class channel ${bad} does not exist: the model outputs ${outChannels} channels`);
+  }
+  const h = input.shape?.[2];
+  const w = input.shape?.[3];
+  return {
+    inputName: input.name,
+    outputName: output.name,
+    fixedTile: typeof h === 'number' && typeof w === 'number' ? [w, h] : null,
+    fixedBatch1: input.shape?.[0] === 1,
+  };
+}
+
+/** Runs a model on an opened image. Nothing is written; the caller decides what to keep. */
+export async function segmentImage(src: ImageSource, options: SegmentOptions, onProgress: ProgressFn, signal?: AbortSignal): Promise<SegmentOutcome> {
+  const started = performance.now();
+  const model = typeof options.model === 'string' ? await resolveModel(options.model) : options.model;
+  const m: ModelManifest = model.manifest;
+  const onnx = await readOnnxInfo(model.onnxPath);
+  const fit = checkModelFitsImage(model, onnx, src);
+  const tileSize: [number, number] = fit.fixedTile ?? options.tileSize ?? m.tileSize;
+  const overlap = options.overlap ?? m.tileOverlap ?? 0.5;
+  const batch = fit.fixedBatch1 ? 1 : Math.max(1, options.batch ?? 1);
+  const { width: W, height: H, depth: D } = src;
+  const channels = m.input.channels.length;
+
+  throwIfAborted(signal);
+  onProgress({ stage: 'reading', done: 0, total: 1 });
+  const block: PixelBlock = await src.read({ channels: Array.from({ length: channels }, (_, c) => c) });
+  throwIfAborted(signal);
+  const input = { data: block.data, width: W, height: H, depth: D, channels, ...(src.nodata !== undefined ? { nodata: src.nodata } : {}) };
+  const normalizer = planNormalization(m.normalization, input);
+
+  const runtime = options.runtime ?? createOrtRuntime();
+  const session: ModelSession = await runtime.createSession(model.onnxPath, {
+    device: options.device ?? 'auto',
+    ...(options.threads ? { threads: options.threads } : {}),
+    inputName: fit.inputName,
+    outputName: fit.outputName,
+  });
+
+  const plane = W * H;
+  const { labels, nodataLabel } = labelArrayFor(m.classes.length, plane * D);
+  const probability = new Float32Array(plane * D);
+  const probBytes = options.probabilities ? new Uint8Array(m.classes.length * plane * D) : null;
+  const tilesPerSlice = planTiles(W, H, tileSize, overlap).origins.length;
+  const totalTiles = tilesPerSlice * D;
+  let tilesDone = 0;
+  let inferenceMs = 0;
+  const activate =
+    m.outputs.type === 'logits'
+      ? (tile: Float32Array, k: number, pixels: number): void => (k > 1 ? softmaxChannels(tile, k, pixels) : sigmoidInPlace(tile))
+      : undefined;
+  try {
+    for (let z = 0; z < D; z++) {
+      const normalized = normalizeSlice(input, z, normalizer);
+      let valid: Uint8Array | undefined;
+      if (src.nodata !== undefined) {
+        // Nodata = every model channel holds the nodata value.
+        valid = new Uint8Array(plane);
+        for (let i = 0; i < plane; i++) {
+          for (let c = 0; c < channels; c++) {
+            if (!isNodata(block.data[(c * D + z) * plane + i]!, src.nodata)) {
+              valid[i] = 1;
+              break;
+            }
+          }
+        }
+      }
+      const result = await runTiled(
+        { data: normalized, width: W, height: H, channels },
+        async (t) => {
+          const t0 = performance.now();
+          const out = await session.run(t);
+          inferenceMs += performance.now() - t0;
+          return out;
+        },
+        {
+          tileSize,
+          overlap,
+          batch,
+          ...(signal ? { signal } : {}),
+          ...(activate ? { activate } : {}),
+          onTiles: (done) => {
+            const doneAll = tilesDone + done;
+            const elapsedS = (performance.now() - started) / 1000;
+            onProgress({ stage: 'inference', done: doneAll, total: totalTiles, etaSeconds: (elapsedS / doneAll) * (totalTiles - doneAll) });
+          },
+        },
+      );
+      tilesDone += tilesPerSlice;
+      const sliceLabels = probabilitiesToLabels(result.data, result.channels, plane, m.outputs, m.classes.length, valid);
+      labels.set(sliceLabels.labels, z * plane);
+      probability.set(sliceLabels.probability, z * plane);
+      if (probBytes) {
+        const chans = classChannels(m.outputs, m.classes.length, result.channels);
+        chans.forEach((ch, k) => {
+          const dst = (k * D + z) * plane;
+          for (let i = 0; i < plane; i++) probBytes[dst + i] = Math.round(Math.min(1, Math.max(0, result.data[ch * plane + i]!)) * 255);
+        });
+      }
+    }
+  } finally {
+    await session.dispose();
+  }
+  throwIfAborted(signal);
+
+  onProgress({ stage: 'postprocess', done: 0, total: 1 });
+  const geometry = src.geometry;
+  const post = postprocess({
+    labels,
+    nodataLabel,
+    width: W,
+    height: H,
+    depth: D,
+    classes: m.classes,
+    geometry,
+    probability,
+    intensity: block.data.subarray(0, plane * D),
+    connectivity: options.connectivity ?? (D > 1 ? 26 : 8),
+    ...(options.minSizePx ? { minSizePx: options.minSizePx } : {}),
+  });
+  const seconds = (performance.now() - started) / 1000;
+  const document: InstancesDocument = {
+    source: sourceRecord(src, geometry),
+    model: { id: m.id, name: m.name, version: m.version },
+    inference: {
+      device: session.device,
+      tileSize,
+      overlap,
+      tiles: totalTiles,
+      batch,
+      seconds,
+      inferenceSeconds: inferenceMs / 1000,
+      ...(options.threads ? { threads: options.threads } : {}),
+      ...(session.skipped.length ? { skippedDevices: session.skipped } : {}),
+      // The image runs at its own resolution; resampling to the model's comes with the inference engine.
+      resampled: false,
+    },
+    classes: post.classes,
+    instances: post.instances,
+  };
+  const z = Math.floor(D / 2);
+  const rasters: ResultRasters = {
+    kind: src.kind,
+    width: W,
+    height: H,
+    depth: D,
+    geometry,
+    classes: m.classes,
+    labels,
+    nodataLabel,
+    instances: post.instanceMap,
+    instanceCount: post.instances.length,
+    overlay: { rgb: overlayRgb({ data: block.data, width: W, height: H, depth: D, channels }, labels, z, m.classes), width: W, height: H },
+    ...(probBytes ? { probabilities: { data: probBytes, channels: m.classes.length } } : {}),
+  };
+  onProgress({ stage: 'done', done: 1, total: 1 });
+  return { document, overlay: overlayBitmap(labels, W, H, z, m.classes), rasters, skippedDevices: session.skipped };
+}
+
+interface PostprocessInput {
+  labels: LabelArray;
+  nodataLabel: number;
+  width: number;
+  height: number;
+  depth: number;
+  classes: ManifestClass[];
+  geometry: Geometry;
+  probability?: Float32Array;
+  intensity?: PixelArray;
+  connectivity: Connectivity;
+  minSizePx?: number;
+}
+
+/** Components + measurements on a label map (shared by segment and measure). */
+function postprocess(p: PostprocessInput): { instances: InstancesDocument['instances']; classes: ClassRecord[]; instanceMap: Uint32Array } {
+  const cc = connectedComponents({
+    labels: p.labels,
+    width: p.width,
+    height: p.height,
+    depth: p.depth,
+    nodataLabel: p.nodataLabel,
+    connectivity: p.connectivity,
+    ...(p.probability ? { probability: p.probability } : {}),
+    ...(p.intensity ? { intensity: p.intensity } : {}),
+    ...(p.minSizePx ? { minPixels: p.minSizePx } : {}),
+  });
+  const counts = countLabels(p.labels, p.classes.length, p.nodataLabel);
+  const measured = measureInstances(cc.stats, {
+    geometry: p.geometry,
+    depth: p.depth,
+    classes: p.classes,
+    validPixelCount: counts.valid,
+    classPixelCounts: counts.perClass,
+    hasProbability: p.probability !== undefined,
+    hasIntensity: p.intensity !== undefined,
+  });
+  return { ...measured, instanceMap: cc.instances };
+}
+
+/** The engine service's segment: runs and returns the document and the overlay; writes nothing. */
 export async function segmentFile(
-  _path: string,
-  _request: Omit<SegmentRequest, 'handle'>,
-  _onProgress: ProgressFn,
-  _signal: AbortSignal,
+  filePath: string,
+  request: Omit<SegmentRequest, 'handle'>,
+  onProgress: ProgressFn,
+  signal: AbortSignal,
 ): Promise<{ document: InstancesDocument; overlay?: SliceBitmap }> {
-  throw new Error('segmentFile: not implemented yet');
+  const src = await openImage(filePath);
+  try {
+    const out = await segmentImage(
+      src,
+      { model: request.modelId, ...(request.device ? { device: request.device } : {}), ...(request.overlap !== undefined ? { overlap: request.overlap } : {}) },
+      onProgress,
+      signal,
+    );
+    return { document: out.document, overlay: out.overlay };
+  } finally {
+    await src.close();
+  }
+}
+
+/** The CLI's segment: runs, then writes the result folder (only after everything succeeded). */
+export async function segmentToFolder(
+  filePath: string,
+  outDir: string,
+  options: SegmentOptions,
+  onProgress: ProgressFn,
+  signal?: AbortSignal,
+): Promise<{ outcome: SegmentOutcome; files: string[] }> {
+  const openOptions: OpenOptions = options.spacingMm ? { spacingMm: options.spacingMm } : {};
+  const src = await openImage(filePath, openOptions);
+  try {
+    const outcome = await segmentImage(src, options, onProgress, signal);
+    throwIfAborted(signal);
+    onProgress({ stage: 'writing', done: 0, total: 1 });
+    const files = await writeResultFolder(outDir, outcome.document, outcome.rasters);
+    return { outcome, files };
+  } finally {
+    await src.close();
+  }
+}
+
+// ---------------------------------------------------------------- measure an existing label map
+
+export interface MeasureOptions {
+  connectivity?: Connectivity;
+  /** Minimum object size in physical units: mm² (2D) / mm³ (3D) for medical and spaced images, m² for geo. */
+  minSize?: number;
+  minSizePx?: number;
+  /** Class names/colours (label value = index + 1). */
+  classes?: ManifestClass[];
+  /** Label values are classes (default) or instance ids (class 1 unless `classOfInstance` maps it). */
+  labelsAre?: 'classes' | 'instances';
+  /** --labels-are instances: instance value -> class id. */
+  classOfInstance?: Map<number, number>;
+  spacingMm?: number[];
+}
+
+const DEFAULT_COLORS = ['#e6194b', '#3cb44b', '#ffe119', '#4363d8', '#f58231', '#911eb4', '#46f0f0', '#f032e6'];
+
+/** Reads a label raster into labels (uint8/uint16) and refuses values that cannot be labels. */
+function toLabelArray(block: PixelBlock, file: string): { labels: LabelArray; maxValue: number } {
+  let max = 0;
+  let maxLabel = 0;
+  for (let i = 0; i < block.data.length; i++) {
+    const v = block.data[i]!;
+    if (!Number.isInteger(v) || v < 0) throw new InputError(file, `label maps hold non-negative integers; found ${v}`);
+    if (v > max) max = v;
+    // 255 / 65535 are nodata by the label contract, not classes.
+    if (v > maxLabel && v !== 255 && v !== 65535) maxLabel = v;
+  }
+  if (max > 65535) throw new InputError(file, `label value ${max} is above 65535`);
+  return { labels: max > 255 ? Uint16Array.from(block.data) : Uint8Array.from(block.data), maxValue: maxLabel };
+}
+
+/** `delineate measure`: components and measurements of a label map against its image; writes the result folder. */
+export async function measureFiles(imagePath: string, labelsPath: string, outDir: string, options: MeasureOptions): Promise<{ document: InstancesDocument; files: string[] }> {
+  const openOptions: OpenOptions = options.spacingMm ? { spacingMm: options.spacingMm } : {};
+  const image = await openImage(imagePath, openOptions);
+  try {
+    const labelSrc = await openImage(labelsPath, openOptions);
+    let block: PixelBlock;
+    try {
+      if (labelSrc.width !== image.width || labelSrc.height !== image.height || labelSrc.depth !== image.depth) {
+        throw new InputError(labelsPath, `label map is ${labelSrc.width}x${labelSrc.height}x${labelSrc.depth}; the image is ${image.width}x${image.height}x${image.depth}`);
+      }
+      if (labelSrc.channels !== 1) throw new InputError(labelsPath, `a label map has one channel; this has ${labelSrc.channels}`);
+      block = await labelSrc.read();
+    } finally {
+      await labelSrc.close();
+    }
+    const { width: W, height: H, depth: D } = image;
+    let { labels, maxValue } = toLabelArray(block, labelsPath);
+    const is16 = labels instanceof Uint16Array;
+    let nodataLabel = is16 ? 65535 : 255;
+    let classes = options.classes;
+    if (options.labelsAre === 'instances') {
+      // Each value is an object: map it to its class, then measure per class (touching objects of one class merge
+      // only if they touch; distinct ids that touch are a later issue's instance-aware labelling).
+      const classOf = options.classOfInstance ?? new Map<number, number>();
+      const mapped = new Uint8Array(labels.length);
+      let maxClass = 1;
+      for (let i = 0; i < labels.length; i++) {
+        const v = labels[i]!;
+        if (v === 0) continue;
+        const c = classOf.get(v) ?? 1;
+        mapped[i] = c;
+        if (c > maxClass) maxClass = c;
+      }
+      labels = mapped;
+      maxValue = maxClass;
+      nodataLabel = 255;
+    }
+    const classCount = Math.max(classes?.length ?? 0, maxValue);
+    classes = Array.from({ length: classCount }, (_, i) => classes?.[i] ?? { name: `class ${i + 1}`, color: DEFAULT_COLORS[i % DEFAULT_COLORS.length]! });
+    const geometry = image.geometry;
+    const intensityBlock = await image.read({ channels: [0] });
+    let minSizePx = options.minSizePx;
+    if (options.minSize !== undefined) {
+      const unit = pixelUnit(geometry);
+      if (unit.kind === 'px') throw new InputError(imagePath, '--min-size needs physical spacing (give --spacing, or use --min-size-px)');
+      const perPixel = unit.kind === 'm' ? unit.pixelAreaM2 : D > 1 ? unit.voxelVolumeMm3 : unit.pixelAreaMm2;
+      minSizePx = Math.max(minSizePx ?? 0, Math.ceil(options.minSize / perPixel - 1e-9));
+    }
+    const post = postprocess({
+      labels,
+      nodataLabel,
+      width: W,
+      height: H,
+      depth: D,
+      classes,
+      geometry,
+      intensity: intensityBlock.data,
+      connectivity: options.connectivity ?? (D > 1 ? 26 : 8),
+      ...(minSizePx ? { minSizePx } : {}),
+    });
+    const document: InstancesDocument = { source: sourceRecord(image, geometry), classes: post.classes, instances: post.instances };
+    const z = Math.floor(D / 2);
+    const channels = image.channels >= 3 ? 3 : 1;
+    const display = channels === 3 ? await image.read({ channels: [0, 1, 2] }) : intensityBlock;
+    const rasters: ResultRasters = {
+      kind: image.kind,
+      width: W,
+      height: H,
+      depth: D,
+      geometry,
+      classes,
+      labels,
+      nodataLabel,
+      instances: post.instanceMap,
+      instanceCount: post.instances.length,
+      overlay: { rgb: overlayRgb({ data: display.data, width: W, height: H, depth: D, channels }, labels, z, classes), width: W, height: H },
+    };
+    const files = await writeResultFolder(outDir, document, rasters);
+    return { document, files };
+  } finally {
+    await image.close();
+  }
+}
+
+/** Output folder name for an input: base name without image extensions. */
+export function resultName(filePath: string): string {
+  return path.basename(filePath.replace(/[\\/]+$/, '')).replace(/\.(nii\.gz|nii|png|jpe?g|tiff?)$/i, '') || 'image';
 }

@@ -7,7 +7,7 @@ import { openImage } from '../../engine/io';
 import { writeNifti } from '../../engine/io/nifti';
 import { writeTiff } from '../../engine/io/tiff-writer';
 import { interleave, writePng } from '../../engine/io/png';
-import { UsageError, checkFlags, flagSpacing, parseArgs } from '../args';
+import { UsageError, checkFlags, openOptionsFromFlags, OPEN_FLAGS, parseArgs } from '../args';
 
 type Target = 'nifti' | 'tiff' | 'png';
 
@@ -19,8 +19,8 @@ function targetOf(output: string): Target {
 }
 
 export async function convertCommand(argv: string[]): Promise<number> {
-  const args = parseArgs(argv);
-  checkFlags(args, ['spacing']);
+  const args = parseArgs(argv, ['allow-gaps']);
+  checkFlags(args, OPEN_FLAGS);
   const [input, output, ...extra] = args.positionals;
   if (!input || !output) throw new UsageError('convert needs <input> <output>');
   if (extra.length) throw new UsageError(`unexpected argument "${extra[0]}"`);
@@ -29,9 +29,8 @@ export async function convertCommand(argv: string[]): Promise<number> {
   const outDir = path.dirname(path.resolve(output));
   const dirStat = await fs.stat(outDir).catch(() => null);
   if (!dirStat?.isDirectory()) throw new InputError(output, `output folder ${outDir} does not exist`);
-  const spacingMm = flagSpacing(args);
 
-  const src = await openImage(input, spacingMm ? { spacingMm } : {});
+  const src = await openImage(input, openOptionsFromFlags(args));
   try {
     // Check what the target can hold before decoding anything.
     if (target === 'tiff' && src.depth !== 1) {

@@ -2,7 +2,7 @@
 import type { ImageInfo } from '../../../preload/formats';
 import { describe } from '../../engine/image';
 import { openImage } from '../../engine/io';
-import { UsageError, checkFlags, flagSpacing, parseArgs } from '../args';
+import { UsageError, checkFlags, openOptionsFromFlags, OPEN_FLAGS, parseArgs } from '../args';
 
 function fmt(v: unknown): string {
   if (Array.isArray(v)) return v.map((n) => (typeof n === 'number' ? Number(n.toPrecision(10)) : n)).join(', ');
@@ -28,13 +28,12 @@ export function formatInfo(info: ImageInfo): string {
 }
 
 export async function infoCommand(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, ['json']);
-  checkFlags(args, ['json', 'spacing']);
+  const args = parseArgs(argv, ['json', 'allow-gaps']);
+  checkFlags(args, ['json', ...OPEN_FLAGS]);
   const [input, ...extra] = args.positionals;
   if (!input) throw new UsageError('info needs an input file or folder');
   if (extra.length) throw new UsageError(`unexpected argument "${extra[0]}"`);
-  const spacingMm = flagSpacing(args);
-  const src = await openImage(input, spacingMm ? { spacingMm } : {});
+  const src = await openImage(input, openOptionsFromFlags(args));
   try {
     const info = describe(src);
     process.stdout.write((args.flags.has('json') ? JSON.stringify(info, null, 2) : formatInfo(info)) + '\n');

@@ -1,5 +1,150 @@
-// `delineate segment` (stub: implemented by its issue).
-export async function segmentCommand(_argv: string[]): Promise<number> {
-  process.stderr.write('delineate segment: not implemented yet\n');
-  return 1;
+// `delineate segment <input...> --model <id|file.onnx> --out <dir>`: runs a model on one image (results in <dir>)
+// or many (a folder, or several inputs: results in <dir>/<name>/ each), continuing past bad inputs and exiting 2
+// when any failed. Progress goes to stderr on a terminal; Ctrl-C cancels between tiles and writes nothing.
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { checkFlags, flagNumber, flagSpacing, flagString, parseArgs, UsageError } from '../args';
+import { InputError } from '../../engine/image';
+import { naturalCompare } from '../../engine/io';
+import { resolveModel } from '../../engine/inference/manifest';
+import { readOnnxInfo } from '../../engine/inference/onnx-meta';
+import { DEVICE_REQUESTS, type DeviceRequest } from '../../engine/inference/runtime';
+import { AbortError } from '../../engine/inference/tiling';
+import { resultName, segmentToFolder, type SegmentOptions } from '../../engine/pipeline';
+import type { ProgressFn } from '../../engine/service';
+
+const FLAGS = ['model', 'out', 'device', 'tile', 'overlap', 'threads', 'spacing', 'probabilities', 'batch', 'stack'];
+const IMAGE_FILE = /\.(png|jpe?g|tiff?|nii|nii\.gz)$/i;
+
+/** "256" or "512x256" (width x height). */
+export function parseTile(value: string | undefined): [number, number] | undefined {
+  if (value === undefined) return undefined;
+  const m = /^(\d+)(?:x(\d+))?$/i.exec(value.trim());
+  const w = m ? Number(m[1]) : NaN;
+  const h = m ? Number(m[2] ?? m[1]) : NaN;
+  if (!(w >= 8 && h >= 8 && w <= 8192 && h <= 8192)) throw new UsageError(`--tile must be N or WxH with sizes from 8 to 8192, got "${value}"`);
+  return [w, h];
+}
+
+/** Inputs to process: files as given; a folder expands to the images inside it (or stays one volume with --stack). */
+async function expandInputs(positionals: string[], stack: boolean): Promise<{ inputs: string[]; batch: boolean }> {
+  const inputs: string[] = [];
+  let sawFolder = false;
+  for (const p of positionals) {
+    const stat = await fs.stat(p).catch(() => null);
+    if (stat?.isDirectory() && !stack) {
+      sawFolder = true;
+      const names = (await fs.readdir(p)).filter((n) => IMAGE_FILE.test(n) && !n.startsWith('.')).sort(naturalCompare);
+      if (names.length === 0) throw new InputError(p, 'folder has no images (PNG, JPEG, TIFF, NIfTI); use --stack to read numbered slices as one volume');
+      inputs.push(...names.map((n) => path.join(p, n)));
+    } else inputs.push(p); // missing paths fail per input, with the reader's one-line message
+  }
+  return { inputs, batch: sawFolder || inputs.length > 1 };
+}
+
+/** Distinct output folder names for inputs that share a base name (a/scan.png, b/scan.png). */
+function outputNames(inputs: string[]): string[] {
+  const used = new Map<string, number>();
+  return inputs.map((input) => {
+    const base = resultName(input);
+    const n = (used.get(base) ?? 0) + 1;
+    used.set(base, n);
+    return n === 1 ? base : `${base}-${n}`;
+  });
+}
+
+function progressPrinter(label: string): ProgressFn & { end(): void } {
+  const tty = process.stderr.isTTY === true;
+  let last = 0;
+  const fn = ((p) => {
+    if (!tty) return;
+    const now = Date.now();
+    if (now - last < 100 && p.done !== p.total) return;
+    last = now;
+    const eta = p.etaSeconds !== undefined && p.stage === 'inference' ? `, ${Math.ceil(p.etaSeconds)} s left` : '';
+    const what = p.stage === 'inference' ? `${p.done}/${p.total} tiles` : p.stage;
+    process.stderr.write(`\r\x1b[K${label}: ${what}${eta}`);
+  }) as ProgressFn & { end(): void };
+  fn.end = () => {
+    if (tty) process.stderr.write('\r\x1b[K');
+  };
+  return fn;
+}
+
+export async function segmentCommand(argv: string[]): Promise<number> {
+  const args = parseArgs(argv, ['probabilities', 'stack']);
+  checkFlags(args, FLAGS);
+  if (args.positionals.length === 0) throw new UsageError('segment needs at least one input image or folder');
+  const modelSpec = flagString(args, 'model');
+  if (!modelSpec) throw new UsageError('segment needs --model <id|file.onnx>');
+  const outDir = flagString(args, 'out');
+  if (!outDir) throw new UsageError('segment needs --out <dir>');
+  const device = (flagString(args, 'device') ?? 'auto') as DeviceRequest;
+  if (!DEVICE_REQUESTS.includes(device)) throw new UsageError(`--device must be one of ${DEVICE_REQUESTS.join(', ')}, got "${device}"`);
+  const tileSize = parseTile(flagString(args, 'tile'));
+  const overlap = flagNumber(args, 'overlap', 0, 0.9);
+  const threads = flagNumber(args, 'threads', 1, 256);
+  const batch = flagNumber(args, 'batch', 1, 256);
+  const spacingMm = flagSpacing(args);
+  if ((threads !== undefined && !Number.isInteger(threads)) || (batch !== undefined && !Number.isInteger(batch))) {
+    throw new UsageError('--threads and --batch take whole numbers');
+  }
+
+  // The model is checked once, before any input: a bad model is one line and exit 2, not one failure per input.
+  const model = await resolveModel(modelSpec);
+  await readOnnxInfo(model.onnxPath);
+
+  const { inputs, batch: isBatch } = await expandInputs(args.positionals, args.flags.has('stack'));
+  const names = outputNames(inputs);
+  const options: SegmentOptions = {
+    model,
+    device,
+    ...(tileSize ? { tileSize } : {}),
+    ...(overlap !== undefined ? { overlap } : {}),
+    ...(threads ? { threads } : {}),
+    ...(batch ? { batch } : {}),
+    ...(spacingMm ? { spacingMm } : {}),
+    ...(args.flags.has('probabilities') ? { probabilities: true } : {}),
+  };
+
+  const controller = new AbortController();
+  const onSigint = (): void => controller.abort();
+  process.once('SIGINT', onSigint);
+  const failures: string[] = [];
+  let warnedDevices = false;
+  try {
+    for (let i = 0; i < inputs.length; i++) {
+      const input = inputs[i]!;
+      const dir = isBatch ? path.join(outDir, names[i]!) : outDir;
+      const progress = progressPrinter(path.basename(input));
+      try {
+        const { outcome } = await segmentToFolder(input, dir, options, progress, controller.signal);
+        progress.end();
+        const inf = outcome.document.inference!;
+        if (device !== 'auto' && inf.device !== device && !warnedDevices) {
+          warnedDevices = true;
+          process.stderr.write(`delineate segment: --device ${device} unavailable, used ${inf.device} (${outcome.skippedDevices.join('; ')})\n`);
+        }
+        process.stdout.write(`${input} -> ${dir}: ${outcome.document.instances.length} instances (${inf.device}, ${inf.tiles} tiles, ${inf.seconds.toFixed(1)} s)\n`);
+      } catch (err) {
+        progress.end();
+        if (err instanceof AbortError) {
+          process.stderr.write('delineate segment: cancelled; nothing written for the current input\n');
+          return 130;
+        }
+        // One input alone: let the CLI's handler turn it into one line (exit 2) or an internal error (exit 1).
+        if (!isBatch) throw err;
+        const message = err instanceof InputError ? err.message : `${input}: ${(err as Error).message ?? String(err)}`;
+        failures.push(message);
+        process.stderr.write(`delineate segment: ${message}\n`);
+      }
+    }
+  } finally {
+    process.removeListener('SIGINT', onSigint);
+  }
+  if (isBatch) {
+    const ok = inputs.length - failures.length;
+    process.stdout.write(`segmented ${ok} of ${inputs.length} input${inputs.length === 1 ? '' : 's'} into ${outDir}${failures.length ? `; ${failures.length} failed` : ''}\n`);
+  }
+  return failures.length > 0 ? 2 : 0;
 }

@@ -1,0 +1,221 @@
+// The ONLY module that imports onnxruntime-node. Everything else talks to the `ModelRuntime` interface, so
+// tests can inject a fake and the engine never depends on the runtime's API. Device selection lives here:
+// `auto` tries CUDA, DirectML, CoreML and WebGPU where they can exist, then CPU, recording why each was skipped.
+import { existsSync } from 'node:fs';
+import * as path from 'node:path';
+import type { InferenceRecord } from '../../../preload/formats';
+
+export type Device = InferenceRecord['device'];
+export type DeviceRequest = Device | 'auto';
+
+export const DEVICE_REQUESTS: readonly DeviceRequest[] = ['auto', 'cpu', 'cuda', 'dml', 'coreml', 'webgpu'];
+
+/** Float32 NCHW tensor. */
+export interface Tensor4 {
+  data: Float32Array;
+  dims: [number, number, number, number];
+}
+
+export interface SessionOptions {
+  device: DeviceRequest;
+  /** Intra-op threads (default: onnxruntime's choice). */
+  threads?: number;
+  inputName?: string;
+  outputName?: string;
+}
+
+/** A loaded model. `run` takes and returns float32 NCHW. */
+export interface ModelSession {
+  readonly device: Device;
+  /** Why each provider tried before `device` was skipped (e.g. "cuda: libonnxruntime_providers_cuda.so not found"). */
+  readonly skipped: string[];
+  readonly inputName: string;
+  readonly outputName: string;
+  run(input: Tensor4): Promise<Tensor4>;
+  dispose(): Promise<void>;
+}
+
+export interface ModelRuntime {
+  createSession(onnxPath: string, options: SessionOptions): Promise<ModelSession>;
+}
+
+// ---------------------------------------------------------------- device selection (pure, unit-tested)
+
+/** What the host offers; injected in tests. */
+export interface HostCapabilities {
+  platform: NodeJS.Platform;
+  arch: string;
+  /** onnxruntime backends compiled into this build (listSupportedBackends). */
+  bundled: Set<string>;
+  /** Checks that the native libraries a provider needs are installed; returns a reason when not. */
+  missingLibrary(device: Device): string | null;
+}
+
+export interface DevicePlan {
+  /** Providers to try, in order; the last is always cpu. */
+  candidates: Device[];
+  /** Providers ruled out before trying, with the reason. */
+  skipped: string[];
+}
+
+/** Which providers to try for a request. An explicit device that cannot work falls back to cpu, with the reason. */
+export function planDevices(request: DeviceRequest, host: HostCapabilities): DevicePlan {
+  const order: Device[] = request === 'auto' ? ['cuda', 'dml', 'coreml', 'webgpu'] : request === 'cpu' ? [] : [request];
+  const plan: DevicePlan = { candidates: [], skipped: [] };
+  for (const device of order) {
+    const reason = unavailableReason(device, host);
+    if (reason) plan.skipped.push(`${device}: ${reason}`);
+    else plan.candidates.push(device);
+  }
+  plan.candidates.push('cpu');
+  return plan;
+}
+
+function unavailableReason(device: Device, host: HostCapabilities): string | null {
+  const { platform, arch } = host;
+  switch (device) {
+    case 'cuda':
+      if (!((platform === 'linux' || platform === 'win32') && arch === 'x64')) return `only on Linux/Windows x64 (this is ${platform} ${arch})`;
+      break;
+    case 'dml':
+      if (platform !== 'win32') return `DirectML exists only on Windows (this is ${platform})`;
+      break;
+    case 'coreml':
+      if (platform !== 'darwin') return `CoreML exists only on macOS (this is ${platform})`;
+      break;
+    case 'webgpu':
+    case 'cpu':
+      break;
+  }
+  // onnxruntime names DirectML "dml" and CUDA "cuda" in listSupportedBackends.
+  if (device !== 'cpu' && !host.bundled.has(device) && !(device === 'cuda' && platform === 'linux')) {
+    return 'not included in this onnxruntime-node build';
+  }
+  return host.missingLibrary(device);
+}
+
+/**
+ * Tries the planned providers in order; the first session that opens wins. Failures are recorded, never fatal,
+ * because cpu always comes last.
+ */
+export async function openWithFallback<S>(
+  plan: DevicePlan,
+  open: (device: Device) => Promise<S>,
+): Promise<{ session: S; device: Device; skipped: string[] }> {
+  const skipped = [...plan.skipped];
+  let lastError: unknown;
+  for (const device of plan.candidates) {
+    try {
+      return { session: await open(device), device, skipped };
+    } catch (err) {
+      lastError = err;
+      // Keep the first line only: onnxruntime messages carry source paths and stack-like detail.
+      skipped.push(`${device}: ${String((err as Error).message ?? err).split('\n')[0]!.slice(0, 300)}`);
+    }
+  }
+  throw lastError instanceof Error ? lastError : new Error(String(lastError));
+}
+
+// ---------------------------------------------------------------- onnxruntime-node
+
+type Ort = typeof import('onnxruntime-node');
+
+let ortModule: Ort | null = null;
+function ort(): Ort {
+  // Loaded on first use: listing models or measuring never pays for the native module.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  ortModule ??= require('onnxruntime-node') as Ort;
+  return ortModule;
+}
+
+const LIB_DIRS = ['/usr/lib/x86_64-linux-gnu', '/usr/lib64', '/usr/lib', '/lib/x86_64-linux-gnu', '/usr/local/lib', '/usr/lib/aarch64-linux-gnu'];
+
+function findLibrary(name: string, extraDirs: string[] = []): boolean {
+  const dirs = [...extraDirs, ...(process.env.LD_LIBRARY_PATH ?? '').split(':').filter(Boolean), ...LIB_DIRS];
+  return dirs.some((d) => existsSync(path.join(d, name)));
+}
+
+/** The real host: what this onnxruntime-node build bundles and which native libraries are installed. */
+export function detectHost(): HostCapabilities {
+  const bundled = new Set<string>();
+  try {
+    for (const b of ort().listSupportedBackends()) if (b.bundled) bundled.add(b.name);
+  } catch {
+    bundled.add('cpu');
+  }
+  const ortBin = (() => {
+    try {
+      return path.join(path.dirname(require.resolve('onnxruntime-node/package.json')), 'bin', 'napi-v6', process.platform, process.arch);
+    } catch {
+      return '';
+    }
+  })();
+  return {
+    platform: process.platform,
+    arch: process.arch,
+    bundled,
+    missingLibrary(device) {
+      // Checked before trying so a missing library gives a clear reason instead of onnxruntime's native log spew.
+      if (device === 'cuda' && process.platform === 'linux') {
+        if (!existsSync(path.join(ortBin, 'libonnxruntime_providers_cuda.so'))) {
+          return 'the CUDA provider libraries are not installed (reinstall onnxruntime-node with network access and ONNXRUNTIME_NODE_INSTALL_CUDA=v12, plus CUDA 12 and cuDNN 9)';
+        }
+      }
+      if (device === 'webgpu' && process.platform === 'linux' && !findLibrary('libvulkan.so.1')) {
+        return 'no Vulkan loader (libvulkan.so.1), so no WebGPU adapter';
+      }
+      return null;
+    },
+  };
+}
+
+const EP_NAME: Record<Device, string> = { cpu: 'cpu', cuda: 'cuda', dml: 'dml', coreml: 'coreml', webgpu: 'webgpu' };
+
+class OrtSession implements ModelSession {
+  constructor(
+    private readonly session: import('onnxruntime-node').InferenceSession,
+    readonly device: Device,
+    readonly skipped: string[],
+    readonly inputName: string,
+    readonly outputName: string,
+  ) {}
+
+  async run(input: Tensor4): Promise<Tensor4> {
+    const o = ort();
+    const feeds = { [this.inputName]: new o.Tensor('float32', input.data, input.dims) };
+    const result = await this.session.run(feeds, [this.outputName]);
+    const out = result[this.outputName];
+    if (!out) throw new Error(`the model produced no output "${this.outputName}"`);
+    if (out.type !== 'float32') throw new Error(`output "${this.outputName}" is ${out.type}, expected float32`);
+    if (out.dims.length !== 4) throw new Error(`output "${this.outputName}" has rank ${out.dims.length}, expected 4 (NCHW)`);
+    const dims = out.dims.map(Number) as [number, number, number, number];
+    return { data: out.data as Float32Array, dims };
+  }
+
+  async dispose(): Promise<void> {
+    await this.session.release();
+  }
+}
+
+/** onnxruntime-node behind the ModelRuntime interface. */
+export function createOrtRuntime(host: HostCapabilities = detectHost()): ModelRuntime {
+  return {
+    async createSession(onnxPath, options) {
+      const o = ort();
+      const plan = planDevices(options.device, host);
+      const opened = await openWithFallback(plan, (device) =>
+        o.InferenceSession.create(onnxPath, {
+          executionProviders: [EP_NAME[device]],
+          graphOptimizationLevel: 'all',
+          ...(options.threads ? { intraOpNumThreads: options.threads, interOpNumThreads: 1 } : {}),
+        }),
+      );
+      const s = opened.session;
+      const inputName = options.inputName ?? s.inputNames[0];
+      const outputName = options.outputName ?? s.outputNames[0];
+      if (!inputName || !s.inputNames.includes(inputName)) throw new Error(`the model has no input "${inputName ?? ''}" (it has ${s.inputNames.join(', ')})`);
+      if (!outputName || !s.outputNames.includes(outputName)) throw new Error(`the model has no output "${outputName ?? ''}" (it has ${s.outputNames.join(', ')})`);
+      return new OrtSession(s, opened.device, opened.skipped, inputName, outputName);
+    },
+  };
+}

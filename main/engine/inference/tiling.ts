@@ -1,0 +1,192 @@
+// Sliding-window inference on one 2D plane: tiles with overlap, Gaussian weighting (sigma = tile/8, as nnU-Net)
+// accumulated into a float probability map, so tile borders leave no seams. Tiles are placed inside the image
+// (the last one flush with the border, steps spread evenly); only an image smaller than a tile is padded, by
+// reflection (mirror without repeating the edge pixel), so the model never sees an artificial black border.
+// Cancellation is checked between batches and throws an AbortError; callers write nothing on error.
+//
+// Not yet (inference issue): resampling to the model's resolution (the image runs at its own resolution),
+// skipping nodata-only tiles, and window-by-window output for rasters larger than memory.
+import type { Tensor4 } from './runtime';
+
+export interface TilePlan {
+  tileW: number;
+  tileH: number;
+  /** Top-left corners of all tiles, row-major. */
+  origins: Array<[number, number]>;
+}
+
+/** Tile starts along one axis: first at 0, last flush with the end, evenly spaced, step <= tile * (1 - overlap). */
+export function tileStarts(size: number, tile: number, overlap: number): number[] {
+  if (size <= tile) return [0];
+  const maxStep = Math.max(1, Math.floor(tile * (1 - overlap)));
+  const n = Math.ceil((size - tile) / maxStep) + 1;
+  const step = (size - tile) / (n - 1);
+  return Array.from({ length: n }, (_, i) => Math.round(i * step));
+}
+
+export function planTiles(width: number, height: number, tile: [number, number], overlap: number): TilePlan {
+  const xs = tileStarts(width, tile[0], overlap);
+  const ys = tileStarts(height, tile[1], overlap);
+  const origins: Array<[number, number]> = [];
+  for (const y of ys) for (const x of xs) origins.push([x, y]);
+  return { tileW: tile[0], tileH: tile[1], origins };
+}
+
+/** Separable Gaussian importance map, sigma = tile/8 per axis, peak 1, no zeros (nnU-Net clamps to the smallest). */
+export function gaussianWeights(tileW: number, tileH: number): Float32Array {
+  const axis = (n: number): Float64Array => {
+    const sigma = n / 8;
+    const centre = (n - 1) / 2;
+    return Float64Array.from({ length: n }, (_, i) => Math.exp(-((i - centre) ** 2) / (2 * sigma * sigma)));
+  };
+  const wx = axis(tileW);
+  const wy = axis(tileH);
+  const w = new Float32Array(tileW * tileH);
+  let minPositive = Infinity;
+  for (let y = 0; y < tileH; y++) {
+    for (let x = 0; x < tileW; x++) {
+      const v = wx[x]! * wy[y]!;
+      w[y * tileW + x] = v;
+      if (v > 0 && v < minPositive) minPositive = v;
+    }
+  }
+  for (let i = 0; i < w.length; i++) if (!(w[i]! > 0)) w[i] = minPositive;
+  return w;
+}
+
+/** Mirror index into [0, n) without repeating the edge (numpy 'reflect'). */
+export function reflectIndex(i: number, n: number): number {
+  if (n === 1) return 0;
+  const period = 2 * n - 2;
+  const m = ((i % period) + period) % period;
+  return m < n ? m : period - m;
+}
+
+export class AbortError extends Error {
+  override name = 'AbortError';
+  constructor(message = 'cancelled') {
+    super(message);
+  }
+}
+
+export function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new AbortError('segmentation cancelled');
+}
+
+export interface TiledRunOptions {
+  tileSize: [number, number];
+  /** Fraction of a tile shared with its neighbour, 0..0.9. */
+  overlap: number;
+  /** Tiles per model call. */
+  batch: number;
+  signal?: AbortSignal;
+  /** Called after every batch with the number of tiles of this plane finished so far. */
+  onTiles?: (doneInPlane: number, totalInPlane: number) => void;
+  /** Applied to each tile's output before blending (e.g. softmax on logits); in place. */
+  activate?: (tile: Float32Array, channels: number, pixels: number) => void;
+}
+
+export interface PlaneInput {
+  /** Normalised float32, C x H x W. */
+  data: Float32Array;
+  width: number;
+  height: number;
+  channels: number;
+}
+
+/** Runs `runBatch` over tiles of the plane and blends the outputs. Returns K x H x W probabilities. */
+export async function runTiled(
+  plane: PlaneInput,
+  runBatch: (input: Tensor4) => Promise<Tensor4>,
+  options: TiledRunOptions,
+): Promise<{ data: Float32Array; channels: number; tiles: number }> {
+  const { width: W, height: H, channels: C } = plane;
+  const plan = planTiles(W, H, options.tileSize, options.overlap);
+  const { tileW: tw, tileH: th } = plan;
+  const tilePixels = tw * th;
+  const weights = gaussianWeights(tw, th);
+  const weightSum = new Float32Array(W * H);
+  let acc: Float32Array | null = null;
+  let K = 0;
+  const total = plan.origins.length;
+  const batch = Math.max(1, Math.floor(options.batch));
+
+  for (let first = 0; first < total; first += batch) {
+    throwIfAborted(options.signal);
+    const group = plan.origins.slice(first, first + batch);
+    const input = new Float32Array(group.length * C * tilePixels);
+    group.forEach(([ox, oy], b) => {
+      const inside = ox + tw <= W && oy + th <= H;
+      for (let c = 0; c < C; c++) {
+        const dst = (b * C + c) * tilePixels;
+        const src = c * W * H;
+        if (inside) {
+          // Fast path (every tile of an image at least a tile large): whole-row copies.
+          for (let y = 0; y < th; y++) {
+            const row = src + (oy + y) * W + ox;
+            input.set(plane.data.subarray(row, row + tw), dst + y * tw);
+          }
+          continue;
+        }
+        for (let y = 0; y < th; y++) {
+          // Reflection only matters when the image is smaller than the tile; inside, this is the identity.
+          const sy = reflectIndex(oy + y, H);
+          const row = src + sy * W;
+          for (let x = 0; x < tw; x++) input[dst + y * tw + x] = plane.data[row + reflectIndex(ox + x, W)]!;
+        }
+      }
+    });
+    const out = await runBatch({ data: input, dims: [group.length, C, th, tw] });
+    const [n, k, oh, ow] = out.dims;
+    if (n !== group.length || oh !== th || ow !== tw) {
+      throw new Error(`the model returned ${out.dims.join('x')} for a ${group.length}x${C}x${th}x${tw} input; output must keep the tile size`);
+    }
+    if (!acc) {
+      K = k;
+      acc = new Float32Array(K * W * H);
+    } else if (k !== K) throw new Error(`the model returned ${k} channels after ${K}`);
+    group.forEach(([ox, oy], b) => {
+      const tile = out.data.subarray(b * K * tilePixels, (b + 1) * K * tilePixels);
+      options.activate?.(tile, K, tilePixels);
+      const yEnd = Math.min(th, H - oy);
+      const xEnd = Math.min(tw, W - ox);
+      for (let y = 0; y < yEnd; y++) {
+        const rowImg = (oy + y) * W + ox;
+        const rowTile = y * tw;
+        for (let x = 0; x < xEnd; x++) weightSum[rowImg + x]! += weights[rowTile + x]!;
+        for (let c = 0; c < K; c++) {
+          const accOff = c * W * H + rowImg;
+          const tileOff = c * tilePixels + rowTile;
+          for (let x = 0; x < xEnd; x++) acc![accOff + x]! += tile[tileOff + x]! * weights[rowTile + x]!;
+        }
+      }
+    });
+    options.onTiles?.(Math.min(total, first + group.length), total);
+  }
+  const result = acc!;
+  for (let c = 0; c < K; c++) {
+    const off = c * W * H;
+    for (let i = 0; i < W * H; i++) result[off + i]! /= weightSum[i]!;
+  }
+  return { data: result, channels: K, tiles: total };
+}
+
+/** In-place softmax over channels of a K x P block (for models that output logits). */
+export function softmaxChannels(tile: Float32Array, channels: number, pixels: number): void {
+  for (let i = 0; i < pixels; i++) {
+    let max = -Infinity;
+    for (let c = 0; c < channels; c++) max = Math.max(max, tile[c * pixels + i]!);
+    let sum = 0;
+    for (let c = 0; c < channels; c++) {
+      const e = Math.exp(tile[c * pixels + i]! - max);
+      tile[c * pixels + i] = e;
+      sum += e;
+    }
+    for (let c = 0; c < channels; c++) tile[c * pixels + i]! /= sum;
+  }
+}
+
+/** In-place logistic sigmoid (single-channel logits). */
+export function sigmoidInPlace(tile: Float32Array): void {
+  for (let i = 0; i < tile.length; i++) tile[i] = 1 / (1 + Math.exp(-tile[i]!));
+}

@@ -1,0 +1,72 @@
+// Execution-provider selection (pure, on fake hosts), fallback with recorded reasons, and a real onnxruntime session.
+import { describe, expect, it } from 'vitest';
+import { writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { createOrtRuntime, openWithFallback, planDevices, type Device, type HostCapabilities } from '../../main/engine/inference/runtime';
+import { buildPixelModel } from '../fixtures/onnx-builder';
+import { tempDir } from '../fixtures/models';
+
+function host(platform: NodeJS.Platform, arch: string, bundled: string[], missing: Partial<Record<Device, string>> = {}): HostCapabilities {
+  return { platform, arch, bundled: new Set(bundled), missingLibrary: (d) => missing[d] ?? null };
+}
+
+describe('planDevices', () => {
+  it('auto on Linux x64 without CUDA libraries or Vulkan falls to cpu with a reason for each', () => {
+    const plan = planDevices('auto', host('linux', 'x64', ['cpu', 'webgpu'], { cuda: 'no CUDA libs', webgpu: 'no Vulkan' }));
+    expect(plan.candidates).toEqual(['cpu']);
+    expect(plan.skipped).toEqual([
+      'cuda: no CUDA libs',
+      'dml: DirectML exists only on Windows (this is linux)',
+      'coreml: CoreML exists only on macOS (this is linux)',
+      'webgpu: no Vulkan',
+    ]);
+  });
+
+  it('auto on Windows tries cuda, dml, webgpu; on macOS arm64 coreml and webgpu', () => {
+    expect(planDevices('auto', host('win32', 'x64', ['cpu', 'dml', 'webgpu', 'cuda'])).candidates).toEqual(['cuda', 'dml', 'webgpu', 'cpu']);
+    expect(planDevices('auto', host('darwin', 'arm64', ['cpu', 'coreml', 'webgpu'])).candidates).toEqual(['coreml', 'webgpu', 'cpu']);
+  });
+
+  it('an explicit device that cannot exist falls back to cpu', () => {
+    const plan = planDevices('coreml', host('linux', 'x64', ['cpu']));
+    expect(plan.candidates).toEqual(['cpu']);
+    expect(plan.skipped[0]).toMatch(/^coreml: CoreML exists only on macOS/);
+    expect(planDevices('cpu', host('linux', 'x64', ['cpu']))).toEqual({ candidates: ['cpu'], skipped: [] });
+  });
+
+  it('openWithFallback records a failure and uses the next provider', async () => {
+    const tried: Device[] = [];
+    const r = await openWithFallback({ candidates: ['webgpu', 'cpu'], skipped: ['cuda: x'] }, async (d) => {
+      tried.push(d);
+      if (d === 'webgpu') throw new Error('Failed to get a WebGPU adapter\nmore detail');
+      return 'session';
+    });
+    expect(tried).toEqual(['webgpu', 'cpu']);
+    expect(r.device).toBe('cpu');
+    expect(r.skipped).toEqual(['cuda: x', 'webgpu: Failed to get a WebGPU adapter']);
+  });
+});
+
+describe('onnxruntime-node session', () => {
+  it('runs a 1x1 conv + sigmoid on cpu with known values', async () => {
+    const t = tempDir();
+    try {
+      const f = path.join(t.dir, 'm.onnx');
+      writeFileSync(f, buildPixelModel({ inChannels: 2, weights: [[1, -1]], bias: [0.5], activation: 'sigmoid' }));
+      const session = await createOrtRuntime().createSession(f, { device: 'auto', threads: 1 });
+      try {
+        // This machine has no GPU: auto ends on cpu and says why the others were skipped.
+        expect(session.device).toBe('cpu');
+        expect(session.skipped.length).toBeGreaterThanOrEqual(3);
+        const out = await session.run({ data: Float32Array.from([1, 2, 0, 0]), dims: [1, 2, 1, 2] });
+        expect(out.dims).toEqual([1, 1, 1, 2]);
+        expect(out.data[0]).toBeCloseTo(1 / (1 + Math.exp(-1.5)), 6);
+        expect(out.data[1]).toBeCloseTo(1 / (1 + Math.exp(-2.5)), 6);
+      } finally {
+        await session.dispose();
+      }
+    } finally {
+      t.cleanup();
+    }
+  });
+});
