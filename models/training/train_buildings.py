@@ -1,0 +1,225 @@
+#!/usr/bin/env python3
+"""Train `buildings-joplin`: U-Net on 0.6 m RGB aerial tiles, two sigmoid channels:
+channel 0 = building, channel 1 = inner instance boundary (instance pixels within BOUNDARY_PX (Chebyshev)
+of a pixel with another value: background or another building). Instances = marker-based watershed
+with markers = building & not boundary (see `instances()`).
+
+Data: /work/shared/data/buildings-joplin/images/<tile>.tif (RGB uint8) + instances/<tile>.tif (uint16 ids),
+read in place with GDAL. Validation = one fixed 512x512 quadrant per tile (splits/buildings_val.txt);
+training = random 256x256 crops that do not overlap the validation quadrant.
+"""
+import argparse
+import json
+import os
+import sys
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from scipy import ndimage
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import common as C  # noqa: E402
+
+MODEL_ID = "buildings-joplin"
+DATA = os.path.join(C.DATA_ROOT, "buildings-joplin")
+SPLIT = os.path.join(C.HERE, "splits", "buildings_val.txt")
+MEAN = [133.3, 131.3, 113.8]   # RGB, raw 0-255, training pixels of the 3 tiles (val quadrants excluded)
+STD = [36.8, 33.6, 30.2]
+BOUNDARY_PX = 2
+MIN_AREA = 10                  # px; instances (pred and GT) smaller than this inside the region are ignored
+CROP = 256
+# default validation quadrants (row0, col0, size): see README / splits file for the reasoning
+DEFAULT_VAL = {"tile_1361-10160": (512, 512, 512), "tile_1361-9136": (512, 0, 512), "tile_337-10160": (0, 0, 512)}
+
+
+def read_split():
+    if not os.path.exists(SPLIT):
+        with open(SPLIT, "w") as f:
+            f.write("# buildings-joplin validation regions: tile row0 col0 size (pixels, row/col of the top-left corner)\n")
+            f.write("# one 512x512 quadrant per tile; training uses 256x256 crops that do not overlap these regions\n")
+            for t, (r, c, s) in DEFAULT_VAL.items():
+                f.write("%s %d %d %d\n" % (t, r, c, s))
+    val = {}
+    for l in open(SPLIT):
+        if l.strip() and not l.startswith("#"):
+            t, r, c, s = l.split()
+            val[t] = (int(r), int(c), int(s))
+    return val
+
+
+def load():
+    from osgeo import gdal
+    tiles = sorted(f[:-4] for f in os.listdir(os.path.join(DATA, "images")) if f.endswith(".tif"))
+    img, ins = {}, {}
+    for t in tiles:
+        img[t] = gdal.Open(os.path.join(DATA, "images", t + ".tif")).ReadAsArray()  # (3,H,W) uint8
+        ins[t] = gdal.Open(os.path.join(DATA, "instances", t + ".tif")).ReadAsArray().astype(np.int32)
+    return tiles, img, ins
+
+
+def boundary_map(ins, width=BOUNDARY_PX):
+    """Instance pixels that have a pixel of a different value (bg or another id) within `width` (Chebyshev)."""
+    size = 2 * width + 1
+    mx = ndimage.maximum_filter(ins, size=size, mode="nearest")
+    mn = ndimage.minimum_filter(ins, size=size, mode="nearest")
+    return (ins > 0) & ((mx != ins) | (mn != ins))
+
+
+def instances(prob_b, prob_e, thr=0.5, min_area=MIN_AREA):
+    """Marker-based watershed: markers = building & not boundary; flood the building mask on the boundary prob.
+    Building components without a marker become instances of their own."""
+    from skimage.segmentation import watershed
+    mask = prob_b > thr
+    markers, n = ndimage.label(mask & (prob_e < thr))
+    lab = watershed(prob_e, markers, mask=mask) if n else np.zeros(mask.shape, np.int32)
+    rest, m = ndimage.label(mask & (lab == 0))
+    lab = np.where(rest > 0, rest + lab.max(), lab)
+    return relabel_min_area(lab, min_area)
+
+
+def relabel_min_area(lab, min_area):
+    ids, cnt = np.unique(lab, return_counts=True)
+    keep = ids[(ids > 0) & (cnt >= min_area)]
+    lut = np.zeros(lab.max() + 1, np.int32)
+    lut[keep] = np.arange(1, len(keep) + 1)
+    return lut[lab]
+
+
+def match_f1(pred, gt, iou_thr=0.5):
+    """Instance matching at IoU > iou_thr (one-to-one is implied for IoU > 0.5). Returns tp, fp, fn."""
+    npred, ngt = pred.max(), gt.max()
+    if npred == 0 or ngt == 0:
+        return 0, int(npred), int(ngt)
+    v = (pred > 0) & (gt > 0)
+    inter = np.bincount(pred[v].astype(np.int64) * (ngt + 1) + gt[v], minlength=(npred + 1) * (ngt + 1))
+    inter = inter.reshape(npred + 1, ngt + 1)
+    ap = np.bincount(pred.ravel(), minlength=npred + 1)
+    ag = np.bincount(gt.ravel(), minlength=ngt + 1)
+    iou = inter / np.maximum(ap[:, None] + ag[None, :] - inter, 1)
+    iou[0, :] = 0
+    iou[:, 0] = 0
+    tp = int((iou.max(1) > iou_thr).sum())
+    return tp, int(npred) - tp, int(ngt) - tp
+
+
+def normalise(x):
+    return (x - torch.tensor(MEAN).view(1, 3, 1, 1)) / torch.tensor(STD).view(1, 3, 1, 1)
+
+
+def main():
+    p = C.add_common_args(argparse.ArgumentParser(description=__doc__), steps=900, batch=16, lr=2e-3,
+                          eval_every=150)
+    args = p.parse_args()
+    log = C.Logger(C.log_path("buildings.log"))
+    tiles, img, ins = load()
+    val = read_split()
+    bnd = {t: boundary_map(ins[t]) for t in tiles}
+    H = W = 1024
+    gt_val = {}
+    for t, (r, c, s) in val.items():
+        g = ins[t][r:r + s, c:c + s]
+        gt_val[t] = relabel_min_area(np.unique(g, return_inverse=True)[1].reshape(g.shape).astype(np.int32), MIN_AREA)
+    log("buildings data: %d tiles; val regions %s; val GT instances (>= %d px) %s"
+        % (len(tiles), val, MIN_AREA, {t: int(g.max()) for t, g in gt_val.items()}))
+    Ximg = {t: torch.from_numpy(img[t].astype(np.float32)) for t in tiles}
+    Ytgt = {t: torch.from_numpy(np.stack([ins[t] > 0, bnd[t]]).astype(np.float32)) for t in tiles}
+
+    def sample_batch(step, bs):
+        xs, ys = [], []
+        while len(xs) < bs:
+            t = tiles[int(torch.randint(len(tiles), (1,)))]
+            r0, c0 = (int(v) for v in torch.randint(H - CROP + 1, (2,)))
+            vr, vc, vs = val[t]
+            if r0 < vr + vs and r0 + CROP > vr and c0 < vc + vs and c0 + CROP > vc:
+                continue  # overlaps the validation quadrant
+            xi, yi = Ximg[t][:, r0:r0 + CROP, c0:c0 + CROP], Ytgt[t][:, r0:r0 + CROP, c0:c0 + CROP]
+            k = int(torch.randint(4, (1,)))
+            xi, yi = torch.rot90(xi, k, (1, 2)), torch.rot90(yi, k, (1, 2))
+            if torch.rand(1) < 0.5:
+                xi, yi = xi.flip(2), yi.flip(2)
+            xs.append(xi)
+            ys.append(yi)
+        x, y = torch.stack(xs), torch.stack(ys)
+        on = (torch.rand(bs, 1, 1, 1) < 0.8).float()
+        b = 1 + torch.empty(bs, 1, 1, 1).uniform_(-0.15, 0.15) * on
+        c = 1 + torch.empty(bs, 1, 1, 1).uniform_(-0.15, 0.15) * on
+        g = 1 + torch.empty(bs, 3, 1, 1).uniform_(-0.05, 0.05) * on
+        o = torch.empty(bs, 3, 1, 1).uniform_(-8, 8) * on
+        mu = x.mean((1, 2, 3), keepdim=True)
+        x = ((x - mu) * c + mu) * b * g + o
+        return normalise(x.clamp(0, 255)), y
+
+    def loss_fn(logits, y):
+        bce = F.binary_cross_entropy_with_logits(logits, y, reduction="none").mean((0, 2, 3))
+        pr = torch.sigmoid(logits)
+        d0 = C.soft_dice_loss(pr[:, 0], y[:, 0])
+        d1 = C.soft_dice_loss(pr[:, 1], y[:, 1])
+        return bce[0] + d0 + bce[1] + 0.5 * d1
+
+    @torch.no_grad()
+    def evaluate(net):
+        tp = fp = fn = 0
+        inter = union = 0
+        for t, (r, c, s) in val.items():
+            x = Ximg[t][None, :, r:r + s, c:c + s]
+            pr = torch.sigmoid(net(C.to_cl(normalise(x))))[0].numpy()
+            lab = instances(pr[0], pr[1])
+            a, b_, c_ = match_f1(lab, gt_val[t])
+            tp, fp, fn = tp + a, fp + b_, fn + c_
+            g = ins[t][r:r + s, c:c + s] > 0
+            inter += int(((pr[0] > 0.5) & g).sum())
+            union += int(((pr[0] > 0.5) | g).sum())
+        prec = tp / max(tp + fp, 1)
+        rec = tp / max(tp + fn, 1)
+        return {"F1_iou50": float(2 * tp / max(2 * tp + fp + fn, 1)), "precision": float(prec), "recall": float(rec),
+                "building_IoU": float(inter / max(union, 1)), "tp": tp, "fp": fp, "fn": fn}
+
+    def export(net, state, metrics):
+        def pick(m):
+            return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in m.items()
+                    if isinstance(v, (float, int)) and k != "step"} if m else None
+        manifest = {
+            "id": MODEL_ID,
+            "name": "Building footprints (0.6 m aerial RGB, Joplin)",
+            "version": "1.0.0",
+            "task": "instance",
+            "kinds": ["geo", "image"],
+            "sensor": "RGB aerial",
+            "file": "model.onnx",
+            "input": {"name": "input", "channels": ["R", "G", "B"], "layout": "NCHW", "dtype": "float32",
+                      "sliceMode": "2d"},
+            "normalization": {"type": "fixed", "mean": MEAN, "std": STD},
+            "tileSize": [256, 256],
+            "tileOverlap": 0.25,
+            "resolution": {"mmPerPx": None, "mPerPx": 0.6},
+            "classes": [{"name": "building", "color": "#ff9500"}],
+            "outputs": {"name": "output", "type": "sigmoid", "threshold": 0.5, "backgroundChannel": False,
+                        "classChannels": [0], "boundaryChannel": 1, "distanceChannel": None},
+            "license": "MIT (xView2-deploy repo; footprints machine-made, Microsoft ML footprints style, upstream ODbL; research use)",
+            "card": "README.md",
+            "training": {
+                "data": "buildings-joplin (3 pre-disaster 1024x1024 0.6 m tiles, xView2-deploy test data; validation = one 512x512 quadrant per tile: models/training/splits/buildings_val.txt)",
+                "steps": int(state["step"]),
+                "seconds": int(round(state["seconds"])),
+                "validation": {
+                    "source": "Python training-time validation (instance F1 at IoU>0.5, marker watershed, instances >= %d px, EMA weights)" % MIN_AREA,
+                    "regions": len(val),
+                    "final": pick(metrics),
+                    "baseline": pick(state["baseline"]),
+                },
+            },
+        }
+        meta = C.deepness_meta(["building", "building boundary"], tile=256, overlap_frac=0.25, resolution_cm=60,
+                               mean=MEAN, std=STD, seg_thresh=0.5)
+        C.export_onnx(net, 3, "sigmoid", os.path.join(C.MODELS_DIR, MODEL_ID, "model.onnx"), manifest, meta)
+        C.write_manifest(MODEL_ID, manifest)
+        with open(C.log_path("buildings_val_metrics.json"), "w") as f:
+            json.dump({"final": metrics, "baseline": state["baseline"], "history": state["history"]}, f, indent=1)
+
+    C.run_training(MODEL_ID, args, lambda: C.UNet(3, 2, (16, 32, 64, 128, 192)), sample_batch, loss_fn,
+                   evaluate, export, log, "F1_iou50")
+
+
+if __name__ == "__main__":
+    main()
