@@ -51,6 +51,15 @@ export interface ImageSource {
   readonly meta: Record<string, unknown>;
   /** Read a region (default: everything). Large rasters must be read by window. */
   read(region?: Region): Promise<PixelBlock>;
+  /**
+   * Optional (tiled pyramids, e.g. GeoTIFF overviews): the region at no less than targetWidth x targetHeight pixels, from
+   * the coarsest stored level that has it, so previews of big rasters never decode full resolution. The block is at
+   * that level's resolution (scaleX/scaleY full-resolution pixels per block pixel), not resampled to the target;
+   * `mask` (0 = invalid, 255 = valid) comes with it when the file stores a validity mask at that level.
+   */
+  readReduced?(region: Region, targetWidth: number, targetHeight: number): Promise<PixelBlock & { scaleX: number; scaleY: number; mask?: Uint8Array }>;
+  /** Optional per-dataset validity mask of a region (0 = invalid, 255 = valid); null when the file has none. */
+  readMask?(region?: Region): Promise<Uint8Array | null>;
   close(): Promise<void>;
 }
 

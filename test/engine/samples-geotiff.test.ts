@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { openImage } from '../../main/engine/io';
 import { InputError } from '../../main/engine/image';
 import type { GeoGeometry } from '../../preload/formats';
-import { hasGdal, sharedDir } from './helpers';
+import { hasGdal, sharedDir, skipNote } from './helpers';
 
 const dir = path.join(sharedDir, 'samples', 'geotiff');
 const hasSamples = existsSync(path.join(dir, 'byte.tif'));
@@ -30,7 +30,7 @@ interface GdalJson {
   bands: Array<{ noDataValue?: number | string }>;
 }
 
-describe.skipIf(!hasSamples)('real GeoTIFF samples (skipped: ../shared/samples/geotiff not present)', () => {
+describe.skipIf(!hasSamples)(`real GeoTIFF samples${skipNote(!hasSamples, '../shared/samples/geotiff not present')}`, () => {
   for (const [name, crs, dtype, bands] of FILES) {
     it(`${name}: geometry, nodata and windowed reads`, async () => {
       const src = await openImage(path.join(dir, name));
@@ -69,7 +69,7 @@ describe.skipIf(!hasSamples)('real GeoTIFF samples (skipped: ../shared/samples/g
     await expect(attempt()).rejects.toBeInstanceOf(InputError);
   });
 
-  it.skipIf(!hasGdal)('pixels of byte.tif match gdal_translate (skipped: GDAL not installed)', async () => {
+  it.skipIf(!hasGdal)(`pixels of byte.tif match gdal_translate${skipNote(!hasGdal, 'GDAL not installed')}`, async () => {
     const r = spawnSync('gdal_translate', ['-q', '-of', 'AAIGrid', path.join(dir, 'byte.tif'), '/vsistdout/'], { encoding: 'utf8' });
     expect(r.status, r.stderr).toBe(0);
     const values = r.stdout

@@ -8,7 +8,7 @@ import { openImage } from '../../main/engine/io';
 import { writeTiff, epsgCode } from '../../main/engine/io/tiff-writer';
 import { allocPixels, type PixelArray } from '../../main/engine/image';
 import type { DType, GeoGeometry, Geometry } from '../../preload/formats';
-import { hasGdal, tempDir } from './helpers';
+import { hasGdal, tempDir, skipNote } from './helpers';
 
 const tmp = tempDir();
 afterAll(() => tmp.cleanup());
@@ -106,7 +106,7 @@ describe('GDAL oracle', () => {
     ['uint32', 1, wgs84, undefined],
   ];
   for (const [dtype, channels, geometry, nodata] of cases) {
-    it.skipIf(!hasGdal)(`GDAL reads ${dtype} x${channels} ${geometry.crs} with identical pixels and georeferencing (skipped: GDAL not installed)`, () => {
+    it.skipIf(!hasGdal)(`GDAL reads ${dtype} x${channels} ${geometry.crs} with identical pixels and georeferencing${skipNote(!hasGdal, 'GDAL not installed')}`, () => {
       return (async () => {
         const data = fill(dtype, W * H * channels);
         const file = at(`gdal-${dtype}-${channels}.tif`);

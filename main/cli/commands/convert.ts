@@ -2,10 +2,10 @@
 // kept), .png for 8-bit 2D grey/RGB/RGBA. The output type follows the output name.
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { InputError } from '../../engine/image';
+import { BYTES_PER_SAMPLE, InputError, type ImageSource } from '../../engine/image';
 import { openImage } from '../../engine/io';
 import { writeNifti } from '../../engine/io/nifti';
-import { writeTiff } from '../../engine/io/tiff-writer';
+import { TiffWriter } from '../../engine/io/tiff-writer';
 import { interleave, writePng } from '../../engine/io/png';
 import { UsageError, checkFlags, openOptionsFromFlags, OPEN_FLAGS, parseArgs } from '../args';
 
@@ -41,6 +41,11 @@ export async function convertCommand(argv: string[]): Promise<number> {
       if (src.dtype !== 'uint8') throw new InputError(src.file, `is ${src.dtype}; .png output takes 8-bit images only: convert to .tif or .nii.gz`);
       if (![1, 3, 4].includes(src.channels)) throw new InputError(src.file, `has ${src.channels} channels; .png output takes 1, 3 or 4`);
     }
+    if (target === 'tiff') {
+      await streamToTiff(src, output);
+      process.stdout.write(`wrote ${output}\n`);
+      return 0;
+    }
     const block = await src.read();
     const volume = {
       data: block.data,
@@ -52,11 +57,36 @@ export async function convertCommand(argv: string[]): Promise<number> {
       ...(src.nodata !== undefined ? { nodata: src.nodata } : {}),
     };
     if (target === 'nifti') await writeNifti(output, volume);
-    else if (target === 'tiff') await writeTiff(output, volume);
     else await writePng(output, interleave(block.data as Uint8Array, block.width, block.height, block.channels), block.width, block.height, block.channels as 1 | 3 | 4);
   } finally {
     await src.close();
   }
   process.stdout.write(`wrote ${output}\n`);
   return 0;
+}
+
+/** Copies a 2D raster into a GeoTIFF band of tile rows at a time (about 64 MiB each), so any size fits in memory. */
+async function streamToTiff(src: ImageSource, output: string): Promise<void> {
+  const writer = await TiffWriter.open(output, {
+    width: src.width,
+    height: src.height,
+    channels: src.channels,
+    dtype: src.dtype,
+    geometry: src.geometry,
+    ...(src.nodata !== undefined ? { nodata: src.nodata } : {}),
+  });
+  try {
+    const t = writer.tileSize;
+    const rowBytes = src.width * src.channels * BYTES_PER_SAMPLE[src.dtype];
+    const rows = Math.max(t, Math.floor((64 * 2 ** 20) / rowBytes / t) * t);
+    for (let y = 0; y < src.height; y += rows) {
+      const h = Math.min(rows, src.height - y);
+      const block = await src.read({ y, height: h });
+      await writer.writeWindow(0, y, src.width, h, block.data);
+    }
+    await writer.close();
+  } catch (err) {
+    await writer.abort();
+    throw err;
+  }
 }

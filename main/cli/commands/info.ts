@@ -5,7 +5,7 @@ import { openImage } from '../../engine/io';
 import { UsageError, checkFlags, openOptionsFromFlags, OPEN_FLAGS, parseArgs } from '../args';
 
 function fmt(v: unknown): string {
-  if (Array.isArray(v)) return v.map((n) => (typeof n === 'number' ? Number(n.toPrecision(10)) : n)).join(', ');
+  if (Array.isArray(v)) return v.map((n) => (typeof n === 'number' ? Number(n.toPrecision(10)) : typeof n === 'object' && n !== null ? JSON.stringify(n) : n)).join(', ');
   return String(v);
 }
 

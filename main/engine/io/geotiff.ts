@@ -1,12 +1,43 @@
-// TIFF and GeoTIFF reading with geotiff.js: every sample type, windowed reads via readRasters({ window }),
-// geotransform from ModelTiepoint+ModelPixelScale or ModelTransformation, CRS from GeoKeys, GDAL nodata.
+// TIFF and GeoTIFF reading. geotiff.js parses the IFDs, tags and GeoKeys and supplies the codecs; the block reads are
+// ours: only the tiles/strips a window touches are read (own file handle) and decoded, several at a time (DEFLATE on
+// zlib's thread pool), and copied with typed-array row copies into the channel-planar image model. Reduced-resolution
+// reads use the best internal or external (.ovr) overview; internal and external (.msk) masks are exposed as 0/255.
+// Files are checked by geotiff-scan.ts first, so corrupt, truncated and absurd files fail with one InputError.
+import { promises as fs, type Stats } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
 import { fromFile, type GeoTIFF, type GeoTIFFImage } from 'geotiff';
 import type { DType, GeoTransform, Geometry } from '../../../preload/formats';
-import { InputError, allocPixels, type ImageSource, type PixelBlock, type Region } from '../image';
+import { BYTES_PER_SAMPLE, InputError, allocPixels, type ImageSource, type PixelArray, type PixelBlock, type Region } from '../image';
+import { crsFromGeoKeys } from '../geo/geokeys';
+import { lonLatBounds, resolveCrs } from '../geo/crs';
+import { gsdM } from '../measure/geodesy';
+import { blockDecoder, type BlockDecoderParams } from './geotiff-decoders';
+import { scanTiff, type TiffScan } from './geotiff-scan';
 import { pixelGeometry } from './raster-sharp';
 import { firstLine, resolveRegion } from './region';
 
-const USER_DEFINED = 32767;
+/** Largest window one read() may return; bigger rasters are read window by window (convert does). */
+export const MAX_READ_BYTES = 2 ** 32;
+/** Blocks decoded at once: enough to keep zlib's 4 pool threads and the disk busy. */
+const CONCURRENCY = 8;
+
+const COMPRESSION_NAMES: Record<number, string> = {
+  1: 'NONE',
+  5: 'LZW',
+  6: 'OJPEG',
+  7: 'JPEG',
+  8: 'DEFLATE',
+  32946: 'DEFLATE',
+  32773: 'PACKBITS',
+  34887: 'LERC',
+  34925: 'LZMA',
+  50000: 'ZSTD',
+  50001: 'WEBP',
+};
+
+export function compressionName(code: number): string {
+  return COMPRESSION_NAMES[code] ?? `TIFF compression ${code}`;
+}
 
 function dtypeFor(format: number, bits: number): DType | null {
   if (format === 3) return bits === 64 ? 'float64' : bits === 32 || bits === 16 ? 'float32' : null;
@@ -23,6 +54,14 @@ function numbers(v: unknown): number[] | null {
   return null;
 }
 
+function geoKeysOf(image: GeoTIFFImage): Record<string, unknown> | null {
+  try {
+    return image.getGeoKeys() as Record<string, unknown> | null;
+  } catch {
+    return null;
+  }
+}
+
 /** GDAL geotransform from the GeoTIFF tags, or null when the file is not georeferenced. */
 export function readGeotransform(image: GeoTIFFImage): GeoTransform | null {
   const fd = image.getFileDirectory();
@@ -34,46 +73,24 @@ export function readGeotransform(image: GeoTIFFImage): GeoTransform | null {
     const m = transformation;
     gt = [m[3]!, m[0]!, m[1]!, m[7]!, m[4]!, m[5]!];
   } else if (tiepoint && tiepoint.length >= 6 && scale && scale.length >= 2) {
+    // Several tiepoints are GCPs, not an affine: GDAL gives no geotransform for them either.
+    if (tiepoint.length > 6) return null;
     const [i, j, , x, y] = tiepoint as [number, number, number, number, number];
     const sx = scale[0]!;
     const sy = scale[1]!;
     gt = [x - i * sx, sx, 0, y + j * sy, 0, -sy];
   }
   if (!gt) return null;
-  let keys: Record<string, unknown> | null = null;
-  try {
-    keys = image.getGeoKeys() as Record<string, unknown> | null;
-  } catch {
-    keys = null;
-  }
-  if (keys?.GTRasterTypeGeoKey === 2) {
+  if (geoKeysOf(image)?.GTRasterTypeGeoKey === 2) {
     // PixelIsPoint: tags give the centre of pixel (0,0); GDAL's geotransform (and ours) is its corner.
     gt = [gt[0] - 0.5 * gt[1] - 0.5 * gt[2], gt[1], gt[2], gt[3] - 0.5 * gt[4] - 0.5 * gt[5], gt[4], gt[5]];
   }
   return gt;
 }
 
-/** "EPSG:n" from the GeoKeys, else a WKT found in a citation key, else null. */
+/** "EPSG:n" from the GeoKeys, else a WKT (cited, or built from user-defined parameters), else null. */
 export function readCrs(image: GeoTIFFImage): string | null {
-  let keys: Record<string, unknown> | null;
-  try {
-    keys = image.getGeoKeys() as Record<string, unknown> | null;
-  } catch {
-    return null;
-  }
-  if (!keys) return null;
-  for (const k of ['ProjectedCSTypeGeoKey', 'GeographicTypeGeoKey']) {
-    const code = keys[k];
-    if (typeof code === 'number' && code > 0 && code !== USER_DEFINED) return `EPSG:${code}`;
-  }
-  for (const k of ['PCSCitationGeoKey', 'GTCitationGeoKey', 'GeogCitationGeoKey']) {
-    const text = keys[k];
-    if (typeof text !== 'string') continue;
-    // ESRI/GDAL store a user-defined CRS as "ESRI PE String = PROJCS[...]" in a citation.
-    const at = text.search(/(PROJCS|GEOGCS|PROJCRS|GEOGCRS|COMPD_CS)\[/);
-    if (at >= 0) return text.slice(at).replace(/\|+$/, '').trim();
-  }
-  return null;
+  return crsFromGeoKeys(geoKeysOf(image));
 }
 
 /** GDAL_NODATA (an ASCII tag) as a number, or "nan". */
@@ -87,27 +104,383 @@ export function readNodata(image: GeoTIFFImage): number | 'nan' | undefined {
   return Number.isFinite(n) ? n : undefined;
 }
 
+// ---------------------------------------------------------------- block reading
+
+interface Window {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
+/**
+ * Reads windows of one IFD (full resolution, an overview or a mask) block by block. Layouts it does not handle
+ * (odd bit depths, float16, big-endian with a predictor) go through geotiff.js's readRasters instead.
+ */
+class BlockReader {
+  readonly width: number;
+  readonly height: number;
+  readonly samples: number;
+  private readonly bits: number;
+  private readonly dtype: DType | null;
+  private readonly planar: number;
+  private readonly blockW: number;
+  private readonly blockH: number;
+  private readonly across: number;
+  private readonly down: number;
+  private readonly compression: number;
+  private offsets: number[] | null = null;
+  private counts: number[] | null = null;
+  private decoder: Promise<{ decode(b: ArrayBufferLike): Promise<ArrayBufferLike> }> | null = null;
+  /** Whether our fast path applies; else readRasters. */
+  readonly fast: boolean;
+
+  constructor(
+    private readonly file: string,
+    private readonly image: GeoTIFFImage,
+    private readonly fh: FileHandle,
+    private readonly fileSize: number,
+    private readonly littleEndian: boolean,
+  ) {
+    const fd = image.getFileDirectory();
+    this.width = image.getWidth();
+    this.height = image.getHeight();
+    this.samples = image.getSamplesPerPixel();
+    this.bits = image.getBitsPerSample(0);
+    const format = image.getSampleFormat(0) || 1;
+    this.dtype = this.bits === 1 ? 'uint8' : dtypeFor(format, this.bits);
+    this.planar = Number(fd.getValue('PlanarConfiguration') ?? 1);
+    this.blockW = image.isTiled ? image.getTileWidth() : this.width;
+    this.blockH = image.isTiled ? image.getTileHeight() : Math.min(this.height, Number(fd.getValue('RowsPerStrip') ?? this.height) || this.height);
+    this.across = Math.ceil(this.width / this.blockW);
+    this.down = Math.ceil(this.height / this.blockH);
+    this.compression = Number(fd.getValue('Compression') ?? 1);
+    const photometric = Number(fd.getValue('PhotometricInterpretation') ?? 1);
+    const uniform = Array.from({ length: this.samples }, (_, s) => s).every((s) => image.getBitsPerSample(s) === this.bits && (image.getSampleFormat(s) || 1) === format);
+    const ycbcrRaw = photometric === 6 && this.compression !== 7;
+    this.fast =
+      uniform &&
+      !ycbcrRaw &&
+      ((this.dtype !== null && this.bits !== 16) || (this.bits === 16 && format !== 3) || (this.bits === 1 && this.samples === 1)) &&
+      // Big-endian multi-byte samples with a predictor would need the predictor undone before the byte swap: rare, left to geotiff.js.
+      (this.littleEndian || this.bits <= 8 || !fd.hasTag('Predictor'));
+  }
+
+  private async tables(): Promise<void> {
+    if (this.offsets) return;
+    const fd = this.image.getFileDirectory();
+    const tiled = this.image.isTiled;
+    this.offsets = numbers(await fd.loadValue(tiled ? 'TileOffsets' : 'StripOffsets')) ?? [];
+    this.counts = numbers(await fd.loadValue(tiled ? 'TileByteCounts' : 'StripByteCounts')) ?? [];
+  }
+
+  private async getDecoder(): Promise<{ decode(b: ArrayBufferLike): Promise<ArrayBufferLike> }> {
+    this.decoder ??= (async () => {
+      const fd = this.image.getFileDirectory();
+      const params: BlockDecoderParams = {
+        tileWidth: this.blockW,
+        tileHeight: this.blockH,
+        planarConfiguration: this.planar,
+        bitsPerSample: numbers(fd.getValue('BitsPerSample')) ?? [this.bits],
+        predictor: Number(await fd.loadValue('Predictor')) || 1,
+        samplesPerPixel: this.samples,
+        photometric: Number(fd.getValue('PhotometricInterpretation') ?? 1),
+      };
+      if (this.compression === 7 && fd.hasTag('JPEGTables')) params.JPEGTables = (await fd.loadValue('JPEGTables')) as Uint8Array;
+      if (this.compression === 34887) params.LercParameters = numbers(await fd.loadValue('LercParameters')) ?? [];
+      return blockDecoder(this.compression, params);
+    })();
+    return this.decoder;
+  }
+
+  /** Decoded bytes of block `index` (uncompressed, predictor undone, native byte order). */
+  private async block(index: number, samplesInBlock: number, rows: number): Promise<Uint8Array> {
+    await this.tables();
+    const offset = this.offsets![index];
+    const count = this.counts![index];
+    const bytesPer = this.bits === 1 ? 0 : BYTES_PER_SAMPLE[this.dtype!];
+    const rowBytes = this.bits === 1 ? Math.ceil((this.blockW * samplesInBlock) / 8) : this.blockW * samplesInBlock * bytesPer;
+    const need = rowBytes * rows;
+    if (offset === undefined || count === undefined) throw new InputError(this.file, `block ${index} is missing from the offset table (corrupt)`);
+    if (count === 0 || offset === 0) {
+      // Sparse block (GDAL SPARSE_OK): nodata, or zero.
+      return new Uint8Array(need);
+    }
+    if (offset + count > this.fileSize) throw new InputError(this.file, `block ${index} runs past the end of the file (truncated)`);
+    const raw = Buffer.allocUnsafe(count);
+    const { bytesRead } = await this.fh.read(raw, 0, count, offset);
+    if (bytesRead < count) throw new InputError(this.file, `block ${index} is truncated`);
+    let bytes: Uint8Array;
+    if (this.compression === 1) {
+      bytes = raw;
+    } else {
+      let decoded: ArrayBufferLike;
+      try {
+        const src = raw.buffer.slice(raw.byteOffset, raw.byteOffset + count);
+        decoded = await (await this.getDecoder()).decode(src);
+      } catch (err) {
+        throw new InputError(this.file, `corrupt or undecodable ${compressionName(this.compression)} block ${index} (${firstLine(err)})`);
+      }
+      bytes = new Uint8Array(decoded);
+    }
+    if (bytes.length < need) {
+      // Strips may end early (last strip); anything shorter than the rows it must hold is corrupt.
+      throw new InputError(this.file, `block ${index} decodes to ${bytes.length} bytes, expected ${need} (corrupt)`);
+    }
+    if (!this.littleEndian && bytesPer > 1) {
+      const copy = Buffer.from(bytes.subarray(0, need));
+      if (bytesPer === 2) copy.swap16();
+      else if (bytesPer === 4) copy.swap32();
+      else copy.swap64();
+      bytes = copy;
+    }
+    return bytes;
+  }
+
+  /** Typed view of block bytes in the sample type (copied when the bytes are not aligned for it). */
+  private view(bytes: Uint8Array): PixelArray {
+    const dtype = this.dtype!;
+    const size = BYTES_PER_SAMPLE[dtype];
+    let b = bytes;
+    if (b.byteOffset % size !== 0) b = b.slice();
+    const n = Math.floor(b.byteLength / size);
+    const buf = b.buffer as ArrayBuffer;
+    switch (dtype) {
+      case 'uint8':
+        return b;
+      case 'int8':
+        return new Int8Array(buf, b.byteOffset, n);
+      case 'uint16':
+        return new Uint16Array(buf, b.byteOffset, n);
+      case 'int16':
+        return new Int16Array(buf, b.byteOffset, n);
+      case 'uint32':
+        return new Uint32Array(buf, b.byteOffset, n);
+      case 'int32':
+        return new Int32Array(buf, b.byteOffset, n);
+      case 'float32':
+        return new Float32Array(buf, b.byteOffset, n);
+      case 'float64':
+        return new Float64Array(buf, b.byteOffset, n);
+    }
+  }
+
+  /** Fills `out` (channel-planar, win.width x win.height per channel) with the given samples of a window. */
+  async read(win: Window, samples: number[], out: PixelArray): Promise<void> {
+    if (!this.fast) return this.readSlow(win, samples, out);
+    const plane = win.width * win.height;
+    const bx0 = Math.floor(win.x / this.blockW);
+    const bx1 = Math.floor((win.x + win.width - 1) / this.blockW);
+    const by0 = Math.floor(win.y / this.blockH);
+    const by1 = Math.floor((win.y + win.height - 1) / this.blockH);
+    const jobs: Array<() => Promise<void>> = [];
+    for (let by = by0; by <= by1; by++) {
+      for (let bx = bx0; bx <= bx1; bx++) {
+        if (this.planar === 2 && this.samples > 1) {
+          samples.forEach((s, ci) => jobs.push(() => this.copyBlock(s * this.across * this.down + by * this.across + bx, bx, by, 1, [0], [ci], win, out, plane)));
+        } else {
+          jobs.push(() => this.copyBlock(by * this.across + bx, bx, by, this.samples, samples, samples.map((_, i) => i), win, out, plane));
+        }
+      }
+    }
+    await runLimited(jobs, CONCURRENCY);
+  }
+
+  private async copyBlock(index: number, bx: number, by: number, spp: number, samples: number[], outChannels: number[], win: Window, out: PixelArray, plane: number): Promise<void> {
+    const rowsInBlock = this.image.isTiled ? this.blockH : Math.min(this.blockH, this.height - by * this.blockH);
+    const bytes = await this.block(index, spp, rowsInBlock);
+    const x0 = Math.max(win.x, bx * this.blockW);
+    const x1 = Math.min(win.x + win.width, (bx + 1) * this.blockW, this.width);
+    const y0 = Math.max(win.y, by * this.blockH);
+    const y1 = Math.min(win.y + win.height, by * this.blockH + rowsInBlock);
+    const cw = x1 - x0;
+    if (cw <= 0 || y1 <= y0) return;
+    if (this.bits === 1) {
+      // 1-bit masks: rows padded to whole bytes, most significant bit first; set = valid = 255 (GDAL's convention).
+      const rowBytes = Math.ceil(this.blockW / 8);
+      for (let y = y0; y < y1; y++) {
+        const src = (y - by * this.blockH) * rowBytes;
+        const dst = (y - win.y) * win.width + (x0 - win.x);
+        for (let k = 0; k < cw; k++) {
+          const bit = x0 - bx * this.blockW + k;
+          out[dst + k] = (bytes[src + (bit >> 3)]! >> (7 - (bit & 7))) & 1 ? 255 : 0;
+        }
+      }
+      return;
+    }
+    const src = this.view(bytes);
+    for (let y = y0; y < y1; y++) {
+      const rowStart = ((y - by * this.blockH) * this.blockW + (x0 - bx * this.blockW)) * spp;
+      const dstRow = (y - win.y) * win.width + (x0 - win.x);
+      for (let i = 0; i < samples.length; i++) {
+        const s = samples[i]!;
+        const dst = outChannels[i]! * plane + dstRow;
+        if (spp === 1) {
+          out.set(src.subarray(rowStart, rowStart + cw), dst);
+        } else {
+          for (let k = 0, p = rowStart + s; k < cw; k++, p += spp) out[dst + k] = src[p]!;
+        }
+      }
+    }
+  }
+
+  private async readSlow(win: Window, samples: number[], out: PixelArray): Promise<void> {
+    const window = [win.x, win.y, win.x + win.width, win.y + win.height];
+    const plane = win.width * win.height;
+    try {
+      const bands = await this.image.readRasters({ window, samples, interleave: false });
+      samples.forEach((_, ci) => out.set(bands[ci] as ArrayLike<number>, ci * plane));
+    } catch (err) {
+      throw new InputError(this.file, `corrupt or undecodable TIFF data (${firstLine(err)})`);
+    }
+  }
+}
+
+async function runLimited(jobs: Array<() => Promise<void>>, limit: number): Promise<void> {
+  let next = 0;
+  let failed: unknown = null;
+  const worker = async (): Promise<void> => {
+    while (next < jobs.length && failed === null) {
+      const job = jobs[next++]!;
+      try {
+        await job();
+      } catch (err) {
+        failed ??= err;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, jobs.length) }, worker));
+  if (failed !== null) throw failed instanceof Error ? failed : new Error(String(failed));
+}
+
+// ---------------------------------------------------------------- opening
+
 export interface TiffOpenOptions {
   spacingMm?: number[];
 }
 
-export async function openGeoTiff(file: string, options: TiffOpenOptions = {}): Promise<ImageSource> {
-  let tiff: GeoTIFF;
-  let image: GeoTIFFImage;
+/** One resolution level: full resolution or an overview, with the mask at that size if there is one. */
+interface Level {
+  width: number;
+  height: number;
+  reader: BlockReader;
+  mask: BlockReader | null;
+  external: boolean;
+}
+
+/** Size of one overview level, as `meta.overviews` lists them. */
+export interface OverviewSize {
+  width: number;
+  height: number;
+}
+
+/** A reduced-resolution read: the block, the level it came from, and full-resolution pixels per block pixel. */
+export interface ReducedBlock extends PixelBlock {
+  level: number;
+  scaleX: number;
+  scaleY: number;
+  /** Validity at the block's resolution (0 invalid, 255 valid), when the file has a mask for that level. */
+  mask?: Uint8Array;
+}
+
+interface OpenedTiff {
+  tiff: GeoTIFF;
+  fh: FileHandle;
+  scan: TiffScan;
+  images: GeoTIFFImage[];
+}
+
+async function openTiff(file: string, stat?: Stats): Promise<OpenedTiff> {
+  let fh: FileHandle;
   try {
-    tiff = await fromFile(file);
-    image = await tiff.getImage(0);
+    fh = await fs.open(file, 'r');
   } catch (err) {
-    throw new InputError(file, `corrupt or unreadable TIFF (${firstLine(err)})`);
+    throw new InputError(file, `cannot open (${(err as NodeJS.ErrnoException).code ?? firstLine(err)})`);
   }
+  try {
+    const size = (stat ?? (await fh.stat())).size;
+    let scan: TiffScan;
+    try {
+      scan = await scanTiff(fh, size);
+    } catch (err) {
+      throw new InputError(file, `corrupt or unreadable TIFF (${firstLine(err)})`);
+    }
+    let tiff: GeoTIFF;
+    const images: GeoTIFFImage[] = [];
+    try {
+      tiff = await fromFile(file);
+      for (let i = 0; i < scan.ifds.length; i++) images.push(await tiff.getImage(i));
+    } catch (err) {
+      throw new InputError(file, `corrupt or unreadable TIFF (${firstLine(err)})`);
+    }
+    return { tiff, fh, scan, images };
+  } catch (err) {
+    await fh.close().catch(() => undefined);
+    throw err;
+  }
+}
+
+function subfileType(image: GeoTIFFImage): number {
+  return Number(image.getFileDirectory().getValue('NewSubfileType') ?? 0);
+}
+
+function isMask(image: GeoTIFFImage): boolean {
+  return (subfileType(image) & 4) !== 0 && Number(image.getFileDirectory().getValue('PhotometricInterpretation')) === 4;
+}
+
+async function exists(file: string): Promise<boolean> {
+  return fs.stat(file).then(
+    (s) => s.isFile(),
+    () => false,
+  );
+}
+
+/** gsdM and lon/lat bounds for `info`; a CRS we cannot resolve offline gives a note instead of failing the open. */
+function geoSummary(gt: GeoTransform, crs: string, width: number, height: number): Record<string, unknown> {
+  try {
+    resolveCrs(crs);
+  } catch (err) {
+    return { crsNote: firstLine(err) };
+  }
+  const out: Record<string, unknown> = {};
+  const gsd = gsdM(gt, crs, width, height);
+  if (gsd !== null) out.gsdM = Number(gsd.toPrecision(6));
+  const bounds = lonLatBounds(gt, crs, width, height);
+  if (bounds) out.bounds = bounds.map((v) => Number(v.toFixed(7)));
+  return out;
+}
+
+export interface GeoTiffSource extends ImageSource {
+  /** Overview sizes, largest first (internal, then from a .ovr side-car). */
+  readonly overviews: OverviewSize[];
+  readReduced(region: Region, targetWidth: number, targetHeight: number): Promise<ReducedBlock>;
+  readMask(region?: Region): Promise<Uint8Array | null>;
+}
+
+export async function openGeoTiff(file: string, options: TiffOpenOptions = {}): Promise<GeoTiffSource> {
+  const main = await openTiff(file);
+  const sidecars: OpenedTiff[] = [];
+  const closeAll = async (): Promise<void> => {
+    for (const t of [main, ...sidecars]) {
+      await Promise.resolve(t.tiff.close()).catch(() => undefined);
+      await t.fh.close().catch(() => undefined);
+    }
+  };
+  try {
+    return await build(file, main, sidecars, closeAll, options);
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
+}
+
+async function build(file: string, main: OpenedTiff, sidecars: OpenedTiff[], closeAll: () => Promise<void>, options: TiffOpenOptions): Promise<GeoTiffSource> {
+  const image = main.images[0]!;
   const width = image.getWidth();
   const height = image.getHeight();
   const fd = image.getFileDirectory();
-  if (!width || !height) throw new InputError(file, 'TIFF has no pixels');
   const photometric = Number(fd.getValue('PhotometricInterpretation') ?? 1);
   const compression = Number(fd.getValue('Compression') ?? 1);
-  // JPEG-in-TIFF with YCbCr: readRasters returns raw YCbCr, so those files are read as RGB through readRGB.
-  const ycbcr = photometric === 6;
   const storedSamples = image.getSamplesPerPixel();
   const bits = image.getBitsPerSample(0);
   const sampleFormat = image.getSampleFormat(0) || 1;
@@ -116,41 +489,118 @@ export async function openGeoTiff(file: string, options: TiffOpenOptions = {}): 
       throw new InputError(file, 'TIFF bands with different sample types are not supported');
     }
   }
-  const dtype = ycbcr ? 'uint8' : dtypeFor(sampleFormat, bits);
+  const dtype = dtypeFor(sampleFormat, bits);
   if (!dtype) throw new InputError(file, `TIFF samples of ${bits} bits (format ${sampleFormat}) are not supported`);
-  const channels = ycbcr ? 3 : storedSamples;
+  if (photometric === 6 && compression !== 7) throw new InputError(file, 'YCbCr TIFF without JPEG compression is not supported');
+  const channels = storedSamples;
   const geotransform = readGeotransform(image);
   const crs = geotransform ? readCrs(image) : null;
   const nodata = readNodata(image);
   const geometry: Geometry = geotransform ? { type: 'geo', geotransform, crs } : pixelGeometry(options.spacingMm);
+  const mk = (t: OpenedTiff, img: GeoTIFFImage): BlockReader => new BlockReader(file, img, t.fh, t.scan.fileSize, t.scan.littleEndian);
+
+  // Levels: full resolution, internal reduced-resolution images with the same bands, then a .ovr side-car's.
+  const levels: Level[] = [{ width, height, reader: mk(main, image), mask: null, external: false }];
+  const masks: BlockReader[] = [];
+  for (const img of main.images.slice(1)) {
+    if (isMask(img)) masks.push(mk(main, img));
+    else if ((subfileType(img) & 1) !== 0 && img.getSamplesPerPixel() === channels && img.getWidth() < width) {
+      levels.push({ width: img.getWidth(), height: img.getHeight(), reader: mk(main, img), mask: null, external: false });
+    }
+  }
+  let maskSource: 'internal' | 'external' | null = masks.length > 0 ? 'internal' : null;
+  if (await exists(`${file}.ovr`)) {
+    try {
+      const ovr = await openTiff(`${file}.ovr`);
+      sidecars.push(ovr);
+      for (const img of ovr.images) {
+        if (isMask(img)) masks.push(mk(ovr, img));
+        else if (img.getSamplesPerPixel() === channels && img.getWidth() < width && !levels.some((l) => l.width === img.getWidth())) {
+          levels.push({ width: img.getWidth(), height: img.getHeight(), reader: mk(ovr, img), mask: null, external: true });
+        }
+      }
+    } catch {
+      // A broken side-car must not stop the main image from opening: it just has no external overviews.
+    }
+  }
+  if (!maskSource && (await exists(`${file}.msk`))) {
+    try {
+      const msk = await openTiff(`${file}.msk`);
+      sidecars.push(msk);
+      for (const img of msk.images) if (img.getSamplesPerPixel() === 1) masks.push(mk(msk, img));
+      if (masks.length > 0) maskSource = 'external';
+    } catch {
+      // Same as .ovr: ignored when unreadable.
+    }
+  }
+  levels.sort((a, b) => b.width - a.width);
+  for (const l of levels) l.mask = masks.find((m) => m.width === l.width && m.height === l.height) ?? null;
 
   async function read(region: Region = {}): Promise<PixelBlock> {
     const r = resolveRegion(region, width, height, 1, channels, file);
-    const window = [r.x, r.y, r.x + r.width, r.y + r.height];
-    const plane = r.width * r.height;
-    const out = allocPixels(dtype!, plane * r.channels.length);
-    try {
-      if (ycbcr) {
-        const rgb = await image.readRGB({ window, interleave: true, enableAlpha: false });
-        r.channels.forEach((c, ci) => {
-          for (let i = 0; i < plane; i++) out[ci * plane + i] = rgb[i * 3 + c]!;
-        });
-      } else {
-        const bands = await image.readRasters({ window, samples: r.channels, interleave: false });
-        r.channels.forEach((_, ci) => out.set(bands[ci]!, ci * plane));
-      }
-    } catch (err) {
-      throw new InputError(file, `corrupt or undecodable TIFF data (${firstLine(err)})`);
-    }
-    return { data: out, width: r.width, height: r.height, depth: 1, channels: r.channels.length, dtype: dtype! };
+    return readLevel(levels[0]!, { x: r.x, y: r.y, width: r.width, height: r.height }, r.channels);
   }
 
-  let overviews = 0;
-  try {
-    overviews = Math.max(0, (await tiff.getImageCount()) - 1);
-  } catch {
-    overviews = 0;
+  async function readLevel(level: Level, win: Window, samples: number[]): Promise<PixelBlock> {
+    const plane = win.width * win.height;
+    const bytes = plane * samples.length * BYTES_PER_SAMPLE[dtype!];
+    if (bytes > MAX_READ_BYTES) {
+      throw new InputError(file, `a ${win.width}x${win.height} window of ${samples.length} band(s) needs ${(bytes / 2 ** 30).toFixed(1)} GiB: read it by windows or from an overview`);
+    }
+    const out = allocPixels(dtype!, plane * samples.length);
+    await level.reader.read(win, samples, out);
+    return { data: out, width: win.width, height: win.height, depth: 1, channels: samples.length, dtype: dtype! };
   }
+
+  /** The coarsest level that still has at least the target resolution over the region (full resolution if none). */
+  function pickLevel(r: Window, targetWidth: number, targetHeight: number): number {
+    let best = 0;
+    levels.forEach((l, i) => {
+      if ((r.width * l.width) / width >= targetWidth && (r.height * l.height) / height >= targetHeight) best = i;
+    });
+    return best;
+  }
+
+  function levelWindow(l: Level, r: Window): Window {
+    const x0 = Math.floor((r.x * l.width) / width);
+    const y0 = Math.floor((r.y * l.height) / height);
+    const x1 = Math.max(x0 + 1, Math.min(l.width, Math.ceil(((r.x + r.width) * l.width) / width)));
+    const y1 = Math.max(y0 + 1, Math.min(l.height, Math.ceil(((r.y + r.height) * l.height) / height)));
+    return { x: x0, y: y0, width: x1 - x0, height: y1 - y0 };
+  }
+
+  async function readReduced(region: Region, targetWidth: number, targetHeight: number): Promise<ReducedBlock> {
+    const r = resolveRegion(region, width, height, 1, channels, file);
+    const win = { x: r.x, y: r.y, width: r.width, height: r.height };
+    const index = pickLevel(win, Math.max(1, targetWidth), Math.max(1, targetHeight));
+    const level = levels[index]!;
+    const lw = index === 0 ? win : levelWindow(level, win);
+    const block = await readLevel(level, lw, r.channels);
+    const reduced: ReducedBlock = { ...block, level: index, scaleX: r.width / lw.width, scaleY: r.height / lw.height };
+    if (level.mask) {
+      const mask = new Uint8Array(lw.width * lw.height);
+      await level.mask.read(lw, [0], mask);
+      for (let i = 0; i < mask.length; i++) if (mask[i] !== 0) mask[i] = 255;
+      reduced.mask = mask;
+    }
+    return reduced;
+  }
+
+  async function readMask(region: Region = {}): Promise<Uint8Array | null> {
+    const m = levels[0]!.mask;
+    if (!m) return null;
+    const r = resolveRegion(region, width, height, 1, channels, file);
+    const out = new Uint8Array(r.width * r.height);
+    const win = { x: r.x, y: r.y, width: r.width, height: r.height };
+    await m.read(win, [0], out);
+    // 8-bit side-car masks store 0/255 already; anything non-zero is valid.
+    for (let i = 0; i < out.length; i++) if (out[i] !== 0) out[i] = 255;
+    return out;
+  }
+
+  const overviews = levels.slice(1).map((l) => ({ width: l.width, height: l.height }));
+  const geo = geotransform && crs ? geoSummary(geotransform, crs, width, height) : {};
+  const tiled = image.isTiled;
   return {
     file,
     format: geotransform ? 'geotiff' : 'tiff',
@@ -163,17 +613,21 @@ export async function openGeoTiff(file: string, options: TiffOpenOptions = {}): 
     geometry,
     ...(nodata !== undefined ? { nodata } : {}),
     meta: {
-      compression,
+      compression: compressionName(compression),
       photometric,
-      tiled: image.isTiled,
-      blockWidth: image.getTileWidth(),
-      blockHeight: image.getTileHeight(),
-      // Further IFDs: overviews or masks; read() uses the full-resolution image only.
-      subImages: overviews,
+      tiled,
+      blockWidth: tiled ? image.getTileWidth() : width,
+      blockHeight: tiled ? image.getTileHeight() : Math.min(height, Number(fd.getValue('RowsPerStrip') ?? height) || height),
+      interleave: Number(fd.getValue('PlanarConfiguration') ?? 1) === 2 ? 'band' : 'pixel',
+      bigTiff: main.scan.bigTiff,
+      overviews,
+      ...(maskSource ? { mask: maskSource } : {}),
+      ...geo,
     },
+    overviews,
     read,
-    close: async () => {
-      await tiff.close();
-    },
+    readReduced,
+    readMask,
+    close: closeAll,
   };
 }

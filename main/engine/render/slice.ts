@@ -72,12 +72,15 @@ export async function renderSlice(src: ImageSource, request: Omit<SliceRequest, 
   }
   if (bands.length !== 1 && bands.length !== 3) bands = [bands[0]!];
   const unique = [...new Set(bands)];
-  const block = await src.read({ z, depth: 1, channels: unique });
+  const scale = Math.max(1, Math.max(src.width, src.height) / maxSize);
+  const outW = Math.max(1, Math.min(src.width, Math.round(src.width / scale)));
+  const outH = Math.max(1, Math.min(src.height, Math.round(src.height / scale)));
+  // Pyramidal sources (GeoTIFF overviews) give the slice from the coarsest level that still covers the preview size.
+  const reduced = src.readReduced && src.depth === 1 ? await src.readReduced({ channels: unique }, outW, outH) : null;
+  const block = reduced ?? (await src.read({ z, depth: 1, channels: unique }));
+  const mask = reduced?.mask;
   const w = block.width;
   const h = block.height;
-  const scale = Math.max(1, Math.max(w, h) / maxSize);
-  const outW = Math.max(1, Math.min(w, Math.round(w / scale)));
-  const outH = Math.max(1, Math.min(h, Math.round(h / scale)));
   const plane = w * h;
   // GDAL writes nodata as decimal text: compare in the sample type, or float32 rasters never match (-3.4e38).
   const nodataRaw = src.nodata === 'nan' ? NaN : src.nodata;
@@ -87,7 +90,7 @@ export async function renderSlice(src: ImageSource, request: Omit<SliceRequest, 
     const data = block.data;
     for (let j = 0; j < plane; j++) {
       const v = data[i * plane + j]!;
-      p[j] = v === nodata ? NaN : v;
+      p[j] = v === nodata || (mask !== undefined && mask[j] === 0) ? NaN : v;
     }
     return downsample(p, w, h, outW, outH);
   });
@@ -121,5 +124,5 @@ export async function renderSlice(src: ImageSource, request: Omit<SliceRequest, 
     rgba[i * 4 + 2] = valid ? toByte(b) : 0;
     rgba[i * 4 + 3] = valid ? 255 : 0;
   }
-  return { width: outW, height: outH, scale: Math.max(w / outW, h / outH), rgba, window: { center: window.center, width: window.width } };
+  return { width: outW, height: outH, scale: Math.max(src.width / outW, src.height / outH), rgba, window: { center: window.center, width: window.width } };
 }
