@@ -180,6 +180,8 @@ export interface InferenceRecord {
   tiles: number;
   batch: number;
   seconds: number;
+  /** How instances were formed: watershed on the model's boundary/distance head, or connected components. */
+  instanceSplit?: 'boundary-watershed' | 'components';
   [extra: string]: unknown;
 }
 

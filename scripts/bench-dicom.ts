@@ -1,5 +1,5 @@
 // Benchmark: load a generated 512x512x300 CT series (headers + all pixels) and report time and peak memory,
-// beside dcm2niix on the same folder when it is installed. Run: npx tsx scripts/bench-dicom.ts [depth]
+// beside dcm2niix on the same folder when it is installed. Run: npm run bench -- dicom [depth]
 
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -8,12 +8,11 @@ import { join } from 'node:path';
 import { openDicom } from '../main/engine/io/dicom';
 import { writeCtSeries } from '../test/fixtures/dicom-writer';
 
-const depth = Number(process.argv[2] ?? 300);
 const size = 512;
-const dir = mkdtempSync(join(tmpdir(), 'delineate-bench-dicom-'));
 const mb = (bytes: number): string => `${(bytes / 2 ** 20).toFixed(0)} MB`;
 
-async function main(): Promise<void> {
+export async function benchDicom(depth = 300): Promise<void> {
+const dir = mkdtempSync(join(tmpdir(), 'delineate-bench-dicom-'));
 try {
   const t0 = performance.now();
   writeCtSeries(dir, {
@@ -72,8 +71,3 @@ try {
   rmSync(dir, { recursive: true, force: true });
 }
 }
-
-main().catch((e: unknown) => {
-  console.error(e);
-  process.exitCode = 1;
-});

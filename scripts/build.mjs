@@ -3,10 +3,7 @@
 import { build } from 'esbuild';
 import { build as viteBuild } from 'vite';
 import { rmSync } from 'node:fs';
-
-const watchless = { bundle: true, platform: 'node', target: 'node20', format: 'cjs', sourcemap: true, logLevel: 'warning' };
-// The WASM codecs stay external so Emscripten finds each .wasm next to its own .js in node_modules.
-const external = ['electron', 'sharp', 'onnxruntime-node', '@cornerstonejs/codec-openjpeg', '@cornerstonejs/codec-charls', '@cornerstonejs/codec-openjph', '@cornerstonejs/codec-libjpeg-turbo-8bit'];
+import { nodeBundleOptions as watchless, nodeExternals as external } from './esbuild-node.mjs';
 
 rmSync('dist', { recursive: true, force: true });
 await Promise.all([

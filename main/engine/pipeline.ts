@@ -14,8 +14,11 @@ import { createOrtRuntime, type DeviceRequest, type ModelRuntime, type ModelSess
 import { normalizeSlice, planNormalization } from './inference/normalize';
 import { planTiles, runTiled, sigmoidInPlace, softmaxChannels, throwIfAborted } from './inference/tiling';
 import { classChannels, labelArrayFor, probabilitiesToLabels, type LabelArray } from './postprocess/labels';
-import { connectedComponents, type Connectivity } from './postprocess/components';
-import { countLabels, measureInstances, pixelUnit } from './measure/basic';
+import { connectedComponents, instancesFromValues, type ComponentStats, type Connectivity } from './postprocess/components';
+import { boundaryFromDistance, splitInstancesByBoundary, statsFromInstanceMap, type InstanceSplitMethod } from './postprocess/instances';
+import { countLabels, measureInstances, pixelUnit } from './measure/index';
+import { geoMeasurer } from './measure/geo';
+import { writeZones } from './measure/zones';
 import { overlayBitmap, overlayRgb } from './export/overlay';
 import { writeResultFolder, type ResultRasters } from './export/results';
 
@@ -97,6 +100,8 @@ function checkModelFitsImage(model: ResolvedModel, onnx: OnnxModelInfo, src: Ima
     const chans = classChannels(m.outputs, m.classes.length, outChannels);
     const bad = chans.find((c) => c >= outChannels);
     if (bad !== undefined) throw new InputError(where, `class channel ${bad} does not exist: the model outputs ${outChannels} channels`);
+    const split = splitChannel(m.outputs);
+    if (split && split.channel >= outChannels) throw new InputError(where, `${split.kind} channel ${split.channel} does not exist: the model outputs ${outChannels} channels`);
   }
   const h = input.shape?.[2];
   const w = input.shape?.[3];
@@ -139,6 +144,9 @@ export async function segmentImage(src: ImageSource, options: SegmentOptions, on
   const plane = W * H;
   const { labels, nodataLabel } = labelArrayFor(m.classes.length, plane * D);
   const probability = new Float32Array(plane * D);
+  // The boundary (or distance) head of each slice, kept for the instance split after all slices ran.
+  const split = splitChannel(m.outputs);
+  const boundary = split ? new Float32Array(plane * D) : null;
   const probBytes = options.probabilities ? new Uint8Array(m.classes.length * plane * D) : null;
   const tilesPerSlice = planTiles(W, H, tileSize, overlap).origins.length;
   const totalTiles = tilesPerSlice * D;
@@ -189,6 +197,11 @@ export async function segmentImage(src: ImageSource, options: SegmentOptions, on
       const sliceLabels = probabilitiesToLabels(result.data, result.channels, plane, m.outputs, m.classes.length, valid);
       labels.set(sliceLabels.labels, z * plane);
       probability.set(sliceLabels.probability, z * plane);
+      if (boundary && split) {
+        if (split.channel >= result.channels) throw new InputError(model.onnxPath, `${split.kind} channel ${split.channel} does not exist: the model outputs ${result.channels} channels`);
+        const head = result.data.subarray(split.channel * plane, (split.channel + 1) * plane);
+        boundary.set(split.kind === 'distance' ? boundaryFromDistance(head) : head, z * plane);
+      }
       if (probBytes) {
         const chans = classChannels(m.outputs, m.classes.length, result.channels);
         chans.forEach((ch, k) => {
@@ -216,6 +229,7 @@ export async function segmentImage(src: ImageSource, options: SegmentOptions, on
     intensity: block.data.subarray(0, plane * D),
     connectivity: options.connectivity ?? (D > 1 ? 26 : 8),
     ...(options.minSizePx ? { minSizePx: options.minSizePx } : {}),
+    ...(boundary ? { boundary } : {}),
   });
   const seconds = (performance.now() - started) / 1000;
   const document: InstancesDocument = {
@@ -233,6 +247,7 @@ export async function segmentImage(src: ImageSource, options: SegmentOptions, on
       ...(session.skipped.length ? { skippedDevices: session.skipped } : {}),
       // The image runs at its own resolution; resampling to the model's comes with the inference engine.
       resampled: false,
+      instanceSplit: post.instanceSplit,
     },
     classes: post.classes,
     instances: post.instances,
@@ -268,21 +283,61 @@ interface PostprocessInput {
   intensity?: PixelArray;
   connectivity: Connectivity;
   minSizePx?: number;
+  /** Boundary probability (0..1, same layout as labels): touching objects are split by watershed instead of joined. */
+  boundary?: Float32Array;
+  /** Instances given by the user (`--labels-are instances`), used instead of components. */
+  given?: { instances: Uint32Array; stats: ComponentStats[] };
+}
+
+/** Which output channel splits touching objects, if the model has a boundary or distance head. */
+function splitChannel(outputs: ModelManifest['outputs']): { kind: 'boundary' | 'distance'; channel: number } | null {
+  if (typeof outputs.boundaryChannel === 'number') return { kind: 'boundary', channel: outputs.boundaryChannel };
+  if (typeof outputs.distanceChannel === 'number') return { kind: 'distance', channel: outputs.distanceChannel };
+  return null;
 }
 
 /** Components + measurements on a label map (shared by segment and measure). */
-function postprocess(p: PostprocessInput): { instances: InstancesDocument['instances']; classes: ClassRecord[]; instanceMap: Uint32Array } {
-  const cc = connectedComponents({
-    labels: p.labels,
-    width: p.width,
-    height: p.height,
-    depth: p.depth,
-    nodataLabel: p.nodataLabel,
-    connectivity: p.connectivity,
-    ...(p.probability ? { probability: p.probability } : {}),
-    ...(p.intensity ? { intensity: p.intensity } : {}),
-    ...(p.minSizePx ? { minPixels: p.minSizePx } : {}),
-  });
+function postprocess(p: PostprocessInput): { instances: InstancesDocument['instances']; classes: ClassRecord[]; instanceMap: Uint32Array; instanceSplit: InstanceSplitMethod } {
+  let cc: { instances: Uint32Array; stats: ComponentStats[] };
+  let instanceSplit: InstanceSplitMethod = 'components';
+  if (p.given) {
+    // --labels-are instances: the user's instances are kept as they are.
+    cc = p.given;
+  } else if (p.boundary) {
+    // Split before counting: dropping small split objects clears their labels, as components' minPixels does.
+    const instances = splitInstancesByBoundary({
+      labels: p.labels,
+      width: p.width,
+      height: p.height,
+      depth: p.depth,
+      nodataLabel: p.nodataLabel,
+      boundary: p.boundary,
+      ...(p.minSizePx ? { minPixels: p.minSizePx } : {}),
+    });
+    const stats = statsFromInstanceMap({
+      instances,
+      labels: p.labels,
+      width: p.width,
+      height: p.height,
+      depth: p.depth,
+      ...(p.probability ? { probability: p.probability } : {}),
+      ...(p.intensity ? { intensity: p.intensity } : {}),
+    });
+    cc = { instances, stats };
+    instanceSplit = 'boundary-watershed';
+  } else {
+    cc = connectedComponents({
+      labels: p.labels,
+      width: p.width,
+      height: p.height,
+      depth: p.depth,
+      nodataLabel: p.nodataLabel,
+      connectivity: p.connectivity,
+      ...(p.probability ? { probability: p.probability } : {}),
+      ...(p.intensity ? { intensity: p.intensity } : {}),
+      ...(p.minSizePx ? { minPixels: p.minSizePx } : {}),
+    });
+  }
   const counts = countLabels(p.labels, p.classes.length, p.nodataLabel);
   const measured = measureInstances(cc.stats, {
     geometry: p.geometry,
@@ -292,8 +347,12 @@ function postprocess(p: PostprocessInput): { instances: InstancesDocument['insta
     classPixelCounts: counts.perClass,
     hasProbability: p.probability !== undefined,
     hasIntensity: p.intensity !== undefined,
+    instanceMap: cc.instances,
+    width: p.width,
+    height: p.height,
+    connectivity: p.connectivity,
   });
-  return { ...measured, instanceMap: cc.instances };
+  return { ...measured, instanceMap: cc.instances, instanceSplit };
 }
 
 /** The engine service's segment: runs and returns the document and the overlay; writes nothing. */
@@ -352,6 +411,8 @@ export interface MeasureOptions {
   /** --labels-are instances: instance value -> class id. */
   classOfInstance?: Map<number, number>;
   spacingMm?: number[];
+  /** Polygon layer (GeoJSON) for zonal statistics: zones.csv + zones.geojson. Geo images only. */
+  zones?: string;
 }
 
 const DEFAULT_COLORS = ['#e6194b', '#3cb44b', '#ffe119', '#4363d8', '#f58231', '#911eb4', '#46f0f0', '#f032e6'];
@@ -392,9 +453,10 @@ export async function measureFiles(imagePath: string, labelsPath: string, outDir
     const is16 = labels instanceof Uint16Array;
     let nodataLabel = is16 ? 65535 : 255;
     let classes = options.classes;
+    let instanceValues: LabelArray | undefined;
     if (options.labelsAre === 'instances') {
-      // Each value is an object: map it to its class, then measure per class (touching objects of one class merge
-      // only if they touch; distinct ids that touch are a later issue's instance-aware labelling).
+      // Each value is one instance (kept apart from touching ones, below); here only its class, for the class list.
+      instanceValues = labels;
       const classOf = options.classOfInstance ?? new Map<number, number>();
       const mapped = new Uint8Array(labels.length);
       let maxClass = 1;
@@ -420,6 +482,11 @@ export async function measureFiles(imagePath: string, labelsPath: string, outDir
       const perPixel = unit.kind === 'm' ? unit.pixelAreaM2 : D > 1 ? unit.voxelVolumeMm3 : unit.pixelAreaMm2;
       minSizePx = Math.max(minSizePx ?? 0, Math.ceil(options.minSize / perPixel - 1e-9));
     }
+    const classOfValue = options.classOfInstance;
+    const given = instanceValues
+      ? instancesFromValues({ values: instanceValues, width: W, height: H, depth: D, intensity: intensityBlock.data, ...(classOfValue ? { classOf: (v: number) => classOfValue.get(v) ?? 1 } : {}), ...(minSizePx ? { minPixels: minSizePx } : {}) })
+      : undefined;
+    if (given) labels = given.labels;
     const post = postprocess({
       labels,
       nodataLabel,
@@ -431,8 +498,11 @@ export async function measureFiles(imagePath: string, labelsPath: string, outDir
       intensity: intensityBlock.data,
       connectivity: options.connectivity ?? (D > 1 ? 26 : 8),
       ...(minSizePx ? { minSizePx } : {}),
+      ...(given ? { given } : {}),
     });
-    const document: InstancesDocument = { source: sourceRecord(image, geometry), classes: post.classes, instances: post.instances };
+    // With --labels-are instances, each record also names the label value it came from.
+    const instances = given ? post.instances.map((r, i) => ({ ...r, labelValue: given.valueOfId[i] })) : post.instances;
+    const document: InstancesDocument = { source: sourceRecord(image, geometry), classes: post.classes, instances };
     const z = Math.floor(D / 2);
     const channels = image.channels >= 3 ? 3 : 1;
     const display = channels === 3 ? await image.read({ channels: [0, 1, 2] }) : intensityBlock;
@@ -449,7 +519,12 @@ export async function measureFiles(imagePath: string, labelsPath: string, outDir
       instanceCount: post.instances.length,
       overlay: { rgb: overlayRgb({ data: display.data, width: W, height: H, depth: D, channels }, labels, z, classes), width: W, height: H },
     };
+    if (options.zones && geometry.type !== 'geo') throw new InputError(imagePath, '--zones needs a georeferenced image');
     const files = await writeResultFolder(outDir, document, rasters);
+    if (options.zones && geometry.type === 'geo') {
+      const zoneInput = { geometry, width: W, height: H, labels, nodataLabel, classes, instances: document.instances, geo: geoMeasurer(geometry, W, H) };
+      files.push(...(await writeZones(outDir, options.zones, zoneInput)));
+    }
     return { document, files };
   } finally {
     await image.close();

@@ -39,3 +39,8 @@ export function planar<T extends Uint8Array | Uint16Array>(inter: T, channels: n
   for (let c = 0; c < channels; c++) for (let i = 0; i < n; i++) out.push(inter[i * channels + c]!);
   return out;
 }
+
+/** Suffix for a test title that names why it is skipped, only when it is (a passing test should not say "skipped"). */
+export function skipNote(skipped: boolean, why: string): string {
+  return skipped ? ` (skipped: ${why})` : '';
+}

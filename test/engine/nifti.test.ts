@@ -8,7 +8,7 @@ import { openImage } from '../../main/engine/io';
 import { encodeNifti, writeNifti, rasAffineFromGeometry } from '../../main/engine/io/nifti';
 import { allocPixels, InputError, type PixelArray } from '../../main/engine/image';
 import type { DType, MedicalGeometry } from '../../preload/formats';
-import { hasNibabel, tempDir } from './helpers';
+import { hasNibabel, tempDir, skipNote } from './helpers';
 
 const tmp = tempDir();
 afterAll(() => tmp.cleanup());
@@ -149,7 +149,7 @@ describe('NIfTI reading details', () => {
 });
 
 describe('nibabel oracle', () => {
-  it.skipIf(!hasNibabel)('nibabel reads our file with the same voxels and affine (skipped: /usr/bin/python3 has no nibabel)', async () => {
+  it.skipIf(!hasNibabel)(`nibabel reads our file with the same voxels and affine${skipNote(!hasNibabel, '/usr/bin/python3 has no nibabel')}`, async () => {
     const g = obliqueGeometry();
     const data = fill('int16', 5 * 4 * 3);
     await writeNifti(at('nib.nii.gz'), { data, width: 5, height: 4, depth: 3, channels: 1, geometry: g });
@@ -174,7 +174,7 @@ print(json.dumps({"shape": list(img.shape), "dtype": str(img.get_data_dtype()), 
     }
   });
 
-  it.skipIf(!hasNibabel)('we read a file nibabel wrote (oblique, scaled) like nibabel does (skipped: no nibabel)', async () => {
+  it.skipIf(!hasNibabel)(`we read a file nibabel wrote (oblique, scaled) like nibabel does${skipNote(!hasNibabel, 'no nibabel')}`, async () => {
     const script = `
 import sys, numpy as np, nibabel as nib
 aff = np.array([[-0.8, 0.1, 0.0, 90.0], [0.05, 0.9, 0.2, -126.0], [0.0, -0.3, 2.5, -72.0], [0, 0, 0, 1]])

@@ -83,7 +83,7 @@ describe('segment end to end', () => {
     expect(ib.data[125 * W + 195]).toBe(3);
 
     const csv = readFileSync(path.join(out, 'measurements.csv'), 'utf8').split('\r\n');
-    expect(csv[0]).toBe('id,classId,className,pixelCount,bboxMinX,bboxMinY,bboxMaxX,bboxMaxY,centroidPxX,centroidPxY,areaPx,meanProbability,meanIntensity,sdIntensity,minIntensity,maxIntensity');
+    expect(csv[0]).toBe('id,classId,className,pixelCount,bboxMinX,bboxMinY,bboxMaxX,bboxMaxY,centroidPxX,centroidPxY,areaPx,meanProbability,meanIntensity,sdIntensity,minIntensity,maxIntensity,perimeterPx,maxFeretPx,longAxisPx,longAxisEndsPx,shortAxisPx,shortAxisEndsPx');
     expect(csv[1]!.startsWith('1,1,bright,400,10,10,29,29,19.5,19.5,400,')).toBe(true);
     expect(csv).toHaveLength(5); // header, 3 rows, final CRLF
 

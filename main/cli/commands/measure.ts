@@ -1,5 +1,8 @@
-// `delineate measure <image> <labels> --out <dir>`: instances and measurements of an existing label map against
-// its image: writes instances.json, instances.*, labels.*, measurements.csv and overlay.png.
+// `delineate measure <image> <labels> --out <dir> [--connectivity N] [--min-size X] [--min-size-px N]
+// [--classes classes.json] [--labels-are classes|instances] [--spacing x,y[,z]] [--zones parcels.geojson]`:
+// instances and measurements of an existing label map against its image: writes instances.json, instances.*,
+// labels.*, measurements.csv and overlay.png, plus zones.csv/zones.geojson with --zones. --min-size is mm² (2D),
+// mm³ (3D) or m² (geo); with --labels-are instances each value is one instance, touching or not.
 import { promises as fs } from 'node:fs';
 import { checkFlags, flagNumber, flagSpacing, flagString, parseArgs, UsageError } from '../args';
 import { InputError } from '../../engine/image';
@@ -7,7 +10,7 @@ import { CONNECTIVITIES, type Connectivity } from '../../engine/postprocess/comp
 import { measureFiles, type MeasureOptions } from '../../engine/pipeline';
 import type { ManifestClass } from '../../../preload/formats';
 
-const FLAGS = ['out', 'connectivity', 'min-size', 'min-size-px', 'classes', 'labels-are', 'spacing'];
+const FLAGS = ['out', 'connectivity', 'min-size', 'min-size-px', 'classes', 'labels-are', 'spacing', 'zones'];
 
 /**
  * classes.json: either an array of { name, color } (label value = index + 1), or
@@ -56,6 +59,7 @@ export async function measureCommand(argv: string[]): Promise<number> {
   const spacingMm = flagSpacing(args);
   const classesFile = flagString(args, 'classes');
   const classes = classesFile ? await readClassesFile(classesFile) : undefined;
+  const zones = flagString(args, 'zones');
   const options: MeasureOptions = {
     labelsAre,
     ...(connectivity ? { connectivity: connectivity as Connectivity } : {}),
@@ -64,6 +68,7 @@ export async function measureCommand(argv: string[]): Promise<number> {
     ...(spacingMm ? { spacingMm } : {}),
     ...(classes ? { classes: classes.classes } : {}),
     ...(classes?.classOfInstance ? { classOfInstance: classes.classOfInstance } : {}),
+    ...(zones ? { zones } : {}),
   };
   const { document } = await measureFiles(image, labels, outDir, options);
   const perClass = document.classes.map((c) => `${c.name}: ${c.instanceCount}`).join(', ');

@@ -1,6 +1,5 @@
 // Basic per-instance and per-class measurements from component statistics, in physical units when known.
-//
-// Definitions (the measurement issue adds fields, never changes these):
+// measure/index.ts holds the full definitions (issue 6) and adds the shape fields; these are the counting ones:
 // - Pixel coordinates are [x, y] (2D) or [x, y, z] (3D): x = column, y = row, z = slice, zero-based.
 // - pixelCount: number of pixels (voxels) of the instance.
 // - bbox: { min, max } inclusive pixel indices of the instance.
@@ -17,15 +16,13 @@
 //   where valid means not nodata (label != 255).
 import type { ClassRecord, Geometry, InstanceRecord, ManifestClass } from '../../../preload/formats';
 import type { ComponentStats } from '../postprocess/components';
+import { isGeographicCrs } from './geo';
 
 /** Physical size of one pixel/voxel, and which fields it produces. */
 export type PixelUnit =
   | { kind: 'mm'; pixelAreaMm2: number; voxelVolumeMm3: number }
   | { kind: 'm'; pixelAreaM2: number }
   | { kind: 'px' };
-
-/** EPSG codes of common geographic (degree) CRSs, where a planar area would be meaningless. */
-const GEOGRAPHIC_CRS = new Set(['EPSG:4326', 'EPSG:4258', 'EPSG:4269', 'EPSG:4283', 'EPSG:4674', 'EPSG:4019', 'EPSG:4167']);
 
 export function pixelUnit(geometry: Geometry): PixelUnit {
   if (geometry.type === 'medical' || (geometry.type === 'pixel' && geometry.spacingMm)) {
@@ -34,9 +31,8 @@ export function pixelUnit(geometry: Geometry): PixelUnit {
   }
   if (geometry.type === 'geo') {
     const [, a, b, , d, e] = geometry.geotransform;
-    const crs = geometry.crs ?? '';
-    const degrees = GEOGRAPHIC_CRS.has(crs) || /^GEOGCS|^GEOGCRS/i.test(crs);
-    if (!degrees && geometry.crs !== null) return { kind: 'm', pixelAreaM2: Math.abs(a * e - b * d) };
+    // Geographic (degree) CRSs and rasters without a CRS have no planar metre area.
+    if (isGeographicCrs(geometry.crs) === false) return { kind: 'm', pixelAreaM2: Math.abs(a * e - b * d) };
   }
   return { kind: 'px' };
 }

@@ -205,3 +205,92 @@ export function connectedComponents(input: ComponentsInput): ComponentsResult {
   }
   return { instances, stats };
 }
+
+export interface InstanceValuesInput {
+  /** A label map whose values are instance ids (0 = none): `--labels-are instances`. */
+  values: ArrayLike<number>;
+  width: number;
+  height: number;
+  depth: number;
+  /** Class id of an instance value (default 1 for every value). */
+  classOf?: (value: number) => number;
+  intensity?: PixelArray;
+  /** Instances with fewer pixels are dropped. */
+  minPixels?: number;
+}
+
+export interface InstanceValuesResult extends ComponentsResult {
+  /** Class map derived from the instances (uint16 when a class id exceeds 254). */
+  labels: LabelArray;
+  /** Original label value of each instance: valueOfId[id - 1]. */
+  valueOfId: number[];
+}
+
+/**
+ * Instances given by the user: each distinct non-zero value is one instance, whether or not its pixels touch
+ * other instances (or each other). Ids are 1..n in raster order of each value's first pixel, as for components.
+ */
+export function instancesFromValues(input: InstanceValuesInput): InstanceValuesResult {
+  const { values, width: W, height: H, depth: D } = input;
+  const plane = W * H;
+  const n = plane * D;
+  const classOf = input.classOf ?? (() => 1);
+  const idOf = new Map<number, number>();
+  const stats: ComponentStats[] = [];
+  const valueOfId: number[] = [];
+  const instances = new Uint32Array(n);
+  let maxClass = 0;
+  for (let i = 0; i < n; i++) {
+    const v = values[i]!;
+    if (v === 0) continue;
+    const x = i % W;
+    const y = Math.floor(i / W) % H;
+    const z = Math.floor(i / plane);
+    let id = idOf.get(v);
+    if (id === undefined) {
+      id = stats.length + 1;
+      idOf.set(v, id);
+      valueOfId.push(v);
+      const classId = classOf(v);
+      if (classId > maxClass) maxClass = classId;
+      stats.push({ id, classId, pixelCount: 0, min: [x, y, z], max: [x, y, z], sum: [0, 0, 0], probabilitySum: 0, intensitySum: 0, intensitySumSq: 0, intensityMin: Infinity, intensityMax: -Infinity });
+    }
+    instances[i] = id;
+    const s = stats[id - 1]!;
+    s.pixelCount++;
+    if (x < s.min[0]) s.min[0] = x;
+    if (x > s.max[0]) s.max[0] = x;
+    if (y < s.min[1]) s.min[1] = y;
+    if (y > s.max[1]) s.max[1] = y;
+    if (z > s.max[2]) s.max[2] = z;
+    s.sum[0] += x;
+    s.sum[1] += y;
+    s.sum[2] += z;
+    if (input.intensity) {
+      const t = input.intensity[i]!;
+      s.intensitySum += t;
+      s.intensitySumSq += t * t;
+      if (t < s.intensityMin) s.intensityMin = t;
+      if (t > s.intensityMax) s.intensityMax = t;
+    }
+  }
+  const labels: LabelArray = maxClass > 254 ? new Uint16Array(n) : new Uint8Array(n);
+  const minPixels = input.minPixels ?? 0;
+  const remap = new Uint32Array(stats.length + 1);
+  const kept: ComponentStats[] = [];
+  const keptValues: number[] = [];
+  for (const s of stats) {
+    if (s.pixelCount < minPixels) continue;
+    remap[s.id] = kept.length + 1;
+    keptValues.push(valueOfId[s.id - 1]!);
+    kept.push({ ...s, id: kept.length + 1 });
+  }
+  for (let i = 0; i < n; i++) {
+    const id = instances[i]!;
+    if (id === 0) continue;
+    const to = remap[id]!;
+    instances[i] = to;
+    if (to !== 0) labels[i] = kept[to - 1]!.classId;
+  }
+  return { instances, stats: kept, labels, valueOfId: keptValues };
+}

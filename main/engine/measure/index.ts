@@ -1,0 +1,179 @@
+// Per-instance and per-class measurements. THE definitions (issue 6; fields are added, never renamed):
+//
+// - Pixel coordinates are [x, y] / [x, y, z], x = column, y = row, z = slice, zero-based; world coordinates are
+//   pixel centres (patient LPS mm; map units of the CRS).
+// - all: `pixelCount`; `bbox` {min, max} inclusive pixel indices; `centroidPx` (mean of pixel indices);
+//   `meanIntensity`, `sdIntensity` (population), `minIntensity`, `maxIntensity` in modality values (HU for CT);
+//   `meanProbability` (mean model probability of the instance's class; segment only).
+// - medical 2D: `areaMm2` = count × pixel area; `perimeterMm` = length of the marching-squares outline (level 0.5,
+//   vertices on pixel-edge midpoints) including holes, in mm, unsimplified; `maxFeretMm` = largest distance between
+//   centres of boundary pixels (ITK/3D Slicer); `longAxisMm` = longest segment between two outline points that
+//   stays inside the lesion; `shortAxisMm` = longest such segment within 2° of perpendicular to it (need not cross
+//   it, as in Cornerstone3D); `centroidMm` (world position of centroidPx).
+// - medical 3D: `volumeMm3`, `volumeMl` = count × voxel volume; `longAxisMm`/`shortAxisMm` on the slice
+//   (`recistSlice`) where the long axis is largest; `maxFeretMm` in 3D; `surfaceAreaMm2` = area of the voxel faces
+//   between the instance and everything else (voxel-face count weighted by face area; overestimates smooth
+//   surfaces by up to ~50% against a marching-cubes mesh, but is exact and additive); `centroidMm`.
+// - geo: `areaM2`, `areaHa` = sum of the ellipsoidal (WGS84, geodesy.ts) areas of the pixels; planar through the
+//   geotransform only when the CRS cannot be transformed offline (`areaMethod` says which); `perimeterM` = geodesic
+//   length of the marching-squares outline; `centroidLonLat` [lon, lat] (WGS84) of centroidPx; `maxFeretM` =
+//   geodesic distance of the boundary-pixel pair farthest apart in the map; also `centroidMap` [x, y] in CRS units.
+// - images without physical spacing: the same in pixels (`areaPx`/`volumePx`, `perimeterPx`, `longAxisPx`,
+//   `shortAxisPx`, `maxFeretPx`, `surfaceAreaPx`) and no physical fields.
+// - `longAxisEndsPx` / `shortAxisEndsPx`: the axes' end points [[x, y], [x, y]] in pixel coordinates (for drawing).
+//   `shortAxisMm` (…Px) is null when no inside segment lies within 2° of perpendicular.
+// - Outline points are the unsimplified marching-squares vertices; lesions with more than AXIS_POINT_CAP of them
+//   are subsampled evenly for the axis search. Diagonal pixels join the outline when the connectivity does (8/18/26).
+// - Per class: `instanceCount`, `pixelCount`, the same area/volume totals (sums over its instances), and
+//   `fraction` = pixelCount / valid pixels, where valid means not nodata.
+import type { ClassRecord, Geometry, InstanceRecord } from '../../../preload/formats';
+import type { ComponentStats, Connectivity } from '../postprocess/components';
+import { pixelToWorld, planarSpacing, ringLength, traceRings } from '../postprocess/contours';
+import { measureInstances as measureBasic, type MeasureOptions as BasicOptions } from './basic';
+import { geoMeasurer, type GeoMeasurer } from './geo';
+import { bidirectionalAxes, convexHull, maxPairDistance, rowExtremes, type Axis } from './shape';
+
+export { countLabels, pixelUnit } from './basic';
+
+export interface MeasureOptions extends BasicOptions {
+  /** Instance map (0 = none, else id), same layout as the labels; without it only the basic fields are given. */
+  instanceMap?: Uint32Array;
+  width?: number;
+  height?: number;
+  /** How instances were connected: decides whether diagonal pixels join an outline. Default 8 / 26. */
+  connectivity?: Connectivity;
+  /** Override the geo measurer (tests; ellipsoidal wiring). Default: geoMeasurer(geometry). */
+  geo?: GeoMeasurer | null;
+}
+
+/** Unit suffix of the physical fields: mm for medical or user spacing, m for geo with a metric measurer, else px. */
+function unitSuffix(geometry: Geometry, geo: GeoMeasurer | null): 'Mm' | 'M' | 'Px' {
+  if (geometry.type === 'medical' || (geometry.type === 'pixel' && geometry.spacingMm)) return 'Mm';
+  if (geometry.type === 'geo' && geo) return 'M';
+  return 'Px';
+}
+
+const round = (v: number): number => Math.round(v * 1e6) / 1e6;
+
+/** Binary crop of one instance on slice z. */
+function cropMask(map: Uint32Array, W: number, H: number, z: number, id: number, x0: number, y0: number, w: number, h: number): Uint8Array {
+  const mask = new Uint8Array(w * h);
+  const base = z * W * H;
+  for (let y = 0; y < h; y++) {
+    const row = base + (y0 + y) * W + x0;
+    for (let x = 0; x < w; x++) if (map[row + x] === id) mask[y * w + x] = 1;
+  }
+  return mask;
+}
+
+function axisFields(prefix: 'long' | 'short', axis: Axis | null, unit: string, x0: number, y0: number): Record<string, unknown> {
+  if (!axis) return { [`${prefix}Axis${unit}`]: null };
+  return {
+    [`${prefix}Axis${unit}`]: round(axis.length),
+    [`${prefix}AxisEndsPx`]: [
+      [axis.a[0] + x0, axis.a[1] + y0],
+      [axis.b[0] + x0, axis.b[1] + y0],
+    ],
+  };
+}
+
+/** Shape fields of one instance (everything beyond the basic counts). */
+function shapeFields(s: ComponentStats, map: Uint32Array, W: number, H: number, D: number, geometry: Geometry, geo: GeoMeasurer | null, join: boolean): Record<string, unknown> {
+  const unit = unitSuffix(geometry, geo);
+  const [sx, sy] = geometry.type === 'geo' ? [1, 1] : planarSpacing(geometry);
+  const sz = geometry.type === 'medical' ? geometry.spacingMm[2] : geometry.type === 'pixel' && geometry.spacingMm ? geometry.spacingMm[2] : 1;
+  const [x0, y0, z0] = s.min;
+  const w = s.max[0] - x0 + 1;
+  const h = s.max[1] - y0 + 1;
+  const out: Record<string, unknown> = {};
+  const centroid = s.sum.map((v) => v / s.pixelCount) as [number, number, number];
+
+  if (D === 1) {
+    const mask = cropMask(map, W, H, 0, s.id, x0, y0, w, h);
+    const rings = traceRings(mask, w, h, join);
+    const hull = convexHull(rowExtremes(mask, w, h));
+    if (geometry.type === 'geo' && geo) {
+      let areaM2 = 0;
+      for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) if (mask[y * w + x]) areaM2 += geo.pixelAreaM2(x0 + x, y0 + y);
+      out.areaM2 = round(areaM2);
+      out.areaHa = areaM2 / 10000;
+      out.areaMethod = geo.method;
+      out.perimeterM = round(rings.reduce((t, r) => t + geo.ringLengthM(r.points.map((v, i) => v + (i % 2 ? y0 : x0))), 0));
+      // The farthest pair is chosen in pixel space (affine maps keep hulls), then measured in metres.
+      const far = maxPairDistance(hull, 2, [Math.abs(sx), Math.abs(sy)]);
+      out.maxFeretM = round(geo.distanceM(hull[2 * far.a]! + x0, hull[2 * far.a + 1]! + y0, hull[2 * far.b]! + x0, hull[2 * far.b + 1]! + y0));
+      out.centroidMap = geo.mapXY(centroid[0], centroid[1]);
+      const ll = geo.lonLat(centroid[0], centroid[1]);
+      if (ll) out.centroidLonLat = ll;
+      return out;
+    }
+    out[`perimeter${unit}`] = round(rings.reduce((t, r) => t + ringLength(r.points, sx, sy), 0));
+    out[`maxFeret${unit}`] = round(maxPairDistance(hull, 2, [sx, sy]).length);
+    const axes = bidirectionalAxes(mask, w, h, rings, sx, sy, join);
+    Object.assign(out, axisFields('long', axes?.long ?? null, unit, x0, y0), axisFields('short', axes?.short ?? null, unit, x0, y0));
+  } else {
+    // Volume: RECIST axes on the slice with the largest long axis; Feret over the per-slice hull vertices in 3D.
+    let best: { long: Axis; short: Axis | null; z: number } | null = null;
+    const hullPts: number[] = [];
+    const faces = [0, 0, 0];
+    let prev: Uint8Array | null = null;
+    for (let z = z0; z <= s.max[2] + 1; z++) {
+      const mask = z <= s.max[2] ? cropMask(map, W, H, z, s.id, x0, y0, w, h) : null;
+      // Faces between slices: voxels present in exactly one of two neighbouring slices.
+      if (mask || prev) for (let i = 0; i < w * h; i++) if ((mask?.[i] ?? 0) !== (prev?.[i] ?? 0)) faces[2]!++;
+      prev = mask;
+      if (!mask) continue;
+      for (let y = 0; y < h; y++) {
+        for (let x = 0; x < w; x++) {
+          const v = mask[y * w + x]!;
+          const right = x + 1 < w ? mask[y * w + x + 1]! : 0;
+          const down = y + 1 < h ? mask[(y + 1) * w + x]! : 0;
+          if (x === 0 && v) faces[0]!++;
+          if (y === 0 && v) faces[1]!++;
+          if (v !== right) faces[0]!++;
+          if (v !== down) faces[1]!++;
+        }
+      }
+      const hull = convexHull(rowExtremes(mask, w, h));
+      for (let i = 0; i < hull.length; i += 2) hullPts.push(hull[i]!, hull[i + 1]!, z);
+      const rings = traceRings(mask, w, h, join);
+      if (rings.length === 0) continue;
+      const axes = bidirectionalAxes(mask, w, h, rings, sx, sy, join);
+      if (axes && (!best || axes.long.length > best.long.length)) best = { ...axes, z };
+    }
+    out[`maxFeret${unit}`] = round(maxPairDistance(hullPts, 3, [sx, sy, sz]).length);
+    out[`surfaceArea${unit === 'Px' ? 'Px' : 'Mm2'}`] = round(faces[0]! * sy * sz + faces[1]! * sx * sz + faces[2]! * sx * sy);
+    Object.assign(out, axisFields('long', best?.long ?? null, unit, x0, y0), axisFields('short', best?.short ?? null, unit, x0, y0));
+    out.recistSlice = best?.z ?? null;
+  }
+  if (unit === 'Mm') {
+    // User spacing has no origin or direction: its world frame is the scaled pixel grid.
+    const world = geometry.type === 'pixel' && D > 1 ? [centroid[0] * sx, centroid[1] * sy, centroid[2] * sz] : pixelToWorld(geometry, centroid[2])(centroid[0], centroid[1]);
+    out.centroidMm = world.map(round);
+  }
+  return out;
+}
+
+/** Measures instances (basic + shape fields when an instance map is given) and summarises classes. */
+export function measureInstances(stats: ComponentStats[], options: MeasureOptions): { instances: InstanceRecord[]; classes: ClassRecord[] } {
+  const base = measureBasic(stats, options);
+  const { instanceMap: map, width: W, height: H } = options;
+  if (!map || W === undefined || H === undefined) return base;
+  const geometry = options.geometry;
+  const geo = options.geo !== undefined ? options.geo : geometry.type === 'geo' ? geoMeasurer(geometry, W, H) : null;
+  const join = options.connectivity === undefined || options.connectivity === 8 || options.connectivity === 18 || options.connectivity === 26;
+  const D = options.depth;
+  const instances = base.instances.map((rec, i) => {
+    const s = stats[i]!;
+    return { ...rec, ...shapeFields(s, map, W, H, D, geometry, geo, join) };
+  });
+  let classes = base.classes;
+  if (geometry.type === 'geo' && geo) {
+    // Class totals are sums over instances, so they carry the same (possibly ellipsoidal) pixel areas.
+    classes = classes.map((c) => {
+      const areaM2 = instances.reduce((t, r) => t + (r.classId === c.id && typeof r.areaM2 === 'number' ? r.areaM2 : 0), 0);
+      return { ...c, areaM2: round(areaM2), areaHa: areaM2 / 10000 };
+    });
+  }
+  return { instances, classes };
+}

@@ -1,0 +1,46 @@
+// Benchmarks by name: `npm run bench` runs them all, `npm run bench -- <name> [args]` one of them.
+// Each entry measures one path that has a performance target; add new ones to BENCHES.
+import { spawnSync } from 'node:child_process';
+import { benchDicom } from './bench-dicom';
+import { benchGeotiff } from './bench-geotiff';
+
+/** Runs a script-style benchmark in its own process (it holds large rasters; a fresh heap keeps RSS honest). */
+function runScript(script: string, args: string[]): Promise<void> {
+  const r = spawnSync(process.execPath, ['scripts/run-ts.mjs', script, ...args], { stdio: 'inherit' });
+  if (r.status !== 0) throw new Error(`${script} exited with ${r.status ?? r.signal}`);
+  return Promise.resolve();
+}
+
+const BENCHES: Record<string, { about: string; run: (args: string[]) => Promise<void> }> = {
+  dicom: {
+    about: 'load a generated 512x512xN CT series (default N = 300), beside dcm2niix',
+    run: (args) => benchDicom(args[0] !== undefined ? Number(args[0]) : undefined),
+  },
+  geotiff: {
+    about: 'full read of a generated 10000x10000x3 DEFLATE COG (default size 10000), beside gdal_translate -of ENVI',
+    run: (args) => benchGeotiff(args[0] !== undefined ? Number(args[0]) : undefined),
+  },
+  measure: {
+    about: 'components + measurements of a 20000x20000 label raster with 100000 objects, beside scikit-image',
+    run: (args) => runScript('scripts/bench-measure.ts', args),
+  },
+};
+
+async function main(): Promise<void> {
+  const [name, ...args] = process.argv.slice(2);
+  if (name === '--help' || (name !== undefined && !(name in BENCHES))) {
+    console.log(`usage: npm run bench [-- <name> [args]]\n${Object.entries(BENCHES).map(([n, b]) => `  ${n}: ${b.about}`).join('\n')}`);
+    process.exitCode = name === '--help' ? 0 : 2;
+    return;
+  }
+  for (const [n, b] of Object.entries(BENCHES)) {
+    if (name !== undefined && n !== name) continue;
+    console.log(`== ${n}`);
+    await b.run(name !== undefined ? args : []);
+  }
+}
+
+main().catch((e: unknown) => {
+  console.error(e);
+  process.exitCode = 1;
+});
