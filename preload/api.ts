@@ -58,6 +58,98 @@ export interface SegmentResult {
   document: InstancesDocument;
   /** Label overlay for slice 0 (or the middle slice), RGBA at the preview size. */
   overlay?: SliceBitmap;
+  /** The result kept in the engine host (label and instance maps) for 'result:slice' and 'result:edit'. */
+  resultId?: ResultId;
+}
+
+/** Opaque id of a segmentation result the engine host keeps (its instance map is the truth edits change). */
+export type ResultId = string;
+
+export interface ResultSliceRequest {
+  resultId: ResultId;
+  /** Slice index (0 for 2D). */
+  z: number;
+  /** Longest side of the returned map; larger results are sampled (nearest pixel), as image previews are. */
+  maxSize: number;
+}
+
+/** Instance ids of one slice at preview scale: the renderer colours them by class, outlines and highlights them. */
+export interface ResultSlice {
+  resultId: ResultId;
+  z: number;
+  /** Edit revision the map reflects (0 = as the model produced it). */
+  revision: number;
+  width: number;
+  height: number;
+  /** Image pixels per map pixel along x and y (1 when not downsampled). */
+  scaleX: number;
+  scaleY: number;
+  /** Instance id per map pixel, row-major (0 = none); each instance's class is in the document. */
+  instances: Uint32Array;
+}
+
+/** A brush or eraser stroke on one slice: discs of radiusPx (x, y, in image pixels) swept along the points. */
+export interface StrokeGeometry {
+  z: number;
+  /** Image pixel coordinates [x, y] of the stroke's path (pixel centres at integer + 0.5 are not assumed). */
+  points: Array<[number, number]>;
+  /** Brush radius along x and y in image pixels (a round brush in mm is elliptic in pixels on anisotropic images). */
+  radiusPx: [number, number];
+}
+
+/**
+ * Named edit operations on a result's instance map (the instance map is the truth; each instance keeps its class).
+ * The engine host applies them, recomputes the measurements and keeps the undo stack; the session replays them.
+ */
+export type EditOperation =
+  /** Paints into an existing instance, or into a new instance of a class (the host picks the new id). */
+  | ({ op: 'paintStroke'; target: { instanceId: number } | { newInstanceOfClass: number } } & StrokeGeometry)
+  /** Clears every instance under the stroke (or only `instanceId`). */
+  | ({ op: 'eraseStroke'; instanceId?: number } & StrokeGeometry)
+  | { op: 'deleteInstance'; instanceId: number }
+  | { op: 'setInstanceClass'; instanceId: number; classId: number };
+
+export type EditOperationName = EditOperation['op'];
+
+/** The result after an edit, an undo or a redo. */
+export interface EditResult {
+  resultId: ResultId;
+  revision: number;
+  document: InstancesDocument;
+  /** Instances whose pixels changed (their records were measured again). */
+  changedInstanceIds: number[];
+  /** Slices the change touched, inclusive (for refreshing what is shown). */
+  zRange: [number, number] | null;
+  /** The instance a paint created, when it did. */
+  createdInstanceId?: number;
+  /** Applied operations, oldest first (the undo stack), and undone ones (the redo stack, next redo last). */
+  undoStack: EditOperationName[];
+  redoStack: EditOperationName[];
+}
+
+export interface ProbeRequest {
+  handle: FileHandle;
+  /** Image pixel indices. */
+  x: number;
+  y: number;
+  z: number;
+}
+
+/** What is under the cursor: stored values (HU for CT) and where it is in the world. */
+export interface PixelProbe {
+  x: number;
+  y: number;
+  z: number;
+  /** One value per channel (modality values; null for nodata/NaN). */
+  values: Array<number | null>;
+  /** Patient LPS position in mm (medical), or user-spaced mm. */
+  worldMm?: [number, number, number] | [number, number];
+  /** Map coordinates in CRS units (geo). */
+  mapXY?: [number, number];
+  /** WGS84 [lon, lat] when the CRS can be transformed offline. */
+  lonLat?: [number, number] | null;
+  /** What the values are: 'HU' for CT, else undefined. */
+  valueUnit?: string;
 }
 
 export type EngineState = 'starting' | 'ready' | 'crashed' | 'stopped';
@@ -92,6 +184,11 @@ export interface InvokeChannels {
   'job:cancel': { args: [jobId: string]; result: boolean };
   'engine:status': { args: []; result: EngineStatus };
   'engine:restart': { args: []; result: EngineStatus };
+  'image:probe': { args: [request: ProbeRequest]; result: PixelProbe };
+  'result:slice': { args: [request: ResultSliceRequest]; result: ResultSlice };
+  'result:edit': { args: [resultId: ResultId, operation: EditOperation]; result: EditResult };
+  'result:undo': { args: [resultId: ResultId]; result: EditResult };
+  'result:redo': { args: [resultId: ResultId]; result: EditResult };
 }
 
 /** A menu item the renderer carries out (the renderer owns the open flow, so the menu asks it). */
@@ -122,6 +219,11 @@ export const METHOD_OF_CHANNEL = {
   'job:cancel': 'cancelJob',
   'engine:status': 'engineStatus',
   'engine:restart': 'restartEngine',
+  'image:probe': 'probe',
+  'result:slice': 'resultSlice',
+  'result:edit': 'editResult',
+  'result:undo': 'undoEdit',
+  'result:redo': 'redoEdit',
 } as const satisfies Record<InvokeChannel, string>;
 
 export const INVOKE_CHANNELS = Object.keys(METHOD_OF_CHANNEL) as InvokeChannel[];

@@ -28,6 +28,11 @@ const api: DelineateApi = {
   cancelJob: (jobId) => invoke('job:cancel', jobId),
   engineStatus: () => invoke('engine:status'),
   restartEngine: () => invoke('engine:restart'),
+  probe: (request) => invoke('image:probe', request),
+  resultSlice: (request) => invoke('result:slice', request),
+  editResult: (resultId, operation) => invoke('result:edit', resultId, operation),
+  undoEdit: (resultId) => invoke('result:undo', resultId),
+  redoEdit: (resultId) => invoke('result:redo', resultId),
   on<E extends EventChannel>(event: E, listener: (payload: EventChannels[E]) => void): () => void {
     if (!(EVENT_CHANNELS as readonly string[]).includes(event)) throw new Error(`unknown event: ${String(event)}`);
     // Never hand the IpcRendererEvent (it carries `sender`) to the page: payload only.

@@ -1,10 +1,17 @@
-// The app shell: toolbar (open, model, run), banners, the viewer and the status bar.
+// The app shell: toolbar (open, tools, undo/redo), banners, the viewer with the side panels (display, model,
+// overlay, edit, measurements) and the status bar. Keyboard shortcuts are window-wide (shortcuts.ts).
 import { useEffect, useState } from 'react';
 import { Viewer } from './viewer/Viewer';
+import { DisplayPanel } from './viewer/DisplayPanel';
 import { StatusBar } from './StatusBar';
+import { ModelPanel } from './models/ModelPanel';
+import { OverlayPanel } from './overlays/OverlayPanel';
+import { EditPanel, ToolButtons } from './tools/Tools';
+import { MeasurementsPanel } from './measurements/MeasurementsPanel';
 import { apply, useStore } from './state/store';
 import * as op from './state/operations';
 import * as cmd from './state/commands';
+import { handleKey, tip } from './shortcuts';
 
 export function App() {
   const error = useStore((s) => s.error);
@@ -17,6 +24,10 @@ export function App() {
   useEffect(() => {
     if (engine.state === 'ready') void cmd.refreshModels();
   }, [engine.state, engine.restarts]);
+  useEffect(() => {
+    window.addEventListener('keydown', handleKey);
+    return () => window.removeEventListener('keydown', handleKey);
+  }, []);
 
   // Dropping anywhere on the window opens the file; the browser must not navigate to it.
   useEffect(() => {
@@ -47,10 +58,10 @@ export function App() {
     <div className={dragging ? 'app dragging' : 'app'} data-testid="app">
       <header className="toolbar">
         <span className="brand">Delineate</span>
-        <button data-testid="open-button" onClick={() => void cmd.openWithDialog()}>
+        <button data-testid="open-button" onClick={() => void cmd.openWithDialog()} title={tip('Open an image, series folder or raster', 'open')}>
           Open...
         </button>
-        <SegmentControls />
+        {image && <ToolButtons />}
         {busy && (
           <span className="busy" data-testid="busy">
             {busy}
@@ -73,9 +84,16 @@ export function App() {
           </button>
         </div>
       )}
-      <main className="stage">
-        {image ? <Viewer /> : <EmptyState />}
-      </main>
+      <div className="workspace">
+        <main className="stage">{image ? <Viewer /> : <EmptyState />}</main>
+        <aside className="sidebar" data-testid="sidebar">
+          <DisplayPanel />
+          <ModelPanel />
+          <OverlayPanel />
+          <EditPanel />
+          <MeasurementsPanel />
+        </aside>
+      </div>
       <StatusBar />
     </div>
   );
@@ -86,46 +104,6 @@ function EmptyState() {
     <div className="empty" data-testid="empty">
       <p>Open an image with Open... or drop a file here.</p>
       <p className="hint">DICOM, NIfTI, GeoTIFF, TIFF, PNG, JPEG</p>
-    </div>
-  );
-}
-
-function SegmentControls() {
-  const models = useStore((s) => s.models);
-  const modelId = useStore((s) => s.modelId);
-  const job = useStore((s) => s.job);
-  const image = useStore((s) => s.image);
-  const progress = job?.progress;
-  return (
-    <div className="segment">
-      <select
-        data-testid="model-select"
-        value={modelId ?? ''}
-        disabled={models.length === 0 || job !== null}
-        onChange={(e) => apply(op.modelPicked(e.target.value))}
-      >
-        {models.length === 0 && <option value="">no models</option>}
-        {models.map((m) => (
-          <option key={m.id} value={m.id}>
-            {m.name} {m.version}
-          </option>
-        ))}
-      </select>
-      {job ? (
-        <>
-          <progress data-testid="job-progress" value={progress ? progress.done : undefined} max={progress ? Math.max(1, progress.total) : undefined} />
-          <span className="stage-label" data-testid="job-stage">
-            {progress ? progress.stage : 'starting'}
-          </span>
-          <button data-testid="cancel-button" onClick={() => void cmd.cancelJob()}>
-            Cancel
-          </button>
-        </>
-      ) : (
-        <button data-testid="run-button" disabled={!image || !modelId} onClick={() => void cmd.runSegmentation()}>
-          Run
-        </button>
-      )}
     </div>
   );
 }

@@ -74,6 +74,21 @@ export function createHandlers(deps: HandlerDeps) {
     async 'engine:restart'() {
       return engine.restart();
     },
+    async 'image:probe'(request) {
+      return engine.call('probe', [files.resolve(request.handle), request.x, request.y, request.z]);
+    },
+    async 'result:slice'(request) {
+      return engine.call('resultSlice', [request]);
+    },
+    async 'result:edit'(resultId, operation) {
+      return engine.call('editResult', [resultId, operation]);
+    },
+    async 'result:undo'(resultId) {
+      return engine.call('undoEdit', [resultId]);
+    },
+    async 'result:redo'(resultId) {
+      return engine.call('redoEdit', [resultId]);
+    },
   } satisfies InvokeHandlers;
 }
 

@@ -2,7 +2,7 @@
 // argument of every channel or it does not compile. Anything else (wrong type, extra keys, extra arguments)
 // is refused with a message that says which argument and why.
 
-import type { InvokeChannel, InvokeChannels, SegmentRequest, SliceRequest } from '../../preload/api';
+import type { EditOperation, InvokeChannel, InvokeChannels, ProbeRequest, ResultSliceRequest, SegmentRequest, SliceRequest } from '../../preload/api';
 import { HANDLE_PATTERN } from '../services/files';
 
 export class ValidationError extends Error {
@@ -103,6 +103,67 @@ const segmentRequest: Guard<SegmentRequest> = object(
   { device: oneOf(['auto', 'cpu', 'cuda', 'dml', 'coreml', 'webgpu'] as const), overlap: num({ min: 0, max: 0.9 }) },
 );
 
+/** Results the engine host keeps are named r_<letters/digits>. */
+export const resultId = str({ maxLength: 64, pattern: /^r_[A-Za-z0-9]+$/, what: 'a result id' });
+
+const probeRequest: Guard<ProbeRequest> = object({
+  handle,
+  x: num({ min: 0, max: 1_000_000, integer: true }),
+  y: num({ min: 0, max: 1_000_000, integer: true }),
+  z: num({ min: 0, max: 1_000_000, integer: true }),
+});
+
+const resultSliceRequest: Guard<ResultSliceRequest> = object({
+  resultId,
+  z: num({ min: 0, max: 1_000_000, integer: true }),
+  maxSize: num({ min: 1, max: 16384, integer: true }),
+});
+
+function pair(item: Guard<number>): Guard<[number, number]> {
+  const list = arrayOf(item, { min: 2, max: 2 });
+  return (v, at) => {
+    const [a, b] = list(v, at);
+    return [a!, b!];
+  };
+}
+
+const instanceId = num({ min: 1, max: 0xffffffff, integer: true });
+const classId = num({ min: 1, max: 65534, integer: true });
+const coordinate = num({ min: -1_000_000, max: 1_000_000 });
+const stroke = {
+  op: str({ maxLength: 32 }),
+  z: num({ min: 0, max: 1_000_000, integer: true }),
+  points: arrayOf(pair(coordinate), { min: 1, max: 8192 }),
+  radiusPx: pair(num({ min: 0.1, max: 4096 })),
+};
+const paintStroke = object({ ...stroke, target: targetGuard() });
+const eraseStroke = object(stroke, { instanceId });
+const deleteInstance = object({ op: str({ maxLength: 32 }), instanceId });
+const setInstanceClass = object({ op: str({ maxLength: 32 }), instanceId, classId });
+
+function targetGuard(): Guard<{ instanceId: number } | { newInstanceOfClass: number }> {
+  const existing = object({ instanceId });
+  const fresh = object({ newInstanceOfClass: classId });
+  return (v, at) => (typeof v === 'object' && v !== null && 'newInstanceOfClass' in v ? fresh(v, at) : existing(v, at));
+}
+
+/** A named edit operation: the `op` field picks the shape the rest must have. */
+const editOperation: Guard<EditOperation> = (v, at) => {
+  const op = typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>).op : undefined;
+  switch (op) {
+    case 'paintStroke':
+      return { ...paintStroke(v, at), op };
+    case 'eraseStroke':
+      return { ...eraseStroke(v, at), op };
+    case 'deleteInstance':
+      return { ...deleteInstance(v, at), op };
+    case 'setInstanceClass':
+      return { ...setInstanceClass(v, at), op };
+    default:
+      throw new ValidationError(`${at}.op: expected one of paintStroke, eraseStroke, deleteInstance, setInstanceClass`);
+  }
+};
+
 type ArgGuards<A extends unknown[]> = { [K in keyof A]: Guard<A[K]> };
 
 /** One guard per argument of every channel; `satisfies` makes a new channel without guards a compile error. */
@@ -118,6 +179,11 @@ export const VALIDATORS = {
   'job:cancel': [jobId],
   'engine:status': [],
   'engine:restart': [],
+  'image:probe': [probeRequest],
+  'result:slice': [resultSliceRequest],
+  'result:edit': [resultId, editOperation],
+  'result:undo': [resultId],
+  'result:redo': [resultId],
 } satisfies { [C in InvokeChannel]: ArgGuards<InvokeChannels[C]['args']> };
 
 export function isInvokeChannel(channel: unknown): channel is InvokeChannel {

@@ -1,11 +1,49 @@
 // A small store: one immutable state object, changed only through the named operations in operations.ts,
-// read in components with useStore(selector).
+// read in components with useStore(selector). Selectors must return state parts or primitives (no new objects).
 import { useSyncExternalStore } from 'react';
-import type { EngineStatus, JobProgress, ModelSummary, OpenedImage, SliceBitmap } from '../../preload/api';
+import type { EditOperationName, EngineStatus, InstancesDocument, JobProgress, ModelSummary, OpenedImage, PixelProbe, ResultSlice, SliceBitmap } from '../../preload/api';
 
 export interface JobState {
   jobId: string;
   progress: JobProgress | null;
+  /** performance.now() when Run was pressed (the progress bar's elapsed time). */
+  startedMs: number;
+}
+
+/** A segmentation result kept in the engine host, as the renderer knows it. */
+export interface ResultState {
+  resultId: string;
+  /** The image it belongs to. */
+  handle: string;
+  document: InstancesDocument;
+  /** Edit revision (0 = as the model produced it). */
+  revision: number;
+  undoStack: EditOperationName[];
+  redoStack: EditOperationName[];
+}
+
+export type Tool = 'pan' | 'brush' | 'eraser';
+
+export interface OverlayStyle {
+  visible: boolean;
+  /** 0..1 fill opacity. */
+  opacity: number;
+  outline: boolean;
+  colorBy: 'class' | 'instance';
+  /** Class ids not drawn. */
+  hiddenClasses: number[];
+}
+
+export interface DisplayState {
+  /** Window in modality values; null = the engine's default (file window, else percentile stretch). */
+  window: { center: number; width: number } | null;
+  /** Bands shown (1 = grey, 3 = RGB); null = the engine's default. */
+  bands: number[] | null;
+}
+
+export interface SortState {
+  key: string;
+  dir: 1 | -1;
 }
 
 export interface AppState {
@@ -13,25 +51,46 @@ export interface AppState {
   /** Slice index shown (0 for 2D). */
   z: number;
   slice: SliceBitmap | null;
-  /** Segmentation overlay for the image shown, if any. */
-  overlay: SliceBitmap | null;
+  display: DisplayState;
+  result: ResultState | null;
+  /** Instance map of the slice shown, for the result shown. */
+  resultSlice: ResultSlice | null;
+  overlay: OverlayStyle;
+  selectedId: number | null;
+  tool: Tool;
+  /** Brush diameter in the image's length unit (mm, m, or px without spacing). */
+  brushDiameter: number;
+  /** Class a brush stroke outside any selected instance paints. */
+  activeClassId: number;
+  sort: SortState;
   busy: string | null;
   error: string | null;
   engine: EngineStatus;
   models: ModelSummary[];
   modelId: string | null;
   job: JobState | null;
-  /** Image pixel under the cursor. */
+  /** Image pixel under the cursor, and what the engine says is there. */
   cursor: { x: number; y: number } | null;
+  probe: PixelProbe | null;
   /** Screen pixels per image pixel, as a percentage. */
   zoomPct: number;
+  /** Bumped to ask the viewer to centre on the selected instance. */
+  focusRequest: number;
 }
 
 export const initialState: AppState = {
   image: null,
   z: 0,
   slice: null,
-  overlay: null,
+  display: { window: null, bands: null },
+  result: null,
+  resultSlice: null,
+  overlay: { visible: true, opacity: 0.45, outline: false, colorBy: 'class', hiddenClasses: [] },
+  selectedId: null,
+  tool: 'pan',
+  brushDiameter: 5,
+  activeClassId: 1,
+  sort: { key: 'id', dir: 1 },
   busy: null,
   error: null,
   engine: { state: 'starting', restarts: 0 },
@@ -39,7 +98,9 @@ export const initialState: AppState = {
   modelId: null,
   job: null,
   cursor: null,
+  probe: null,
   zoomPct: 100,
+  focusRequest: 0,
 };
 
 type Listener = () => void;
@@ -66,3 +127,11 @@ function subscribe(l: Listener): () => void {
 export function useStore<T>(selector: (s: AppState) => T): T {
   return useSyncExternalStore(subscribe, () => selector(state));
 }
+
+/** For tests and debugging in the page: the current state, read-only. */
+declare global {
+  interface Window {
+    __delineateState?: () => AppState;
+  }
+}
+window.__delineateState = getState;

@@ -1,8 +1,17 @@
 // Binary framing for the test host's WebSocket, shared by the Node server and the browser bridge: JSON for
 // the structure, raw bytes for Uint8Arrays (slice bitmaps are megabytes; base64 would triple the work).
-// Frame: u32 JSON length | JSON | (u32 length | bytes) per attachment; attachments replace {$bin: i}.
+// Frame: u32 JSON length | JSON | (u32 length | bytes) per attachment; attachments replace {$bin: i}, or
+// {$bin: i, $type: 'Uint32Array' | ...} for wider typed arrays (instance maps), rebuilt on the other side.
 
 const enc = new TextEncoder();
+
+/** Typed arrays besides Uint8Array that cross the socket as raw bytes (what structured clone passes in Electron). */
+const WIDE = { Uint16Array, Int16Array, Uint32Array, Int32Array, Float32Array, Float64Array } as const;
+type WideName = keyof typeof WIDE;
+const wideName = (v: unknown): WideName | null => {
+  for (const [name, ctor] of Object.entries(WIDE)) if (v instanceof ctor) return name as WideName;
+  return null;
+};
 const dec = new TextDecoder();
 
 export function encodeFrame(value: unknown): Uint8Array {
@@ -11,6 +20,12 @@ export function encodeFrame(value: unknown): Uint8Array {
     if (v instanceof Uint8Array) {
       blobs.push(v);
       return { $bin: blobs.length - 1 };
+    }
+    const wide = wideName(v);
+    if (wide) {
+      const a = v as InstanceType<(typeof WIDE)[WideName]>;
+      blobs.push(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
+      return { $bin: blobs.length - 1, $type: wide };
     }
     return v;
   });
@@ -47,6 +62,14 @@ export function decodeFrame(frame: Uint8Array): unknown {
       const blob = blobs[(v as { $bin: number }).$bin];
       if (!blob) throw new Error('bad frame: missing attachment');
       return blob;
+    }
+    if (typeof v === 'object' && v !== null && '$bin' in v && '$type' in v && Object.keys(v).length === 2) {
+      const { $bin, $type } = v as { $bin: number; $type: string };
+      const blob = blobs[$bin];
+      if (!blob || !Object.hasOwn(WIDE, $type)) throw new Error('bad frame: bad typed attachment');
+      const ctor = WIDE[$type as WideName];
+      // The copy made above owns an aligned buffer of its own, so the view can start at 0.
+      return new ctor(blob.buffer as ArrayBuffer, blob.byteOffset, blob.byteLength / ctor.BYTES_PER_ELEMENT);
     }
     return v;
   });

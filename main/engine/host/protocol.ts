@@ -2,7 +2,7 @@
 // Messages are structured-cloned (utilityProcess / fork with 'advanced' serialization), so typed arrays pass as is.
 
 import type { ImageInfo, ModelSummary } from '../../../preload/formats';
-import type { JobProgress, SegmentRequest, SliceBitmap, SliceRequest } from '../../../preload/api';
+import type { EditOperation, EditResult, JobProgress, PixelProbe, ResultSlice, ResultSliceRequest, SegmentRequest, SliceBitmap, SliceRequest } from '../../../preload/api';
 import type { EngineService, OpenOptions } from '../service';
 
 /** Every method the host serves, its wire parameters (no callbacks, no signal) and its result. */
@@ -11,10 +11,15 @@ export interface EngineCalls {
   slice: { params: [path: string, request: Omit<SliceRequest, 'handle'>]; result: SliceBitmap };
   listModels: { params: []; result: ModelSummary[] };
   segment: { params: [path: string, request: Omit<SegmentRequest, 'handle'>]; result: Awaited<ReturnType<EngineService['segment']>> };
+  probe: { params: [path: string, x: number, y: number, z: number]; result: PixelProbe };
+  resultSlice: { params: [request: ResultSliceRequest]; result: ResultSlice };
+  editResult: { params: [resultId: string, operation: EditOperation]; result: EditResult };
+  undoEdit: { params: [resultId: string]; result: EditResult };
+  redoEdit: { params: [resultId: string]; result: EditResult };
 }
 
 export type EngineMethod = keyof EngineCalls;
-export const ENGINE_METHODS = ['info', 'slice', 'listModels', 'segment'] as const satisfies readonly EngineMethod[];
+export const ENGINE_METHODS = ['info', 'slice', 'listModels', 'segment', 'probe', 'resultSlice', 'editResult', 'undoEdit', 'redoEdit'] as const satisfies readonly EngineMethod[];
 
 // Compile-time check that every EngineService method has a wire entry and vice versa.
 type _SameKeys = [Exclude<keyof EngineService, EngineMethod>, Exclude<EngineMethod, keyof EngineService>] extends [never, never] ? true : never;

@@ -67,6 +67,16 @@ export function serveEngine(service: EngineService, transport: HostTransport): {
           if (msg.jobId !== undefined && jobs.get(msg.jobId) === controller) jobs.delete(msg.jobId);
         }
       }
+      case 'probe':
+        return service.probe(p[0] as string, p[1] as number, p[2] as number, p[3] as number);
+      case 'resultSlice':
+        return service.resultSlice(p[0] as Parameters<EngineService['resultSlice']>[0]);
+      case 'editResult':
+        return service.editResult(p[0] as string, p[1] as Parameters<EngineService['editResult']>[1]);
+      case 'undoEdit':
+        return service.undoEdit(p[0] as string);
+      case 'redoEdit':
+        return service.redoEdit(p[0] as string);
     }
   }
 

@@ -1,0 +1,286 @@
+// Segmentation results kept in the engine host after `segment`, keyed by result id: the label and instance maps
+// (the truth edits change), the document, and the undo/redo stacks of named operations with their patches.
+// Serves per-slice instance maps to the viewer and re-measures only the instances an edit touched.
+import type { EditOperation, EditOperationName, EditResult, ResultSlice } from '../../../preload/api';
+import type { ClassRecord, Geometry, InstanceRecord, InstancesDocument, ManifestClass } from '../../../preload/formats';
+import type { PixelArray } from '../image';
+import type { ComponentStats, Connectivity } from '../postprocess/components';
+import type { LabelArray } from '../postprocess/labels';
+import { countLabels, measureInstances } from '../measure/index';
+import { sizeFields, pixelUnit } from '../measure/basic';
+import { geoMeasurer } from '../measure/geo';
+import { applyPatch, runOperation, type EditTarget, type Patch } from './edit';
+
+export interface ResultInput {
+  path: string;
+  width: number;
+  height: number;
+  depth: number;
+  geometry: Geometry;
+  classes: ManifestClass[];
+  labels: LabelArray;
+  nodataLabel: number;
+  instances: Uint32Array;
+  document: InstancesDocument;
+  connectivity: Connectivity;
+}
+
+interface Step {
+  op: EditOperation;
+  patch: Patch;
+  createdInstanceId?: number;
+}
+
+interface Stored extends ResultInput {
+  id: string;
+  revision: number;
+  validPixelCount: number;
+  classPixelCounts: number[];
+  nextInstanceId: number;
+  undo: Step[];
+  redo: Step[];
+  /** Channel 0 of the image, read on the first edit (for mean intensity). */
+  intensity: PixelArray | null;
+}
+
+/** Reads channel 0 of the result's image (whole volume), for re-measuring intensities. */
+export type ReadIntensity = (path: string) => Promise<PixelArray>;
+
+const round = (v: number): number => Math.round(v * 1e6) / 1e6;
+
+/** Statistics of the given instances, gathered only inside box (which must hold all their pixels). */
+function statsInBox(r: Stored, ids: Set<number>, box: [number, number, number, number, number, number]): ComponentStats[] {
+  const { width: W, height: H, instances, labels, intensity } = r;
+  const plane = W * H;
+  const byId = new Map<number, ComponentStats>();
+  const [x0, y0, z0, x1, y1, z1] = box;
+  for (let z = z0; z <= z1; z++) {
+    for (let y = y0; y <= y1; y++) {
+      const row = z * plane + y * W;
+      for (let x = x0; x <= x1; x++) {
+        const i = row + x;
+        const id = instances[i]!;
+        if (id === 0 || !ids.has(id)) continue;
+        let s = byId.get(id);
+        if (!s) {
+          s = { id, classId: labels[i]!, pixelCount: 0, min: [x, y, z], max: [x, y, z], sum: [0, 0, 0], probabilitySum: 0, intensitySum: 0, intensitySumSq: 0, intensityMin: Infinity, intensityMax: -Infinity };
+          byId.set(id, s);
+        }
+        s.pixelCount++;
+        if (x < s.min[0]) s.min[0] = x;
+        if (y < s.min[1]) s.min[1] = y;
+        if (x > s.max[0]) s.max[0] = x;
+        if (y > s.max[1]) s.max[1] = y;
+        if (z > s.max[2]) s.max[2] = z;
+        s.sum[0] += x;
+        s.sum[1] += y;
+        s.sum[2] += z;
+        if (intensity) {
+          const v = intensity[i]!;
+          s.intensitySum += v;
+          s.intensitySumSq += v * v;
+          if (v < s.intensityMin) s.intensityMin = v;
+          if (v > s.intensityMax) s.intensityMax = v;
+        }
+      }
+    }
+  }
+  return [...byId.values()].sort((a, b) => a.id - b.id);
+}
+
+function boxOfRecord(rec: InstanceRecord): [number, number, number, number, number, number] {
+  const { min, max } = rec.bbox;
+  return [min[0] ?? 0, min[1] ?? 0, min[2] ?? 0, max[0] ?? 0, max[1] ?? 0, max[2] ?? 0];
+}
+
+function unionBox(a: Patch['box'], b: Patch['box']): Patch['box'] {
+  if (!a) return b;
+  if (!b) return a;
+  return [Math.min(a[0], b[0]), Math.min(a[1], b[1]), Math.min(a[2], b[2]), Math.max(a[3], b[3]), Math.max(a[4], b[4]), Math.max(a[5], b[5])];
+}
+
+export class ResultStore {
+  private readonly results = new Map<string, Stored>();
+  private counter = 0;
+
+  constructor(
+    private readonly readIntensity: ReadIntensity,
+    private readonly capacity = 3,
+  ) {}
+
+  /** Keeps a result; the oldest beyond capacity is dropped (its maps are large). */
+  add(input: ResultInput): string {
+    const id = `r_${Date.now().toString(36)}${(this.counter++).toString(36)}`;
+    const counts = countLabels(input.labels, input.classes.length, input.nodataLabel);
+    const maxId = input.document.instances.reduce((m, r) => Math.max(m, r.id), 0);
+    this.results.set(id, {
+      ...input,
+      id,
+      revision: 0,
+      validPixelCount: counts.valid,
+      classPixelCounts: counts.perClass,
+      nextInstanceId: maxId + 1,
+      undo: [],
+      redo: [],
+      intensity: null,
+    });
+    while (this.results.size > this.capacity) {
+      const oldest = this.results.keys().next().value as string;
+      this.results.delete(oldest);
+    }
+    return id;
+  }
+
+  private get(id: string): Stored {
+    const r = this.results.get(id);
+    if (!r) throw new Error(`result ${id} is no longer kept (run the model again)`);
+    return r;
+  }
+
+  /** Instance ids of slice z, sampled to at most maxSize on the longest side (nearest pixel). */
+  slice(id: string, z: number, maxSize: number): ResultSlice {
+    const r = this.get(id);
+    if (!Number.isInteger(z) || z < 0 || z >= r.depth) throw new RangeError(`slice ${z} is outside 0..${r.depth - 1}`);
+    const { width: W, height: H } = r;
+    // The same preview size as image slices (render/slice.ts), so both line up pixel for pixel.
+    const scale = Math.max(1, Math.max(W, H) / Math.max(1, Math.floor(maxSize)));
+    const outW = Math.max(1, Math.min(W, Math.round(W / scale)));
+    const outH = Math.max(1, Math.min(H, Math.round(H / scale)));
+    const base = z * W * H;
+    let instances: Uint32Array;
+    if (outW === W && outH === H) instances = r.instances.slice(base, base + W * H);
+    else {
+      instances = new Uint32Array(outW * outH);
+      for (let oy = 0; oy < outH; oy++) {
+        const y = Math.min(H - 1, Math.floor(((oy + 0.5) * H) / outH));
+        for (let ox = 0; ox < outW; ox++) {
+          const x = Math.min(W - 1, Math.floor(((ox + 0.5) * W) / outW));
+          instances[oy * outW + ox] = r.instances[base + y * W + x]!;
+        }
+      }
+    }
+    return { resultId: id, z, revision: r.revision, width: outW, height: outH, scaleX: W / outW, scaleY: H / outH, instances };
+  }
+
+  async edit(id: string, op: EditOperation): Promise<EditResult> {
+    const r = this.get(id);
+    const byId = new Map(r.document.instances.map((rec) => [rec.id, rec]));
+    const target: EditTarget = {
+      width: r.width,
+      height: r.height,
+      depth: r.depth,
+      instances: r.instances,
+      labels: r.labels,
+      nodataLabel: r.nodataLabel,
+      classCount: r.classes.length,
+      classOf: (iid) => byId.get(iid)?.classId,
+      boxOf: (iid) => {
+        const rec = byId.get(iid);
+        return rec ? boxOfRecord(rec) : undefined;
+      },
+      nextInstanceId: r.nextInstanceId,
+    };
+    const { patch, createdInstanceId } = runOperation(target, op);
+    if (createdInstanceId !== undefined) r.nextInstanceId = createdInstanceId + 1;
+    const step: Step = createdInstanceId !== undefined ? { op, patch, createdInstanceId } : { op, patch };
+    r.undo.push(step);
+    r.redo = [];
+    return this.commit(r, patch, 'forward', createdInstanceId);
+  }
+
+  async undo(id: string): Promise<EditResult> {
+    const r = this.get(id);
+    const step = r.undo.pop();
+    if (!step) throw new Error('nothing to undo');
+    r.redo.push(step);
+    return this.commit(r, step.patch, 'undo');
+  }
+
+  async redo(id: string): Promise<EditResult> {
+    const r = this.get(id);
+    const step = r.redo.pop();
+    if (!step) throw new Error('nothing to redo');
+    r.undo.push(step);
+    return this.commit(r, step.patch, 'forward', step.createdInstanceId);
+  }
+
+  /** Applies a patch to the maps, re-measures the instances it touched, and describes the new state. */
+  private async commit(r: Stored, patch: Patch, direction: 'forward' | 'undo', createdInstanceId?: number): Promise<EditResult> {
+    const changed = new Set<number>();
+    for (let k = 0; k < patch.indices.length; k++) {
+      if (patch.beforeInstance[k]) changed.add(patch.beforeInstance[k]!);
+      if (patch.afterInstance[k]) changed.add(patch.afterInstance[k]!);
+    }
+    if (changed.size > 0 && !r.intensity) r.intensity = await this.readIntensity(r.path);
+    applyPatch(r.instances, r.labels, patch, direction, r.classPixelCounts);
+    r.revision++;
+    if (changed.size > 0) r.document = this.remeasure(r, changed, patch.box);
+    const result: EditResult = {
+      resultId: r.id,
+      revision: r.revision,
+      document: r.document,
+      changedInstanceIds: [...changed].sort((a, b) => a - b),
+      zRange: patch.box ? [patch.box[2], patch.box[5]] : null,
+      undoStack: r.undo.map((s): EditOperationName => s.op.op),
+      redoStack: r.redo.map((s): EditOperationName => s.op.op),
+    };
+    if (createdInstanceId !== undefined && direction === 'forward') result.createdInstanceId = createdInstanceId;
+    return result;
+  }
+
+  /** New records for the changed instances (the rest are kept as they were) and new class totals. */
+  private remeasure(r: Stored, changed: Set<number>, patchBox: Patch['box']): InstancesDocument {
+    const old = new Map(r.document.instances.map((rec) => [rec.id, rec]));
+    // A changed instance now lies within its old box plus the patch's box.
+    let box = patchBox;
+    for (const id of changed) {
+      const rec = old.get(id);
+      if (rec) box = unionBox(box, boxOfRecord(rec));
+    }
+    const stats = box ? statsInBox(r, changed, box) : [];
+    const measured = measureInstances(stats, {
+      geometry: r.geometry,
+      depth: r.depth,
+      classes: r.classes,
+      validPixelCount: r.validPixelCount,
+      classPixelCounts: r.classPixelCounts,
+      // The model's probability does not describe pixels a person painted.
+      hasProbability: false,
+      hasIntensity: r.intensity !== null,
+      instanceMap: r.instances,
+      width: r.width,
+      height: r.height,
+      connectivity: r.connectivity,
+    });
+    const fresh = new Map(measured.instances.map((rec) => [rec.id, { ...rec, edited: true }]));
+    const instances: InstanceRecord[] = [];
+    for (const rec of r.document.instances) if (!changed.has(rec.id)) instances.push(rec);
+    instances.push(...fresh.values());
+    instances.sort((a, b) => a.id - b.id);
+    return { ...r.document, classes: this.classTotals(r, instances), instances };
+  }
+
+  /** Class records from the maintained pixel counts and the instance records (same fields as measure/). */
+  private classTotals(r: Stored, instances: InstanceRecord[]): ClassRecord[] {
+    const unit = pixelUnit(r.geometry);
+    const is3D = r.depth > 1;
+    const geo = r.geometry.type === 'geo' ? geoMeasurer(r.geometry, r.width, r.height) : null;
+    return r.document.classes.map((c) => {
+      const pixelCount = r.classPixelCounts[c.id] ?? 0;
+      const rec: ClassRecord = {
+        ...c,
+        instanceCount: instances.reduce((n, i) => n + (i.classId === c.id ? 1 : 0), 0),
+        pixelCount,
+        ...sizeFields(pixelCount, unit, is3D),
+        fraction: r.validPixelCount > 0 ? pixelCount / r.validPixelCount : 0,
+      };
+      if (geo) {
+        // As measure/index.ts: geo class areas are sums over instances (possibly ellipsoidal).
+        const areaM2 = instances.reduce((t, i) => t + (i.classId === c.id && typeof i.areaM2 === 'number' ? i.areaM2 : 0), 0);
+        rec.areaM2 = round(areaM2);
+        rec.areaHa = round(areaM2 / 10000);
+      }
+      return rec;
+    });
+  }
+}

@@ -1,0 +1,166 @@
+// Measurements: per-class summary with a bar chart of total area/volume (plain SVG), and a sortable table of
+// instances; a row click selects and centres the object, an image click selects (and scrolls to) its row.
+// Copy as CSV puts every instance with the instances.json field names (units in the names) on the clipboard.
+import { useEffect, useMemo, useRef, useState } from 'react';
+import type { ClassRecord } from '../../preload/api';
+import { apply, useStore } from '../state/store';
+import * as op from '../state/operations';
+import { classTotal, columnsFor, instancesCsv, sizeField, sortInstances } from './columns';
+import { trim } from '../viewer/units';
+
+/** Rows drawn at most; a result with more (thousands of buildings) says so and keeps sorting over all. */
+const MAX_ROWS = 1000;
+
+async function copyText(text: string): Promise<boolean> {
+  try {
+    await navigator.clipboard.writeText(text);
+    return true;
+  } catch {
+    // Clipboard API refused (no permission, no focus): the old way still works in Electron and Chromium.
+    const area = document.createElement('textarea');
+    area.value = text;
+    document.body.appendChild(area);
+    area.select();
+    const ok = document.execCommand('copy');
+    area.remove();
+    return ok;
+  }
+}
+
+function ClassChart({ classes, sizeKey, label }: { classes: ClassRecord[]; sizeKey: string; label: string }) {
+  const rows = classes.filter((c) => c.instanceCount > 0 || c.pixelCount > 0);
+  if (rows.length === 0) return <p className="muted">No objects found.</p>;
+  const max = Math.max(...rows.map((c) => classTotal(c, sizeKey)), 1e-12);
+  const rowH = 18;
+  const labelW = 96;
+  const barW = 170;
+  return (
+    <svg className="chart" data-testid="class-chart" width={labelW + barW + 70} height={rows.length * rowH + 4} role="img" aria-label={`${label} per class`}>
+      {rows.map((c, i) => {
+        const v = classTotal(c, sizeKey);
+        const w = Math.max(1, (v / max) * barW);
+        return (
+          <g key={c.id} transform={`translate(0, ${i * rowH + 2})`}>
+            <text x={labelW - 6} y={12} textAnchor="end" className="chart-label">
+              {c.name.length > 14 ? `${c.name.slice(0, 13)}…` : c.name}
+            </text>
+            <rect x={labelW} y={2} width={w} height={rowH - 6} fill={c.color} data-testid={`class-bar-${c.id}`} />
+            <text x={labelW + w + 4} y={12} className="chart-value">
+              {trim(v)}
+            </text>
+          </g>
+        );
+      })}
+    </svg>
+  );
+}
+
+export function MeasurementsPanel() {
+  const result = useStore((s) => s.result);
+  const selectedId = useStore((s) => s.selectedId);
+  const sort = useStore((s) => s.sort);
+  const image = useStore((s) => s.image);
+  const [copied, setCopied] = useState<string | null>(null);
+  const tableRef = useRef<HTMLDivElement>(null);
+  const doc = result?.document;
+  const valueUnit = image?.info.modality === 'CT' ? 'HU' : undefined;
+  const columns = useMemo(() => (doc ? columnsFor(doc, valueUnit) : []), [doc, valueUnit]);
+  const rows = useMemo(() => (doc ? sortInstances(doc.instances, columns.find((c) => c.key === sort.key) ?? columns[0], sort.dir) : []), [doc, columns, sort]);
+
+  // An object picked in the image: bring its row into view.
+  useEffect(() => {
+    if (selectedId === null) return;
+    const row = tableRef.current?.querySelector(`[data-testid="instance-row-${selectedId}"]`);
+    row?.scrollIntoView({ block: 'nearest' });
+  }, [selectedId]);
+
+  if (!doc) return null;
+  const [sizeKey, sizeName, sizeUnit] = sizeField(doc);
+  const sizeLabel = `${sizeName} (${sizeUnit})`;
+  return (
+    <section className="panel measurements" data-testid="measurements-panel">
+      <h2>
+        Measurements
+        <button
+          className="small"
+          data-testid="copy-csv"
+          title="Copy every object as CSV (instances.json field names)"
+          onClick={() => void copyText(instancesCsv(doc)).then((ok) => setCopied(ok ? `${doc.instances.length} rows copied` : 'copy failed'))}
+        >
+          Copy CSV
+        </button>
+        {copied && (
+          <span className="muted small-note" data-testid="copy-status">
+            {copied}
+          </span>
+        )}
+      </h2>
+      <table className="summary" data-testid="class-summary">
+        <thead>
+          <tr>
+            <th>Class</th>
+            <th className="num">Objects</th>
+            <th className="num">{sizeLabel}</th>
+          </tr>
+        </thead>
+        <tbody>
+          {doc.classes.map((c) => (
+            <tr key={c.id} data-testid={`class-row-${c.id}`}>
+              <td>
+                <span className="swatch" style={{ background: c.color }} /> {c.name}
+              </td>
+              <td className="num">{c.instanceCount}</td>
+              <td className="num" data-testid={`class-total-${c.id}`}>
+                {trim(classTotal(c, sizeKey))}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      <ClassChart classes={doc.classes} sizeKey={sizeKey} label={sizeLabel} />
+      <div className="table-wrap" ref={tableRef}>
+        <table className="instances" data-testid="instances-table">
+          <thead>
+            <tr>
+              {columns.map((c) => (
+                <th
+                  key={c.key}
+                  className={c.numeric ? 'num sortable' : 'sortable'}
+                  title={`${c.title} — click to sort`}
+                  data-testid={`sort-${c.key}`}
+                  aria-sort={sort.key === c.key ? (sort.dir === 1 ? 'ascending' : 'descending') : 'none'}
+                  onClick={() => apply(op.sortChanged(c.key))}
+                >
+                  {c.label}
+                  {sort.key === c.key ? (sort.dir === 1 ? ' ▲' : ' ▼') : ''}
+                  <br />
+                  <span className="unit">{c.unit ?? '\u00a0'}</span>
+                </th>
+              ))}
+            </tr>
+          </thead>
+          <tbody>
+            {rows.slice(0, MAX_ROWS).map((r) => (
+              <tr
+                key={r.id}
+                data-testid={`instance-row-${r.id}`}
+                aria-selected={r.id === selectedId}
+                className={r.id === selectedId ? 'selected' : ''}
+                onClick={() => apply(op.instanceSelected(r.id, true))}
+              >
+                {columns.map((c) => (
+                  <td key={c.key} className={c.numeric ? 'num' : ''} data-col={c.key}>
+                    {c.key === 'className' && <span className="swatch" style={{ background: doc.classes.find((k) => k.id === r.classId)?.color ?? '#888' }} />}
+                    {c.format(c.value(r))}
+                    {c.key === 'id' && r.edited === true ? <span title="Edited by hand">✎</span> : null}
+                  </td>
+                ))}
+              </tr>
+            ))}
+          </tbody>
+        </table>
+        {rows.length > MAX_ROWS && <p className="muted">Showing {MAX_ROWS} of {rows.length} objects (sort to see others; CSV has all).</p>}
+      </div>
+    </section>
+  );
+}

@@ -1,0 +1,102 @@
+// Running a model: the picker lists the models whose manifest accepts the image's kind (plain pictures may use
+// any), with the card summary; Run, then a progress bar with stage, ETA and Cancel; the device of the last run
+// and why faster ones were skipped.
+import type { ImageKind, ModelSummary } from '../../preload/api';
+import { apply, useStore } from '../state/store';
+import * as op from '../state/operations';
+import * as cmd from '../state/commands';
+import { tip } from '../shortcuts';
+
+/** Models that can run on an image of this kind (no image yet: all of them). */
+export function modelsFor(models: ModelSummary[], kind: ImageKind | undefined): ModelSummary[] {
+  if (!kind || kind === 'image') return models;
+  return models.filter((m) => m.kinds.includes(kind));
+}
+
+function eta(seconds: number | undefined): string {
+  if (seconds === undefined || !Number.isFinite(seconds)) return '';
+  if (seconds < 1) return 'less than 1 s left';
+  if (seconds < 90) return `about ${Math.round(seconds)} s left`;
+  return `about ${Math.round(seconds / 60)} min left`;
+}
+
+export function ModelPanel() {
+  const models = useStore((s) => s.models);
+  const modelId = useStore((s) => s.modelId);
+  const job = useStore((s) => s.job);
+  const image = useStore((s) => s.image);
+  const result = useStore((s) => s.result);
+  const usable = modelsFor(models, image?.info.kind);
+  const chosen = usable.find((m) => m.id === modelId) ?? usable[0];
+  const progress = job?.progress;
+  const inference = result?.document.inference;
+  const skipped = Array.isArray(inference?.skippedDevices) ? (inference.skippedDevices as unknown[]).map(String) : [];
+  return (
+    <section className="panel" data-testid="model-panel">
+      <h2>Model</h2>
+      <div className="row">
+        <select
+          data-testid="model-select"
+          value={chosen?.id ?? ''}
+          disabled={usable.length === 0 || job !== null}
+          onChange={(e) => apply(op.modelPicked(e.target.value))}
+          aria-label="Model"
+        >
+          {usable.length === 0 && <option value="">{models.length === 0 ? 'no models installed' : `no model for ${image?.info.kind ?? ''} images`}</option>}
+          {usable.map((m) => (
+            <option key={m.id} value={m.id}>
+              {m.name} {m.version}
+            </option>
+          ))}
+        </select>
+        {job ? (
+          <button data-testid="cancel-button" className="danger" onClick={() => void cmd.cancelJob()} title="Stop the model; nothing is kept">
+            Cancel
+          </button>
+        ) : (
+          <button
+            data-testid="run-button"
+            className="primary"
+            disabled={!image || !chosen}
+            onClick={() => {
+              if (chosen && chosen.id !== modelId) apply(op.modelPicked(chosen.id));
+              void cmd.runSegmentation();
+            }}
+            title={tip('Run the model on this image', 'run')}
+          >
+            Run
+          </button>
+        )}
+      </div>
+      {chosen && (
+        <div className="model-card" data-testid="model-card">
+          <div className="muted">
+            {chosen.task} · {chosen.kinds.join(', ')} · {chosen.classes.map((c) => c.name).join(', ')} · {chosen.license}
+          </div>
+          {chosen.summary && <p data-testid="model-summary">{chosen.summary}</p>}
+        </div>
+      )}
+      {job && (
+        <div className="job" data-testid="job">
+          <progress data-testid="job-progress" value={progress ? progress.done : undefined} max={progress ? Math.max(1, progress.total) : undefined} />
+          <div className="muted">
+            <span data-testid="job-stage">{progress ? progress.stage : 'starting'}</span>
+            {progress && progress.total > 1 && (
+              <span>
+                {' '}
+                {progress.done}/{progress.total}
+              </span>
+            )}{' '}
+            <span data-testid="job-eta">{eta(progress?.etaSeconds)}</span>
+          </div>
+        </div>
+      )}
+      {inference && !job && (
+        <div className="muted" data-testid="device" title={skipped.length ? `Skipped: ${skipped.join('; ')}` : 'First choice'}>
+          Ran on {inference.device.toUpperCase()} in {inference.seconds.toFixed(1)} s ({inference.tiles} tiles)
+          {skipped.length > 0 && <span> — {skipped.length} faster provider{skipped.length > 1 ? 's' : ''} unavailable</span>}
+        </div>
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,70 @@
+// Overlay colours: class colours from the manifest, a distinct colour per instance, and the RGBA overlay of one
+// slice's instance map (filled or outline-only, hidden classes left out, the selected instance emphasised).
+import type { ResultSlice } from '../../preload/api';
+
+export type Rgb = [number, number, number];
+
+export function hexToRgb(hex: string): Rgb {
+  const m = /^#?([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})$/i.exec(hex.trim());
+  return m ? [parseInt(m[1]!, 16), parseInt(m[2]!, 16), parseInt(m[3]!, 16)] : [255, 0, 255];
+}
+
+/** Well-spread hues by the golden angle, so neighbouring ids differ. */
+export function instanceColor(id: number): Rgb {
+  const h = (id * 137.508) % 360;
+  const s = 0.75;
+  const l = 0.55;
+  const k = (n: number) => (n + h / 30) % 12;
+  const a = s * Math.min(l, 1 - l);
+  const f = (n: number) => l - a * Math.max(-1, Math.min(k(n) - 3, Math.min(9 - k(n), 1)));
+  return [Math.round(f(0) * 255), Math.round(f(8) * 255), Math.round(f(4) * 255)];
+}
+
+export interface OverlayPaint {
+  /** Colour of each instance id; ids missing here (hidden classes) are not drawn. */
+  colorOf: Map<number, Rgb>;
+  opacity: number;
+  outline: boolean;
+  selectedId: number | null;
+}
+
+/**
+ * RGBA pixels of the overlay at the map's resolution. Filled: every pixel at `opacity`, the selected instance
+ * brighter. Outline: only pixels with a 4-neighbour of another id. The selected instance always gets an
+ * opaque white rim, so it is found at a glance.
+ */
+export function paintOverlay(slice: ResultSlice, p: OverlayPaint): Uint8ClampedArray {
+  const { width: w, height: h, instances } = slice;
+  const out = new Uint8ClampedArray(w * h * 4);
+  const fillA = Math.round(Math.max(0, Math.min(1, p.opacity)) * 255);
+  const selA = Math.min(255, Math.round(fillA * 1.4 + 40));
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      const i = y * w + x;
+      const id = instances[i]!;
+      if (id === 0) continue;
+      const rgb = p.colorOf.get(id);
+      if (!rgb) continue;
+      const edge =
+        x === 0 || y === 0 || x === w - 1 || y === h - 1 || instances[i - 1] !== id || instances[i + 1] !== id || instances[i - w] !== id || instances[i + w] !== id;
+      const selected = id === p.selectedId;
+      let a: number;
+      let c: Rgb = rgb;
+      if (selected && edge) {
+        c = [255, 255, 255];
+        a = 255;
+      } else if (p.outline) {
+        if (!edge) continue;
+        a = 255;
+      } else {
+        a = selected ? selA : fillA;
+      }
+      const o = i * 4;
+      out[o] = c[0];
+      out[o + 1] = c[1];
+      out[o + 2] = c[2];
+      out[o + 3] = a;
+    }
+  }
+  return out;
+}
