@@ -108,7 +108,7 @@ def normalise(x):
 
 
 def main():
-    p = C.add_common_args(argparse.ArgumentParser(description=__doc__), steps=900, batch=16, lr=2e-3,
+    p = C.add_common_args(argparse.ArgumentParser(description=__doc__), steps=600, batch=16, lr=2e-3,
                           eval_every=150)
     args = p.parse_args()
     log = C.Logger(C.log_path("buildings.log"))

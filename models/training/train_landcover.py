@@ -57,7 +57,7 @@ def confusion(pred, gt):
 
 
 def main():
-    p = C.add_common_args(argparse.ArgumentParser(description=__doc__), steps=800, batch=16, lr=2e-3,
+    p = C.add_common_args(argparse.ArgumentParser(description=__doc__), steps=600, batch=16, lr=2e-3,
                           eval_every=200)
     args = p.parse_args()
     log = C.Logger(C.log_path("landcover.log"))
