@@ -13,7 +13,8 @@ export OMP_WAIT_POLICY=PASSIVE
 export OMP_NUM_THREADS=2
 mkdir -p logs
 status=0
-for s in train_brain.py train_landcover.py train_buildings.py; do
+# TRAIN_ORDER picks the order (e.g. to finish the short runs first on a busy machine).
+for s in ${TRAIN_ORDER:-train_brain.py train_landcover.py train_buildings.py}; do
   echo "=== $(date '+%F %T') $s $*"
   if ! /usr/bin/python3 "$s" "$@"; then
     echo "=== $(date '+%F %T') $s FAILED"
