@@ -6,6 +6,7 @@ import type { AppInfo, EventChannel, EventChannels, InvokeHandlers, OpenedImage 
 import type { EngineHostClient } from '../engine/host/client';
 import type { Dialogs } from '../services/dialogs';
 import type { FileRegistry } from '../services/files';
+import { checkDroppedPath } from './dropped';
 
 export type Emit = <E extends EventChannel>(event: E, payload: EventChannels[E]) => void;
 
@@ -41,7 +42,8 @@ export function createHandlers(deps: HandlerDeps) {
       return path === null ? null : open(path);
     },
     async 'file:open-dropped'(droppedPath) {
-      return open(droppedPath);
+      // The one path that comes from the renderer side: checked before the engine is asked to read it.
+      return open(await checkDroppedPath(droppedPath));
     },
     async 'file:close'(handle) {
       files.resolve(handle);
@@ -59,7 +61,11 @@ export function createHandlers(deps: HandlerDeps) {
     },
     async 'segment:run'(jobId, request) {
       const { handle, ...rest } = request;
-      const result = await engine.call('segment', [files.resolve(handle), rest], {
+      const path = files.resolve(handle);
+      // The engine would also accept a model path; from the renderer only an installed model's id may arrive.
+      const installed = await engine.call('listModels', []);
+      if (!installed.some((m) => m.id === rest.modelId)) throw new Error(`no installed model "${rest.modelId}"`);
+      const result = await engine.call('segment', [path, rest], {
         jobId,
         onProgress: (p) => emit('job:progress', { jobId, ...p }),
       });

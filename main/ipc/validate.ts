@@ -53,7 +53,8 @@ export function arrayOf<T>(item: Guard<T>, opts: { min?: number; max?: number } 
   return (v, at) => {
     if (!Array.isArray(v)) fail(at, 'an array', v);
     if (v.length < min || v.length > max) throw new ValidationError(`${at}: expected ${min}..${max} items, got ${v.length}`);
-    return v.map((x, i) => item(x, `${at}[${i}]`));
+    // Array.from, not map: map skips the holes of a sparse array, which would pass unchecked.
+    return Array.from(v as unknown[], (x, i) => item(x, `${at}[${i}]`));
   };
 }
 
@@ -98,8 +99,14 @@ const sliceRequest: Guard<SliceRequest> = object(
   },
 );
 
+/**
+ * An installed model's id (manifest ids: letters, digits, ".", "_", "-"). Never a path or a file name: the engine
+ * would otherwise resolve "/x/manifest.json" or "m.onnx" as a model file. handlers.ts also checks it is installed.
+ */
+export const modelId = str({ maxLength: 128, pattern: /^(?!.*\.(onnx|json)$)[A-Za-z0-9][A-Za-z0-9._-]*$/i, what: 'an installed model id (not a path)' });
+
 const segmentRequest: Guard<SegmentRequest> = object(
-  { handle, modelId: str({ maxLength: 256 }) },
+  { handle, modelId },
   { device: oneOf(['auto', 'cpu', 'cuda', 'dml', 'coreml', 'webgpu'] as const), overlap: num({ min: 0, max: 0.9 }) },
 );
 

@@ -11,6 +11,8 @@ export function utilityHost(modulePath: string = join(__dirname, '..', 'engine-h
     for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
     // Packaged: onnxruntime opens models by path, which cannot point inside app.asar (see electron-builder.yml).
     if (app.isPackaged && !env.DELINEATE_MODELS_DIR) env.DELINEATE_MODELS_DIR = join(process.resourcesPath, 'app.asar.unpacked', 'models');
+    // The user's own models (a folder per model, or Deepness .onnx files) live in the app's data directory.
+    if (!env.DELINEATE_USER_MODELS_DIR) env.DELINEATE_USER_MODELS_DIR = join(app.getPath('userData'), 'models');
     const child = utilityProcess.fork(modulePath, [], {
       serviceName: 'Delineate engine',
       env,

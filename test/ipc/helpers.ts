@@ -23,7 +23,8 @@ export interface Harness {
 
 export function makeHarness(): Harness {
   const dir = mkdtempSync(join(tmpdir(), 'delineate-ipc-'));
-  writeFileSync(join(dir, 'a.png'), 'fake');
+  // A PNG signature is enough for main's content check; the fake engine ignores the rest.
+  writeFileSync(join(dir, 'a.png'), Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
   writeFileSync(join(dir, 'broken.bad'), 'fake');
   let dialogPath: string | null = null;
   const events: Harness['events'] = [];

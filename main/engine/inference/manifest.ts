@@ -7,6 +7,13 @@ import type { ImageKind, ManifestClass, ModelManifest, ModelSummary, Normalizati
 import { InputError } from '../image';
 import { readOnnxInfo, type OnnxModelInfo } from './onnx-meta';
 
+/** A short, safe rendering of a bad value for an error message: never serialises deep or huge structures. */
+function describeValue(v: unknown): string {
+  if (typeof v === 'string') return JSON.stringify(v.length > 60 ? `${v.slice(0, 60)}…` : v);
+  if (v === null || typeof v !== 'object') return String(v);
+  return Array.isArray(v) ? `an array of ${v.length}` : 'an object';
+}
+
 export type ModelSource = ModelSummary['source'];
 
 /** A model ready to load: its manifest (read or derived), where the ONNX file is, and where it came from. */
@@ -75,7 +82,7 @@ class Checker {
 
   oneOf<T extends string>(v: unknown, field: string, allowed: readonly T[]): T {
     if (typeof v !== 'string' || !(allowed as readonly string[]).includes(v)) {
-      this.fail(field, `must be one of ${allowed.map((a) => `"${a}"`).join(', ')}, got ${JSON.stringify(v)}`);
+      this.fail(field, `must be one of ${allowed.map((a) => `"${a}"`).join(', ')}, got ${describeValue(v)}`);
     }
     return v as T;
   }
@@ -253,7 +260,7 @@ export function manifestFromOnnxMetadata(info: OnnxModelInfo, onnxPath: string):
     try {
       return parseLooseJson(v);
     } catch {
-      return fail(`metadata "${key}" is not readable: ${JSON.stringify(v).slice(0, 80)}`);
+      return fail(`metadata "${key}" is not readable: ${describeValue(v)}`);
     }
   };
 
@@ -382,8 +389,11 @@ export async function scanModels(env: NodeJS.ProcessEnv = process.env): Promise<
   const seen = new Set<string>();
   for (const root of modelRoots(env)) {
     let entries: string[];
+    let onnxFiles: string[];
     try {
-      entries = (await fs.readdir(root.dir, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name).sort();
+      const dirents = await fs.readdir(root.dir, { withFileTypes: true });
+      entries = dirents.filter((e) => e.isDirectory()).map((e) => e.name).sort();
+      onnxFiles = dirents.filter((e) => e.isFile() && /\.onnx$/i.test(e.name)).map((e) => e.name).sort();
     } catch {
       continue;
     }
@@ -400,6 +410,21 @@ export async function scanModels(env: NodeJS.ProcessEnv = process.env): Promise<
         scan.models.push(model);
       } catch (err) {
         scan.problems.push({ file: manifestPath, message: (err as Error).message });
+      }
+    }
+    // A bare .onnx dropped into a models folder works when it carries Deepness metadata (id = its file name).
+    for (const name of onnxFiles) {
+      const onnxPath = path.join(root.dir, name);
+      try {
+        const model: ResolvedModel = { manifest: manifestFromOnnxMetadata(await readOnnxInfo(onnxPath), onnxPath), onnxPath, manifestPath: null, source: root.source };
+        if (seen.has(model.manifest.id)) {
+          scan.problems.push({ file: onnxPath, message: `a model with id "${model.manifest.id}" is already installed` });
+          continue;
+        }
+        seen.add(model.manifest.id);
+        scan.models.push(model);
+      } catch (err) {
+        scan.problems.push({ file: onnxPath, message: (err as Error).message });
       }
     }
   }

@@ -1,11 +1,15 @@
 // Native block decoders registered into geotiff.js with addDecoder, where its JavaScript ones are slow or missing:
 // DEFLATE through Node's zlib (asynchronous, so blocks inflate in parallel on libuv's thread pool), WebP through sharp
 // (geotiff.js needs a browser canvas for it), and YCbCr JPEG through sharp/libjpeg-turbo, which does the colour
-// conversion and chroma upsampling the way GDAL's libjpeg does. Everything else keeps geotiff.js's decoders.
+// conversion and chroma upsampling the way GDAL's libjpeg does; LZW through our bounded decoder (geotiff-lzw.ts).
+// DEFLATE and LZW output is capped at the block's expected size (plus slack): a tile cannot inflate to gigabytes.
 import { inflate } from 'node:zlib';
 import { promisify } from 'node:util';
 import sharp from 'sharp';
 import { BaseDecoder, addDecoder, getDecoder } from 'geotiff';
+import { decodeLzw } from './geotiff-lzw';
+import { MAX_BLOCK_BYTES } from './geotiff-scan';
+import { maxDecodedBytes } from './limits';
 
 const inflateAsync = promisify(inflate);
 
@@ -28,9 +32,30 @@ function toArrayBuffer(b: Buffer | Uint8Array): ArrayBuffer {
   return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
 }
 
+/** Most bytes one block may decode to: its declared size with slack for padded writers, never past the limits. */
+export function blockByteLimit(p: Pick<BlockDecoderParams, 'tileWidth' | 'tileHeight' | 'planarConfiguration' | 'bitsPerSample' | 'samplesPerPixel'>): number {
+  const bits = Array.from(p.bitsPerSample ?? [8]);
+  const pixelBits = p.planarConfiguration === 2 ? (bits[0] ?? 8) : bits.reduce((a, b) => a + b, 0) || 8 * (p.samplesPerPixel || 1);
+  const expected = Math.ceil(((p.tileWidth || 1) * pixelBits) / 8) * (p.tileHeight || 1);
+  const ceiling = Math.min(MAX_BLOCK_BYTES, maxDecodedBytes());
+  return Number.isFinite(expected) ? Math.min(ceiling, expected * 2 + 65536) : ceiling;
+}
+
 class NodeDeflateDecoder extends BaseDecoder {
   override async decodeBlock(buffer: ArrayBufferLike): Promise<ArrayBufferLike> {
-    return toArrayBuffer(await inflateAsync(new Uint8Array(buffer)));
+    const limit = blockByteLimit(this.parameters as unknown as BlockDecoderParams);
+    try {
+      return toArrayBuffer(await inflateAsync(new Uint8Array(buffer), { maxOutputLength: limit }));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') throw new Error(`DEFLATE block inflates to more than ${limit} bytes (corrupt)`);
+      throw err;
+    }
+  }
+}
+
+class BoundedLzwDecoder extends BaseDecoder {
+  override decodeBlock(buffer: ArrayBufferLike): ArrayBufferLike {
+    return toArrayBuffer(decodeLzw(new Uint8Array(buffer), blockByteLimit(this.parameters as unknown as BlockDecoderParams)));
   }
 }
 
@@ -89,6 +114,7 @@ export function registerNativeDecoders(): Promise<void> {
     // preferWorker false: these already run off the main thread (zlib, libvips) and must not be cloned into workers.
     addDecoder([8, 32946], () => Promise.resolve(NodeDeflateDecoder), undefined, false);
     addDecoder(7, () => Promise.resolve(SharpJpegDecoder), undefined, false);
+    addDecoder(5, () => Promise.resolve(BoundedLzwDecoder), undefined, false);
     addDecoder(50001, () => Promise.resolve(SharpWebpDecoder), undefined, false);
   })();
   return registered;

@@ -88,7 +88,9 @@ export async function scanTiff(fh: FileHandle, fileSize: number): Promise<TiffSc
     // First value of a numeric tag (SHORT, LONG or LONG8), read from the file.
     const first = async (tag: number, fallback: number): Promise<number> => {
       const t = tags.get(tag);
-      if (!t || t.count === 0) return fallback;
+      if (!t) return fallback;
+      // Present but empty: geotiff.js would read "undefined" samples or sizes and fail far from the cause.
+      if (t.count === 0) throw new Error(`tag ${tag} has no values (corrupt)`);
       const size = TYPE_SIZE[t.type]!;
       const b = await read(t.at, size);
       if (t.type === 3 || t.type === 8) return u16(b, 0);

@@ -8,6 +8,7 @@ import { BYTES_PER_SAMPLE, InputError, allocPixels, dtypeOf, type ImageSource, t
 import type { VolumeData } from './volume';
 import { writeFileAtomic } from './atomic';
 import { cropPlanar, firstLine, resolveRegion } from './region';
+import { checkDecodedSize, maxDecodedBytes } from './limits';
 
 /** NIfTI datatype codes we read and write. */
 const DTYPE_OF_CODE: Record<number, DType> = {
@@ -154,8 +155,10 @@ export async function openNifti(file: string): Promise<ImageSource> {
   let bytes: Buffer = await fs.readFile(file);
   if (bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b) {
     try {
-      bytes = gunzipSync(bytes);
+      // Capped: a few hundred KiB of gzip can inflate to gigabytes.
+      bytes = gunzipSync(bytes, { maxOutputLength: maxDecodedBytes() + 4096 });
     } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') checkDecodedSize(file, 'the gzip stream', Number.POSITIVE_INFINITY);
       throw new InputError(file, `corrupt or truncated gzip data (${firstLine(err)})`);
     }
   }
@@ -181,7 +184,9 @@ export async function openNifti(file: string): Promise<ImageSource> {
   if (!storedDtype) throw new InputError(file, `NIfTI datatype ${header.datatypeCode} is not supported (integers and float32/64 only)`);
   const voxels = width * height * depth * channels;
   const bytesPer = BYTES_PER_SAMPLE[storedDtype];
-  const offset = Math.max(Math.round(header.vox_offset), header instanceof nifti.NIFTI2 ? 544 : 348);
+  checkDecodedSize(file, `a ${width}x${height}x${depth}x${channels} ${storedDtype} volume`, voxels * bytesPer);
+  const voxOffset = Number.isFinite(header.vox_offset) ? Math.round(header.vox_offset) : 0;
+  const offset = Math.max(voxOffset, header instanceof nifti.NIFTI2 ? 544 : 348);
   if (offset + voxels * bytesPer > bytes.length) {
     throw new InputError(file, `truncated NIfTI: ${voxels} voxels need ${voxels * bytesPer} bytes after the header, the file has ${Math.max(0, bytes.length - offset)}`);
   }

@@ -3,6 +3,7 @@ import sharp, { type Metadata, type OutputInfo } from 'sharp';
 import type { DType, PixelGeometry, Vec3 } from '../../../preload/formats';
 import { InputError, allocPixels, type ImageSource, type PixelBlock, type Region } from '../image';
 import { resolveRegion, firstLine } from './region';
+import { checkDecodedSize } from './limits';
 
 // The default (1) leaves one of our two cores idle; more than 2 would oversubscribe them.
 sharp.concurrency(2);
@@ -41,6 +42,8 @@ export async function openSharp(file: string, options: SharpOpenOptions): Promis
 
   async function read(region: Region = {}): Promise<PixelBlock> {
     const r = resolveRegion(region, width!, height!, 1, channels, file);
+    // libvips decodes (and sharp buffers) every channel of the window before we pick: check that size first.
+    checkDecodedSize(file, `a ${r.width}x${r.height} ${options.format.toUpperCase()} window`, r.width * r.height * Math.max(channels, 4) * (is16 ? 2 : 1));
     let pipeline = sharp(file, { limitInputPixels: false });
     if (r.x !== 0 || r.y !== 0 || r.width !== width || r.height !== height) {
       // libvips decodes only what the window needs where the format allows (tiled TIFF, progressive rows).

@@ -6,6 +6,7 @@ import type { Vec3 } from '../../../../preload/formats';
 import { InputError } from '../../image';
 import type { DataSet, Element, ParsedFile } from './parse';
 import { MEDIA_STORAGE_DIRECTORY_SOP_CLASS, TAG } from './tags';
+import { MAX_FRAMES } from '../limits';
 
 /** Geometry and modality LUT of one frame (a slice of the future volume). */
 export interface FrameHeader {
@@ -192,6 +193,8 @@ export function readFileHeader(path: string, parsed: ParsedFile): DicomFileHeade
     // Reject values such as "1A" rather than guess: the frame count drives every offset.
     if (!/^\s*\d+\s*$/.test(framesText)) throw new InputError(path, `invalid NumberOfFrames value "${framesText.slice(0, 16)}"`);
     numberOfFrames = Math.max(1, Number.parseInt(framesText, 10));
+    // Checked before one header per frame is built: "999999999" must not allocate a billion objects.
+    if (numberOfFrames > MAX_FRAMES) throw new InputError(path, `NumberOfFrames ${numberOfFrames} is over the limit of ${MAX_FRAMES}`);
   }
   const header: DicomFileHeader = {
     path,

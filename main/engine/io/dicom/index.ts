@@ -5,13 +5,14 @@
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DType, MedicalGeometry } from '../../../../preload/formats';
-import { allocPixels, InputError, type ImageSource, type PixelArray, type PixelBlock, type Region } from '../../image';
+import { BYTES_PER_SAMPLE, allocPixels, InputError, type ImageSource, type PixelArray, type PixelBlock, type Region } from '../../image';
 import { dicomDirReferencedFiles } from './dicomdir';
 import { readFileHeader, type DicomFileHeader } from './header';
 import { isDicomFile, parseFile, parseHeader } from './parse';
 import { openFrameReader, outputDType, undecodableReason, writeFrame, type FrameReader } from './pixels';
 import { assembleSeries, groupBySeries, SeriesProblem, type AssembledSeries, type SeriesGroup } from './series';
 import { describeSyntax, transferSyntax } from './tags';
+import { checkDecodedSize } from '../limits';
 
 export { isDicomFile } from './parse';
 export { CT_WINDOW_PRESETS, type WindowPreset } from './presets';
@@ -264,6 +265,7 @@ class DicomSeriesSource implements ImageSource {
   private decodeAll(): Promise<PixelArray> {
     this.volume ??= (async () => {
       const plane = this.width * this.height;
+      checkDecodedSize(this.file, `a ${this.width}x${this.height}x${this.depth} series with ${this.channels} channel(s)`, plane * this.depth * this.channels * BYTES_PER_SAMPLE[this.dtype]);
       const out = allocPixels(this.dtype, plane * this.depth * this.channels);
       // Frames of one file are read through one reader, so a multi-frame file is parsed once.
       const byFile = new Map<DicomFileHeader, { z: number; index: number }[]>();
