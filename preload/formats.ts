@@ -80,6 +80,11 @@ export interface ManifestClass {
   name: string;
   /** #rrggbb */
   color: string;
+  /** DICOM SEG coded terms (e.g. SNOMED CT); without them the SEG export picks by name ("Neoplasm" for tumours). */
+  dicomCodes?: {
+    category: { CodeValue: string; CodingSchemeDesignator: string; CodeMeaning: string };
+    type: { CodeValue: string; CodingSchemeDesignator: string; CodeMeaning: string };
+  };
 }
 
 export interface ModelManifest {

@@ -7,15 +7,18 @@ import { convertCommand } from './commands/convert';
 import { segmentCommand } from './commands/segment';
 import { measureCommand } from './commands/measure';
 import { modelsCommand } from './commands/models';
+import { exportCommand } from './commands/export';
 
 const USAGE = `usage:
   delineate info <input> [--json] [--spacing x,y[,z]] [--series UID] [--allow-gaps]
   delineate convert <input> <output.(nii|nii.gz|tif|png)> [--spacing x,y[,z]]
   delineate segment <input...> --model <id|file.onnx> --out <dir> [--device auto|cpu|cuda|dml|coreml|webgpu]
                     [--tile N|WxH] [--overlap 0..0.9] [--threads N] [--spacing x,y[,z]] [--probabilities]
-                    [--batch N] [--stack]   (a folder is a batch of images; --stack reads it as one volume)
+                    [--batch N] [--stack] [--no-resample]   (a folder is a batch of images; --stack reads it as one volume)
   delineate measure <image> <labels> --out <dir> [--connectivity N] [--min-size X] [--min-size-px N]
                     [--classes classes.json] [--labels-are classes|instances] [--spacing x,y[,z]]
+  delineate export <session-file-or-result-dir> --to seg|nifti|geotiff|geojson|gpkg|shp|csv|json|png --out <file>
+                    [--crs EPSG:n] [--deidentify] [--per-instance] [--tolerance X] [--series <dicom dir>] [--z N]
   delineate models list [--json]
   delineate models inspect <file.onnx|folder|id> [--json]`;
 
@@ -25,6 +28,7 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   segment: segmentCommand,
   measure: measureCommand,
   models: modelsCommand,
+  export: exportCommand,
 };
 
 export async function main(argv: string[]): Promise<number> {

@@ -75,7 +75,7 @@ export function csvField(value: unknown): string {
 const AXES = ['X', 'Y', 'Z'];
 
 /** Flattens one instance to CSV columns: bbox -> bboxMinX.., number arrays -> nameX/nameY/nameZ. */
-function flatten(rec: InstanceRecord): Array<[string, unknown]> {
+export function flattenRecord(rec: InstanceRecord): Array<[string, unknown]> {
   const out: Array<[string, unknown]> = [];
   for (const [key, value] of Object.entries(rec)) {
     if (key === 'bbox') {
@@ -90,7 +90,7 @@ function flatten(rec: InstanceRecord): Array<[string, unknown]> {
 
 /** measurements.csv: one row per instance, columns = instances.json field names (union, first-seen order). */
 export function measurementsCsv(instances: InstanceRecord[]): string {
-  const rows = instances.map((r) => new Map(flatten(r)));
+  const rows = instances.map((r) => new Map(flattenRecord(r)));
   const columns: string[] = [];
   const seen = new Set<string>();
   for (const row of rows) {

@@ -1,0 +1,46 @@
+// `delineate export <session-file-or-result-dir> --to seg|nifti|geotiff|geojson|gpkg|shp|csv|json|png --out <file>
+// [--crs EPSG:n] [--deidentify] [--per-instance] [--tolerance X] [--series <dicom dir>] [--z N]`: one result (a folder
+// `segment`/`measure` wrote, or a session: its result folder with the session's edits replayed) to one file.
+// Every export is written to a temporary file and renamed; --deidentify applies to every non-DICOM format.
+import { promises as fs } from 'node:fs';
+import { checkFlags, flagNumber, flagString, parseArgs, UsageError } from '../args';
+import { EXPORT_FORMATS, exportResult, loadResultFolder, type ExportFormat, type ExportOptions, type LoadedResult } from '../../engine/export/exporter';
+import { checkImageReference, loadSession, replaySession } from '../../engine/session/session';
+
+const FLAGS = ['to', 'out', 'crs', 'deidentify', 'per-instance', 'tolerance', 'series', 'z'];
+
+async function loadInput(input: string): Promise<LoadedResult> {
+  const st = await fs.stat(input);
+  if (st.isDirectory()) return loadResultFolder(input);
+  const session = await loadSession(input);
+  for (const p of await checkImageReference(session.image)) process.stderr.write(`delineate export: warning: ${p}\n`);
+  const replayed = await replaySession(session);
+  return replayed.result;
+}
+
+export async function exportCommand(argv: string[]): Promise<number> {
+  const args = parseArgs(argv, ['deidentify', 'per-instance']);
+  checkFlags(args, FLAGS);
+  if (args.positionals.length !== 1) throw new UsageError('export needs one <session-file-or-result-dir>');
+  const to = flagString(args, 'to');
+  if (!to || !(EXPORT_FORMATS as readonly string[]).includes(to)) throw new UsageError(`--to must be one of ${EXPORT_FORMATS.join('|')}`);
+  const out = flagString(args, 'out');
+  if (!out) throw new UsageError('export needs --out <file>');
+  const crs = flagString(args, 'crs');
+  if (crs !== undefined && !/^EPSG:\d+$/i.test(crs)) throw new UsageError(`--crs must be EPSG:n, got "${crs}"`);
+  const tolerance = flagNumber(args, 'tolerance', 0, Number.MAX_VALUE);
+  const z = flagNumber(args, 'z', 0, Number.MAX_SAFE_INTEGER);
+  const series = flagString(args, 'series');
+  const options: ExportOptions = {
+    ...(crs ? { crs: crs.toUpperCase() } : {}),
+    ...(args.flags.has('deidentify') ? { deidentify: true } : {}),
+    ...(args.flags.has('per-instance') ? { perInstance: true } : {}),
+    ...(tolerance !== undefined ? { toleranceMapUnits: tolerance } : {}),
+    ...(series ? { sourceSeries: series } : {}),
+    ...(z !== undefined ? { z: Math.floor(z) } : {}),
+  };
+  const result = await loadInput(args.positionals[0]!);
+  const written = await exportResult(result, to as ExportFormat, out, options);
+  process.stdout.write(`${args.positionals[0]} -> ${written.join(', ')} (${to}, ${result.document.instances.length} instances)\n`);
+  return 0;
+}

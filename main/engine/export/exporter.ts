@@ -1,0 +1,179 @@
+// Export of a saved result (a folder `segment`/`measure` wrote, or a session's result after its edits) to one file of
+// one format: seg | nifti | geotiff | geojson | gpkg | shp | csv | json | png. Every format is written through a
+// temporary file and a rename. `deidentify` leaves patient name, ID, dates and the source path out of every non-DICOM
+// export (a DICOM SEG must carry them to attach to its study).
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { NODATA_LABEL, NODATA_LABEL_U16, type Geometry, type InferenceRecord, type InstancesDocument, type ManifestClass } from '../../../preload/formats';
+import { InputError, type PixelArray } from '../image';
+import { openImage } from '../io/index';
+import { writeNifti } from '../io/nifti';
+import { writePng } from '../io/png';
+import { writeTiff } from '../io/tiff-writer';
+import type { LabelArray } from '../postprocess/labels';
+import { writeChunksAtomic } from './atomic-stream';
+import { readSegSource, writeDicomSeg } from './dicom-seg';
+import { labelColormap, overlayRgb } from './overlay';
+import { measurementsCsv } from './results';
+import { buildVectorLayer, writeGeoJson, writeGeoPackage, writeShapefile } from './vector';
+
+export const EXPORT_FORMATS = ['seg', 'nifti', 'geotiff', 'geojson', 'gpkg', 'shp', 'csv', 'json', 'png'] as const;
+export type ExportFormat = (typeof EXPORT_FORMATS)[number];
+
+/** A result in memory: the maps edits change and the document that describes them. */
+export interface LoadedResult {
+  dir: string;
+  document: InstancesDocument;
+  width: number;
+  height: number;
+  depth: number;
+  geometry: Geometry;
+  classes: ManifestClass[];
+  labels: LabelArray;
+  nodataLabel: number;
+  instances: Uint32Array;
+}
+
+async function firstExisting(dir: string, names: string[]): Promise<string> {
+  for (const n of names) {
+    const p = path.join(dir, n);
+    try {
+      await fs.access(p);
+      return p;
+    } catch {
+      // next
+    }
+  }
+  throw new InputError(dir, `not a result folder: none of ${names.join(', ')}`);
+}
+
+async function readWhole(file: string): Promise<{ data: PixelArray; width: number; height: number; depth: number; geometry: Geometry }> {
+  const src = await openImage(file);
+  try {
+    const block = await src.read();
+    return { data: block.data, width: src.width, height: src.height, depth: src.depth, geometry: src.geometry };
+  } finally {
+    await src.close();
+  }
+}
+
+/** Reads a result folder: instances.json plus labels.* and instances.* (NIfTI or GeoTIFF). */
+export async function loadResultFolder(dir: string): Promise<LoadedResult> {
+  let document: InstancesDocument;
+  try {
+    document = JSON.parse(await fs.readFile(path.join(dir, 'instances.json'), 'utf8')) as InstancesDocument;
+  } catch (err) {
+    throw new InputError(dir, `not a result folder: cannot read instances.json (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+  const labelsFile = await firstExisting(dir, ['labels.nii.gz', 'labels.nii', 'labels.tif']);
+  const instancesFile = await firstExisting(dir, ['instances.nii.gz', 'instances.nii', 'instances.tif']);
+  const labels = await readWhole(labelsFile);
+  const inst = await readWhole(instancesFile);
+  if (inst.data.length !== labels.data.length) throw new InputError(dir, 'labels and instances differ in size');
+  if (!(labels.data instanceof Uint8Array || labels.data instanceof Uint16Array)) throw new InputError(labelsFile, 'labels must be uint8 or uint16');
+  const classes = document.classes.map((c): ManifestClass => ({ name: c.name, color: c.color }));
+  return {
+    dir,
+    document,
+    width: labels.width,
+    height: labels.height,
+    depth: labels.depth,
+    geometry: labels.geometry,
+    classes,
+    labels: labels.data,
+    nodataLabel: labels.data instanceof Uint16Array ? NODATA_LABEL_U16 : NODATA_LABEL,
+    instances: Uint32Array.from(inst.data as ArrayLike<number>),
+  };
+}
+
+const IDENTIFYING = /patient|birth|date|time|accession|physician|institution|operator|studyid|^file$|path/i;
+
+/** A copy of the document without patient attributes, dates or the source path (which often names the patient). */
+export function deidentifyDocument(doc: InstancesDocument): InstancesDocument {
+  const strip = (o: Record<string, unknown>): Record<string, unknown> => Object.fromEntries(Object.entries(o).filter(([k]) => !IDENTIFYING.test(k)));
+  const source = { ...strip(doc.source), file: 'deidentified' } as InstancesDocument['source'];
+  const out: InstancesDocument = { ...doc, source };
+  if (doc.inference) out.inference = strip(doc.inference) as InferenceRecord;
+  return out;
+}
+
+export interface ExportOptions {
+  /** Output CRS for vector formats ("EPSG:n"). */
+  crs?: string;
+  deidentify?: boolean;
+  /** DICOM SEG: one segment per instance instead of per class. */
+  perInstance?: boolean;
+  /** Vector simplification tolerance in source map units. */
+  toleranceMapUnits?: number;
+  /** DICOM SEG: the source series when instances.json's source.file has moved. */
+  sourceSeries?: string;
+  /** Slice shown by png (default the middle one). */
+  z?: number;
+}
+
+/** Writes result r as `format` to `out` (atomically). Returns the written paths. */
+export async function exportResult(r: LoadedResult, format: ExportFormat, out: string, options: ExportOptions = {}): Promise<string[]> {
+  const doc = options.deidentify ? deidentifyDocument(r.document) : r.document;
+  const volume = { width: r.width, height: r.height, depth: r.depth, channels: 1, geometry: r.geometry };
+  switch (format) {
+    case 'seg': {
+      if (r.geometry.type !== 'medical') throw new InputError(r.dir, 'DICOM SEG needs a result of a DICOM series');
+      const series = options.sourceSeries ?? r.document.source.file;
+      const seriesUid = typeof r.document.source.seriesInstanceUid === 'string' ? r.document.source.seriesInstanceUid : undefined;
+      const source = await readSegSource(series, seriesUid ? { seriesUid } : {});
+      if (source.columns !== r.width || source.rows !== r.height || source.slices.length !== r.depth) throw new InputError(series, `series is ${source.columns}x${source.rows}x${source.slices.length}, the result ${r.width}x${r.height}x${r.depth}`);
+      const model = r.document.model;
+      await writeDicomSeg(out, {
+        source,
+        classes: r.classes,
+        labels: r.labels,
+        nodataLabel: r.nodataLabel,
+        instances: { map: r.instances, records: r.document.instances },
+        perInstance: options.perInstance ?? false,
+        algorithm: { name: model?.name ?? 'Delineate', version: model?.version ?? '0' },
+        edited: r.document.instances.some((i) => i.edited === true),
+      });
+      return [out];
+    }
+    case 'nifti':
+      await writeNifti(out, { ...volume, data: r.labels, nodata: r.nodataLabel });
+      return [out];
+    case 'geotiff': {
+      if (r.depth !== 1) throw new InputError(r.dir, 'GeoTIFF holds one 2D raster; this result has slices (use nifti or seg)');
+      const names = r.classes.map((c, i) => `${i + 1}=${c.name}`).join(';');
+      await writeTiff(out, { ...volume, data: r.labels, nodata: r.nodataLabel }, { colormap: labelColormap(r.classes, r.labels instanceof Uint8Array ? 256 : 65536), description: `labels: 0=none;${names};${r.nodataLabel}=nodata` });
+      return [out];
+    }
+    case 'geojson':
+    case 'gpkg':
+    case 'shp': {
+      const src = { width: r.width, height: r.height, geometry: r.geometry, instances: r.instances, document: doc };
+      const vopts = { ...(options.toleranceMapUnits !== undefined ? { toleranceMapUnits: options.toleranceMapUnits } : {}) };
+      if (format === 'geojson') {
+        if (options.crs && !/^EPSG:4326$/i.test(options.crs)) throw new InputError(out, 'GeoJSON (RFC 7946) is always WGS84 lon/lat: leave out --crs or use EPSG:4326');
+        await writeGeoJson(out, buildVectorLayer(src, { ...vopts, crs: 'EPSG:4326' }));
+        return [out];
+      }
+      const layer = buildVectorLayer(src, { ...vopts, ...(options.crs ? { crs: options.crs } : {}) });
+      if (format === 'gpkg') {
+        await writeGeoPackage(out, layer);
+        return [out];
+      }
+      return writeShapefile(out, layer);
+    }
+    case 'csv':
+      await writeChunksAtomic(out, [measurementsCsv(doc.instances)]);
+      return [out];
+    case 'json':
+      await writeChunksAtomic(out, [JSON.stringify(doc, null, 2) + '\n']);
+      return [out];
+    case 'png': {
+      const z = options.z ?? Math.floor(r.depth / 2);
+      if (z < 0 || z >= r.depth) throw new InputError(out, `slice ${z} is outside 0..${r.depth - 1}`);
+      // The labels over a neutral grey: the image itself may be gone, and pixels of it would not be de-identified.
+      const grey = { data: new Uint8Array(r.width * r.height * r.depth).fill(64), width: r.width, height: r.height, depth: r.depth, channels: 1 };
+      await writePng(out, overlayRgb(grey, r.labels, z, r.classes), r.width, r.height, 3);
+      return [out];
+    }
+  }
+}
