@@ -20,6 +20,14 @@ const BENCHES: Record<string, { about: string; run: (args: string[]) => Promise<
     about: 'full read of a generated 10000x10000x3 DEFLATE COG (default size 10000), beside gdal_translate -of ENVI',
     run: (args) => benchGeotiff(args[0] !== undefined ? Number(args[0]) : undefined),
   },
+  inference: {
+    about: 'segment a generated 8192x8192 RGB GeoTIFF with a ~1.56M-parameter U-Net (time, session.run share, tiles/s, Mpx/s, RSS), then peak RSS on 20000x20000 with a pixel model',
+    run: async (args) => {
+      if (args.length > 0) return runScript('scripts/bench-inference.ts', args);
+      await runScript('scripts/bench-inference.ts', ['--size', '8192', '--model', 'unet']);
+      await runScript('scripts/bench-inference.ts', ['--size', '20000', '--model', 'pixel']);
+    },
+  },
   measure: {
     about: 'components + measurements of a 20000x20000 label raster with 100000 objects, beside scikit-image',
     run: (args) => runScript('scripts/bench-measure.ts', args),

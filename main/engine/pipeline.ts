@@ -1,18 +1,19 @@
 // Segmentation pipeline: open -> validate model against image -> normalise -> tiled inference (slice by slice
-// for 2D models on volumes) -> labels -> connected components -> measurements -> InstancesDocument, plus the
-// result folder for the CLI. Also `measureFiles`, the same post-processing on an existing label map.
-// Everything is computed in memory before anything is written, so a cancelled or failed run leaves no files.
+// for 2D models on volumes, at the model's resolution) -> labels -> connected components -> measurements ->
+// InstancesDocument, plus the result folder for the CLI. Also `measureFiles`, the same post-processing on an
+// existing label map. In memory, everything is computed before anything is written, so a cancelled or failed run
+// leaves no files; 2D rasters too large for that go window by window through windowed.ts, which streams to disk.
 import * as path from 'node:path';
-import type { ClassRecord, Geometry, InstancesDocument, ManifestClass, ModelManifest, ModelSummary } from '../../preload/formats';
+import type { ClassRecord, Geometry, InstancesDocument, ManifestClass, ModelSummary } from '../../preload/formats';
 import type { SegmentRequest, SliceBitmap } from '../../preload/api';
 import type { OpenOptions, ProgressFn } from './service';
 import { InputError, type ImageSource, type PixelArray, type PixelBlock } from './image';
 import { openImage } from './io';
-import { resolveModel, scanModels, summarize, type ResolvedModel } from './inference/manifest';
-import { readOnnxInfo, type OnnxModelInfo } from './inference/onnx-meta';
-import { createOrtRuntime, type DeviceRequest, type ModelRuntime, type ModelSession } from './inference/runtime';
+import { scanModels, summarize } from './inference/manifest';
+import type { ModelSession } from './inference/runtime';
 import { normalizeSlice, planNormalization } from './inference/normalize';
-import { planTiles, runTiled, sigmoidInPlace, softmaxChannels, throwIfAborted } from './inference/tiling';
+import { throwIfAborted } from './inference/tiling';
+import { countPlaneTiles, runPlane } from './inference/plane';
 import { classChannels, labelArrayFor, probabilitiesToLabels, type LabelArray } from './postprocess/labels';
 import { connectedComponents, instancesFromValues, type ComponentStats, type Connectivity } from './postprocess/components';
 import { boundaryFromDistance, splitInstancesByBoundary, statsFromInstanceMap, type InstanceSplitMethod } from './postprocess/instances';
@@ -21,32 +22,14 @@ import { geoMeasurer } from './measure/geo';
 import { writeZones } from './measure/zones';
 import { overlayBitmap, overlayRgb } from './export/overlay';
 import { writeResultFolder, type ResultRasters } from './export/results';
+import { openSession, prepareSegment, resampleRecord, sourceRecord, timedRun, validityOf, type SegmentOptions } from './segment-setup';
+import { segmentWindowed, useWindowed } from './windowed';
+
+export type { SegmentOptions } from './segment-setup';
 
 export async function listModels(): Promise<ModelSummary[]> {
   const scan = await scanModels();
   return scan.models.map(summarize);
-}
-
-export interface SegmentOptions {
-  /** Installed id, model folder, manifest.json or .onnx path; or an already resolved model. */
-  model: string | ResolvedModel;
-  device?: DeviceRequest;
-  /** Fraction 0..0.9; default: the manifest's, else 0.5 (nnU-Net). */
-  overlap?: number;
-  /** [width, height]; default: the manifest's (or the model's fixed input size). */
-  tileSize?: [number, number];
-  threads?: number;
-  /** Tiles per model call (default 1; models with a fixed batch of 1 always use 1). */
-  batch?: number;
-  spacingMm?: number[];
-  /** Keep uint8 probability maps (p x 255) for the result folder. */
-  probabilities?: boolean;
-  /** Components connectivity; default 8 in 2D, 26 in 3D. */
-  connectivity?: Connectivity;
-  /** Drop objects with fewer pixels. */
-  minSizePx?: number;
-  /** Injected runtime (tests); default onnxruntime-node. */
-  runtime?: ModelRuntime;
 }
 
 export interface SegmentOutcome {
@@ -57,143 +40,62 @@ export interface SegmentOutcome {
   skippedDevices: string[];
 }
 
-/** Geometry fields of InstancesDocument.source. */
-function sourceRecord(src: ImageSource, geometry: Geometry): InstancesDocument['source'] {
-  const rec: InstancesDocument['source'] = { file: src.file, kind: src.kind, width: src.width, height: src.height, depth: src.depth };
-  if (geometry.type === 'medical') Object.assign(rec, { spacingMm: geometry.spacingMm, originMm: geometry.originMm, direction: geometry.direction });
-  else if (geometry.type === 'geo') Object.assign(rec, { geotransform: geometry.geotransform, crs: geometry.crs });
-  else if (geometry.spacingMm) rec.spacingMm = geometry.spacingMm;
-  return rec;
-}
-
-function isNodata(v: number, nodata: number | 'nan' | undefined): boolean {
-  return nodata !== undefined && (nodata === 'nan' ? Number.isNaN(v) : v === nodata);
-}
-
-/** Refuses a model that cannot run on this image, before any work starts. */
-function checkModelFitsImage(model: ResolvedModel, onnx: OnnxModelInfo, src: ImageSource): { inputName: string; outputName: string; fixedTile: [number, number] | null; fixedBatch1: boolean } {
-  const m = model.manifest;
-  const where = model.onnxPath;
-  // A plain picture may be anything (a screenshot of a scan, a photo of a map); patient and map data must match.
-  if (src.kind !== 'image' && !m.kinds.includes(src.kind)) {
-    throw new InputError(src.file, `model "${m.id}" is for ${m.kinds.join('/')} images; this is a ${src.kind} image`);
-  }
-  if (m.input.sliceMode === '3d') throw new InputError(where, '3D models are not supported yet (coming with the inference engine)');
-  const input = m.input.name ? onnx.inputs.find((i) => i.name === m.input.name) : onnx.inputs[0];
-  if (!input) throw new InputError(where, `the model has no input "${m.input.name ?? ''}" (it has ${onnx.inputs.map((i) => i.name).join(', ')})`);
-  const outName = m.outputs.name ?? onnx.outputs[0]!.name;
-  const output = onnx.outputs.find((o) => o.name === outName);
-  if (!output) throw new InputError(where, `the model has no output "${outName}" (it has ${onnx.outputs.map((o) => o.name).join(', ')})`);
-  if (input.elemType !== 'float32') throw new InputError(where, `input "${input.name}" is ${input.elemType}; only float32 inputs are supported`);
-  if (output.elemType !== 'float32') throw new InputError(where, `output "${output.name}" is ${output.elemType}; only float32 outputs are supported`);
-  if (input.shape && input.shape.length !== 4) throw new InputError(where, `input "${input.name}" has rank ${input.shape.length}; a 2D model needs rank 4 (NCHW)`);
-  const need = m.input.channels.length;
-  const modelChannels = input.shape?.[1];
-  if (typeof modelChannels === 'number' && modelChannels !== need) {
-    throw new InputError(where, `the manifest lists ${need} input channels but the model's input has ${modelChannels}`);
-  }
-  if (src.channels < need) {
-    throw new InputError(src.file, `model "${m.id}" needs ${need} channel${need === 1 ? '' : 's'} (${m.input.channels.join(', ')}); the image has ${src.channels}`);
-  }
-  const outChannels = output.shape?.[1];
-  if (typeof outChannels === 'number') {
-    const chans = classChannels(m.outputs, m.classes.length, outChannels);
-    const bad = chans.find((c) => c >= outChannels);
-    if (bad !== undefined) throw new InputError(where, `class channel ${bad} does not exist: the model outputs ${outChannels} channels`);
-    const split = splitChannel(m.outputs);
-    if (split && split.channel >= outChannels) throw new InputError(where, `${split.kind} channel ${split.channel} does not exist: the model outputs ${outChannels} channels`);
-  }
-  const h = input.shape?.[2];
-  const w = input.shape?.[3];
-  return {
-    inputName: input.name,
-    outputName: output.name,
-    fixedTile: typeof h === 'number' && typeof w === 'number' ? [w, h] : null,
-    fixedBatch1: input.shape?.[0] === 1,
-  };
-}
-
-/** Runs a model on an opened image. Nothing is written; the caller decides what to keep. */
+/** Runs a model on an opened image, in memory. Nothing is written; the caller decides what to keep. */
 export async function segmentImage(src: ImageSource, options: SegmentOptions, onProgress: ProgressFn, signal?: AbortSignal): Promise<SegmentOutcome> {
   const started = performance.now();
-  const model = typeof options.model === 'string' ? await resolveModel(options.model) : options.model;
-  const m: ModelManifest = model.manifest;
-  const onnx = await readOnnxInfo(model.onnxPath);
-  const fit = checkModelFitsImage(model, onnx, src);
-  const tileSize: [number, number] = fit.fixedTile ?? options.tileSize ?? m.tileSize;
-  const overlap = options.overlap ?? m.tileOverlap ?? 0.5;
-  const batch = fit.fixedBatch1 ? 1 : Math.max(1, options.batch ?? 1);
+  const prep = await prepareSegment(src, options);
+  const { manifest: m, model, tileSize, overlap, batch, channels, split } = prep;
+  const factor = prep.resample?.factor ?? null;
   const { width: W, height: H, depth: D } = src;
-  const channels = m.input.channels.length;
 
   throwIfAborted(signal);
   onProgress({ stage: 'reading', done: 0, total: 1 });
   const block: PixelBlock = await src.read({ channels: Array.from({ length: channels }, (_, c) => c) });
+  // A file's validity mask (GeoTIFF internal or .msk) counts like nodata; volumes have none.
+  const fileMask = D === 1 && src.readMask ? await src.readMask() : null;
   throwIfAborted(signal);
   const input = { data: block.data, width: W, height: H, depth: D, channels, ...(src.nodata !== undefined ? { nodata: src.nodata } : {}) };
   const normalizer = planNormalization(m.normalization, input);
 
-  const runtime = options.runtime ?? createOrtRuntime();
-  const session: ModelSession = await runtime.createSession(model.onnxPath, {
-    device: options.device ?? 'auto',
-    ...(options.threads ? { threads: options.threads } : {}),
-    inputName: fit.inputName,
-    outputName: fit.outputName,
-  });
+  const session: ModelSession = await openSession(prep, options);
+  const clock = { ms: 0 };
+  const run = timedRun(session, clock);
 
   const plane = W * H;
   const { labels, nodataLabel } = labelArrayFor(m.classes.length, plane * D);
   const probability = new Float32Array(plane * D);
   // The boundary (or distance) head of each slice, kept for the instance split after all slices ran.
-  const split = splitChannel(m.outputs);
   const boundary = split ? new Float32Array(plane * D) : null;
   const probBytes = options.probabilities ? new Uint8Array(m.classes.length * plane * D) : null;
-  const tilesPerSlice = planTiles(W, H, tileSize, overlap).origins.length;
+  const tilesPerSlice = countPlaneTiles(W, H, tileSize, overlap, factor);
   const totalTiles = tilesPerSlice * D;
   let tilesDone = 0;
-  let inferenceMs = 0;
-  const activate =
-    m.outputs.type === 'logits'
-      ? (tile: Float32Array, k: number, pixels: number): void => (k > 1 ? softmaxChannels(tile, k, pixels) : sigmoidInPlace(tile))
-      : undefined;
+  let tilesSkipped = 0;
   try {
     for (let z = 0; z < D; z++) {
       const normalized = normalizeSlice(input, z, normalizer);
-      let valid: Uint8Array | undefined;
-      if (src.nodata !== undefined) {
-        // Nodata = every model channel holds the nodata value.
-        valid = new Uint8Array(plane);
-        for (let i = 0; i < plane; i++) {
-          for (let c = 0; c < channels; c++) {
-            if (!isNodata(block.data[(c * D + z) * plane + i]!, src.nodata)) {
-              valid[i] = 1;
-              break;
-            }
-          }
-        }
-      }
-      const result = await runTiled(
-        { data: normalized, width: W, height: H, channels },
-        async (t) => {
-          const t0 = performance.now();
-          const out = await session.run(t);
-          inferenceMs += performance.now() - t0;
-          return out;
+      const valid = validityOf(block.data, plane, channels, src.nodata, fileMask, z * plane, D * plane);
+      const result = await runPlane({ data: normalized, width: W, height: H, channels }, run, {
+        tileSize,
+        overlap,
+        batch,
+        factor,
+        valid,
+        ...(signal ? { signal } : {}),
+        ...(prep.activate ? { activate: prep.activate } : {}),
+        onTiles: (done) => {
+          const doneAll = tilesDone + done;
+          const elapsedS = (performance.now() - started) / 1000;
+          onProgress({ stage: 'inference', done: doneAll, total: totalTiles, etaSeconds: (elapsedS / doneAll) * (totalTiles - doneAll) });
         },
-        {
-          tileSize,
-          overlap,
-          batch,
-          ...(signal ? { signal } : {}),
-          ...(activate ? { activate } : {}),
-          onTiles: (done) => {
-            const doneAll = tilesDone + done;
-            const elapsedS = (performance.now() - started) / 1000;
-            onProgress({ stage: 'inference', done: doneAll, total: totalTiles, etaSeconds: (elapsedS / doneAll) * (totalTiles - doneAll) });
-          },
-        },
-      );
+      });
       tilesDone += tilesPerSlice;
+      tilesSkipped += result.skipped;
+      if (result.channels === 0) {
+        // Every tile of the slice was nodata.
+        labels.fill(nodataLabel, z * plane, (z + 1) * plane);
+        continue;
+      }
       const sliceLabels = probabilitiesToLabels(result.data, result.channels, plane, m.outputs, m.classes.length, valid);
       labels.set(sliceLabels.labels, z * plane);
       probability.set(sliceLabels.probability, z * plane);
@@ -242,11 +144,11 @@ export async function segmentImage(src: ImageSource, options: SegmentOptions, on
       tiles: totalTiles,
       batch,
       seconds,
-      inferenceSeconds: inferenceMs / 1000,
+      inferenceSeconds: clock.ms / 1000,
+      ...(tilesSkipped ? { tilesSkipped } : {}),
       ...(options.threads ? { threads: options.threads } : {}),
       ...(session.skipped.length ? { skippedDevices: session.skipped } : {}),
-      // The image runs at its own resolution; resampling to the model's comes with the inference engine.
-      resampled: false,
+      ...resampleRecord(prep.resample),
       instanceSplit: post.instanceSplit,
     },
     classes: post.classes,
@@ -271,7 +173,7 @@ export async function segmentImage(src: ImageSource, options: SegmentOptions, on
   return { document, overlay: overlayBitmap(labels, W, H, z, m.classes), rasters, skippedDevices: session.skipped };
 }
 
-interface PostprocessInput {
+export interface PostprocessInput {
   labels: LabelArray;
   nodataLabel: number;
   width: number;
@@ -289,15 +191,8 @@ interface PostprocessInput {
   given?: { instances: Uint32Array; stats: ComponentStats[] };
 }
 
-/** Which output channel splits touching objects, if the model has a boundary or distance head. */
-function splitChannel(outputs: ModelManifest['outputs']): { kind: 'boundary' | 'distance'; channel: number } | null {
-  if (typeof outputs.boundaryChannel === 'number') return { kind: 'boundary', channel: outputs.boundaryChannel };
-  if (typeof outputs.distanceChannel === 'number') return { kind: 'distance', channel: outputs.distanceChannel };
-  return null;
-}
-
 /** Components + measurements on a label map (shared by segment and measure). */
-function postprocess(p: PostprocessInput): { instances: InstancesDocument['instances']; classes: ClassRecord[]; instanceMap: Uint32Array; instanceSplit: InstanceSplitMethod } {
+export function postprocess(p: PostprocessInput): { instances: InstancesDocument['instances']; classes: ClassRecord[]; instanceMap: Uint32Array; instanceSplit: InstanceSplitMethod } {
   let cc: { instances: Uint32Array; stats: ComponentStats[] };
   let instanceSplit: InstanceSplitMethod = 'components';
   if (p.given) {
@@ -383,10 +278,11 @@ export async function segmentToFolder(
   options: SegmentOptions,
   onProgress: ProgressFn,
   signal?: AbortSignal,
-): Promise<{ outcome: SegmentOutcome; files: string[] }> {
+): Promise<{ outcome: Omit<SegmentOutcome, 'rasters'> & { rasters?: ResultRasters }; files: string[] }> {
   const openOptions: OpenOptions = options.spacingMm ? { spacingMm: options.spacingMm } : {};
   const src = await openImage(filePath, openOptions);
   try {
+    if (useWindowed(src, options)) return await segmentWindowed(src, outDir, options, onProgress, signal, postprocess);
     const outcome = await segmentImage(src, options, onProgress, signal);
     throwIfAborted(signal);
     onProgress({ stage: 'writing', done: 0, total: 1 });

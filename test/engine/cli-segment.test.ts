@@ -76,6 +76,18 @@ describe('delineate CLI', () => {
     expect(doc.inference).toMatchObject({ tileSize: [48, 48], overlap: 0.25 });
   });
 
+  it('--no-resample keeps a model with a stated resolution at the image resolution', () => {
+    writeModelFolder(models, { ...brightManifest('bright-1mm'), resolution: { mmPerPx: 1 } });
+    const run = (extra: string[]): { resampled: boolean; resampleFactor?: number[] } => {
+      const out = path.join(t.dir, `res${extra.length}`);
+      const r = delineate(['segment', path.join(images, 'one.png'), '--model', 'bright-1mm', '--out', out, '--spacing', '0.5,0.5', ...extra], env);
+      expect(r.code).toBe(0);
+      return (JSON.parse(readFileSync(path.join(out, 'instances.json'), 'utf8')) as { inference: { resampled: boolean; resampleFactor?: number[] } }).inference;
+    };
+    expect(run([])).toMatchObject({ resampled: true, resampleFactor: [0.5, 0.5] });
+    expect(run(['--no-resample']).resampled).toBe(false);
+  });
+
   it('a bad model is one line and exit 2', () => {
     for (const model of [path.join(t.dir, 'bad.onnx'), 'no-such-model']) {
       const r = delineate(['segment', path.join(images, 'one.png'), '--model', model, '--out', path.join(t.dir, 'x')], env);

@@ -74,7 +74,7 @@ describe('segment end to end', () => {
     const lb = await labels.read();
     await labels.close();
     expect(lb.dtype).toBe('uint8');
-    expect(Array.from(lb.data)).toEqual(Array.from(outcome.rasters.labels));
+    expect(Array.from(lb.data)).toEqual(Array.from(outcome.rasters!.labels));
     const inst = await openImage(path.join(out, 'instances.tif'));
     const ib = await inst.read();
     await inst.close();

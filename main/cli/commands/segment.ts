@@ -1,6 +1,7 @@
 // `delineate segment <input...> --model <id|file.onnx> --out <dir>`: runs a model on one image (results in <dir>)
 // or many (a folder, or several inputs: results in <dir>/<name>/ each), continuing past bad inputs and exiting 2
-// when any failed. Progress goes to stderr on a terminal; Ctrl-C cancels between tiles and writes nothing.
+// when any failed. A progress bar (tiles done/total, ETA) goes to stderr on a terminal; Ctrl-C cancels between
+// tiles and writes nothing. `--no-resample` runs the image at its own resolution even when the model's differs.
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { checkFlags, flagNumber, flagSpacing, flagString, parseArgs, UsageError } from '../args';
@@ -13,7 +14,7 @@ import { AbortError } from '../../engine/inference/tiling';
 import { resultName, segmentToFolder, type SegmentOptions } from '../../engine/pipeline';
 import type { ProgressFn } from '../../engine/service';
 
-const FLAGS = ['model', 'out', 'device', 'tile', 'overlap', 'threads', 'spacing', 'probabilities', 'batch', 'stack'];
+const FLAGS = ['model', 'out', 'device', 'tile', 'overlap', 'threads', 'spacing', 'probabilities', 'batch', 'stack', 'no-resample'];
 const IMAGE_FILE = /\.(png|jpe?g|tiff?|nii|nii\.gz)$/i;
 
 /** "256" or "512x256" (width x height). */
@@ -53,6 +54,20 @@ function outputNames(inputs: string[]): string[] {
   });
 }
 
+/** One terminal line: `name [#####-----]  45% 120/260 tiles, 12 s left` while tiles run, else the stage. */
+export function progressLine(label: string, p: Parameters<ProgressFn>[0], barWidth = 24): string {
+  if (p.stage !== 'inference' || !(p.total > 0)) return `${label}: ${p.stage}`;
+  const f = Math.min(1, Math.max(0, p.done / p.total));
+  const filled = Math.round(f * barWidth);
+  const eta = p.etaSeconds !== undefined && Number.isFinite(p.etaSeconds) ? `, ${formatSeconds(p.etaSeconds)} left` : '';
+  return `${label} [${'#'.repeat(filled)}${'-'.repeat(barWidth - filled)}] ${String(Math.floor(f * 100)).padStart(3)}% ${p.done}/${p.total} tiles${eta}`;
+}
+
+function formatSeconds(s: number): string {
+  const t = Math.ceil(s);
+  return t < 60 ? `${t} s` : t < 3600 ? `${Math.floor(t / 60)} min ${t % 60} s` : `${Math.floor(t / 3600)} h ${Math.floor((t % 3600) / 60)} min`;
+}
+
 function progressPrinter(label: string): ProgressFn & { end(): void } {
   const tty = process.stderr.isTTY === true;
   let last = 0;
@@ -61,9 +76,7 @@ function progressPrinter(label: string): ProgressFn & { end(): void } {
     const now = Date.now();
     if (now - last < 100 && p.done !== p.total) return;
     last = now;
-    const eta = p.etaSeconds !== undefined && p.stage === 'inference' ? `, ${Math.ceil(p.etaSeconds)} s left` : '';
-    const what = p.stage === 'inference' ? `${p.done}/${p.total} tiles` : p.stage;
-    process.stderr.write(`\r\x1b[K${label}: ${what}${eta}`);
+    process.stderr.write(`\r\x1b[K${progressLine(label, p)}`);
   }) as ProgressFn & { end(): void };
   fn.end = () => {
     if (tty) process.stderr.write('\r\x1b[K');
@@ -72,7 +85,7 @@ function progressPrinter(label: string): ProgressFn & { end(): void } {
 }
 
 export async function segmentCommand(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, ['probabilities', 'stack']);
+  const args = parseArgs(argv, ['probabilities', 'stack', 'no-resample']);
   checkFlags(args, FLAGS);
   if (args.positionals.length === 0) throw new UsageError('segment needs at least one input image or folder');
   const modelSpec = flagString(args, 'model');
@@ -105,6 +118,7 @@ export async function segmentCommand(argv: string[]): Promise<number> {
     ...(batch ? { batch } : {}),
     ...(spacingMm ? { spacingMm } : {}),
     ...(args.flags.has('probabilities') ? { probabilities: true } : {}),
+    ...(args.flags.has('no-resample') ? { resample: false } : {}),
   };
 
   const controller = new AbortController();

@@ -158,7 +158,7 @@ export function detectHost(): HostCapabilities {
       // Checked before trying so a missing library gives a clear reason instead of onnxruntime's native log spew.
       if (device === 'cuda' && process.platform === 'linux') {
         if (!existsSync(path.join(ortBin, 'libonnxruntime_providers_cuda.so'))) {
-          return 'the CUDA provider libraries are not installed (reinstall onnxruntime-node with network access and ONNXRUNTIME_NODE_INSTALL_CUDA=v12, plus CUDA 12 and cuDNN 9)';
+          return 'the CUDA provider libraries are not installed (with network access: ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node, plus CUDA 12 and cuDNN 9; see docs/inference.md)';
         }
       }
       if (device === 'webgpu' && process.platform === 'linux' && !findLibrary('libvulkan.so.1')) {

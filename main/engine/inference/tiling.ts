@@ -3,9 +3,8 @@
 // (the last one flush with the border, steps spread evenly); only an image smaller than a tile is padded, by
 // reflection (mirror without repeating the edge pixel), so the model never sees an artificial black border.
 // Cancellation is checked between batches and throws an AbortError; callers write nothing on error.
-//
-// Not yet (inference issue): resampling to the model's resolution (the image runs at its own resolution),
-// skipping nodata-only tiles, and window-by-window output for rasters larger than memory.
+// With a validity mask, tiles that hold no valid pixel are never run (their pixels are nodata, labelled 255 later).
+// Resampling (resample.ts) and window-by-window processing (../windowed.ts) happen around this function.
 import type { Tensor4 } from './runtime';
 
 export interface TilePlan {
@@ -84,6 +83,19 @@ export interface TiledRunOptions {
   onTiles?: (doneInPlane: number, totalInPlane: number) => void;
   /** Applied to each tile's output before blending (e.g. softmax on logits); in place. */
   activate?: (tile: Float32Array, channels: number, pixels: number) => void;
+  /** Validity (0 = nodata) per pixel of the plane: tiles with no valid pixel are skipped. */
+  valid?: Uint8Array;
+}
+
+/** Whether any pixel of the tile's part inside the plane is valid. */
+function tileHasValid(valid: Uint8Array, W: number, H: number, ox: number, oy: number, tw: number, th: number): boolean {
+  const yEnd = Math.min(H, oy + th);
+  const xEnd = Math.min(W, ox + tw);
+  for (let y = oy; y < yEnd; y++) {
+    const row = y * W;
+    for (let x = ox; x < xEnd; x++) if (valid[row + x] !== 0) return true;
+  }
+  return false;
 }
 
 export interface PlaneInput {
@@ -99,10 +111,13 @@ export async function runTiled(
   plane: PlaneInput,
   runBatch: (input: Tensor4) => Promise<Tensor4>,
   options: TiledRunOptions,
-): Promise<{ data: Float32Array; channels: number; tiles: number }> {
+): Promise<{ data: Float32Array; channels: number; tiles: number; skipped: number }> {
   const { width: W, height: H, channels: C } = plane;
   const plan = planTiles(W, H, options.tileSize, options.overlap);
   const { tileW: tw, tileH: th } = plan;
+  const valid = options.valid;
+  const origins = valid ? plan.origins.filter(([ox, oy]) => tileHasValid(valid, W, H, ox, oy, tw, th)) : plan.origins;
+  const skipped = plan.origins.length - origins.length;
   const tilePixels = tw * th;
   const weights = gaussianWeights(tw, th);
   const weightSum = new Float32Array(W * H);
@@ -110,10 +125,11 @@ export async function runTiled(
   let K = 0;
   const total = plan.origins.length;
   const batch = Math.max(1, Math.floor(options.batch));
+  if (skipped > 0) options.onTiles?.(skipped, total);
 
-  for (let first = 0; first < total; first += batch) {
+  for (let first = 0; first < origins.length; first += batch) {
     throwIfAborted(options.signal);
-    const group = plan.origins.slice(first, first + batch);
+    const group = origins.slice(first, first + batch);
     const input = new Float32Array(group.length * C * tilePixels);
     group.forEach(([ox, oy], b) => {
       const inside = ox + tw <= W && oy + th <= H;
@@ -161,14 +177,19 @@ export async function runTiled(
         }
       }
     });
-    options.onTiles?.(Math.min(total, first + group.length), total);
+    options.onTiles?.(Math.min(total, skipped + first + group.length), total);
   }
-  const result = acc!;
+  if (!acc) {
+    // Every tile was nodata: no model output, so no channel count; callers label everything nodata.
+    return { data: new Float32Array(0), channels: 0, tiles: total, skipped };
+  }
+  const result = acc;
   for (let c = 0; c < K; c++) {
     const off = c * W * H;
-    for (let i = 0; i < W * H; i++) result[off + i]! /= weightSum[i]!;
+    // Pixels only skipped tiles cover have no weight: they are nodata, keep 0 rather than NaN.
+    for (let i = 0; i < W * H; i++) result[off + i] = weightSum[i]! > 0 ? result[off + i]! / weightSum[i]! : 0;
   }
-  return { data: result, channels: K, tiles: total };
+  return { data: result, channels: K, tiles: total, skipped };
 }
 
 /** In-place softmax over channels of a K x P block (for models that output logits). */

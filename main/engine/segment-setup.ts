@@ -1,0 +1,210 @@
+// What both segmentation paths (in memory: pipeline.ts, window by window: windowed.ts) share: the options, the
+// check that a model fits an image, the run parameters (tile, overlap, batch, activation, resampling) and the
+// session with its timing, so the two paths cannot drift apart in what they validate or record.
+import type { Geometry, InstancesDocument, ModelManifest } from '../../preload/formats';
+import { InputError, type ImageSource } from './image';
+import { resolveModel, type ResolvedModel } from './inference/manifest';
+import { readOnnxInfo, type OnnxModelInfo } from './inference/onnx-meta';
+import type { DeviceRequest, ModelRuntime, ModelSession, Tensor4 } from './inference/runtime';
+import { createOrtRuntime } from './inference/runtime';
+import { planResample, type ResamplePlan } from './inference/resample';
+import { sigmoidInPlace, softmaxChannels } from './inference/tiling';
+import { classChannels } from './postprocess/labels';
+import type { Connectivity } from './postprocess/components';
+
+export interface SegmentOptions {
+  /** Installed id, model folder, manifest.json or .onnx path; or an already resolved model. */
+  model: string | ResolvedModel;
+  device?: DeviceRequest;
+  /** Fraction 0..0.9; default: the manifest's, else 0.5 (nnU-Net). */
+  overlap?: number;
+  /** [width, height]; default: the manifest's (or the model's fixed input size). */
+  tileSize?: [number, number];
+  threads?: number;
+  /** Tiles per model call (default 1; models with a fixed batch of 1 always use 1). */
+  batch?: number;
+  spacingMm?: number[];
+  /** Keep uint8 probability maps (p x 255) for the result folder. */
+  probabilities?: boolean;
+  /** Components connectivity; default 8 in 2D, 26 in 3D. */
+  connectivity?: Connectivity;
+  /** Drop objects with fewer pixels. */
+  minSizePx?: number;
+  /** Injected runtime (tests); default onnxruntime-node. */
+  runtime?: ModelRuntime;
+  /** Resample to the model's resolution when the image's differs (default true; `--no-resample` turns it off). */
+  resample?: boolean;
+  /** 2D rasters with more pixels than this run window by window, streaming to disk (default WINDOWED_MIN_PX). */
+  windowedMinPx?: number;
+  /** Core window edge in pixels for the windowed path (multiple of 16; default 2048). */
+  windowPx?: number;
+  /** Windowed rasters up to this many pixels still get instances (whole-map; default INSTANCE_MAX_PX). */
+  instanceMaxPx?: number;
+}
+
+
+/** Geometry fields of InstancesDocument.source. */
+export function sourceRecord(src: ImageSource, geometry: Geometry): InstancesDocument['source'] {
+  const rec: InstancesDocument['source'] = { file: src.file, kind: src.kind, width: src.width, height: src.height, depth: src.depth };
+  if (geometry.type === 'medical') Object.assign(rec, { spacingMm: geometry.spacingMm, originMm: geometry.originMm, direction: geometry.direction });
+  else if (geometry.type === 'geo') Object.assign(rec, { geotransform: geometry.geotransform, crs: geometry.crs });
+  else if (geometry.spacingMm) rec.spacingMm = geometry.spacingMm;
+  return rec;
+}
+
+export function isNodata(v: number, nodata: number | 'nan' | undefined): boolean {
+  return nodata !== undefined && (nodata === 'nan' ? Number.isNaN(v) : v === nodata);
+}
+
+/** Refuses a model that cannot run on this image, before any work starts. */
+export function checkModelFitsImage(model: ResolvedModel, onnx: OnnxModelInfo, src: ImageSource): { inputName: string; outputName: string; fixedTile: [number, number] | null; fixedBatch1: boolean } {
+  const m = model.manifest;
+  const where = model.onnxPath;
+  // A plain picture may be anything (a screenshot of a scan, a photo of a map); patient and map data must match.
+  if (src.kind !== 'image' && !m.kinds.includes(src.kind)) {
+    throw new InputError(src.file, `model "${m.id}" is for ${m.kinds.join('/')} images; this is a ${src.kind} image`);
+  }
+  if (m.input.sliceMode === '3d') throw new InputError(where, '3D models are not supported yet (coming with the inference engine)');
+  const input = m.input.name ? onnx.inputs.find((i) => i.name === m.input.name) : onnx.inputs[0];
+  if (!input) throw new InputError(where, `the model has no input "${m.input.name ?? ''}" (it has ${onnx.inputs.map((i) => i.name).join(', ')})`);
+  const outName = m.outputs.name ?? onnx.outputs[0]!.name;
+  const output = onnx.outputs.find((o) => o.name === outName);
+  if (!output) throw new InputError(where, `the model has no output "${outName}" (it has ${onnx.outputs.map((o) => o.name).join(', ')})`);
+  if (input.elemType !== 'float32') throw new InputError(where, `input "${input.name}" is ${input.elemType}; only float32 inputs are supported`);
+  if (output.elemType !== 'float32') throw new InputError(where, `output "${output.name}" is ${output.elemType}; only float32 outputs are supported`);
+  if (input.shape && input.shape.length !== 4) throw new InputError(where, `input "${input.name}" has rank ${input.shape.length}; a 2D model needs rank 4 (NCHW)`);
+  const need = m.input.channels.length;
+  const modelChannels = input.shape?.[1];
+  if (typeof modelChannels === 'number' && modelChannels !== need) {
+    throw new InputError(where, `the manifest lists ${need} input channels but the model's input has ${modelChannels}`);
+  }
+  if (src.channels < need) {
+    throw new InputError(src.file, `model "${m.id}" needs ${need} channel${need === 1 ? '' : 's'} (${m.input.channels.join(', ')}); the image has ${src.channels}`);
+  }
+  const outChannels = output.shape?.[1];
+  if (typeof outChannels === 'number') {
+    const chans = classChannels(m.outputs, m.classes.length, outChannels);
+    const bad = chans.find((c) => c >= outChannels);
+    if (bad !== undefined) throw new InputError(where, `class channel ${bad} does not exist: the model outputs ${outChannels} channels`);
+    const split = splitChannel(m.outputs);
+    if (split && split.channel >= outChannels) throw new InputError(where, `${split.kind} channel ${split.channel} does not exist: the model outputs ${outChannels} channels`);
+  }
+  const h = input.shape?.[2];
+  const w = input.shape?.[3];
+  return {
+    inputName: input.name,
+    outputName: output.name,
+    fixedTile: typeof h === 'number' && typeof w === 'number' ? [w, h] : null,
+    fixedBatch1: input.shape?.[0] === 1,
+  };
+}
+
+/** Which output channel splits touching objects, if the model has a boundary or distance head. */
+export function splitChannel(outputs: ModelManifest['outputs']): { kind: 'boundary' | 'distance'; channel: number } | null {
+  if (typeof outputs.boundaryChannel === 'number') return { kind: 'boundary', channel: outputs.boundaryChannel };
+  if (typeof outputs.distanceChannel === 'number') return { kind: 'distance', channel: outputs.distanceChannel };
+  return null;
+}
+
+
+/** Everything decided before the first tile runs. */
+export interface PreparedSegment {
+  model: ResolvedModel;
+  manifest: ModelManifest;
+  fit: ReturnType<typeof checkModelFitsImage>;
+  tileSize: [number, number];
+  overlap: number;
+  batch: number;
+  /** Model input channels (the first N image channels). */
+  channels: number;
+  activate?: (tile: Float32Array, k: number, pixels: number) => void;
+  resample: ResamplePlan | null;
+  split: { kind: 'boundary' | 'distance'; channel: number } | null;
+}
+
+/** Resolves and validates the model against the image; refuses before any pixel is read. */
+export async function prepareSegment(src: ImageSource, options: SegmentOptions): Promise<PreparedSegment> {
+  const model = typeof options.model === 'string' ? await resolveModel(options.model) : options.model;
+  const m = model.manifest;
+  const onnx = await readOnnxInfo(model.onnxPath);
+  const fit = checkModelFitsImage(model, onnx, src);
+  const activate =
+    m.outputs.type === 'logits'
+      ? (tile: Float32Array, k: number, pixels: number): void => (k > 1 ? softmaxChannels(tile, k, pixels) : sigmoidInPlace(tile))
+      : undefined;
+  return {
+    model,
+    manifest: m,
+    fit,
+    tileSize: fit.fixedTile ?? options.tileSize ?? m.tileSize,
+    overlap: options.overlap ?? m.tileOverlap ?? 0.5,
+    batch: fit.fixedBatch1 ? 1 : Math.max(1, options.batch ?? 1),
+    channels: m.input.channels.length,
+    ...(activate ? { activate } : {}),
+    resample: options.resample === false ? null : planResample(m.resolution, src.geometry, src.width, src.height),
+    split: splitChannel(m.outputs),
+  };
+}
+
+/** Opens the model on the requested device (with fallback). */
+export async function openSession(p: PreparedSegment, options: SegmentOptions): Promise<ModelSession> {
+  const runtime = options.runtime ?? createOrtRuntime();
+  return runtime.createSession(p.model.onnxPath, {
+    device: options.device ?? 'auto',
+    ...(options.threads ? { threads: options.threads } : {}),
+    inputName: p.fit.inputName,
+    outputName: p.fit.outputName,
+  });
+}
+
+/** session.run wrapped to add its wall time to `clock.ms` (the "time inside the model" of the bench and the record). */
+export function timedRun(session: ModelSession, clock: { ms: number }): (t: Tensor4) => Promise<Tensor4> {
+  return async (t) => {
+    const t0 = performance.now();
+    const out = await session.run(t);
+    clock.ms += performance.now() - t0;
+    return out;
+  };
+}
+
+/** The resampling fields of the inference record. */
+export function resampleRecord(plan: ResamplePlan | null): Record<string, unknown> {
+  if (!plan) return { resampled: false };
+  const r6 = (v: number): number => Number(v.toPrecision(6));
+  return {
+    resampled: true,
+    resampleFactor: plan.factor.map(r6),
+    [plan.unit === 'm' ? 'imageMPerPx' : 'imageMmPerPx']: plan.imagePerPx.map(r6),
+    [plan.unit === 'm' ? 'modelMPerPx' : 'modelMmPerPx']: plan.modelPerPx,
+  };
+}
+
+/** Validity (1 valid, 0 nodata) of a 2D window from the nodata value of the model channels and the file's mask. */
+export function validityOf(
+  data: ArrayLike<number>,
+  pixels: number,
+  channels: number,
+  nodata: number | 'nan' | undefined,
+  fileMask: Uint8Array | null,
+  /** Layout: sample of channel c, pixel i at offset + c * channelStride + i (volumes: slice offset, depth x plane). */
+  offset = 0,
+  channelStride = pixels,
+): Uint8Array | undefined {
+  if (nodata === undefined && !fileMask) return undefined;
+  const valid = new Uint8Array(pixels);
+  for (let i = 0; i < pixels; i++) {
+    if (fileMask && fileMask[i] === 0) continue;
+    if (nodata === undefined) {
+      valid[i] = 1;
+      continue;
+    }
+    // Nodata = every model channel holds the nodata value.
+    for (let c = 0; c < channels; c++) {
+      if (!isNodata(data[offset + c * channelStride + i]!, nodata)) {
+        valid[i] = 1;
+        break;
+      }
+    }
+  }
+  return valid;
+}

@@ -1,0 +1,362 @@
+// Window-by-window segmentation of 2D rasters too large to hold in memory (a 40000 x 40000 orthophoto). Each core
+// window (2048 px, aligned to the output's 256 px TIFF tiles) is read with a context margin of about one tile
+// overlap, normalised, run through the tiled model (resampled to the model's resolution when needed) and blended
+// only within the window; the core's labels and probabilities go straight into streaming TiffWriters. Peak memory
+// depends on the window, not the raster.
+//
+// Instances: rasters up to INSTANCE_MAX_PX keep a label map in memory and go through the same whole-map components
+// and measurements as the in-memory path; larger ones get per-class pixel counts and areas only (instances.json has
+// no per-instance records, and no instances.tif is written) - stream components over the written labels later.
+// No partial output: writers write temporary files, renamed only after every window succeeded; any error or cancel
+// removes them (and anything already written in this run).
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import type { InstancesDocument, NormalizationSpec } from '../../preload/formats';
+import type { SliceBitmap } from '../../preload/api';
+import type { ProgressFn } from './service';
+import { allocPixels, type ImageSource, type PixelArray } from './image';
+import { normalizeSlice, planNormalization, type Normalizer } from './inference/normalize';
+import { throwIfAborted } from './inference/tiling';
+import { countPlaneTiles, runPlane } from './inference/plane';
+import { classChannels, labelArrayFor, probabilitiesToLabels, type LabelArray } from './postprocess/labels';
+import { boundaryFromDistance, type InstanceSplitMethod } from './postprocess/instances';
+import { countLabels, measureInstances } from './measure/index';
+import { TiffWriter, writeTiff } from './io/tiff-writer';
+import { writeFileAtomic } from './io/atomic';
+import { writePng } from './io/png';
+import { labelColormap, overlayBitmap, overlayRgb } from './export/overlay';
+import { measurementsCsv, narrowInstances } from './export/results';
+import { openSession, prepareSegment, resampleRecord, sourceRecord, timedRun, validityOf, type SegmentOptions } from './segment-setup';
+import type { PostprocessInput } from './pipeline';
+
+/** 2D rasters above this many pixels run window by window (4096 x 4096: about 1 GB of float planes in memory). */
+export const WINDOWED_MIN_PX = 4096 * 4096;
+/** Windowed rasters up to this many pixels still get per-instance records (the whole-map stage holds ~10 B/px). */
+export const INSTANCE_MAX_PX = 8192 * 8192;
+/** Core window edge (a multiple of the output's 256 px tiles). */
+export const WINDOW_PX = 2048;
+/** Longest side of overlay.png for windowed rasters. */
+const PREVIEW_PX = 2048;
+
+type Postprocess = (p: PostprocessInput) => { instances: InstancesDocument['instances']; classes: InstancesDocument['classes']; instanceMap: Uint32Array; instanceSplit: InstanceSplitMethod };
+
+/** Whether segmentToFolder takes the windowed path for this image. */
+export function useWindowed(src: ImageSource, options: SegmentOptions): boolean {
+  return src.depth === 1 && src.kind !== 'medical' && src.width * src.height > (options.windowedMinPx ?? WINDOWED_MIN_PX);
+}
+
+interface Win {
+  /** Core (written) window. */
+  x: number;
+  y: number;
+  w: number;
+  h: number;
+  /** Read window: the core plus context, clamped to the raster. */
+  rx: number;
+  ry: number;
+  rw: number;
+  rh: number;
+}
+
+function planWindows(W: number, H: number, windowPx: number, ctx: [number, number]): Win[] {
+  const out: Win[] = [];
+  for (let y = 0; y < H; y += windowPx) {
+    for (let x = 0; x < W; x += windowPx) {
+      const w = Math.min(windowPx, W - x);
+      const h = Math.min(windowPx, H - y);
+      const rx = Math.max(0, x - ctx[0]);
+      const ry = Math.max(0, y - ctx[1]);
+      out.push({ x, y, w, h, rx, ry, rw: Math.min(W, x + w + ctx[0]) - rx, rh: Math.min(H, y + h + ctx[1]) - ry });
+    }
+  }
+  return out;
+}
+
+/**
+ * Normalisation for a raster that is never read whole: fixed specs need nothing; statistics (percentiles, z-score)
+ * come from an 8 x 8 grid of 128 px samples spread over the raster, about 1 Mpx, read like any window.
+ */
+async function windowedNormalizer(src: ImageSource, spec: NormalizationSpec, channels: number): Promise<Normalizer> {
+  const chans = Array.from({ length: channels }, (_, c) => c);
+  if (spec.type === 'fixed') return planNormalization(spec, { data: new Float32Array(0), width: 0, height: 0, depth: 1, channels });
+  const grid = 8;
+  const s = Math.min(128, Math.floor(src.width / grid), Math.floor(src.height / grid));
+  const blocks: PixelArray[] = [];
+  for (let gy = 0; gy < grid; gy++) {
+    for (let gx = 0; gx < grid; gx++) {
+      const x = Math.floor(((gx + 0.5) * src.width) / grid - s / 2);
+      const y = Math.floor(((gy + 0.5) * src.height) / grid - s / 2);
+      blocks.push((await src.read({ x, y, width: s, height: s, channels: chans })).data);
+    }
+  }
+  // Samples laid side by side per channel: a (grid^2 * s) x s image with the same channel-planar layout.
+  const n = s * s;
+  const data = allocPixels(src.dtype, blocks.length * n * channels);
+  blocks.forEach((b, k) => {
+    for (let c = 0; c < channels; c++) data.set(b.subarray(c * n, (c + 1) * n), c * blocks.length * n + k * n);
+  });
+  return planNormalization(spec, { data, width: blocks.length * n, height: 1, depth: 1, channels, ...(src.nodata !== undefined ? { nodata: src.nodata } : {}) });
+}
+
+/** Copies rows [y0, y0 + h) x [x0, x0 + w) of a channel-planar window (srcW x srcH) into a new array. */
+function crop<T extends PixelArray | LabelArray>(data: T, channels: number, srcW: number, srcH: number, x0: number, y0: number, w: number, h: number, out: T): T {
+  for (let c = 0; c < channels; c++) {
+    for (let y = 0; y < h; y++) {
+      const s = c * srcW * srcH + (y0 + y) * srcW + x0;
+      out.set(data.subarray(s, s + w), (c * h + y) * w);
+    }
+  }
+  return out;
+}
+
+export interface WindowedOutcome {
+  document: InstancesDocument;
+  overlay: SliceBitmap;
+  skippedDevices: string[];
+}
+
+/** Segments a 2D raster window by window and writes the result folder as it goes; see the file header. */
+export async function segmentWindowed(
+  src: ImageSource,
+  outDir: string,
+  options: SegmentOptions,
+  onProgress: ProgressFn,
+  signal: AbortSignal | undefined,
+  postprocess: Postprocess,
+): Promise<{ outcome: WindowedOutcome; files: string[] }> {
+  const started = performance.now();
+  const prep = await prepareSegment(src, options);
+  const { manifest: m, tileSize, overlap, batch, channels, split } = prep;
+  const factor = prep.resample?.factor ?? null;
+  const { width: W, height: H, geometry } = src;
+  const K = m.classes.length;
+  const windowPx = Math.max(16, Math.round((options.windowPx ?? WINDOW_PX) / 16) * 16);
+  const writerTile = windowPx % 256 === 0 ? 256 : windowPx;
+  // Context: the tile overlap (at least a quarter tile) in image pixels, so core borders see centred tiles.
+  const ctx: [number, number] = [0, 1].map((a) => Math.min(windowPx, Math.ceil((tileSize[a]! * Math.max(overlap, 0.25)) / (factor?.[a] ?? 1)))) as [number, number];
+  const windows = planWindows(W, H, windowPx, ctx);
+  const tilesOf = windows.map((w) => countPlaneTiles(w.rw, w.rh, tileSize, overlap, factor));
+  const totalTiles = tilesOf.reduce((a, b) => a + b, 0);
+  const withInstances = W * H <= (options.instanceMaxPx ?? INSTANCE_MAX_PX);
+
+  throwIfAborted(signal);
+  onProgress({ stage: 'reading', done: 0, total: 1 });
+  const normalizer = await windowedNormalizer(src, m.normalization, channels);
+  const session = await openSession(prep, options);
+  const clock = { ms: 0 };
+  const run = timedRun(session, clock);
+
+  const madeDir = !(await fs.stat(outDir).then(
+    () => true,
+    () => false,
+  ));
+  await fs.mkdir(outDir, { recursive: true });
+  const files: string[] = [];
+  const writers: TiffWriter[] = [];
+  const { labels: labelProbe, nodataLabel } = labelArrayFor(K, 0);
+  const labelDtype = labelProbe instanceof Uint16Array ? 'uint16' : 'uint8';
+  const classNames = m.classes.map((c, i) => `${i + 1}=${c.name}`).join(';');
+  // Whole-map arrays only for the instance stage of rasters that allow it.
+  const full = withInstances
+    ? {
+        labels: labelArrayFor(K, W * H).labels,
+        probability: new Uint8Array(W * H),
+        intensity: allocPixels(src.dtype, W * H),
+        boundary: split ? new Uint8Array(W * H) : null,
+      }
+    : null;
+  const scale = Math.max(1, Math.ceil(Math.max(W, H) / PREVIEW_PX));
+  const pw = Math.ceil(W / scale);
+  const ph = Math.ceil(H / scale);
+  const displayChannels = channels >= 3 ? 3 : 1;
+  const preview = { labels: labelArrayFor(K, pw * ph).labels, image: allocPixels(src.dtype, pw * ph * displayChannels) };
+  const perClass = new Array<number>(K + 1).fill(0);
+  let validCount = 0;
+  let tilesDone = 0;
+  let tilesSkipped = 0;
+
+  try {
+    const labelWriter = await TiffWriter.open(
+      path.join(outDir, 'labels.tif'),
+      { width: W, height: H, channels: 1, dtype: labelDtype, geometry, nodata: nodataLabel },
+      { colormap: labelColormap(m.classes, labelDtype === 'uint8' ? 256 : 65536), description: `labels: 0=none;${classNames};${nodataLabel}=nodata`, tileSize: writerTile },
+    );
+    writers.push(labelWriter);
+    const probWriter = options.probabilities
+      ? await TiffWriter.open(
+          path.join(outDir, 'probabilities.tif'),
+          { width: W, height: H, channels: K, dtype: 'uint8', geometry },
+          { description: `probabilities x 255: ${m.classes.map((c) => c.name).join(';')}`, tileSize: writerTile },
+        )
+      : null;
+    if (probWriter) writers.push(probWriter);
+
+    for (let wi = 0; wi < windows.length; wi++) {
+      const win = windows[wi]!;
+      throwIfAborted(signal);
+      const region = { x: win.rx, y: win.ry, width: win.rw, height: win.rh };
+      const block = await src.read({ ...region, channels: Array.from({ length: channels }, (_, c) => c) });
+      const fileMask = src.readMask ? await src.readMask(region) : null;
+      const px = win.rw * win.rh;
+      const valid = validityOf(block.data, px, channels, src.nodata, fileMask);
+      const normalized = normalizeSlice({ data: block.data, width: win.rw, height: win.rh, depth: 1, channels, ...(src.nodata !== undefined ? { nodata: src.nodata } : {}) }, 0, normalizer);
+      const result = await runPlane({ data: normalized, width: win.rw, height: win.rh, channels }, run, {
+        tileSize,
+        overlap,
+        batch,
+        factor,
+        valid,
+        ...(signal ? { signal } : {}),
+        ...(prep.activate ? { activate: prep.activate } : {}),
+        onTiles: (done) => {
+          const doneAll = tilesDone + done;
+          const elapsedS = (performance.now() - started) / 1000;
+          onProgress({ stage: 'inference', done: doneAll, total: totalTiles, etaSeconds: (elapsedS / doneAll) * (totalTiles - doneAll) });
+        },
+      });
+      tilesDone += tilesOf[wi]!;
+      tilesSkipped += result.skipped;
+      throwIfAborted(signal);
+
+      const ox = win.x - win.rx;
+      const oy = win.y - win.ry;
+      const corePx = win.w * win.h;
+      let winLabels: LabelArray;
+      let chosenP: Float32Array | null = null;
+      if (result.channels === 0) {
+        winLabels = labelArrayFor(K, px).labels.fill(nodataLabel);
+      } else {
+        const lr = probabilitiesToLabels(result.data, result.channels, px, m.outputs, K, valid);
+        winLabels = lr.labels;
+        chosenP = lr.probability;
+      }
+      const coreLabels = crop(winLabels, 1, win.rw, win.rh, ox, oy, win.w, win.h, labelArrayFor(K, corePx).labels);
+      await labelWriter.writeWindow(win.x, win.y, win.w, win.h, coreLabels);
+      const counts = countLabels(coreLabels, K, nodataLabel);
+      counts.perClass.forEach((n, k) => (perClass[k]! += n));
+      validCount += counts.valid;
+
+      if (probWriter) {
+        const probs = new Uint8Array(K * corePx);
+        if (result.channels > 0) {
+          const chans = classChannels(m.outputs, K, result.channels);
+          chans.forEach((ch, k) => {
+            for (let y = 0; y < win.h; y++) {
+              const s = ch * px + (oy + y) * win.rw + ox;
+              const d = k * corePx + y * win.w;
+              for (let x = 0; x < win.w; x++) probs[d + x] = Math.round(Math.min(1, Math.max(0, result.data[s + x]!)) * 255);
+            }
+          });
+        }
+        await probWriter.writeWindow(win.x, win.y, win.w, win.h, probs);
+      }
+
+      if (full) {
+        for (let y = 0; y < win.h; y++) {
+          const s = (oy + y) * win.rw + ox;
+          const d = (win.y + y) * W + win.x;
+          full.labels.set(coreLabels.subarray(y * win.w, (y + 1) * win.w), d);
+          full.intensity.set(block.data.subarray(s, s + win.w), d);
+          if (chosenP) for (let x = 0; x < win.w; x++) full.probability[d + x] = Math.round(chosenP[s + x]! * 255);
+        }
+        if (full.boundary && split && result.channels > split.channel) {
+          const head = result.data.subarray(split.channel * px, (split.channel + 1) * px);
+          const b = split.kind === 'distance' ? boundaryFromDistance(head) : head;
+          for (let y = 0; y < win.h; y++) {
+            const s = (oy + y) * win.rw + ox;
+            const d = (win.y + y) * W + win.x;
+            for (let x = 0; x < win.w; x++) full.boundary[d + x] = Math.round(Math.min(1, Math.max(0, b[s + x]!)) * 255);
+          }
+        }
+      }
+
+      // Preview: every `scale`-th pixel of the core, for overlay.png and the renderer's bitmap.
+      for (let y = win.y + ((scale - (win.y % scale)) % scale); y < win.y + win.h; y += scale) {
+        for (let x = win.x + ((scale - (win.x % scale)) % scale); x < win.x + win.w; x += scale) {
+          const p = (y / scale) * pw + x / scale;
+          const s = (y - win.ry) * win.rw + (x - win.rx);
+          preview.labels[p] = winLabels[s]!;
+          for (let c = 0; c < displayChannels; c++) preview.image[c * pw * ph + p] = block.data[c * px + s]!;
+        }
+      }
+    }
+    await session.dispose().catch(() => undefined);
+    throwIfAborted(signal);
+    onProgress({ stage: 'writing', done: 0, total: 1 });
+    for (const w of writers) {
+      await w.close();
+      files.push(w.target);
+    }
+    writers.length = 0;
+
+    onProgress({ stage: 'postprocess', done: 0, total: 1 });
+    let instances: InstancesDocument['instances'] = [];
+    let classes: InstancesDocument['classes'];
+    let instanceSplit: InstanceSplitMethod | undefined;
+    if (full) {
+      const post = postprocess({
+        labels: full.labels,
+        nodataLabel,
+        width: W,
+        height: H,
+        depth: 1,
+        classes: m.classes,
+        geometry,
+        probability: Float32Array.from(full.probability, (v) => v / 255),
+        intensity: full.intensity,
+        connectivity: options.connectivity ?? 8,
+        ...(options.minSizePx ? { minSizePx: options.minSizePx } : {}),
+        ...(full.boundary ? { boundary: Float32Array.from(full.boundary, (v) => v / 255) } : {}),
+      });
+      throwIfAborted(signal);
+      instances = post.instances;
+      classes = post.classes;
+      instanceSplit = post.instanceSplit;
+      const instancesPath = path.join(outDir, 'instances.tif');
+      await writeTiff(instancesPath, { data: narrowInstances(post.instanceMap, post.instances.length), width: W, height: H, depth: 1, channels: 1, geometry }, { description: 'instances: value = id in instances.json, 0 = none', tileSize: writerTile });
+      files.push(instancesPath);
+    } else {
+      classes = measureInstances([], { geometry, depth: 1, classes: m.classes, validPixelCount: validCount, classPixelCounts: perClass, hasProbability: false, hasIntensity: false }).classes;
+    }
+
+    const seconds = (performance.now() - started) / 1000;
+    const document: InstancesDocument = {
+      source: sourceRecord(src, geometry),
+      model: { id: m.id, name: m.name, version: m.version },
+      inference: {
+        device: session.device,
+        tileSize,
+        overlap,
+        tiles: totalTiles,
+        batch,
+        seconds,
+        inferenceSeconds: clock.ms / 1000,
+        ...(tilesSkipped ? { tilesSkipped } : {}),
+        ...(options.threads ? { threads: options.threads } : {}),
+        ...(session.skipped.length ? { skippedDevices: session.skipped } : {}),
+        ...resampleRecord(prep.resample),
+        windowed: { windowPx, contextPx: ctx, windows: windows.length },
+        ...(instanceSplit ? { instanceSplit } : { instances: `not computed: ${W}x${H} is above the ${options.instanceMaxPx ?? INSTANCE_MAX_PX} px limit for per-instance records; classes carry pixel counts and areas` }),
+      },
+      classes,
+      instances,
+    };
+    const jsonPath = path.join(outDir, 'instances.json');
+    await writeFileAtomic(jsonPath, JSON.stringify(document, null, 2) + '\n');
+    files.push(jsonPath);
+    const csvPath = path.join(outDir, 'measurements.csv');
+    await writeFileAtomic(csvPath, measurementsCsv(instances));
+    files.push(csvPath);
+    const overlayPath = path.join(outDir, 'overlay.png');
+    await writePng(overlayPath, overlayRgb({ data: preview.image, width: pw, height: ph, depth: 1, channels: displayChannels }, preview.labels, 0, m.classes), pw, ph, 3);
+    files.push(overlayPath);
+    onProgress({ stage: 'done', done: 1, total: 1 });
+    return { outcome: { document, overlay: overlayBitmap(preview.labels, pw, ph, 0, m.classes), skippedDevices: session.skipped }, files };
+  } catch (err) {
+    await session.dispose().catch(() => undefined);
+    for (const w of writers) await w.abort().catch(() => undefined);
+    for (const f of files) await fs.rm(f, { force: true });
+    if (madeDir) await fs.rmdir(outDir).catch(() => undefined);
+    throw err;
+  }
+}
