@@ -14,6 +14,15 @@ describe('validateManifest', () => {
     expect(validateManifest(JSON.parse(JSON.stringify(m)), 'manifest.json')).toEqual(m);
   });
 
+  it('reads null optional outputs (threshold, boundary, distance) as not applicable', () => {
+    const m = JSON.parse(JSON.stringify(brightManifest())) as Record<string, unknown>;
+    m.outputs = { type: 'softmax', threshold: null, backgroundChannel: false, classChannels: [0], boundaryChannel: null, distanceChannel: null };
+    const out = validateManifest(m, 'manifest.json').outputs;
+    expect(out.threshold).toBeUndefined();
+    expect(out.type).toBe('softmax');
+    expect(out.classChannels).toEqual([0]);
+  });
+
   const cases: Array<[string, (m: Record<string, unknown>) => void, RegExp]> = [
     ['missing id', (m) => delete m.id, /"id" must be a non-empty string/],
     ['bad task', (m) => (m.task = 'detect'), /"task" must be one of "semantic", "instance", got "detect"/],

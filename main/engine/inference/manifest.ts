@@ -146,7 +146,8 @@ export function validateManifest(value: unknown, file: string): ModelManifest {
   const outType = c.oneOf(out.type, 'outputs.type', ['softmax', 'sigmoid', 'logits'] as const);
   const outputs: ModelManifest['outputs'] = { type: outType };
   if (out.name !== undefined) outputs.name = c.str(out.name, 'outputs.name');
-  if (out.threshold !== undefined) outputs.threshold = c.num(out.threshold, 'outputs.threshold', 0, 1);
+  // null means "not applicable" (softmax models write threshold: null), the same as leaving it out.
+  if (out.threshold !== undefined && out.threshold !== null) outputs.threshold = c.num(out.threshold, 'outputs.threshold', 0, 1);
   const bg = out.backgroundChannel;
   if (bg !== undefined) {
     if (typeof bg !== 'boolean') c.fail('outputs.backgroundChannel', 'must be true or false');
