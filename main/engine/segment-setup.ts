@@ -176,6 +176,7 @@ export function resampleRecord(plan: ResamplePlan | null): Record<string, unknow
     resampleFactor: plan.factor.map(r6),
     [plan.unit === 'm' ? 'imageMPerPx' : 'imageMmPerPx']: plan.imagePerPx.map(r6),
     [plan.unit === 'm' ? 'modelMPerPx' : 'modelMmPerPx']: plan.modelPerPx,
+    ...(plan.capped ? { resampleCapped: true } : {}),
   };
 }
 

@@ -7,6 +7,12 @@ import { gsdM } from '../measure/geodesy';
 
 /** Relative resolution difference below which the image runs at its own resolution (resampling would only blur). */
 export const RESAMPLE_TOLERANCE = 0.05;
+/**
+ * Largest enlargement: imagery much coarser than the model's training resolution (300 m Landsat under a 4.8 m
+ * model) gains nothing from more interpolation, and enlarging it 60x would need gigabytes. Beyond this the image is
+ * enlarged by this factor only and the result says so (`resampleCapped`).
+ */
+export const MAX_UPSAMPLE = 4;
 
 export interface ResamplePlan {
   /** Model pixels per image pixel along x and y. */
@@ -15,6 +21,8 @@ export interface ResamplePlan {
   imagePerPx: [number, number];
   modelPerPx: number;
   unit: 'm' | 'mm';
+  /** True when the wanted enlargement exceeded MAX_UPSAMPLE and was limited to it. */
+  capped?: boolean;
 }
 
 /**
@@ -40,9 +48,13 @@ export function planResample(resolution: ModelManifest['resolution'], geometry: 
     if (spacing && spacing[0] > 0 && spacing[1] > 0) imagePerPx = [spacing[0], spacing[1]];
   }
   if (!imagePerPx || !modelPerPx || !(modelPerPx > 0)) return null;
-  const factor: [number, number] = [imagePerPx[0] / modelPerPx, imagePerPx[1] / modelPerPx];
-  if (Math.abs(factor[0] - 1) <= RESAMPLE_TOLERANCE && Math.abs(factor[1] - 1) <= RESAMPLE_TOLERANCE) return null;
-  return { factor, imagePerPx, modelPerPx, unit };
+  const wanted: [number, number] = [imagePerPx[0] / modelPerPx, imagePerPx[1] / modelPerPx];
+  if (Math.abs(wanted[0] - 1) <= RESAMPLE_TOLERANCE && Math.abs(wanted[1] - 1) <= RESAMPLE_TOLERANCE) return null;
+  const capped = Math.max(wanted[0], wanted[1]) > MAX_UPSAMPLE;
+  // Keep the aspect of the enlargement when capping, so anisotropic pixels stay anisotropic.
+  const k = capped ? MAX_UPSAMPLE / Math.max(wanted[0], wanted[1]) : 1;
+  const factor: [number, number] = [wanted[0] * k, wanted[1] * k];
+  return { factor, imagePerPx, modelPerPx, unit, ...(capped ? { capped: true } : {}) };
 }
 
 /** Size of `n` image pixels on the model grid. */
