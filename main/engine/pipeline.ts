@@ -2,14 +2,15 @@
 // for 2D models on volumes, at the model's resolution) -> labels -> connected components -> measurements ->
 // InstancesDocument, plus the result folder for the CLI. Also `measureFiles`, the same post-processing on an
 // existing label map. In memory, everything is computed before anything is written, so a cancelled or failed run
-// leaves no files; 2D rasters too large for that go window by window through windowed.ts, which streams to disk.
+// leaves no files; 2D rasters too large for that go window by window through windowed.ts, which streams to disk,
+// and `measure` on such rasters reads the label map strip by strip (measure-streamed.ts).
 import * as path from 'node:path';
 import type { ClassRecord, Geometry, InstancesDocument, ManifestClass, ModelSummary } from '../../preload/formats';
 import type { SegmentRequest, SliceBitmap } from '../../preload/api';
 import type { OpenOptions, ProgressFn } from './service';
 import { InputError, type ImageSource, type PixelArray, type PixelBlock } from './image';
 import { openImage } from './io';
-import { scanModels, summarize } from './inference/manifest';
+import { resolveModel, scanModels, summarize } from './inference/manifest';
 import type { ModelSession } from './inference/runtime';
 import { normalizeSlice, planNormalization } from './inference/normalize';
 import { throwIfAborted } from './inference/tiling';
@@ -24,6 +25,9 @@ import { overlayBitmap, overlayRgb } from './export/overlay';
 import { writeResultFolder, type ResultRasters } from './export/results';
 import { openSession, prepareSegment, resampleRecord, sourceRecord, timedRun, validityOf, type SegmentOptions } from './segment-setup';
 import { segmentWindowed, useWindowed } from './windowed';
+import { planResample } from './inference/resample';
+import { streamingThresholdPx } from './postprocess/streaming';
+import { measureFilesStreamed } from './measure-streamed';
 
 export type { SegmentOptions } from './segment-setup';
 
@@ -282,8 +286,13 @@ export async function segmentToFolder(
   const openOptions: OpenOptions = options.spacingMm ? { spacingMm: options.spacingMm } : {};
   const src = await openImage(filePath, openOptions);
   try {
-    if (useWindowed(src, options)) return await segmentWindowed(src, outDir, options, onProgress, signal, postprocess);
-    const outcome = await segmentImage(src, options, onProgress, signal);
+    // Resolve the model once: its resolution decides how large the image becomes on the model's grid.
+    const model = typeof options.model === 'string' ? await resolveModel(options.model) : options.model;
+    const resolved: SegmentOptions = { ...options, model };
+    const plan = options.resample === false ? null : planResample(model.manifest.resolution, src.geometry, src.width, src.height);
+    const pixelScale = plan ? plan.factor[0] * plan.factor[1] : 1;
+    if (useWindowed(src, resolved, pixelScale)) return await segmentWindowed(src, outDir, resolved, onProgress, signal, postprocess);
+    const outcome = await segmentImage(src, resolved, onProgress, signal);
     throwIfAborted(signal);
     onProgress({ stage: 'writing', done: 0, total: 1 });
     const files = await writeResultFolder(outDir, outcome.document, outcome.rasters);
@@ -328,6 +337,18 @@ function toLabelArray(block: PixelBlock, file: string): { labels: LabelArray; ma
   return { labels: max > 255 ? Uint16Array.from(block.data) : Uint8Array.from(block.data), maxValue: maxLabel };
 }
 
+/** --min-size in pixels: the larger of --min-size-px and --min-size over the pixel (voxel) area (volume). */
+function minSizePixels(image: ImageSource, options: MeasureOptions): number | undefined {
+  let minSizePx = options.minSizePx;
+  if (options.minSize !== undefined) {
+    const unit = pixelUnit(image.geometry);
+    if (unit.kind === 'px') throw new InputError(image.file, '--min-size needs physical spacing (give --spacing, or use --min-size-px)');
+    const perPixel = unit.kind === 'm' ? unit.pixelAreaM2 : image.depth > 1 ? unit.voxelVolumeMm3 : unit.pixelAreaMm2;
+    minSizePx = Math.max(minSizePx ?? 0, Math.ceil(options.minSize / perPixel - 1e-9));
+  }
+  return minSizePx;
+}
+
 /** `delineate measure`: components and measurements of a label map against its image; writes the result folder. */
 export async function measureFiles(imagePath: string, labelsPath: string, outDir: string, options: MeasureOptions): Promise<{ document: InstancesDocument; files: string[] }> {
   const openOptions: OpenOptions = options.spacingMm ? { spacingMm: options.spacingMm } : {};
@@ -340,6 +361,16 @@ export async function measureFiles(imagePath: string, labelsPath: string, outDir
         throw new InputError(labelsPath, `label map is ${labelSrc.width}x${labelSrc.height}x${labelSrc.depth}; the image is ${image.width}x${image.height}x${image.depth}`);
       }
       if (labelSrc.channels !== 1) throw new InputError(labelsPath, `a label map has one channel; this has ${labelSrc.channels}`);
+      // 2D rasters above the streaming threshold are read strip by strip (zones and given instances need the whole map).
+      if (image.depth === 1 && image.kind !== 'medical' && image.width * image.height > streamingThresholdPx() && options.labelsAre !== 'instances' && !options.zones) {
+        const minSizePx = minSizePixels(image, options);
+        return await measureFilesStreamed(image, labelSrc, outDir, {
+          connectivity: options.connectivity ?? 8,
+          defaultClass: (id) => ({ name: `class ${id}`, color: DEFAULT_COLORS[(id - 1) % DEFAULT_COLORS.length]! }),
+          ...(minSizePx ? { minSizePx } : {}),
+          ...(options.classes ? { classes: options.classes } : {}),
+        });
+      }
       block = await labelSrc.read();
     } finally {
       await labelSrc.close();
@@ -371,13 +402,7 @@ export async function measureFiles(imagePath: string, labelsPath: string, outDir
     classes = Array.from({ length: classCount }, (_, i) => classes?.[i] ?? { name: `class ${i + 1}`, color: DEFAULT_COLORS[i % DEFAULT_COLORS.length]! });
     const geometry = image.geometry;
     const intensityBlock = await image.read({ channels: [0] });
-    let minSizePx = options.minSizePx;
-    if (options.minSize !== undefined) {
-      const unit = pixelUnit(geometry);
-      if (unit.kind === 'px') throw new InputError(imagePath, '--min-size needs physical spacing (give --spacing, or use --min-size-px)');
-      const perPixel = unit.kind === 'm' ? unit.pixelAreaM2 : D > 1 ? unit.voxelVolumeMm3 : unit.pixelAreaMm2;
-      minSizePx = Math.max(minSizePx ?? 0, Math.ceil(options.minSize / perPixel - 1e-9));
-    }
+    const minSizePx = minSizePixels(image, options);
     const classOfValue = options.classOfInstance;
     const given = instanceValues
       ? instancesFromValues({ values: instanceValues, width: W, height: H, depth: D, intensity: intensityBlock.data, ...(classOfValue ? { classOf: (v: number) => classOfValue.get(v) ?? 1 } : {}), ...(minSizePx ? { minPixels: minSizePx } : {}) })

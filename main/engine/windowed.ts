@@ -5,8 +5,9 @@
 // depends on the window, not the raster.
 //
 // Instances: rasters up to INSTANCE_MAX_PX keep a label map in memory and go through the same whole-map components
-// and measurements as the in-memory path; larger ones get per-class pixel counts and areas only (instances.json has
-// no per-instance records, and no instances.tif is written) - stream components over the written labels later.
+// and measurements as the in-memory path; larger ones stream components and measurements over the written labels.tif
+// strip by strip (postprocess/streaming.ts: same records, bounded memory), with the chosen class's probability kept
+// in a scratch uint8 raster for meanProbability. The boundary-head split needs the whole map, so they get components.
 // No partial output: writers write temporary files, renamed only after every window succeeded; any error or cancel
 // removes them (and anything already written in this run).
 import { promises as fs } from 'node:fs';
@@ -20,7 +21,8 @@ import { throwIfAborted } from './inference/tiling';
 import { countPlaneTiles, runPlane } from './inference/plane';
 import { classChannels, labelArrayFor, probabilitiesToLabels, type LabelArray } from './postprocess/labels';
 import { boundaryFromDistance, type InstanceSplitMethod } from './postprocess/instances';
-import { countLabels, measureInstances } from './measure/index';
+import { measureStreaming } from './postprocess/streaming';
+import { openGeoTiff } from './io/geotiff';
 import { TiffWriter, writeTiff } from './io/tiff-writer';
 import { writeFileAtomic } from './io/atomic';
 import { writePng } from './io/png';
@@ -40,9 +42,12 @@ const PREVIEW_PX = 2048;
 
 type Postprocess = (p: PostprocessInput) => { instances: InstancesDocument['instances']; classes: InstancesDocument['classes']; instanceMap: Uint32Array; instanceSplit: InstanceSplitMethod };
 
-/** Whether segmentToFolder takes the windowed path for this image. */
-export function useWindowed(src: ImageSource, options: SegmentOptions): boolean {
-  return src.depth === 1 && src.kind !== 'medical' && src.width * src.height > (options.windowedMinPx ?? WINDOWED_MIN_PX);
+/**
+ * Whether segmentToFolder takes the windowed path for this image. `pixelScale` is the model-grid pixels per image
+ * pixel (the product of the resampling factors): an image enlarged for the model needs the memory of its enlarged size.
+ */
+export function useWindowed(src: ImageSource, options: SegmentOptions, pixelScale = 1): boolean {
+  return src.depth === 1 && src.kind !== 'medical' && src.width * src.height * pixelScale > (options.windowedMinPx ?? WINDOWED_MIN_PX);
 }
 
 interface Win {
@@ -153,6 +158,7 @@ export async function segmentWindowed(
   await fs.mkdir(outDir, { recursive: true });
   const files: string[] = [];
   const writers: TiffWriter[] = [];
+  const scratch = path.join(outDir, '.chosen-probability.tif');
   const { labels: labelProbe, nodataLabel } = labelArrayFor(K, 0);
   const labelDtype = labelProbe instanceof Uint16Array ? 'uint16' : 'uint8';
   const classNames = m.classes.map((c, i) => `${i + 1}=${c.name}`).join(';');
@@ -170,8 +176,6 @@ export async function segmentWindowed(
   const ph = Math.ceil(H / scale);
   const displayChannels = channels >= 3 ? 3 : 1;
   const preview = { labels: labelArrayFor(K, pw * ph).labels, image: allocPixels(src.dtype, pw * ph * displayChannels) };
-  const perClass = new Array<number>(K + 1).fill(0);
-  let validCount = 0;
   let tilesDone = 0;
   let tilesSkipped = 0;
 
@@ -190,6 +194,9 @@ export async function segmentWindowed(
         )
       : null;
     if (probWriter) writers.push(probWriter);
+    // Above the instance limit: the chosen class's probability x 255 for the streaming pass, removed afterwards.
+    const chosenWriter = full ? null : await TiffWriter.open(scratch, { width: W, height: H, channels: 1, dtype: 'uint8', geometry }, { tileSize: writerTile });
+    if (chosenWriter) writers.push(chosenWriter);
 
     for (let wi = 0; wi < windows.length; wi++) {
       const win = windows[wi]!;
@@ -232,9 +239,11 @@ export async function segmentWindowed(
       }
       const coreLabels = crop(winLabels, 1, win.rw, win.rh, ox, oy, win.w, win.h, labelArrayFor(K, corePx).labels);
       await labelWriter.writeWindow(win.x, win.y, win.w, win.h, coreLabels);
-      const counts = countLabels(coreLabels, K, nodataLabel);
-      counts.perClass.forEach((n, k) => (perClass[k]! += n));
-      validCount += counts.valid;
+      if (chosenWriter) {
+        const chosen = new Uint8Array(corePx);
+        if (chosenP) for (let y = 0; y < win.h; y++) for (let x = 0; x < win.w; x++) chosen[y * win.w + x] = Math.round(chosenP[(oy + y) * win.rw + ox + x]! * 255);
+        await chosenWriter.writeWindow(win.x, win.y, win.w, win.h, chosen);
+      }
 
       if (probWriter) {
         const probs = new Uint8Array(K * corePx);
@@ -285,7 +294,7 @@ export async function segmentWindowed(
     onProgress({ stage: 'writing', done: 0, total: 1 });
     for (const w of writers) {
       await w.close();
-      files.push(w.target);
+      if (w !== chosenWriter) files.push(w.target);
     }
     writers.length = 0;
 
@@ -316,7 +325,31 @@ export async function segmentWindowed(
       await writeTiff(instancesPath, { data: narrowInstances(post.instanceMap, post.instances.length), width: W, height: H, depth: 1, channels: 1, geometry }, { description: 'instances: value = id in instances.json, 0 = none', tileSize: writerTile });
       files.push(instancesPath);
     } else {
-      classes = measureInstances([], { geometry, depth: 1, classes: m.classes, validPixelCount: validCount, classPixelCounts: perClass, hasProbability: false, hasIntensity: false }).classes;
+      const labelSrc = await openGeoTiff(path.join(outDir, 'labels.tif'));
+      const chosenSrc = await openGeoTiff(scratch);
+      const instancesPath = path.join(outDir, 'instances.tif');
+      try {
+        const streamed = await measureStreaming({
+          labels: labelSrc,
+          nodataLabel,
+          intensity: src,
+          probability: chosenSrc,
+          connectivity: options.connectivity ?? 8,
+          geometry,
+          classes: m.classes,
+          instancesPath,
+          ...(options.minSizePx ? { minPixels: options.minSizePx } : {}),
+          ...(signal ? { signal } : {}),
+        });
+        instances = streamed.instances;
+        classes = streamed.classes;
+        instanceSplit = 'components';
+        files.push(instancesPath);
+      } finally {
+        await labelSrc.close();
+        await chosenSrc.close();
+        await fs.rm(scratch, { force: true });
+      }
     }
 
     const seconds = (performance.now() - started) / 1000;
@@ -336,7 +369,8 @@ export async function segmentWindowed(
         ...(session.skipped.length ? { skippedDevices: session.skipped } : {}),
         ...resampleRecord(prep.resample),
         windowed: { windowPx, contextPx: ctx, windows: windows.length },
-        ...(instanceSplit ? { instanceSplit } : { instances: `not computed: ${W}x${H} is above the ${options.instanceMaxPx ?? INSTANCE_MAX_PX} px limit for per-instance records; classes carry pixel counts and areas` }),
+        ...(instanceSplit ? { instanceSplit } : {}),
+        ...(!full ? { instances: `streamed: ${W}x${H} is above the ${options.instanceMaxPx ?? INSTANCE_MAX_PX} px in-memory limit${split ? '; the boundary split needs the whole map, so instances are connected components' : ''}` } : {}),
       },
       classes,
       instances,
@@ -356,6 +390,8 @@ export async function segmentWindowed(
     await session.dispose().catch(() => undefined);
     for (const w of writers) await w.abort().catch(() => undefined);
     for (const f of files) await fs.rm(f, { force: true });
+    await fs.rm(scratch, { force: true });
+    await fs.rm(path.join(outDir, 'instances.tif'), { force: true });
     if (madeDir) await fs.rmdir(outDir).catch(() => undefined);
     throw err;
   }

@@ -198,15 +198,19 @@ describe('window by window', () => {
     expect(readdirSync(path.join(t.dir, 'win')).sort()).toEqual(['instances.json', 'instances.tif', 'labels.tif', 'measurements.csv', 'overlay.png', 'probabilities.tif']);
   });
 
-  it('above the instance limit: class counts only, no instances.tif', async () => {
-    const out = path.join(t.dir, 'win-noinst');
-    const r = await segmentToFolder(file, out, { model: path.join(models, 'bright'), device: 'cpu', windowedMinPx: 0, windowPx: 128, instanceMaxPx: 0 }, noProgress);
-    expect(r.outcome.document.instances).toEqual([]);
-    expect(String(r.outcome.document.inference!.instances)).toMatch(/not computed/);
+  it('above the instance limit: streamed instances, the same as the whole-map ones', async () => {
+    const out = path.join(t.dir, 'win-stream');
+    const model = path.join(models, 'bright');
+    const r = await segmentToFolder(file, out, { model, device: 'cpu', windowedMinPx: 0, windowPx: 128, instanceMaxPx: 0 }, noProgress);
+    const whole = await segmentToFolder(file, path.join(t.dir, 'win-whole'), { model, device: 'cpu', windowedMinPx: 0, windowPx: 128 }, noProgress);
+    expect(String(r.outcome.document.inference!.instances)).toMatch(/streamed/);
+    expect(r.outcome.document.instances.length).toBe(list.length);
+    expect(r.outcome.document.instances).toEqual(whole.outcome.document.instances);
+    expect(r.outcome.document.classes).toEqual(whole.outcome.document.classes);
     const bright = list.reduce((n, [, , s]) => n + s * s, 0);
     expect(r.outcome.document.classes[0]!.pixelCount).toBe(bright);
-    expect(existsSync(path.join(out, 'instances.tif'))).toBe(false);
-    expect(existsSync(path.join(out, 'labels.tif'))).toBe(true);
+    expect(await readBand(path.join(out, 'instances.tif'))).toEqual(await readBand(path.join(t.dir, 'win-whole', 'instances.tif')));
+    expect(readdirSync(out).sort()).toEqual(['instances.json', 'instances.tif', 'labels.tif', 'measurements.csv', 'overlay.png']);
   });
 
   it('resamples window by window and stays on the image grid', async () => {

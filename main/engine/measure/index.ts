@@ -38,6 +38,11 @@ export { countLabels, pixelUnit } from './basic';
 export interface MeasureOptions extends BasicOptions {
   /** Instance map (0 = none, else id), same layout as the labels; without it only the basic fields are given. */
   instanceMap?: Uint32Array;
+  /**
+   * Shape fields already measured per instance (same order as the stats), used instead of instanceMap: the
+   * streaming path (postprocess/streaming.ts) measures crops read from disk with planeShapeFields.
+   */
+  shapes?: ReadonlyArray<Record<string, unknown>>;
   width?: number;
   height?: number;
   /** How instances were connected: decides whether diagonal pixels join an outline. Default 8 / 26. */
@@ -55,8 +60,8 @@ function unitSuffix(geometry: Geometry, geo: GeoMeasurer | null): 'Mm' | 'M' | '
 
 const round = (v: number): number => Math.round(v * 1e6) / 1e6;
 
-/** Binary crop of one instance on slice z. */
-function cropMask(map: Uint32Array, W: number, H: number, z: number, id: number, x0: number, y0: number, w: number, h: number): Uint8Array {
+/** Binary crop of one instance on slice z of an instance map (or of a band of its rows: H = the band's rows). */
+export function cropMask(map: ArrayLike<number>, W: number, H: number, z: number, id: number, x0: number, y0: number, w: number, h: number): Uint8Array {
   const mask = new Uint8Array(w * h);
   const base = z * W * H;
   for (let y = 0; y < h; y++) {
@@ -77,78 +82,108 @@ function axisFields(prefix: 'long' | 'short', axis: Axis | null, unit: string, x
   };
 }
 
-/** Shape fields of one instance (everything beyond the basic counts). */
-function shapeFields(s: ComponentStats, map: Uint32Array, W: number, H: number, D: number, geometry: Geometry, geo: GeoMeasurer | null, join: boolean): Record<string, unknown> {
+/** What shape measurement needs besides the crop: geometry, the geo measurer and whether diagonals join. */
+export interface ShapeContext {
+  geometry: Geometry;
+  geo: GeoMeasurer | null;
+  join: boolean;
+}
+
+/** The shape context measureInstances uses for a width x height raster (geo measurer: geoMeasurer, unless given). */
+export function shapeContext(geometry: Geometry, width: number, height: number, connectivity?: Connectivity, geo?: GeoMeasurer | null): ShapeContext {
+  return {
+    geometry,
+    geo: geo !== undefined ? geo : geometry.type === 'geo' ? geoMeasurer(geometry, width, height) : null,
+    join: connectivity === undefined || connectivity === 8 || connectivity === 18 || connectivity === 26,
+  };
+}
+
+/**
+ * Shape fields of one 2D instance from its binary bbox crop (mask[y * w + x], w x h = the bbox of s): the in-memory
+ * path crops the instance map, the streaming path a band read from disk; both give identical fields.
+ */
+export function planeShapeFields(s: ComponentStats, mask: Uint8Array, ctx: ShapeContext): Record<string, unknown> {
+  const { geometry, geo, join } = ctx;
   const unit = unitSuffix(geometry, geo);
   const [sx, sy] = geometry.type === 'geo' ? [1, 1] : planarSpacing(geometry);
-  const sz = geometry.type === 'medical' ? geometry.spacingMm[2] : geometry.type === 'pixel' && geometry.spacingMm ? geometry.spacingMm[2] : 1;
-  const [x0, y0, z0] = s.min;
+  const [x0, y0] = s.min;
   const w = s.max[0] - x0 + 1;
   const h = s.max[1] - y0 + 1;
   const out: Record<string, unknown> = {};
   const centroid = s.sum.map((v) => v / s.pixelCount) as [number, number, number];
-
-  if (D === 1) {
-    const mask = cropMask(map, W, H, 0, s.id, x0, y0, w, h);
-    const rings = traceRings(mask, w, h, join);
-    const hull = convexHull(rowExtremes(mask, w, h));
-    if (geometry.type === 'geo' && geo) {
-      let areaM2 = 0;
-      for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) if (mask[y * w + x]) areaM2 += geo.pixelAreaM2(x0 + x, y0 + y);
-      out.areaM2 = round(areaM2);
-      out.areaHa = areaM2 / 10000;
-      out.areaMethod = geo.method;
-      out.perimeterM = round(rings.reduce((t, r) => t + geo.ringLengthM(r.points.map((v, i) => v + (i % 2 ? y0 : x0))), 0));
-      // The farthest pair is chosen in pixel space (affine maps keep hulls), then measured in metres.
-      const far = maxPairDistance(hull, 2, [Math.abs(sx), Math.abs(sy)]);
-      out.maxFeretM = round(geo.distanceM(hull[2 * far.a]! + x0, hull[2 * far.a + 1]! + y0, hull[2 * far.b]! + x0, hull[2 * far.b + 1]! + y0));
-      out.centroidMap = geo.mapXY(centroid[0], centroid[1]);
-      const ll = geo.lonLat(centroid[0], centroid[1]);
-      if (ll) out.centroidLonLat = ll;
-      return out;
-    }
-    out[`perimeter${unit}`] = round(rings.reduce((t, r) => t + ringLength(r.points, sx, sy), 0));
-    out[`maxFeret${unit}`] = round(maxPairDistance(hull, 2, [sx, sy]).length);
-    const axes = bidirectionalAxes(mask, w, h, rings, sx, sy, join);
-    Object.assign(out, axisFields('long', axes?.long ?? null, unit, x0, y0), axisFields('short', axes?.short ?? null, unit, x0, y0));
-  } else {
-    // Volume: RECIST axes on the slice with the largest long axis; Feret over the per-slice hull vertices in 3D.
-    let best: { long: Axis; short: Axis | null; z: number } | null = null;
-    const hullPts: number[] = [];
-    const faces = [0, 0, 0];
-    let prev: Uint8Array | null = null;
-    for (let z = z0; z <= s.max[2] + 1; z++) {
-      const mask = z <= s.max[2] ? cropMask(map, W, H, z, s.id, x0, y0, w, h) : null;
-      // Faces between slices: voxels present in exactly one of two neighbouring slices.
-      if (mask || prev) for (let i = 0; i < w * h; i++) if ((mask?.[i] ?? 0) !== (prev?.[i] ?? 0)) faces[2]!++;
-      prev = mask;
-      if (!mask) continue;
-      for (let y = 0; y < h; y++) {
-        for (let x = 0; x < w; x++) {
-          const v = mask[y * w + x]!;
-          const right = x + 1 < w ? mask[y * w + x + 1]! : 0;
-          const down = y + 1 < h ? mask[(y + 1) * w + x]! : 0;
-          if (x === 0 && v) faces[0]!++;
-          if (y === 0 && v) faces[1]!++;
-          if (v !== right) faces[0]!++;
-          if (v !== down) faces[1]!++;
-        }
-      }
-      const hull = convexHull(rowExtremes(mask, w, h));
-      for (let i = 0; i < hull.length; i += 2) hullPts.push(hull[i]!, hull[i + 1]!, z);
-      const rings = traceRings(mask, w, h, join);
-      if (rings.length === 0) continue;
-      const axes = bidirectionalAxes(mask, w, h, rings, sx, sy, join);
-      if (axes && (!best || axes.long.length > best.long.length)) best = { ...axes, z };
-    }
-    out[`maxFeret${unit}`] = round(maxPairDistance(hullPts, 3, [sx, sy, sz]).length);
-    out[`surfaceArea${unit === 'Px' ? 'Px' : 'Mm2'}`] = round(faces[0]! * sy * sz + faces[1]! * sx * sz + faces[2]! * sx * sy);
-    Object.assign(out, axisFields('long', best?.long ?? null, unit, x0, y0), axisFields('short', best?.short ?? null, unit, x0, y0));
-    out.recistSlice = best?.z ?? null;
+  const rings = traceRings(mask, w, h, join);
+  const hull = convexHull(rowExtremes(mask, w, h));
+  if (geometry.type === 'geo' && geo) {
+    let areaM2 = 0;
+    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) if (mask[y * w + x]) areaM2 += geo.pixelAreaM2(x0 + x, y0 + y);
+    out.areaM2 = round(areaM2);
+    out.areaHa = areaM2 / 10000;
+    out.areaMethod = geo.method;
+    out.perimeterM = round(rings.reduce((t, r) => t + geo.ringLengthM(r.points.map((v, i) => v + (i % 2 ? y0 : x0))), 0));
+    // The farthest pair is chosen in pixel space (affine maps keep hulls), then measured in metres.
+    const far = maxPairDistance(hull, 2, [Math.abs(sx), Math.abs(sy)]);
+    out.maxFeretM = round(geo.distanceM(hull[2 * far.a]! + x0, hull[2 * far.a + 1]! + y0, hull[2 * far.b]! + x0, hull[2 * far.b + 1]! + y0));
+    out.centroidMap = geo.mapXY(centroid[0], centroid[1]);
+    const ll = geo.lonLat(centroid[0], centroid[1]);
+    if (ll) out.centroidLonLat = ll;
+    return out;
   }
+  out[`perimeter${unit}`] = round(rings.reduce((t, r) => t + ringLength(r.points, sx, sy), 0));
+  out[`maxFeret${unit}`] = round(maxPairDistance(hull, 2, [sx, sy]).length);
+  const axes = bidirectionalAxes(mask, w, h, rings, sx, sy, join);
+  Object.assign(out, axisFields('long', axes?.long ?? null, unit, x0, y0), axisFields('short', axes?.short ?? null, unit, x0, y0));
+  if (unit === 'Mm') out.centroidMm = pixelToWorld(geometry, centroid[2])(centroid[0], centroid[1]).map(round);
+  return out;
+}
+
+/** Shape fields of one instance (everything beyond the basic counts). */
+function shapeFields(s: ComponentStats, map: Uint32Array, W: number, H: number, D: number, ctx: ShapeContext): Record<string, unknown> {
+  const [x0, y0, z0] = s.min;
+  const w = s.max[0] - x0 + 1;
+  const h = s.max[1] - y0 + 1;
+  if (D === 1) return planeShapeFields(s, cropMask(map, W, H, 0, s.id, x0, y0, w, h), ctx);
+  const { geometry, geo, join } = ctx;
+  const unit = unitSuffix(geometry, geo);
+  const [sx, sy] = geometry.type === 'geo' ? [1, 1] : planarSpacing(geometry);
+  const sz = geometry.type === 'medical' ? geometry.spacingMm[2] : geometry.type === 'pixel' && geometry.spacingMm ? geometry.spacingMm[2] : 1;
+  const out: Record<string, unknown> = {};
+  const centroid = s.sum.map((v) => v / s.pixelCount) as [number, number, number];
+  // Volume: RECIST axes on the slice with the largest long axis; Feret over the per-slice hull vertices in 3D.
+  let best: { long: Axis; short: Axis | null; z: number } | null = null;
+  const hullPts: number[] = [];
+  const faces = [0, 0, 0];
+  let prev: Uint8Array | null = null;
+  for (let z = z0; z <= s.max[2] + 1; z++) {
+    const mask = z <= s.max[2] ? cropMask(map, W, H, z, s.id, x0, y0, w, h) : null;
+    // Faces between slices: voxels present in exactly one of two neighbouring slices.
+    if (mask || prev) for (let i = 0; i < w * h; i++) if ((mask?.[i] ?? 0) !== (prev?.[i] ?? 0)) faces[2]!++;
+    prev = mask;
+    if (!mask) continue;
+    for (let y = 0; y < h; y++) {
+      for (let x = 0; x < w; x++) {
+        const v = mask[y * w + x]!;
+        const right = x + 1 < w ? mask[y * w + x + 1]! : 0;
+        const down = y + 1 < h ? mask[(y + 1) * w + x]! : 0;
+        if (x === 0 && v) faces[0]!++;
+        if (y === 0 && v) faces[1]!++;
+        if (v !== right) faces[0]!++;
+        if (v !== down) faces[1]!++;
+      }
+    }
+    const hull = convexHull(rowExtremes(mask, w, h));
+    for (let i = 0; i < hull.length; i += 2) hullPts.push(hull[i]!, hull[i + 1]!, z);
+    const rings = traceRings(mask, w, h, join);
+    if (rings.length === 0) continue;
+    const axes = bidirectionalAxes(mask, w, h, rings, sx, sy, join);
+    if (axes && (!best || axes.long.length > best.long.length)) best = { ...axes, z };
+  }
+  out[`maxFeret${unit}`] = round(maxPairDistance(hullPts, 3, [sx, sy, sz]).length);
+  out[`surfaceArea${unit === 'Px' ? 'Px' : 'Mm2'}`] = round(faces[0]! * sy * sz + faces[1]! * sx * sz + faces[2]! * sx * sy);
+  Object.assign(out, axisFields('long', best?.long ?? null, unit, x0, y0), axisFields('short', best?.short ?? null, unit, x0, y0));
+  out.recistSlice = best?.z ?? null;
   if (unit === 'Mm') {
     // User spacing has no origin or direction: its world frame is the scaled pixel grid.
-    const world = geometry.type === 'pixel' && D > 1 ? [centroid[0] * sx, centroid[1] * sy, centroid[2] * sz] : pixelToWorld(geometry, centroid[2])(centroid[0], centroid[1]);
+    const world = geometry.type === 'pixel' ? [centroid[0] * sx, centroid[1] * sy, centroid[2] * sz] : pixelToWorld(geometry, centroid[2])(centroid[0], centroid[1]);
     out.centroidMm = world.map(round);
   }
   return out;
@@ -157,15 +192,15 @@ function shapeFields(s: ComponentStats, map: Uint32Array, W: number, H: number, 
 /** Measures instances (basic + shape fields when an instance map is given) and summarises classes. */
 export function measureInstances(stats: ComponentStats[], options: MeasureOptions): { instances: InstanceRecord[]; classes: ClassRecord[] } {
   const base = measureBasic(stats, options);
-  const { instanceMap: map, width: W, height: H } = options;
-  if (!map || W === undefined || H === undefined) return base;
+  const { instanceMap: map, width: W, height: H, shapes } = options;
+  if ((!map && !shapes) || W === undefined || H === undefined) return base;
   const geometry = options.geometry;
-  const geo = options.geo !== undefined ? options.geo : geometry.type === 'geo' ? geoMeasurer(geometry, W, H) : null;
-  const join = options.connectivity === undefined || options.connectivity === 8 || options.connectivity === 18 || options.connectivity === 26;
+  const ctx = shapeContext(geometry, W, H, options.connectivity, options.geo);
+  const geo = ctx.geo;
   const D = options.depth;
   const instances = base.instances.map((rec, i) => {
     const s = stats[i]!;
-    return { ...rec, ...shapeFields(s, map, W, H, D, geometry, geo, join) };
+    return { ...rec, ...(shapes ? shapes[i] : map ? shapeFields(s, map, W, H, D, ctx) : {}) };
   });
   let classes = base.classes;
   if (geometry.type === 'geo' && geo) {

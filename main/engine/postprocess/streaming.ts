@@ -1,0 +1,562 @@
+// Instances and measurements of 2D label rasters too large for memory, read strip by strip from disk (an
+// ImageSource, e.g. a label GeoTIFF). Same results as components.ts + measure/index.ts, in bounded memory:
+//
+// Pass 1 (label): each strip of `stripRows` rows is labelled on its own with union-find (connectivity as in
+//   components.ts); its components get global provisional ids base+1..base+k in raster order of their first pixel,
+//   so provisional ids grow with first-pixel order over the whole raster. Only the previous strip's last row (classes
+//   and global ids) is kept to join components across the border, in a global equivalence table (union by smaller
+//   root, so a root is its component's first piece). Per provisional id: pixel count, bbox, index sums, class.
+// Resolve: pieces are folded into their roots; final ids 1..n go to roots in id order = raster order of the first
+//   pixel, the rule of components.ts; objects below minPixels get 0 and the rest are renumbered, as there.
+// Pass 2 (write): the strips are labelled again (deterministic, so the same provisional ids) and mapped through the
+//   resolved table; the instance map (uint16, or uint32 from 65536 instances) and, on request, the cleaned label
+//   map go to disk through the streaming TiffWriter; intensity and probability sums are gathered here, in raster
+//   order per final id, so floating-point sums equal the in-memory ones bit for bit.
+// Pass 3 (shape): instance ids are read back in a rolling window of two strips; every instance whose first row is
+//   in the window's top strip and whose bbox fits the window is measured from it (measure/index.ts
+//   planeShapeFields on its bbox crop); taller ones get a crop read of their own.
+// Memory: O(strip) for the rasters + ~100 bytes per provisional id + the records; only a single instance taller
+// than two strips costs its own bbox crop (as in memory).
+import { promises as fs } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { ClassRecord, Geometry, InstanceRecord, ManifestClass } from '../../../preload/formats';
+import { InputError, type ImageSource, type PixelArray, type PixelBlock, type Region } from '../image';
+import { openGeoTiff } from '../io/geotiff';
+import { TiffWriter, type TiffWriteOptions } from '../io/tiff-writer';
+import { throwIfAborted } from '../inference/tiling';
+import { cropMask, measureInstances, planeShapeFields, shapeContext } from '../measure/index';
+import type { GeoMeasurer } from '../measure/geo';
+import { backwardNeighbours, type ComponentStats, type Connectivity } from './components';
+
+/** Rows per strip: a multiple of the output's 256 px TIFF tiles. */
+export const STRIP_ROWS = 512;
+/** `delineate measure` (and windowed segmentation) stream label rasters with more pixels than this. */
+export const STREAMING_MIN_PX = 8192 * 8192;
+
+/** The streaming threshold in pixels: STREAMING_MIN_PX, or DELINEATE_STREAMING_THRESHOLD_PX (tests lower it). */
+export function streamingThresholdPx(env: NodeJS.ProcessEnv = process.env): number {
+  const v = Number(env.DELINEATE_STREAMING_THRESHOLD_PX);
+  return env.DELINEATE_STREAMING_THRESHOLD_PX !== undefined && Number.isFinite(v) && v >= 0 ? v : STREAMING_MIN_PX;
+}
+
+/** A raster read by rows: what the streaming passes need from an ImageSource. */
+export type RowSource = Pick<ImageSource, 'file' | 'width' | 'height' | 'dtype'> & { read(region: Region): Promise<PixelBlock> };
+
+export interface StreamingInput {
+  /** Label map (channel 0): class ids, 0 = background, nodataLabel = nodata. */
+  labels: RowSource;
+  nodataLabel: number;
+  connectivity: Connectivity;
+  /** Channel-0 intensities, same size. */
+  intensity?: RowSource;
+  /** Probability of the assigned class, stored as uint8 p x 255 (read as Float32 v / 255, as windowed.ts does). */
+  probability?: RowSource;
+  minPixels?: number;
+  /** Rows per strip, a multiple of 16 (default STRIP_ROWS); written tiles are 256 px when it allows, else the strip. */
+  stripRows?: number;
+  /** Where to write the instance map (GeoTIFF); default a temporary file removed at the end. */
+  instancesPath?: string;
+  /** Where to write the label map with objects below minPixels cleared (omit: not written). */
+  labelsPath?: string;
+  /** Options for the label map's writer (colour table, description), given the largest label value found. */
+  labelsOptions?: (maxLabel: number) => TiffWriteOptions;
+  geometry: Geometry;
+  /** Per written strip: its rows, cleaned class labels and final instance ids (previews). */
+  onStrip?: (y: number, rows: number, labels: PixelArray, ids: Uint32Array) => void | Promise<void>;
+  signal?: AbortSignal;
+}
+
+export interface StreamingComponents {
+  /** Per final id (index = id - 1), as connectedComponents gives them. */
+  stats: ComponentStats[];
+  /** Labelled pixels per label value (index = value, 0..65535), after objects below minPixels were cleared. */
+  perValue: Float64Array;
+  /** Pixels that are not nodata. */
+  valid: number;
+  /** Largest label value other than 0, 255 and 65535 (which pipeline.ts never counts as classes). */
+  maxLabel: number;
+  /** The instance map written (instancesPath or a temporary file). */
+  instancesPath: string;
+  /** Removes the temporary instance map, if one was made. */
+  cleanup(): Promise<void>;
+}
+
+/** Growable typed array of one kind. */
+class Column<T extends Float64Array | Int32Array> {
+  constructor(
+    public data: T,
+    private readonly make: (n: number) => T,
+  ) {}
+  ensure(n: number): void {
+    if (n <= this.data.length) return;
+    const grown = this.make(Math.max(n, this.data.length * 2));
+    grown.set(this.data);
+    this.data = grown;
+  }
+}
+
+/**
+ * Union-find labelling of one strip on its own. After label(): ids[i] = 1..count in raster order of each strip
+ * component's first pixel (0 = background or nodata). Deterministic, so pass 2 reproduces pass 1's ids.
+ */
+class StripLabeller {
+  ids: Uint32Array;
+  private parent = new Uint32Array(1024);
+  private compact = new Uint32Array(1024);
+  private readonly neighbours: Array<[number, number]>;
+
+  constructor(
+    private readonly width: number,
+    rows: number,
+    connectivity: Connectivity,
+    private readonly nodataLabel: number,
+  ) {
+    this.ids = new Uint32Array(width * rows);
+    this.neighbours = backwardNeighbours(connectivity, false).map(([dx, dy]) => [dx, dy]);
+  }
+
+  private find(a: number): number {
+    const parent = this.parent;
+    let r = a;
+    while (parent[r] !== r) r = parent[r]!;
+    while (parent[a] !== r) {
+      const p = parent[a]!;
+      parent[a] = r;
+      a = p;
+    }
+    return r;
+  }
+
+  /** Labels `rows` rows of class values; returns the number of strip components. */
+  label(cls: PixelArray, rows: number): number {
+    const W = this.width;
+    const nodata = this.nodataLabel;
+    const ids = this.ids;
+    ids.fill(0, 0, W * rows);
+    let next = 1;
+    for (let y = 0; y < rows; y++) {
+      for (let x = 0; x < W; x++) {
+        const i = y * W + x;
+        const c = cls[i]!;
+        if (c === 0 || c === nodata) continue;
+        let label = 0;
+        for (const [dx, dy] of this.neighbours) {
+          const nx = x + dx;
+          const ny = y + dy;
+          if (nx < 0 || nx >= W || ny < 0) continue;
+          const j = ny * W + nx;
+          if (cls[j] !== c) continue;
+          const other = ids[j]!;
+          if (label === 0) label = this.find(other);
+          else {
+            const ra = this.find(label);
+            const rb = this.find(other);
+            if (ra !== rb) {
+              if (ra < rb) this.parent[rb] = ra;
+              else this.parent[ra] = rb;
+              label = Math.min(ra, rb);
+            }
+          }
+        }
+        if (label === 0) {
+          if (next >= this.parent.length) {
+            const grown = new Uint32Array(this.parent.length * 2);
+            grown.set(this.parent);
+            this.parent = grown;
+          }
+          this.parent[next] = next;
+          label = next++;
+        }
+        ids[i] = label;
+      }
+    }
+    if (this.compact.length < next) this.compact = new Uint32Array(Math.max(next, this.compact.length * 2));
+    const compact = this.compact;
+    compact.fill(0, 0, next);
+    let count = 0;
+    for (let i = 0; i < W * rows; i++) {
+      const p = ids[i]!;
+      if (p === 0) continue;
+      const root = this.find(p);
+      let id = compact[root]!;
+      if (id === 0) id = compact[root] = ++count;
+      ids[i] = id;
+    }
+    return count;
+  }
+}
+
+async function readRows(src: RowSource, y: number, rows: number): Promise<PixelArray> {
+  return (await src.read({ x: 0, y, width: src.width, height: rows, channels: [0] })).data;
+}
+
+/** Refuses label values that cannot be classes (as pipeline.ts does for in-memory label maps). */
+function checkLabels(data: PixelArray, file: string): void {
+  if (data instanceof Uint8Array || data instanceof Uint16Array) return;
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i]!;
+    if (!Number.isInteger(v) || v < 0) throw new InputError(file, `label maps hold non-negative integers; found ${v}`);
+    if (v > 65535) throw new InputError(file, `label value ${v} is above 65535`);
+  }
+}
+
+/** Largest label value of a raster read strip by strip (chooses nodata 255 or 65535, as pipeline.ts does). */
+export async function scanLabelMax(src: RowSource, stripRows = STRIP_ROWS): Promise<number> {
+  let max = 0;
+  for (let y = 0; y < src.height; y += stripRows) {
+    const data = await readRows(src, y, Math.min(stripRows, src.height - y));
+    checkLabels(data, src.file);
+    for (let i = 0; i < data.length; i++) if (data[i]! > max) max = data[i]!;
+  }
+  return max;
+}
+
+/** Nodata of a label raster, the rule of pipeline.ts: 255, or 65535 when a value is above 255 (a prescan unless uint8). */
+export async function labelNodata(src: RowSource, stripRows = STRIP_ROWS): Promise<number> {
+  return src.dtype === 'uint8' ? 255 : (await scanLabelMax(src, stripRows)) > 255 ? 65535 : 255;
+}
+
+/** Passes 1 and 2: components of every class, their statistics, and the instance map on disk. */
+export async function streamComponents(input: StreamingInput): Promise<StreamingComponents> {
+  const src = input.labels;
+  const { width: W, height: H } = src;
+  const S = input.stripRows ?? STRIP_ROWS;
+  if (!(Number.isInteger(S) && S >= 16 && S % 16 === 0)) throw new RangeError(`streamComponents: strip rows must be a multiple of 16, got ${S}`);
+  // Writer tiles must divide the strip so every strip write is tile-aligned.
+  const tileSize = S % 256 === 0 ? 256 : S;
+  const nodata = input.nodataLabel;
+  const labeller = new StripLabeller(W, Math.min(S, H), input.connectivity, nodata);
+  // Global provisional ids (index 0 unused): equivalence table and per-piece statistics.
+  let parent = new Uint32Array(1 << 16);
+  const count = new Column(new Float64Array(1 << 16), (n) => new Float64Array(n));
+  const minX = new Column(new Int32Array(1 << 16), (n) => new Int32Array(n));
+  const minY = new Column(new Int32Array(1 << 16), (n) => new Int32Array(n));
+  const maxX = new Column(new Int32Array(1 << 16), (n) => new Int32Array(n));
+  const maxY = new Column(new Int32Array(1 << 16), (n) => new Int32Array(n));
+  const sumX = new Column(new Float64Array(1 << 16), (n) => new Float64Array(n));
+  const sumY = new Column(new Float64Array(1 << 16), (n) => new Float64Array(n));
+  const classOf = new Column(new Int32Array(1 << 16), (n) => new Int32Array(n));
+  const find = (a: number): number => {
+    let r = a;
+    while (parent[r] !== r) r = parent[r]!;
+    while (parent[a] !== r) {
+      const p = parent[a]!;
+      parent[a] = r;
+      a = p;
+    }
+    return r;
+  };
+  const union = (a: number, b: number): void => {
+    const ra = find(a);
+    const rb = find(b);
+    if (ra < rb) parent[rb] = ra;
+    else if (rb < ra) parent[ra] = rb;
+  };
+  const up = backwardNeighbours(input.connectivity, false).filter(([, dy]) => dy < 0);
+  const prevCls = new Float64Array(W);
+  const prevIds = new Uint32Array(W);
+  const perValue = new Float64Array(65536);
+  let valid = 0;
+  let maxLabel = 0;
+  let total = 0; // provisional ids handed out
+  const bases: number[] = [];
+
+  // ---- pass 1
+  for (let y0 = 0; y0 < H; y0 += S) {
+    throwIfAborted(input.signal);
+    const rows = Math.min(S, H - y0);
+    const cls = await readRows(src, y0, rows);
+    checkLabels(cls, src.file);
+    const k = labeller.label(cls, rows);
+    const base = total;
+    bases.push(base);
+    total += k;
+    if (total + 1 > parent.length) {
+      const grown = new Uint32Array(Math.max(total + 1, parent.length * 2));
+      grown.set(parent);
+      parent = grown;
+    }
+    for (const c of [count, minX, minY, maxX, maxY, sumX, sumY, classOf]) c.ensure(total + 1);
+    const n = count.data;
+    const x0s = minX.data;
+    const y0s = minY.data;
+    const x1s = maxX.data;
+    const y1s = maxY.data;
+    const sx = sumX.data;
+    const sy = sumY.data;
+    const cl = classOf.data;
+    for (let g = base + 1; g <= total; g++) {
+      parent[g] = g;
+      x0s[g] = 0x7fffffff;
+    }
+    const ids = labeller.ids;
+    for (let y = 0; y < rows; y++) {
+      const gy = y0 + y;
+      for (let x = 0; x < W; x++) {
+        const i = y * W + x;
+        const c = cls[i]!;
+        if (c === nodata) continue;
+        valid++;
+        if (c === 0) continue;
+        perValue[c]!++;
+        if (c > maxLabel && c !== 255 && c !== 65535) maxLabel = c;
+        const g = base + ids[i]!;
+        if (n[g] === 0) {
+          cl[g] = c;
+          y0s[g] = gy;
+        }
+        n[g]!++;
+        if (x < x0s[g]!) x0s[g] = x;
+        if (x > x1s[g]!) x1s[g] = x;
+        y1s[g] = gy;
+        sx[g]! += x;
+        sy[g]! += gy;
+      }
+    }
+    // Join with the previous strip's last row.
+    if (y0 > 0) {
+      for (let x = 0; x < W; x++) {
+        const c = cls[x]!;
+        if (c === 0 || c === nodata) continue;
+        for (const [dx] of up) {
+          const nx = x + dx;
+          if (nx < 0 || nx >= W || prevCls[nx] !== c) continue;
+          union(base + ids[x]!, prevIds[nx]!);
+        }
+      }
+    }
+    const last = (rows - 1) * W;
+    for (let x = 0; x < W; x++) {
+      prevCls[x] = cls[last + x]!;
+      const id = ids[last + x]!;
+      prevIds[x] = id === 0 ? 0 : base + id;
+    }
+  }
+
+  // ---- resolve: fold pieces into their roots (a root is the smallest id of its set), final ids in id order.
+  {
+    const n = count.data;
+    for (let g = 1; g <= total; g++) {
+      const r = find(g);
+      if (r === g) continue;
+      n[r]! += n[g]!;
+      if (minX.data[g]! < minX.data[r]!) minX.data[r] = minX.data[g]!;
+      if (maxX.data[g]! > maxX.data[r]!) maxX.data[r] = maxX.data[g]!;
+      if (maxY.data[g]! > maxY.data[r]!) maxY.data[r] = maxY.data[g]!;
+      sumX.data[r]! += sumX.data[g]!;
+      sumY.data[r]! += sumY.data[g]!;
+    }
+  }
+  const minPixels = input.minPixels ?? 0;
+  const finalOf = new Uint32Array(total + 1);
+  const stats: ComponentStats[] = [];
+  for (let g = 1; g <= total; g++) {
+    const r = find(g);
+    if (r !== g) {
+      finalOf[g] = finalOf[r]!;
+      continue;
+    }
+    const pixelCount = count.data[g]!;
+    if (pixelCount < minPixels) {
+      perValue[classOf.data[g]!]! -= pixelCount;
+      continue;
+    }
+    const id = stats.length + 1;
+    finalOf[g] = id;
+    stats.push({
+      id,
+      classId: classOf.data[g]!,
+      pixelCount,
+      min: [minX.data[g]!, minY.data[g]!, 0],
+      max: [maxX.data[g]!, maxY.data[g]!, 0],
+      sum: [sumX.data[g]!, sumY.data[g]!, 0],
+      probabilitySum: 0,
+      intensitySum: 0,
+      intensitySumSq: 0,
+      intensityMin: Infinity,
+      intensityMax: -Infinity,
+    });
+  }
+  parent = new Uint32Array(0);
+
+  // ---- pass 2: relabel, write, gather intensity and probability in raster order.
+  let tmpDir: string | null = null;
+  let instancesPath = input.instancesPath;
+  if (!instancesPath) {
+    tmpDir = await fs.mkdtemp(path.join(os.tmpdir(), 'delineate-instances-'));
+    instancesPath = path.join(tmpDir, 'instances.tif');
+  }
+  const cleanup = async (): Promise<void> => {
+    if (tmpDir) await fs.rm(tmpDir, { recursive: true, force: true });
+  };
+  const wide = stats.length >= 65536;
+  const writers: TiffWriter[] = [];
+  try {
+    const instWriter = await TiffWriter.open(
+      instancesPath,
+      { width: W, height: H, channels: 1, dtype: wide ? 'uint32' : 'uint16', geometry: input.geometry },
+      { description: 'instances: value = id in instances.json, 0 = none', tileSize },
+    );
+    writers.push(instWriter);
+    const labelWriter = input.labelsPath
+      ? await TiffWriter.open(input.labelsPath, { width: W, height: H, channels: 1, dtype: nodata > 255 ? 'uint16' : 'uint8', geometry: input.geometry, nodata }, { ...input.labelsOptions?.(maxLabel), tileSize })
+      : null;
+    if (labelWriter) writers.push(labelWriter);
+    const out = new Uint32Array(W * Math.min(S, H));
+    for (let si = 0, y0 = 0; y0 < H; si++, y0 += S) {
+      throwIfAborted(input.signal);
+      const rows = Math.min(S, H - y0);
+      const px = W * rows;
+      const cls = await readRows(src, y0, rows);
+      labeller.label(cls, rows);
+      const base = bases[si]!;
+      const ids = labeller.ids;
+      const dropped = minPixels > 1;
+      const cleaned = labelWriter ? (labelWriter.layout.dtype === 'uint16' ? Uint16Array.from(cls.subarray(0, px)) : Uint8Array.from(cls.subarray(0, px))) : cls;
+      for (let i = 0; i < px; i++) {
+        const local = ids[i]!;
+        const id = local === 0 ? 0 : finalOf[base + local]!;
+        out[i] = id;
+        if (dropped && local !== 0 && id === 0) cleaned[i] = 0;
+      }
+      const intensity = input.intensity ? await readRows(input.intensity, y0, rows) : null;
+      const probability = input.probability ? Float32Array.from(await readRows(input.probability, y0, rows), (v) => v / 255) : null;
+      if (intensity || probability) {
+        for (let i = 0; i < px; i++) {
+          const id = out[i]!;
+          if (id === 0) continue;
+          const s = stats[id - 1]!;
+          if (probability) s.probabilitySum += probability[i]!;
+          if (intensity) {
+            const v = intensity[i]!;
+            s.intensitySum += v;
+            s.intensitySumSq += v * v;
+            if (v < s.intensityMin) s.intensityMin = v;
+            if (v > s.intensityMax) s.intensityMax = v;
+          }
+        }
+      }
+      const strip = out.subarray(0, px);
+      await instWriter.writeWindow(0, y0, W, rows, wide ? strip : Uint16Array.from(strip));
+      if (labelWriter) await labelWriter.writeWindow(0, y0, W, rows, cleaned);
+      if (input.onStrip) await input.onStrip(y0, rows, cleaned, strip);
+    }
+    for (const w of writers.splice(0)) await w.close();
+  } catch (err) {
+    for (const w of writers) await w.abort().catch(() => undefined);
+    await cleanup();
+    throw err;
+  }
+  return { stats, perValue, valid, maxLabel, instancesPath, cleanup };
+}
+
+export interface StreamingShapeOptions {
+  geometry: Geometry;
+  connectivity: Connectivity;
+  stripRows?: number;
+  geo?: GeoMeasurer | null;
+  signal?: AbortSignal;
+}
+
+/**
+ * Pass 3: shape fields of every instance (order of `stats`, ids 1..n in raster order) from an instance map on disk,
+ * read in a rolling window of two strips; see the file header.
+ */
+export async function streamShapes(stats: ComponentStats[], instances: RowSource, options: StreamingShapeOptions): Promise<Array<Record<string, unknown>>> {
+  const { width: W, height: H } = instances;
+  const S = options.stripRows ?? STRIP_ROWS;
+  const ctx = shapeContext(options.geometry, W, H, options.connectivity, options.geo);
+  const out: Array<Record<string, unknown>> = new Array<Record<string, unknown>>(stats.length);
+  // Window rows [winY, winY + winRows) of the instance map; slides down one strip at a time.
+  let win: PixelArray | null = null;
+  let winY = 0;
+  let winRows = 0;
+  let next = 0; // first instance not yet measured; ids grow with their first row
+  for (let y0 = 0; y0 < H && next < stats.length; y0 += S) {
+    throwIfAborted(options.signal);
+    const end = Math.min(H, y0 + 2 * S);
+    if (win && winY + winRows > y0) {
+      // Keep the rows already read, read the rest.
+      const keep = winY + winRows - y0;
+      const more = end - (y0 + keep);
+      const fresh = more > 0 ? await instances.read({ x: 0, y: y0 + keep, width: W, height: more, channels: [0] }) : null;
+      const buf: PixelArray = win.length >= (end - y0) * W ? win : new (win.constructor as new (n: number) => PixelArray)((end - y0) * W);
+      buf.copyWithin(0, (y0 - winY) * W, (y0 - winY + keep) * W);
+      if (fresh) buf.set(fresh.data, keep * W);
+      win = buf;
+    } else {
+      win = (await instances.read({ x: 0, y: y0, width: W, height: end - y0, channels: [0] })).data;
+    }
+    winY = y0;
+    winRows = end - y0;
+    const bandEnd = Math.min(H, y0 + S);
+    for (; next < stats.length && stats[next]!.min[1] < bandEnd; next++) {
+      const s = stats[next]!;
+      const [x0, sy0] = s.min;
+      const w = s.max[0] - x0 + 1;
+      const h = s.max[1] - sy0 + 1;
+      let mask: Uint8Array;
+      if (s.max[1] < winY + winRows) mask = cropMask(win, W, winRows, 0, s.id, x0, sy0 - winY, w, h);
+      else {
+        const crop = (await instances.read({ x: x0, y: sy0, width: w, height: h, channels: [0] })).data;
+        mask = cropMask(crop, w, h, 0, s.id, 0, 0, w, h);
+      }
+      out[next] = planeShapeFields(s, mask, ctx);
+    }
+  }
+  return out;
+}
+
+export interface StreamingMeasureInput extends Omit<StreamingInput, 'nodataLabel'> {
+  /** Default: labelNodata(labels). */
+  nodataLabel?: number;
+  /** Class names and colours (label value = index + 1); missing ones are named `class N`. */
+  classes?: ManifestClass[];
+  /** Fills classes the list does not name. */
+  defaultClass?: (id: number) => ManifestClass;
+  geo?: GeoMeasurer | null;
+}
+
+/** Streaming components + measurements: the in-memory postprocess's instances and classes, from rasters on disk. */
+export async function measureStreaming(input: StreamingMeasureInput): Promise<{ instances: InstanceRecord[]; classes: ClassRecord[]; classList: ManifestClass[]; stats: ComponentStats[]; nodataLabel: number }> {
+  const src = input.labels;
+  const nodataLabel = input.nodataLabel ?? (await labelNodata(src, input.stripRows));
+  const cc = await streamComponents({ ...input, nodataLabel });
+  try {
+    const instanceSrc = await openGeoTiff(cc.instancesPath);
+    let shapes: Array<Record<string, unknown>>;
+    try {
+      shapes = await streamShapes(cc.stats, instanceSrc, {
+        geometry: input.geometry,
+        connectivity: input.connectivity,
+        ...(input.stripRows ? { stripRows: input.stripRows } : {}),
+        ...(input.geo !== undefined ? { geo: input.geo } : {}),
+        ...(input.signal ? { signal: input.signal } : {}),
+      });
+    } finally {
+      await instanceSrc.close();
+    }
+    const classCount = Math.max(input.classes?.length ?? 0, cc.maxLabel);
+    const fallback = input.defaultClass ?? ((id: number): ManifestClass => ({ name: `class ${id}`, color: '#ff0000' }));
+    const classList = Array.from({ length: classCount }, (_, i) => input.classes?.[i] ?? fallback(i + 1));
+    const classPixelCounts = Array.from(cc.perValue.subarray(0, classCount + 1));
+    const measured = measureInstances(cc.stats, {
+      geometry: input.geometry,
+      depth: 1,
+      classes: classList,
+      validPixelCount: cc.valid,
+      classPixelCounts,
+      hasProbability: input.probability !== undefined,
+      hasIntensity: input.intensity !== undefined,
+      shapes,
+      width: src.width,
+      height: src.height,
+      connectivity: input.connectivity,
+      ...(input.geo !== undefined ? { geo: input.geo } : {}),
+    });
+    return { ...measured, classList, stats: cc.stats, nodataLabel };
+  } finally {
+    await cc.cleanup();
+  }
+}
