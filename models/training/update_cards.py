@@ -38,7 +38,7 @@ def block(man):
               % (steps, tr.get("seconds", 0) / 60.0)]
     if val.get("postprocessing"):
         lines.append("Post-processing variants: %s." % val["postprocessing"])
-    lines.append("App-side `npm run eval` figures: to be added by the lead.")
+    lines.append("App-side `npm run eval` figures: see \"Evaluation through the app\" below.")
     return "\n".join(lines)
 
 
