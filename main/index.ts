@@ -77,6 +77,9 @@ function buildMenu(): void {
       label: 'File',
       submenu: [
         { label: 'Open...', accelerator: 'CmdOrCtrl+O', click: () => emit('app:command', { command: 'open-file' }) },
+        { label: 'Open Session...', accelerator: 'CmdOrCtrl+Shift+O', click: () => emit('app:command', { command: 'open-session' }) },
+        { label: 'Save Session...', accelerator: 'CmdOrCtrl+S', click: () => emit('app:command', { command: 'save-session' }) },
+        { label: 'Export...', accelerator: 'CmdOrCtrl+E', click: () => emit('app:command', { command: 'export' }) },
         { type: 'separator' },
         { role: 'quit' },
       ],

@@ -46,6 +46,42 @@ export interface SliceBitmap {
   window: { center: number; width: number };
 }
 
+/** Tile sizes the viewer may ask for (edge pixels of a square tile). */
+export type TileSize = 256 | 512;
+
+/**
+ * One tile of a multi-resolution pyramid of a slice: level 0 is full resolution and each level halves it (2^level
+ * image pixels per tile pixel). The engine renders it from the best stored overview or builds it from finer tiles.
+ */
+export interface TileRequest {
+  handle: FileHandle;
+  level: number;
+  /** Tile column and row at that level. */
+  x: number;
+  y: number;
+  tileSize: TileSize;
+  /** Slice index (0 for 2D). */
+  z: number;
+  /** Display window; pass the preview's (SliceBitmap.window) so tiles match it. Default: as for 'image:slice'. */
+  window?: { center: number; width: number };
+  /** Bands shown as R,G,B (0-based), as for 'image:slice'. */
+  bands?: number[];
+}
+
+export interface TileBitmap {
+  level: number;
+  x: number;
+  y: number;
+  /** Tile pixels (edge tiles are smaller than tileSize). */
+  width: number;
+  height: number;
+  /** The full-resolution image pixels the tile covers: [x, y, width, height]. */
+  imageRect: [number, number, number, number];
+  /** RGBA, width*height*4 bytes. */
+  rgba: Uint8Array;
+  window: { center: number; width: number };
+}
+
 export interface SegmentRequest {
   handle: FileHandle;
   modelId: string;
@@ -152,6 +188,70 @@ export interface PixelProbe {
   valueUnit?: string;
 }
 
+/** What the user can export a result as (engine/export/exporter.ts writes each, atomically). */
+export const RESULT_EXPORT_FORMATS = ['seg', 'nifti', 'geotiff', 'geojson', 'gpkg', 'shp', 'csv', 'json', 'png'] as const;
+export type ResultExportFormat = (typeof RESULT_EXPORT_FORMATS)[number];
+
+/** Export of the result shown; main asks where to write it (save dialog), so no path comes from the renderer. */
+export interface ExportRequest {
+  /** The image the result belongs to (names the file the save dialog suggests). */
+  handle: FileHandle;
+  resultId: ResultId;
+  format: ResultExportFormat;
+  /** Slice the PNG snapshot shows (default: the middle one). */
+  z?: number;
+  /** Leave patient name, ID, dates and the source path out (every format but DICOM SEG). */
+  deidentify?: boolean;
+}
+
+/** The part of the view a session keeps. */
+export interface SessionView {
+  z?: number;
+  window?: { center: number; width: number };
+}
+
+export interface SaveSessionRequest {
+  handle: FileHandle;
+  resultId: ResultId;
+  view: SessionView;
+}
+
+/** A file main wrote where the user chose: base names only (sidecars too, e.g. a Shapefile's .dbf/.shx/.prj). */
+export interface SavedFile {
+  name: string;
+  files: string[];
+}
+
+/** An autosaved session nobody has open: work a crash or a quit without saving left behind. */
+export interface RecoverableSession {
+  /** Opaque id (letters, digits, _ and -); 'session:recover' and 'session:discard' take it. */
+  sessionId: string;
+  /** Base name of the image, for display. */
+  imageName: string;
+  savedAt: string;
+  /** Completed edits the autosave holds. */
+  editCount: number;
+  modelId?: string;
+}
+
+/** A result rebuilt in the engine host from a session: the model's output with the edit log replayed. */
+export interface RestoredResult {
+  resultId: ResultId;
+  revision: number;
+  document: InstancesDocument;
+  undoStack: EditOperationName[];
+  redoStack: EditOperationName[];
+}
+
+/** What opening or recovering a session gives the renderer: the image (a fresh handle), its result and view. */
+export interface OpenedSession {
+  image: OpenedImage;
+  result: RestoredResult;
+  view: SessionView;
+  /** The image changed or moved since the session was saved, and the like. */
+  warnings: string[];
+}
+
 export type EngineState = 'starting' | 'ready' | 'crashed' | 'stopped';
 
 export interface EngineStatus {
@@ -179,6 +279,7 @@ export interface InvokeChannels {
   'file:close': { args: [handle: FileHandle]; result: void };
   'image:info': { args: [handle: FileHandle]; result: ImageInfo };
   'image:slice': { args: [request: SliceRequest]; result: SliceBitmap };
+  'image:tile': { args: [request: TileRequest]; result: TileBitmap };
   'models:list': { args: []; result: ModelSummary[] };
   'segment:run': { args: [jobId: string, request: SegmentRequest]; result: SegmentResult };
   'job:cancel': { args: [jobId: string]; result: boolean };
@@ -189,11 +290,22 @@ export interface InvokeChannels {
   'result:edit': { args: [resultId: ResultId, operation: EditOperation]; result: EditResult };
   'result:undo': { args: [resultId: ResultId]; result: EditResult };
   'result:redo': { args: [resultId: ResultId]; result: EditResult };
+  /** Asks where (save dialog) and writes the session there; null when the user cancels. */
+  'session:save': { args: [request: SaveSessionRequest]; result: SavedFile | null };
+  /** Asks for a session file (open dialog), reopens its image and replays its edits; null when cancelled. */
+  'session:open': { args: []; result: OpenedSession | null };
+  /** Autosaves left by a crash or an unsaved quit (none of the results open now). */
+  'session:recover-list': { args: []; result: RecoverableSession[] };
+  'session:recover': { args: [sessionId: string]; result: OpenedSession };
+  /** Deletes an autosave the user chose not to recover. */
+  'session:discard': { args: [sessionId: string]; result: void };
+  /** Asks where (save dialog) and exports the result there; null when the user cancels. */
+  'result:export': { args: [request: ExportRequest]; result: SavedFile | null };
 }
 
 /** A menu item the renderer carries out (the renderer owns the open flow, so the menu asks it). */
 export interface AppCommand {
-  command: 'open-file';
+  command: 'open-file' | 'open-session' | 'save-session' | 'export';
 }
 
 /** Event channels: main tells the renderer. */
@@ -214,6 +326,7 @@ export const METHOD_OF_CHANNEL = {
   'file:close': 'closeFile',
   'image:info': 'imageInfo',
   'image:slice': 'imageSlice',
+  'image:tile': 'imageTile',
   'models:list': 'listModels',
   'segment:run': 'segment',
   'job:cancel': 'cancelJob',
@@ -224,6 +337,12 @@ export const METHOD_OF_CHANNEL = {
   'result:edit': 'editResult',
   'result:undo': 'undoEdit',
   'result:redo': 'redoEdit',
+  'session:save': 'saveSession',
+  'session:open': 'openSession',
+  'session:recover-list': 'listRecoverable',
+  'session:recover': 'recoverSession',
+  'session:discard': 'discardRecoverable',
+  'result:export': 'exportResult',
 } as const satisfies Record<InvokeChannel, string>;
 
 export const INVOKE_CHANNELS = Object.keys(METHOD_OF_CHANNEL) as InvokeChannel[];

@@ -1,4 +1,4 @@
-// The app shell: toolbar (open, tools, undo/redo), banners, the viewer with the side panels (display, model,
+// The app shell: toolbar (open, sessions, export, tools, undo/redo), banners (engine, recover, error, notice), the viewer with the side panels (display, model,
 // overlay, edit, measurements) and the status bar. Keyboard shortcuts are window-wide (shortcuts.ts).
 import { useEffect, useState } from 'react';
 import { Viewer } from './viewer/Viewer';
@@ -8,6 +8,7 @@ import { ModelPanel } from './models/ModelPanel';
 import { OverlayPanel } from './overlays/OverlayPanel';
 import { EditPanel, ToolButtons } from './tools/Tools';
 import { MeasurementsPanel } from './measurements/MeasurementsPanel';
+import { NoticeBanner, RecoverBanner, SessionButtons } from './sessions/Sessions';
 import { apply, useStore } from './state/store';
 import * as op from './state/operations';
 import * as cmd from './state/commands';
@@ -22,7 +23,10 @@ export function App() {
 
   useEffect(() => cmd.connectEvents(), []);
   useEffect(() => {
-    if (engine.state === 'ready') void cmd.refreshModels();
+    if (engine.state !== 'ready') return;
+    void cmd.refreshModels();
+    // Autosaves left by a crash (or a quit without saving): offered once the engine that replays them is up.
+    void cmd.checkRecoverable();
   }, [engine.state, engine.restarts]);
   useEffect(() => {
     window.addEventListener('keydown', handleKey);
@@ -61,6 +65,7 @@ export function App() {
         <button data-testid="open-button" onClick={() => void cmd.openWithDialog()} title={tip('Open an image, series folder or raster', 'open')}>
           Open...
         </button>
+        <SessionButtons />
         {image && <ToolButtons />}
         {busy && (
           <span className="busy" data-testid="busy">
@@ -76,6 +81,7 @@ export function App() {
           </button>
         </div>
       )}
+      <RecoverBanner />
       {error && (
         <div className="banner banner-error" role="alert" data-testid="error-banner">
           <span data-testid="error-message">{error}</span>
@@ -84,6 +90,7 @@ export function App() {
           </button>
         </div>
       )}
+      <NoticeBanner />
       <div className="workspace">
         <main className="stage">{image ? <Viewer /> : <EmptyState />}</main>
         <aside className="sidebar" data-testid="sidebar">

@@ -34,7 +34,16 @@ export const SHORTCUTS = {
   deselect: { keys: 'Esc', match: (e) => e.key === 'Escape', run: () => apply(op.instanceSelected(null)) },
   nextSlice: { keys: '↑ / PgUp', match: (e) => plain(e) && (e.key === 'ArrowUp' || e.key === 'PageUp'), run: () => void cmd.goToSlice(getState().z + 1) },
   prevSlice: { keys: '↓ / PgDn', match: (e) => plain(e) && (e.key === 'ArrowDown' || e.key === 'PageDown'), run: () => void cmd.goToSlice(getState().z - 1) },
-  open: { keys: 'Ctrl+O', match: (e) => mod(e) && e.key.toLowerCase() === 'o', run: () => void cmd.openWithDialog() },
+  open: { keys: 'Ctrl+O', match: (e) => mod(e) && !e.shiftKey && e.key.toLowerCase() === 'o', run: () => void cmd.openWithDialog() },
+  openSession: { keys: 'Ctrl+Shift+O', match: (e) => mod(e) && e.shiftKey && e.key.toLowerCase() === 'o', run: () => void cmd.openSession() },
+  saveSession: { keys: 'Ctrl+S', match: (e) => mod(e) && !e.shiftKey && e.key.toLowerCase() === 's', run: () => void cmd.saveSession() },
+  exportMenu: {
+    keys: 'Ctrl+E',
+    match: (e) => mod(e) && !e.shiftKey && e.key.toLowerCase() === 'e',
+    run: () => {
+      if (getState().result) apply(op.exportMenuRequested());
+    },
+  },
   fit: { keys: 'F', match: key('f'), run: () => viewerActions.fit?.() },
   run: { keys: 'Ctrl+Enter', match: (e) => mod(e) && e.key === 'Enter', run: () => void cmd.runSegmentation() },
 } satisfies Record<string, Shortcut>;

@@ -28,8 +28,17 @@ const BENCHES: Record<string, { about: string; run: (args: string[]) => Promise<
       await runScript('scripts/bench-inference.ts', ['--size', '20000', '--model', 'pixel']);
     },
   },
+  viewer: {
+    about: 'pan a 10000x10000 GeoTIFF with overlay in headless Chromium (draw ms per frame, canvas 2D vs WebGL2), Run -> first overlay on 512x512',
+    // Under tsx, not bundled: the test host builds its browser bridge from test/host/ at run time.
+    run: (args) => {
+      const r = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/bench-viewer.ts', ...args], { stdio: 'inherit' });
+      if (r.status !== 0) throw new Error(`scripts/bench-viewer.ts exited with ${r.status ?? r.signal}`);
+      return Promise.resolve();
+    },
+  },
   measure: {
-    about: 'components + measurements of a 20000x20000 label raster with 100000 objects, beside scikit-image',
+    about: 'components + measurements of a 20000x20000 label raster with 100000 objects, streamed from a GeoTIFF on disk (time, peak RSS), beside scikit-image',
     run: (args) => runScript('scripts/bench-measure.ts', args),
   },
 };

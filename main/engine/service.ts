@@ -2,7 +2,7 @@
 // and (in-process) the CLI. Plain data in, plain data out; paths here are already resolved from handles.
 
 import type { ImageInfo, InstancesDocument, ModelSummary } from '../../preload/formats';
-import type { EditOperation, EditResult, JobProgress, PixelProbe, ResultSlice, ResultSliceRequest, SliceBitmap, SliceRequest, SegmentRequest } from '../../preload/api';
+import type { EditOperation, EditResult, JobProgress, RecoverableSession, ResultExportFormat, SessionView, PixelProbe, ResultSlice, ResultSliceRequest, SliceBitmap, SliceRequest, SegmentRequest, TileBitmap, TileRequest } from '../../preload/api';
 
 export interface OpenOptions {
   /** User-supplied physical spacing for plain images, [x, y(, z)] in mm. */
@@ -18,6 +18,8 @@ export type ProgressFn = (p: Omit<JobProgress, 'jobId'>) => void;
 export interface EngineService {
   info(path: string, options?: OpenOptions): Promise<ImageInfo>;
   slice(path: string, request: Omit<SliceRequest, 'handle'>): Promise<SliceBitmap>;
+  /** One tile of the slice's resolution pyramid (stored overviews, else built from finer tiles and cached here). */
+  tile(path: string, request: Omit<TileRequest, 'handle'>): Promise<TileBitmap>;
   listModels(): Promise<ModelSummary[]>;
   /** Runs a model on the image and post-processes it; honours the signal between tiles. */
   segment(
@@ -34,22 +36,48 @@ export interface EngineService {
   editResult(resultId: string, operation: EditOperation): Promise<EditResult>;
   undoEdit(resultId: string): Promise<EditResult>;
   redoEdit(resultId: string): Promise<EditResult>;
+  /** Writes the session of a kept result to `file` (and its base result beside it); returns the written paths. */
+  saveSession(resultId: string, file: string, view: SessionView): Promise<string[]>;
+  /** Rebuilds a saved session's result (edits replayed); main then opens its image. */
+  openSession(file: string): Promise<RestoredSession>;
+  /** Autosaves left by a crash or an unsaved quit, newest first. */
+  listAutosaves(): Promise<RecoverableSession[]>;
+  recoverAutosave(sessionId: string): Promise<RestoredSession>;
+  discardAutosave(sessionId: string): Promise<void>;
+  /** Writes a kept result, as it stands now, to `out` in one format (atomically); returns the written paths. */
+  exportResult(resultId: string, format: ResultExportFormat, out: string, options: { z?: number; deidentify?: boolean }): Promise<string[]>;
+}
+
+export interface EngineServiceOptions {
+  /** Folder for session autosaves (the app's userData/autosave); without it results are not recorded. */
+  autosaveDir?: string;
 }
 
 import { openImage } from './io';
 import { renderSlice } from './render/slice';
+import { TileRenderer } from './render/tile';
 import { describe } from './image';
 import { listModels, segmentImage } from './pipeline';
 import { SourceCache } from './io/cache';
 import { ResultStore } from './results/store';
 import { probePixel } from './render/probe';
+import { SessionWorkspace, type RestoredSession } from './session/workspace';
+import { exportResult, type ExportFormat, type ExportOptions } from './export/exporter';
+
+// The contract's format list and the exporter's must stay the same list.
+const _formatsMatch: [ResultExportFormat, ExportFormat] extends [ExportFormat, ResultExportFormat] ? true : never = true;
+void _formatsMatch;
 
 /** The engine as a service object; the engine host serves it over its process boundary. */
-export function createEngineService(): EngineService {
+export function createEngineService(options: EngineServiceOptions = {}): EngineService {
   // The viewer asks for many slices of the same file: keep a few sources open instead of reopening per call.
   const sources = new SourceCache(4);
   // Results stay in the host so the viewer can page through their slices and edits can change them.
+  // Pyramid tiles built on the fly (no stored overview close enough) are kept, so panning and zooming reuse them.
+  const tiles = new TileRenderer();
   const results = new ResultStore((path) => sources.use(path, {}, async (src) => (await src.read({ channels: [0] })).data));
+  // Every result gets a session: its base written under the autosave folder, its edits autosaved as they complete.
+  const sessions = new SessionWorkspace(results, options.autosaveDir);
   return {
     async info(path, options) {
       const src = await openImage(path, options);
@@ -61,6 +89,9 @@ export function createEngineService(): EngineService {
     },
     async slice(path, request) {
       return sources.use(path, {}, (src) => renderSlice(src, request));
+    },
+    async tile(path, request) {
+      return sources.use(path, {}, (src) => tiles.render(src, request));
     },
     listModels,
     async segment(path, request, onProgress, signal) {
@@ -87,6 +118,11 @@ export function createEngineService(): EngineService {
           // The pipeline's default connectivity (segmentImage: 8 in 2D, 26 in 3D).
           connectivity: r.depth > 1 ? 26 : 8,
         });
+        await sessions.started(resultId, path, out.document, r, {
+          modelId: request.modelId,
+          modelVersion: out.document.model?.version ?? '',
+          options: { ...(request.overlap !== undefined ? { overlap: request.overlap } : {}), ...(request.device ? { device: request.device } : {}) },
+        });
         return { document: out.document, overlay: out.overlay, resultId };
       } finally {
         await src.close();
@@ -98,8 +134,37 @@ export function createEngineService(): EngineService {
     async resultSlice(request) {
       return results.slice(request.resultId, request.z, request.maxSize);
     },
-    editResult: (resultId, operation) => results.edit(resultId, operation),
-    undoEdit: (resultId) => results.undo(resultId),
-    redoEdit: (resultId) => results.redo(resultId),
+    // Each reply goes out only once the autosave holds the change, so a crash after it loses nothing.
+    async editResult(resultId, operation) {
+      const r = await results.edit(resultId, operation);
+      await sessions.recorded(resultId, { edit: operation });
+      return r;
+    },
+    async undoEdit(resultId) {
+      const r = await results.undo(resultId);
+      await sessions.recorded(resultId, 'undo');
+      return r;
+    },
+    async redoEdit(resultId) {
+      const r = await results.redo(resultId);
+      await sessions.recorded(resultId, 'redo');
+      return r;
+    },
+    saveSession: (resultId, file, view) => sessions.save(resultId, file, view),
+    openSession: (file) => sessions.open(file),
+    listAutosaves: () => sessions.list(),
+    recoverAutosave: (sessionId) => sessions.recover(sessionId),
+    discardAutosave: (sessionId) => sessions.discard(sessionId),
+    async exportResult(resultId, format, out, opts) {
+      const snap = results.snapshot(resultId);
+      const z = opts.z ?? Math.floor(snap.depth / 2);
+      const exportOptions: ExportOptions = { z, ...(opts.deidentify ? { deidentify: true } : {}) };
+      if (format === 'png' && !opts.deidentify && z >= 0 && z < snap.depth) {
+        // The snapshot shows the image under the labels (left out when de-identifying: pixels can identify).
+        const channels = await sources.use(snap.path, {}, async (src) => Array.from({ length: Math.min(3, src.channels) }, (_, i) => i));
+        exportOptions.background = await sources.use(snap.path, {}, (src) => src.read({ z, depth: 1, channels: channels.length === 2 ? [0] : channels }));
+      }
+      return exportResult({ dir: snap.path, ...snap }, format, out, exportOptions);
+    },
   };
 }

@@ -2,9 +2,10 @@
 // browser test host. Arguments arrive validated (dispatch.ts); file access goes only through issued handles.
 
 import { basename } from 'node:path';
-import type { AppInfo, EventChannel, EventChannels, InvokeHandlers, OpenedImage } from '../../preload/api';
+import type { AppInfo, EventChannel, EventChannels, InvokeHandlers, OpenedImage, OpenedSession, SavedFile } from '../../preload/api';
 import type { EngineHostClient } from '../engine/host/client';
-import type { Dialogs } from '../services/dialogs';
+import { EXPORT_FILE_TYPES, SESSION_EXTENSION, SESSION_FILTERS, type Dialogs } from '../services/dialogs';
+import type { RestoredSession } from '../engine/session/workspace';
 import type { FileRegistry } from '../services/files';
 import { checkDroppedPath } from './dropped';
 
@@ -33,6 +34,19 @@ export function createHandlers(deps: HandlerDeps) {
     }
   }
 
+  /** Opens a restored session's image with a fresh handle; the result is already rebuilt in the engine host. */
+  async function openRestored(restored: RestoredSession): Promise<OpenedSession> {
+    const image = await open(restored.imagePath);
+    return { image, result: restored.result, view: restored.view, warnings: restored.warnings };
+  }
+
+  /** What the save dialog suggests: the image's name without its extension(s). */
+  function stemOf(handle: string): string {
+    return basename(files.resolve(handle)).replace(/(\.nii)?\.[^.]+$/i, '') || 'result';
+  }
+
+  const saved = (file: string, written: string[]): SavedFile => ({ name: basename(file), files: written.map((p) => basename(p)) });
+
   return {
     async 'app:info'() {
       return { ...deps.app, platform: deps.app.platform ?? process.platform };
@@ -55,6 +69,10 @@ export function createHandlers(deps: HandlerDeps) {
     async 'image:slice'(request) {
       const { handle, ...rest } = request;
       return engine.call('slice', [files.resolve(handle), rest]);
+    },
+    async 'image:tile'(request) {
+      const { handle, ...rest } = request;
+      return engine.call('tile', [files.resolve(handle), rest]);
     },
     async 'models:list'() {
       return engine.call('listModels', []);
@@ -94,6 +112,32 @@ export function createHandlers(deps: HandlerDeps) {
     },
     async 'result:redo'(resultId) {
       return engine.call('redoEdit', [resultId]);
+    },
+    async 'session:save'(request) {
+      const file = await dialogs.saveFile(`${stemOf(request.handle)}.${SESSION_EXTENSION}`, SESSION_FILTERS.slice(0, 1));
+      if (file === null) return null;
+      return saved(file, await engine.call('saveSession', [request.resultId, file, request.view]));
+    },
+    async 'session:open'() {
+      const file = await dialogs.openSession();
+      return file === null ? null : openRestored(await engine.call('openSession', [file]));
+    },
+    async 'session:recover-list'() {
+      return engine.call('listAutosaves', []);
+    },
+    async 'session:recover'(sessionId) {
+      return openRestored(await engine.call('recoverAutosave', [sessionId]));
+    },
+    async 'session:discard'(sessionId) {
+      await engine.call('discardAutosave', [sessionId]);
+    },
+    async 'result:export'(request) {
+      const type = EXPORT_FILE_TYPES[request.format];
+      const suffix = request.format === 'csv' || request.format === 'json' ? '-measurements' : request.format === 'png' ? '-snapshot' : '-labels';
+      const file = await dialogs.saveFile(`${stemOf(request.handle)}${suffix}.${type.extensions[0]}`, [{ name: type.name, extensions: [...type.extensions] }]);
+      if (file === null) return null;
+      const options = { ...(request.z !== undefined ? { z: request.z } : {}), ...(request.deidentify ? { deidentify: true } : {}) };
+      return saved(file, await engine.call('exportResult', [request.resultId, request.format, file, options]));
     },
   } satisfies InvokeHandlers;
 }

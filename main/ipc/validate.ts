@@ -2,7 +2,7 @@
 // argument of every channel or it does not compile. Anything else (wrong type, extra keys, extra arguments)
 // is refused with a message that says which argument and why.
 
-import type { EditOperation, InvokeChannel, InvokeChannels, ProbeRequest, ResultSliceRequest, SegmentRequest, SliceRequest } from '../../preload/api';
+import { RESULT_EXPORT_FORMATS, type ExportRequest, type SaveSessionRequest, type SessionView, type EditOperation, type InvokeChannel, InvokeChannels, ProbeRequest, ResultSliceRequest, SegmentRequest, SliceRequest, TileRequest, TileSize } from '../../preload/api';
 import { HANDLE_PATTERN } from '../services/files';
 
 export class ValidationError extends Error {
@@ -99,6 +99,27 @@ const sliceRequest: Guard<SliceRequest> = object(
   },
 );
 
+const tileSize: Guard<TileSize> = (v, at) => {
+  if (v !== 256 && v !== 512) throw new ValidationError(`${at}: expected 256 or 512`);
+  return v;
+};
+
+/** A pyramid tile: level 0..24 (2^24 px per tile pixel is beyond any raster), column/row bounded like pixel indices. */
+const tileRequest: Guard<TileRequest> = object(
+  {
+    handle,
+    level: num({ min: 0, max: 24, integer: true }),
+    x: num({ min: 0, max: 1_000_000, integer: true }),
+    y: num({ min: 0, max: 1_000_000, integer: true }),
+    tileSize,
+    z: num({ min: 0, max: 1_000_000, integer: true }),
+  },
+  {
+    window: object({ center: num(), width: num({ min: 0 }) }),
+    bands: arrayOf(num({ min: 0, max: 65535, integer: true }), { min: 1, max: 3 }),
+  },
+);
+
 /**
  * An installed model's id (manifest ids: letters, digits, ".", "_", "-"). Never a path or a file name: the engine
  * would otherwise resolve "/x/manifest.json" or "m.onnx" as a model file. handlers.ts also checks it is installed.
@@ -171,6 +192,23 @@ const editOperation: Guard<EditOperation> = (v, at) => {
   }
 };
 
+export function bool(): Guard<boolean> {
+  return (v, at) => {
+    if (typeof v !== 'boolean') fail(at, 'true or false', v);
+    return v;
+  };
+}
+
+/** Autosaved sessions are named by the engine host: letters, digits, _ and -. Never a path. */
+export const sessionId = str({ maxLength: 64, pattern: /^[A-Za-z0-9_-]+$/, what: 'a session id (not a path)' });
+
+const sessionView: Guard<SessionView> = object({}, { z: num({ min: 0, max: 1_000_000, integer: true }), window: object({ center: num(), width: num({ min: 0 }) }) });
+const saveSessionRequest: Guard<SaveSessionRequest> = object({ handle, resultId, view: sessionView });
+const exportRequest: Guard<ExportRequest> = object(
+  { handle, resultId, format: oneOf(RESULT_EXPORT_FORMATS) },
+  { z: num({ min: 0, max: 1_000_000, integer: true }), deidentify: bool() },
+);
+
 type ArgGuards<A extends unknown[]> = { [K in keyof A]: Guard<A[K]> };
 
 /** One guard per argument of every channel; `satisfies` makes a new channel without guards a compile error. */
@@ -181,6 +219,7 @@ export const VALIDATORS = {
   'file:close': [handle],
   'image:info': [handle],
   'image:slice': [sliceRequest],
+  'image:tile': [tileRequest],
   'models:list': [],
   'segment:run': [jobId, segmentRequest],
   'job:cancel': [jobId],
@@ -191,6 +230,12 @@ export const VALIDATORS = {
   'result:edit': [resultId, editOperation],
   'result:undo': [resultId],
   'result:redo': [resultId],
+  'session:save': [saveSessionRequest],
+  'session:open': [],
+  'session:recover-list': [],
+  'session:recover': [sessionId],
+  'session:discard': [sessionId],
+  'result:export': [exportRequest],
 } satisfies { [C in InvokeChannel]: ArgGuards<InvokeChannels[C]['args']> };
 
 export function isInvokeChannel(channel: unknown): channel is InvokeChannel {

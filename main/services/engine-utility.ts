@@ -13,6 +13,8 @@ export function utilityHost(modulePath: string = join(__dirname, '..', 'engine-h
     if (app.isPackaged && !env.DELINEATE_MODELS_DIR) env.DELINEATE_MODELS_DIR = join(process.resourcesPath, 'app.asar.unpacked', 'models');
     // The user's own models (a folder per model, or Deepness .onnx files) live in the app's data directory.
     if (!env.DELINEATE_USER_MODELS_DIR) env.DELINEATE_USER_MODELS_DIR = join(app.getPath('userData'), 'models');
+    // Sessions autosave here after every completed edit; the next start offers to recover what a crash left.
+    if (!env.DELINEATE_AUTOSAVE_DIR) env.DELINEATE_AUTOSAVE_DIR = join(app.getPath('userData'), 'autosave');
     const child = utilityProcess.fork(modulePath, [], {
       serviceName: 'Delineate engine',
       env,

@@ -1,5 +1,5 @@
 // What the user can ask for, as async commands over window.delineate; each ends in named operations.
-import type { EditOperation, EditResult, OpenedImage } from '../../preload/api';
+import type { EditOperation, EditResult, OpenedImage, OpenedSession, ResultExportFormat } from '../../preload/api';
 import { apply, getState } from './store';
 import * as op from './operations';
 
@@ -213,9 +213,10 @@ export async function restartEngine(): Promise<void> {
     const hadResult = getState().result !== null;
     apply(op.engineChanged(await api().restartEngine()));
     if (hadResult) {
-      // Results live in the engine host; a new host starts without them.
+      // Results live in the engine host; a new host starts without them, but their autosaves are on disk.
       apply(op.resultDropped());
-      apply(op.errorShown('The engine restarted, so the segmentation result is gone: run the model again.'));
+      await checkRecoverable();
+      if (getState().recoverable.length === 0) apply(op.errorShown('The engine restarted, so the segmentation result is gone: run the model again.'));
     }
     await refreshModels();
     // The handle survives in main; only the preview needs fetching again.
@@ -232,6 +233,9 @@ export function connectEvents(): () => void {
     api().on('job:progress', (progress) => apply(op.jobProgressed(progress))),
     api().on('app:command', (cmd) => {
       if (cmd.command === 'open-file') void openWithDialog();
+      else if (cmd.command === 'open-session') void openSession();
+      else if (cmd.command === 'save-session') void saveSession();
+      else if (cmd.command === 'export' && getState().result) apply(op.exportMenuRequested());
     }),
   ];
   api()
@@ -239,4 +243,61 @@ export function connectEvents(): () => void {
     .then((status) => apply(op.engineChanged(status)))
     .catch(report);
   return () => offs.forEach((off) => off());
+}
+
+// ---------------------------------------------------------------- sessions and exports
+
+/** Asks the engine host which autosaves nobody has open (after start-up and after an engine restart). */
+export async function checkRecoverable(): Promise<void> {
+  try {
+    apply(op.recoverableListed(await api().listRecoverable()));
+  } catch {
+    // No list (engine not ready yet) is no reason for a banner; the next ready state asks again.
+  }
+}
+
+/** Shows a session the engine host rebuilt: its image, the result with its edits, the slice it was on. */
+async function showSession(opened: OpenedSession): Promise<void> {
+  const previous = getState().image;
+  apply(op.sessionRestored(opened));
+  apply(op.errorDismissed());
+  if (previous && previous.handle !== opened.image.handle) api().closeFile(previous.handle).catch(() => undefined);
+  if (opened.warnings.length > 0) apply(op.errorShown(`The image changed since the session was saved: ${opened.warnings.join('; ')}`));
+  await Promise.all([loadSlice(), loadResultSlice()]);
+}
+
+/** Rebuilds an autosaved session (the model's result with every completed edit replayed). */
+export async function recover(sessionId: string): Promise<void> {
+  const opened = await withBusy('Recovering...', () => api().recoverSession(sessionId));
+  if (!opened) return;
+  apply(op.recoverableRemoved(sessionId));
+  await showSession(opened);
+  const n = opened.result.undoStack.length;
+  apply(op.noticeShown(`Recovered ${opened.image.name} with ${n} edit${n === 1 ? '' : 's'}.`));
+}
+
+export async function discardRecoverable(sessionId: string): Promise<void> {
+  await withBusy('Discarding...', () => api().discardRecoverable(sessionId));
+  apply(op.recoverableRemoved(sessionId));
+}
+
+export async function openSession(): Promise<void> {
+  const opened = await withBusy('Opening session...', () => api().openSession());
+  if (opened) await showSession(opened);
+}
+
+export async function saveSession(): Promise<void> {
+  const { result, z, display } = getState();
+  if (!result) return;
+  const view = { z, ...(display.window ? { window: display.window } : {}) };
+  const saved = await withBusy('Saving session...', () => api().saveSession({ handle: result.handle, resultId: result.resultId, view }));
+  if (saved) apply(op.noticeShown(`Session saved as ${saved.name}.`));
+}
+
+export async function exportAs(format: ResultExportFormat, options: { deidentify?: boolean } = {}): Promise<void> {
+  const { result, z } = getState();
+  if (!result) return;
+  const request = { handle: result.handle, resultId: result.resultId, format, z, ...(options.deidentify ? { deidentify: true } : {}) };
+  const saved = await withBusy('Exporting...', () => api().exportResult(request));
+  if (saved) apply(op.noticeShown(`Exported ${saved.files.join(', ')}.`));
 }

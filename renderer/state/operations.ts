@@ -1,7 +1,7 @@
 // Every way the renderer's state changes, one named operation each (pure: state in, state out).
 // Edits of a result are not here: they are operations on the engine host's instance map (result:edit), and
 // `resultEdited` only takes in what the host answers.
-import type { EditResult, EngineStatus, JobProgress, ModelSummary, OpenedImage, PixelProbe, ResultSlice, SegmentResult, SliceBitmap } from '../../preload/api';
+import type { EditResult, EngineStatus, JobProgress, ModelSummary, OpenedImage, OpenedSession, RecoverableSession, PixelProbe, ResultSlice, SegmentResult, SliceBitmap } from '../../preload/api';
 import type { AppState, OverlayStyle, SortState, Tool } from './store';
 
 export const imageOpened = (image: OpenedImage) => (s: AppState): AppState => ({
@@ -116,3 +116,25 @@ export const cursorMoved = (cursor: { x: number; y: number } | null) => (s: AppS
 };
 export const probed = (probe: PixelProbe | null) => (s: AppState): AppState => ({ ...s, probe });
 export const zoomChanged = (zoomPct: number) => (s: AppState): AppState => (s.zoomPct === zoomPct ? s : { ...s, zoomPct });
+
+/** A session was opened or recovered: its image (fresh handle), its rebuilt result and the view it kept. */
+export const sessionRestored = (opened: OpenedSession) => (s: AppState): AppState => {
+  const depth = opened.image.info.depth;
+  const z = opened.view.z !== undefined && opened.view.z < depth ? opened.view.z : Math.floor(depth / 2);
+  const r = opened.result;
+  const firstClass = r.document.classes[0]?.id ?? 1;
+  return {
+    ...imageOpened(opened.image)(s),
+    z,
+    display: { window: opened.view.window ?? null, bands: null },
+    result: { resultId: r.resultId, handle: opened.image.handle, document: r.document, revision: r.revision, undoStack: r.undoStack, redoStack: r.redoStack },
+    activeClassId: r.document.classes.some((c) => c.id === s.activeClassId) ? s.activeClassId : firstClass,
+    overlay: { ...s.overlay, hiddenClasses: [] },
+  };
+};
+
+export const recoverableListed = (recoverable: RecoverableSession[]) => (s: AppState): AppState => ({ ...s, recoverable });
+export const recoverableRemoved = (sessionId: string) => (s: AppState): AppState => ({ ...s, recoverable: s.recoverable.filter((x) => x.sessionId !== sessionId) });
+
+export const noticeShown = (notice: string | null) => (s: AppState): AppState => (s.notice === notice ? s : { ...s, notice });
+export const exportMenuRequested = () => (s: AppState): AppState => ({ ...s, exportMenuRequest: s.exportMenuRequest + 1 });

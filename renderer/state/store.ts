@@ -1,7 +1,7 @@
 // A small store: one immutable state object, changed only through the named operations in operations.ts,
 // read in components with useStore(selector). Selectors must return state parts or primitives (no new objects).
 import { useSyncExternalStore } from 'react';
-import type { EditOperationName, EngineStatus, InstancesDocument, JobProgress, ModelSummary, OpenedImage, PixelProbe, ResultSlice, SliceBitmap } from '../../preload/api';
+import type { EditOperationName, EngineStatus, RecoverableSession, InstancesDocument, JobProgress, ModelSummary, OpenedImage, PixelProbe, ResultSlice, SliceBitmap } from '../../preload/api';
 
 export interface JobState {
   jobId: string;
@@ -76,6 +76,12 @@ export interface AppState {
   zoomPct: number;
   /** Bumped to ask the viewer to centre on the selected instance. */
   focusRequest: number;
+  /** Autosaves a crash or an unsaved quit left (the recover banner offers the first). */
+  recoverable: RecoverableSession[];
+  /** A short confirmation (session saved, file exported), shown until dismissed or replaced. */
+  notice: string | null;
+  /** Bumped to ask the toolbar to open the export menu (File > Export... in the app menu). */
+  exportMenuRequest: number;
 }
 
 export const initialState: AppState = {
@@ -101,6 +107,9 @@ export const initialState: AppState = {
   probe: null,
   zoomPct: 100,
   focusRequest: 0,
+  recoverable: [],
+  notice: null,
+  exportMenuRequest: 0,
 };
 
 type Listener = () => void;

@@ -2,7 +2,8 @@
 // pan (drag, middle-drag), zoom (wheel around the cursor; Ctrl+wheel on volumes), fit, slice scrolling (wheel on
 // volumes, arrow keys, slider), window/level by right-drag, click-to-select, brush/eraser strokes, the selected
 // object's box and RECIST axes, and a scale bar. Image and overlay are both drawn onto the image's full pixel
-// extent, so previews of any size line up with each other and with the cursor read-out.
+// extent, so previews of any size line up with each other and with the cursor read-out. Rasters larger than the
+// preview get full-resolution tiles of the level that matches the zoom over the preview (tiles.ts).
 import { useCallback, useEffect, useMemo, useRef } from 'react';
 import type { InstanceRecord, ResultSlice, SliceBitmap } from '../../preload/api';
 import { apply, getState, useStore } from '../state/store';
@@ -11,6 +12,7 @@ import * as cmd from '../state/commands';
 import { hexToRgb, instanceColor, paintOverlay, type Rgb } from '../overlays/colors';
 import { tip } from '../shortcuts';
 import { viewerActions } from './actions';
+import { TileLayer } from './tiles';
 import { formatLength, lengthUnit, niceLength } from './units';
 
 /** Screen (CSS) pixels per image pixel, and where image pixel (0,0) lands. */
@@ -88,6 +90,24 @@ export function Viewer() {
   const fittedFor = useRef<string | null>(null);
   const gesture = useRef<Gesture | null>(null);
   const mouse = useRef<{ x: number; y: number } | null>(null);
+  // Tiles arrive asynchronously: each asks for one redraw on the next frame, whatever draw is current then.
+  const redraw = useRef<() => void>(() => undefined);
+  const redrawPending = useRef(false);
+  const tiles = useMemo(
+    () =>
+      new TileLayer(
+        (request) => window.delineate.imageTile(request),
+        () => {
+          if (redrawPending.current) return;
+          redrawPending.current = true;
+          requestAnimationFrame(() => {
+            redrawPending.current = false;
+            redraw.current();
+          });
+        },
+      ),
+    [],
+  );
 
   const info = image?.info;
   const widthPx = info?.width ?? 1;
@@ -138,7 +158,9 @@ export function Viewer() {
     ctx.setTransform(dpr * s, 0, 0, dpr * s, dpr * tx, dpr * ty);
     // Crisp pixels when magnified (reading values), smooth when minified.
     ctx.imageSmoothingEnabled = s * (slice?.scale ?? 1) < 2;
-    if (sliceCanvas) ctx.drawImage(sliceCanvas, 0, 0, widthPx, heightPx);
+    // The preview is the backdrop while tiles load; under a full cover of tiles it is not drawn.
+    if (sliceCanvas && !tiles.covers(view.current, canvas.clientWidth, canvas.clientHeight, dpr)) ctx.drawImage(sliceCanvas, 0, 0, widthPx, heightPx);
+    tiles.draw(ctx, view.current, canvas.clientWidth, canvas.clientHeight, dpr);
     if (overlayCanvas) {
       ctx.imageSmoothingEnabled = false;
       ctx.drawImage(overlayCanvas, 0, 0, widthPx, heightPx);
@@ -192,7 +214,21 @@ export function Viewer() {
       ctx.stroke();
     }
     apply(op.zoomChanged(s * 100));
-  }, [slice, sliceCanvas, overlayCanvas, widthPx, heightPx, selected, tool, brushRadiusPx]);
+  }, [slice, sliceCanvas, overlayCanvas, widthPx, heightPx, selected, tool, brushRadiusPx, tiles]);
+  useEffect(() => {
+    redraw.current = draw;
+  }, [draw]);
+
+  // The tiles are of what the preview shows: same image, slice, window and bands (read when the preview arrives).
+  useEffect(() => {
+    tiles.setSource(
+      image && slice
+        ? { handle: image.handle, z: getState().z, width: widthPx, height: heightPx, window: slice.window, bands: getState().display.bands, previewScale: slice.scale }
+        : null,
+    );
+    redraw.current();
+  }, [tiles, image, slice, widthPx, heightPx]);
+  useEffect(() => () => tiles.dispose(), [tiles]);
 
   const fit = useCallback(() => {
     const canvas = canvasRef.current;
@@ -210,6 +246,21 @@ export function Viewer() {
       viewerActions.fit = null;
     };
   }, [fit]);
+
+  useEffect(() => {
+    viewerActions.panBy = (dx, dy) => {
+      const t0 = performance.now();
+      const v = view.current;
+      view.current = { ...v, tx: v.tx + dx, ty: v.ty + dy };
+      draw();
+      return performance.now() - t0;
+    };
+    viewerActions.tileStats = tiles.stats;
+    return () => {
+      viewerActions.panBy = null;
+      viewerActions.tileStats = null;
+    };
+  }, [draw, tiles]);
 
   // Fit once per opened image; later slices keep the user's pan and zoom.
   useEffect(() => {

@@ -1,5 +1,6 @@
 // Sessions: save/load round trip with the image sanity check, autosave on every completed edit and on a timer, and
-// crash recovery: a child process killed in the middle of editing loses none of its completed edits.
+// crash recovery: a child process killed in the middle of editing loses none of its completed edits; the app's
+// SessionWorkspace (open, record, save, list, recover, discard) and the PNG snapshot's legend and scale bar.
 import { spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
@@ -7,7 +8,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../main/cli/index';
 import { checkImageReference, loadSession, newSession, recoverSession, replaySession, saveSession, SessionRecorder, autosavePath } from '../../main/engine/session/session';
 import { bundleChild } from '../fixtures/bundle-child';
-import { writeGeoResult } from '../fixtures/geo-result';
+import { GEO_CLASSES, GEO_H, GEO_W, geoFixture, writeGeoResult } from '../fixtures/geo-result';
+import sharp from 'sharp';
+import { openImage } from '../../main/engine/io/index';
+import { ResultStore } from '../../main/engine/results/store';
+import { SessionWorkspace } from '../../main/engine/session/workspace';
+import { scaleBar, snapshotPng } from '../../main/engine/export/snapshot';
 import { killTestEdit } from '../fixtures/session-edits';
 import { tempDir } from './helpers';
 
@@ -69,6 +75,77 @@ describe('sessions', () => {
     const parsed = JSON.parse(doc) as { instances: Array<{ id: number; classId: number }> };
     expect(parsed.instances.map((i) => i.id)).toEqual([2, 3, 4, 5]);
     expect(parsed.instances.find((i) => i.id === 5)!.classId).toBe(1);
+  });
+
+  it('keeps app sessions in the engine host: open, record, save beside, list, recover, discard', async () => {
+    const auto = path.join(tmp.dir, 'workspace');
+    const readImage = async (file: string) => {
+      const src = await openImage(file);
+      try {
+        return (await src.read({ channels: [0] })).data;
+      } finally {
+        await src.close();
+      }
+    };
+    const store = new ResultStore(readImage);
+    const ws = new SessionWorkspace(store, auto, 60_000);
+    const s = await newSession(geo.image, { result: geo.result, view: { z: 0 } });
+    s.edits.push(killTestEdit(1), killTestEdit(2), killTestEdit(3));
+    s.redo.push(killTestEdit(5));
+    const file = path.join(tmp.dir, 'ws.delineate.json');
+    await saveSession(file, s);
+    const opened = await ws.open(file);
+    expect(opened.imagePath).toBe(path.resolve(geo.image));
+    expect(opened.result.undoStack).toHaveLength(3);
+    expect(opened.result.redoStack).toEqual(['paintStroke']);
+    expect(opened.view).toEqual({ z: 0 });
+    // An edit through the host is autosaved; an open session is not offered for recovery.
+    await store.edit(opened.result.resultId, killTestEdit(6));
+    await ws.recorded(opened.result.resultId, { edit: killTestEdit(6) });
+    const autosaves = readdirSync(auto).filter((n) => n.endsWith('.autosave.json'));
+    expect(autosaves).toHaveLength(1);
+    expect((await loadSession(path.join(auto, autosaves[0]!))).edits).toHaveLength(4);
+    expect(await ws.list()).toEqual([]);
+
+    // A second host (after a crash) offers it, and replays it to the same maps.
+    const store2 = new ResultStore(readImage);
+    const ws2 = new SessionWorkspace(store2, auto, 60_000);
+    const offered = await ws2.list();
+    expect(offered.map((o) => o.editCount)).toEqual([4]);
+    const back = await ws2.recover(offered[0]!.sessionId);
+    expect(back.result.undoStack).toHaveLength(4);
+    expect(Array.from(store2.snapshot(back.result.resultId).instances)).toEqual(Array.from(store.snapshot(opened.result.resultId).instances));
+    await expect(ws2.recover('../../etc/passwd')).rejects.toThrow(/not a session id/);
+
+    // Saving writes the session and its base beside it, and clears the autosave.
+    const saved = path.join(tmp.dir, 'out.delineate.json');
+    expect(await ws2.save(back.result.resultId, saved, { z: 0 })).toEqual([saved, path.join(tmp.dir, 'out.delineate-result')]);
+    expect((await loadSession(saved)).edits).toHaveLength(4);
+    expect(readdirSync(auto).filter((n) => n.endsWith('.autosave.json'))).toEqual([]);
+
+    // A third host finds nothing to offer; discarding an autosave removes it with its base folder.
+    const ws3 = new SessionWorkspace(new ResultStore(readImage), auto, 60_000);
+    expect(await ws3.list()).toEqual([]);
+    const left = await newSession(geo.image, { id: 'left', result: geo.result });
+    await saveSession(autosavePath(auto, 'left'), left);
+    expect((await ws3.list()).map((o) => o.sessionId)).toEqual(['left']);
+    await ws3.discard('left');
+    expect(await ws3.list()).toEqual([]);
+  });
+
+  it('draws the PNG snapshot with a legend and a scale bar in metres or millimetres', async () => {
+    const { geometry } = geoFixture();
+    // 48 px of 10 m: a fifth is 96 m -> a 50 m bar of 5 image px, 40 output px (small images are enlarged up to x8).
+    expect(scaleBar(geometry, GEO_W, GEO_H, 8)).toEqual({ lengthPx: 40, label: '50 m' });
+    expect(scaleBar({ type: 'medical', spacingMm: [0.7, 0.7, 2], originMm: [0, 0, 0], direction: [1, 0, 0, 0, 1, 0, 0, 0, 1] }, 512, 512, 1)).toEqual({ lengthPx: 50 / 0.7, label: '5 cm' });
+    expect(scaleBar({ type: 'pixel' }, 100, 100, 1)).toBeNull();
+    const rgb = new Uint8Array(GEO_W * GEO_H * 3).fill(40);
+    const png = await snapshotPng(rgb, GEO_W, GEO_H, GEO_CLASSES, geometry);
+    const meta = await sharp(png).metadata();
+    expect(meta.width).toBe(GEO_W * 8);
+    expect(meta.height).toBeGreaterThan(GEO_H * 8);
+    mkdirSync('test-results', { recursive: true });
+    writeFileSync(path.join('test-results', 'snapshot-geo.png'), png);
   });
 
   it('recovers every completed edit after the editing process is killed', async () => {

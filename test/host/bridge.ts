@@ -52,6 +52,7 @@ const api: DelineateApi = {
   closeFile: (handle) => invoke('file:close', handle),
   imageInfo: (handle) => invoke('image:info', handle),
   imageSlice: (request) => invoke('image:slice', request),
+  imageTile: (request) => invoke('image:tile', request),
   listModels: () => invoke('models:list'),
   segment: (jobId, request) => invoke('segment:run', jobId, request),
   cancelJob: (jobId) => invoke('job:cancel', jobId),
@@ -62,6 +63,12 @@ const api: DelineateApi = {
   editResult: (resultId, operation) => invoke('result:edit', resultId, operation),
   undoEdit: (resultId) => invoke('result:undo', resultId),
   redoEdit: (resultId) => invoke('result:redo', resultId),
+  saveSession: (request) => invoke('session:save', request),
+  openSession: () => invoke('session:open'),
+  listRecoverable: () => invoke('session:recover-list'),
+  recoverSession: (sessionId) => invoke('session:recover', sessionId),
+  discardRecoverable: (sessionId) => invoke('session:discard', sessionId),
+  exportResult: (request) => invoke('result:export', request),
   on<E extends EventChannel>(event: E, listener: (payload: EventChannels[E]) => void): () => void {
     if (!(EVENT_CHANNELS as readonly string[]).includes(event)) throw new Error(`unknown event: ${String(event)}`);
     const set = listeners.get(event) ?? new Set();

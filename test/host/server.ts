@@ -4,7 +4,9 @@
 
 import { build } from 'esbuild';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { extname, join, resolve, sep } from 'node:path';
@@ -26,6 +28,8 @@ export interface TestHostOptions {
   /** Engine host client to use; default: a fork of dist/engine-host.cjs. */
   engine?: EngineHostClient;
   log?: (line: string) => void;
+  /** Session autosave folder given to the forked engine host; default: a new temporary folder. */
+  autosaveDir?: string;
 }
 
 /** What tests steer: the next dialog answer, the drop table, the engine process, shutdown. */
@@ -36,6 +40,12 @@ export interface HostControl {
   setNextDialogPath(path: string | null): void;
   /** A File named `name` dropped in the page opens `path`. */
   registerDrop(name: string, path: string): void;
+  /** The next save dialog (Save session, Export) returns this path (null: the user cancels). */
+  setNextSavePath(path: string | null): void;
+  /** What the last save dialog was asked to suggest, and with which extensions. */
+  lastSaveRequest(): { defaultName: string; extensions: string[] } | null;
+  /** Where the engine host autosaves sessions. */
+  autosaveDir: string;
   engine: EngineHostClient;
   close(): Promise<void>;
 }
@@ -73,11 +83,22 @@ export async function startTestHost(options: TestHostOptions = {}): Promise<Host
   const indexHtml = await readFile(join(rendererDir, 'index.html'), 'utf8');
 
   let nextDialogPath: string | null = null;
+  let nextSavePath: string | null = null;
+  let lastSave: { defaultName: string; extensions: string[] } | null = null;
   const drops = new Map<string, string>();
+  const takeOpen = async (): Promise<string | null> => {
+    const path = nextDialogPath;
+    nextDialogPath = null;
+    return path;
+  };
+  // Open dialogs (image or session) share one answer; save dialogs have their own.
   const dialogs: Dialogs = {
-    async openImage() {
-      const path = nextDialogPath;
-      nextDialogPath = null;
+    openImage: takeOpen,
+    openSession: takeOpen,
+    async saveFile(defaultName, filters) {
+      lastSave = { defaultName, extensions: filters.flatMap((f) => f.extensions) };
+      const path = nextSavePath;
+      nextSavePath = null;
       return path;
     },
   };
@@ -87,7 +108,8 @@ export async function startTestHost(options: TestHostOptions = {}): Promise<Host
     const frame = encodeFrame({ event, payload });
     for (const s of sockets) s.send(frame);
   };
-  const engine = options.engine ?? new EngineHostClient({ spawn: forkHost(ENGINE_HOST) });
+  const autosaveDir = options.autosaveDir ?? mkdtempSync(join(tmpdir(), 'delineate-autosave-'));
+  const engine = options.engine ?? new EngineHostClient({ spawn: forkHost(ENGINE_HOST, [], { DELINEATE_AUTOSAVE_DIR: autosaveDir }) });
   const unforward = forwardEngineState(engine, emit);
   const handlers = createHandlers({
     files: new FileRegistry(),
@@ -185,6 +207,11 @@ export async function startTestHost(options: TestHostOptions = {}): Promise<Host
     registerDrop(name, path) {
       drops.set(name, path);
     },
+    setNextSavePath(path) {
+      nextSavePath = path;
+    },
+    lastSaveRequest: () => lastSave,
+    autosaveDir,
     engine,
     async close() {
       unforward();

@@ -18,6 +18,8 @@ export interface Harness {
   events: { event: EventChannel; payload: unknown }[];
   dir: string;
   setDialog(path: string | null): void;
+  /** What the next save dialog answers. */
+  setSaveDialog(path: string | null): void;
   waitForEvent<E extends EventChannel>(event: E, match?: (p: EventChannels[E]) => boolean, timeoutMs?: number): Promise<EventChannels[E]>;
 }
 
@@ -27,6 +29,7 @@ export function makeHarness(): Harness {
   writeFileSync(join(dir, 'a.png'), Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
   writeFileSync(join(dir, 'broken.bad'), 'fake');
   let dialogPath: string | null = null;
+  let savePath: string | null = null;
   const events: Harness['events'] = [];
   const waiters: (() => void)[] = [];
   const emit = <E extends EventChannel>(event: E, payload: EventChannels[E]) => {
@@ -44,6 +47,12 @@ export function makeHarness(): Harness {
       async openImage() {
         return dialogPath;
       },
+      async openSession() {
+        return dialogPath;
+      },
+      async saveFile() {
+        return savePath;
+      },
     },
     app: { name: 'delineate', version: '0.0.0-test', host: 'testhost' },
   });
@@ -55,6 +64,7 @@ export function makeHarness(): Harness {
     events,
     dir,
     setDialog: (p) => (dialogPath = p),
+    setSaveDialog: (p) => (savePath = p),
     waitForEvent(event, match = () => true, timeoutMs = 20_000) {
       type P = EventChannels[typeof event];
       return new Promise<P>((resolve, reject) => {

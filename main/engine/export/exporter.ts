@@ -8,12 +8,12 @@ import { NODATA_LABEL, NODATA_LABEL_U16, type Geometry, type InferenceRecord, ty
 import { InputError, type PixelArray } from '../image';
 import { openImage } from '../io/index';
 import { writeNifti } from '../io/nifti';
-import { writePng } from '../io/png';
 import { writeTiff } from '../io/tiff-writer';
 import type { LabelArray } from '../postprocess/labels';
 import { writeChunksAtomic } from './atomic-stream';
 import { readSegSource, writeDicomSeg } from './dicom-seg';
-import { labelColormap, overlayRgb } from './overlay';
+import { labelColormap, overlayRgb, type SliceImage } from './overlay';
+import { snapshotPng } from './snapshot';
 import { measurementsCsv } from './results';
 import { buildVectorLayer, writeGeoJson, writeGeoPackage, writeShapefile } from './vector';
 
@@ -109,6 +109,8 @@ export interface ExportOptions {
   sourceSeries?: string;
   /** Slice shown by png (default the middle one). */
   z?: number;
+  /** png: that slice of the image (depth 1), drawn under the labels; default a neutral grey. */
+  background?: SliceImage;
 }
 
 /** Writes result r as `format` to `out` (atomically). Returns the written paths. */
@@ -170,9 +172,13 @@ export async function exportResult(r: LoadedResult, format: ExportFormat, out: s
     case 'png': {
       const z = options.z ?? Math.floor(r.depth / 2);
       if (z < 0 || z >= r.depth) throw new InputError(out, `slice ${z} is outside 0..${r.depth - 1}`);
-      // The labels over a neutral grey: the image itself may be gone, and pixels of it would not be de-identified.
-      const grey = { data: new Uint8Array(r.width * r.height * r.depth).fill(64), width: r.width, height: r.height, depth: r.depth, channels: 1 };
-      await writePng(out, overlayRgb(grey, r.labels, z, r.classes), r.width, r.height, 3);
+      // The labels over the image's slice when the caller read it, else over a neutral grey: the image itself may be
+      // gone, and pixels of it would not be de-identified.
+      const plane = r.width * r.height;
+      const under = options.background ?? { data: new Uint8Array(plane).fill(64), width: r.width, height: r.height, depth: 1, channels: 1 };
+      if (under.width !== r.width || under.height !== r.height || under.depth !== 1) throw new InputError(out, 'the snapshot background must be one slice of the result\'s size');
+      const rgb = overlayRgb(under, r.labels.subarray(z * plane, (z + 1) * plane), 0, r.classes);
+      await writeChunksAtomic(out, [await snapshotPng(rgb, r.width, r.height, r.classes, r.geometry)]);
       return [out];
     }
   }

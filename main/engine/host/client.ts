@@ -54,10 +54,12 @@ export function defaultHostPath(): string {
 export const HOST_MAX_OLD_SPACE_MB = 4096;
 
 /** Forks a Node child running the host bundle (tests, the test host, the CLI's isolated mode). */
-export function forkHost(modulePath: string = defaultHostPath(), execArgv: string[] = []): SpawnHost {
+export function forkHost(modulePath: string = defaultHostPath(), execArgv: string[] = [], env?: Record<string, string>): SpawnHost {
   return () => {
     const child = fork(modulePath, [], {
       serialization: 'advanced',
+      // Extra variables on top of ours (the test host names its autosave folder this way).
+      ...(env ? { env: { ...process.env, ...env } } : {}),
       execArgv: [`--max-old-space-size=${HOST_MAX_OLD_SPACE_MB}`, ...execArgv],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });

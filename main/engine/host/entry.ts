@@ -12,4 +12,6 @@ if (!transport) {
 installCrashGuards(transport);
 // Without a parent the host has no purpose: exit rather than linger as an orphan.
 process.on('disconnect', () => process.exit(0));
-serveEngine(createEngineService(), transport);
+// The shell names the autosave folder (Electron: userData/autosave; the test host: a temporary folder).
+const autosaveDir = process.env.DELINEATE_AUTOSAVE_DIR;
+serveEngine(createEngineService(autosaveDir ? { autosaveDir } : {}), transport);

@@ -2,13 +2,15 @@
 // Messages are structured-cloned (utilityProcess / fork with 'advanced' serialization), so typed arrays pass as is.
 
 import type { ImageInfo, ModelSummary } from '../../../preload/formats';
-import type { EditOperation, EditResult, JobProgress, PixelProbe, ResultSlice, ResultSliceRequest, SegmentRequest, SliceBitmap, SliceRequest } from '../../../preload/api';
+import type { EditOperation, EditResult, JobProgress, RecoverableSession, ResultExportFormat, SessionView, PixelProbe, ResultSlice, ResultSliceRequest, SegmentRequest, SliceBitmap, SliceRequest, TileBitmap, TileRequest } from '../../../preload/api';
 import type { EngineService, OpenOptions } from '../service';
+import type { RestoredSession } from '../session/workspace';
 
 /** Every method the host serves, its wire parameters (no callbacks, no signal) and its result. */
 export interface EngineCalls {
   info: { params: [path: string, options?: OpenOptions]; result: ImageInfo };
   slice: { params: [path: string, request: Omit<SliceRequest, 'handle'>]; result: SliceBitmap };
+  tile: { params: [path: string, request: Omit<TileRequest, 'handle'>]; result: TileBitmap };
   listModels: { params: []; result: ModelSummary[] };
   segment: { params: [path: string, request: Omit<SegmentRequest, 'handle'>]; result: Awaited<ReturnType<EngineService['segment']>> };
   probe: { params: [path: string, x: number, y: number, z: number]; result: PixelProbe };
@@ -16,10 +18,16 @@ export interface EngineCalls {
   editResult: { params: [resultId: string, operation: EditOperation]; result: EditResult };
   undoEdit: { params: [resultId: string]; result: EditResult };
   redoEdit: { params: [resultId: string]; result: EditResult };
+  saveSession: { params: [resultId: string, file: string, view: SessionView]; result: string[] };
+  openSession: { params: [file: string]; result: RestoredSession };
+  listAutosaves: { params: []; result: RecoverableSession[] };
+  recoverAutosave: { params: [sessionId: string]; result: RestoredSession };
+  discardAutosave: { params: [sessionId: string]; result: void };
+  exportResult: { params: [resultId: string, format: ResultExportFormat, out: string, options: { z?: number; deidentify?: boolean }]; result: string[] };
 }
 
 export type EngineMethod = keyof EngineCalls;
-export const ENGINE_METHODS = ['info', 'slice', 'listModels', 'segment', 'probe', 'resultSlice', 'editResult', 'undoEdit', 'redoEdit'] as const satisfies readonly EngineMethod[];
+export const ENGINE_METHODS = ['info', 'slice', 'tile', 'listModels', 'segment', 'probe', 'resultSlice', 'editResult', 'undoEdit', 'redoEdit', 'saveSession', 'openSession', 'listAutosaves', 'recoverAutosave', 'discardAutosave', 'exportResult'] as const satisfies readonly EngineMethod[];
 
 // Compile-time check that every EngineService method has a wire entry and vice versa.
 type _SameKeys = [Exclude<keyof EngineService, EngineMethod>, Exclude<EngineMethod, keyof EngineService>] extends [never, never] ? true : never;

@@ -51,6 +51,8 @@ export function serveEngine(service: EngineService, transport: HostTransport): {
         return service.info(p[0] as string, p[1] as Parameters<EngineService['info']>[1]);
       case 'slice':
         return service.slice(p[0] as string, p[1] as Parameters<EngineService['slice']>[1]);
+      case 'tile':
+        return service.tile(p[0] as string, p[1] as Parameters<EngineService['tile']>[1]);
       case 'listModels':
         return service.listModels();
       case 'segment': {
@@ -77,6 +79,18 @@ export function serveEngine(service: EngineService, transport: HostTransport): {
         return service.undoEdit(p[0] as string);
       case 'redoEdit':
         return service.redoEdit(p[0] as string);
+      case 'saveSession':
+        return service.saveSession(p[0] as string, p[1] as string, p[2] as Parameters<EngineService['saveSession']>[2]);
+      case 'openSession':
+        return service.openSession(p[0] as string);
+      case 'listAutosaves':
+        return service.listAutosaves();
+      case 'recoverAutosave':
+        return service.recoverAutosave(p[0] as string);
+      case 'discardAutosave':
+        return service.discardAutosave(p[0] as string);
+      case 'exportResult':
+        return service.exportResult(p[0] as string, p[1] as Parameters<EngineService['exportResult']>[1], p[2] as string, p[3] as Parameters<EngineService['exportResult']>[3]);
     }
   }
 

@@ -34,7 +34,7 @@ function numberOf(v: unknown): number | undefined {
 }
 
 /** Area-average downsampling of one plane; NaN marks invalid pixels on input and output. */
-function downsample(src: Float32Array, w: number, h: number, outW: number, outH: number): Float32Array {
+export function downsample(src: Float32Array, w: number, h: number, outW: number, outH: number): Float32Array {
   if (outW === w && outH === h) return src;
   const xs = Array.from({ length: outW + 1 }, (_, i) => Math.floor((i * w) / outW));
   const ys = Array.from({ length: outH + 1 }, (_, i) => Math.floor((i * h) / outH));

@@ -204,6 +204,22 @@ export class ResultStore {
     return this.commit(r, step.patch, 'forward', step.createdInstanceId);
   }
 
+  has(id: string): boolean {
+    return this.results.has(id);
+  }
+
+  /** Where a kept result stands now (revision, document, stacks): what a restored session shows. */
+  state(id: string): { resultId: string; revision: number; document: InstancesDocument; undoStack: EditOperationName[]; redoStack: EditOperationName[] } {
+    const r = this.get(id);
+    return { resultId: id, revision: r.revision, document: r.document, undoStack: r.undo.map((s) => s.op.op), redoStack: r.redo.map((s) => s.op.op) };
+  }
+
+  /** The maps and document as they are now, for the exporters (shared, not copied: read them, never change them). */
+  snapshot(id: string): Omit<ResultInput, 'connectivity'> {
+    const r = this.get(id);
+    return { path: r.path, width: r.width, height: r.height, depth: r.depth, geometry: r.geometry, classes: r.classes, labels: r.labels, nodataLabel: r.nodataLabel, instances: r.instances, document: r.document };
+  }
+
   /** Applies a patch to the maps, re-measures the instances it touched, and describes the new state. */
   private async commit(r: Stored, patch: Patch, direction: 'forward' | 'undo', createdInstanceId?: number): Promise<EditResult> {
     const changed = new Set<number>();
