@@ -70,6 +70,43 @@ export function backwardNeighbours(connectivity: Connectivity, is3D: boolean): A
   return out;
 }
 
+/** Fresh statistics of an object whose first pixel (in raster order) is (x, y, z). */
+export function newComponentStats(id: number, classId: number, x: number, y: number, z: number): ComponentStats {
+  return {
+    id,
+    classId,
+    pixelCount: 0,
+    min: [x, y, z],
+    max: [x, y, z],
+    sum: [0, 0, 0],
+    probabilitySum: 0,
+    intensitySum: 0,
+    intensitySumSq: 0,
+    intensityMin: Infinity,
+    intensityMax: -Infinity,
+  };
+}
+
+/** Adds one pixel, visited in raster order, to an object's statistics. */
+export function addPixel(s: ComponentStats, x: number, y: number, z: number, probability: number | undefined, intensity: number | undefined): void {
+  s.pixelCount++;
+  if (x < s.min[0]) s.min[0] = x;
+  if (x > s.max[0]) s.max[0] = x;
+  if (y < s.min[1]) s.min[1] = y;
+  if (y > s.max[1]) s.max[1] = y;
+  if (z > s.max[2]) s.max[2] = z; // z never decreases in raster order, so min[2] is the first pixel's.
+  s.sum[0] += x;
+  s.sum[1] += y;
+  s.sum[2] += z;
+  if (probability !== undefined) s.probabilitySum += probability;
+  if (intensity !== undefined) {
+    s.intensitySum += intensity;
+    s.intensitySumSq += intensity * intensity;
+    if (intensity < s.intensityMin) s.intensityMin = intensity;
+    if (intensity > s.intensityMax) s.intensityMax = intensity;
+  }
+}
+
 /** Labels connected components of every class (values other than 0 and nodata). */
 export function connectedComponents(input: ComponentsInput): ComponentsResult {
   const { labels, width: W, height: H, depth: D, nodataLabel } = input;
@@ -147,39 +184,10 @@ export function connectedComponents(input: ComponentsInput): ComponentsResult {
     if (id === 0) {
       id = stats.length + 1;
       finalOf[root] = id;
-      stats.push({
-        id,
-        classId: labels[i]!,
-        pixelCount: 0,
-        min: [x, y, z],
-        max: [x, y, z],
-        sum: [0, 0, 0],
-        probabilitySum: 0,
-        intensitySum: 0,
-        intensitySumSq: 0,
-        intensityMin: Infinity,
-        intensityMax: -Infinity,
-      });
+      stats.push(newComponentStats(id, labels[i]!, x, y, z));
     }
     provisional[i] = id;
-    const s = stats[id - 1]!;
-    s.pixelCount++;
-    if (x < s.min[0]) s.min[0] = x;
-    if (x > s.max[0]) s.max[0] = x;
-    if (y < s.min[1]) s.min[1] = y;
-    if (y > s.max[1]) s.max[1] = y;
-    if (z > s.max[2]) s.max[2] = z; // z never decreases in raster order, so min[2] is the first pixel's.
-    s.sum[0] += x;
-    s.sum[1] += y;
-    s.sum[2] += z;
-    if (probability) s.probabilitySum += probability[i]!;
-    if (intensity) {
-      const v = intensity[i]!;
-      s.intensitySum += v;
-      s.intensitySumSq += v * v;
-      if (v < s.intensityMin) s.intensityMin = v;
-      if (v > s.intensityMax) s.intensityMax = v;
-    }
+    addPixel(stats[id - 1]!, x, y, z, probability?.[i], intensity?.[i]);
   }
   const instances = provisional; // now holds final ids
 

@@ -7,7 +7,7 @@
 // `statsFromInstanceMap` gathers the same ComponentStats so measure/basic.ts works on either.
 // On a volume the split is per slice: the heads are 2D, and joining split objects across slices is not defined.
 import type { PixelArray } from '../image';
-import { connectedComponents, type ComponentStats } from './components';
+import { addPixel, connectedComponents, newComponentStats, type ComponentStats } from './components';
 import type { LabelArray } from './labels';
 import { markerWatershed } from './watershed';
 
@@ -140,38 +140,10 @@ export function statsFromInstanceMap(input: InstanceStatsInput): ComponentStats[
     const z = Math.floor(i / plane);
     let s = byId.get(id);
     if (!s) {
-      s = {
-        id,
-        classId: labels[i]!,
-        pixelCount: 0,
-        min: [x, y, z],
-        max: [x, y, z],
-        sum: [0, 0, 0],
-        probabilitySum: 0,
-        intensitySum: 0,
-        intensitySumSq: 0,
-        intensityMin: Infinity,
-        intensityMax: -Infinity,
-      };
+      s = newComponentStats(id, labels[i]!, x, y, z);
       byId.set(id, s);
     }
-    s.pixelCount++;
-    if (x < s.min[0]) s.min[0] = x;
-    if (x > s.max[0]) s.max[0] = x;
-    if (y < s.min[1]) s.min[1] = y;
-    if (y > s.max[1]) s.max[1] = y;
-    if (z > s.max[2]) s.max[2] = z; // z never decreases in raster order, so min[2] is the first pixel's.
-    s.sum[0] += x;
-    s.sum[1] += y;
-    s.sum[2] += z;
-    if (probability) s.probabilitySum += probability[i]!;
-    if (intensity) {
-      const v = intensity[i]!;
-      s.intensitySum += v;
-      s.intensitySumSq += v * v;
-      if (v < s.intensityMin) s.intensityMin = v;
-      if (v > s.intensityMax) s.intensityMax = v;
-    }
+    addPixel(s, x, y, z, probability?.[i], intensity?.[i]);
   }
   return [...byId.values()].sort((a, b) => a.id - b.id);
 }
