@@ -1,6 +1,6 @@
 // `delineate export` from result folders (geo and DICOM) to every format, --deidentify, and atomicity: a failing
 // writer and a killed export both leave the previous file intact.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,6 +17,7 @@ import { bundleChild } from '../fixtures/bundle-child';
 import { commandWorks, skipNote, tempDir } from './helpers';
 
 const hasOgr = commandWorks('ogrinfo', ['--version']);
+const hasPythonGdal = commandWorks('/usr/bin/python3', ['-c', 'from osgeo import gdal']);
 
 describe('delineate export', () => {
   const tmp = tempDir('delineate-export-');
@@ -75,8 +76,30 @@ describe('delineate export', () => {
     expect(readFileSync(out('v.png')).subarray(1, 4).toString()).toBe('PNG');
   });
 
-  it(`exports vector layers in the source CRS or --crs${skipNote(!hasOgr, 'needs gdal-bin')}`, async () => {
-    if (!hasOgr) return;
+  it.skipIf(!hasPythonGdal)(`GDAL reads the exported GeoTIFF with the result's pixels, geotransform and CRS${skipNote(!hasPythonGdal, 'needs python3-gdal')}`, async () => {
+    const file = path.join(tmp.dir, 'gdal-check.tif');
+    expect(await main(['export', geo.result, '--to', 'geotiff', '--out', file])).toBe(0);
+    const script = [
+      'import sys, json',
+      'from osgeo import gdal, osr',
+      'ds = gdal.Open(sys.argv[1])',
+      'srs = osr.SpatialReference(wkt=ds.GetProjection()); srs.AutoIdentifyEPSG()',
+      'a = ds.GetRasterBand(1).ReadAsArray()',
+      'print(json.dumps({"gt": list(ds.GetGeoTransform()), "epsg": srs.GetAuthorityCode(None), "size": [ds.RasterXSize, ds.RasterYSize], "pixels": a.ravel().tolist()}))',
+    ].join('\n');
+    const r = spawnSync('/usr/bin/python3', ['-c', script, file], { encoding: 'utf8', maxBuffer: 64 << 20 });
+    expect(r.status, r.stderr).toBe(0);
+    const gdal = JSON.parse(r.stdout) as { gt: number[]; epsg: string; size: number[]; pixels: number[] };
+    const labels = await openImage(path.join(geo.result, 'labels.tif'));
+    const ours = await labels.read();
+    await labels.close();
+    expect(gdal.gt).toEqual([500000, 10, 0, 5200000, 0, -10]);
+    expect(gdal.epsg).toBe('32633');
+    expect(gdal.size).toEqual([ours.width, ours.height]);
+    expect(gdal.pixels).toEqual(Array.from(ours.data));
+  });
+
+  it.skipIf(!hasOgr)(`exports vector layers in the source CRS or --crs${skipNote(!hasOgr, 'needs gdal-bin')}`, async () => {
     const gpkg = path.join(tmp.dir, 'v.gpkg');
     const shp = path.join(tmp.dir, 'v.shp');
     const gj = path.join(tmp.dir, 'v.geojson');

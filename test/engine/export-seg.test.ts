@@ -100,8 +100,7 @@ describe('DICOM SEG', () => {
     expect(Array.from(back2.labels)).toEqual(Array.from(instMap));
   });
 
-  it(`passes dciodvfy without errors${skipNote(!hasDciodvfy, 'dicom3tools not installed')}`, async () => {
-    if (!hasDciodvfy) return;
+  it.skipIf(!hasDciodvfy)(`passes dciodvfy without errors${skipNote(!hasDciodvfy, 'dicom3tools not installed')}`, async () => {
     const file = path.join(tmp.dir, 'check.dcm');
     await writeDicomSeg(file, { source, classes, labels, nodataLabel: 255, algorithm: { name: 'test-model', version: '1' } });
     const r = spawnSync('dciodvfy', ['-new', file], { encoding: 'utf8' });
@@ -110,8 +109,7 @@ describe('DICOM SEG', () => {
     expect(errors, report).toEqual([]);
   });
 
-  it(`reads back in pydicom with the same masks on the same slices${skipNote(!hasPydicom, 'python3-pydicom not installed')}`, async () => {
-    if (!hasPydicom) return;
+  it.skipIf(!hasPydicom)(`reads back in pydicom with the same masks on the same slices${skipNote(!hasPydicom, 'python3-pydicom not installed')}`, async () => {
     const file = path.join(tmp.dir, 'py.dcm');
     await writeDicomSeg(file, { source, classes, labels, nodataLabel: 255, algorithm: { name: 'test-model', version: '1' } });
     const code = `

@@ -118,8 +118,7 @@ describe('vector exports', () => {
     expect(readFileSync(files.shp.replace(/\.shp$/, '.prj'), 'utf8')).toMatch(/^PROJCS\["WGS_84_UTM_zone_33N",GEOGCS\["GCS_WGS_1984"/);
   });
 
-  it(`writes .prj and GeoPackage WKT that GDAL identifies for common projections${skipNote(!hasShapely, 'needs python3-gdal')}`, () => {
-    if (!hasShapely) return;
+  it.skipIf(!hasShapely)(`writes .prj and GeoPackage WKT that GDAL identifies for common projections${skipNote(!hasShapely, 'needs python3-gdal')}`, () => {
     const codes = [4326, 32633, 32755, 3857, 3035, 2154, 27700, 5070, 3031, 28992];
     const wkts = codes.flatMap((c) => [crsToWkt(`EPSG:${c}`, 'ogc'), crsToWkt(`EPSG:${c}`, 'esri')]);
     // Same coordinates from the CRS's own geographic base (datum shifts are not what is compared), and the EPSG code
