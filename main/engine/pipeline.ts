@@ -23,7 +23,7 @@ import { geoMeasurer } from './measure/geo';
 import { writeZones } from './measure/zones';
 import { overlayBitmap, overlayRgb } from './export/overlay';
 import { writeResultFolder, type ResultRasters } from './export/results';
-import { openSession, prepareSegment, resampleRecord, sourceRecord, timedRun, validityOf, type SegmentOptions } from './segment-setup';
+import { openSession, prepareSegment, inferenceRecord, sourceRecord, timedRun, validityOf, type SegmentOptions } from './segment-setup';
 import { segmentWindowed, useWindowed } from './windowed';
 import { planResample } from './inference/resample';
 import { streamingThresholdPx } from './postprocess/streaming';
@@ -142,17 +142,7 @@ export async function segmentImage(src: ImageSource, options: SegmentOptions, on
     source: sourceRecord(src, geometry),
     model: { id: m.id, name: m.name, version: m.version },
     inference: {
-      device: session.device,
-      tileSize,
-      overlap,
-      tiles: totalTiles,
-      batch,
-      seconds,
-      inferenceSeconds: clock.ms / 1000,
-      ...(tilesSkipped ? { tilesSkipped } : {}),
-      ...(options.threads ? { threads: options.threads } : {}),
-      ...(session.skipped.length ? { skippedDevices: session.skipped } : {}),
-      ...resampleRecord(prep.resample),
+      ...inferenceRecord({ session, tileSize, overlap, tiles: totalTiles, batch, seconds, inferenceMs: clock.ms, tilesSkipped, ...(options.threads ? { threads: options.threads } : {}), resample: prep.resample }),
       instanceSplit: post.instanceSplit,
     },
     classes: post.classes,

@@ -1,7 +1,7 @@
 // What both segmentation paths (in memory: pipeline.ts, window by window: windowed.ts) share: the options, the
 // check that a model fits an image, the run parameters (tile, overlap, batch, activation, resampling) and the
 // session with its timing, so the two paths cannot drift apart in what they validate or record.
-import type { Geometry, InstancesDocument, ModelManifest } from '../../preload/formats';
+import type { Geometry, InferenceRecord, InstancesDocument, ModelManifest } from '../../preload/formats';
 import { InputError, type ImageSource } from './image';
 import { resolveModel, type ResolvedModel } from './inference/manifest';
 import { readOnnxInfo, type OnnxModelInfo } from './inference/onnx-meta';
@@ -168,6 +168,34 @@ export function timedRun(session: ModelSession, clock: { ms: number }): (t: Tens
 }
 
 /** The resampling fields of the inference record. */
+/** The fields of `instances.json`'s inference record both segmentation paths fill the same way. */
+export function inferenceRecord(r: {
+  session: ModelSession;
+  tileSize: [number, number];
+  overlap: number;
+  tiles: number;
+  batch: number;
+  seconds: number;
+  inferenceMs: number;
+  tilesSkipped: number;
+  threads?: number;
+  resample: ResamplePlan | null;
+}): InferenceRecord {
+  return {
+    device: r.session.device,
+    tileSize: r.tileSize,
+    overlap: r.overlap,
+    tiles: r.tiles,
+    batch: r.batch,
+    seconds: r.seconds,
+    inferenceSeconds: r.inferenceMs / 1000,
+    ...(r.tilesSkipped ? { tilesSkipped: r.tilesSkipped } : {}),
+    ...(r.threads ? { threads: r.threads } : {}),
+    ...(r.session.skipped.length ? { skippedDevices: r.session.skipped } : {}),
+    ...resampleRecord(r.resample),
+  };
+}
+
 export function resampleRecord(plan: ResamplePlan | null): Record<string, unknown> {
   if (!plan) return { resampled: false };
   const r6 = (v: number): number => Number(v.toPrecision(6));

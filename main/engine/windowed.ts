@@ -28,7 +28,7 @@ import { writeFileAtomic } from './io/atomic';
 import { writePng } from './io/png';
 import { labelColormap, overlayBitmap, overlayRgb } from './export/overlay';
 import { measurementsCsv, narrowInstances } from './export/results';
-import { openSession, prepareSegment, resampleRecord, sourceRecord, timedRun, validityOf, type SegmentOptions } from './segment-setup';
+import { openSession, prepareSegment, inferenceRecord, sourceRecord, timedRun, validityOf, type SegmentOptions } from './segment-setup';
 import type { PostprocessInput } from './pipeline';
 
 /** 2D rasters above this many pixels run window by window (4096 x 4096: about 1 GB of float planes in memory). */
@@ -357,17 +357,7 @@ export async function segmentWindowed(
       source: sourceRecord(src, geometry),
       model: { id: m.id, name: m.name, version: m.version },
       inference: {
-        device: session.device,
-        tileSize,
-        overlap,
-        tiles: totalTiles,
-        batch,
-        seconds,
-        inferenceSeconds: clock.ms / 1000,
-        ...(tilesSkipped ? { tilesSkipped } : {}),
-        ...(options.threads ? { threads: options.threads } : {}),
-        ...(session.skipped.length ? { skippedDevices: session.skipped } : {}),
-        ...resampleRecord(prep.resample),
+        ...inferenceRecord({ session, tileSize, overlap, tiles: totalTiles, batch, seconds, inferenceMs: clock.ms, tilesSkipped, ...(options.threads ? { threads: options.threads } : {}), resample: prep.resample }),
         windowed: { windowPx, contextPx: ctx, windows: windows.length },
         ...(instanceSplit ? { instanceSplit } : {}),
         ...(!full ? { instances: `streamed: ${W}x${H} is above the ${options.instanceMaxPx ?? INSTANCE_MAX_PX} px in-memory limit${split ? '; the boundary split needs the whole map, so instances are connected components' : ''}` } : {}),
