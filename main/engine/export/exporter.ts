@@ -9,29 +9,20 @@ import { InputError, type PixelArray } from '../image';
 import { openImage } from '../io/index';
 import { writeNifti } from '../io/nifti';
 import { writeTiff } from '../io/tiff-writer';
-import type { LabelArray } from '../postprocess/labels';
 import { writeChunksAtomic } from './atomic-stream';
 import { readSegSource, writeDicomSeg } from './dicom-seg';
 import { labelColormap, overlayRgb, type SliceImage } from './overlay';
 import { snapshotPng } from './snapshot';
-import { measurementsCsv } from './results';
+import { measurementsCsv, type ResultMaps } from './results';
 import { buildVectorLayer, writeGeoJson, writeGeoPackage, writeShapefile } from './vector';
 
 export const EXPORT_FORMATS = ['seg', 'nifti', 'geotiff', 'geojson', 'gpkg', 'shp', 'csv', 'json', 'png'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
 /** A result in memory: the maps edits change and the document that describes them. */
-export interface LoadedResult {
+export interface LoadedResult extends ResultMaps {
   dir: string;
   document: InstancesDocument;
-  width: number;
-  height: number;
-  depth: number;
-  geometry: Geometry;
-  classes: ManifestClass[];
-  labels: LabelArray;
-  nodataLabel: number;
-  instances: Uint32Array;
 }
 
 async function firstExisting(dir: string, names: string[]): Promise<string> {

@@ -13,8 +13,8 @@ import type { VolumeData } from '../io/volume';
 import type { LabelArray } from '../postprocess/labels';
 import { labelColormap } from './overlay';
 
-export interface ResultRasters {
-  kind: ImageKind;
+/** The maps of a segmentation result on the source grid (shared by result folders, exports and kept results). */
+export interface ResultMaps {
   width: number;
   height: number;
   depth: number;
@@ -23,6 +23,10 @@ export interface ResultRasters {
   labels: LabelArray;
   nodataLabel: number;
   instances: Uint32Array;
+}
+
+export interface ResultRasters extends ResultMaps {
+  kind: ImageKind;
   /** Instance count (the largest id), to pick uint16 or uint32. */
   instanceCount: number;
   /** Interleaved RGB of the overlay slice. */

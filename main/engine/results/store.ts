@@ -2,25 +2,17 @@
 // (the truth edits change), the document, and the undo/redo stacks of named operations with their patches.
 // Serves per-slice instance maps to the viewer and re-measures only the instances an edit touched.
 import type { EditOperation, EditOperationName, EditResult, ResultSlice } from '../../../preload/api';
-import type { ClassRecord, Geometry, InstanceRecord, InstancesDocument, ManifestClass } from '../../../preload/formats';
+import type { ClassRecord, InstanceRecord, InstancesDocument } from '../../../preload/formats';
 import type { PixelArray } from '../image';
 import type { ComponentStats, Connectivity } from '../postprocess/components';
-import type { LabelArray } from '../postprocess/labels';
 import { countLabels, measureInstances } from '../measure/index';
 import { sizeFields, pixelUnit } from '../measure/basic';
 import { geoMeasurer } from '../measure/geo';
 import { applyPatch, runOperation, type EditTarget, type Patch } from './edit';
+import type { ResultMaps } from '../export/results';
 
-export interface ResultInput {
+export interface ResultInput extends ResultMaps {
   path: string;
-  width: number;
-  height: number;
-  depth: number;
-  geometry: Geometry;
-  classes: ManifestClass[];
-  labels: LabelArray;
-  nodataLabel: number;
-  instances: Uint32Array;
   document: InstancesDocument;
   connectivity: Connectivity;
 }
