@@ -23,7 +23,7 @@ import { geoMeasurer } from './measure/geo';
 import { writeZones } from './measure/zones';
 import { overlayBitmap, overlayRgb } from './export/overlay';
 import { writeResultFolder, type ResultRasters } from './export/results';
-import { openSession, prepareSegment, inferenceRecord, sourceRecord, timedRun, validityOf, type SegmentOptions } from './segment-setup';
+import { openSession, prepareSegment, inferenceRecord, sourceRecord, tileProgress, timedRun, validityOf, type SegmentOptions } from './segment-setup';
 import { segmentWindowed, useWindowed } from './windowed';
 import { planResample } from './inference/resample';
 import { streamingThresholdPx } from './postprocess/streaming';
@@ -74,6 +74,7 @@ export async function segmentImage(src: ImageSource, options: SegmentOptions, on
   const tilesPerSlice = countPlaneTiles(W, H, tileSize, overlap, factor);
   const totalTiles = tilesPerSlice * D;
   let tilesDone = 0;
+  const reportTiles = tileProgress(onProgress, started, totalTiles);
   let tilesSkipped = 0;
   try {
     for (let z = 0; z < D; z++) {
@@ -87,11 +88,7 @@ export async function segmentImage(src: ImageSource, options: SegmentOptions, on
         valid,
         ...(signal ? { signal } : {}),
         ...(prep.activate ? { activate: prep.activate } : {}),
-        onTiles: (done) => {
-          const doneAll = tilesDone + done;
-          const elapsedS = (performance.now() - started) / 1000;
-          onProgress({ stage: 'inference', done: doneAll, total: totalTiles, etaSeconds: (elapsedS / doneAll) * (totalTiles - doneAll) });
-        },
+        onTiles: (done) => reportTiles(tilesDone + done),
       });
       tilesDone += tilesPerSlice;
       tilesSkipped += result.skipped;

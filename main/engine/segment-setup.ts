@@ -3,6 +3,7 @@
 // session with its timing, so the two paths cannot drift apart in what they validate or record.
 import type { Geometry, InferenceRecord, InstancesDocument, ModelManifest } from '../../preload/formats';
 import { InputError, type ImageSource } from './image';
+import type { ProgressFn } from './service';
 import { resolveModel, type ResolvedModel } from './inference/manifest';
 import { readOnnxInfo, type OnnxModelInfo } from './inference/onnx-meta';
 import type { DeviceRequest, ModelRuntime, ModelSession, Tensor4 } from './inference/runtime';
@@ -168,6 +169,14 @@ export function timedRun(session: ModelSession, clock: { ms: number }): (t: Tens
 }
 
 /** The resampling fields of the inference record. */
+/** Progress of the inference stage with an ETA from the rate so far; call it with the tiles done over all slices/windows. */
+export function tileProgress(onProgress: ProgressFn, startedMs: number, totalTiles: number): (doneAll: number) => void {
+  return (doneAll) => {
+    const elapsedS = (performance.now() - startedMs) / 1000;
+    onProgress({ stage: 'inference', done: doneAll, total: totalTiles, etaSeconds: (elapsedS / doneAll) * (totalTiles - doneAll) });
+  };
+}
+
 /** The fields of `instances.json`'s inference record both segmentation paths fill the same way. */
 export function inferenceRecord(r: {
   session: ModelSession;

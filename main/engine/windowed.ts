@@ -28,7 +28,7 @@ import { writeFileAtomic } from './io/atomic';
 import { writePng } from './io/png';
 import { labelColormap, overlayBitmap, overlayRgb } from './export/overlay';
 import { measurementsCsv, narrowInstances } from './export/results';
-import { openSession, prepareSegment, inferenceRecord, sourceRecord, timedRun, validityOf, type SegmentOptions } from './segment-setup';
+import { openSession, prepareSegment, inferenceRecord, sourceRecord, tileProgress, timedRun, validityOf, type SegmentOptions } from './segment-setup';
 import type { PostprocessInput } from './pipeline';
 
 /** 2D rasters above this many pixels run window by window (4096 x 4096: about 1 GB of float planes in memory). */
@@ -177,6 +177,7 @@ export async function segmentWindowed(
   const displayChannels = channels >= 3 ? 3 : 1;
   const preview = { labels: labelArrayFor(K, pw * ph).labels, image: allocPixels(src.dtype, pw * ph * displayChannels) };
   let tilesDone = 0;
+  const reportTiles = tileProgress(onProgress, started, totalTiles);
   let tilesSkipped = 0;
 
   try {
@@ -215,11 +216,7 @@ export async function segmentWindowed(
         valid,
         ...(signal ? { signal } : {}),
         ...(prep.activate ? { activate: prep.activate } : {}),
-        onTiles: (done) => {
-          const doneAll = tilesDone + done;
-          const elapsedS = (performance.now() - started) / 1000;
-          onProgress({ stage: 'inference', done: doneAll, total: totalTiles, etaSeconds: (elapsedS / doneAll) * (totalTiles - doneAll) });
-        },
+        onTiles: (done) => reportTiles(tilesDone + done),
       });
       tilesDone += tilesOf[wi]!;
       tilesSkipped += result.skipped;
