@@ -54,8 +54,23 @@ export interface ImageInfo {
   crs?: string | null;
   /** Nodata value: a number, or "nan". */
   nodata?: number | 'nan';
+  /** DICOM: every image series found (present when the input held more than one), largest first. */
+  series?: SeriesSummary[];
   /** Reader-specific extras (modality, transfer syntax, overviews ...). Never patient names or IDs. */
   [extra: string]: unknown;
+}
+
+/** One image series of a DICOM folder or DICOMDIR. */
+export interface SeriesSummary {
+  /** SeriesInstanceUID. */
+  uid: string;
+  description?: string;
+  modality?: string;
+  /** Number of slices (frames) in the series. */
+  slices: number;
+  /** [width, height, depth] in voxels. */
+  size: [number, number, number];
+  transferSyntax: string;
 }
 
 // ---------------------------------------------------------------- label maps
@@ -126,9 +141,24 @@ export interface ModelManifest {
     /** Channel holding a distance-to-border map (splits touching objects). */
     distanceChannel?: number | null;
   };
+  /**
+   * Test-time flips: the model also runs on the tile mirrored along x (left-right) and/or y, and the probabilities
+   * are averaged (the flips are undone first). Each flip costs one more model call per tile.
+   */
+  testTimeFlips?: Array<'x' | 'y'>;
+  /** Clean-up of the label map before instances are made (per class, 3D components on volumes). */
+  postprocess?: ModelPostprocess;
   license: string;
   card?: string;
   training?: Record<string, unknown>;
+}
+
+/** Component filters a manifest may ask for; a run may switch them off (`--no-postprocess`). */
+export interface ModelPostprocess {
+  /** Keep only the N largest connected components of each class in each image or volume. */
+  keepLargestComponents?: number;
+  /** Drop components smaller than this fraction of their class's largest component (0..1). */
+  minComponentFraction?: number;
 }
 
 /** What model pickers and `models list --json` show. */

@@ -4,8 +4,9 @@
 //   brain-flair-lgg      per-patient volumetric Dice (mean, median), and again with the input x16 as uint16
 //   landcover-deepglobe  per-class IoU and mIoU over the six classes, accumulated over all tiles, unknown ignored
 //   buildings-joplin     instance precision / recall / F1 at IoU 0.5 on the validation regions
-// Flags: --model <id> (one model), --limit N (first N patients/tiles/regions: a quick check), --threads N (default 2).
-// Each model's figures also go to .tmp/eval-<id>.json. Missing models or data are reported and skipped (exit 0).
+// Flags: --model <id> (one model), --limit N (first N patients/tiles/regions: a quick check), --threads N (default 2),
+// --no-tta / --no-postprocess (the plain model, without the manifest's test-time flips / component filters).
+// Each model's figures also go to .tmp/eval-<id>[-no-tta][-no-postprocess].json. Missing models or data are reported and skipped (exit 0).
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
@@ -29,6 +30,9 @@ interface Args {
   model?: string;
   limit?: number;
   threads: number;
+  /** Skip the manifest's test-time flips / component filters (to report the plain model beside them). */
+  noTta?: boolean;
+  noPostprocess?: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -41,13 +45,15 @@ function parseArgs(argv: string[]): Args {
       return v;
     };
     if (a === '--help' || a === '-h') {
-      console.log('usage: npm run eval [-- --model <id>] [--limit N] [--threads N]');
+      console.log('usage: npm run eval [-- --model <id>] [--limit N] [--threads N] [--no-tta] [--no-postprocess]');
       process.exit(0);
     }
     if (a === '--model') args.model = value();
     else if (a === '--limit') args.limit = positiveInt(a, value());
     else if (a === '--threads') args.threads = positiveInt(a, value());
-    else throw new Error(`unknown argument ${a} (use --model <id>, --limit N, --threads N)`);
+    else if (a === '--no-tta') args.noTta = true;
+    else if (a === '--no-postprocess') args.noPostprocess = true;
+    else throw new Error(`unknown argument ${a} (use --model <id>, --limit N, --threads N, --no-tta, --no-postprocess)`);
   }
   return args;
 }
@@ -84,7 +90,11 @@ interface RunTotals {
 
 async function segment(src: ImageSource, model: ResolvedModel, args: Args, totals: RunTotals): Promise<SegmentOutcome> {
   const t0 = performance.now();
-  const out = await segmentImage(src, { model, device: 'cpu', threads: args.threads }, () => {});
+  const out = await segmentImage(
+    src,
+    { model, device: 'cpu', threads: args.threads, ...(args.noTta ? { testTimeFlips: false } : {}), ...(args.noPostprocess ? { modelPostprocess: false } : {}) },
+    () => {},
+  );
   totals.wallSeconds += (performance.now() - t0) / 1000;
   const inf = out.document.inference;
   totals.inferenceSeconds += typeof inf?.inferenceSeconds === 'number' ? inf.inferenceSeconds : 0;
@@ -364,7 +374,7 @@ async function main(): Promise<void> {
       ...result,
     };
     mkdirSync(OUT_DIR, { recursive: true });
-    const file = path.join(OUT_DIR, `eval-${id}.json`);
+    const file = path.join(OUT_DIR, `eval-${id}${args.noTta ? '-no-tta' : ''}${args.noPostprocess ? '-no-postprocess' : ''}.json`);
     writeFileSync(file, `${JSON.stringify(summary, null, 2)}\n`);
     console.log(`  summary: ${path.relative(ROOT, file)}`);
   }

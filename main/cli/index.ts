@@ -14,7 +14,7 @@ const USAGE = `usage:
   delineate convert <input> <output.(nii|nii.gz|tif|png)> [--spacing x,y[,z]]
   delineate segment <input...> --model <id|file.onnx> --out <dir> [--device auto|cpu|cuda|dml|coreml|webgpu]
                     [--tile N|WxH] [--overlap 0..0.9] [--threads N] [--spacing x,y[,z]] [--probabilities]
-                    [--batch N] [--stack] [--no-resample]   (a folder is a batch of images; --stack reads it as one volume)
+                    [--batch N] [--stack] [--no-resample] [--no-tta] [--no-postprocess]   (a folder is a batch of images; --stack reads it as one volume)
   delineate measure <image> <labels> --out <dir> [--connectivity N] [--min-size X] [--min-size-px N]
                     [--classes classes.json] [--labels-are classes|instances] [--spacing x,y[,z]]
   delineate export <session-file-or-result-dir> --to seg|nifti|geotiff|geojson|gpkg|shp|csv|json|png --out <file>

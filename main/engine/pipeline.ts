@@ -5,7 +5,7 @@
 // leaves no files; 2D rasters too large for that go window by window through windowed.ts, which streams to disk,
 // and `measure` on such rasters reads the label map strip by strip (measure-streamed.ts).
 import * as path from 'node:path';
-import type { ClassRecord, Geometry, InstancesDocument, ManifestClass, ModelSummary } from '../../preload/formats';
+import type { ClassRecord, Geometry, InstancesDocument, ManifestClass, ModelPostprocess, ModelSummary } from '../../preload/formats';
 import type { SegmentRequest, SliceBitmap } from '../../preload/api';
 import type { OpenOptions, ProgressFn } from './service';
 import { InputError, type ImageSource, type PixelArray, type PixelBlock } from './image';
@@ -18,6 +18,7 @@ import { countPlaneTiles, runPlane } from './inference/plane';
 import { classChannels, labelArrayFor, probabilitiesToLabels, type LabelArray } from './postprocess/labels';
 import { connectedComponents, instancesFromValues, type ComponentStats, type Connectivity } from './postprocess/components';
 import { boundaryFromDistance, splitInstancesByBoundary, statsFromInstanceMap, type InstanceSplitMethod } from './postprocess/instances';
+import { filterComponents } from './postprocess/filter';
 import { countLabels, measureInstances, pixelUnit } from './measure/index';
 import { geoMeasurer } from './measure/geo';
 import { writeZones } from './measure/zones';
@@ -70,7 +71,8 @@ export async function segmentImage(src: ImageSource, options: SegmentOptions, on
   const probability = new Float32Array(plane * D);
   // The boundary (or distance) head of each slice, kept for the instance split after all slices ran.
   const boundary = split ? new Float32Array(plane * D) : null;
-  const probBytes = options.probabilities ? new Uint8Array(m.classes.length * plane * D) : null;
+  const probLength = m.classes.length * plane * D;
+  const probBytes = options.probabilities && probLength <= (options.probabilitiesMaxBytes ?? Infinity) ? new Uint8Array(probLength) : null;
   const tilesPerSlice = countPlaneTiles(W, H, tileSize, overlap, factor);
   const totalTiles = tilesPerSlice * D;
   let tilesDone = 0;
@@ -87,7 +89,7 @@ export async function segmentImage(src: ImageSource, options: SegmentOptions, on
         factor,
         valid,
         ...(signal ? { signal } : {}),
-        ...(prep.activate ? { activate: prep.activate } : {}),
+        ...prep.tileTransforms,
         onTiles: (done) => reportTiles(tilesDone + done),
       });
       tilesDone += tilesPerSlice;
@@ -133,13 +135,14 @@ export async function segmentImage(src: ImageSource, options: SegmentOptions, on
     connectivity: options.connectivity ?? (D > 1 ? 26 : 8),
     ...(options.minSizePx ? { minSizePx: options.minSizePx } : {}),
     ...(boundary ? { boundary } : {}),
+    ...(prep.postprocess ? { filter: prep.postprocess } : {}),
   });
   const seconds = (performance.now() - started) / 1000;
   const document: InstancesDocument = {
     source: sourceRecord(src, geometry),
     model: { id: m.id, name: m.name, version: m.version },
     inference: {
-      ...inferenceRecord({ session, tileSize, overlap, tiles: totalTiles, batch, seconds, inferenceMs: clock.ms, tilesSkipped, ...(options.threads ? { threads: options.threads } : {}), resample: prep.resample }),
+      ...inferenceRecord({ prep, session, tiles: totalTiles, seconds, inferenceMs: clock.ms, tilesSkipped, ...(options.threads ? { threads: options.threads } : {}), postprocessed: true }),
       instanceSplit: post.instanceSplit,
     },
     classes: post.classes,
@@ -180,12 +183,17 @@ export interface PostprocessInput {
   boundary?: Float32Array;
   /** Instances given by the user (`--labels-are instances`), used instead of components. */
   given?: { instances: Uint32Array; stats: ComponentStats[] };
+  /** The model's component filters (manifest `postprocess`), applied to the labels first. */
+  filter?: ModelPostprocess;
 }
 
 /** Components + measurements on a label map (shared by segment and measure). */
 export function postprocess(p: PostprocessInput): { instances: InstancesDocument['instances']; classes: ClassRecord[]; instanceMap: Uint32Array; instanceSplit: InstanceSplitMethod } {
   let cc: { instances: Uint32Array; stats: ComponentStats[] };
   let instanceSplit: InstanceSplitMethod = 'components';
+  if (p.filter && !p.given) {
+    filterComponents({ labels: p.labels, width: p.width, height: p.height, depth: p.depth, nodataLabel: p.nodataLabel, connectivity: p.connectivity }, p.filter);
+  }
   if (p.given) {
     // --labels-are instances: the user's instances are kept as they are.
     cc = p.given;

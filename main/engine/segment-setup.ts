@@ -1,7 +1,7 @@
 // What both segmentation paths (in memory: pipeline.ts, window by window: windowed.ts) share: the options, the
 // check that a model fits an image, the run parameters (tile, overlap, batch, activation, resampling) and the
 // session with its timing, so the two paths cannot drift apart in what they validate or record.
-import type { Geometry, InferenceRecord, InstancesDocument, ModelManifest } from '../../preload/formats';
+import type { Geometry, InferenceRecord, InstancesDocument, ModelManifest, ModelPostprocess } from '../../preload/formats';
 import { InputError, type ImageSource } from './image';
 import type { ProgressFn } from './service';
 import { resolveModel, type ResolvedModel } from './inference/manifest';
@@ -9,7 +9,7 @@ import { readOnnxInfo, type OnnxModelInfo } from './inference/onnx-meta';
 import type { DeviceRequest, ModelRuntime, ModelSession, Tensor4 } from './inference/runtime';
 import { createOrtRuntime } from './inference/runtime';
 import { planResample, type ResamplePlan } from './inference/resample';
-import { sigmoidInPlace, softmaxChannels } from './inference/tiling';
+import { sigmoidInPlace, softmaxChannels, type TiledRunOptions } from './inference/tiling';
 import { classChannels } from './postprocess/labels';
 import type { Connectivity } from './postprocess/components';
 
@@ -27,6 +27,12 @@ export interface SegmentOptions {
   spacingMm?: number[];
   /** Keep uint8 probability maps (p x 255) for the result folder. */
   probabilities?: boolean;
+  /** Keep them only when they take at most this many bytes (classes x voxels); default no limit. */
+  probabilitiesMaxBytes?: number;
+  /** Apply the manifest's test-time flips (default true; `--no-tta` turns them off). */
+  testTimeFlips?: boolean;
+  /** Apply the manifest's component filters (default true; `--no-postprocess` turns them off). */
+  modelPostprocess?: boolean;
   /** Components connectivity; default 8 in 2D, 26 in 3D. */
   connectivity?: Connectivity;
   /** Drop objects with fewer pixels. */
@@ -50,6 +56,8 @@ export function sourceRecord(src: ImageSource, geometry: Geometry): InstancesDoc
   if (geometry.type === 'medical') Object.assign(rec, { spacingMm: geometry.spacingMm, originMm: geometry.originMm, direction: geometry.direction });
   else if (geometry.type === 'geo') Object.assign(rec, { geotransform: geometry.geotransform, crs: geometry.crs });
   else if (geometry.spacingMm) rec.spacingMm = geometry.spacingMm;
+  // Which series of a DICOM folder this is: sessions reopen it and DICOM SEG references it.
+  if (typeof src.meta.seriesInstanceUid === 'string') rec.seriesInstanceUid = src.meta.seriesInstanceUid;
   return rec;
 }
 
@@ -118,7 +126,10 @@ export interface PreparedSegment {
   batch: number;
   /** Model input channels (the first N image channels). */
   channels: number;
-  activate?: (tile: Float32Array, k: number, pixels: number) => void;
+  /** What runs on every tile's output: activation and test-time flips (spread into the tiled run's options). */
+  tileTransforms: Pick<TiledRunOptions, 'activate' | 'flips'>;
+  /** The manifest's component filters, when this run applies them. */
+  postprocess: ModelPostprocess | null;
   resample: ResamplePlan | null;
   split: { kind: 'boundary' | 'distance'; channel: number } | null;
 }
@@ -141,7 +152,11 @@ export async function prepareSegment(src: ImageSource, options: SegmentOptions):
     overlap: options.overlap ?? m.tileOverlap ?? 0.5,
     batch: fit.fixedBatch1 ? 1 : Math.max(1, options.batch ?? 1),
     channels: m.input.channels.length,
-    ...(activate ? { activate } : {}),
+    tileTransforms: {
+      ...(activate ? { activate } : {}),
+      ...(m.testTimeFlips?.length && options.testTimeFlips !== false ? { flips: m.testTimeFlips } : {}),
+    },
+    postprocess: m.postprocess && options.modelPostprocess !== false && Object.keys(m.postprocess).length ? m.postprocess : null,
     resample: options.resample === false ? null : planResample(m.resolution, src.geometry, src.width, src.height),
     split: splitChannel(m.outputs),
   };
@@ -179,29 +194,31 @@ export function tileProgress(onProgress: ProgressFn, startedMs: number, totalTil
 
 /** The fields of `instances.json`'s inference record both segmentation paths fill the same way. */
 export function inferenceRecord(r: {
+  prep: PreparedSegment;
   session: ModelSession;
-  tileSize: [number, number];
-  overlap: number;
   tiles: number;
-  batch: number;
   seconds: number;
   inferenceMs: number;
   tilesSkipped: number;
   threads?: number;
-  resample: ResamplePlan | null;
+  /** Whether the manifest's component filters ran (the windowed path cannot apply them). */
+  postprocessed: boolean;
 }): InferenceRecord {
+  const { prep } = r;
   return {
     device: r.session.device,
-    tileSize: r.tileSize,
-    overlap: r.overlap,
+    tileSize: prep.tileSize,
+    overlap: prep.overlap,
     tiles: r.tiles,
-    batch: r.batch,
+    batch: prep.batch,
     seconds: r.seconds,
     inferenceSeconds: r.inferenceMs / 1000,
     ...(r.tilesSkipped ? { tilesSkipped: r.tilesSkipped } : {}),
     ...(r.threads ? { threads: r.threads } : {}),
     ...(r.session.skipped.length ? { skippedDevices: r.session.skipped } : {}),
-    ...resampleRecord(r.resample),
+    ...(prep.tileTransforms.flips ? { testTimeFlips: prep.tileTransforms.flips } : {}),
+    ...(prep.postprocess && r.postprocessed ? { postprocess: prep.postprocess } : {}),
+    ...resampleRecord(prep.resample),
   };
 }
 

@@ -215,7 +215,7 @@ export async function segmentWindowed(
         factor,
         valid,
         ...(signal ? { signal } : {}),
-        ...(prep.activate ? { activate: prep.activate } : {}),
+        ...prep.tileTransforms,
         onTiles: (done) => reportTiles(tilesDone + done),
       });
       tilesDone += tilesOf[wi]!;
@@ -354,7 +354,7 @@ export async function segmentWindowed(
       source: sourceRecord(src, geometry),
       model: { id: m.id, name: m.name, version: m.version },
       inference: {
-        ...inferenceRecord({ session, tileSize, overlap, tiles: totalTiles, batch, seconds, inferenceMs: clock.ms, tilesSkipped, ...(options.threads ? { threads: options.threads } : {}), resample: prep.resample }),
+        ...inferenceRecord({ prep, session, tiles: totalTiles, seconds, inferenceMs: clock.ms, tilesSkipped, ...(options.threads ? { threads: options.threads } : {}), postprocessed: false }),
         windowed: { windowPx, contextPx: ctx, windows: windows.length },
         ...(instanceSplit ? { instanceSplit } : {}),
         ...(!full ? { instances: `streamed: ${W}x${H} is above the ${options.instanceMaxPx ?? INSTANCE_MAX_PX} px in-memory limit${split ? '; the boundary split needs the whole map, so instances are connected components' : ''}` } : {}),

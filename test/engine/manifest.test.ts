@@ -14,6 +14,13 @@ describe('validateManifest', () => {
     expect(validateManifest(JSON.parse(JSON.stringify(m)), 'manifest.json')).toEqual(m);
   });
 
+  it('keeps test-time flips and component filters', () => {
+    const m = { ...JSON.parse(JSON.stringify(brightManifest())), testTimeFlips: ['x', 'y'], postprocess: { keepLargestComponents: 1, minComponentFraction: 0.1 } } as Record<string, unknown>;
+    const v = validateManifest(m, 'manifest.json');
+    expect(v.testTimeFlips).toEqual(['x', 'y']);
+    expect(v.postprocess).toEqual({ keepLargestComponents: 1, minComponentFraction: 0.1 });
+  });
+
   it('reads null optional outputs (threshold, boundary, distance) as not applicable', () => {
     const m = JSON.parse(JSON.stringify(brightManifest())) as Record<string, unknown>;
     m.outputs = { type: 'softmax', threshold: null, backgroundChannel: false, classChannels: [0], boundaryChannel: null, distanceChannel: null };
@@ -37,6 +44,11 @@ describe('validateManifest', () => {
     ['classChannels count', (m) => (m.outputs = { type: 'softmax', classChannels: [1, 2] }), /"outputs.classChannels" must have one channel per class/],
     ['file escapes', (m) => (m.file = '../other/model.onnx'), /"file" must be a path inside the model folder/],
     ['no licence', (m) => delete m.license, /"license" must be a non-empty string/],
+    ['unknown flip', (m) => (m.testTimeFlips = ['z']), /"testTimeFlips\[0\]" must be one of "x", "y", got "z"/],
+    ['flip twice', (m) => (m.testTimeFlips = ['x', 'x']), /"testTimeFlips" lists a flip twice/],
+    ['keep zero components', (m) => (m.postprocess = { keepLargestComponents: 0 }), /"postprocess.keepLargestComponents" must be from 1/],
+    ['fraction above 1', (m) => (m.postprocess = { minComponentFraction: 1.5 }), /"postprocess.minComponentFraction" must be from 0 to 1/],
+    ['unknown post-processing', (m) => (m.postprocess = { fillHoles: true }), /"postprocess.fillHoles" is not a known post-processing step/],
   ];
   for (const [name, mutate, message] of cases) {
     it(`refuses ${name}`, () => {

@@ -1,7 +1,8 @@
 // `delineate segment <input...> --model <id|file.onnx> --out <dir>`: runs a model on one image (results in <dir>)
 // or many (a folder, or several inputs: results in <dir>/<name>/ each), continuing past bad inputs and exiting 2
 // when any failed. A progress bar (tiles done/total, ETA) goes to stderr on a terminal; Ctrl-C cancels between
-// tiles and writes nothing. `--no-resample` runs the image at its own resolution even when the model's differs.
+// tiles and writes nothing. `--no-resample` runs the image at its own resolution even when the model's differs;
+// `--no-tta` and `--no-postprocess` skip the manifest's test-time flips and component filters.
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { checkFlags, flagNumber, flagSpacing, flagString, parseArgs, UsageError } from '../args';
@@ -14,7 +15,7 @@ import { AbortError } from '../../engine/inference/tiling';
 import { resultName, segmentToFolder, type SegmentOptions } from '../../engine/pipeline';
 import type { ProgressFn } from '../../engine/service';
 
-const FLAGS = ['model', 'out', 'device', 'tile', 'overlap', 'threads', 'spacing', 'probabilities', 'batch', 'stack', 'no-resample'];
+const FLAGS = ['model', 'out', 'device', 'tile', 'overlap', 'threads', 'spacing', 'probabilities', 'batch', 'stack', 'no-resample', 'no-tta', 'no-postprocess'];
 const IMAGE_FILE = /\.(png|jpe?g|tiff?|nii|nii\.gz)$/i;
 
 /** "256" or "512x256" (width x height). */
@@ -85,7 +86,7 @@ function progressPrinter(label: string): ProgressFn & { end(): void } {
 }
 
 export async function segmentCommand(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, ['probabilities', 'stack', 'no-resample']);
+  const args = parseArgs(argv, ['probabilities', 'stack', 'no-resample', 'no-tta', 'no-postprocess']);
   checkFlags(args, FLAGS);
   if (args.positionals.length === 0) throw new UsageError('segment needs at least one input image or folder');
   const modelSpec = flagString(args, 'model');
@@ -119,6 +120,8 @@ export async function segmentCommand(argv: string[]): Promise<number> {
     ...(spacingMm ? { spacingMm } : {}),
     ...(args.flags.has('probabilities') ? { probabilities: true } : {}),
     ...(args.flags.has('no-resample') ? { resample: false } : {}),
+    ...(args.flags.has('no-tta') ? { testTimeFlips: false } : {}),
+    ...(args.flags.has('no-postprocess') ? { modelPostprocess: false } : {}),
   };
 
   const controller = new AbortController();

@@ -189,6 +189,20 @@ export function validateManifest(value: unknown, file: string): ModelManifest {
     }
     manifest.resolution = res;
   }
+  if (m.testTimeFlips !== undefined) {
+    const flips = c.arr(m.testTimeFlips, 'testTimeFlips').map((f, i) => c.oneOf(f, `testTimeFlips[${i}]`, ['x', 'y'] as const));
+    if (new Set(flips).size !== flips.length) c.fail('testTimeFlips', 'lists a flip twice');
+    manifest.testTimeFlips = flips;
+  }
+  if (m.postprocess !== undefined) {
+    const pp = c.obj(m.postprocess, 'postprocess');
+    const post: NonNullable<ModelManifest['postprocess']> = {};
+    if (pp.keepLargestComponents !== undefined) post.keepLargestComponents = c.int(pp.keepLargestComponents, 'postprocess.keepLargestComponents', 1);
+    if (pp.minComponentFraction !== undefined) post.minComponentFraction = c.num(pp.minComponentFraction, 'postprocess.minComponentFraction', 0, 1);
+    const unknown = Object.keys(pp).filter((k) => k !== 'keepLargestComponents' && k !== 'minComponentFraction');
+    if (unknown.length) c.fail(`postprocess.${unknown[0]!}`, 'is not a known post-processing step (keepLargestComponents, minComponentFraction)');
+    manifest.postprocess = post;
+  }
   if (m.card !== undefined) manifest.card = c.str(m.card, 'card');
   if (m.training !== undefined) manifest.training = c.obj(m.training, 'training');
   if (path.isAbsolute(manifest.file) || manifest.file.split(/[\\/]/).includes('..')) c.fail('file', 'must be a path inside the model folder');

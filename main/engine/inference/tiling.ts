@@ -85,6 +85,24 @@ export interface TiledRunOptions {
   activate?: (tile: Float32Array, channels: number, pixels: number) => void;
   /** Validity (0 = nodata) per pixel of the plane: tiles with no valid pixel are skipped. */
   valid?: Uint8Array;
+  /** Test-time flips: each tile also runs mirrored along x and/or y; the activated outputs are averaged. */
+  flips?: ReadonlyArray<'x' | 'y'>;
+}
+
+/** Mirrors every H x W plane of a N x C x H x W tensor along x or y (in a new array). */
+export function flipTensor(data: Float32Array, planes: number, th: number, tw: number, axis: 'x' | 'y'): Float32Array {
+  const out = new Float32Array(data.length);
+  const size = th * tw;
+  for (let p = 0; p < planes; p++) {
+    const base = p * size;
+    for (let y = 0; y < th; y++) {
+      const srcRow = base + y * tw;
+      const dstRow = base + (axis === 'y' ? th - 1 - y : y) * tw;
+      if (axis === 'y') out.set(data.subarray(srcRow, srcRow + tw), dstRow);
+      else for (let x = 0; x < tw; x++) out[dstRow + tw - 1 - x] = data[srcRow + x]!;
+    }
+  }
+  return out;
 }
 
 /** Whether any pixel of the tile's part inside the plane is valid. */
@@ -152,10 +170,31 @@ export async function runTiled(
         }
       }
     });
-    const out = await runBatch({ data: input, dims: [group.length, C, th, tw] });
-    const [n, k, oh, ow] = out.dims;
-    if (n !== group.length || oh !== th || ow !== tw) {
-      throw new Error(`the model returned ${out.dims.join('x')} for a ${group.length}x${C}x${th}x${tw} input; output must keep the tile size`);
+    const runActivated = async (data: Float32Array): Promise<Tensor4> => {
+      const o = await runBatch({ data, dims: [group.length, C, th, tw] });
+      const [n, k, oh, ow] = o.dims;
+      if (n !== group.length || oh !== th || ow !== tw) {
+        throw new Error(`the model returned ${o.dims.join('x')} for a ${group.length}x${C}x${th}x${tw} input; output must keep the tile size`);
+      }
+      if (options.activate) for (let b = 0; b < n; b++) options.activate(o.data.subarray(b * k * tilePixels, (b + 1) * k * tilePixels), k, tilePixels);
+      return o;
+    };
+    const out = await runActivated(input);
+    const k = out.dims[1];
+    const flips = options.flips ?? [];
+    if (flips.length) {
+      // Average of the identity and each mirrored run, mirrored back (probabilities, after activation).
+      const sum = Float32Array.from(out.data);
+      for (const axis of flips) {
+        throwIfAborted(options.signal);
+        const mirrored = await runActivated(flipTensor(input, group.length * C, th, tw, axis));
+        if (mirrored.dims[1] !== k) throw new Error(`the model returned ${mirrored.dims[1]} channels after ${k}`);
+        const back = flipTensor(mirrored.data, group.length * k, th, tw, axis);
+        for (let i = 0; i < sum.length; i++) sum[i]! += back[i]!;
+      }
+      const inv = 1 / (flips.length + 1);
+      for (let i = 0; i < sum.length; i++) sum[i]! *= inv;
+      out.data.set(sum);
     }
     if (!acc) {
       K = k;
@@ -163,7 +202,6 @@ export async function runTiled(
     } else if (k !== K) throw new Error(`the model returned ${k} channels after ${K}`);
     group.forEach(([ox, oy], b) => {
       const tile = out.data.subarray(b * K * tilePixels, (b + 1) * K * tilePixels);
-      options.activate?.(tile, K, tilePixels);
       const yEnd = Math.min(th, H - oy);
       const xEnd = Math.min(tw, W - ox);
       for (let y = 0; y < yEnd; y++) {

@@ -1,0 +1,143 @@
+// Test-time flips (the tile runs mirrored too, outputs mirrored back and averaged) and the manifest's component
+// filters (keep the N largest components per class, drop components smaller than a fraction of the largest).
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as path from 'node:path';
+import { openImage } from '../../main/engine/io';
+import { writePng } from '../../main/engine/io/png';
+import { segmentImage } from '../../main/engine/pipeline';
+import type { SegmentOptions } from '../../main/engine/segment-setup';
+import { brightManifest, tempDir, writeModelFolder } from '../fixtures/models';
+import { flipTensor, runTiled } from '../../main/engine/inference/tiling';
+import type { Tensor4 } from '../../main/engine/inference/runtime';
+import { filterComponents } from '../../main/engine/postprocess/filter';
+
+describe('flipTensor', () => {
+  it('mirrors every plane along x or y and is its own inverse', () => {
+    // 2 planes of 2 x 3.
+    const t = Float32Array.from([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+    expect(Array.from(flipTensor(t, 2, 2, 3, 'x'))).toEqual([3, 2, 1, 6, 5, 4, 9, 8, 7, 12, 11, 10]);
+    expect(Array.from(flipTensor(t, 2, 2, 3, 'y'))).toEqual([4, 5, 6, 1, 2, 3, 10, 11, 12, 7, 8, 9]);
+    expect(Array.from(flipTensor(flipTensor(t, 2, 2, 3, 'x'), 2, 2, 3, 'x'))).toEqual(Array.from(t));
+  });
+});
+
+describe('runTiled with test-time flips', () => {
+  // A "model" that is not mirror-equivariant: output = input + column index of the tile (a left-to-right ramp).
+  const rampModel = (calls: Tensor4[]) => async (t: Tensor4): Promise<Tensor4> => {
+    calls.push(t);
+    const [n, c, h, w] = t.dims;
+    const out = new Float32Array(n * h * w);
+    for (let b = 0; b < n; b++) for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) out[(b * h + y) * w + x] = t.data[((b * c) * h + y) * w + x]! + x;
+    return { data: out, dims: [n, 1, h, w] };
+  };
+
+  it('averages the identity and the x-mirrored run, mirrored back', async () => {
+    const W = 8;
+    const H = 4;
+    const plane = new Float32Array(W * H).map((_, i) => (i % W) * 10);
+    const calls: Tensor4[] = [];
+    const plain = await runTiled({ data: plane, width: W, height: H, channels: 1 }, rampModel(calls), { tileSize: [W, H], overlap: 0, batch: 1 });
+    expect(calls).toHaveLength(1);
+    // Without flips: input + x.
+    expect(plain.data[3]).toBeCloseTo(30 + 3, 5);
+    calls.length = 0;
+    const tta = await runTiled({ data: plane, width: W, height: H, channels: 1 }, rampModel(calls), { tileSize: [W, H], overlap: 0, batch: 1, flips: ['x'] });
+    expect(calls).toHaveLength(2);
+    // The mirrored call sees the row reversed.
+    expect(calls[1]!.data[0]).toBe(70);
+    // Mirrored run at pixel x: input(x) + (W - 1 - x); averaged with input(x) + x -> input(x) + (W - 1) / 2.
+    for (let x = 0; x < W; x++) expect(tta.data[x]).toBeCloseTo(x * 10 + (W - 1) / 2, 5);
+  });
+
+  it('applies the activation to each run before averaging (probabilities, not logits, are averaged)', async () => {
+    const plane = new Float32Array(4).fill(0);
+    const calls: Tensor4[] = [];
+    const activate = (tile: Float32Array) => {
+      for (let i = 0; i < tile.length; i++) tile[i] = tile[i]! > 1.5 ? 1 : 0;
+    };
+    const out = await runTiled({ data: plane, width: 4, height: 1, channels: 1 }, rampModel(calls), { tileSize: [4, 1], overlap: 0, batch: 1, flips: ['x'], activate });
+    // Ramp 0,1,2,3 -> 0,0,1,1; mirrored 3,2,1,0 -> 1,1,0,0 back to 0,0,1,1 after mirroring its input: average.
+    expect(Array.from(out.data)).toEqual([0.5, 0.5, 0.5, 0.5]);
+  });
+});
+
+describe('filterComponents', () => {
+  // 12 x 4, class 1: a 3x3 block (9 px), a 2x2 block (4 px), one pixel; class 2: two single pixels.
+  function map(): Uint8Array {
+    const rows = ['111.22.....2', '111.22..1...', '111.........', '............'];
+    return Uint8Array.from(rows.join('').split('').map((ch) => (ch === '.' ? 0 : Number(ch))));
+  }
+  const base = { width: 12, height: 4, depth: 1, nodataLabel: 255, connectivity: 8 as const };
+
+  it('keeps the largest component of each class', () => {
+    const labels = map();
+    const out = filterComponents({ ...base, labels }, { keepLargestComponents: 1 });
+    // Class 1 loses its single pixel at (8, 1); class 2 its single pixel at (11, 0).
+    expect(out).toEqual({ removedComponents: 2, removedPixels: 2 });
+    expect(labels.filter((v) => v === 1)).toHaveLength(9);
+    expect(labels.filter((v) => v === 2)).toHaveLength(4);
+    expect(labels[12 + 8]).toBe(0);
+    expect(labels[11]).toBe(0);
+  });
+
+  it('breaks ties by raster order (the first component stays)', () => {
+    const labels = Uint8Array.from([1, 0, 1, 0, 1]);
+    filterComponents({ labels, width: 5, height: 1, depth: 1, nodataLabel: 255, connectivity: 8 }, { keepLargestComponents: 2 });
+    expect(Array.from(labels)).toEqual([1, 0, 1, 0, 0]);
+  });
+
+  it('drops components smaller than a fraction of the largest and keeps the rest', () => {
+    const labels = map();
+    const out = filterComponents({ ...base, labels }, { minComponentFraction: 0.2 });
+    // Class 1: 9 px largest, 1-px component < 1.8 goes; class 2: 4 px block, 1 px < 0.8? no: 1 >= 0.8 stays.
+    expect(out.removedComponents).toBe(1);
+    expect(out.removedPixels).toBe(1);
+    expect(labels[12 + 8]).toBe(0);
+    expect(labels.filter((v) => v === 2)).toHaveLength(5);
+  });
+
+  it('leaves nodata alone and counts 3D components once across slices', () => {
+    // Two slices of 3 x 1: a column through both slices (2 px) and a single pixel on slice 1.
+    const labels = Uint8Array.from([1, 0, 255, 1, 0, 1]);
+    const out = filterComponents({ labels, width: 3, height: 1, depth: 2, nodataLabel: 255, connectivity: 26 }, { keepLargestComponents: 1 });
+    expect(out.removedPixels).toBe(1);
+    expect(Array.from(labels)).toEqual([1, 0, 255, 1, 0, 0]);
+  });
+});
+
+describe('segment with a manifest asking for flips and a component filter', () => {
+  const t = tempDir();
+  const png = path.join(t.dir, 'blobs.png');
+  let modelDir: string;
+  beforeAll(async () => {
+    modelDir = writeModelFolder(path.join(t.dir, 'models'), { ...brightManifest('bright-largest'), testTimeFlips: ['x'], postprocess: { keepLargestComponents: 1 } });
+    // Two bright squares on dark: 20x20 and 6x6.
+    const W = 96;
+    const H = 64;
+    const px = new Uint8Array(W * H).fill(30);
+    for (let y = 10; y < 30; y++) for (let x = 10; x < 30; x++) px[y * W + x] = 220;
+    for (let y = 40; y < 46; y++) for (let x = 70; x < 76; x++) px[y * W + x] = 220;
+    await writePng(png, px, W, H, 1);
+  });
+  afterAll(() => t.cleanup());
+
+  async function run(extra: Partial<SegmentOptions>) {
+    const src = await openImage(png);
+    try {
+      return (await segmentImage(src, { model: modelDir, device: 'cpu', threads: 1, ...extra }, () => undefined)).document;
+    } finally {
+      await src.close();
+    }
+  }
+
+  it('keeps the largest object, records what ran, and --no-postprocess / --no-tta switch them off', async () => {
+    const doc = await run({});
+    expect(doc.instances).toHaveLength(1);
+    expect(doc.instances[0]!.pixelCount).toBe(400);
+    expect(doc.inference).toMatchObject({ testTimeFlips: ['x'], postprocess: { keepLargestComponents: 1 } });
+    const raw = await run({ modelPostprocess: false, testTimeFlips: false });
+    expect(raw.instances.map((r) => r.pixelCount).sort((a, b) => a - b)).toEqual([36, 400]);
+    expect(raw.inference?.testTimeFlips).toBeUndefined();
+    expect(raw.inference?.postprocess).toBeUndefined();
+  });
+});
