@@ -140,6 +140,7 @@ def main():
             "tileSize": [256, 256],
             "tileOverlap": 0.25,
             "resolution": {"mmPerPx": None, "mPerPx": 4.8},
+            "testTimeFlips": ["x", "y"],
             "classes": [{"name": n, "color": c} for n, c in zip(class_names, colours)],
             "outputs": {"name": "output", "type": "softmax", "threshold": None, "backgroundChannel": False,
                         "classChannels": list(range(NCLS)), "boundaryChannel": None, "distanceChannel": None},
