@@ -12,8 +12,9 @@ import { createHandlers, forwardEngineState } from './ipc/handlers';
 import { registerIpc } from './ipc/register';
 import { isAllowedRequest } from './ipc/web-policy';
 import { electronDialogs } from './services/dialogs-electron';
-import { utilityHost } from './services/engine-utility';
+import { appDataDir, utilityHost } from './services/engine-utility';
 import { FileRegistry } from './services/files';
+import { RecentFiles } from './services/recent';
 
 /** Same policy as the meta tag in renderer/index.html; sent as a header too so it holds for every response. */
 export const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'none'";
@@ -77,9 +78,13 @@ function buildMenu(): void {
       label: 'File',
       submenu: [
         { label: 'Open...', accelerator: 'CmdOrCtrl+O', click: () => emit('app:command', { command: 'open-file' }) },
+        { label: 'Open Folder...', accelerator: 'CmdOrCtrl+Alt+O', click: () => emit('app:command', { command: 'open-folder' }) },
+        { label: 'Open Recent...', accelerator: 'Alt+R', click: () => emit('app:command', { command: 'open-recent' }) },
         { label: 'Open Session...', accelerator: 'CmdOrCtrl+Shift+O', click: () => emit('app:command', { command: 'open-session' }) },
         { label: 'Save Session...', accelerator: 'CmdOrCtrl+S', click: () => emit('app:command', { command: 'save-session' }) },
         { label: 'Export...', accelerator: 'CmdOrCtrl+E', click: () => emit('app:command', { command: 'export' }) },
+        { type: 'separator' },
+        { label: 'Add Model...', accelerator: 'Alt+M', click: () => emit('app:command', { command: 'add-model' }) },
         { type: 'separator' },
         { role: 'quit' },
       ],
@@ -113,7 +118,10 @@ if (!app.requestSingleInstanceLock()) app.quit();
 app.whenReady().then(async () => {
   hardenSession();
   buildMenu();
-  const engine = new EngineHostClient({ spawn: utilityHost() });
+  const dataDir = appDataDir();
+  const engine = new EngineHostClient({ spawn: utilityHost(dataDir) });
+  // The OS's own recent list (Dock / jump list) gets what ours gets.
+  const recent = new RecentFiles(join(dataDir, 'recent.json'), { onAdded: (path) => app.addRecentDocument(path), onProblem: (m) => console.warn(m) });
   forwardEngineState(engine, emit);
   const handlers = createHandlers({
     files: new FileRegistry(),
@@ -121,6 +129,8 @@ app.whenReady().then(async () => {
     engine,
     emit,
     app: { name: app.getName(), version: app.getVersion(), host: 'electron' },
+    recent,
+    log: (m) => console.warn(m),
   });
   registerIpc(handlers, RENDERER_FILE);
   engine.start().catch((err: unknown) => console.error(err instanceof Error ? err.message : err));

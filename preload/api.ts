@@ -2,7 +2,7 @@
 // main/ipc implements `InvokeHandlers` (checked with `satisfies`), preload/index.ts exposes one method per
 // channel, the test host serves the same handlers over a loopback socket. Change a channel here first.
 
-import type { ImageInfo, InstancesDocument, ModelSummary } from './formats';
+import type { ImageInfo, ImageKind, InferenceRecord, InstancesDocument, ModelSummary } from './formats';
 
 export type * from './formats';
 
@@ -14,6 +14,32 @@ export interface OpenedImage {
   /** Base name only, for display. */
   name: string;
   info: ImageInfo;
+  /** The series the handle is pinned to, when one was chosen ('file:open-series', or a recent entry). */
+  seriesInstanceUid?: string;
+}
+
+/** Opaque id of a recent-files entry (main keeps the path behind it). */
+export type RecentId = string;
+
+/** A recently opened image or series folder, as the renderer sees it: never a path. */
+export interface RecentFile {
+  id: RecentId;
+  /** Base name of the file or folder. */
+  name: string;
+  kind?: ImageKind;
+  /** True for a folder (a DICOM series or a slice stack). */
+  folder?: boolean;
+  /** The chosen series' description (or its short UID), when a series was picked in a folder of several. */
+  series?: string;
+  /** ISO time it was last opened. */
+  openedAt: string;
+}
+
+/** Which execution providers a model run will try, in order (the last is always cpu), and why others are out. */
+export interface DevicePlan {
+  candidates: Array<InferenceRecord['device']>;
+  /** Providers ruled out before trying: "cuda: the CUDA provider libraries are not installed ...". */
+  skipped: string[];
 }
 
 export interface AppInfo {
@@ -24,10 +50,18 @@ export interface AppInfo {
   host: 'electron' | 'testhost';
 }
 
+/**
+ * Which plane of a volume a slice shows. axial: fixed z (rows y, columns x); coronal: fixed y (rows z, columns x);
+ * sagittal: fixed x (rows z, columns y). Coronal and sagittal rows run superior at the top (render/reformat.ts).
+ */
+export type SliceAxis = 'axial' | 'coronal' | 'sagittal';
+
 export interface SliceRequest {
   handle: FileHandle;
-  /** Slice index (0 for 2D). */
+  /** Slice index along `axis` (z for axial, y for coronal, x for sagittal; 0 for 2D). */
   z: number;
+  /** Default 'axial'. */
+  axis?: SliceAxis;
   /** Longest side of the returned bitmap; the engine downsamples larger images. */
   maxSize: number;
   /** Display window in modality values; default: the file's window, else a 0.5-99.5 percentile stretch. */
@@ -44,6 +78,14 @@ export interface SliceBitmap {
   /** RGBA, width*height*4 bytes. */
   rgba: Uint8Array;
   window: { center: number; width: number };
+  /** The plane shown (absent: axial). */
+  axis?: SliceAxis;
+  /** Full-resolution pixels of the plane: [columns, rows] (axial: [width, height]; coronal: [width, depth]; sagittal: [height, depth]). */
+  planeSize?: [number, number];
+  /** Row 0 shows the last voxel along the plane's row axis (coronal/sagittal: the highest z, when z runs superior). */
+  flipRows?: boolean;
+  /** Physical size of one full-resolution plane pixel, [column, row] in mm, when the image has a spacing. */
+  spacingMm?: [number, number];
 }
 
 /** Tile sizes the viewer may ask for (edge pixels of a square tile). */
@@ -96,6 +138,8 @@ export interface SegmentResult {
   overlay?: SliceBitmap;
   /** The result kept in the engine host (label and instance maps) for 'result:slice' and 'result:edit'. */
   resultId?: ResultId;
+  /** The host kept the per-class probability maps ('result:probability'); false when they were over its memory cap. */
+  probabilities?: boolean;
 }
 
 /** Opaque id of a segmentation result the engine host keeps (its instance map is the truth edits change). */
@@ -103,8 +147,10 @@ export type ResultId = string;
 
 export interface ResultSliceRequest {
   resultId: ResultId;
-  /** Slice index (0 for 2D). */
+  /** Slice index along `axis` (0 for 2D). */
   z: number;
+  /** Default 'axial'; coronal/sagittal maps line up pixel for pixel with 'image:slice' of the same axis. */
+  axis?: SliceAxis;
   /** Longest side of the returned map; larger results are sampled (nearest pixel), as image previews are. */
   maxSize: number;
 }
@@ -113,6 +159,8 @@ export interface ResultSliceRequest {
 export interface ResultSlice {
   resultId: ResultId;
   z: number;
+  /** The plane (absent: axial). */
+  axis?: SliceAxis;
   /** Edit revision the map reflects (0 = as the model produced it). */
   revision: number;
   width: number;
@@ -122,6 +170,33 @@ export interface ResultSlice {
   scaleY: number;
   /** Instance id per map pixel, row-major (0 = none); each instance's class is in the document. */
   instances: Uint32Array;
+}
+
+/** One class's model probability on one slice, at the same preview size and orientation as 'result:slice'. */
+export interface ResultProbabilityRequest {
+  resultId: ResultId;
+  classId: number;
+  /** Slice index along `axis`. */
+  z: number;
+  axis?: SliceAxis;
+  maxSize: number;
+}
+
+export interface ResultProbability {
+  resultId: ResultId;
+  classId: number;
+  z: number;
+  axis?: SliceAxis;
+  /** Edit revision: pixels edits touched carry no model probability (0 there). */
+  revision: number;
+  width: number;
+  height: number;
+  scaleX: number;
+  scaleY: number;
+  /** Probability x 255 per map pixel, row-major. */
+  values: Uint8Array;
+  /** Map pixels a person edited (1), where `values` is 0 because the model's probability does not describe them. */
+  edited: Uint8Array;
 }
 
 /** A brush or eraser stroke on one slice: discs of radiusPx (x, y, in image pixels) swept along the points. */
@@ -143,9 +218,40 @@ export type EditOperation =
   /** Clears every instance under the stroke (or only `instanceId`). */
   | ({ op: 'eraseStroke'; instanceId?: number } & StrokeGeometry)
   | { op: 'deleteInstance'; instanceId: number }
-  | { op: 'setInstanceClass'; instanceId: number; classId: number };
+  | { op: 'setInstanceClass'; instanceId: number; classId: number }
+  /**
+   * Fills a polygon (clicked vertices) or lasso (freehand path) on slice z: the pixels whose centre lies inside the
+   * closed path by the even-odd rule. Paints over other instances, never over nodata.
+   */
+  | { op: 'fillPolygon'; z: number; points: Array<[number, number]>; target: PaintTarget }
+  /** Clears the pixels inside a polygon on slice z (even-odd, pixel centres): every instance, or only `instanceId`. */
+  | { op: 'erasePolygon'; z: number; points: Array<[number, number]>; instanceId?: number }
+  /**
+   * Fills the instance's enclosed holes: empty pixels it surrounds on a slice (background that reaches the edge of
+   * its bounding box is not a hole; other instances inside are kept). On slice z, or on every slice when z is absent.
+   */
+  | { op: 'fillHoles'; instanceId: number; z?: number }
+  /**
+   * Cuts the instance along a polyline drawn on slice z (on a volume: every slice of the instance along the same xy
+   * line). The pieces are the connected parts left (the result's connectivity); the largest keeps the id, each other
+   * becomes a new instance of the same class; line pixels go to the nearest piece. Refused when nothing separates.
+   */
+  | { op: 'splitInstance'; instanceId: number; z: number; line: Array<[number, number]> }
+  /** Relabels the 2nd.. instances as the first (its id and class). */
+  | { op: 'mergeInstances'; instanceIds: number[] }
+  /**
+   * Flood fill on slice z's channel-0 intensities, 4-connected from the seed pixel, over pixels within the seed's
+   * value ± tolerance (modality units: HU for CT) and within maxRadiusPx of the seed, painted into the target.
+   */
+  | { op: 'regionGrow'; z: number; seed: [number, number]; tolerance: number; maxRadiusPx: number; target: PaintTarget };
+
+/** Where a paint or fill goes: an existing instance, or a new instance of a class (the host picks the new id). */
+export type PaintTarget = { instanceId: number } | { newInstanceOfClass: number };
 
 export type EditOperationName = EditOperation['op'];
+
+/** Every operation name, for readers of stored edit logs (sessions). */
+export const EDIT_OPERATION_NAMES = ['paintStroke', 'eraseStroke', 'deleteInstance', 'setInstanceClass', 'fillPolygon', 'erasePolygon', 'fillHoles', 'splitInstance', 'mergeInstances', 'regionGrow'] as const satisfies readonly EditOperationName[];
 
 /** The result after an edit, an undo or a redo. */
 export interface EditResult {
@@ -158,6 +264,8 @@ export interface EditResult {
   zRange: [number, number] | null;
   /** The instance a paint created, when it did. */
   createdInstanceId?: number;
+  /** The new instances a split created. */
+  createdInstanceIds?: number[];
   /** Applied operations, oldest first (the undo stack), and undone ones (the redo stack, next redo last). */
   undoStack: EditOperationName[];
   redoStack: EditOperationName[];
@@ -274,19 +382,35 @@ export interface JobProgress {
 export interface InvokeChannels {
   'app:info': { args: []; result: AppInfo };
   'file:open-dialog': { args: []; result: OpenedImage | null };
+  /** Asks for a folder (a DICOM series folder or a slice stack: file dialogs cannot pick folders on every OS). */
+  'file:open-folder-dialog': { args: []; result: OpenedImage | null };
   /** Preload resolves the dropped File to a path inside the trusted preload; the renderer never sees it. */
   'file:open-dropped': { args: [droppedPath: string]; result: OpenedImage };
   'file:close': { args: [handle: FileHandle]; result: void };
+  /** Opens one series of the folder behind `handle` (ImageInfo.series lists them) under a new handle. */
+  'file:open-series': { args: [handle: FileHandle, seriesInstanceUid: string]; result: OpenedImage };
+  /** Recently opened images and series folders, newest first (at most 10). */
+  'recent:list': { args: []; result: RecentFile[] };
+  /** Opens a recent entry again; a file that is gone gives an error naming it and leaves the list. */
+  'recent:open': { args: [id: RecentId]; result: OpenedImage };
+  'recent:remove': { args: [id: RecentId]; result: void };
   'image:info': { args: [handle: FileHandle]; result: ImageInfo };
   'image:slice': { args: [request: SliceRequest]; result: SliceBitmap };
   'image:tile': { args: [request: TileRequest]; result: TileBitmap };
   'models:list': { args: []; result: ModelSummary[] };
+  /** Asks for an .onnx model (open dialog), checks it and installs it as a user model; null when cancelled. */
+  'models:add': { args: []; result: ModelSummary | null };
+  /** Removes a user-added model (shipped models are refused). */
+  'models:remove': { args: [modelId: string]; result: void };
+  /** The execution providers a run will try, before running. */
+  'models:device': { args: []; result: DevicePlan };
   'segment:run': { args: [jobId: string, request: SegmentRequest]; result: SegmentResult };
   'job:cancel': { args: [jobId: string]; result: boolean };
   'engine:status': { args: []; result: EngineStatus };
   'engine:restart': { args: []; result: EngineStatus };
   'image:probe': { args: [request: ProbeRequest]; result: PixelProbe };
   'result:slice': { args: [request: ResultSliceRequest]; result: ResultSlice };
+  'result:probability': { args: [request: ResultProbabilityRequest]; result: ResultProbability };
   'result:edit': { args: [resultId: ResultId, operation: EditOperation]; result: EditResult };
   'result:undo': { args: [resultId: ResultId]; result: EditResult };
   'result:redo': { args: [resultId: ResultId]; result: EditResult };
@@ -305,7 +429,7 @@ export interface InvokeChannels {
 
 /** A menu item the renderer carries out (the renderer owns the open flow, so the menu asks it). */
 export interface AppCommand {
-  command: 'open-file' | 'open-session' | 'save-session' | 'export';
+  command: 'open-file' | 'open-folder' | 'open-session' | 'save-session' | 'export' | 'open-recent' | 'add-model';
 }
 
 /** Event channels: main tells the renderer. */
@@ -322,18 +446,27 @@ export type EventChannel = keyof EventChannels;
 export const METHOD_OF_CHANNEL = {
   'app:info': 'appInfo',
   'file:open-dialog': 'openFileDialog',
+  'file:open-folder-dialog': 'openFolderDialog',
   'file:open-dropped': 'openDropped',
   'file:close': 'closeFile',
+  'file:open-series': 'openSeries',
+  'recent:list': 'listRecent',
+  'recent:open': 'openRecent',
+  'recent:remove': 'removeRecent',
   'image:info': 'imageInfo',
   'image:slice': 'imageSlice',
   'image:tile': 'imageTile',
   'models:list': 'listModels',
+  'models:add': 'addModel',
+  'models:remove': 'removeModel',
+  'models:device': 'devicePlan',
   'segment:run': 'segment',
   'job:cancel': 'cancelJob',
   'engine:status': 'engineStatus',
   'engine:restart': 'restartEngine',
   'image:probe': 'probe',
   'result:slice': 'resultSlice',
+  'result:probability': 'resultProbability',
   'result:edit': 'editResult',
   'result:undo': 'undoEdit',
   'result:redo': 'redoEdit',

@@ -14,6 +14,7 @@ async function invoke<C extends InvokeChannel>(channel: C, ...args: InvokeChanne
 const api: DelineateApi = {
   appInfo: () => invoke('app:info'),
   openFileDialog: () => invoke('file:open-dialog'),
+  openFolderDialog: () => invoke('file:open-folder-dialog'),
   openDropped: (file: File) => {
     // The path is resolved here, in the trusted preload; the renderer only ever holds the File object.
     const path = webUtils.getPathForFile(file);
@@ -21,16 +22,24 @@ const api: DelineateApi = {
     return invoke('file:open-dropped', path);
   },
   closeFile: (handle) => invoke('file:close', handle),
+  openSeries: (handle, seriesInstanceUid) => invoke('file:open-series', handle, seriesInstanceUid),
+  listRecent: () => invoke('recent:list'),
+  openRecent: (id) => invoke('recent:open', id),
+  removeRecent: (id) => invoke('recent:remove', id),
   imageInfo: (handle) => invoke('image:info', handle),
   imageSlice: (request) => invoke('image:slice', request),
   imageTile: (request) => invoke('image:tile', request),
   listModels: () => invoke('models:list'),
+  addModel: () => invoke('models:add'),
+  removeModel: (modelId) => invoke('models:remove', modelId),
+  devicePlan: () => invoke('models:device'),
   segment: (jobId, request) => invoke('segment:run', jobId, request),
   cancelJob: (jobId) => invoke('job:cancel', jobId),
   engineStatus: () => invoke('engine:status'),
   restartEngine: () => invoke('engine:restart'),
   probe: (request) => invoke('image:probe', request),
   resultSlice: (request) => invoke('result:slice', request),
+  resultProbability: (request) => invoke('result:probability', request),
   editResult: (resultId, operation) => invoke('result:edit', resultId, operation),
   undoEdit: (resultId) => invoke('result:undo', resultId),
   redoEdit: (resultId) => invoke('result:redo', resultId),

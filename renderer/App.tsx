@@ -1,18 +1,22 @@
 // The app shell: toolbar (open, sessions, export, tools, undo/redo), banners (engine, recover, error, notice), the viewer with the side panels (display, model,
 // overlay, edit, measurements) and the status bar. Keyboard shortcuts are window-wide (shortcuts.ts).
 import { useEffect, useState } from 'react';
-import { Viewer } from './viewer/Viewer';
+import { ViewerLayout } from './viewer/ViewerLayout';
 import { DisplayPanel } from './viewer/DisplayPanel';
 import { StatusBar } from './StatusBar';
 import { ModelPanel } from './models/ModelPanel';
 import { OverlayPanel } from './overlays/OverlayPanel';
 import { EditPanel, ToolButtons } from './tools/Tools';
 import { MeasurementsPanel } from './measurements/MeasurementsPanel';
+import { ManualPanel } from './measurements/ManualPanel';
 import { NoticeBanner, RecoverBanner, SessionButtons } from './sessions/Sessions';
 import { apply, useStore } from './state/store';
 import * as op from './state/operations';
 import * as cmd from './state/commands';
 import { handleKey, tip } from './shortcuts';
+import * as files from './files/commands';
+import { RecentList, RecentMenu } from './files/Recent';
+import { SeriesChooser } from './files/SeriesChooser';
 
 export function App() {
   const error = useStore((s) => s.error);
@@ -25,6 +29,8 @@ export function App() {
   useEffect(() => {
     if (engine.state !== 'ready') return;
     void cmd.refreshModels();
+    void files.refreshRecent();
+    void files.refreshDevicePlan();
     // Autosaves left by a crash (or a quit without saving): offered once the engine that replays them is up.
     void cmd.checkRecoverable();
   }, [engine.state, engine.restarts]);
@@ -62,9 +68,12 @@ export function App() {
     <div className={dragging ? 'app dragging' : 'app'} data-testid="app">
       <header className="toolbar">
         <span className="brand">Delineate</span>
-        <button data-testid="open-button" onClick={() => void cmd.openWithDialog()} title={tip('Open an image, series folder or raster', 'open')}>
-          Open...
-        </button>
+        <div className="open-split">
+          <button data-testid="open-button" onClick={() => void cmd.openWithDialog()} title={tip('Open an image, series folder or raster', 'open')}>
+            Open...
+          </button>
+          <RecentMenu />
+        </div>
         <SessionButtons />
         {image && <ToolButtons />}
         {busy && (
@@ -92,16 +101,18 @@ export function App() {
       )}
       <NoticeBanner />
       <div className="workspace">
-        <main className="stage">{image ? <Viewer /> : <EmptyState />}</main>
+        <main className="stage">{image ? <ViewerLayout /> : <EmptyState />}</main>
         <aside className="sidebar" data-testid="sidebar">
           <DisplayPanel />
           <ModelPanel />
           <OverlayPanel />
           <EditPanel />
           <MeasurementsPanel />
+          <ManualPanel />
         </aside>
       </div>
       <StatusBar />
+      <SeriesChooser />
     </div>
   );
 }
@@ -109,8 +120,9 @@ export function App() {
 function EmptyState() {
   return (
     <div className="empty" data-testid="empty">
-      <p>Open an image with Open... or drop a file here.</p>
+      <p>Open an image with Open... (▾ beside it: a series folder or a recent file), or drop a file or folder here.</p>
       <p className="hint">DICOM, NIfTI, GeoTIFF, TIFF, PNG, JPEG</p>
+      <RecentList />
     </div>
   );
 }

@@ -42,8 +42,9 @@ export function StatusBar() {
   const resultSlice = useStore((s) => s.resultSlice);
   const result = useStore((s) => s.result);
   const info = image?.info;
-  const p = probe && cursor && probe.x === cursor.x && probe.y === cursor.y && probe.z === z ? probe : null;
-  const under = cursor ? instanceAt(resultSlice, cursor.x, cursor.y) : 0;
+  const p = probe && cursor && probe.x === cursor.x && probe.y === cursor.y && probe.z === (cursor.z ?? z) ? probe : null;
+  // The instance under a cursor on a coronal/sagittal view (cursor.z set) is not on the axial map.
+  const under = cursor && cursor.z === undefined ? instanceAt(resultSlice, cursor.x, cursor.y) : 0;
   const underRec = under ? result?.document.instances.find((r) => r.id === under) : undefined;
   return (
     <footer className="statusbar" data-testid="status-bar">
@@ -65,7 +66,7 @@ export function StatusBar() {
               slice {z + 1}/{info.depth}
             </span>
           )}
-          <span data-testid="status-cursor">{cursor ? `x ${cursor.x}, y ${cursor.y}` : '—'}</span>
+          <span data-testid="status-cursor">{cursor ? `x ${cursor.x}, y ${cursor.y}${cursor.z !== undefined ? `, z ${cursor.z}` : ''}` : '—'}</span>
           {p && <span data-testid="status-value">{valueText(p)}</span>}
           {p && whereText(p) && <span data-testid="status-world">{whereText(p)}</span>}
           {underRec && <span data-testid="status-object">#{underRec.id} {underRec.className}</span>}

@@ -2,7 +2,7 @@
 // and (in-process) the CLI. Plain data in, plain data out; paths here are already resolved from handles.
 
 import type { ImageInfo, InstancesDocument, ModelSummary } from '../../preload/formats';
-import type { EditOperation, EditResult, JobProgress, RecoverableSession, ResultExportFormat, SessionView, PixelProbe, ResultSlice, ResultSliceRequest, SliceBitmap, SliceRequest, SegmentRequest, TileBitmap, TileRequest } from '../../preload/api';
+import type { DevicePlan, EditOperation, EditResult, JobProgress, RecoverableSession, ResultExportFormat, SessionView, PixelProbe, ResultProbability, ResultProbabilityRequest, ResultSlice, ResultSliceRequest, SliceBitmap, SliceRequest, SegmentRequest, TileBitmap, TileRequest } from '../../preload/api';
 
 export interface OpenOptions {
   /** User-supplied physical spacing for plain images, [x, y(, z)] in mm. */
@@ -17,21 +17,30 @@ export type ProgressFn = (p: Omit<JobProgress, 'jobId'>) => void;
 
 export interface EngineService {
   info(path: string, options?: OpenOptions): Promise<ImageInfo>;
-  slice(path: string, request: Omit<SliceRequest, 'handle'>): Promise<SliceBitmap>;
+  slice(path: string, request: Omit<SliceRequest, 'handle'>, options?: OpenOptions): Promise<SliceBitmap>;
   /** One tile of the slice's resolution pyramid (stored overviews, else built from finer tiles and cached here). */
-  tile(path: string, request: Omit<TileRequest, 'handle'>): Promise<TileBitmap>;
+  tile(path: string, request: Omit<TileRequest, 'handle'>, options?: OpenOptions): Promise<TileBitmap>;
   listModels(): Promise<ModelSummary[]>;
+  /** Checks the .onnx model at `file` and copies it into the user models folder; refuses an installed id. */
+  addModel(file: string): Promise<ModelSummary>;
+  /** Removes a user-added model (never a shipped one). */
+  removeModel(modelId: string): Promise<void>;
+  /** The execution providers a run will try, in order, and why faster ones are ruled out. */
+  devicePlan(): Promise<DevicePlan>;
   /** Runs a model on the image and post-processes it; honours the signal between tiles. */
   segment(
     path: string,
     request: Omit<SegmentRequest, 'handle'>,
     onProgress: ProgressFn,
     signal: AbortSignal,
-  ): Promise<{ document: InstancesDocument; overlay?: SliceBitmap; resultId?: string }>;
+    options?: OpenOptions,
+  ): Promise<{ document: InstancesDocument; overlay?: SliceBitmap; resultId?: string; probabilities?: boolean }>;
   /** Values and world position of one pixel (the cursor read-out). */
-  probe(path: string, x: number, y: number, z: number): Promise<PixelProbe>;
+  probe(path: string, x: number, y: number, z: number, options?: OpenOptions): Promise<PixelProbe>;
   /** Instance ids of one slice of a kept result. */
   resultSlice(request: ResultSliceRequest): Promise<ResultSlice>;
+  /** One class's model probability on one slice of a kept result (when its probability maps were kept). */
+  resultProbability(request: ResultProbabilityRequest): Promise<ResultProbability>;
   /** Applies a named edit operation to a kept result and re-measures what it touched. */
   editResult(resultId: string, operation: EditOperation): Promise<EditResult>;
   undoEdit(resultId: string): Promise<EditResult>;
@@ -51,6 +60,8 @@ export interface EngineService {
 export interface EngineServiceOptions {
   /** Folder for session autosaves (the app's userData/autosave); without it results are not recorded. */
   autosaveDir?: string;
+  /** The user's models folder (the app's userData/models); 'addModel' copies into it. */
+  userModelsDir?: string;
 }
 
 import { openImage } from './io';
@@ -59,10 +70,11 @@ import { TileRenderer } from './render/tile';
 import { describe } from './image';
 import { listModels, segmentImage } from './pipeline';
 import { SourceCache } from './io/cache';
-import { ResultStore } from './results/store';
+import { PROBABILITY_CAP_BYTES, ResultStore } from './results/store';
 import { probePixel } from './render/probe';
 import { SessionWorkspace, type RestoredSession } from './session/workspace';
 import { exportResult, type ExportFormat, type ExportOptions } from './export/exporter';
+import { installModel, planAutoDevice, removeUserModel } from './inference/install';
 
 // The contract's format list and the exporter's must stay the same list.
 const _formatsMatch: [ResultExportFormat, ExportFormat] extends [ExportFormat, ResultExportFormat] ? true : never = true;
@@ -75,7 +87,9 @@ export function createEngineService(options: EngineServiceOptions = {}): EngineS
   // Results stay in the host so the viewer can page through their slices and edits can change them.
   // Pyramid tiles built on the fly (no stored overview close enough) are kept, so panning and zooming reuse them.
   const tiles = new TileRenderer();
-  const results = new ResultStore((path) => sources.use(path, {}, async (src) => (await src.read({ channels: [0] })).data));
+  // The series a folder's result was segmented from, so its intensities are re-read from that series after edits.
+  const resultSeries = new Map<string, OpenOptions>();
+  const results = new ResultStore((path) => sources.use(path, resultSeries.get(path) ?? {}, async (src) => (await src.read({ channels: [0] })).data));
   // Every result gets a session: its base written under the autosave folder, its edits autosaved as they complete.
   const sessions = new SessionWorkspace(results, options.autosaveDir);
   return {
@@ -87,19 +101,37 @@ export function createEngineService(options: EngineServiceOptions = {}): EngineS
         await src.close();
       }
     },
-    async slice(path, request) {
-      return sources.use(path, {}, (src) => renderSlice(src, request));
+    async slice(path, request, open = {}) {
+      return sources.use(path, open, (src) => renderSlice(src, request));
     },
-    async tile(path, request) {
-      return sources.use(path, {}, (src) => tiles.render(src, request));
+    async tile(path, request, open = {}) {
+      return sources.use(path, open, (src) => tiles.render(src, request));
     },
     listModels,
-    async segment(path, request, onProgress, signal) {
-      const src = await openImage(path);
+    async addModel(file) {
+      if (!options.userModelsDir) throw new Error('no user models folder is configured');
+      return installModel(file, { userDir: options.userModelsDir });
+    },
+    async removeModel(modelId) {
+      if (!options.userModelsDir) throw new Error('no user models folder is configured');
+      await removeUserModel(modelId, { userDir: options.userModelsDir });
+    },
+    async devicePlan() {
+      return planAutoDevice();
+    },
+    async segment(path, request, onProgress, signal, open = {}) {
+      const src = await openImage(path, open);
       try {
         const out = await segmentImage(
           src,
-          { model: request.modelId, ...(request.device ? { device: request.device } : {}), ...(request.overlap !== undefined ? { overlap: request.overlap } : {}) },
+          {
+            model: request.modelId,
+            ...(request.device ? { device: request.device } : {}),
+            ...(request.overlap !== undefined ? { overlap: request.overlap } : {}),
+            // Kept for the viewer's probability heat-map when they fit the cap.
+            probabilities: true,
+            probabilitiesMaxBytes: PROBABILITY_CAP_BYTES,
+          },
           onProgress,
           signal,
         );
@@ -117,22 +149,28 @@ export function createEngineService(options: EngineServiceOptions = {}): EngineS
           document: out.document,
           // The pipeline's default connectivity (segmentImage: 8 in 2D, 26 in 3D).
           connectivity: r.depth > 1 ? 26 : 8,
+          ...(r.probabilities ? { probabilities: r.probabilities } : {}),
         });
+        if (open.seriesUid) resultSeries.set(path, open);
+        else resultSeries.delete(path);
         await sessions.started(resultId, path, out.document, r, {
           modelId: request.modelId,
           modelVersion: out.document.model?.version ?? '',
           options: { ...(request.overlap !== undefined ? { overlap: request.overlap } : {}), ...(request.device ? { device: request.device } : {}) },
         });
-        return { document: out.document, overlay: out.overlay, resultId };
+        return { document: out.document, overlay: out.overlay, resultId, probabilities: results.hasProbabilities(resultId) };
       } finally {
         await src.close();
       }
     },
-    async probe(path, x, y, z) {
-      return sources.use(path, {}, (src) => probePixel(src, x, y, z));
+    async probe(path, x, y, z, open = {}) {
+      return sources.use(path, open, (src) => probePixel(src, x, y, z));
     },
     async resultSlice(request) {
-      return results.slice(request.resultId, request.z, request.maxSize);
+      return results.slice(request.resultId, request.z, request.maxSize, request.axis);
+    },
+    async resultProbability(request) {
+      return results.probability(request);
     },
     // Each reply goes out only once the autosave holds the change, so a crash after it loses nothing.
     async editResult(resultId, operation) {
@@ -161,8 +199,9 @@ export function createEngineService(options: EngineServiceOptions = {}): EngineS
       const exportOptions: ExportOptions = { z, ...(opts.deidentify ? { deidentify: true } : {}) };
       if (format === 'png' && !opts.deidentify && z >= 0 && z < snap.depth) {
         // The snapshot shows the image under the labels (left out when de-identifying: pixels can identify).
-        const channels = await sources.use(snap.path, {}, async (src) => Array.from({ length: Math.min(3, src.channels) }, (_, i) => i));
-        exportOptions.background = await sources.use(snap.path, {}, (src) => src.read({ z, depth: 1, channels: channels.length === 2 ? [0] : channels }));
+        const open = resultSeries.get(snap.path) ?? {};
+        const channels = await sources.use(snap.path, open, async (src) => Array.from({ length: Math.min(3, src.channels) }, (_, i) => i));
+        exportOptions.background = await sources.use(snap.path, open, (src) => src.read({ z, depth: 1, channels: channels.length === 2 ? [0] : channels }));
       }
       return exportResult({ dir: snap.path, ...snap }, format, out, exportOptions);
     },

@@ -1,12 +1,14 @@
 // One handler per invoke channel, written once and served by both the Electron shell (register.ts) and the
 // browser test host. Arguments arrive validated (dispatch.ts); file access goes only through issued handles.
 
+import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import type { AppInfo, EventChannel, EventChannels, InvokeHandlers, OpenedImage, OpenedSession, SavedFile } from '../../preload/api';
 import type { EngineHostClient } from '../engine/host/client';
 import { EXPORT_FILE_TYPES, SESSION_EXTENSION, SESSION_FILTERS, type Dialogs } from '../services/dialogs';
 import type { RestoredSession } from '../engine/session/workspace';
-import type { FileRegistry } from '../services/files';
+import type { FileRegistry, HandleOptions } from '../services/files';
+import { RecentFiles } from '../services/recent';
 import { checkDroppedPath } from './dropped';
 
 export type Emit = <E extends EventChannel>(event: E, payload: EventChannels[E]) => void;
@@ -17,26 +19,54 @@ export interface HandlerDeps {
   engine: EngineHostClient;
   emit: Emit;
   app: Omit<AppInfo, 'platform'> & { platform?: string };
+  /** Recently opened files (default: kept in memory only). */
+  recent?: RecentFiles;
+  /** Told about failures that must not fail the call (e.g. the recent list cannot be written). */
+  log?: (message: string) => void;
 }
 
 export function createHandlers(deps: HandlerDeps) {
   const { files, dialogs, engine, emit } = deps;
+  const recent = deps.recent ?? new RecentFiles(null);
 
-  /** Issues a handle for a user-chosen path and reads its header in the engine; no handle survives a failure. */
-  async function open(path: string): Promise<OpenedImage> {
-    const handle = await files.issue(path);
+  /**
+   * Issues a handle for a user-chosen path (and series) and reads its header in the engine; no handle survives a
+   * failure. A successful open goes to the top of the recent list.
+   */
+  async function open(path: string, options: HandleOptions = {}): Promise<OpenedImage> {
+    const handle = await files.issue(path, options);
+    let info;
     try {
-      const info = await engine.call('info', [path]);
-      return { handle, name: basename(path), info };
+      info = await engine.call('info', [path, options]);
     } catch (err) {
       files.release(handle);
       throw err;
     }
+    const seriesUid = options.seriesUid;
+    await remember(path, info, seriesUid);
+    return { handle, name: basename(path), info, ...(seriesUid ? { seriesInstanceUid: seriesUid } : {}) };
   }
+
+  async function remember(path: string, info: OpenedImage['info'], seriesUid: string | undefined): Promise<void> {
+    try {
+      const folder = (await stat(path)).isDirectory();
+      const chosen = seriesUid ? info.series?.find((s) => s.uid === seriesUid) : undefined;
+      const series = seriesUid ? (chosen?.description ?? `series …${seriesUid.slice(-8)}`) : undefined;
+      await recent.add(path, { kind: info.kind, ...(folder ? { folder } : {}), ...(seriesUid ? { seriesUid } : {}), ...(series ? { series } : {}) });
+    } catch (err) {
+      // The image is open; a recent list that cannot be written is not worth failing that.
+      deps.log?.(`recent files: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+
+  /** Options for every engine call that reads the file behind `handle` (the chosen series, if any). */
+  const openOptions = (handle: string) => files.openOptions(handle);
 
   /** Opens a restored session's image with a fresh handle; the result is already rebuilt in the engine host. */
   async function openRestored(restored: RestoredSession): Promise<OpenedSession> {
-    const image = await open(restored.imagePath);
+    // A session of one series of a folder reopens that series (the result's document names it).
+    const uid = restored.result.document.source.seriesInstanceUid;
+    const image = await open(restored.imagePath, typeof uid === 'string' && uid ? { seriesUid: uid } : {});
     return { image, result: restored.result, view: restored.view, warnings: restored.warnings };
   }
 
@@ -55,6 +85,10 @@ export function createHandlers(deps: HandlerDeps) {
       const path = await dialogs.openImage();
       return path === null ? null : open(path);
     },
+    async 'file:open-folder-dialog'() {
+      const path = await dialogs.openFolder();
+      return path === null ? null : open(path);
+    },
     async 'file:open-dropped'(droppedPath) {
       // The one path that comes from the renderer side: checked before the engine is asked to read it.
       return open(await checkDroppedPath(droppedPath));
@@ -63,19 +97,51 @@ export function createHandlers(deps: HandlerDeps) {
       files.resolve(handle);
       files.release(handle);
     },
+    async 'file:open-series'(handle, seriesInstanceUid) {
+      return open(files.resolve(handle), { seriesUid: seriesInstanceUid });
+    },
+    async 'recent:list'() {
+      return recent.view();
+    },
+    async 'recent:open'(id) {
+      const entry = await recent.get(id);
+      if (!entry) throw new Error('that file is no longer in the recent list');
+      const exists = await stat(entry.path).then(
+        () => true,
+        () => false,
+      );
+      if (!exists) {
+        await recent.remove(id);
+        throw new Error(`${entry.name}: no such file or folder any more (moved or deleted); removed from Recent`);
+      }
+      return open(entry.path, entry.seriesUid ? { seriesUid: entry.seriesUid } : {});
+    },
+    async 'recent:remove'(id) {
+      await recent.remove(id);
+    },
     async 'image:info'(handle) {
-      return engine.call('info', [files.resolve(handle)]);
+      return engine.call('info', [files.resolve(handle), openOptions(handle)]);
     },
     async 'image:slice'(request) {
       const { handle, ...rest } = request;
-      return engine.call('slice', [files.resolve(handle), rest]);
+      return engine.call('slice', [files.resolve(handle), rest, openOptions(handle)]);
     },
     async 'image:tile'(request) {
       const { handle, ...rest } = request;
-      return engine.call('tile', [files.resolve(handle), rest]);
+      return engine.call('tile', [files.resolve(handle), rest, openOptions(handle)]);
     },
     async 'models:list'() {
       return engine.call('listModels', []);
+    },
+    async 'models:add'() {
+      const file = await dialogs.openModel();
+      return file === null ? null : engine.call('addModel', [file]);
+    },
+    async 'models:remove'(modelId) {
+      await engine.call('removeModel', [modelId]);
+    },
+    async 'models:device'() {
+      return engine.call('devicePlan', []);
     },
     async 'segment:run'(jobId, request) {
       const { handle, ...rest } = request;
@@ -83,7 +149,7 @@ export function createHandlers(deps: HandlerDeps) {
       // The engine would also accept a model path; from the renderer only an installed model's id may arrive.
       const installed = await engine.call('listModels', []);
       if (!installed.some((m) => m.id === rest.modelId)) throw new Error(`no installed model "${rest.modelId}"`);
-      const result = await engine.call('segment', [path, rest], {
+      const result = await engine.call('segment', [path, rest, openOptions(handle)], {
         jobId,
         onProgress: (p) => emit('job:progress', { jobId, ...p }),
       });
@@ -99,10 +165,13 @@ export function createHandlers(deps: HandlerDeps) {
       return engine.restart();
     },
     async 'image:probe'(request) {
-      return engine.call('probe', [files.resolve(request.handle), request.x, request.y, request.z]);
+      return engine.call('probe', [files.resolve(request.handle), request.x, request.y, request.z, openOptions(request.handle)]);
     },
     async 'result:slice'(request) {
       return engine.call('resultSlice', [request]);
+    },
+    async 'result:probability'(request) {
+      return engine.call('resultProbability', [request]);
     },
     async 'result:edit'(resultId, operation) {
       return engine.call('editResult', [resultId, operation]);

@@ -2,8 +2,9 @@
 // argument of every channel or it does not compile. Anything else (wrong type, extra keys, extra arguments)
 // is refused with a message that says which argument and why.
 
-import { RESULT_EXPORT_FORMATS, type ExportRequest, type SaveSessionRequest, type SessionView, type EditOperation, type InvokeChannel, InvokeChannels, ProbeRequest, ResultSliceRequest, SegmentRequest, SliceRequest, TileRequest, TileSize } from '../../preload/api';
+import { EDIT_OPERATION_NAMES, RESULT_EXPORT_FORMATS, type ExportRequest, type SaveSessionRequest, type SessionView, type EditOperation, type InvokeChannel, InvokeChannels, ProbeRequest, ResultProbabilityRequest, ResultSliceRequest, SegmentRequest, SliceRequest, TileRequest, TileSize } from '../../preload/api';
 import { HANDLE_PATTERN } from '../services/files';
+import { RECENT_ID_PATTERN } from '../services/recent';
 
 export class ValidationError extends Error {
   constructor(message: string) {
@@ -91,9 +92,12 @@ export const handle = str({ maxLength: 64, pattern: HANDLE_PATTERN, what: 'a fil
 /** Job ids come from the renderer (so it can subscribe to progress before the call returns). */
 export const jobId = str({ maxLength: 64, pattern: /^[A-Za-z0-9_-]+$/, what: 'a job id of letters, digits, _ and -' });
 
+const sliceAxis = oneOf(['axial', 'coronal', 'sagittal'] as const);
+
 const sliceRequest: Guard<SliceRequest> = object(
   { handle, z: num({ min: 0, max: 1_000_000, integer: true }), maxSize: num({ min: 1, max: 16384, integer: true }) },
   {
+    axis: sliceAxis,
     window: object({ center: num(), width: num({ min: 0 }) }),
     bands: arrayOf(num({ min: 0, max: 65535, integer: true }), { min: 1, max: 3 }),
   },
@@ -141,11 +145,24 @@ const probeRequest: Guard<ProbeRequest> = object({
   z: num({ min: 0, max: 1_000_000, integer: true }),
 });
 
-const resultSliceRequest: Guard<ResultSliceRequest> = object({
-  resultId,
-  z: num({ min: 0, max: 1_000_000, integer: true }),
-  maxSize: num({ min: 1, max: 16384, integer: true }),
-});
+const resultSliceRequest: Guard<ResultSliceRequest> = object(
+  {
+    resultId,
+    z: num({ min: 0, max: 1_000_000, integer: true }),
+    maxSize: num({ min: 1, max: 16384, integer: true }),
+  },
+  { axis: sliceAxis },
+);
+
+const resultProbabilityRequest: Guard<ResultProbabilityRequest> = object(
+  {
+    resultId,
+    classId: num({ min: 0, max: 65534, integer: true }),
+    z: num({ min: 0, max: 1_000_000, integer: true }),
+    maxSize: num({ min: 1, max: 16384, integer: true }),
+  },
+  { axis: sliceAxis },
+);
 
 function pair(item: Guard<number>): Guard<[number, number]> {
   const list = arrayOf(item, { min: 2, max: 2 });
@@ -168,6 +185,25 @@ const paintStroke = object({ ...stroke, target: targetGuard() });
 const eraseStroke = object(stroke, { instanceId });
 const deleteInstance = object({ op: str({ maxLength: 32 }), instanceId });
 const setInstanceClass = object({ op: str({ maxLength: 32 }), instanceId, classId });
+const sliceIndex = num({ min: 0, max: 1_000_000, integer: true });
+const polygon = arrayOf(pair(coordinate), { min: 3, max: 8192 });
+const fillPolygon = object({ op: str({ maxLength: 32 }), z: sliceIndex, points: polygon, target: targetGuard() });
+const erasePolygon = object({ op: str({ maxLength: 32 }), z: sliceIndex, points: polygon }, { instanceId });
+const fillHoles = object({ op: str({ maxLength: 32 }), instanceId }, { z: sliceIndex });
+const splitInstance = object({ op: str({ maxLength: 32 }), instanceId, z: sliceIndex, line: arrayOf(pair(coordinate), { min: 2, max: 8192 }) });
+const mergeInstances: Guard<{ op: string; instanceIds: number[] }> = (v, at) => {
+  const o = object({ op: str({ maxLength: 32 }), instanceIds: arrayOf(instanceId, { min: 2, max: 4096 }) })(v, at);
+  if (new Set(o.instanceIds).size !== o.instanceIds.length) throw new ValidationError(`${at}.instanceIds: expected distinct ids`);
+  return o;
+};
+const regionGrow = object({
+  op: str({ maxLength: 32 }),
+  z: sliceIndex,
+  seed: pair(num({ min: 0, max: 1_000_000 })),
+  tolerance: num({ min: 0, max: 1e12 }),
+  maxRadiusPx: num({ min: 1, max: 65536 }),
+  target: targetGuard(),
+});
 
 function targetGuard(): Guard<{ instanceId: number } | { newInstanceOfClass: number }> {
   const existing = object({ instanceId });
@@ -187,8 +223,20 @@ const editOperation: Guard<EditOperation> = (v, at) => {
       return { ...deleteInstance(v, at), op };
     case 'setInstanceClass':
       return { ...setInstanceClass(v, at), op };
+    case 'fillPolygon':
+      return { ...fillPolygon(v, at), op };
+    case 'erasePolygon':
+      return { ...erasePolygon(v, at), op };
+    case 'fillHoles':
+      return { ...fillHoles(v, at), op };
+    case 'splitInstance':
+      return { ...splitInstance(v, at), op };
+    case 'mergeInstances':
+      return { ...mergeInstances(v, at), op };
+    case 'regionGrow':
+      return { ...regionGrow(v, at), op };
     default:
-      throw new ValidationError(`${at}.op: expected one of paintStroke, eraseStroke, deleteInstance, setInstanceClass`);
+      throw new ValidationError(`${at}.op: expected one of ${EDIT_OPERATION_NAMES.join(', ')}`);
   }
 };
 
@@ -198,6 +246,11 @@ export function bool(): Guard<boolean> {
     return v;
   };
 }
+
+/** A DICOM UID (SeriesInstanceUID): digits in dot-separated components, at most 64 characters (PS3.5 9.1). */
+export const seriesUid = str({ maxLength: 64, pattern: /^(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))+$/, what: 'a DICOM series UID (digits and dots)' });
+/** Recent-file ids are issued by main (services/recent.ts); never a path. */
+export const recentId = str({ maxLength: 32, pattern: RECENT_ID_PATTERN, what: 'a recent-file id (not a path)' });
 
 /** Autosaved sessions are named by the engine host: letters, digits, _ and -. Never a path. */
 export const sessionId = str({ maxLength: 64, pattern: /^[A-Za-z0-9_-]+$/, what: 'a session id (not a path)' });
@@ -215,18 +268,27 @@ type ArgGuards<A extends unknown[]> = { [K in keyof A]: Guard<A[K]> };
 export const VALIDATORS = {
   'app:info': [],
   'file:open-dialog': [],
+  'file:open-folder-dialog': [],
   'file:open-dropped': [str({ maxLength: 32768, what: 'a dropped file' })],
   'file:close': [handle],
+  'file:open-series': [handle, seriesUid],
+  'recent:list': [],
+  'recent:open': [recentId],
+  'recent:remove': [recentId],
   'image:info': [handle],
   'image:slice': [sliceRequest],
   'image:tile': [tileRequest],
   'models:list': [],
+  'models:add': [],
+  'models:remove': [modelId],
+  'models:device': [],
   'segment:run': [jobId, segmentRequest],
   'job:cancel': [jobId],
   'engine:status': [],
   'engine:restart': [],
   'image:probe': [probeRequest],
   'result:slice': [resultSliceRequest],
+  'result:probability': [resultProbabilityRequest],
   'result:edit': [resultId, editOperation],
   'result:undo': [resultId],
   'result:redo': [resultId],

@@ -2,7 +2,7 @@
 
 import { app, dialog, type BrowserWindow } from 'electron';
 import { join } from 'node:path';
-import { IMAGE_FILTERS, SESSION_FILTERS, type Dialogs } from './dialogs';
+import { IMAGE_FILTERS, MODEL_FILTERS, SESSION_FILTERS, type Dialogs } from './dialogs';
 
 export function electronDialogs(getWindow: () => BrowserWindow | null): Dialogs {
   return {
@@ -12,9 +12,21 @@ export function electronDialogs(getWindow: () => BrowserWindow | null): Dialogs 
       const result = win ? await dialog.showOpenDialog(win, options) : await dialog.showOpenDialog(options);
       return result.canceled ? null : (result.filePaths[0] ?? null);
     },
+    async openFolder() {
+      const win = getWindow();
+      const options: Electron.OpenDialogOptions = { title: 'Open folder', properties: ['openDirectory'] };
+      const result = win ? await dialog.showOpenDialog(win, options) : await dialog.showOpenDialog(options);
+      return result.canceled ? null : (result.filePaths[0] ?? null);
+    },
     async openSession() {
       const win = getWindow();
       const options: Electron.OpenDialogOptions = { title: 'Open session', properties: ['openFile'], filters: SESSION_FILTERS };
+      const result = win ? await dialog.showOpenDialog(win, options) : await dialog.showOpenDialog(options);
+      return result.canceled ? null : (result.filePaths[0] ?? null);
+    },
+    async openModel() {
+      const win = getWindow();
+      const options: Electron.OpenDialogOptions = { title: 'Add model', properties: ['openFile'], filters: MODEL_FILTERS };
       const result = win ? await dialog.showOpenDialog(win, options) : await dialog.showOpenDialog(options);
       return result.canceled ? null : (result.filePaths[0] ?? null);
     },

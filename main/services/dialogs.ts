@@ -6,8 +6,12 @@ import type { ResultExportFormat } from '../../preload/api';
 export interface Dialogs {
   /** Asks the user for an image file or DICOM folder; null when cancelled. */
   openImage(): Promise<string | null>;
+  /** Asks the user for a folder (a DICOM series folder or a slice stack); null when cancelled. */
+  openFolder(): Promise<string | null>;
   /** Asks the user for a saved session file; null when cancelled. */
   openSession(): Promise<string | null>;
+  /** Asks the user for an .onnx model file to add; null when cancelled. */
+  openModel(): Promise<string | null>;
   /** Asks where to save a file (suggesting `defaultName`); null when cancelled. */
   saveFile(defaultName: string, filters: FileFilter[]): Promise<string | null>;
 }
@@ -22,6 +26,12 @@ export interface FileFilter {
 export const SESSION_EXTENSION = 'delineate.json';
 export const SESSION_FILTERS: FileFilter[] = [
   { name: 'Delineate session', extensions: ['json'] },
+  { name: 'All files', extensions: ['*'] },
+];
+
+/** Model files offered by "Add model..." (a manifest.json beside the .onnx is picked up from there). */
+export const MODEL_FILTERS: FileFilter[] = [
+  { name: 'ONNX model', extensions: ['onnx'] },
   { name: 'All files', extensions: ['*'] },
 ];
 

@@ -5,16 +5,22 @@ import { app, utilityProcess } from 'electron';
 import { join } from 'node:path';
 import { HOST_MAX_OLD_SPACE_MB, type HostProcess, type SpawnHost } from '../engine/host/client';
 
-export function utilityHost(modulePath: string = join(__dirname, '..', 'engine-host.cjs')): SpawnHost {
+/** The app's data folder: Electron's userData, or DELINEATE_DATA_DIR (a portable install, or a test run). */
+export function appDataDir(): string {
+  return process.env.DELINEATE_DATA_DIR || app.getPath('userData');
+}
+
+/** `dataDir` holds the user's models and the autosaves (default: appDataDir()). */
+export function utilityHost(dataDir: string = appDataDir(), modulePath: string = join(__dirname, '..', 'engine-host.cjs')): SpawnHost {
   return (): HostProcess => {
     const env: Record<string, string> = {};
     for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
     // Packaged: onnxruntime opens models by path, which cannot point inside app.asar (see electron-builder.yml).
     if (app.isPackaged && !env.DELINEATE_MODELS_DIR) env.DELINEATE_MODELS_DIR = join(process.resourcesPath, 'app.asar.unpacked', 'models');
     // The user's own models (a folder per model, or Deepness .onnx files) live in the app's data directory.
-    if (!env.DELINEATE_USER_MODELS_DIR) env.DELINEATE_USER_MODELS_DIR = join(app.getPath('userData'), 'models');
+    if (!env.DELINEATE_USER_MODELS_DIR) env.DELINEATE_USER_MODELS_DIR = join(dataDir, 'models');
     // Sessions autosave here after every completed edit; the next start offers to recover what a crash left.
-    if (!env.DELINEATE_AUTOSAVE_DIR) env.DELINEATE_AUTOSAVE_DIR = join(app.getPath('userData'), 'autosave');
+    if (!env.DELINEATE_AUTOSAVE_DIR) env.DELINEATE_AUTOSAVE_DIR = join(dataDir, 'autosave');
     const child = utilityProcess.fork(modulePath, [], {
       serviceName: 'Delineate engine',
       env,

@@ -16,11 +16,20 @@ export class UnknownHandleError extends Error {
   }
 }
 
+/** What a handle stands for besides its path: the series chosen in a folder of several (DICOM). */
+export interface HandleOptions {
+  seriesUid?: string;
+}
+
 export class FileRegistry {
   private readonly paths = new Map<FileHandle, string>();
+  private readonly options = new Map<FileHandle, HandleOptions>();
 
-  /** Checks that `path` is an existing regular file or folder the user chose, and issues a handle for it. */
-  async issue(path: string): Promise<FileHandle> {
+  /**
+   * Checks that `path` is an existing regular file or folder the user chose, and issues a handle for it. With a
+   * series, every engine call for the handle opens that series (openOptions).
+   */
+  async issue(path: string, options: HandleOptions = {}): Promise<FileHandle> {
     if (!isAbsolute(path)) throw new Error('not an absolute path');
     let info;
     try {
@@ -31,6 +40,7 @@ export class FileRegistry {
     if (!info.isFile() && !info.isDirectory()) throw new Error(`${basename(path)}: not a regular file or folder`);
     const handle = `h_${randomBytes(16).toString('hex')}`;
     this.paths.set(handle, path);
+    if (options.seriesUid) this.options.set(handle, { seriesUid: options.seriesUid });
     return handle;
   }
 
@@ -41,7 +51,15 @@ export class FileRegistry {
     return path;
   }
 
+  /** How the engine must open the file behind a handle (pass with every call that takes its path). */
+  openOptions(handle: FileHandle): HandleOptions {
+    this.resolve(handle);
+    const o = this.options.get(handle);
+    return o ? { ...o } : {};
+  }
+
   release(handle: FileHandle): boolean {
+    this.options.delete(handle);
     return this.paths.delete(handle);
   }
 

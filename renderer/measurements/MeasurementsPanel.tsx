@@ -1,31 +1,16 @@
 // Measurements: per-class summary with a bar chart of total area/volume (plain SVG), and a sortable table of
 // instances; a row click selects and centres the object, an image click selects (and scrolls to) its row.
-// Copy as CSV puts every instance with the instances.json field names (units in the names) on the clipboard.
+// Shift/Ctrl-click on rows picks several objects (Merge). Copy as CSV puts every instance with the instances.json field names (units in the names) on the clipboard.
 import { useEffect, useMemo, useRef, useState } from 'react';
 import type { ClassRecord } from '../../preload/api';
 import { apply, useStore } from '../state/store';
 import * as op from '../state/operations';
 import { classTotal, columnsFor, instancesCsv, sizeField, sortInstances } from './columns';
 import { trim } from '../viewer/units';
+import { copyText } from './clipboard';
 
 /** Rows drawn at most; a result with more (thousands of buildings) says so and keeps sorting over all. */
 const MAX_ROWS = 1000;
-
-async function copyText(text: string): Promise<boolean> {
-  try {
-    await navigator.clipboard.writeText(text);
-    return true;
-  } catch {
-    // Clipboard API refused (no permission, no focus): the old way still works in Electron and Chromium.
-    const area = document.createElement('textarea');
-    area.value = text;
-    document.body.appendChild(area);
-    area.select();
-    const ok = document.execCommand('copy');
-    area.remove();
-    return ok;
-  }
-}
 
 function ClassChart({ classes, sizeKey, label }: { classes: ClassRecord[]; sizeKey: string; label: string }) {
   const rows = classes.filter((c) => c.instanceCount > 0 || c.pixelCount > 0);
@@ -58,6 +43,7 @@ function ClassChart({ classes, sizeKey, label }: { classes: ClassRecord[]; sizeK
 export function MeasurementsPanel() {
   const result = useStore((s) => s.result);
   const selectedId = useStore((s) => s.selectedId);
+  const extraSelectedIds = useStore((s) => s.extraSelectedIds);
   const sort = useStore((s) => s.sort);
   const image = useStore((s) => s.image);
   const [copied, setCopied] = useState<string | null>(null);
@@ -144,9 +130,10 @@ export function MeasurementsPanel() {
               <tr
                 key={r.id}
                 data-testid={`instance-row-${r.id}`}
-                aria-selected={r.id === selectedId}
-                className={r.id === selectedId ? 'selected' : ''}
-                onClick={() => apply(op.instanceSelected(r.id, true))}
+                aria-selected={r.id === selectedId || extraSelectedIds.includes(r.id)}
+                className={r.id === selectedId || extraSelectedIds.includes(r.id) ? 'selected' : ''}
+                // Shift/Ctrl-click picks several objects (for Merge).
+                onClick={(e) => apply(e.shiftKey || e.ctrlKey || e.metaKey ? op.instanceToggled(r.id) : op.instanceSelected(r.id, true))}
               >
                 {columns.map((c) => (
                   <td key={c.key} className={c.numeric ? 'num' : ''} data-col={c.key}>

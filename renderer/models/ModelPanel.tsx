@@ -1,7 +1,9 @@
 // Running a model: the picker lists the models whose manifest accepts the image's kind (plain pictures may use
-// any), with the card summary; Run, then a progress bar with stage, ETA and Cancel; the device of the last run
-// and why faster ones were skipped.
-import type { ImageKind, ModelSummary } from '../../preload/api';
+// any), with the card summary; Run, then a progress bar with stage, ETA and Cancel; the device the next run will
+// use and why, and the device of the last run and why faster ones were skipped. "Add model..." installs the
+// user's own .onnx model; user-added models can be removed again (shipped ones cannot).
+import type { DevicePlan, ImageKind, ModelSummary } from '../../preload/api';
+import * as files from '../files/commands';
 import { apply, useStore } from '../state/store';
 import * as op from '../state/operations';
 import * as cmd from '../state/commands';
@@ -11,6 +13,22 @@ import { tip } from '../shortcuts';
 export function modelsFor(models: ModelSummary[], kind: ImageKind | undefined): ModelSummary[] {
   if (!kind || kind === 'image') return models;
   return models.filter((m) => m.kinds.includes(kind));
+}
+
+const DEVICE_NAMES: Record<string, string> = { cpu: 'CPU', cuda: 'CUDA', dml: 'DirectML', coreml: 'CoreML', webgpu: 'WebGPU' };
+const deviceName = (d: string) => DEVICE_NAMES[d] ?? d.toUpperCase();
+
+/** One line before running: which provider comes first and, for CPU, why no GPU provider will be used. */
+export function devicePlanText(plan: DevicePlan): { text: string; detail: string } {
+  const first = plan.candidates[0] ?? 'cpu';
+  // Providers that cannot exist on this platform (DirectML off Windows, CoreML off macOS) are not worth naming.
+  const ruledOut = plan.skipped.filter((s) => !/only on /.test(s)).map((s) => deviceName(s.split(':')[0] ?? s));
+  const detail = plan.skipped.length ? `Ruled out: ${plan.skipped.join('; ')}` : 'No provider ruled out';
+  if (first === 'cpu') {
+    const why = ruledOut.length ? `no GPU provider usable here (${ruledOut.join(', ')} unavailable)` : 'no GPU provider in this build';
+    return { text: `Runs on CPU: ${why}`, detail };
+  }
+  return { text: `Tries ${deviceName(first)} first, falls back to CPU`, detail };
 }
 
 function eta(seconds: number | undefined): string {
@@ -26,6 +44,7 @@ export function ModelPanel() {
   const job = useStore((s) => s.job);
   const image = useStore((s) => s.image);
   const result = useStore((s) => s.result);
+  const devicePlan = useStore((s) => s.devicePlan);
   const usable = modelsFor(models, image?.info.kind);
   const chosen = usable.find((m) => m.id === modelId) ?? usable[0];
   const progress = job?.progress;
@@ -33,7 +52,12 @@ export function ModelPanel() {
   const skipped = Array.isArray(inference?.skippedDevices) ? (inference.skippedDevices as unknown[]).map(String) : [];
   return (
     <section className="panel" data-testid="model-panel">
-      <h2>Model</h2>
+      <h2>
+        Model
+        <button data-testid="add-model" disabled={job !== null} onClick={() => void files.addModel()} title={tip('Add an .onnx model (with its manifest.json, or Deepness metadata)', 'addModel')}>
+          Add model...
+        </button>
+      </h2>
       <div className="row">
         <select
           data-testid="model-select"
@@ -74,6 +98,14 @@ export function ModelPanel() {
             {chosen.task} · {chosen.kinds.join(', ')} · {chosen.classes.map((c) => c.name).join(', ')} · {chosen.license}
           </div>
           {chosen.summary && <p data-testid="model-summary">{chosen.summary}</p>}
+          {chosen.source === 'user' && (
+            <div className="row">
+              <span className="muted">Added by you</span>
+              <button className="small" data-testid="remove-model" disabled={job !== null} onClick={() => void files.removeModel(chosen.id)} title="Remove this model from your models folder">
+                Remove
+              </button>
+            </div>
+          )}
         </div>
       )}
       {job && (
@@ -89,6 +121,11 @@ export function ModelPanel() {
             )}{' '}
             <span data-testid="job-eta">{eta(progress?.etaSeconds)}</span>
           </div>
+        </div>
+      )}
+      {devicePlan && !job && !inference && (
+        <div className="muted" data-testid="device-plan" title={devicePlanText(devicePlan).detail}>
+          {devicePlanText(devicePlan).text}
         </div>
       )}
       {inference && !job && (

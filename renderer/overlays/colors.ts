@@ -68,3 +68,55 @@ export function paintOverlay(slice: ResultSlice, p: OverlayPaint): Uint8ClampedA
   }
   return out;
 }
+
+/** Inferno (matplotlib), nine stops at 0, 1/8 ... 1: perceptually uniform, readable in greyscale, dark = low. */
+const INFERNO_STOPS: Rgb[] = [
+  [0, 0, 4],
+  [27, 12, 65],
+  [74, 12, 107],
+  [120, 28, 109],
+  [165, 44, 96],
+  [207, 68, 70],
+  [237, 105, 37],
+  [251, 155, 6],
+  [252, 255, 164],
+];
+
+/** 256-entry RGB table of the heat-map colours, interpolated between the stops. */
+export const HEAT_LUT: Uint8Array = (() => {
+  const lut = new Uint8Array(256 * 3);
+  const n = INFERNO_STOPS.length - 1;
+  for (let i = 0; i < 256; i++) {
+    const t = (i / 255) * n;
+    const k = Math.min(n - 1, Math.floor(t));
+    const f = t - k;
+    const a = INFERNO_STOPS[k]!;
+    const b = INFERNO_STOPS[k + 1]!;
+    for (let c = 0; c < 3; c++) lut[i * 3 + c] = Math.round(a[c]! + (b[c]! - a[c]!) * f);
+  }
+  return lut;
+})();
+
+/** CSS gradient of the heat-map colours, left = 0, right = 1 (the legend bar). */
+export function heatGradientCss(): string {
+  return `linear-gradient(to right, ${INFERNO_STOPS.map((c, i) => `rgb(${c.join(',')}) ${Math.round((i / (INFERNO_STOPS.length - 1)) * 100)}%`).join(', ')})`;
+}
+
+/**
+ * RGBA of a probability slice (values p x 255) in the heat-map colours. Opacity ramps up over p 0..0.2, so the
+ * large near-zero background does not darken the image; pixels a person edited are left clear (no model value).
+ */
+export function paintProbability(values: Uint8Array, edited: Uint8Array, opacity: number): Uint8ClampedArray {
+  const out = new Uint8ClampedArray(values.length * 4);
+  const a = Math.max(0, Math.min(1, opacity)) * 255;
+  for (let i = 0; i < values.length; i++) {
+    if (edited[i]) continue;
+    const v = values[i]!;
+    const o = i * 4;
+    out[o] = HEAT_LUT[v * 3]!;
+    out[o + 1] = HEAT_LUT[v * 3 + 1]!;
+    out[o + 2] = HEAT_LUT[v * 3 + 2]!;
+    out[o + 3] = Math.round(a * Math.min(1, v / 51));
+  }
+  return out;
+}

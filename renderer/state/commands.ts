@@ -2,6 +2,8 @@
 import type { EditOperation, EditResult, OpenedImage, OpenedSession, ResultExportFormat } from '../../preload/api';
 import { apply, getState } from './store';
 import * as op from './operations';
+import { loadProbability, refreshPlaneImages, refreshPlaneResults, refreshPlanes } from '../viewer/planes';
+import { addModel, refreshRecent } from '../files/commands';
 
 /** Longest side of the previews we ask the engine for (image slices and result maps alike, so they line up). */
 export const PREVIEW_MAX = 2048;
@@ -52,16 +54,26 @@ function coalesced(task: () => Promise<void>): () => Promise<void> {
   };
 }
 
-async function show(opened: OpenedImage): Promise<void> {
+/** Shows an opened image (closing the previous one); a folder of several series offers the series chooser. */
+export async function show(opened: OpenedImage): Promise<void> {
   const previous = getState().image;
   apply(op.imageOpened(opened));
   apply(op.errorDismissed());
+  // The default (largest) series opens at once; the chooser offers the others unless one was already chosen.
+  apply(op.seriesChooserShown(!opened.seriesInstanceUid));
   if (previous && previous.handle !== opened.handle) api().closeFile(previous.handle).catch(() => undefined);
+  void refreshRecent();
   await loadSlice();
+  await refreshPlanes();
 }
 
 export async function openWithDialog(): Promise<void> {
   const opened = await withBusy('Opening...', () => api().openFileDialog());
+  if (opened) await show(opened);
+}
+
+export async function openFolderWithDialog(): Promise<void> {
+  const opened = await withBusy('Opening...', () => api().openFolderDialog());
   if (opened) await show(opened);
 }
 
@@ -91,6 +103,7 @@ export const loadResultSlice = coalesced(async () => {
   if (!result) return;
   try {
     apply(op.resultSliceLoaded(await api().resultSlice({ resultId: result.resultId, z, maxSize: PREVIEW_MAX })));
+    await loadProbability('axial');
   } catch (err) {
     report(err);
   }
@@ -105,6 +118,7 @@ export async function goToSlice(z: number): Promise<void> {
 export async function setWindow(window: { center: number; width: number } | null): Promise<void> {
   apply(op.windowChanged(window));
   await loadSlice();
+  await refreshPlaneImages();
 }
 
 export async function setBands(bands: number[] | null): Promise<void> {
@@ -112,6 +126,7 @@ export async function setBands(bands: number[] | null): Promise<void> {
   // A new band mix needs its own stretch: the old window was for other values.
   apply(op.windowChanged(null));
   await loadSlice();
+  await refreshPlaneImages();
 }
 
 export async function refreshModels(): Promise<void> {
@@ -131,7 +146,7 @@ export async function runSegmentation(): Promise<void> {
   try {
     const result = await api().segment(jobId, { handle: image.handle, modelId });
     apply(op.resultReceived(image.handle, result));
-    await loadResultSlice();
+    await Promise.all([loadResultSlice(), refreshPlaneResults()]);
   } catch (err) {
     if (!/abort|cancel/i.test(err instanceof Error ? `${err.name} ${err.message}` : '')) report(err);
   } finally {
@@ -147,7 +162,7 @@ export async function cancelJob(): Promise<void> {
 /** Takes in what the host answered for an edit/undo/redo and refreshes the slice shown when it changed. */
 async function edited(edit: EditResult): Promise<void> {
   apply(op.resultEdited(edit));
-  await loadResultSlice();
+  await Promise.all([loadResultSlice(), refreshPlaneResults()]);
 }
 
 /** Edits go one after another, in order: a stroke must land before the next one (or an undo) is applied. */
@@ -186,23 +201,23 @@ export function deleteSelected(): Promise<void> {
   return id === null ? Promise.resolve() : edit({ op: 'deleteInstance', instanceId: id });
 }
 
-let probeTarget: { x: number; y: number } | null = null;
+let probeTarget: { x: number; y: number; z?: number } | null = null;
 const runProbe = coalesced(async () => {
   const { image, z } = getState();
   const at = probeTarget;
   if (!image || !at) return;
   try {
-    const probe = await api().probe({ handle: image.handle, x: at.x, y: at.y, z });
+    const probe = await api().probe({ handle: image.handle, x: at.x, y: at.y, z: at.z ?? z });
     // Only if the cursor is still there (it may have left the image meanwhile).
     const cursor = getState().cursor;
-    if (cursor && cursor.x === probe.x && cursor.y === probe.y) apply(op.probed(probe));
+    if (cursor && cursor.x === probe.x && cursor.y === probe.y && (cursor.z ?? getState().z) === probe.z) apply(op.probed(probe));
   } catch {
     // A read-out that fails (engine busy restarting) is not worth a banner; the next move asks again.
   }
 });
 
 /** Cursor moved over image pixel (x, y) (null: left the image): the status bar's read-out follows. */
-export function pointAt(cursor: { x: number; y: number } | null): void {
+export function pointAt(cursor: { x: number; y: number; z?: number } | null): void {
   apply(op.cursorMoved(cursor));
   probeTarget = cursor;
   if (cursor) void runProbe();
@@ -236,6 +251,9 @@ export function connectEvents(): () => void {
       else if (cmd.command === 'open-session') void openSession();
       else if (cmd.command === 'save-session') void saveSession();
       else if (cmd.command === 'export' && getState().result) apply(op.exportMenuRequested());
+      else if (cmd.command === 'open-folder') void openFolderWithDialog();
+      else if (cmd.command === 'open-recent') apply(op.recentMenuRequested());
+      else if (cmd.command === 'add-model') void addModel();
     }),
   ];
   api()
@@ -264,6 +282,7 @@ async function showSession(opened: OpenedSession): Promise<void> {
   if (previous && previous.handle !== opened.image.handle) api().closeFile(previous.handle).catch(() => undefined);
   if (opened.warnings.length > 0) apply(op.errorShown(`The image changed since the session was saved: ${opened.warnings.join('; ')}`));
   await Promise.all([loadSlice(), loadResultSlice()]);
+  await refreshPlanes();
 }
 
 /** Rebuilds an autosaved session (the model's result with every completed edit replayed). */

@@ -2,17 +2,25 @@
 // Edits of a result are not here: they are operations on the engine host's instance map (result:edit), and
 // `resultEdited` only takes in what the host answers.
 import type { EditResult, EngineStatus, JobProgress, ModelSummary, OpenedImage, OpenedSession, RecoverableSession, PixelProbe, ResultSlice, SegmentResult, SliceBitmap } from '../../preload/api';
+import type { DevicePlan, RecentFile } from '../../preload/api';
 import type { AppState, OverlayStyle, SortState, Tool } from './store';
+import type { ManualMeasurement } from '../measurements/manual';
+import type { ResultProbability, SliceAxis } from '../../preload/api';
+import type { PlaneView, ViewLayout } from './store';
 
 export const imageOpened = (image: OpenedImage) => (s: AppState): AppState => ({
   ...s,
   image,
   z: Math.floor(image.info.depth / 2),
+  crosshair: { x: Math.floor(image.info.width / 2), y: Math.floor(image.info.height / 2), z: Math.floor(image.info.depth / 2) },
+  planes: NO_PLANES,
+  probability: null,
   slice: null,
   display: { window: null, bands: null },
   result: null,
   resultSlice: null,
   selectedId: null,
+  extraSelectedIds: [],
   cursor: null,
   probe: null,
 });
@@ -20,7 +28,7 @@ export const imageOpened = (image: OpenedImage) => (s: AppState): AppState => ({
 export const sliceChanged = (z: number) => (s: AppState): AppState => {
   if (!s.image) return s;
   const clamped = Math.max(0, Math.min(s.image.info.depth - 1, Math.round(z)));
-  return clamped === s.z ? s : { ...s, z: clamped };
+  return clamped === s.z ? s : { ...s, z: clamped, crosshair: { ...s.crosshair, z: clamped } };
 };
 
 export const sliceLoaded = (handle: string, z: number, slice: SliceBitmap) => (s: AppState): AppState =>
@@ -59,16 +67,19 @@ export const resultReceived = (handle: string, result: SegmentResult) => (s: App
   const firstClass = result.document.classes[0]?.id ?? 1;
   return {
     ...s,
-    result: { resultId: result.resultId, handle, document: result.document, revision: 0, undoStack: [], redoStack: [] },
+    result: { resultId: result.resultId, handle, document: result.document, revision: 0, undoStack: [], redoStack: [], probabilities: result.probabilities === true },
     resultSlice: null,
+    probability: null,
+    planes: planesWithoutResult(s.planes),
     selectedId: null,
+    extraSelectedIds: [],
     activeClassId: result.document.classes.some((c) => c.id === s.activeClassId) ? s.activeClassId : firstClass,
-    overlay: { ...s.overlay, hiddenClasses: [] },
+    overlay: { ...s.overlay, hiddenClasses: [], mode: result.probabilities ? s.overlay.mode : 'labels' },
   };
 };
 
 /** The engine host that kept the result is gone (restarted): its maps went with it. */
-export const resultDropped = () => (s: AppState): AppState => (s.result ? { ...s, result: null, resultSlice: null, selectedId: null } : s);
+export const resultDropped = () => (s: AppState): AppState => (s.result ? { ...s, result: null, resultSlice: null, selectedId: null, extraSelectedIds: [] } : s);
 
 export const resultSliceLoaded = (slice: ResultSlice) => (s: AppState): AppState => {
   // Only the slice shown, of the result shown, and never an older revision over a newer one.
@@ -90,8 +101,8 @@ export const resultEdited = (edit: EditResult) => (s: AppState): AppState => {
 };
 
 export const instanceSelected = (id: number | null, focus = false) => (s: AppState): AppState => {
-  if (s.selectedId === id && !focus) return s;
-  return { ...s, selectedId: id, focusRequest: focus ? s.focusRequest + 1 : s.focusRequest };
+  if (s.selectedId === id && !focus && s.extraSelectedIds.length === 0) return s;
+  return { ...s, selectedId: id, extraSelectedIds: [], focusRequest: focus ? s.focusRequest + 1 : s.focusRequest };
 };
 
 export const overlayStyled = (patch: Partial<OverlayStyle>) => (s: AppState): AppState => ({ ...s, overlay: { ...s.overlay, ...patch } });
@@ -110,8 +121,8 @@ export const sortChanged = (key: string) => (s: AppState): AppState => {
   return { ...s, sort };
 };
 
-export const cursorMoved = (cursor: { x: number; y: number } | null) => (s: AppState): AppState => {
-  if (s.cursor === cursor || (s.cursor && cursor && s.cursor.x === cursor.x && s.cursor.y === cursor.y)) return s;
+export const cursorMoved = (cursor: { x: number; y: number; z?: number } | null) => (s: AppState): AppState => {
+  if (s.cursor === cursor || (s.cursor && cursor && s.cursor.x === cursor.x && s.cursor.y === cursor.y && s.cursor.z === cursor.z)) return s;
   return { ...s, cursor, probe: cursor ? s.probe : null };
 };
 export const probed = (probe: PixelProbe | null) => (s: AppState): AppState => ({ ...s, probe });
@@ -126,10 +137,12 @@ export const sessionRestored = (opened: OpenedSession) => (s: AppState): AppStat
   return {
     ...imageOpened(opened.image)(s),
     z,
+    crosshair: { x: Math.floor(opened.image.info.width / 2), y: Math.floor(opened.image.info.height / 2), z },
     display: { window: opened.view.window ?? null, bands: null },
     result: { resultId: r.resultId, handle: opened.image.handle, document: r.document, revision: r.revision, undoStack: r.undoStack, redoStack: r.redoStack },
     activeClassId: r.document.classes.some((c) => c.id === s.activeClassId) ? s.activeClassId : firstClass,
-    overlay: { ...s.overlay, hiddenClasses: [] },
+    // A restored result has no probability maps (sessions do not keep them).
+    overlay: { ...s.overlay, hiddenClasses: [], mode: 'labels' },
   };
 };
 
@@ -138,3 +151,86 @@ export const recoverableRemoved = (sessionId: string) => (s: AppState): AppState
 
 export const noticeShown = (notice: string | null) => (s: AppState): AppState => (s.notice === notice ? s : { ...s, notice });
 export const exportMenuRequested = () => (s: AppState): AppState => ({ ...s, exportMenuRequest: s.exportMenuRequest + 1 });
+
+// ---------------------------------------------------------------- recent files, series, model management
+
+export const recentListed = (recent: RecentFile[]) => (s: AppState): AppState => ({ ...s, recent });
+export const recentMenuRequested = () => (s: AppState): AppState => ({ ...s, recentMenuRequest: s.recentMenuRequest + 1 });
+/** Shows or hides the series chooser (only while an image with several series is open). */
+export const seriesChooserShown = (open: boolean) => (s: AppState): AppState => {
+  const next = open && (s.image?.info.series?.length ?? 0) > 1;
+  return s.seriesChooserOpen === next ? s : { ...s, seriesChooserOpen: next };
+};
+export const devicePlanned = (devicePlan: DevicePlan | null) => (s: AppState): AppState => ({ ...s, devicePlan });
+/** A model the user added: listed and picked. */
+export const modelAdded = (model: ModelSummary) => (s: AppState): AppState => ({
+  ...s,
+  models: [...s.models.filter((m) => m.id !== model.id), model],
+  modelId: model.id,
+});
+export const modelRemoved = (modelId: string) => (s: AppState): AppState => {
+  const models = s.models.filter((m) => m.id !== modelId);
+  return { ...s, models, modelId: s.modelId === modelId ? (models[0]?.id ?? null) : s.modelId };
+};
+
+// ---------------------------------------------------------------- views: layout, linked cursor, coronal/sagittal planes
+
+const NO_PLANE: PlaneView = { slice: null, resultSlice: null, probability: null };
+const NO_PLANES: AppState['planes'] = { coronal: NO_PLANE, sagittal: NO_PLANE };
+/** The planes' images stay; their result maps belonged to another result. */
+function planesWithoutResult(p: AppState['planes']): AppState['planes'] {
+  return { coronal: { ...p.coronal, resultSlice: null, probability: null }, sagittal: { ...p.sagittal, resultSlice: null, probability: null } };
+}
+
+export const layoutChanged = (layout: ViewLayout) => (s: AppState): AppState => (s.layout === layout ? s : { ...s, layout });
+
+/** The linked 3D cursor moved (clamped to the volume); the axial slice follows its z. */
+export const crosshairMoved = (p: { x: number; y: number; z: number }) => (s: AppState): AppState => {
+  if (!s.image) return s;
+  const { width, height, depth } = s.image.info;
+  const c = (v: number, n: number) => Math.max(0, Math.min(n - 1, Math.round(v)));
+  const next = { x: c(p.x, width), y: c(p.y, height), z: c(p.z, depth) };
+  if (next.x === s.crosshair.x && next.y === s.crosshair.y && next.z === s.crosshair.z) return s;
+  return { ...s, crosshair: next, z: next.z };
+};
+
+/** Slice index a view shows: z (axial), the crosshair's y (coronal) or x (sagittal). */
+export function planeIndex(s: AppState, axis: SliceAxis): number {
+  return axis === 'axial' ? s.z : axis === 'coronal' ? s.crosshair.y : s.crosshair.x;
+}
+
+export const planeSliceLoaded = (handle: string, axis: 'coronal' | 'sagittal', index: number, slice: SliceBitmap) => (s: AppState): AppState =>
+  s.image?.handle === handle && planeIndex(s, axis) === index ? { ...s, planes: { ...s.planes, [axis]: { ...s.planes[axis], slice } } } : s;
+
+export const planeResultLoaded = (axis: 'coronal' | 'sagittal', slice: ResultSlice) => (s: AppState): AppState => {
+  if (s.result?.resultId !== slice.resultId || planeIndex(s, axis) !== slice.z) return s;
+  const old = s.planes[axis].resultSlice;
+  if (old && old.resultId === slice.resultId && old.z === slice.z && old.revision > slice.revision) return s;
+  return { ...s, planes: { ...s.planes, [axis]: { ...s.planes[axis], resultSlice: slice } } };
+};
+
+/** A heat-map slice arrived (or null: none to show); only for the result, slice and class shown. */
+export const probabilityLoaded = (axis: SliceAxis, p: ResultProbability | null) => (s: AppState): AppState => {
+  if (p && (s.result?.resultId !== p.resultId || planeIndex(s, axis) !== p.z || s.overlay.probabilityClassId !== p.classId)) return s;
+  return axis === 'axial' ? { ...s, probability: p } : { ...s, planes: { ...s.planes, [axis]: { ...s.planes[axis], probability: p } } };
+};
+
+// ---------------------------------------------------------------- shape tools, multi-selection, manual measuring
+
+/** Shift/Ctrl-click: adds an object to the selection (the first picked stays `selectedId`), or takes it out. */
+export const instanceToggled = (id: number) => (s: AppState): AppState => {
+  if (s.selectedId === null) return { ...s, selectedId: id, extraSelectedIds: [] };
+  if (s.selectedId === id) {
+    const [next = null, ...rest] = s.extraSelectedIds;
+    return { ...s, selectedId: next, extraSelectedIds: rest };
+  }
+  const extra = s.extraSelectedIds.includes(id) ? s.extraSelectedIds.filter((x) => x !== id) : [...s.extraSelectedIds, id];
+  return { ...s, extraSelectedIds: extra };
+};
+export const growToleranceSet = (tolerance: number) => (s: AppState): AppState => ({ ...s, growTolerance: Math.max(0, tolerance) });
+export const growRadiusSet = (radius: number) => (s: AppState): AppState => ({ ...s, growRadius: Math.max(0, radius) });
+export const manualAdded = (m: Omit<ManualMeasurement, 'id'>) => (s: AppState): AppState => ({
+  ...s,
+  manual: [...s.manual, { ...m, id: s.manual.reduce((n, x) => Math.max(n, x.id), 0) + 1 }],
+});
+export const manualRemoved = (id: number) => (s: AppState): AppState => ({ ...s, manual: s.manual.filter((m) => m.id !== id) });

@@ -1,6 +1,9 @@
 // A small store: one immutable state object, changed only through the named operations in operations.ts,
 // read in components with useStore(selector). Selectors must return state parts or primitives (no new objects).
 import { useSyncExternalStore } from 'react';
+import type { ManualMeasurement } from '../measurements/manual';
+import type { ResultProbability } from '../../preload/api';
+import type { DevicePlan, RecentFile } from '../../preload/api';
 import type { EditOperationName, EngineStatus, RecoverableSession, InstancesDocument, JobProgress, ModelSummary, OpenedImage, PixelProbe, ResultSlice, SliceBitmap } from '../../preload/api';
 
 export interface JobState {
@@ -20,9 +23,11 @@ export interface ResultState {
   revision: number;
   undoStack: EditOperationName[];
   redoStack: EditOperationName[];
+  /** The host kept the model's per-class probabilities (the heat-map can show them). */
+  probabilities?: boolean;
 }
 
-export type Tool = 'pan' | 'brush' | 'eraser';
+export type Tool = 'pan' | 'brush' | 'eraser' | 'crosshair' | 'polygon' | 'lasso' | 'regionGrow' | 'split' | 'ruler' | 'bidirectional';
 
 export interface OverlayStyle {
   visible: boolean;
@@ -32,6 +37,19 @@ export interface OverlayStyle {
   colorBy: 'class' | 'instance';
   /** Class ids not drawn. */
   hiddenClasses: number[];
+  /** Labels (class/instance colours) or the model's probability of one class as a heat-map. */
+  mode: 'labels' | 'probability';
+  probabilityClassId: number;
+}
+
+/** Single view, or axial, coronal and sagittal side by side (volumes). */
+export type ViewLayout = 'single' | 'mpr';
+
+/** What a coronal or sagittal view shows (the axial view's are `slice`, `resultSlice`, `probability`). */
+export interface PlaneView {
+  slice: SliceBitmap | null;
+  resultSlice: ResultSlice | null;
+  probability: ResultProbability | null;
 }
 
 export interface DisplayState {
@@ -62,6 +80,14 @@ export interface AppState {
   brushDiameter: number;
   /** Class a brush stroke outside any selected instance paints. */
   activeClassId: number;
+  /** Objects picked with Shift/Ctrl-click besides selectedId (what Merge joins, after selectedId). */
+  extraSelectedIds: number[];
+  /** Region grow: seed value ± this, in modality units (HU for CT). */
+  growTolerance: number;
+  /** Region grow: how far from the click it may reach, in the image's length unit (0 = a default for the image). */
+  growRadius: number;
+  /** Ruler and bidirectional measurements drawn by hand, of every image opened (each names its handle). */
+  manual: ManualMeasurement[];
   sort: SortState;
   busy: string | null;
   error: string | null;
@@ -69,8 +95,8 @@ export interface AppState {
   models: ModelSummary[];
   modelId: string | null;
   job: JobState | null;
-  /** Image pixel under the cursor, and what the engine says is there. */
-  cursor: { x: number; y: number } | null;
+  /** Image pixel under the cursor (z when it is on another slice than `z`: a coronal/sagittal view), and what the engine says is there. */
+  cursor: { x: number; y: number; z?: number } | null;
   probe: PixelProbe | null;
   /** Screen pixels per image pixel, as a percentage. */
   zoomPct: number;
@@ -82,6 +108,20 @@ export interface AppState {
   notice: string | null;
   /** Bumped to ask the toolbar to open the export menu (File > Export... in the app menu). */
   exportMenuRequest: number;
+  layout: ViewLayout;
+  /** The linked 3D cursor in voxels: coronal views show slice y, sagittal views slice x; z is always `z`. */
+  crosshair: { x: number; y: number; z: number };
+  planes: { coronal: PlaneView; sagittal: PlaneView };
+  /** Heat-map of the axial slice shown (overlay mode 'probability'). */
+  probability: ResultProbability | null;
+  /** Recently opened images and series folders, newest first (ids and names only; main keeps the paths). */
+  recent: RecentFile[];
+  /** Bumped to ask the toolbar to open the Recent menu. */
+  recentMenuRequest: number;
+  /** The series chooser is shown (the open folder holds several series). */
+  seriesChooserOpen: boolean;
+  /** Which execution providers a run will try (asked once the engine is up). */
+  devicePlan: DevicePlan | null;
 }
 
 export const initialState: AppState = {
@@ -91,11 +131,15 @@ export const initialState: AppState = {
   display: { window: null, bands: null },
   result: null,
   resultSlice: null,
-  overlay: { visible: true, opacity: 0.45, outline: false, colorBy: 'class', hiddenClasses: [] },
+  overlay: { visible: true, opacity: 0.45, outline: false, colorBy: 'class', hiddenClasses: [], mode: 'labels', probabilityClassId: 1 },
   selectedId: null,
   tool: 'pan',
   brushDiameter: 5,
   activeClassId: 1,
+  extraSelectedIds: [],
+  growTolerance: 50,
+  growRadius: 0,
+  manual: [],
   sort: { key: 'id', dir: 1 },
   busy: null,
   error: null,
@@ -110,6 +154,14 @@ export const initialState: AppState = {
   recoverable: [],
   notice: null,
   exportMenuRequest: 0,
+  layout: 'single',
+  crosshair: { x: 0, y: 0, z: 0 },
+  planes: { coronal: { slice: null, resultSlice: null, probability: null }, sagittal: { slice: null, resultSlice: null, probability: null } },
+  probability: null,
+  recent: [],
+  recentMenuRequest: 0,
+  seriesChooserOpen: false,
+  devicePlan: null,
 };
 
 type Listener = () => void;

@@ -1,7 +1,11 @@
-// Display controls: window/level (numbers, CT presets, reset to the file's window or a percentile stretch) and
-// band selection for multiband rasters (one band as grey, or three as an RGB composite).
-import { useStore } from '../state/store';
+// Display controls: the views of a volume (single, or axial/coronal/sagittal with the crosshair tool),
+// window/level (numbers, CT presets, reset to the file's window or a percentile stretch) and band selection for
+// multiband rasters (one band as grey, or three as an RGB composite).
+import { apply, useStore } from '../state/store';
 import * as cmd from '../state/commands';
+import * as op from '../state/operations';
+import { tip } from '../shortcuts';
+import { setLayout } from './mpr';
 import { trim } from './units';
 
 /** CT presets as [name, width, level] (radiology convention: W/L in HU). */
@@ -17,6 +21,9 @@ export function DisplayPanel() {
   const image = useStore((s) => s.image);
   const slice = useStore((s) => s.slice);
   const display = useStore((s) => s.display);
+  const layout = useStore((s) => s.layout);
+  const tool = useStore((s) => s.tool);
+  const crosshair = useStore((s) => s.crosshair);
   if (!image) return null;
   const info = image.info;
   const shown = display.window ?? slice?.window;
@@ -32,6 +39,34 @@ export function DisplayPanel() {
   return (
     <section className="panel" data-testid="display-panel">
       <h2>Display</h2>
+      {info.depth > 1 && (
+        <div className="row wrap" data-testid="layout-controls">
+          <span className="muted">Views</span>
+          <span className="segmented">
+            <button className={`small${layout === 'single' ? ' active' : ''}`} data-testid="layout-single" onClick={() => void setLayout('single')} title={tip('One view (toggle)', 'layout')}>
+              Single
+            </button>
+            <button className={`small${layout === 'mpr' ? ' active' : ''}`} data-testid="layout-mpr" onClick={() => void setLayout('mpr')} title={tip('Axial, coronal and sagittal side by side, linked by the crosshair (toggle)', 'layout')}>
+              MPR 1×3
+            </button>
+          </span>
+          {layout === 'mpr' && (
+            <button
+              className={`small${tool === 'crosshair' ? ' active' : ''}`}
+              data-testid="tool-crosshair"
+              onClick={() => apply(op.toolPicked(tool === 'crosshair' ? 'pan' : 'crosshair'))}
+              title={tip('Crosshair: click or drag in a view to move the other views there', 'crosshair')}
+            >
+              ✛ Crosshair
+            </button>
+          )}
+          {layout === 'mpr' && (
+            <span className="muted num" data-testid="crosshair-readout" title="Linked cursor (voxel x, y, z)">
+              {crosshair.x}, {crosshair.y}, {crosshair.z}
+            </span>
+          )}
+        </div>
+      )}
       <div className="row wrap">
         <span className="muted" title="Right-drag on the image: horizontal = width, vertical = level">
           W/L

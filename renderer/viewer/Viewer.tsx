@@ -1,21 +1,26 @@
-// The image viewer: draws the engine's slice preview and the result's instance overlay on one 2D canvas, with
-// pan (drag, middle-drag), zoom (wheel around the cursor; Ctrl+wheel on volumes), fit, slice scrolling (wheel on
-// volumes, arrow keys, slider), window/level by right-drag, click-to-select, brush/eraser strokes, the selected
-// object's box and RECIST axes, and a scale bar. Image and overlay are both drawn onto the image's full pixel
-// extent, so previews of any size line up with each other and with the cursor read-out. Rasters larger than the
-// preview get full-resolution tiles of the level that matches the zoom over the preview (tiles.ts).
+// The image viewer: one view of one plane (axial, coronal or sagittal: the `axis` prop) drawing the engine's slice
+// preview, the result's instance overlay or probability heat-map on one 2D canvas, with pan (drag, middle-drag),
+// zoom (wheel around the cursor; Ctrl+wheel on volumes), fit, slice scrolling (wheel on volumes, arrow keys,
+// slider), window/level by right-drag (shared by all views), click-to-select, brush/eraser strokes (axial only),
+// the selected object's box and RECIST axes, and a scale bar. In the MPR layout (ViewerLayout.tsx) three of them
+// share the linked 3D cursor: a click (or the crosshair tool's drag) moves it, and each view draws the other two
+// planes as lines. Image and overlay are both drawn onto the plane's full pixel extent (coronal/sagittal rows
+// stretched by the z/x spacing ratio), so previews of any size line up with each other and with the read-out.
+// Rasters larger than the preview get full-resolution tiles of the level that matches the zoom (tiles.ts).
 import { useCallback, useEffect, useMemo, useRef } from 'react';
-import type { InstanceRecord, ResultSlice, SliceBitmap } from '../../preload/api';
+import type { ImageInfo, InstanceRecord, ResultSlice, SliceAxis, SliceBitmap } from '../../preload/api';
 import { apply, getState, useStore } from '../state/store';
 import * as op from '../state/operations';
 import * as cmd from '../state/commands';
-import { hexToRgb, instanceColor, paintOverlay, type Rgb } from '../overlays/colors';
+import { hexToRgb, instanceColor, paintOverlay, paintProbability, type Rgb } from '../overlays/colors';
 import { tip } from '../shortcuts';
 import { viewerActions } from './actions';
+import { moveCrosshair, stepView } from './mpr';
 import { TileLayer } from './tiles';
 import { formatLength, lengthUnit, niceLength } from './units';
+import { drawShapes, isShapeTool, shapeDoubleClick, shapePointerDown, shapePointerMove, shapePointerUp, toggleAt, useShapesKey } from '../tools/gestures';
 
-/** Screen (CSS) pixels per image pixel, and where image pixel (0,0) lands. */
+/** Screen (CSS) pixels per plane pixel along x (rows: s x aspect), and where plane pixel (0,0) lands. */
 interface View {
   s: number;
   tx: number;
@@ -25,7 +30,13 @@ interface View {
 type Gesture =
   | { kind: 'pan'; x: number; y: number; moved: number; click: boolean }
   | { kind: 'window'; x: number; y: number; center: number; width: number }
-  | { kind: 'stroke'; tool: 'brush' | 'eraser'; points: Array<[number, number]>; z: number };
+  | { kind: 'stroke'; tool: 'brush' | 'eraser'; points: Array<[number, number]>; z: number }
+  | { kind: 'crosshair' };
+
+/** Colour of each plane's line in the other views (and of its view's label): the usual MPR colours. */
+export const PLANE_COLORS: Record<SliceAxis, string> = { axial: '#ff4d4d', coronal: '#3ddc62', sagittal: '#ffd23f' };
+const AXIS_NAMES: Record<SliceAxis, string> = { axial: 'Axial', coronal: 'Coronal', sagittal: 'Sagittal' };
+export const AXIAL_ONLY_TOOLS = 'Brush, eraser and the other editing and measuring tools work on axial slices only: use the axial view';
 
 const MIN_ZOOM = 0.01;
 const MAX_ZOOM = 64;
@@ -74,17 +85,35 @@ function axisEnds(v: unknown): [[number, number], [number, number]] | null {
   ];
 }
 
-export function Viewer() {
+/** Full-resolution plane size [columns, rows], row direction and row/column pixel aspect of a view of the image. */
+export function planeGeometry(info: ImageInfo, axis: SliceAxis, bitmap: SliceBitmap | null) {
+  const { width: W, height: H, depth: D } = info;
+  const sp = info.spacingMm;
+  if (axis === 'axial') return { pw: W, ph: H, count: D, flip: false, aspect: 1 };
+  // As the engine (render/reformat.ts): z runs up the screen when it runs toward the head (or without directions).
+  const flip = bitmap?.flipRows ?? (info.direction && info.direction.length >= 9 ? (info.direction[8] ?? 1) >= 0 : true);
+  const colRow = bitmap?.spacingMm ?? (sp ? (axis === 'coronal' ? [sp[0], sp[2]] : [sp[1], sp[2]]) : [1, 1]);
+  const aspect = colRow[0]! > 0 && colRow[1]! > 0 ? colRow[1]! / colRow[0]! : 1;
+  return axis === 'coronal' ? { pw: W, ph: D, count: H, flip, aspect } : { pw: H, ph: D, count: W, flip, aspect };
+}
+
+export function Viewer({ axis = 'axial', mpr = false }: { axis?: SliceAxis; mpr?: boolean }) {
+  const axial = axis === 'axial';
+  /** Test ids: the axial view keeps the single view's; the others get the axis as a suffix. */
+  const tid = (name: string) => (axial ? name : `${name}-${axis}`);
   const image = useStore((s) => s.image);
-  const slice = useStore((s) => s.slice);
-  const z = useStore((s) => s.z);
+  const slice = useStore((s) => (axis === 'axial' ? s.slice : s.planes[axis].slice));
+  const z = useStore((s) => op.planeIndex(s, axis));
+  const crosshair = useStore((s) => s.crosshair);
   const result = useStore((s) => s.result);
-  const resultSlice = useStore((s) => s.resultSlice);
+  const resultSlice = useStore((s) => (axis === 'axial' ? s.resultSlice : s.planes[axis].resultSlice));
+  const probability = useStore((s) => (axis === 'axial' ? s.probability : s.planes[axis].probability));
   const overlay = useStore((s) => s.overlay);
   const selectedId = useStore((s) => s.selectedId);
   const tool = useStore((s) => s.tool);
   const brushDiameter = useStore((s) => s.brushDiameter);
   const focusRequest = useStore((s) => s.focusRequest);
+  const shapesKey = useShapesKey();
   const canvasRef = useRef<HTMLCanvasElement>(null);
   const view = useRef<View>({ s: 1, tx: 0, ty: 0 });
   const fittedFor = useRef<string | null>(null);
@@ -110,9 +139,14 @@ export function Viewer() {
   );
 
   const info = image?.info;
-  const widthPx = info?.width ?? 1;
-  const heightPx = info?.height ?? 1;
-  const depth = info?.depth ?? 1;
+  const plane = useMemo(() => (info ? planeGeometry(info, axis, slice) : { pw: 1, ph: 1, count: 1, flip: false, aspect: 1 }), [info, axis, slice]);
+  /** Plane pixels: columns and rows (axial: the image's width and height). */
+  const widthPx = plane.pw;
+  const heightPx = plane.ph;
+  const aspect = plane.aspect;
+  /** Slices along this view's axis. */
+  const depth = plane.count;
+  const volumeDepth = info?.depth ?? 1;
   const unit = useMemo(() => (info ? lengthUnit(info) : { unit: 'px' as const, perPxX: 1, perPxY: 1 }), [info]);
 
   const sliceCanvas = useMemo(() => bitmapCanvas(slice), [slice]);
@@ -128,11 +162,42 @@ export function Viewer() {
     return map;
   }, [document_, overlay.hiddenClasses, overlay.colorBy]);
   const overlayCanvas = useMemo(() => {
-    if (!resultSlice || !result || resultSlice.resultId !== result.resultId || !overlay.visible) return null;
+    if (!result || !overlay.visible) return null;
+    if (overlay.mode === 'probability') {
+      // The heat-map replaces the label colours (class and slice as asked; nothing while it loads).
+      if (!probability || probability.resultId !== result.resultId || probability.classId !== overlay.probabilityClassId) return null;
+      return toCanvas(probability.width, probability.height, paintProbability(probability.values, probability.edited, Math.max(overlay.opacity, 0.35)));
+    }
+    if (!resultSlice || resultSlice.resultId !== result.resultId) return null;
     const rgba = paintOverlay(resultSlice, { colorOf, opacity: overlay.opacity, outline: overlay.outline, selectedId });
     return toCanvas(resultSlice.width, resultSlice.height, rgba);
-  }, [resultSlice, result, colorOf, overlay.visible, overlay.opacity, overlay.outline, selectedId]);
+  }, [resultSlice, probability, result, colorOf, overlay.visible, overlay.opacity, overlay.outline, overlay.mode, overlay.probabilityClassId, selectedId]);
   const selected = useMemo(() => document_?.instances.find((r) => r.id === selectedId) ?? null, [document_, selectedId]);
+
+  /** Plane row of voxel z (coronal/sagittal rows run superior at the top when flipped). */
+  const rowOfZ = useCallback((vz: number) => (plane.flip ? volumeDepth - 1 - vz : vz), [plane.flip, volumeDepth]);
+  /** Voxel (x, y, z) under plane pixel (col, row) of the slice shown. */
+  const voxelAt = useCallback(
+    (col: number, row: number): { x: number; y: number; z: number } => {
+      const st = getState();
+      if (axis === 'axial') return { x: col, y: row, z: st.z };
+      const vz = plane.flip ? volumeDepth - 1 - row : row;
+      const index = op.planeIndex(st, axis);
+      return axis === 'coronal' ? { x: col, y: index, z: vz } : { x: index, y: col, z: vz };
+    },
+    [axis, plane.flip, volumeDepth],
+  );
+  const editsHere = axial;
+
+  // The slice under a resting pointer changed (wheel, keys, the linked cursor): the read-out names the new voxel.
+  useEffect(() => {
+    const m = mouse.current;
+    if (!m || axial) return;
+    const v = view.current;
+    const col = Math.floor((m.x - v.tx) / v.s);
+    const row = Math.floor((m.y - v.ty) / (v.s * aspect));
+    if (col >= 0 && row >= 0 && col < widthPx && row < heightPx) cmd.pointAt(voxelAt(col, row));
+  }, [z, axial, aspect, widthPx, heightPx, voxelAt]);
 
   /** Brush radius in image pixels along x and y. */
   const brushRadiusPx = useCallback((): [number, number] => {
@@ -155,12 +220,13 @@ export function Viewer() {
     ctx.setTransform(1, 0, 0, 1, 0, 0);
     ctx.clearRect(0, 0, w, h);
     const { s, tx, ty } = view.current;
-    ctx.setTransform(dpr * s, 0, 0, dpr * s, dpr * tx, dpr * ty);
+    // Rows are `aspect` times as tall as columns are wide (coronal/sagittal of anisotropic voxels; axial: 1).
+    ctx.setTransform(dpr * s, 0, 0, dpr * s * aspect, dpr * tx, dpr * ty);
     // Crisp pixels when magnified (reading values), smooth when minified.
     ctx.imageSmoothingEnabled = s * (slice?.scale ?? 1) < 2;
     // The preview is the backdrop while tiles load; under a full cover of tiles it is not drawn.
-    if (sliceCanvas && !tiles.covers(view.current, canvas.clientWidth, canvas.clientHeight, dpr)) ctx.drawImage(sliceCanvas, 0, 0, widthPx, heightPx);
-    tiles.draw(ctx, view.current, canvas.clientWidth, canvas.clientHeight, dpr);
+    if (sliceCanvas && !(axial && tiles.covers(view.current, canvas.clientWidth, canvas.clientHeight, dpr))) ctx.drawImage(sliceCanvas, 0, 0, widthPx, heightPx);
+    if (axial) tiles.draw(ctx, view.current, canvas.clientWidth, canvas.clientHeight, dpr);
     if (overlayCanvas) {
       ctx.imageSmoothingEnabled = false;
       ctx.drawImage(overlayCanvas, 0, 0, widthPx, heightPx);
@@ -168,8 +234,38 @@ export function Viewer() {
     // Screen-space decorations: thin lines whatever the zoom.
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     const sx = (x: number) => tx + x * s;
-    const sy = (y: number) => ty + y * s;
-    if (selected && onSlice(selected, getState().z)) {
+    const sy = (y: number) => ty + y * s * aspect;
+    if (mpr) {
+      // The other two planes through the linked cursor, on pixel centres, snapped to whole screen pixels (crisp).
+      const c = getState().crosshair;
+      const lines: Array<{ color: string; vertical: boolean; at: number }> =
+        axis === 'axial'
+          ? [
+              { color: PLANE_COLORS.sagittal, vertical: true, at: sx(c.x + 0.5) },
+              { color: PLANE_COLORS.coronal, vertical: false, at: sy(c.y + 0.5) },
+            ]
+          : [
+              { color: axis === 'coronal' ? PLANE_COLORS.sagittal : PLANE_COLORS.coronal, vertical: true, at: sx((axis === 'coronal' ? c.x : c.y) + 0.5) },
+              { color: PLANE_COLORS.axial, vertical: false, at: sy(rowOfZ(c.z) + 0.5) },
+            ];
+      const cw = canvas.clientWidth;
+      const ch = canvas.clientHeight;
+      ctx.lineWidth = 1;
+      for (const l of lines) {
+        const p = Math.floor(l.at) + 0.5;
+        ctx.strokeStyle = l.color;
+        ctx.beginPath();
+        if (l.vertical) {
+          ctx.moveTo(p, 0);
+          ctx.lineTo(p, ch);
+        } else {
+          ctx.moveTo(0, p);
+          ctx.lineTo(cw, p);
+        }
+        ctx.stroke();
+      }
+    }
+    if (axial && selected && onSlice(selected, getState().z)) {
       const [x0 = 0, y0 = 0] = selected.bbox.min;
       const [x1 = 0, y1 = 0] = selected.bbox.max;
       ctx.strokeStyle = '#ffffff';
@@ -194,6 +290,7 @@ export function Viewer() {
         }
       }
     }
+    if (axial) drawShapes(ctx, { sx, sy });
     const g = gesture.current;
     const [rx, ry] = brushRadiusPx();
     if (g?.kind === 'stroke' && g.points.length > 0) {
@@ -206,15 +303,15 @@ export function Viewer() {
       }
     }
     const m = mouse.current;
-    if (m && (tool === 'brush' || tool === 'eraser')) {
+    if (m && editsHere && (tool === 'brush' || tool === 'eraser')) {
       ctx.strokeStyle = tool === 'eraser' ? '#ff7b72' : '#ffffff';
       ctx.lineWidth = 1;
       ctx.beginPath();
       ctx.ellipse(m.x, m.y, rx * s, ry * s, 0, 0, Math.PI * 2);
       ctx.stroke();
     }
-    apply(op.zoomChanged(s * 100));
-  }, [slice, sliceCanvas, overlayCanvas, widthPx, heightPx, selected, tool, brushRadiusPx, tiles]);
+    if (axial) apply(op.zoomChanged(s * 100));
+  }, [slice, sliceCanvas, overlayCanvas, widthPx, heightPx, aspect, axial, axis, mpr, rowOfZ, selected, tool, editsHere, brushRadiusPx, tiles, shapesKey]);
   useEffect(() => {
     redraw.current = draw;
   }, [draw]);
@@ -222,12 +319,12 @@ export function Viewer() {
   // The tiles are of what the preview shows: same image, slice, window and bands (read when the preview arrives).
   useEffect(() => {
     tiles.setSource(
-      image && slice
+      image && slice && axial
         ? { handle: image.handle, z: getState().z, width: widthPx, height: heightPx, window: slice.window, bands: getState().display.bands, previewScale: slice.scale }
         : null,
     );
     redraw.current();
-  }, [tiles, image, slice, widthPx, heightPx]);
+  }, [tiles, image, slice, widthPx, heightPx, axial]);
   useEffect(() => () => tiles.dispose(), [tiles]);
 
   const fit = useCallback(() => {
@@ -235,19 +332,15 @@ export function Viewer() {
     if (!canvas) return;
     const cw = canvas.clientWidth;
     const ch = canvas.clientHeight;
-    const s = Math.min(cw / widthPx, ch / heightPx) * 0.95;
-    view.current = { s, tx: (cw - widthPx * s) / 2, ty: (ch - heightPx * s) / 2 };
+    const s = Math.min(cw / widthPx, ch / (heightPx * aspect)) * 0.95;
+    view.current = { s, tx: (cw - widthPx * s) / 2, ty: (ch - heightPx * s * aspect) / 2 };
     draw();
-  }, [widthPx, heightPx, draw]);
+  }, [widthPx, heightPx, aspect, draw]);
+
+  useEffect(() => viewerActions.registerFit(axis, fit), [axis, fit]);
 
   useEffect(() => {
-    viewerActions.fit = fit;
-    return () => {
-      viewerActions.fit = null;
-    };
-  }, [fit]);
-
-  useEffect(() => {
+    if (!axial) return;
     viewerActions.panBy = (dx, dy) => {
       const t0 = performance.now();
       const v = view.current;
@@ -260,17 +353,18 @@ export function Viewer() {
       viewerActions.panBy = null;
       viewerActions.tileStats = null;
     };
-  }, [draw, tiles]);
+  }, [draw, tiles, axial]);
 
-  // Fit once per opened image; later slices keep the user's pan and zoom.
+  // Fit once per opened image (and once the plane's aspect is known); later slices keep the user's pan and zoom.
   useEffect(() => {
-    if (image && fittedFor.current !== image.handle) {
-      fittedFor.current = image.handle;
+    const key = image ? `${image.handle}:${aspect}` : null;
+    if (image && fittedFor.current !== key) {
+      fittedFor.current = key;
       fit();
     } else {
       draw();
     }
-  }, [image, fit, draw, brushDiameter]);
+  }, [image, aspect, fit, draw, brushDiameter, crosshair]);
 
   // Centre on the selected instance when asked (a table row was clicked): its slice, its centre, in view.
   const lastFocus = useRef(focusRequest);
@@ -278,10 +372,12 @@ export function Viewer() {
     if (focusRequest === lastFocus.current) return;
     lastFocus.current = focusRequest;
     const canvas = canvasRef.current;
-    if (!selected || !canvas) return;
+    if (!selected || !canvas || !axial) return;
     const [cx = 0, cy = 0, cz] = selected.centroidPx;
     const targetZ = typeof selected.recistSlice === 'number' ? selected.recistSlice : cz;
-    if (targetZ !== undefined && depth > 1) void cmd.goToSlice(Math.round(targetZ));
+    // In the MPR layout the linked cursor goes to the object too, so every view shows it.
+    if (targetZ !== undefined && depth > 1 && mpr) void moveCrosshair({ x: Math.round(cx), y: Math.round(cy), z: Math.round(targetZ) });
+    else if (targetZ !== undefined && depth > 1) void cmd.goToSlice(Math.round(targetZ));
     const cw = canvas.clientWidth;
     const ch = canvas.clientHeight;
     const bw = (selected.bbox.max[0] ?? 0) - (selected.bbox.min[0] ?? 0) + 1;
@@ -292,7 +388,7 @@ export function Viewer() {
     if (s > fitS || s * Math.max(bw, bh) < 24) s = Math.min(MAX_ZOOM, fitS);
     view.current = { s, tx: cw / 2 - (cx + 0.5) * s, ty: ch / 2 - (cy + 0.5) * s };
     draw();
-  }, [focusRequest, selected, depth, draw]);
+  }, [focusRequest, selected, depth, draw, axial, mpr]);
 
   useEffect(() => {
     const canvas = canvasRef.current;
@@ -311,7 +407,7 @@ export function Viewer() {
       // Volumes scroll slices on the wheel (radiology habit) and zoom with Ctrl; 2D images and maps zoom.
       if ((depth > 1 && !e.ctrlKey && !e.metaKey) || e.shiftKey || e.altKey) {
         const delta = e.deltaY || e.deltaX;
-        if (delta !== 0 && depth > 1) void cmd.goToSlice(getState().z + Math.sign(delta));
+        if (delta !== 0 && depth > 1) void stepView(axis, Math.sign(delta));
         return;
       }
       const rect = canvas.getBoundingClientRect();
@@ -326,12 +422,21 @@ export function Viewer() {
     };
     canvas.addEventListener('wheel', onWheel, { passive: false });
     return () => canvas.removeEventListener('wheel', onWheel);
-  }, [draw, depth]);
+  }, [draw, depth, axis]);
 
+  /** Plane pixel coordinates (axial: image pixels) under the pointer. */
   const imagePoint = (e: React.PointerEvent<HTMLCanvasElement>): [number, number] => {
     const rect = e.currentTarget.getBoundingClientRect();
     const v = view.current;
-    return [(e.clientX - rect.left - v.tx) / v.s, (e.clientY - rect.top - v.ty) / v.s];
+    return [(e.clientX - rect.left - v.tx) / v.s, (e.clientY - rect.top - v.ty) / (v.s * aspect)];
+  };
+
+  /** Moves the linked cursor to the voxel under the pointer (clamped to the plane). */
+  const crosshairTo = (e: React.PointerEvent<HTMLCanvasElement>) => {
+    const [px, py] = imagePoint(e);
+    const col = Math.max(0, Math.min(widthPx - 1, Math.floor(px)));
+    const row = Math.max(0, Math.min(heightPx - 1, Math.floor(py)));
+    void moveCrosshair(voxelAt(col, row));
   };
 
   const onPointerDown = (e: React.PointerEvent<HTMLCanvasElement>) => {
@@ -342,7 +447,17 @@ export function Viewer() {
       if (w) gesture.current = { kind: 'window', x: e.clientX, y: e.clientY, center: w.center, width: w.width };
       return;
     }
-    if (e.button === 0 && (tool === 'brush' || tool === 'eraser')) {
+    if (e.button === 0 && tool === 'crosshair' && volumeDepth > 1) {
+      gesture.current = { kind: 'crosshair' };
+      crosshairTo(e);
+      return;
+    }
+    if (e.button === 0 && editsHere && isShapeTool(tool)) {
+      shapePointerDown(imagePoint(e), e, view.current.s);
+      return;
+    }
+    // Coronal and sagittal views do not edit (the tool's tooltip and this view's say so): they pan.
+    if (e.button === 0 && editsHere && (tool === 'brush' || tool === 'eraser')) {
       if (!getState().result) {
         apply(op.errorShown('Run a model first: the brush and eraser edit its result.'));
         return;
@@ -368,6 +483,8 @@ export function Viewer() {
       // Horizontal = width (contrast), vertical = level (brightness), as in every PACS viewer.
       const k = Math.max(g.width, 1) / 256;
       void cmd.setWindow({ center: g.center - (e.clientY - g.y) * k, width: Math.max(1, g.width + (e.clientX - g.x) * k) });
+    } else if (g?.kind === 'crosshair') {
+      crosshairTo(e);
     } else if (g?.kind === 'stroke') {
       const p = imagePoint(e);
       const last = g.points[g.points.length - 1];
@@ -375,20 +492,29 @@ export function Viewer() {
       // Keep points about a third of the brush apart: a smooth swept path without thousands of points.
       if (!last || Math.hypot(p[0] - last[0], p[1] - last[1]) >= Math.max(0.5, rx / 3)) g.points.push(p);
     }
+    if (editsHere && isShapeTool(tool)) shapePointerMove(imagePoint(e));
     const [ix, iy] = imagePoint(e);
     const x = Math.floor(ix);
     const y = Math.floor(iy);
-    cmd.pointAt(x >= 0 && y >= 0 && x < widthPx && y < heightPx ? { x, y } : null);
+    const inside = x >= 0 && y >= 0 && x < widthPx && y < heightPx;
+    // The read-out names the voxel: a coronal/sagittal view's pixel is on another axial slice (z given).
+    const at = inside ? voxelAt(x, y) : null;
+    cmd.pointAt(at ? (axial ? { x: at.x, y: at.y } : at) : null);
     draw();
   };
 
   const onPointerUp = (e: React.PointerEvent<HTMLCanvasElement>) => {
     const g = gesture.current;
     gesture.current = null;
+    if (e.button === 0 && editsHere && isShapeTool(tool)) shapePointerUp(imagePoint(e));
     if (g?.kind === 'pan' && g.click && g.moved < CLICK_SLOP) {
       const [x, y] = imagePoint(e);
-      const id = instanceAt(getState().resultSlice, x, y);
-      apply(op.instanceSelected(id === 0 ? null : id));
+      const id = instanceAt(resultSlice, x, y);
+      // Shift/Ctrl-click picks several objects (for Merge).
+      if (axial && (e.shiftKey || e.ctrlKey || e.metaKey)) toggleAt([x, y]);
+      else apply(op.instanceSelected(id === 0 ? null : id));
+      // In the MPR layout a click also moves the linked cursor there.
+      if (mpr) crosshairTo(e);
     } else if (g?.kind === 'stroke') {
       const radiusPx = brushRadiusPx();
       const points = g.points.slice(0, 8192);
@@ -406,47 +532,86 @@ export function Viewer() {
 
   const onPointerLeave = () => {
     mouse.current = null;
+    if (viewerActions.hovered === axis) viewerActions.hovered = null;
     cmd.pointAt(null);
     draw();
   };
 
+  // Coronal and sagittal views pan where the tool would edit or measure (axial only), and say so in the tooltip.
+  const axialOnly = !editsHere && (tool === 'brush' || tool === 'eraser' || isShapeTool(tool));
+  const toolClass = axialOnly ? 'pan' : tool;
   return (
-    <div className="viewer" data-testid="viewer">
+    <div className={`viewer viewer-${axis}${mpr ? ' viewer-mpr' : ''}`} data-testid={tid('viewer')}>
       <canvas
         ref={canvasRef}
         tabIndex={0}
-        className={`viewer-canvas tool-${tool}`}
-        data-testid="viewer-canvas"
+        className={`viewer-canvas tool-${toolClass}`}
+        data-testid={tid('viewer-canvas')}
+        title={axialOnly ? AXIAL_ONLY_TOOLS : undefined}
         onPointerDown={onPointerDown}
         onPointerMove={onPointerMove}
+        onPointerEnter={() => {
+          viewerActions.hovered = axis;
+        }}
         onPointerUp={onPointerUp}
+        onDoubleClick={() => void (editsHere && isShapeTool(tool) && shapeDoubleClick())}
         onPointerLeave={onPointerLeave}
         onContextMenu={(e) => e.preventDefault()}
       />
+      {mpr && (
+        <span className="view-label" data-testid={tid('view-label')} style={{ borderColor: PLANE_COLORS[axis] }}>
+          {AXIS_NAMES[axis]}
+        </span>
+      )}
+      {mpr && !axial && info && <OrientationMarks axis={axis} direction={info.direction} />}
       <div className="viewer-controls">
-        <button data-testid="fit-button" onClick={fit} title={tip('Fit the image to the window', 'fit')}>
+        <button data-testid={tid('fit-button')} onClick={fit} title={tip('Fit the image to the window', 'fit')}>
           Fit
         </button>
         {depth > 1 && (
           <>
             <input
               type="range"
-              data-testid="slice-slider"
+              data-testid={tid('slice-slider')}
               min={0}
               max={depth - 1}
               value={z}
-              onChange={(e) => void cmd.goToSlice(Number(e.target.value))}
-              aria-label="Slice"
+              onChange={(e) => void (axial ? cmd.goToSlice(Number(e.target.value)) : stepView(axis, Number(e.target.value) - z))}
+              aria-label={`${AXIS_NAMES[axis]} slice`}
               title="Slice (wheel, ↑/↓)"
             />
-            <span className="slice-label" data-testid="slice-label">
+            <span className="slice-label" data-testid={tid('slice-label')}>
               {z + 1}/{depth}
             </span>
           </>
         )}
       </div>
-      <ScaleBar unitName={unit.unit} perPx={unit.perPxX} />
+      {axial && <ScaleBar unitName={unit.unit} perPx={unit.perPxX} />}
     </div>
+  );
+}
+
+/**
+ * Patient directions at the edges of a coronal or sagittal view: superior is at the top (the engine flips rows by
+ * the z direction); columns are the image's x or y as in the axial view, so their ends are read from the x axis'
+ * L component and the y axis' P component (LPS direction cosines; without them x runs to L and y to P).
+ */
+function OrientationMarks({ axis, direction }: { axis: SliceAxis; direction: number[] | undefined }) {
+  const toLeft = (direction?.[0] ?? 1) >= 0;
+  const toPosterior = (direction?.[4] ?? 1) >= 0;
+  const [left, right] = axis === 'coronal' ? (toLeft ? ['R', 'L'] : ['L', 'R']) : toPosterior ? ['A', 'P'] : ['P', 'A'];
+  const [top, bottom] = ['S', 'I'];
+  return (
+    <>
+      <span className="orient orient-top" data-testid={`orient-top-${axis}`}>
+        {top}
+      </span>
+      <span className="orient orient-bottom">{bottom}</span>
+      <span className="orient orient-left" data-testid={`orient-left-${axis}`}>
+        {left}
+      </span>
+      <span className="orient orient-right">{right}</span>
+    </>
   );
 }
 

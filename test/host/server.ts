@@ -17,6 +17,7 @@ import { createDispatch } from '../../main/ipc/dispatch';
 import { createHandlers, forwardEngineState } from '../../main/ipc/handlers';
 import type { Dialogs } from '../../main/services/dialogs';
 import { FileRegistry } from '../../main/services/files';
+import { RecentFiles } from '../../main/services/recent';
 import { decodeFrame, encodeFrame, type WireCall } from './wire';
 
 const ROOT = resolve(__dirname, '..', '..');
@@ -30,6 +31,8 @@ export interface TestHostOptions {
   log?: (line: string) => void;
   /** Session autosave folder given to the forked engine host; default: a new temporary folder. */
   autosaveDir?: string;
+  /** The app data folder standing in for Electron's userData (recent.json; models/ for user models); default: a new temporary folder. */
+  dataDir?: string;
 }
 
 /** What tests steer: the next dialog answer, the drop table, the engine process, shutdown. */
@@ -46,6 +49,11 @@ export interface HostControl {
   lastSaveRequest(): { defaultName: string; extensions: string[] } | null;
   /** Where the engine host autosaves sessions. */
   autosaveDir: string;
+  /** The next "Add model..." dialog returns this path (null: the user cancels). */
+  setNextModelPath(path: string | null): void;
+  /** The app data folder (recent.json) and the user models folder inside it. */
+  dataDir: string;
+  userModelsDir: string;
   engine: EngineHostClient;
   close(): Promise<void>;
 }
@@ -84,6 +92,7 @@ export async function startTestHost(options: TestHostOptions = {}): Promise<Host
 
   let nextDialogPath: string | null = null;
   let nextSavePath: string | null = null;
+  let nextModelPath: string | null = null;
   let lastSave: { defaultName: string; extensions: string[] } | null = null;
   const drops = new Map<string, string>();
   const takeOpen = async (): Promise<string | null> => {
@@ -95,6 +104,12 @@ export async function startTestHost(options: TestHostOptions = {}): Promise<Host
   const dialogs: Dialogs = {
     openImage: takeOpen,
     openSession: takeOpen,
+    openFolder: takeOpen,
+    async openModel() {
+      const path = nextModelPath;
+      nextModelPath = null;
+      return path;
+    },
     async saveFile(defaultName, filters) {
       lastSave = { defaultName, extensions: filters.flatMap((f) => f.extensions) };
       const path = nextSavePath;
@@ -109,7 +124,10 @@ export async function startTestHost(options: TestHostOptions = {}): Promise<Host
     for (const s of sockets) s.send(frame);
   };
   const autosaveDir = options.autosaveDir ?? mkdtempSync(join(tmpdir(), 'delineate-autosave-'));
-  const engine = options.engine ?? new EngineHostClient({ spawn: forkHost(ENGINE_HOST, [], { DELINEATE_AUTOSAVE_DIR: autosaveDir }) });
+  // The same layout as the app's userData: recent.json and the user models folder.
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'delineate-data-'));
+  const userModelsDir = join(dataDir, 'models');
+  const engine = options.engine ?? new EngineHostClient({ spawn: forkHost(ENGINE_HOST, [], { DELINEATE_AUTOSAVE_DIR: autosaveDir, DELINEATE_USER_MODELS_DIR: userModelsDir }) });
   const unforward = forwardEngineState(engine, emit);
   const handlers = createHandlers({
     files: new FileRegistry(),
@@ -117,6 +135,8 @@ export async function startTestHost(options: TestHostOptions = {}): Promise<Host
     engine,
     emit,
     app: { name: 'delineate', version: '0.0.0-testhost', host: 'testhost' },
+    recent: new RecentFiles(join(dataDir, 'recent.json'), { onProblem: log }),
+    log,
   });
   const dispatch = createDispatch(handlers, (channel, err) => log(`ipc ${channel}: ${err instanceof Error ? err.message : String(err)}`));
 
@@ -212,6 +232,11 @@ export async function startTestHost(options: TestHostOptions = {}): Promise<Host
     },
     lastSaveRequest: () => lastSave,
     autosaveDir,
+    setNextModelPath(path) {
+      nextModelPath = path;
+    },
+    dataDir,
+    userModelsDir,
     engine,
     async close() {
       unforward();

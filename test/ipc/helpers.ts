@@ -50,6 +50,12 @@ export function makeHarness(): Harness {
       async openSession() {
         return dialogPath;
       },
+      async openModel() {
+        return dialogPath;
+      },
+      async openFolder() {
+        return dialogPath;
+      },
       async saveFile() {
         return savePath;
       },

@@ -14,4 +14,6 @@ installCrashGuards(transport);
 process.on('disconnect', () => process.exit(0));
 // The shell names the autosave folder (Electron: userData/autosave; the test host: a temporary folder).
 const autosaveDir = process.env.DELINEATE_AUTOSAVE_DIR;
-serveEngine(createEngineService(autosaveDir ? { autosaveDir } : {}), transport);
+// The user's models folder ('models:add' copies into it; the registry reads it through the same variable).
+const userModelsDir = process.env.DELINEATE_USER_MODELS_DIR;
+serveEngine(createEngineService({ ...(autosaveDir ? { autosaveDir } : {}), ...(userModelsDir ? { userModelsDir } : {}) }), transport);

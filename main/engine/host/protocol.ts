@@ -2,19 +2,23 @@
 // Messages are structured-cloned (utilityProcess / fork with 'advanced' serialization), so typed arrays pass as is.
 
 import type { ImageInfo, ModelSummary } from '../../../preload/formats';
-import type { EditOperation, EditResult, JobProgress, RecoverableSession, ResultExportFormat, SessionView, PixelProbe, ResultSlice, ResultSliceRequest, SegmentRequest, SliceBitmap, SliceRequest, TileBitmap, TileRequest } from '../../../preload/api';
+import type { DevicePlan, EditOperation, EditResult, JobProgress, RecoverableSession, ResultExportFormat, SessionView, PixelProbe, ResultProbability, ResultProbabilityRequest, ResultSlice, ResultSliceRequest, SegmentRequest, SliceBitmap, SliceRequest, TileBitmap, TileRequest } from '../../../preload/api';
 import type { EngineService, OpenOptions } from '../service';
 import type { RestoredSession } from '../session/workspace';
 
 /** Every method the host serves, its wire parameters (no callbacks, no signal) and its result. */
 export interface EngineCalls {
   info: { params: [path: string, options?: OpenOptions]; result: ImageInfo };
-  slice: { params: [path: string, request: Omit<SliceRequest, 'handle'>]; result: SliceBitmap };
-  tile: { params: [path: string, request: Omit<TileRequest, 'handle'>]; result: TileBitmap };
+  slice: { params: [path: string, request: Omit<SliceRequest, 'handle'>, options?: OpenOptions]; result: SliceBitmap };
+  tile: { params: [path: string, request: Omit<TileRequest, 'handle'>, options?: OpenOptions]; result: TileBitmap };
   listModels: { params: []; result: ModelSummary[] };
-  segment: { params: [path: string, request: Omit<SegmentRequest, 'handle'>]; result: Awaited<ReturnType<EngineService['segment']>> };
-  probe: { params: [path: string, x: number, y: number, z: number]; result: PixelProbe };
+  addModel: { params: [file: string]; result: ModelSummary };
+  removeModel: { params: [modelId: string]; result: void };
+  devicePlan: { params: []; result: DevicePlan };
+  segment: { params: [path: string, request: Omit<SegmentRequest, 'handle'>, options?: OpenOptions]; result: Awaited<ReturnType<EngineService['segment']>> };
+  probe: { params: [path: string, x: number, y: number, z: number, options?: OpenOptions]; result: PixelProbe };
   resultSlice: { params: [request: ResultSliceRequest]; result: ResultSlice };
+  resultProbability: { params: [request: ResultProbabilityRequest]; result: ResultProbability };
   editResult: { params: [resultId: string, operation: EditOperation]; result: EditResult };
   undoEdit: { params: [resultId: string]; result: EditResult };
   redoEdit: { params: [resultId: string]; result: EditResult };
@@ -27,7 +31,7 @@ export interface EngineCalls {
 }
 
 export type EngineMethod = keyof EngineCalls;
-export const ENGINE_METHODS = ['info', 'slice', 'tile', 'listModels', 'segment', 'probe', 'resultSlice', 'editResult', 'undoEdit', 'redoEdit', 'saveSession', 'openSession', 'listAutosaves', 'recoverAutosave', 'discardAutosave', 'exportResult'] as const satisfies readonly EngineMethod[];
+export const ENGINE_METHODS = ['info', 'slice', 'tile', 'listModels', 'addModel', 'removeModel', 'devicePlan', 'segment', 'probe', 'resultSlice', 'resultProbability', 'editResult', 'undoEdit', 'redoEdit', 'saveSession', 'openSession', 'listAutosaves', 'recoverAutosave', 'discardAutosave', 'exportResult'] as const satisfies readonly EngineMethod[];
 
 // Compile-time check that every EngineService method has a wire entry and vice versa.
 type _SameKeys = [Exclude<keyof EngineService, EngineMethod>, Exclude<EngineMethod, keyof EngineService>] extends [never, never] ? true : never;

@@ -2,7 +2,7 @@
 // answers with results, errors or progress. Pure Node: the same code runs as a Node child and an Electron
 // utilityProcess; the transport is injected so tests can drive it in memory.
 
-import type { EngineService } from '../service';
+import type { EngineService, OpenOptions } from '../service';
 import { isToHost, serializeError, type CallMessage, type FromHost, type ToHost } from './protocol';
 
 /** The two ends a host needs; see `detectTransport` for the real ones. */
@@ -50,11 +50,17 @@ export function serveEngine(service: EngineService, transport: HostTransport): {
       case 'info':
         return service.info(p[0] as string, p[1] as Parameters<EngineService['info']>[1]);
       case 'slice':
-        return service.slice(p[0] as string, p[1] as Parameters<EngineService['slice']>[1]);
+        return service.slice(p[0] as string, p[1] as Parameters<EngineService['slice']>[1], p[2] as OpenOptions | undefined);
       case 'tile':
-        return service.tile(p[0] as string, p[1] as Parameters<EngineService['tile']>[1]);
+        return service.tile(p[0] as string, p[1] as Parameters<EngineService['tile']>[1], p[2] as OpenOptions | undefined);
       case 'listModels':
         return service.listModels();
+      case 'addModel':
+        return service.addModel(p[0] as string);
+      case 'removeModel':
+        return service.removeModel(p[0] as string);
+      case 'devicePlan':
+        return service.devicePlan();
       case 'segment': {
         const controller = new AbortController();
         if (msg.jobId !== undefined) jobs.set(msg.jobId, controller);
@@ -64,15 +70,18 @@ export function serveEngine(service: EngineService, transport: HostTransport): {
             p[1] as Parameters<EngineService['segment']>[1],
             (progress) => transport.send({ type: 'progress', id: msg.id, progress }),
             controller.signal,
+            p[2] as OpenOptions | undefined,
           );
         } finally {
           if (msg.jobId !== undefined && jobs.get(msg.jobId) === controller) jobs.delete(msg.jobId);
         }
       }
       case 'probe':
-        return service.probe(p[0] as string, p[1] as number, p[2] as number, p[3] as number);
+        return service.probe(p[0] as string, p[1] as number, p[2] as number, p[3] as number, p[4] as OpenOptions | undefined);
       case 'resultSlice':
         return service.resultSlice(p[0] as Parameters<EngineService['resultSlice']>[0]);
+      case 'resultProbability':
+        return service.resultProbability(p[0] as Parameters<EngineService['resultProbability']>[0]);
       case 'editResult':
         return service.editResult(p[0] as string, p[1] as Parameters<EngineService['editResult']>[1]);
       case 'undoEdit':

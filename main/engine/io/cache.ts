@@ -20,7 +20,7 @@ export class SourceCache {
   /** Runs fn with an open source for path; the source stays cached for the next call. */
   async use<T>(path: string, options: OpenOptions, fn: (src: ImageSource) => Promise<T>): Promise<T> {
     const stat = await fs.stat(path).catch(() => null);
-    const key = JSON.stringify([path, options.spacingMm ?? null, stat?.mtimeMs ?? 0, stat?.size ?? 0]);
+    const key = JSON.stringify([path, options.spacingMm ?? null, options.seriesUid ?? null, options.allowGaps ?? false, stat?.mtimeMs ?? 0, stat?.size ?? 0]);
     let entry = this.entries.get(key);
     if (entry) {
       this.entries.delete(key); // re-insert: most recently used last

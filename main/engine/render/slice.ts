@@ -1,8 +1,10 @@
 // Renders one slice of an image to an 8-bit RGBA preview (window/level, band selection, downsampling).
 // Downsampling is an area average (box filter over the source pixels each preview pixel covers), done in
 // modality values before windowing, skipping NaN and nodata; preview pixels with no valid source are transparent.
+// Volumes also give coronal and sagittal slices (reformat.ts lays them out, superior at the top).
 import type { SliceBitmap, SliceRequest } from '../../../preload/api';
-import type { ImageSource } from '../image';
+import type { ImageSource, PixelBlock } from '../image';
+import { checkIndex, planeLayout, previewSize, type PlaneLayout } from './reformat';
 
 interface Window {
   center: number;
@@ -62,9 +64,32 @@ export function downsample(src: Float32Array, w: number, h: number, outW: number
   return out;
 }
 
+/**
+ * A coronal (fixed y) or sagittal (fixed x) slice read from the source, laid out as the plane shows it:
+ * channel-planar, rows as layout says (flipped so the highest z is row 0 when z runs superior).
+ */
+async function readReformatted(src: ImageSource, layout: PlaneLayout, index: number, channels: number[]): Promise<PixelBlock> {
+  const { width: pw, height: ph } = layout;
+  const D = src.depth;
+  const block = await src.read(layout.axis === 'coronal' ? { y: index, height: 1, channels } : { x: index, width: 1, channels });
+  // The block is (channel, z, 1 row, x) for coronal and (channel, z, y, 1 column) for sagittal: pw values per z.
+  const out = new Float32Array(channels.length * pw * ph);
+  for (let c = 0; c < channels.length; c++) {
+    for (let row = 0; row < ph; row++) {
+      const z = layout.flipRows ? D - 1 - row : row;
+      const from = (c * D + z) * pw;
+      const to = (c * ph + row) * pw;
+      for (let col = 0; col < pw; col++) out[to + col] = block.data[from + col]!;
+    }
+  }
+  return { data: out, width: pw, height: ph, depth: 1, channels: channels.length, dtype: 'float32' };
+}
+
 export async function renderSlice(src: ImageSource, request: Omit<SliceRequest, 'handle'>): Promise<SliceBitmap> {
   const z = request.z;
-  if (!Number.isInteger(z) || z < 0 || z >= src.depth) throw new RangeError(`slice ${z} is outside 0..${src.depth - 1}`);
+  const axis = request.axis ?? 'axial';
+  const layout = planeLayout(src, src.geometry, axis);
+  checkIndex(layout, z);
   const maxSize = Math.max(1, Math.floor(request.maxSize));
   let bands = request.bands && request.bands.length > 0 ? request.bands : src.channels >= 3 ? [0, 1, 2] : [0];
   if (bands.some((b) => !Number.isInteger(b) || b < 0 || b >= src.channels)) {
@@ -72,12 +97,10 @@ export async function renderSlice(src: ImageSource, request: Omit<SliceRequest, 
   }
   if (bands.length !== 1 && bands.length !== 3) bands = [bands[0]!];
   const unique = [...new Set(bands)];
-  const scale = Math.max(1, Math.max(src.width, src.height) / maxSize);
-  const outW = Math.max(1, Math.min(src.width, Math.round(src.width / scale)));
-  const outH = Math.max(1, Math.min(src.height, Math.round(src.height / scale)));
+  const { outW, outH } = previewSize(layout.width, layout.height, maxSize);
   // Pyramidal sources (GeoTIFF overviews) give the slice from the coarsest level that still covers the preview size.
-  const reduced = src.readReduced && src.depth === 1 ? await src.readReduced({ channels: unique }, outW, outH) : null;
-  const block = reduced ?? (await src.read({ z, depth: 1, channels: unique }));
+  const reduced = src.readReduced && src.depth === 1 && axis === 'axial' ? await src.readReduced({ channels: unique }, outW, outH) : null;
+  const block = reduced ?? (axis === 'axial' ? await src.read({ z, depth: 1, channels: unique }) : await readReformatted(src, layout, z, unique));
   const mask = reduced?.mask;
   const w = block.width;
   const h = block.height;
@@ -124,5 +147,12 @@ export async function renderSlice(src: ImageSource, request: Omit<SliceRequest, 
     rgba[i * 4 + 2] = valid ? toByte(b) : 0;
     rgba[i * 4 + 3] = valid ? 255 : 0;
   }
-  return { width: outW, height: outH, scale: Math.max(src.width / outW, src.height / outH), rgba, window: { center: window.center, width: window.width } };
+  const bitmap: SliceBitmap = { width: outW, height: outH, scale: Math.max(layout.width / outW, layout.height / outH), rgba, window: { center: window.center, width: window.width } };
+  if (axis !== 'axial') {
+    bitmap.axis = axis;
+    bitmap.flipRows = layout.flipRows;
+  }
+  if (src.depth > 1) bitmap.planeSize = [layout.width, layout.height];
+  if (layout.spacingMm) bitmap.spacingMm = layout.spacingMm;
+  return bitmap;
 }

@@ -1,84 +1,14 @@
-// Named edit operations on a result's instance map (brush, eraser, delete, change class), one pure function each:
+// Named edit operations on a result's instance map (brush, eraser, delete, change class here; polygon/lasso fill,
+// fill holes, split, merge and region growing in shapes.ts), one pure function each:
 // state in, a Patch out (which pixels change, from what to what). Applying and reverting patches is how the
 // store does undo/redo, so an operation never runs twice to undo itself. The instance map is the truth; the
 // label map follows it (a pixel's label is its instance's class), so a split stays split and classes stay kept.
 import type { EditOperation, StrokeGeometry } from '../../../preload/api';
-import { InputError } from '../image';
 import type { LabelArray } from '../postprocess/labels';
+import { checkSlice, eachPixelOf, PatchBuilder, requireInstance, resolveTarget, type EditTarget, type Patch } from './patch';
+import { erasePolygon, fillHoles, fillPolygon, mergeInstances, regionGrow, splitInstance } from './shapes';
 
-/** What an operation changes: flat pixel indices with the instance id and label before and after. */
-export interface Patch {
-  indices: Uint32Array;
-  beforeInstance: Uint32Array;
-  afterInstance: Uint32Array;
-  beforeLabel: Uint16Array;
-  afterLabel: Uint16Array;
-  /** Inclusive box of the changed pixels [x0, y0, z0, x1, y1, z1]; null when nothing changed. */
-  box: [number, number, number, number, number, number] | null;
-}
-
-/** What the operations read: the maps and, per instance, its class and bounding box. */
-export interface EditTarget {
-  width: number;
-  height: number;
-  depth: number;
-  instances: Uint32Array;
-  labels: LabelArray;
-  nodataLabel: number;
-  classCount: number;
-  classOf(instanceId: number): number | undefined;
-  /** Inclusive [x0, y0, z0, x1, y1, z1] of an instance. */
-  boxOf(instanceId: number): [number, number, number, number, number, number] | undefined;
-  /** Id a paint into a new instance gets. */
-  nextInstanceId: number;
-}
-
-class PatchBuilder {
-  private readonly idx: number[] = [];
-  private readonly bi: number[] = [];
-  private readonly ai: number[] = [];
-  private readonly bl: number[] = [];
-  private readonly al: number[] = [];
-  private box: Patch['box'] = null;
-
-  constructor(private readonly t: EditTarget) {}
-
-  set(i: number, instance: number, label: number): void {
-    const { instances, labels, width: W, height: H } = this.t;
-    const beforeI = instances[i]!;
-    const beforeL = labels[i]!;
-    if (beforeI === instance && beforeL === label) return;
-    this.idx.push(i);
-    this.bi.push(beforeI);
-    this.ai.push(instance);
-    this.bl.push(beforeL);
-    this.al.push(label);
-    const x = i % W;
-    const y = Math.floor(i / W) % H;
-    const z = Math.floor(i / (W * H));
-    const b = this.box;
-    if (!b) this.box = [x, y, z, x, y, z];
-    else {
-      if (x < b[0]) b[0] = x;
-      if (y < b[1]) b[1] = y;
-      if (z < b[2]) b[2] = z;
-      if (x > b[3]) b[3] = x;
-      if (y > b[4]) b[4] = y;
-      if (z > b[5]) b[5] = z;
-    }
-  }
-
-  build(): Patch {
-    return {
-      indices: Uint32Array.from(this.idx),
-      beforeInstance: Uint32Array.from(this.bi),
-      afterInstance: Uint32Array.from(this.ai),
-      beforeLabel: Uint16Array.from(this.bl),
-      afterLabel: Uint16Array.from(this.al),
-      box: this.box,
-    };
-  }
-}
+export type { EditTarget, Patch } from './patch';
 
 /**
  * Pixels of slice z covered by a stroke: pixel (x, y) is covered when its centre lies within the brush ellipse
@@ -125,31 +55,10 @@ export function strokePixels(s: StrokeGeometry, width: number, height: number): 
   return out;
 }
 
-function checkSlice(t: EditTarget, z: number): void {
-  if (!Number.isInteger(z) || z < 0 || z >= t.depth) throw new RangeError(`slice ${z} is outside 0..${t.depth - 1}`);
-}
-
-function requireInstance(t: EditTarget, id: number): number {
-  const classId = t.classOf(id);
-  if (classId === undefined) throw new InputError('edit', `instance ${id} does not exist`);
-  return classId;
-}
-
 /** Paints the stroke into an instance (new or existing), over whatever was there; nodata stays nodata. */
 export function paintStroke(t: EditTarget, op: Extract<EditOperation, { op: 'paintStroke' }>): { patch: Patch; createdInstanceId?: number } {
   checkSlice(t, op.z);
-  let id: number;
-  let classId: number;
-  let created: number | undefined;
-  if ('newInstanceOfClass' in op.target) {
-    classId = op.target.newInstanceOfClass;
-    if (classId < 1 || classId > t.classCount) throw new RangeError(`class ${classId} is outside 1..${t.classCount}`);
-    id = t.nextInstanceId;
-    created = id;
-  } else {
-    id = op.target.instanceId;
-    classId = requireInstance(t, id);
-  }
+  const { id, classId, created } = resolveTarget(t, op.target);
   const b = new PatchBuilder(t);
   const base = op.z * t.width * t.height;
   for (const p of strokePixels(op, t.width, t.height)) {
@@ -176,19 +85,6 @@ export function eraseStroke(t: EditTarget, op: Extract<EditOperation, { op: 'era
   return { patch: b.build() };
 }
 
-/** Visits every pixel of an instance (within its bounding box). */
-function eachPixelOf(t: EditTarget, id: number, fn: (i: number) => void): void {
-  const box = t.boxOf(id);
-  if (!box) return;
-  const [x0, y0, z0, x1, y1, z1] = box;
-  const plane = t.width * t.height;
-  for (let z = z0; z <= z1; z++) {
-    for (let y = y0; y <= y1; y++) {
-      const row = z * plane + y * t.width;
-      for (let x = x0; x <= x1; x++) if (t.instances[row + x] === id) fn(row + x);
-    }
-  }
-}
 
 export function deleteInstance(t: EditTarget, op: Extract<EditOperation, { op: 'deleteInstance' }>): { patch: Patch } {
   requireInstance(t, op.instanceId);
@@ -205,8 +101,15 @@ export function setInstanceClass(t: EditTarget, op: Extract<EditOperation, { op:
   return { patch: b.build() };
 }
 
+/** What an operation did: its patch and the instances it created (a paint or fill: one; a split: the new pieces). */
+export interface OperationOutcome {
+  patch: Patch;
+  createdInstanceId?: number;
+  createdInstanceIds?: number[];
+}
+
 /** Runs the named operation. */
-export function runOperation(t: EditTarget, op: EditOperation): { patch: Patch; createdInstanceId?: number } {
+export function runOperation(t: EditTarget, op: EditOperation): OperationOutcome {
   switch (op.op) {
     case 'paintStroke':
       return paintStroke(t, op);
@@ -216,6 +119,18 @@ export function runOperation(t: EditTarget, op: EditOperation): { patch: Patch; 
       return deleteInstance(t, op);
     case 'setInstanceClass':
       return setInstanceClass(t, op);
+    case 'fillPolygon':
+      return fillPolygon(t, op);
+    case 'erasePolygon':
+      return erasePolygon(t, op);
+    case 'fillHoles':
+      return fillHoles(t, op);
+    case 'splitInstance':
+      return splitInstance(t, op);
+    case 'mergeInstances':
+      return mergeInstances(t, op);
+    case 'regionGrow':
+      return regionGrow(t, op);
   }
 }
 

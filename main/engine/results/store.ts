@@ -1,7 +1,7 @@
 // Segmentation results kept in the engine host after `segment`, keyed by result id: the label and instance maps
 // (the truth edits change), the document, and the undo/redo stacks of named operations with their patches.
 // Serves per-slice instance maps to the viewer and re-measures only the instances an edit touched.
-import type { EditOperation, EditOperationName, EditResult, ResultSlice } from '../../../preload/api';
+import type { EditOperation, EditOperationName, EditResult, ResultProbability, ResultProbabilityRequest, ResultSlice, SliceAxis } from '../../../preload/api';
 import type { ClassRecord, InstanceRecord, InstancesDocument } from '../../../preload/formats';
 import type { PixelArray } from '../image';
 import type { ComponentStats, Connectivity } from '../postprocess/components';
@@ -10,17 +10,24 @@ import { sizeFields, pixelUnit } from '../measure/basic';
 import { geoMeasurer } from '../measure/geo';
 import { applyPatch, runOperation, type EditTarget, type Patch } from './edit';
 import type { ResultMaps } from '../export/results';
+import { checkIndex, planeLayout, previewSize, type PlaneLayout } from '../render/reformat';
+
+/** Probability maps larger than this are not kept (the heat-map says it is unavailable for that result). */
+export const PROBABILITY_CAP_BYTES = 512 * 1024 * 1024;
 
 export interface ResultInput extends ResultMaps {
   path: string;
   document: InstancesDocument;
   connectivity: Connectivity;
+  /** The model's per-class probabilities x 255, channel-planar in class order (kept only up to PROBABILITY_CAP_BYTES). */
+  probabilities?: { data: Uint8Array; channels: number };
 }
 
 interface Step {
   op: EditOperation;
   patch: Patch;
   createdInstanceId?: number;
+  createdInstanceIds?: number[];
 }
 
 interface Stored extends ResultInput {
@@ -33,6 +40,8 @@ interface Stored extends ResultInput {
   redo: Step[];
   /** Channel 0 of the image, read on the first edit (for mean intensity). */
   intensity: PixelArray | null;
+  /** Per voxel, how many applied edits touched it (made on the first edit when probabilities are kept). */
+  editCount: Uint16Array | null;
 }
 
 /** Reads channel 0 of the result's image (whole volume), for re-measuring intensities. */
@@ -105,8 +114,12 @@ export class ResultStore {
     const id = `r_${Date.now().toString(36)}${(this.counter++).toString(36)}`;
     const counts = countLabels(input.labels, input.classes.length, input.nodataLabel);
     const maxId = input.document.instances.reduce((m, r) => Math.max(m, r.id), 0);
+    const probabilities = input.probabilities && input.probabilities.data.byteLength <= PROBABILITY_CAP_BYTES ? input.probabilities : undefined;
+    const { probabilities: _dropped, ...maps } = input;
+    void _dropped;
     this.results.set(id, {
-      ...input,
+      ...maps,
+      ...(probabilities ? { probabilities } : {}),
       id,
       revision: 0,
       validPixelCount: counts.valid,
@@ -115,6 +128,7 @@ export class ResultStore {
       undo: [],
       redo: [],
       intensity: null,
+      editCount: null,
     });
     while (this.results.size > this.capacity) {
       const oldest = this.results.keys().next().value as string;
@@ -129,29 +143,77 @@ export class ResultStore {
     return r;
   }
 
-  /** Instance ids of slice z, sampled to at most maxSize on the longest side (nearest pixel). */
-  slice(id: string, z: number, maxSize: number): ResultSlice {
-    const r = this.get(id);
-    if (!Number.isInteger(z) || z < 0 || z >= r.depth) throw new RangeError(`slice ${z} is outside 0..${r.depth - 1}`);
-    const { width: W, height: H } = r;
-    // The same preview size as image slices (render/slice.ts), so both line up pixel for pixel.
-    const scale = Math.max(1, Math.max(W, H) / Math.max(1, Math.floor(maxSize)));
-    const outW = Math.max(1, Math.min(W, Math.round(W / scale)));
-    const outH = Math.max(1, Math.min(H, Math.round(H / scale)));
-    const base = z * W * H;
-    let instances: Uint32Array;
-    if (outW === W && outH === H) instances = r.instances.slice(base, base + W * H);
-    else {
-      instances = new Uint32Array(outW * outH);
-      for (let oy = 0; oy < outH; oy++) {
-        const y = Math.min(H - 1, Math.floor(((oy + 0.5) * H) / outH));
-        for (let ox = 0; ox < outW; ox++) {
-          const x = Math.min(W - 1, Math.floor(((ox + 0.5) * W) / outW));
-          instances[oy * outW + ox] = r.instances[base + y * W + x]!;
-        }
+  /**
+   * Volume indices of the preview pixels of slice `index` along `axis` (nearest pixel), with the same layout and
+   * preview size as image slices (render/slice.ts, render/reformat.ts), so both line up pixel for pixel.
+   */
+  private sampleGrid(r: Stored, axis: SliceAxis, index: number, maxSize: number): { layout: PlaneLayout; outW: number; outH: number; at: Uint32Array } {
+    const layout = planeLayout(r, r.geometry, axis);
+    checkIndex(layout, index);
+    const { width: PW, height: PH } = layout;
+    const { outW, outH } = previewSize(PW, PH, maxSize);
+    const at = new Uint32Array(outW * outH);
+    for (let oy = 0; oy < outH; oy++) {
+      const row = outH === PH ? oy : Math.min(PH - 1, Math.floor(((oy + 0.5) * PH) / outH));
+      for (let ox = 0; ox < outW; ox++) {
+        const col = outW === PW ? ox : Math.min(PW - 1, Math.floor(((ox + 0.5) * PW) / outW));
+        at[oy * outW + ox] = layout.voxel(index, col, row);
       }
     }
-    return { resultId: id, z, revision: r.revision, width: outW, height: outH, scaleX: W / outW, scaleY: H / outH, instances };
+    return { layout, outW, outH, at };
+  }
+
+  /** Instance ids of slice z along axis (default axial), sampled to at most maxSize on the longest side (nearest pixel). */
+  slice(id: string, z: number, maxSize: number, axis: SliceAxis = 'axial'): ResultSlice {
+    const r = this.get(id);
+    const { width: W, height: H } = r;
+    let out: ResultSlice;
+    const full = previewSize(W, H, maxSize);
+    if (axis === 'axial' && full.outW === W && full.outH === H) {
+      // Full-resolution axial maps (the common case) are a plain copy of the slice.
+      checkIndex(planeLayout(r, r.geometry, axis), z);
+      const base = z * W * H;
+      out = { resultId: id, z, revision: r.revision, width: W, height: H, scaleX: 1, scaleY: 1, instances: r.instances.slice(base, base + W * H) };
+    } else {
+      const { layout, outW, outH, at } = this.sampleGrid(r, axis, z, maxSize);
+      const instances = new Uint32Array(at.length);
+      for (let i = 0; i < at.length; i++) instances[i] = r.instances[at[i]!]!;
+      out = { resultId: id, z, revision: r.revision, width: outW, height: outH, scaleX: layout.width / outW, scaleY: layout.height / outH, instances };
+    }
+    if (axis !== 'axial') out.axis = axis;
+    return out;
+  }
+
+  /** Whether the model's probability maps are kept for this result. */
+  hasProbabilities(id: string): boolean {
+    return this.get(id).probabilities !== undefined;
+  }
+
+  /**
+   * One class's probability x 255 on a slice, on the same grid as slice(). Voxels an applied edit touched read 0
+   * and are flagged in `edited`: the model's probability does not describe pixels a person painted.
+   */
+  probability(request: Omit<ResultProbabilityRequest, 'resultId'> & { resultId: string }): ResultProbability {
+    const r = this.get(request.resultId);
+    const p = r.probabilities;
+    if (!p) throw new Error('the probability maps of this result were not kept (over the memory cap, or a restored session): run the model again');
+    // Class ids are 1-based positions in the manifest's class list (label 0 is background).
+    const k = request.classId - 1;
+    if (!Number.isInteger(k) || k < 0 || k >= p.channels) throw new RangeError(`class ${request.classId} has no probability map`);
+    const axis = request.axis ?? 'axial';
+    const { layout, outW, outH, at } = this.sampleGrid(r, axis, request.z, request.maxSize);
+    const base = k * r.width * r.height * r.depth;
+    const values = new Uint8Array(at.length);
+    const edited = new Uint8Array(at.length);
+    const counts = r.editCount;
+    for (let i = 0; i < at.length; i++) {
+      const v = at[i]!;
+      if (counts && counts[v]! > 0) edited[i] = 1;
+      else values[i] = p.data[base + v]!;
+    }
+    const out: ResultProbability = { resultId: r.id, classId: request.classId, z: request.z, revision: r.revision, width: outW, height: outH, scaleX: layout.width / outW, scaleY: layout.height / outH, values, edited };
+    if (axis !== 'axial') out.axis = axis;
+    return out;
   }
 
   async edit(id: string, op: EditOperation): Promise<EditResult> {
@@ -171,13 +233,16 @@ export class ResultStore {
         return rec ? boxOfRecord(rec) : undefined;
       },
       nextInstanceId: r.nextInstanceId,
+      connectivity: r.connectivity,
     };
-    const { patch, createdInstanceId } = runOperation(target, op);
-    if (createdInstanceId !== undefined) r.nextInstanceId = createdInstanceId + 1;
-    const step: Step = createdInstanceId !== undefined ? { op, patch, createdInstanceId } : { op, patch };
+    // Region growing reads the image; other operations read it only when re-measuring (commit).
+    if (op.op === 'regionGrow') target.intensity = r.intensity ??= await this.readIntensity(r.path);
+    const { patch, createdInstanceId, createdInstanceIds } = runOperation(target, op);
+    for (const created of [createdInstanceId, ...(createdInstanceIds ?? [])]) if (created !== undefined) r.nextInstanceId = Math.max(r.nextInstanceId, created + 1);
+    const step: Step = { op, patch, ...(createdInstanceId !== undefined ? { createdInstanceId } : {}), ...(createdInstanceIds?.length ? { createdInstanceIds } : {}) };
     r.undo.push(step);
     r.redo = [];
-    return this.commit(r, patch, 'forward', createdInstanceId);
+    return this.commit(r, patch, 'forward', step);
   }
 
   async undo(id: string): Promise<EditResult> {
@@ -193,7 +258,7 @@ export class ResultStore {
     const step = r.redo.pop();
     if (!step) throw new Error('nothing to redo');
     r.undo.push(step);
-    return this.commit(r, step.patch, 'forward', step.createdInstanceId);
+    return this.commit(r, step.patch, 'forward', step);
   }
 
   has(id: string): boolean {
@@ -213,7 +278,7 @@ export class ResultStore {
   }
 
   /** Applies a patch to the maps, re-measures the instances it touched, and describes the new state. */
-  private async commit(r: Stored, patch: Patch, direction: 'forward' | 'undo', createdInstanceId?: number): Promise<EditResult> {
+  private async commit(r: Stored, patch: Patch, direction: 'forward' | 'undo', created?: Pick<Step, 'createdInstanceId' | 'createdInstanceIds'>): Promise<EditResult> {
     const changed = new Set<number>();
     for (let k = 0; k < patch.indices.length; k++) {
       if (patch.beforeInstance[k]) changed.add(patch.beforeInstance[k]!);
@@ -221,6 +286,7 @@ export class ResultStore {
     }
     if (changed.size > 0 && !r.intensity) r.intensity = await this.readIntensity(r.path);
     applyPatch(r.instances, r.labels, patch, direction, r.classPixelCounts);
+    this.countEdits(r, patch, direction);
     r.revision++;
     if (changed.size > 0) r.document = this.remeasure(r, changed, patch.box);
     const result: EditResult = {
@@ -232,8 +298,21 @@ export class ResultStore {
       undoStack: r.undo.map((s): EditOperationName => s.op.op),
       redoStack: r.redo.map((s): EditOperationName => s.op.op),
     };
-    if (createdInstanceId !== undefined && direction === 'forward') result.createdInstanceId = createdInstanceId;
+    if (created?.createdInstanceId !== undefined && direction === 'forward') result.createdInstanceId = created.createdInstanceId;
+    if (created?.createdInstanceIds && direction === 'forward') result.createdInstanceIds = created.createdInstanceIds;
     return result;
+  }
+
+  /** Keeps which voxels applied edits touched (for the probability heat-map); only results with probabilities. */
+  private countEdits(r: Stored, patch: Patch, direction: 'forward' | 'undo'): void {
+    if (!r.probabilities || patch.indices.length === 0) return;
+    if (!r.editCount) r.editCount = new Uint16Array(r.width * r.height * r.depth);
+    const c = r.editCount;
+    const d = direction === 'forward' ? 1 : -1;
+    for (let k = 0; k < patch.indices.length; k++) {
+      const i = patch.indices[k]!;
+      c[i] = Math.max(0, Math.min(0xffff, c[i]! + d));
+    }
   }
 
   /** New records for the changed instances (the rest are kept as they were) and new class totals. */

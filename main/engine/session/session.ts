@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import type { EditOperation } from '../../../preload/api';
+import { EDIT_OPERATION_NAMES, type EditOperation } from '../../../preload/api';
 import { InputError, type PixelArray } from '../image';
 import { openImage } from '../io/index';
 import { writeFileAtomic } from '../io/atomic';
@@ -100,7 +100,7 @@ export async function checkImageReference(ref: ImageReference): Promise<string[]
 
 function isEditOperation(v: unknown): v is EditOperation {
   const o = v as { op?: unknown };
-  return !!o && typeof o === 'object' && ['paintStroke', 'eraseStroke', 'deleteInstance', 'setInstanceClass'].includes(String(o.op));
+  return !!o && typeof o === 'object' && (EDIT_OPERATION_NAMES as readonly string[]).includes(String(o.op));
 }
 
 /** Parses and checks a session file's text. */
