@@ -129,6 +129,8 @@ export interface SegmentRequest {
   modelId: string;
   device?: 'auto' | 'cpu' | 'cuda' | 'dml' | 'coreml' | 'webgpu';
   overlap?: number;
+  /** false: skip the manifest's component filters (e.g. keep every lesion, not only the largest). Default true. */
+  modelPostprocess?: boolean;
 }
 
 export interface SegmentResult {

@@ -174,6 +174,9 @@ export interface ModelSummary {
   source: 'builtin' | 'user' | 'file';
   /** First paragraph of the model card, if any. */
   summary?: string;
+  /** The manifest's component filters (a run may switch them off) and test-time flips. */
+  postprocess?: ModelPostprocess;
+  testTimeFlips?: Array<'x' | 'y'>;
 }
 
 // ---------------------------------------------------------------- instances.json

@@ -128,6 +128,7 @@ export function createEngineService(options: EngineServiceOptions = {}): EngineS
             model: request.modelId,
             ...(request.device ? { device: request.device } : {}),
             ...(request.overlap !== undefined ? { overlap: request.overlap } : {}),
+            ...(request.modelPostprocess === false ? { modelPostprocess: false } : {}),
             // Kept for the viewer's probability heat-map when they fit the cap.
             probabilities: true,
             probabilitiesMaxBytes: PROBABILITY_CAP_BYTES,

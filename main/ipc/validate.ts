@@ -132,7 +132,7 @@ export const modelId = str({ maxLength: 128, pattern: /^(?!.*\.(onnx|json)$)[A-Z
 
 const segmentRequest: Guard<SegmentRequest> = object(
   { handle, modelId },
-  { device: oneOf(['auto', 'cpu', 'cuda', 'dml', 'coreml', 'webgpu'] as const), overlap: num({ min: 0, max: 0.9 }) },
+  { device: oneOf(['auto', 'cpu', 'cuda', 'dml', 'coreml', 'webgpu'] as const), overlap: num({ min: 0, max: 0.9 }), modelPostprocess: bool() },
 );
 
 /** Results the engine host keeps are named r_<letters/digits>. */

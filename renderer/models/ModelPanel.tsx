@@ -8,6 +8,7 @@ import { apply, useStore } from '../state/store';
 import * as op from '../state/operations';
 import * as cmd from '../state/commands';
 import { tip } from '../shortcuts';
+import { postprocessLabel } from './describe';
 
 /** Models that can run on an image of this kind (no image yet: all of them). */
 export function modelsFor(models: ModelSummary[], kind: ImageKind | undefined): ModelSummary[] {
@@ -45,6 +46,7 @@ export function ModelPanel() {
   const image = useStore((s) => s.image);
   const result = useStore((s) => s.result);
   const devicePlan = useStore((s) => s.devicePlan);
+  const modelPostprocess = useStore((s) => s.modelPostprocess);
   const usable = modelsFor(models, image?.info.kind);
   const chosen = usable.find((m) => m.id === modelId) ?? usable[0];
   const progress = job?.progress;
@@ -98,6 +100,18 @@ export function ModelPanel() {
             {chosen.task} · {chosen.kinds.join(', ')} · {chosen.classes.map((c) => c.name).join(', ')} · {chosen.license}
           </div>
           {chosen.summary && <p data-testid="model-summary">{chosen.summary}</p>}
+          {chosen.postprocess && (
+            <label className="row" title="The model's clean-up step, as its card explains; switch it off to keep every object (e.g. multifocal lesions)">
+              <input
+                type="checkbox"
+                data-testid="model-postprocess"
+                checked={modelPostprocess}
+                disabled={job !== null}
+                onChange={(e) => apply(op.modelPostprocessSet(e.target.checked))}
+              />
+              {postprocessLabel(chosen.postprocess)}
+            </label>
+          )}
           {chosen.source === 'user' && (
             <div className="row">
               <span className="muted">Added by you</span>

@@ -139,12 +139,12 @@ export async function refreshModels(): Promise<void> {
 }
 
 export async function runSegmentation(): Promise<void> {
-  const { image, modelId, job } = getState();
+  const { image, modelId, job, modelPostprocess } = getState();
   if (!image || !modelId || job) return;
   const jobId = `job_${crypto.randomUUID().replace(/-/g, '')}`;
   apply(op.jobStarted(jobId, performance.now()));
   try {
-    const result = await api().segment(jobId, { handle: image.handle, modelId });
+    const result = await api().segment(jobId, { handle: image.handle, modelId, ...(modelPostprocess ? {} : { modelPostprocess: false }) });
     apply(op.resultReceived(image.handle, result));
     await Promise.all([loadResultSlice(), refreshPlaneResults()]);
   } catch (err) {

@@ -55,6 +55,7 @@ export const modelsLoaded = (models: ModelSummary[]) => (s: AppState): AppState 
   modelId: s.modelId && models.some((m) => m.id === s.modelId) ? s.modelId : (models[0]?.id ?? null),
 });
 export const modelPicked = (modelId: string) => (s: AppState): AppState => ({ ...s, modelId });
+export const modelPostprocessSet = (on: boolean) => (s: AppState): AppState => ({ ...s, modelPostprocess: on });
 
 export const jobStarted = (jobId: string, startedMs: number) => (s: AppState): AppState => ({ ...s, job: { jobId, progress: null, startedMs } });
 export const jobProgressed = (progress: JobProgress) => (s: AppState): AppState =>

@@ -94,6 +94,8 @@ export interface AppState {
   engine: EngineStatus;
   models: ModelSummary[];
   modelId: string | null;
+  /** Apply the chosen model's component filters (its manifest `postprocess`) when it runs. */
+  modelPostprocess: boolean;
   job: JobState | null;
   /** Image pixel under the cursor (z when it is on another slice than `z`: a coronal/sagittal view), and what the engine says is there. */
   cursor: { x: number; y: number; z?: number } | null;
@@ -146,6 +148,7 @@ export const initialState: AppState = {
   engine: { state: 'starting', restarts: 0 },
   models: [],
   modelId: null,
+  modelPostprocess: true,
   job: null,
   cursor: null,
   probe: null,

@@ -458,6 +458,8 @@ export function summarize(model: ResolvedModel): ModelSummary {
     license: m.license,
     source: model.source,
     ...(model.summary ? { summary: model.summary } : {}),
+    ...(m.postprocess && Object.keys(m.postprocess).length ? { postprocess: m.postprocess } : {}),
+    ...(m.testTimeFlips?.length ? { testTimeFlips: m.testTimeFlips } : {}),
   };
 }
 
