@@ -5,7 +5,7 @@
 // label map follows it (a pixel's label is its instance's class), so a split stays split and classes stay kept.
 import type { EditOperation, StrokeGeometry } from '../../../preload/api';
 import type { LabelArray } from '../postprocess/labels';
-import { checkSlice, eachPixelOf, PatchBuilder, requireInstance, resolveTarget, type EditTarget, type Patch } from './patch';
+import { checkSlice, eachPixelOf, PatchBuilder, planePixelSet, requireInstance, resolveTarget, type EditTarget, type Patch } from './patch';
 import { erasePolygon, fillHoles, fillPolygon, mergeInstances, regionGrow, splitInstance } from './shapes';
 
 export type { EditTarget, Patch } from './patch';
@@ -17,16 +17,7 @@ export type { EditTarget, Patch } from './patch';
  */
 export function strokePixels(s: StrokeGeometry, width: number, height: number): number[] {
   const [rx, ry] = s.radiusPx;
-  const out: number[] = [];
-  const seen = new Set<number>();
-  const add = (x: number, y: number) => {
-    if (x < 0 || y < 0 || x >= width || y >= height) return;
-    const i = y * width + x;
-    if (!seen.has(i)) {
-      seen.add(i);
-      out.push(i);
-    }
-  };
+  const { add, pixels: out } = planePixelSet(width, height);
   const pts = s.points.length === 1 ? [s.points[0]!, s.points[0]!] : s.points;
   for (let k = 0; k + 1 < pts.length; k++) {
     const [ax, ay] = pts[k]!;

@@ -115,3 +115,20 @@ export function eachPixelOf(t: EditTarget, id: number, fn: (i: number) => void):
     }
   }
 }
+
+/** Collects in-plane pixel indices (y * width + x) inside the slice, each once, in the order first added. */
+export function planePixelSet(width: number, height: number): { add(x: number, y: number): void; pixels: number[] } {
+  const pixels: number[] = [];
+  const seen = new Set<number>();
+  return {
+    pixels,
+    add(x, y) {
+      if (x < 0 || y < 0 || x >= width || y >= height) return;
+      const i = y * width + x;
+      if (!seen.has(i)) {
+        seen.add(i);
+        pixels.push(i);
+      }
+    },
+  };
+}

@@ -3,7 +3,7 @@
 import type { EditOperation } from '../../../preload/api';
 import { InputError } from '../image';
 import type { Connectivity } from '../postprocess/components';
-import { checkSlice, eachPixelOf, PatchBuilder, requireInstance, resolveTarget, type EditTarget, type Patch } from './patch';
+import { checkSlice, eachPixelOf, PatchBuilder, planePixelSet, requireInstance, resolveTarget, type EditTarget, type Patch } from './patch';
 
 type Op<N extends EditOperation['op']> = Extract<EditOperation, { op: N }>;
 
@@ -49,16 +49,7 @@ export function polygonPixels(points: ReadonlyArray<readonly [number, number]>, 
  * 4- and 8-connected regions alike. Points outside the slice are clipped per pixel. In-plane indices, each once.
  */
 export function linePixels(line: ReadonlyArray<readonly [number, number]>, width: number, height: number): number[] {
-  const out: number[] = [];
-  const seen = new Set<number>();
-  const add = (x: number, y: number) => {
-    if (x < 0 || y < 0 || x >= width || y >= height) return;
-    const i = y * width + x;
-    if (!seen.has(i)) {
-      seen.add(i);
-      out.push(i);
-    }
-  };
+  const { add, pixels: out } = planePixelSet(width, height);
   const pts = line.length === 1 ? [line[0]!, line[0]!] : line;
   for (let k = 0; k + 1 < pts.length; k++) {
     const [ax, ay] = pts[k]!;
@@ -191,11 +182,25 @@ export function fillHoles(t: EditTarget, op: Op<'fillHoles'>): { patch: Patch } 
 }
 
 /** Connected parts of the marked pixels of a box, by `nb`: a part number per box pixel (0 = not marked) and sizes. */
+/** Calls fn with the index of every neighbour of box voxel k (x fastest) that lies inside the bw x bh x bd box. */
+function forEachNeighbour(k: number, bw: number, bh: number, bd: number, nb: ReadonlyArray<[number, number, number]>, fn: (n: number) => void): void {
+  const bplane = bw * bh;
+  const x = k % bw;
+  const y = Math.floor(k / bw) % bh;
+  const z = Math.floor(k / bplane);
+  for (const [dx, dy, dz] of nb) {
+    const nx = x + dx;
+    const ny = y + dy;
+    const nz = z + dz;
+    if (nx < 0 || ny < 0 || nz < 0 || nx >= bw || ny >= bh || nz >= bd) continue;
+    fn(nz * bplane + ny * bw + nx);
+  }
+}
+
 function labelParts(marked: Uint8Array, bw: number, bh: number, bd: number, nb: Array<[number, number, number]>): { part: Int32Array; sizes: number[] } {
   const part = new Int32Array(marked.length);
   const sizes: number[] = [0];
   const stack: number[] = [];
-  const bplane = bw * bh;
   for (let start = 0; start < marked.length; start++) {
     if (!marked[start] || part[start]) continue;
     const label = sizes.length;
@@ -205,19 +210,11 @@ function labelParts(marked: Uint8Array, bw: number, bh: number, bd: number, nb: 
     while (stack.length > 0) {
       const k = stack.pop()!;
       sizes[label]!++;
-      const x = k % bw;
-      const y = Math.floor(k / bw) % bh;
-      const z = Math.floor(k / bplane);
-      for (const [dx, dy, dz] of nb) {
-        const nx = x + dx;
-        const ny = y + dy;
-        const nz = z + dz;
-        if (nx < 0 || ny < 0 || nz < 0 || nx >= bw || ny >= bh || nz >= bd) continue;
-        const n = nz * bplane + ny * bw + nx;
-        if (!marked[n] || part[n]) continue;
+      forEachNeighbour(k, bw, bh, bd, nb, (n) => {
+        if (!marked[n] || part[n]) return;
         part[n] = label;
         stack.push(n);
-      }
+      });
     }
   }
   return { part, sizes };
@@ -265,19 +262,11 @@ export function splitInstance(t: EditTarget, op: Op<'splitInstance'>): { patch: 
   while (frontier.length > 0) {
     const next: number[] = [];
     for (const k of frontier) {
-      const x = k % bw;
-      const y = Math.floor(k / bw) % bh;
-      const z = Math.floor(k / bplane);
-      for (const [dx, dy, dz] of nb) {
-        const nx = x + dx;
-        const ny = y + dy;
-        const nz = z + dz;
-        if (nx < 0 || ny < 0 || nz < 0 || nx >= bw || ny >= bh || nz >= bd) continue;
-        const n = nz * bplane + ny * bw + nx;
-        if (!own[n] || part[n]) continue;
+      forEachNeighbour(k, bw, bh, bd, nb, (n) => {
+        if (!own[n] || part[n]) return;
         part[n] = part[k]!;
         next.push(n);
-      }
+      });
     }
     frontier = next;
   }
