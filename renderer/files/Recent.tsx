@@ -1,7 +1,8 @@
 // Recently opened images and series folders: the menu beside Open... (with Open folder... and Choose series...)
 // and the list on the empty screen.
 // Only ids and base names reach the renderer; main keeps the paths and reopens them.
-import { useEffect, useRef, useState } from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
+import { useDismiss } from '../ui/useDismiss';
 import type { RecentFile } from '../../preload/api';
 import { useStore } from '../state/store';
 import { SHORTCUTS, tip } from '../shortcuts';
@@ -34,6 +35,7 @@ export function RecentMenu() {
   const request = useStore((s) => s.recentMenuRequest);
   const seriesCount = useStore((s) => s.image?.info.series?.length ?? 0);
   const [open, setOpen] = useState(false);
+  const close = useCallback(() => setOpen(false), []);
   const root = useRef<HTMLDivElement>(null);
   const firstRequest = useRef(request);
 
@@ -43,21 +45,7 @@ export function RecentMenu() {
   useEffect(() => {
     if (open) void refreshRecent();
   }, [open]);
-  useEffect(() => {
-    if (!open) return;
-    const down = (e: PointerEvent) => {
-      if (root.current && !root.current.contains(e.target as Node)) setOpen(false);
-    };
-    const key = (e: KeyboardEvent) => {
-      if (e.key === 'Escape') setOpen(false);
-    };
-    window.addEventListener('pointerdown', down);
-    window.addEventListener('keydown', key);
-    return () => {
-      window.removeEventListener('pointerdown', down);
-      window.removeEventListener('keydown', key);
-    };
-  }, [open]);
+  useDismiss(open, close, root);
 
   const run = (action: () => void) => () => {
     setOpen(false);

@@ -1,6 +1,7 @@
 // Sessions and exports in the toolbar (Open session, Save session, the Export menu with the formats that fit the
 // image) and the "Recover unsaved work?" banner for autosaves a crash or an unsaved quit left behind.
-import { useEffect, useRef, useState } from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
+import { useDismiss } from '../ui/useDismiss';
 import type { ImageInfo, ResultExportFormat } from '../../preload/api';
 import { apply, useStore } from '../state/store';
 import * as op from '../state/operations';
@@ -39,6 +40,7 @@ function ExportMenu() {
   const info = useStore((s) => s.image?.info ?? null);
   const request = useStore((s) => s.exportMenuRequest);
   const [open, setOpen] = useState(false);
+  const close = useCallback(() => setOpen(false), []);
   const [deidentify, setDeidentify] = useState(false);
   const root = useRef<HTMLDivElement>(null);
   const firstRequest = useRef(request);
@@ -49,21 +51,7 @@ function ExportMenu() {
   }, [request]);
 
   // A click elsewhere or Esc closes it.
-  useEffect(() => {
-    if (!open) return;
-    const down = (e: PointerEvent) => {
-      if (root.current && !root.current.contains(e.target as Node)) setOpen(false);
-    };
-    const key = (e: KeyboardEvent) => {
-      if (e.key === 'Escape') setOpen(false);
-    };
-    window.addEventListener('pointerdown', down);
-    window.addEventListener('keydown', key);
-    return () => {
-      window.removeEventListener('pointerdown', down);
-      window.removeEventListener('keydown', key);
-    };
-  }, [open]);
+  useDismiss(open, close, root);
 
   if (!info) return null;
   const formats = (Object.keys(FORMATS) as ResultExportFormat[]).filter((f) => FORMATS[f].fits(info));
