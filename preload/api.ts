@@ -318,6 +318,15 @@ export interface ExportRequest {
 export interface SessionView {
   z?: number;
   window?: { center: number; width: number };
+  /** Manual measurements (ruler, bidirectional) of the image, in image pixels; lengths are recomputed on opening. */
+  measurements?: SessionMeasurement[];
+}
+
+export interface SessionMeasurement {
+  z: number;
+  kind: 'ruler' | 'bidirectional';
+  /** Ruler: [a, b]. Bidirectional: [longA, longB, shortA, shortB]. Image pixel coordinates. */
+  points: Array<[number, number]>;
 }
 
 export interface SaveSessionRequest {

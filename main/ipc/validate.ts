@@ -2,7 +2,7 @@
 // argument of every channel or it does not compile. Anything else (wrong type, extra keys, extra arguments)
 // is refused with a message that says which argument and why.
 
-import { EDIT_OPERATION_NAMES, RESULT_EXPORT_FORMATS, type ExportRequest, type SaveSessionRequest, type SessionView, type EditOperation, type InvokeChannel, InvokeChannels, ProbeRequest, ResultProbabilityRequest, ResultSliceRequest, SegmentRequest, SliceRequest, TileRequest, TileSize } from '../../preload/api';
+import { EDIT_OPERATION_NAMES, RESULT_EXPORT_FORMATS, type ExportRequest, type SaveSessionRequest, type SessionMeasurement, type SessionView, type EditOperation, type InvokeChannel, InvokeChannels, ProbeRequest, ResultProbabilityRequest, ResultSliceRequest, SegmentRequest, SliceRequest, TileRequest, TileSize } from '../../preload/api';
 import { HANDLE_PATTERN } from '../services/files';
 import { RECENT_ID_PATTERN } from '../services/recent';
 
@@ -255,7 +255,16 @@ export const recentId = str({ maxLength: 32, pattern: RECENT_ID_PATTERN, what: '
 /** Autosaved sessions are named by the engine host: letters, digits, _ and -. Never a path. */
 export const sessionId = str({ maxLength: 64, pattern: /^[A-Za-z0-9_-]+$/, what: 'a session id (not a path)' });
 
-const sessionView: Guard<SessionView> = object({}, { z: num({ min: 0, max: 1_000_000, integer: true }), window: object({ center: num(), width: num({ min: 0 }) }) });
+const sessionMeasurement: Guard<SessionMeasurement> = (v, at) => {
+  const m = object({ z: sliceIndex, kind: oneOf(['ruler', 'bidirectional'] as const), points: arrayOf(pair(coordinate), { min: 2, max: 4 }) })(v, at);
+  const want = m.kind === 'ruler' ? 2 : 4;
+  if (m.points.length !== want) fail(`${at}.points`, `${want} points for a ${m.kind}`, m.points);
+  return m;
+};
+const sessionView: Guard<SessionView> = object(
+  {},
+  { z: num({ min: 0, max: 1_000_000, integer: true }), window: object({ center: num(), width: num({ min: 0 }) }), measurements: arrayOf(sessionMeasurement, { max: 10_000 }) },
+);
 const saveSessionRequest: Guard<SaveSessionRequest> = object({ handle, resultId, view: sessionView });
 const exportRequest: Guard<ExportRequest> = object(
   { handle, resultId, format: oneOf(RESULT_EXPORT_FORMATS) },

@@ -306,9 +306,11 @@ export async function openSession(): Promise<void> {
 }
 
 export async function saveSession(): Promise<void> {
-  const { result, z, display } = getState();
+  const { result, z, display, manual } = getState();
   if (!result) return;
-  const view = { z, ...(display.window ? { window: display.window } : {}) };
+  // Always sent (possibly empty), so a session saved again without them does not keep deleted ones.
+  const measurements = manual.filter((m) => m.handle === result.handle).map((m) => ({ z: m.z, kind: m.kind, points: m.points.map((p) => [p[0], p[1]] as [number, number]) }));
+  const view = { z, ...(display.window ? { window: display.window } : {}), measurements };
   const saved = await withBusy('Saving session...', () => api().saveSession({ handle: result.handle, resultId: result.resultId, view }));
   if (saved) apply(op.noticeShown(`Session saved as ${saved.name}.`));
 }

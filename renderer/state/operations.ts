@@ -144,6 +144,11 @@ export const sessionRestored = (opened: OpenedSession) => (s: AppState): AppStat
     activeClassId: r.document.classes.some((c) => c.id === s.activeClassId) ? s.activeClassId : firstClass,
     // A restored result has no probability maps (sessions do not keep them).
     overlay: { ...s.overlay, hiddenClasses: [], mode: 'labels' },
+    // The session's manual measurements belong to the image's new handle.
+    manual: [
+      ...s.manual,
+      ...(opened.view.measurements ?? []).map((m, i) => ({ id: s.manual.reduce((n, x) => Math.max(n, x.id), 0) + i + 1, handle: opened.image.handle, z: m.z, kind: m.kind, points: m.points })),
+    ],
   };
 };
 

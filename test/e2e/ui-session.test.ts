@@ -168,13 +168,25 @@ describe.skipIf(skipReason !== null)('UI: autosave, crash recovery, export', () 
     expect(problems).toEqual([]);
   });
 
-  it('saves the session to a file the user picks, which then holds the whole edit log', async () => {
+  it('saves the session to a file the user picks, which then holds the whole edit log and the manual measurements', async () => {
     const { page, host } = s;
+    // A ruler across the background: 40 px (the picture has no pixel spacing).
+    await page.keyboard.press('r');
+    const a = await imageToPage(page, 20, 150);
+    const b = await imageToPage(page, 60, 150);
+    await page.mouse.move(a.x, a.y);
+    await page.mouse.down();
+    await page.mouse.move(b.x, b.y, { steps: 6 });
+    await page.mouse.up();
+    await page.getByTestId('manual-table').locator('tbody tr').first().waitFor();
+    expect(await page.getByTestId('manual-table').textContent()).toContain('40 px');
+    await page.keyboard.press('v');
     const file = join(dir, 'work.delineate.json');
     host.setNextSavePath(file);
     await page.getByTestId('save-session').click();
     await page.getByTestId('notice-message').filter({ hasText: 'Session saved as work.delineate.json' }).waitFor();
-    const saved = JSON.parse(readFileSync(file, 'utf8')) as { edits: unknown[]; result: string; view: { z?: number } };
+    const saved = JSON.parse(readFileSync(file, 'utf8')) as { edits: unknown[]; result: string; view: { z?: number; measurements?: unknown[] } };
+    expect(saved.view.measurements).toEqual([{ z: 0, kind: 'ruler', points: [expect.any(Array), expect.any(Array)] }]);
     expect(saved.edits).toHaveLength(STROKES.length);
     expect(saved.result).toBe(join(dir, 'work.delineate-result'));
     expect(existsSync(join(saved.result, 'instances.json'))).toBe(true);
@@ -187,5 +199,10 @@ describe.skipIf(skipReason !== null)('UI: autosave, crash recovery, export', () 
     await page.getByTestId('open-session').click();
     await until(() => readState(page), (v) => v.resultId !== null && v.undoStack.length === STROKES.length && v.resultSliceZ === 0, 20_000, 'session reopened');
     expect(await areas(page)).toEqual(before);
+    // The ruler came back with the session, on the image's new handle.
+    const rows = page.getByTestId('manual-table').locator('tbody tr');
+    await rows.first().waitFor();
+    expect(await rows.count()).toBe(1);
+    expect(await page.getByTestId('manual-table').textContent()).toContain('40 px');
   });
 });

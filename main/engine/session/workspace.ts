@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import type { EditOperation, RecoverableSession, RestoredResult, SessionView } from '../../../preload/api';
+import type { EditOperation, RecoverableSession, RestoredResult, SessionMeasurement, SessionView } from '../../../preload/api';
 import type { InstancesDocument } from '../../../preload/formats';
 import { InputError } from '../image';
 import { loadResultFolder } from '../export/exporter';
@@ -31,6 +31,24 @@ function viewOf(doc: SessionDocument): SessionView {
   const out: SessionView = {};
   if (typeof v.z === 'number' && Number.isInteger(v.z) && v.z >= 0) out.z = v.z;
   if (v.window && Number.isFinite(v.window.center) && Number.isFinite(v.window.width)) out.window = { center: v.window.center, width: v.window.width };
+  const measurements = measurementsOf(v.measurements);
+  if (measurements.length) out.measurements = measurements;
+  return out;
+}
+
+/** Manual measurements of a stored view; malformed entries (a hand-edited file) are left out, not fatal. */
+function measurementsOf(v: unknown): SessionMeasurement[] {
+  if (!Array.isArray(v)) return [];
+  const isPoint = (p: unknown): p is [number, number] => Array.isArray(p) && p.length === 2 && p.every((c) => typeof c === 'number' && Number.isFinite(c));
+  const out: SessionMeasurement[] = [];
+  for (const m of v as Array<Record<string, unknown>>) {
+    if (!m || typeof m !== 'object') continue;
+    const { z, kind, points } = m;
+    if (typeof z !== 'number' || !Number.isInteger(z) || z < 0) continue;
+    if (kind !== 'ruler' && kind !== 'bidirectional') continue;
+    if (!Array.isArray(points) || points.length !== (kind === 'ruler' ? 2 : 4) || !points.every(isPoint)) continue;
+    out.push({ z, kind, points: points.map((p) => [p[0], p[1]] as [number, number]) });
+  }
   return out;
 }
 
