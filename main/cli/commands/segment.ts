@@ -7,7 +7,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { checkFlags, flagNumber, flagSpacing, flagString, parseArgs, UsageError } from '../args';
 import { InputError } from '../../engine/image';
-import { naturalCompare } from '../../engine/io';
+import { holdsDicom, naturalCompare } from '../../engine/io';
 import { resolveModel } from '../../engine/inference/manifest';
 import { readOnnxInfo } from '../../engine/inference/onnx-meta';
 import { DEVICE_REQUESTS, type DeviceRequest } from '../../engine/inference/runtime';
@@ -28,13 +28,16 @@ export function parseTile(value: string | undefined): [number, number] | undefin
   return [w, h];
 }
 
-/** Inputs to process: files as given; a folder expands to the images inside it (or stays one volume with --stack). */
+/**
+ * Inputs to process: files as given; a DICOM folder is one series (one volume); another folder expands to the images
+ * inside it (or stays one volume with --stack).
+ */
 async function expandInputs(positionals: string[], stack: boolean): Promise<{ inputs: string[]; batch: boolean }> {
   const inputs: string[] = [];
   let sawFolder = false;
   for (const p of positionals) {
     const stat = await fs.stat(p).catch(() => null);
-    if (stat?.isDirectory() && !stack) {
+    if (stat?.isDirectory() && !stack && !(await holdsDicom(p))) {
       sawFolder = true;
       const names = (await fs.readdir(p)).filter((n) => IMAGE_FILE.test(n) && !n.startsWith('.')).sort(naturalCompare);
       if (names.length === 0) throw new InputError(p, 'folder has no images (PNG, JPEG, TIFF, NIfTI); use --stack to read numbered slices as one volume');

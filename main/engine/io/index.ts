@@ -112,7 +112,8 @@ function dicomOptions(options: OpenOptions): { seriesUid?: string; allowGaps?: b
 }
 
 /** A folder is a DICOM folder when it has a DICOMDIR or one of its first files is DICOM (PACS exports have no extensions). */
-async function holdsDicom(dir: string): Promise<boolean> {
+/** Whether a folder is a DICOM series (or DICOMDIR) rather than a folder of ordinary images. */
+export async function holdsDicom(dir: string): Promise<boolean> {
   let entries;
   try {
     entries = await fs.readdir(dir, { withFileTypes: true });
