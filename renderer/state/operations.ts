@@ -147,7 +147,7 @@ export const sessionRestored = (opened: OpenedSession) => (s: AppState): AppStat
     // The session's manual measurements belong to the image's new handle.
     manual: [
       ...s.manual,
-      ...(opened.view.measurements ?? []).map((m, i) => ({ id: s.manual.reduce((n, x) => Math.max(n, x.id), 0) + i + 1, handle: opened.image.handle, z: m.z, kind: m.kind, points: m.points })),
+      ...(opened.view.measurements ?? []).map((m, i) => ({ id: nextManualId(s.manual) + i, handle: opened.image.handle, z: m.z, kind: m.kind, points: m.points })),
     ],
   };
 };
@@ -235,8 +235,10 @@ export const instanceToggled = (id: number) => (s: AppState): AppState => {
 };
 export const growToleranceSet = (tolerance: number) => (s: AppState): AppState => ({ ...s, growTolerance: Math.max(0, tolerance) });
 export const growRadiusSet = (radius: number) => (s: AppState): AppState => ({ ...s, growRadius: Math.max(0, radius) });
+/** Id the next manual measurement gets (ids are never reused while the app runs). */
+const nextManualId = (list: ManualMeasurement[]): number => list.reduce((n, x) => Math.max(n, x.id), 0) + 1;
 export const manualAdded = (m: Omit<ManualMeasurement, 'id'>) => (s: AppState): AppState => ({
   ...s,
-  manual: [...s.manual, { ...m, id: s.manual.reduce((n, x) => Math.max(n, x.id), 0) + 1 }],
+  manual: [...s.manual, { ...m, id: nextManualId(s.manual) }],
 });
 export const manualRemoved = (id: number) => (s: AppState): AppState => ({ ...s, manual: s.manual.filter((m) => m.id !== id) });

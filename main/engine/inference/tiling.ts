@@ -183,8 +183,8 @@ export async function runTiled(
     const k = out.dims[1];
     const flips = options.flips ?? [];
     if (flips.length) {
-      // Average of the identity and each mirrored run, mirrored back (probabilities, after activation).
-      const sum = Float32Array.from(out.data);
+      // Average of the identity and each mirrored run, mirrored back (probabilities, after activation), in place.
+      const sum = out.data;
       for (const axis of flips) {
         throwIfAborted(options.signal);
         const mirrored = await runActivated(flipTensor(input, group.length * C, th, tw, axis));
@@ -194,7 +194,6 @@ export async function runTiled(
       }
       const inv = 1 / (flips.length + 1);
       for (let i = 0; i < sum.length; i++) sum[i]! *= inv;
-      out.data.set(sum);
     }
     if (!acc) {
       K = k;
