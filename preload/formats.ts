@@ -119,6 +119,11 @@ export interface ModelManifest {
     dtype?: 'float32';
     /** 2d models on volumes run slice by slice. */
     sliceMode?: '2d' | '3d';
+    /**
+     * 2.5D: a 2d model that also reads this many neighbour slices on each side (slices z-k..z+k, each with all
+     * `channels`, clamped at the ends of the stack), so its ONNX input has channels x (2k+1) channels. Default 0.
+     */
+    contextSlices?: number;
   };
   normalization: NormalizationSpec;
   tileSize: [number, number];
@@ -159,6 +164,12 @@ export interface ModelPostprocess {
   keepLargestComponents?: number;
   /** Drop components smaller than this fraction of their class's largest component (0..1). */
   minComponentFraction?: number;
+  /**
+   * Drop objects (after touching ones are split) covering less ground than this, in m²: the labels' minimum
+   * mapping unit. 2D rasters only: a geo raster by its own pixel area, any other picture at the model's
+   * `resolution.mPerPx` (without either it does not apply).
+   */
+  minObjectAreaM2?: number;
 }
 
 /** What model pickers and `models list --json` show. */

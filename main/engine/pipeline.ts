@@ -15,6 +15,7 @@ import type { ModelSession } from './inference/runtime';
 import { normalizeSlice, planNormalization } from './inference/normalize';
 import { throwIfAborted } from './inference/tiling';
 import { countPlaneTiles, runPlane } from './inference/plane';
+import { contextChannels, contextStacker } from './inference/context';
 import { classChannels, labelArrayFor, probabilitiesToLabels, type LabelArray } from './postprocess/labels';
 import { connectedComponents, instancesFromValues, type ComponentStats, type Connectivity } from './postprocess/components';
 import { boundaryFromDistance, splitInstancesByBoundary, statsFromInstanceMap, type InstanceSplitMethod } from './postprocess/instances';
@@ -24,7 +25,7 @@ import { geoMeasurer } from './measure/geo';
 import { writeZones } from './measure/zones';
 import { overlayBitmap, overlayRgb } from './export/overlay';
 import { writeResultFolder, type ResultRasters } from './export/results';
-import { openSession, prepareSegment, inferenceRecord, sourceRecord, tileProgress, timedRun, validityOf, type SegmentOptions } from './segment-setup';
+import { modelMinObjectPx, openSession, prepareSegment, inferenceRecord, sourceRecord, tileProgress, timedRun, validityOf, type SegmentOptions } from './segment-setup';
 import { segmentWindowed, useWindowed } from './windowed';
 import { planResample } from './inference/resample';
 import { streamingThresholdPx } from './postprocess/streaming';
@@ -79,10 +80,12 @@ export async function segmentImage(src: ImageSource, options: SegmentOptions, on
   const reportTiles = tileProgress(onProgress, started, totalTiles);
   let tilesSkipped = 0;
   try {
+    const modelInput = contextStacker((z) => normalizeSlice(input, z, normalizer), D, prep.contextSlices);
+    const modelChannels = contextChannels(channels, prep.contextSlices);
     for (let z = 0; z < D; z++) {
-      const normalized = normalizeSlice(input, z, normalizer);
+      const normalized = modelInput(z);
       const valid = validityOf(block.data, plane, channels, src.nodata, fileMask, z * plane, D * plane);
-      const result = await runPlane({ data: normalized, width: W, height: H, channels }, run, {
+      const result = await runPlane({ data: normalized, width: W, height: H, channels: modelChannels }, run, {
         tileSize,
         overlap,
         batch,
@@ -133,7 +136,7 @@ export async function segmentImage(src: ImageSource, options: SegmentOptions, on
     probability,
     intensity: block.data.subarray(0, plane * D),
     connectivity: options.connectivity ?? (D > 1 ? 26 : 8),
-    ...(options.minSizePx ? { minSizePx: options.minSizePx } : {}),
+    ...minSizeOption(options.minSizePx, modelMinObjectPx(prep, src)),
     ...(boundary ? { boundary } : {}),
     ...(prep.postprocess ? { filter: prep.postprocess } : {}),
   });
@@ -142,7 +145,7 @@ export async function segmentImage(src: ImageSource, options: SegmentOptions, on
     source: sourceRecord(src, geometry),
     model: { id: m.id, name: m.name, version: m.version },
     inference: {
-      ...inferenceRecord({ prep, session, tiles: totalTiles, seconds, inferenceMs: clock.ms, tilesSkipped, ...(options.threads ? { threads: options.threads } : {}), postprocessed: true }),
+      ...inferenceRecord({ prep, session, tiles: totalTiles, seconds, inferenceMs: clock.ms, tilesSkipped, ...(options.threads ? { threads: options.threads } : {}), postprocessed: 'all' }),
       instanceSplit: post.instanceSplit,
     },
     classes: post.classes,
@@ -185,6 +188,12 @@ export interface PostprocessInput {
   given?: { instances: Uint32Array; stats: ComponentStats[] };
   /** The model's component filters (manifest `postprocess`), applied to the labels first. */
   filter?: ModelPostprocess;
+}
+
+/** The larger of the user's and the model's minimum object size, as a postprocess option. */
+function minSizeOption(userPx: number | undefined, modelPx: number | null): { minSizePx?: number } {
+  const px = Math.max(userPx ?? 0, modelPx ?? 0);
+  return px > 1 ? { minSizePx: px } : {};
 }
 
 /** Components + measurements on a label map (shared by segment and measure). */

@@ -11,6 +11,8 @@ import { createOrtRuntime } from './inference/runtime';
 import { planResample, type ResamplePlan } from './inference/resample';
 import { sigmoidInPlace, softmaxChannels, type TiledRunOptions } from './inference/tiling';
 import { classChannels } from './postprocess/labels';
+import { pixelUnit } from './measure/basic';
+import { contextChannels } from './inference/context';
 import type { Connectivity } from './postprocess/components';
 
 export interface SegmentOptions {
@@ -83,9 +85,15 @@ export function checkModelFitsImage(model: ResolvedModel, onnx: OnnxModelInfo, s
   if (output.elemType !== 'float32') throw new InputError(where, `output "${output.name}" is ${output.elemType}; only float32 outputs are supported`);
   if (input.shape && input.shape.length !== 4) throw new InputError(where, `input "${input.name}" has rank ${input.shape.length}; a 2D model needs rank 4 (NCHW)`);
   const need = m.input.channels.length;
+  const context = m.input.contextSlices ?? 0;
   const modelChannels = input.shape?.[1];
-  if (typeof modelChannels === 'number' && modelChannels !== need) {
-    throw new InputError(where, `the manifest lists ${need} input channels but the model's input has ${modelChannels}`);
+  if (typeof modelChannels === 'number' && modelChannels !== contextChannels(need, context)) {
+    throw new InputError(
+      where,
+      context
+        ? `the manifest lists ${need} input channel${need === 1 ? '' : 's'} with ${context} context slice${context === 1 ? '' : 's'} on each side (${contextChannels(need, context)} model channels) but the model's input has ${modelChannels}`
+        : `the manifest lists ${need} input channels but the model's input has ${modelChannels}`,
+    );
   }
   if (src.channels < need) {
     throw new InputError(src.file, `model "${m.id}" needs ${need} channel${need === 1 ? '' : 's'} (${m.input.channels.join(', ')}); the image has ${src.channels}`);
@@ -124,8 +132,10 @@ export interface PreparedSegment {
   tileSize: [number, number];
   overlap: number;
   batch: number;
-  /** Model input channels (the first N image channels). */
+  /** Image channels the model reads (the first N). */
   channels: number;
+  /** Neighbour slices on each side a 2.5D model also reads (0: plain 2D); its input has channels x (2k+1). */
+  contextSlices: number;
   /** What runs on every tile's output: activation and test-time flips (spread into the tiled run's options). */
   tileTransforms: Pick<TiledRunOptions, 'activate' | 'flips'>;
   /** The manifest's component filters, when this run applies them. */
@@ -152,6 +162,7 @@ export async function prepareSegment(src: ImageSource, options: SegmentOptions):
     overlap: options.overlap ?? m.tileOverlap ?? 0.5,
     batch: fit.fixedBatch1 ? 1 : Math.max(1, options.batch ?? 1),
     channels: m.input.channels.length,
+    contextSlices: m.input.contextSlices ?? 0,
     tileTransforms: {
       ...(activate ? { activate } : {}),
       ...(m.testTimeFlips?.length && options.testTimeFlips !== false ? { flips: m.testTimeFlips } : {}),
@@ -160,6 +171,19 @@ export async function prepareSegment(src: ImageSource, options: SegmentOptions):
     resample: options.resample === false ? null : planResample(m.resolution, src.geometry, src.width, src.height),
     split: splitChannel(m.outputs),
   };
+}
+
+/**
+ * The manifest's `postprocess.minObjectAreaM2` in pixels of this image, or null where it does not apply (switched
+ * off, volumes, or no ground area per pixel: neither a projected geo raster nor a model resolution in metres).
+ */
+export function modelMinObjectPx(p: PreparedSegment, src: ImageSource): number | null {
+  const areaM2 = p.postprocess?.minObjectAreaM2;
+  if (!areaM2 || src.depth > 1) return null;
+  const unit = pixelUnit(src.geometry);
+  const mPerPx = p.manifest.resolution?.mPerPx;
+  const pixelAreaM2 = unit.kind === 'm' ? unit.pixelAreaM2 : src.geometry.type !== 'geo' && mPerPx ? mPerPx * mPerPx : null;
+  return pixelAreaM2 ? Math.ceil(areaM2 / pixelAreaM2 - 1e-9) : null;
 }
 
 /** Opens the model on the requested device (with fallback). */
@@ -201,8 +225,8 @@ export function inferenceRecord(r: {
   inferenceMs: number;
   tilesSkipped: number;
   threads?: number;
-  /** Whether the manifest's component filters ran (the windowed path cannot apply them). */
-  postprocessed: boolean;
+  /** Which of the manifest's filters ran: all of them in memory; the windowed path only the per-object ones. */
+  postprocessed: 'all' | 'per-object';
 }): InferenceRecord {
   const { prep } = r;
   return {
@@ -217,9 +241,16 @@ export function inferenceRecord(r: {
     ...(r.threads ? { threads: r.threads } : {}),
     ...(r.session.skipped.length ? { skippedDevices: r.session.skipped } : {}),
     ...(prep.tileTransforms.flips ? { testTimeFlips: prep.tileTransforms.flips } : {}),
-    ...(prep.postprocess && r.postprocessed ? { postprocess: prep.postprocess } : {}),
+    ...appliedPostprocess(prep.postprocess, r.postprocessed),
     ...resampleRecord(prep.resample),
   };
+}
+
+/** The record of the filters a run applied (whole-raster component filters need the in-memory path). */
+function appliedPostprocess(p: ModelPostprocess | null, which: 'all' | 'per-object'): { postprocess?: ModelPostprocess } {
+  if (!p) return {};
+  if (which === 'all') return { postprocess: p };
+  return p.minObjectAreaM2 !== undefined ? { postprocess: { minObjectAreaM2: p.minObjectAreaM2 } } : {};
 }
 
 export function resampleRecord(plan: ResamplePlan | null): Record<string, unknown> {

@@ -19,6 +19,7 @@ import { allocPixels, type ImageSource, type PixelArray } from './image';
 import { normalizeSlice, planNormalization, type Normalizer } from './inference/normalize';
 import { throwIfAborted } from './inference/tiling';
 import { countPlaneTiles, runPlane } from './inference/plane';
+import { contextChannels, contextStacker } from './inference/context';
 import { classChannels, labelArrayFor, probabilitiesToLabels, type LabelArray } from './postprocess/labels';
 import { boundaryFromDistance, type InstanceSplitMethod } from './postprocess/instances';
 import { measureStreaming } from './postprocess/streaming';
@@ -28,7 +29,7 @@ import { writeFileAtomic } from './io/atomic';
 import { writePng } from './io/png';
 import { labelColormap, overlayBitmap, overlayRgb } from './export/overlay';
 import { measurementsCsv, narrowInstances } from './export/results';
-import { openSession, prepareSegment, inferenceRecord, sourceRecord, tileProgress, timedRun, validityOf, type SegmentOptions } from './segment-setup';
+import { modelMinObjectPx, openSession, prepareSegment, inferenceRecord, sourceRecord, tileProgress, timedRun, validityOf, type SegmentOptions } from './segment-setup';
 import type { PostprocessInput } from './pipeline';
 
 /** 2D rasters above this many pixels run window by window (4096 x 4096: about 1 GB of float planes in memory). */
@@ -207,8 +208,10 @@ export async function segmentWindowed(
       const fileMask = src.readMask ? await src.readMask(region) : null;
       const px = win.rw * win.rh;
       const valid = validityOf(block.data, px, channels, src.nodata, fileMask);
-      const normalized = normalizeSlice({ data: block.data, width: win.rw, height: win.rh, depth: 1, channels, ...(src.nodata !== undefined ? { nodata: src.nodata } : {}) }, 0, normalizer);
-      const result = await runPlane({ data: normalized, width: win.rw, height: win.rh, channels }, run, {
+      const one = normalizeSlice({ data: block.data, width: win.rw, height: win.rh, depth: 1, channels, ...(src.nodata !== undefined ? { nodata: src.nodata } : {}) }, 0, normalizer);
+      // A 2.5D model on a single plane reads that plane as every neighbour.
+      const normalized = contextStacker(() => one, 1, prep.contextSlices)(0);
+      const result = await runPlane({ data: normalized, width: win.rw, height: win.rh, channels: contextChannels(channels, prep.contextSlices) }, run, {
         tileSize,
         overlap,
         batch,
@@ -299,6 +302,8 @@ export async function segmentWindowed(
     let instances: InstancesDocument['instances'] = [];
     let classes: InstancesDocument['classes'];
     let instanceSplit: InstanceSplitMethod | undefined;
+    // The user's minimum object size and the model's minimum mapping unit, whichever is larger.
+    const minPx = Math.max(options.minSizePx ?? 0, modelMinObjectPx(prep, src) ?? 0);
     if (full) {
       const post = postprocess({
         labels: full.labels,
@@ -311,7 +316,7 @@ export async function segmentWindowed(
         probability: Float32Array.from(full.probability, (v) => v / 255),
         intensity: full.intensity,
         connectivity: options.connectivity ?? 8,
-        ...(options.minSizePx ? { minSizePx: options.minSizePx } : {}),
+        ...(minPx > 1 ? { minSizePx: minPx } : {}),
         ...(full.boundary ? { boundary: Float32Array.from(full.boundary, (v) => v / 255) } : {}),
       });
       throwIfAborted(signal);
@@ -335,7 +340,7 @@ export async function segmentWindowed(
           geometry,
           classes: m.classes,
           instancesPath,
-          ...(options.minSizePx ? { minPixels: options.minSizePx } : {}),
+          ...(minPx > 1 ? { minPixels: minPx } : {}),
           ...(signal ? { signal } : {}),
         });
         instances = streamed.instances;
@@ -354,7 +359,7 @@ export async function segmentWindowed(
       source: sourceRecord(src, geometry),
       model: { id: m.id, name: m.name, version: m.version },
       inference: {
-        ...inferenceRecord({ prep, session, tiles: totalTiles, seconds, inferenceMs: clock.ms, tilesSkipped, ...(options.threads ? { threads: options.threads } : {}), postprocessed: false }),
+        ...inferenceRecord({ prep, session, tiles: totalTiles, seconds, inferenceMs: clock.ms, tilesSkipped, ...(options.threads ? { threads: options.threads } : {}), postprocessed: 'per-object' }),
         windowed: { windowPx, contextPx: ctx, windows: windows.length },
         ...(instanceSplit ? { instanceSplit } : {}),
         ...(!full ? { instances: `streamed: ${W}x${H} is above the ${options.instanceMaxPx ?? INSTANCE_MAX_PX} px in-memory limit${split ? '; the boundary split needs the whole map, so instances are connected components' : ''}` } : {}),

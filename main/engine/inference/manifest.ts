@@ -129,6 +129,8 @@ export function validateManifest(value: unknown, file: string): ModelManifest {
   if (inp.layout !== undefined) c.oneOf(inp.layout, 'input.layout', ['NCHW'] as const);
   if (inp.dtype !== undefined) c.oneOf(inp.dtype, 'input.dtype', ['float32'] as const);
   const sliceMode = inp.sliceMode === undefined ? undefined : c.oneOf(inp.sliceMode, 'input.sliceMode', ['2d', '3d'] as const);
+  const contextSlices = inp.contextSlices === undefined ? 0 : c.int(inp.contextSlices, 'input.contextSlices', 0, 8);
+  if (contextSlices > 0 && sliceMode === '3d') c.fail('input.contextSlices', 'is for 2d models (a 3d model sees the whole volume)');
 
   const tile = c.arr(m.tileSize, 'tileSize');
   if (tile.length !== 2) c.fail('tileSize', 'must be [width, height]');
@@ -170,7 +172,7 @@ export function validateManifest(value: unknown, file: string): ModelManifest {
     task: c.oneOf(m.task, 'task', ['semantic', 'instance'] as const),
     kinds,
     file: c.str(m.file, 'file'),
-    input: { channels, ...(inp.name !== undefined ? { name: c.str(inp.name, 'input.name') } : {}), ...(sliceMode ? { sliceMode } : {}) },
+    input: { channels, ...(inp.name !== undefined ? { name: c.str(inp.name, 'input.name') } : {}), ...(sliceMode ? { sliceMode } : {}), ...(contextSlices ? { contextSlices } : {}) },
     normalization: checkNormalization(c, m.normalization, channels.length),
     tileSize,
     classes,
@@ -199,8 +201,10 @@ export function validateManifest(value: unknown, file: string): ModelManifest {
     const post: NonNullable<ModelManifest['postprocess']> = {};
     if (pp.keepLargestComponents !== undefined) post.keepLargestComponents = c.int(pp.keepLargestComponents, 'postprocess.keepLargestComponents', 1);
     if (pp.minComponentFraction !== undefined) post.minComponentFraction = c.num(pp.minComponentFraction, 'postprocess.minComponentFraction', 0, 1);
-    const unknown = Object.keys(pp).filter((k) => k !== 'keepLargestComponents' && k !== 'minComponentFraction');
-    if (unknown.length) c.fail(`postprocess.${unknown[0]!}`, 'is not a known post-processing step (keepLargestComponents, minComponentFraction)');
+    if (pp.minObjectAreaM2 !== undefined) post.minObjectAreaM2 = c.num(pp.minObjectAreaM2, 'postprocess.minObjectAreaM2', 0, 1e12);
+    const known = ['keepLargestComponents', 'minComponentFraction', 'minObjectAreaM2'];
+    const unknown = Object.keys(pp).filter((k) => !known.includes(k));
+    if (unknown.length) c.fail(`postprocess.${unknown[0]!}`, `is not a known post-processing step (${known.join(', ')})`);
     manifest.postprocess = post;
   }
   if (m.card !== undefined) manifest.card = c.str(m.card, 'card');
