@@ -10,6 +10,7 @@ import { brightManifest, tempDir, writeModelFolder } from '../fixtures/models';
 import { flipTensor, runTiled } from '../../main/engine/inference/tiling';
 import type { Tensor4 } from '../../main/engine/inference/runtime';
 import { filterComponents } from '../../main/engine/postprocess/filter';
+import { writeTiff } from '../../main/engine/io/tiff-writer';
 
 describe('flipTensor', () => {
   it('mirrors every plane along x or y and is its own inverse', () => {
@@ -139,5 +140,47 @@ describe('segment with a manifest asking for flips and a component filter', () =
     expect(raw.instances.map((r) => r.pixelCount).sort((a, b) => a - b)).toEqual([36, 400]);
     expect(raw.inference?.testTimeFlips).toBeUndefined();
     expect(raw.inference?.postprocess).toBeUndefined();
+  });
+});
+
+describe("the manifest's minimum object area (postprocess.minObjectAreaM2)", () => {
+  const t = tempDir();
+  afterAll(() => t.cleanup());
+  // Two bright squares on dark: 10x10 px and 4x4 px.
+  const W = 64;
+  const H = 48;
+  const px = new Uint8Array(W * H).fill(30);
+  for (let y = 5; y < 15; y++) for (let x = 5; x < 15; x++) px[y * W + x] = 220;
+  for (let y = 30; y < 34; y++) for (let x = 40; x < 44; x++) px[y * W + x] = 220;
+
+  async function run(file: string, modelDir: string, extra: Partial<SegmentOptions> = {}) {
+    const src = await openImage(file);
+    try {
+      return (await segmentImage(src, { model: modelDir, device: 'cpu', threads: 1, resample: false, ...extra }, () => undefined)).document;
+    } finally {
+      await src.close();
+    }
+  }
+
+  it('drops objects under the area on a projected geo raster, by its own pixel area', async () => {
+    // 2 m pixels: 4 m² each (grid area); 16 px = 64 m², 100 px = 400 m²; a 100 m² minimum drops the small square only.
+    const modelDir = writeModelFolder(path.join(t.dir, 'models-geo'), { ...brightManifest('bright-geo'), postprocess: { minObjectAreaM2: 100 } });
+    const tif = path.join(t.dir, 'geo.tif');
+    await writeTiff(tif, { data: px, width: W, height: H, depth: 1, channels: 1, geometry: { type: 'geo', geotransform: [500000, 2, 0, 4100000, 0, -2], crs: 'EPSG:32615' } });
+    const doc = await run(tif, modelDir);
+    expect(doc.instances.map((r) => r.pixelCount)).toEqual([100]);
+    expect(doc.inference?.postprocess).toEqual({ minObjectAreaM2: 100 });
+    const raw = await run(tif, modelDir, { modelPostprocess: false });
+    expect(raw.instances.map((r) => r.pixelCount).sort((a, b) => a - b)).toEqual([16, 100]);
+  });
+
+  it("uses the model's resolution on a picture without ground units, and never on a picture with neither", async () => {
+    const png = path.join(t.dir, 'plain.png');
+    await writePng(png, px, W, H, 1);
+    // At 0.5 m/px a pixel is 0.25 m²: 16 px = 4 m² (dropped by a 10 m² minimum), 100 px = 25 m² (kept).
+    const withRes = writeModelFolder(path.join(t.dir, 'models-res'), { ...brightManifest('bright-res'), resolution: { mPerPx: 0.5 }, postprocess: { minObjectAreaM2: 10 } });
+    expect((await run(png, withRes)).instances.map((r) => r.pixelCount)).toEqual([100]);
+    const noRes = writeModelFolder(path.join(t.dir, 'models-nores'), { ...brightManifest('bright-nores'), postprocess: { minObjectAreaM2: 10 } });
+    expect((await run(png, noRes)).instances.map((r) => r.pixelCount).sort((a, b) => a - b)).toEqual([16, 100]);
   });
 });

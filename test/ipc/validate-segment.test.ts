@@ -25,6 +25,7 @@ describe('segment request and model summary', () => {
     expect(summarize({ ...model, manifest: brightManifest('plain') } as ResolvedModel).postprocess).toBeUndefined();
     expect(postprocessLabel({ keepLargestComponents: 1 })).toBe('Model clean-up: keep only the largest object per class');
     expect(postprocessLabel({ keepLargestComponents: 2, minComponentFraction: 0.1 })).toMatch(/2 largest objects.*under 10% of the largest/);
+    expect(postprocessLabel({ minObjectAreaM2: 25 })).toBe('Model clean-up: drop objects under 25 m²');
   });
 });
 
