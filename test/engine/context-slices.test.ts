@@ -59,36 +59,31 @@ describe('segmenting with a 2.5D model', () => {
     modelDir = writeModelFolder(path.join(t.dir, 'models'), manifest, NEXT);
   });
 
+  /** Writes the volume as NIfTI, segments it, and counts the "bright" pixels of each slice. */
+  async function brightPerSlice(data: Int16Array, name: string): Promise<number[]> {
+    const file = path.join(t.dir, name);
+    await writeNifti(file, { data, width: w, height: h, depth: d, channels: 1, geometry });
+    const src = await openImage(file);
+    try {
+      const out = await segmentImage(src, { model: modelDir, device: 'cpu' }, () => undefined);
+      return Array.from({ length: d }, (_, z) => out.rasters.labels.subarray(z * w * h, (z + 1) * w * h).filter((v) => v === 1).length);
+    } finally {
+      await src.close();
+    }
+  }
+
   it('feeds slice z+1 as the third channel (the last slice reads itself)', async () => {
     // Bright block only on slice 2: the model marks it on slice 1 (whose next slice is 2), and on slice 3 nothing
     // (its "next" is itself, dark); slice 2 sees slice 3 as next: dark.
     const data = new Int16Array(w * h * d).fill(10);
     for (let y = 2; y < 6; y++) for (let x = 3; x < 9; x++) data[2 * w * h + y * w + x] = 300;
-    const file = path.join(t.dir, 'vol.nii.gz');
-    await writeNifti(file, { data, width: w, height: h, depth: d, channels: 1, geometry });
-    const src = await openImage(file);
-    try {
-      const out = await segmentImage(src, { model: modelDir, device: 'cpu' }, () => undefined);
-      const perSlice = Array.from({ length: d }, (_, z) => out.rasters.labels.subarray(z * w * h, (z + 1) * w * h).filter((v) => v === 1).length);
-      expect(perSlice).toEqual([0, 24, 0, 0]);
-    } finally {
-      await src.close();
-    }
+    expect(await brightPerSlice(data, 'vol.nii.gz')).toEqual([0, 24, 0, 0]);
   });
 
   it('clamps at the end: a bright last slice is its own next slice', async () => {
     const data = new Int16Array(w * h * d).fill(10);
     for (let y = 0; y < 3; y++) for (let x = 0; x < 5; x++) data[3 * w * h + y * w + x] = 300;
-    const file = path.join(t.dir, 'last.nii.gz');
-    await writeNifti(file, { data, width: w, height: h, depth: d, channels: 1, geometry });
-    const src = await openImage(file);
-    try {
-      const out = await segmentImage(src, { model: modelDir, device: 'cpu' }, () => undefined);
-      const perSlice = Array.from({ length: d }, (_, z) => out.rasters.labels.subarray(z * w * h, (z + 1) * w * h).filter((v) => v === 1).length);
-      expect(perSlice).toEqual([0, 0, 15, 15]);
-    } finally {
-      await src.close();
-    }
+    expect(await brightPerSlice(data, 'last.nii.gz')).toEqual([0, 0, 15, 15]);
   });
 
   it('runs on a single 2D picture (every neighbour is the picture itself)', async () => {
