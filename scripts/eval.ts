@@ -267,6 +267,15 @@ function cropInstances(map: ArrayLike<number>, width: number, row0: number, col0
   return out;
 }
 
+/** The map moved by dy rows and dx columns (positive = down / right); uncovered pixels are 0. */
+function shiftMap(map: ArrayLike<number>, width: number, height: number, dy: number, dx: number): Uint32Array {
+  const out = new Uint32Array(width * height);
+  for (let y = Math.max(dy, 0); y < height + Math.min(dy, 0); y++) {
+    for (let x = Math.max(dx, 0); x < width + Math.min(dx, 0); x++) out[y * width + x] = map[(y - dy) * width + (x - dx)]!;
+  }
+  return out;
+}
+
 async function evalBuildings(model: ResolvedModel, args: Args): Promise<Record<string, unknown> | null> {
   const dataDir = path.join(DATA, 'buildings-joplin');
   if (!existsSync(dataDir)) return skipData(dataDir);
@@ -277,8 +286,10 @@ async function evalBuildings(model: ResolvedModel, args: Args): Promise<Record<s
       const [tile, r, c, s] = l.split(/\s+/);
       return { tile: tile!, row0: Number(r), col0: Number(c), size: Number(s) };
     });
+  // Second score: the footprints moved onto the roofs (the shift the training script's --registered stage uses).
+  const [dy, dx] = readSplit('buildings_label_shift.txt')[0]!.split(/\s+/).map(Number) as [number, number];
   const totals = newTotals();
-  const counts = { all: { tp: 0, fp: 0, fn: 0 }, min10: { tp: 0, fp: 0, fn: 0 } };
+  const counts = { all: { tp: 0, fp: 0, fn: 0 }, min10: { tp: 0, fp: 0, fn: 0 }, registered: { tp: 0, fp: 0, fn: 0 } };
   const rows: Array<Record<string, unknown>> = [];
   const splits = new Set<string>();
   console.log('  predicted on the whole 1024x1024 tile (context for objects at the region border), then cropped to the region');
@@ -295,15 +306,19 @@ async function evalBuildings(model: ResolvedModel, args: Args): Promise<Record<s
     }
     const gtSrc = await openImage(path.join(dataDir, 'instances', `${reg.tile}.tif`));
     let truth: Uint32Array;
+    let truthRegistered: Uint32Array;
     try {
-      truth = cropInstances((await gtSrc.read({ channels: [0] })).data, gtSrc.width, reg.row0, reg.col0, reg.size);
+      const full = (await gtSrc.read({ channels: [0] })).data;
+      truth = cropInstances(full, gtSrc.width, reg.row0, reg.col0, reg.size);
+      truthRegistered = cropInstances(shiftMap(full, gtSrc.width, gtSrc.height, dy, dx), gtSrc.width, reg.row0, reg.col0, reg.size);
     } finally {
       await gtSrc.close();
     }
     // Reference instances with no pixel in the region are absent from the crop, so they never count.
     const all = matchInstances(predicted, truth, { iouThreshold: 0.5 });
     const min10 = matchInstances(predicted, truth, { iouThreshold: 0.5, minPixels: TRAINING_MIN_AREA_PX });
-    for (const [key, m] of [['all', all], ['min10', min10]] as const) {
+    const registered = matchInstances(predicted, truthRegistered, { iouThreshold: 0.5 });
+    for (const [key, m] of [['all', all], ['min10', min10], ['registered', registered]] as const) {
       counts[key].tp += m.truePositives;
       counts[key].fp += m.falsePositives;
       counts[key].fn += m.falseNegatives;
@@ -314,9 +329,11 @@ async function evalBuildings(model: ResolvedModel, args: Args): Promise<Record<s
   }
   const overall = detectionScores(counts.all.tp, counts.all.fp, counts.all.fn);
   const overall10 = detectionScores(counts.min10.tp, counts.min10.fp, counts.min10.fn);
+  const overallReg = detectionScores(counts.registered.tp, counts.registered.fp, counts.registered.fn);
   console.log(`  instance split: ${[...splits].join(', ')}; one-to-one matching, greedy by IoU, IoU >= 0.5; counts summed over regions`);
   console.log(`  precision ${fmt(overall.precision)}  recall ${fmt(overall.recall)}  F1 ${fmt(overall.f1)}  (every object with a pixel in the region)`);
   console.log(`  precision ${fmt(overall10.precision)}  recall ${fmt(overall10.recall)}  F1 ${fmt(overall10.f1)}  (objects < ${TRAINING_MIN_AREA_PX} px in the region ignored, as the training script validates)`);
+  console.log(`  precision ${fmt(overallReg.precision)}  recall ${fmt(overallReg.recall)}  F1 ${fmt(overallReg.f1)}  (footprints moved ${dy} rows, ${dx} columns onto the roofs: models/training/splits/buildings_label_shift.txt)`);
   console.log(`  ${timingLine(totals)}`);
   return {
     metric: 'instance precision/recall/F1 at IoU >= 0.5, one-to-one greedy matching, counts summed over the validation regions; predicted on the whole tile, cropped to the region',
@@ -325,6 +342,7 @@ async function evalBuildings(model: ResolvedModel, args: Args): Promise<Record<s
     ...overall,
     counts: counts.all,
     ignoringBelowMinArea: { minPixels: TRAINING_MIN_AREA_PX, ...overall10, counts: counts.min10 },
+    registeredFootprints: { shiftRowsCols: [dy, dx], ...overallReg, counts: counts.registered },
     timing: totals,
     perRegion: rows,
   };
