@@ -55,6 +55,9 @@ function parseEntry(v: unknown): RecentEntry | null {
 
 export class RecentFiles {
   private entries: RecentEntry[] | null = null;
+  private loading: Promise<RecentEntry[]> | null = null;
+  /** Changes to the list run one after another, in call order (concurrent opens land in the order they were made). */
+  private changes: Promise<unknown> = Promise.resolve();
   private writing: Promise<void> = Promise.resolve();
   private readonly max: number;
   private readonly now: () => Date;
@@ -83,7 +86,21 @@ export class RecentFiles {
   }
 
   /** Records that `path` was opened (moves it to the top; the same path keeps one entry, with its latest series). */
-  async add(path: string, details: RecentDetails = {}): Promise<RecentEntry> {
+  add(path: string, details: RecentDetails = {}): Promise<RecentEntry> {
+    return this.change(() => this.addNow(path, details));
+  }
+
+  remove(id: RecentId): Promise<boolean> {
+    return this.change(() => this.removeNow(id));
+  }
+
+  private change<T>(run: () => Promise<T>): Promise<T> {
+    const next = this.changes.then(run, run);
+    this.changes = next.catch(() => undefined);
+    return next;
+  }
+
+  private async addNow(path: string, details: RecentDetails): Promise<RecentEntry> {
     const entries = await this.load();
     const previous = entries.find((e) => e.path === path);
     const entry: RecentEntry = {
@@ -102,7 +119,7 @@ export class RecentFiles {
     return entry;
   }
 
-  async remove(id: RecentId): Promise<boolean> {
+  private async removeNow(id: RecentId): Promise<boolean> {
     const entries = await this.load();
     const kept = entries.filter((e) => e.id !== id);
     if (kept.length === entries.length) return false;
@@ -113,6 +130,14 @@ export class RecentFiles {
 
   private async load(): Promise<RecentEntry[]> {
     if (this.entries) return this.entries;
+    // One read of the file, however many calls arrive before it ends.
+    this.loading ??= this.readStored();
+    const loaded = await this.loading;
+    this.entries ??= loaded;
+    return this.entries;
+  }
+
+  private async readStored(): Promise<RecentEntry[]> {
     let loaded: RecentEntry[] = [];
     if (this.file) {
       let text: string | null = null;
@@ -134,9 +159,7 @@ export class RecentFiles {
         }
       }
     }
-    // Another call may have loaded meanwhile; the first load wins.
-    this.entries ??= loaded;
-    return this.entries;
+    return loaded;
   }
 
   /** Writes the whole list atomically; writes queue so the last state always lands last. */
