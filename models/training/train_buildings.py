@@ -24,10 +24,19 @@ import common as C  # noqa: E402
 MODEL_ID = "buildings-joplin"
 DATA = os.path.join(C.DATA_ROOT, "buildings-joplin")
 SPLIT = os.path.join(C.HERE, "splits", "buildings_val.txt")
+IGNORE = os.path.join(C.HERE, "splits", "buildings_ignore.txt")
+SHIFT = os.path.join(C.HERE, "splits", "buildings_label_shift.txt")
 MEAN = [133.3, 131.3, 113.8]   # RGB, raw 0-255, training pixels of the 3 tiles (val quadrants excluded)
 STD = [36.8, 33.6, 30.2]
 BOUNDARY_PX = 2
-MIN_AREA = 10                  # px; instances (pred and GT) smaller than this inside the region are ignored
+GAP_W0, GAP_SIGMA = 10.0, 3.0  # U-Net separation weight on background between nearby buildings (px)
+MIN_AREA = 10                  # px; reference instances smaller than this inside the region are ignored
+M_PER_PX = 0.6
+# Minimum mapping unit of the footprints: 98-99 % of them cover >= 80 px (29 m²) on all three tiles (the rest are
+# clipped by a tile edge), so predicted objects under 25 m² are not buildings in this labelling. The manifest asks
+# the app to drop them (postprocess.minObjectAreaM2), and validation does the same.
+MIN_OBJECT_M2 = 25.0
+MIN_OBJECT_PX = int(np.ceil(MIN_OBJECT_M2 / (M_PER_PX * M_PER_PX) - 1e-9))
 CROP = 256
 # default validation quadrants (row0, col0, size): see README / splits file for the reasoning
 DEFAULT_VAL = {"tile_1361-10160": (512, 512, 512), "tile_1361-9136": (512, 0, 512), "tile_337-10160": (0, 0, 512)}
@@ -48,6 +57,56 @@ def read_split():
     return val
 
 
+def read_shift():
+    """(dy, dx) that moves the footprints onto the roofs (splits/buildings_label_shift.txt)."""
+    for l in open(SHIFT):
+        if l.strip() and not l.startswith("#"):
+            dy, dx = l.split()[:2]
+            return int(dy), int(dx)
+    raise SystemExit("%s holds no shift" % SHIFT)
+
+
+def shifted(a, dy, dx):
+    """a moved by dy rows and dx columns (positive = down / right); uncovered pixels are 0."""
+    out = np.zeros_like(a)
+    h, w = a.shape
+    out[max(dy, 0):h + min(dy, 0), max(dx, 0):w + min(dx, 0)] = a[max(-dy, 0):h + min(-dy, 0), max(-dx, 0):w + min(-dx, 0)]
+    return out
+
+
+def read_ignore():
+    """Training areas whose footprints visibly do not describe the image (houses without any footprint,
+    outlines of a different layout): tile -> list of (row0, col0, rows, cols). Excluded from the loss only;
+    validation regions are never listed here."""
+    out = {}
+    if os.path.exists(IGNORE):
+        for l in open(IGNORE):
+            if l.strip() and not l.startswith("#"):
+                t, r, c, h, w = l.split()[:5]
+                out.setdefault(t, []).append((int(r), int(c), int(h), int(w)))
+    return out
+
+
+def separation_weight(ins, w0=GAP_W0, sigma=GAP_SIGMA, reach=12):
+    """Ronneberger et al. (2015) border weight: background pixels between two buildings get
+    1 + w0 * exp(-(d1 + d2)^2 / (2 sigma^2)), d1/d2 = distance to the nearest / second-nearest building."""
+    big = 1e6
+    d1 = np.full(ins.shape, big, np.float32)
+    d2 = np.full(ins.shape, big, np.float32)
+    objs = ndimage.find_objects(ins)
+    for i, sl in enumerate(objs):
+        if sl is None:
+            continue
+        r0, r1 = max(sl[0].start - reach, 0), min(sl[0].stop + reach, ins.shape[0])
+        c0, c1 = max(sl[1].start - reach, 0), min(sl[1].stop + reach, ins.shape[1])
+        d = ndimage.distance_transform_edt(ins[r0:r1, c0:c1] != i + 1).astype(np.float32)
+        a, b = d1[r0:r1, c0:c1], d2[r0:r1, c0:c1]
+        b[:] = np.where(d < a, a, np.minimum(b, d))
+        a[:] = np.minimum(a, d)
+    w = 1 + w0 * np.exp(-((d1 + d2) ** 2) / (2 * sigma ** 2))
+    return np.where(ins > 0, 1.0, w).astype(np.float32)
+
+
 def load():
     from osgeo import gdal
     tiles = sorted(f[:-4] for f in os.listdir(os.path.join(DATA, "images")) if f.endswith(".tif"))
@@ -66,7 +125,7 @@ def boundary_map(ins, width=BOUNDARY_PX):
     return (ins > 0) & ((mx != ins) | (mn != ins))
 
 
-def instances(prob_b, prob_e, thr=0.5, min_area=MIN_AREA):
+def instances(prob_b, prob_e, thr=0.5, min_area=MIN_OBJECT_PX):
     """Marker-based watershed: markers = building & not boundary; flood the building mask on the boundary prob.
     Building components without a marker become instances of their own."""
     from skimage.segmentation import watershed
@@ -110,20 +169,39 @@ def normalise(x):
 def main():
     p = C.add_common_args(argparse.ArgumentParser(description=__doc__), steps=600, batch=16, lr=2e-3,
                           eval_every=150)
+    p.add_argument("--registered", action="store_true",
+                   help="train on the footprints moved onto the roofs by splits/buildings_label_shift.txt")
     args = p.parse_args()
     log = C.Logger(C.log_path("buildings.log"))
-    tiles, img, ins = load()
+    tiles, img, raw = load()
     val = read_split()
+    dy, dx = read_shift()
+    reg = {t: shifted(raw[t], dy, dx) for t in tiles}
+    ins = reg if args.registered else raw  # training targets
+    log("training targets: %s" % ("footprints moved by (%d, %d) px (registered)" % (dy, dx) if args.registered
+                                  else "footprints as given"))
     bnd = {t: boundary_map(ins[t]) for t in tiles}
     H = W = 1024
-    gt_val = {}
-    for t, (r, c, s) in val.items():
-        g = ins[t][r:r + s, c:c + s]
-        gt_val[t] = relabel_min_area(np.unique(g, return_inverse=True)[1].reshape(g.shape).astype(np.int32), MIN_AREA)
+
+    def region_gt(src, t, r, c, s):
+        g = src[t][r:r + s, c:c + s]
+        return relabel_min_area(np.unique(g, return_inverse=True)[1].reshape(g.shape).astype(np.int32), MIN_AREA)
+    gt_val = {t: region_gt(raw, t, *v) for t, v in val.items()}
+    gt_reg = {t: region_gt(reg, t, *v) for t, v in val.items()}
     log("buildings data: %d tiles; val regions %s; val GT instances (>= %d px) %s"
         % (len(tiles), val, MIN_AREA, {t: int(g.max()) for t, g in gt_val.items()}))
     Ximg = {t: torch.from_numpy(img[t].astype(np.float32)) for t in tiles}
-    Ytgt = {t: torch.from_numpy(np.stack([ins[t] > 0, bnd[t]]).astype(np.float32)) for t in tiles}
+    ignore = read_ignore()
+    weight = {}
+    for t in tiles:
+        w = separation_weight(ins[t])
+        for r, c, h, wd in ignore.get(t, []):
+            w[r:r + h, c:c + wd] = 0
+        weight[t] = w
+    log("ignored training areas (no loss): %s; separation weight w0 %g sigma %g px"
+        % ({t: v for t, v in ignore.items()}, GAP_W0, GAP_SIGMA))
+    # channels: building, boundary, loss weight (0 = ignored area)
+    Ytgt = {t: torch.from_numpy(np.stack([ins[t] > 0, bnd[t], weight[t]]).astype(np.float32)) for t in tiles}
 
     def sample_batch(step, bs):
         xs, ys = [], []
@@ -133,6 +211,8 @@ def main():
             vr, vc, vs = val[t]
             if r0 < vr + vs and r0 + CROP > vr and c0 < vc + vs and c0 + CROP > vc:
                 continue  # overlaps the validation quadrant
+            if float((Ytgt[t][2, r0:r0 + CROP, c0:c0 + CROP] > 0).float().mean()) < 0.4:
+                continue  # mostly in areas without usable footprints
             xi, yi = Ximg[t][:, r0:r0 + CROP, c0:c0 + CROP], Ytgt[t][:, r0:r0 + CROP, c0:c0 + CROP]
             k = int(torch.randint(4, (1,)))
             xi, yi = torch.rot90(xi, k, (1, 2)), torch.rot90(yi, k, (1, 2))
@@ -151,29 +231,38 @@ def main():
         return normalise(x.clamp(0, 255)), y
 
     def loss_fn(logits, y):
-        bce = F.binary_cross_entropy_with_logits(logits, y, reduction="none").mean((0, 2, 3))
-        pr = torch.sigmoid(logits)
-        d0 = C.soft_dice_loss(pr[:, 0], y[:, 0])
-        d1 = C.soft_dice_loss(pr[:, 1], y[:, 1])
-        return bce[0] + d0 + bce[1] + 0.5 * d1
+        w = y[:, 2]
+        valid = (w > 0).float()
+        nv = valid.sum().clamp(min=1)
+        bce = F.binary_cross_entropy_with_logits(logits, y[:, :2], reduction="none")
+        bce0 = (bce[:, 0] * w).sum() / nv
+        bce1 = (bce[:, 1] * valid).sum() / nv
+        pr = torch.sigmoid(logits) * valid[:, None]
+        d0 = C.soft_dice_loss(pr[:, 0], y[:, 0] * valid)
+        d1 = C.soft_dice_loss(pr[:, 1], y[:, 1] * valid)
+        return bce0 + d0 + bce1 + 0.5 * d1
 
     @torch.no_grad()
     def evaluate(net):
-        tp = fp = fn = 0
-        inter = union = 0
+        """Against the footprints as given (the headline figure) and moved onto the roofs ("_registered")."""
+        n = {"raw": [0, 0, 0, 0, 0], "registered": [0, 0, 0, 0, 0]}  # tp fp fn inter union
         for t, (r, c, s) in val.items():
             x = Ximg[t][None, :, r:r + s, c:c + s]
             pr = torch.sigmoid(net(C.to_cl(normalise(x))))[0].numpy()
             lab = instances(pr[0], pr[1])
-            a, b_, c_ = match_f1(lab, gt_val[t])
-            tp, fp, fn = tp + a, fp + b_, fn + c_
-            g = ins[t][r:r + s, c:c + s] > 0
-            inter += int(((pr[0] > 0.5) & g).sum())
-            union += int(((pr[0] > 0.5) | g).sum())
-        prec = tp / max(tp + fp, 1)
-        rec = tp / max(tp + fn, 1)
-        return {"F1_iou50": float(2 * tp / max(2 * tp + fp + fn, 1)), "precision": float(prec), "recall": float(rec),
-                "building_IoU": float(inter / max(union, 1)), "tp": tp, "fp": fp, "fn": fn}
+            for key, gts, src in (("raw", gt_val, raw), ("registered", gt_reg, reg)):
+                a, b_, c_ = match_f1(lab, gts[t])
+                g = src[t][r:r + s, c:c + s] > 0
+                for i, v in enumerate((a, b_, c_, int(((pr[0] > 0.5) & g).sum()), int(((pr[0] > 0.5) | g).sum()))):
+                    n[key][i] += v
+        out = {}
+        for key, (tp, fp, fn, inter, union) in n.items():
+            sfx = "" if key == "raw" else "_registered"
+            out.update({"F1_iou50" + sfx: float(2 * tp / max(2 * tp + fp + fn, 1)),
+                        "precision" + sfx: float(tp / max(tp + fp, 1)), "recall" + sfx: float(tp / max(tp + fn, 1)),
+                        "building_IoU" + sfx: float(inter / max(union, 1)), "tp" + sfx: tp, "fp" + sfx: fp,
+                        "fn" + sfx: fn})
+        return out
 
     def export(net, state, metrics):
         def pick(m):
@@ -192,7 +281,8 @@ def main():
             "normalization": {"type": "fixed", "mean": MEAN, "std": STD},
             "tileSize": [256, 256],
             "tileOverlap": 0.25,
-            "resolution": {"mmPerPx": None, "mPerPx": 0.6},
+            "resolution": {"mmPerPx": None, "mPerPx": M_PER_PX},
+            "postprocess": {"minObjectAreaM2": MIN_OBJECT_M2},
             "classes": [{"name": "building", "color": "#ff9500"}],
             "outputs": {"name": "output", "type": "sigmoid", "threshold": 0.5, "backgroundChannel": False,
                         "classChannels": [0], "boundaryChannel": 1, "distanceChannel": None},
@@ -200,13 +290,20 @@ def main():
             "card": "README.md",
             "training": {
                 "data": "buildings-joplin (3 pre-disaster 1024x1024 0.6 m tiles, xView2-deploy test data; validation = one 512x512 quadrant per tile: models/training/splits/buildings_val.txt)",
+                "labels": ("footprints moved by (%d, %d) px onto the roofs (splits/buildings_label_shift.txt) in the "
+                           "last stage; areas without usable footprints left out of the loss "
+                           "(splits/buildings_ignore.txt)" % (dy, dx)) if args.registered else
+                          "footprints as given; areas without usable footprints left out of the loss "
+                          "(splits/buildings_ignore.txt)",
                 "steps": int(state["step"]),
                 "seconds": int(round(state["seconds"])),
                 "validation": {
-                    "source": "Python training-time validation (instance F1 at IoU>0.5, marker watershed, instances >= %d px, EMA weights)" % MIN_AREA,
+                    "source": "Python training-time validation (instance F1 at IoU>0.5, marker watershed, reference instances >= %d px, predicted objects >= %g m2 = %d px, EMA weights)" % (MIN_AREA, MIN_OBJECT_M2, MIN_OBJECT_PX),
                     "regions": len(val),
                     "final": pick(metrics),
                     "baseline": pick(state["baseline"]),
+                    # the baseline is the first run's early evaluation, whatever the schedule has grown to since
+                    "baseline_label": "baseline (step %s of the first 600-step run)" % (state["baseline"] or {}).get("step"),
                 },
             },
         }
