@@ -48,7 +48,7 @@ def main():
     args = p.parse_args()
     C.setup_torch(2)
     ck = C.latest_checkpoint(B.MODEL_ID)
-    net = C.UNet(1, 1, (16, 32, 64, 128, 192)).to(memory_format=torch.channels_last)
+    net = C.UNet(B.IN_CH, 1, (16, 32, 64, 128, 192)).to(memory_format=torch.channels_last)
     s = torch.load(ck, map_location="cpu")
     net.load_state_dict(s["ema"])
     net.eval()

@@ -198,11 +198,41 @@ class WithActivation(nn.Module):
         return y
 
 
-def export_onnx(net, in_ch, activation, out_path, manifest, deepness, opset=17, tile=256):
+def store_weights_fp16(m, min_elements=16):
+    """Store the ONNX model's float32 weights as float16, each followed by a Cast back to float32: half the file,
+    the same float32 arithmetic (onnxruntime folds the casts into constants when the session is created).
+    Small tensors (BatchNorm scalars and the like, < min_elements) stay float32."""
+    from onnx import TensorProto, helper, numpy_helper
+    g = m.graph
+    inits, casts, done = [], [], set()
+    for t in g.initializer:
+        if t.data_type == TensorProto.FLOAT and int(np.prod(t.dims)) >= min_elements:
+            a = numpy_helper.to_array(t)
+            if np.abs(a).max(initial=0) >= 65504:
+                raise ValueError("weight %s does not fit float16" % t.name)
+            h = numpy_helper.from_array(a.astype(np.float16), t.name + "__fp16")
+            inits.append(h)
+            casts.append(helper.make_node("Cast", [h.name], [t.name], to=TensorProto.FLOAT, name=t.name + "__to_fp32"))
+            done.add(t.name)
+        else:
+            inits.append(t)
+    del g.initializer[:]
+    g.initializer.extend(inits)
+    kept_inputs = [i for i in g.input if i.name not in done]  # old exporters list initializers as inputs
+    del g.input[:]
+    g.input.extend(kept_inputs)
+    nodes = casts + list(g.node)
+    del g.node[:]
+    g.node.extend(nodes)
+    return len(done)
+
+
+def export_onnx(net, in_ch, activation, out_path, manifest, deepness, opset=17, tile=256, fp16_weights=False):
     """Export net (+activation inside the graph) to ONNX with dynamic N/H/W.
 
     deepness: dict of Deepness metadata (model_type, class_names, resolution, tiles_size,...);
     values that are not str are JSON-encoded. The manifest JSON goes to `delineate_manifest`.
+    fp16_weights: store the weights as float16 (store_weights_fp16), for models that would exceed the size budget.
     """
     import onnx
     wrapped = WithActivation(net, activation).eval()
@@ -214,6 +244,8 @@ def export_onnx(net, in_ch, activation, out_path, manifest, deepness, opset=17, 
                           output_names=["output"], do_constant_folding=True,
                           dynamic_axes={"input": {0: "N", 2: "H", 3: "W"}, "output": {0: "N", 2: "H", 3: "W"}})
     m = onnx.load(tmp)
+    if fp16_weights:
+        store_weights_fp16(m)
     del m.metadata_props[:]
     props = dict(deepness)
     props["delineate_manifest"] = manifest
@@ -277,16 +309,17 @@ def add_common_args(p, steps, batch, lr, eval_every, ckpt_every=200, seed=202406
     return p
 
 
-def run_training(model_id, args, make_net, sample_batch, loss_fn, evaluate, export, log, score_key):
+def run_training(model_id, args, make_net, sample_batch, loss_fn, evaluate, export, log, score_key, warm_start=None):
     """sample_batch(step, batch) -> (x, y) tensors; loss_fn(logits, y) -> scalar;
-    evaluate(net) -> dict of metrics (must contain score_key); export(net, state, metrics) -> None."""
+    evaluate(net) -> dict of metrics (must contain score_key); export(net, state, metrics) -> None;
+    warm_start(net) -> description or None: initial weights of a fresh run (not used when resuming)."""
     setup_torch(args.threads)
     set_seed(args.seed)
     net = make_net().to(memory_format=torch.channels_last)
     ema = EMA(net)
     opt = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=1e-4)
     state = {"step": 0, "total": args.steps, "seconds": 0.0, "history": [], "baseline": None,
-             "base_lr": args.lr, "seed": args.seed, "batch": args.batch}
+             "base_lr": args.lr, "seed": args.seed, "batch": args.batch, "warm_start": None}
     ck = latest_checkpoint(model_id) if (args.resume or args.export_only) else None
     rp = os.path.join(MODELS_DIR, model_id, "resume.pt")
     if ck:
@@ -311,6 +344,12 @@ def run_training(model_id, args, make_net, sample_batch, loss_fn, evaluate, expo
             % (model_id, state["step"], state["total"]))
     elif args.export_only:
         raise SystemExit("nothing to export: no checkpoint and no resume.pt for %s" % model_id)
+    elif warm_start is not None:
+        what = warm_start(net)
+        if what:
+            ema.model.load_state_dict(net.state_dict())
+            state["warm_start"] = what
+            log("warm start: %s" % what)
     if args.steps != state["total"] and not args.export_only and (args.resume):
         log("schedule length changed %d -> %d" % (state["total"], args.steps))
         state["total"] = args.steps

@@ -27,15 +27,20 @@ def block(man):
     fin, base = val.get("final") or {}, val.get("baseline") or {}
     steps = tr.get("steps", 0)
     bstep = base.get("step") if isinstance(base.get("step"), int) else max(1, int(round(0.2 * steps)))
-    lines = ["%s." % val.get("source", "Python training-time validation"), "",
-             "| metric | baseline (step %s, ~20%% of the schedule) | shipped (step %s) |" % (bstep, steps),
-             "|---|---|---|"]
+    head = ("| metric | %s | shipped |" % val["baseline_label"] if val.get("baseline_label") else
+            "| metric | baseline (step %s, ~20%% of the schedule) | shipped (step %s) |" % (bstep, steps))
+    lines = ["%s." % val.get("source", "Python training-time validation"), "", head, "|---|---|---|"]
     for k in fin:
         if k == "step":
             continue
         lines.append("| %s | %s | %s |" % (k, fmt(base.get(k)), fmt(fin.get(k))))
     lines += ["", "Training steps: %s; training time: %.1f min of CPU wall time (2 cores, excluding validation)."
               % (steps, tr.get("seconds", 0) / 60.0)]
+    if tr.get("ensemble"):
+        lines.append("Ensemble: %s; members: %s." % (tr["ensemble"], "; ".join(
+            "seed %s, %s steps, alone %s (flip + largest lesion)" % (m.get("seed"), m.get("steps"),
+                                                                    fmt(m.get("dice_mean_tta_largest")))
+            for m in tr.get("members", []))))
     if val.get("postprocessing"):
         lines.append("Post-processing variants: %s." % val["postprocessing"])
     lines.append("App-side `npm run eval` figures: see \"Evaluation through the app\" below.")
