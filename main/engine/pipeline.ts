@@ -140,6 +140,8 @@ export async function segmentImage(src: ImageSource, options: SegmentOptions, on
     ...(boundary ? { boundary } : {}),
     ...(prep.postprocess ? { filter: prep.postprocess } : {}),
   });
+  // Post-processing runs in one piece: a cancel that arrived meanwhile still discards the run.
+  throwIfAborted(signal);
   const seconds = (performance.now() - started) / 1000;
   const document: InstancesDocument = {
     source: sourceRecord(src, geometry),

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import sharp from 'sharp';
-import { measureFiles, segmentFile, segmentToFolder } from '../../main/engine/pipeline';
+import { measureFiles, segmentFile, segmentImage, segmentToFolder } from '../../main/engine/pipeline';
 import { openImage } from '../../main/engine/io';
 import { writePng } from '../../main/engine/io/png';
 import { writeNifti } from '../../main/engine/io/nifti';
@@ -100,6 +100,19 @@ describe('segment end to end', () => {
     const run = segmentToFolder(png, out, { model: modelDir, device: 'cpu' }, (p) => p.stage === 'inference' && p.done >= 2 && controller.abort(), controller.signal);
     await expect(run).rejects.toBeInstanceOf(AbortError);
     expect(existsSync(out)).toBe(false);
+  });
+
+  it('a cancel that arrives while post-processing runs still discards the run', async () => {
+    // Post-processing runs in one synchronous piece; the cancel lands when it starts, as a queued message would.
+    // segmentImage is what the app's engine host runs: it must not hand back a result the user cancelled.
+    const controller = new AbortController();
+    const src = await openImage(png);
+    try {
+      const run = segmentImage(src, { model: modelDir, device: 'cpu' }, (p) => p.stage === 'postprocess' && controller.abort(), controller.signal);
+      await expect(run).rejects.toBeInstanceOf(AbortError);
+    } finally {
+      await src.close();
+    }
   });
 
   it('a corrupt model is refused before the runtime is asked to load it', async () => {
