@@ -75,7 +75,6 @@ import { probePixel } from './render/probe';
 import { SessionWorkspace, type RestoredSession } from './session/workspace';
 import { exportResult, type ExportFormat, type ExportOptions } from './export/exporter';
 import { installModel, planAutoDevice, removeUserModel } from './inference/install';
-import { throwIfAborted } from './inference/tiling';
 
 // The contract's format list and the exporter's must stay the same list.
 const _formatsMatch: [ResultExportFormat, ExportFormat] extends [ExportFormat, ResultExportFormat] ? true : never = true;
@@ -137,8 +136,6 @@ export function createEngineService(options: EngineServiceOptions = {}): EngineS
           onProgress,
           signal,
         );
-        // Nothing of a cancelled run is kept (the cancel may have arrived while the last step ran).
-        throwIfAborted(signal);
         const r = out.rasters;
         const resultId = results.add({
           path,

@@ -58,7 +58,6 @@ export class RecentFiles {
   private loading: Promise<RecentEntry[]> | null = null;
   /** Changes to the list run one after another, in call order (concurrent opens land in the order they were made). */
   private changes: Promise<unknown> = Promise.resolve();
-  private writing: Promise<void> = Promise.resolve();
   private readonly max: number;
   private readonly now: () => Date;
 
@@ -162,25 +161,20 @@ export class RecentFiles {
     return loaded;
   }
 
-  /** Writes the whole list atomically; writes queue so the last state always lands last. */
-  private save(): Promise<void> {
+  /** Writes the whole list atomically (temp file + rename); changes run one at a time, so writes never overlap. */
+  private async save(): Promise<void> {
     const file = this.file;
-    if (!file) return Promise.resolve();
+    if (!file) return;
     const snapshot = JSON.stringify({ version: 1, entries: this.entries ?? [] }, null, 2) + '\n';
-    const run = async () => {
-      await fs.mkdir(dirname(file), { recursive: true });
-      const temp = join(dirname(file), `.${basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-      try {
-        await fs.writeFile(temp, snapshot, { mode: 0o600 });
-        await fs.rename(temp, file);
-      } catch (err) {
-        await fs.rm(temp, { force: true });
-        throw err;
-      }
-    };
-    const next = this.writing.then(run, run);
-    this.writing = next.catch(() => undefined);
-    return next;
+    await fs.mkdir(dirname(file), { recursive: true });
+    const temp = join(dirname(file), `.${basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+    try {
+      await fs.writeFile(temp, snapshot, { mode: 0o600 });
+      await fs.rename(temp, file);
+    } catch (err) {
+      await fs.rm(temp, { force: true });
+      throw err;
+    }
   }
 }
 

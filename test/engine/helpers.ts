@@ -13,6 +13,13 @@ export function tempDir(prefix = 'delineate-io-'): { dir: string; cleanup: () =>
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
+/** The size x size square of a row-major map (width W) whose top-left corner is (row0, col0). */
+export function cropSquare(map: ArrayLike<number>, W: number, row0: number, col0: number, size: number): Uint32Array {
+  const out = new Uint32Array(size * size);
+  for (let y = 0; y < size; y++) for (let x = 0; x < size; x++) out[y * size + x] = map[(row0 + y) * W + col0 + x]!;
+  return out;
+}
+
 export function commandWorks(cmd: string, args: string[]): boolean {
   const r = spawnSync(cmd, args, { encoding: 'utf8' });
   return r.status === 0;

@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { openImage } from '../../main/engine/io';
 import { splitInstancesByBoundary } from '../../main/engine/postprocess/instances';
 import { matchInstances } from '../../main/engine/measure/agreement';
-import { repoRoot, sharedDir } from './helpers';
+import { cropSquare, repoRoot, sharedDir } from './helpers';
 
 const dataDir = path.join(sharedDir, 'data', 'buildings-joplin');
 const splitFile = path.join(repoRoot, 'models', 'training', 'splits', 'buildings_val.txt');
@@ -36,12 +36,6 @@ function boundaryBand(ins: ArrayLike<number>, W: number, H: number): Float32Arra
   return band;
 }
 
-function crop(map: ArrayLike<number>, W: number, row0: number, col0: number, size: number): Uint32Array {
-  const out = new Uint32Array(size * size);
-  for (let y = 0; y < size; y++) for (let x = 0; x < size; x++) out[y * size + x] = map[(row0 + y) * W + col0 + x]!;
-  return out;
-}
-
 describe.skipIf(!existsSync(dataDir) || !existsSync(splitFile))('boundary split on the Joplin reference footprints', () => {
   it('recovers every reference instance of the validation regions from a perfect building + boundary map', async () => {
     const regions = readFileSync(splitFile, 'utf8')
@@ -57,7 +51,7 @@ describe.skipIf(!existsSync(dataDir) || !existsSync(splitFile))('boundary split 
       const labels = Uint8Array.from(ins, (v) => (v > 0 ? 1 : 0));
       const split = splitInstancesByBoundary({ labels, width: W, height: H, depth: 1, nodataLabel: 255, boundary: boundaryBand(ins, W, H) });
       const [row0, col0, size] = [Number(r), Number(c), Number(s)];
-      const m = matchInstances(crop(split, W, row0, col0, size), crop(ins, W, row0, col0, size));
+      const m = matchInstances(cropSquare(split, W, row0, col0, size), cropSquare(ins, W, row0, col0, size));
       expect([m.falsePositives, m.falseNegatives], tile).toEqual([0, 0]);
       matched += m.truePositives;
     }

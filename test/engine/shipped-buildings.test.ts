@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { openImage } from '../../main/engine/io';
 import { detectionScores, matchInstances } from '../../main/engine/measure/agreement';
-import { repoRoot, sharedDir, tempDir } from './helpers';
+import { cropSquare, repoRoot, sharedDir, tempDir } from './helpers';
 
 const TILE = 'tile_1361-10160';
 const dataDir = path.join(sharedDir, 'data', 'buildings-joplin');
@@ -32,12 +32,6 @@ async function band0(file: string): Promise<{ data: ArrayLike<number>; width: nu
   } finally {
     await src.close();
   }
-}
-
-function crop(map: ArrayLike<number>, W: number, row0: number, col0: number, size: number): Uint32Array {
-  const out = new Uint32Array(size * size);
-  for (let y = 0; y < size; y++) for (let x = 0; x < size; x++) out[y * size + x] = map[(row0 + y) * W + col0 + x]!;
-  return out;
 }
 
 describe.skipIf(skip !== null)('delineate segment --model buildings-joplin', () => {
@@ -73,7 +67,7 @@ describe.skipIf(skip !== null)('delineate segment --model buildings-joplin', () 
     const [, r, c, s] = line!.trim().split(/\s+/).map(Number) as [number, number, number, number];
     const ref = await band0(reference);
     expect([predicted.width, predicted.height]).toEqual([ref.width, ref.height]);
-    const m = matchInstances(crop(predicted.data, predicted.width, r, c, s), crop(ref.data, ref.width, r, c, s));
+    const m = matchInstances(cropSquare(predicted.data, predicted.width, r, c, s), cropSquare(ref.data, ref.width, r, c, s));
     const { precision, recall, f1 } = detectionScores(m.truePositives, m.falsePositives, m.falseNegatives);
     console.log(`shipped buildings on ${TILE} quadrant: TP ${m.truePositives} FP ${m.falsePositives} FN ${m.falseNegatives} P ${precision.toFixed(3)} R ${recall.toFixed(3)} F1 ${f1.toFixed(3)}`);
     expect(f1).toBeGreaterThan(0.45);
