@@ -22,12 +22,8 @@ from analyse_brain_post import keep_fraction  # noqa: E402
 
 
 def load_net(path):
-    s = torch.load(path, map_location="cpu")
-    in_ch = int(s["weights_fp16"]["enc.0.0.weight"].shape[1])
-    net = C.UNet(in_ch, 1, (16, 32, 64, 128, 192)).to(memory_format=torch.channels_last)
-    C.load_fp16_state(net, s["weights_fp16"])
-    net.eval()
-    return net, (in_ch - 1) // 2, int(s["step"])
+    net, context, s = B.load_resume_net(path)
+    return net, context, int(s["step"])
 
 
 def predict_tta(net, context, vol):

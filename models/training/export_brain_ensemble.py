@@ -37,23 +37,10 @@ class MeanOfSigmoids(nn.Module):
 
 
 def load_member(path):
-    s = torch.load(path, map_location="cpu")
-    if s.get("model_id") != B.MODEL_ID:
-        raise SystemExit("%s: not a %s resume point" % (path, B.MODEL_ID))
-    in_ch = int(s["weights_fp16"]["enc.0.0.weight"].shape[1])
-    if in_ch != 1:
-        raise SystemExit("%s: reads %d slices; ensemble members must be single-slice models" % (path, in_ch))
-    net = C.UNet(1, 1, (16, 32, 64, 128, 192)).to(memory_format=torch.channels_last)
-    C.load_fp16_state(net, s["weights_fp16"])
-    return net.eval(), s
-
-
-@torch.no_grad()
-def predict(module, vol, bs=16):
-    out = []
-    for i in range(0, len(vol), bs):
-        out.append(module(C.to_cl(torch.from_numpy(np.ascontiguousarray(vol[i:i + bs, None]))))[:, 0].numpy())
-    return np.concatenate(out)
+    net, context, s = B.load_resume_net(path)
+    if context:
+        raise SystemExit("%s: reads %d slices; ensemble members must be single-slice models" % (path, 2 * context + 1))
+    return net, s
 
 
 def main():
@@ -70,7 +57,7 @@ def main():
     train = [k for k in sorted(data) if k not in val]
     members, member_metrics = [], []
     for path, (net, s) in zip(args.members, loaded):
-        m = B.validation_metrics(lambda vol, net=net: predict(lambda x: torch.sigmoid(net(x)), vol), data, val)
+        m = B.validation_metrics(lambda vol, net=net: B.predict_volume(net, vol, context=0), data, val)
         members.append({"seed": s.get("sched", {}).get("seed"), "steps": int(s["step"]),
                         "seconds": int(round(s.get("sched", {}).get("seconds", 0))),
                         "dice_mean_tta_largest": round(m["dice_mean_tta_largest"], 4),
@@ -78,8 +65,9 @@ def main():
         member_metrics.append(m)
         print("member %s (seed %s, step %d): %s" % (path, members[-1]["seed"], s["step"],
               " ".join("%s=%.4f" % (k, v) for k, v in m.items() if isinstance(v, float))), flush=True)
-    ens = MeanOfSigmoids([n for n, _ in loaded]).eval()
-    metrics = B.validation_metrics(lambda vol: predict(ens, vol), data, val)
+    # The exported graph's arithmetic: the mean of the members' probabilities.
+    metrics = B.validation_metrics(
+        lambda vol: np.mean([B.predict_volume(n, vol, context=0) for n, _ in loaded], 0), data, val)
     print("ensemble of %d: %s" % (len(loaded), " ".join("%s=%.4f" % (k, v) for k, v in metrics.items()
                                                           if isinstance(v, float))))
     print("per patient (flip + largest lesion):", json.dumps(metrics["per_patient_tta_largest"]))
@@ -105,6 +93,7 @@ def main():
         "Python validation (per-patient volumetric Dice, threshold 0.5, EMA weights); baseline = member 0 alone "
         "(seed %s, step %d)" % (first.get("sched", {}).get("seed"), first["step"]))
     manifest["training"]["validation"]["baseline_label"] = "member 0 alone (step %d)" % first["step"]
+    ens = MeanOfSigmoids([n for n, _ in loaded]).eval()
     C.export_onnx(ens, 1, "none", os.path.join(out_dir, "model.onnx"), manifest, C.deepness_meta(**B.DEEPNESS),
                   fp16_weights=True)
     C.write_manifest(B.MODEL_ID, manifest)

@@ -110,6 +110,17 @@ def predict_volume(net, vol, bs=16, context=None):
     return np.concatenate(probs)
 
 
+def load_resume_net(path):
+    """A compact resume point (resume.pt format) as an eval-mode U-Net; returns (net, context slices, the point)."""
+    s = torch.load(path, map_location="cpu")
+    if s.get("model_id") != MODEL_ID:
+        raise SystemExit("%s: not a %s resume point" % (path, MODEL_ID))
+    in_ch = int(s["weights_fp16"]["enc.0.0.weight"].shape[1])
+    net = C.UNet(in_ch, 1, (16, 32, 64, 128, 192)).to(memory_format=torch.channels_last)
+    C.load_fp16_state(net, s["weights_fp16"])
+    return net.eval(), (in_ch - 1) // 2, s
+
+
 def validation_metrics(predict, data, val):
     """Per-patient volumetric Dice over the validation patients; predict(vol) -> probability volume."""
     res = {"raw": [], "mincc": [], "largest": [], "tta_raw": [], "tta_largest": []}
