@@ -147,16 +147,20 @@ export interface ModelManifest {
     distanceChannel?: number | null;
   };
   /**
-   * Test-time flips: the model also runs on the tile mirrored along x (left-right) and/or y, and the probabilities
-   * are averaged (the flips are undone first). Each flip costs one more model call per tile.
+   * Test-time flips: the model also runs on the tile mirrored along x (left-right), y (top-bottom) and/or both
+   * (`xy`, a half turn), and the probabilities are averaged (the flips are undone first). Each flip costs one more
+   * model call per tile.
    */
-  testTimeFlips?: Array<'x' | 'y'>;
+  testTimeFlips?: TestTimeFlip[];
   /** Clean-up of the label map before instances are made (per class, 3D components on volumes). */
   postprocess?: ModelPostprocess;
   license: string;
   card?: string;
   training?: Record<string, unknown>;
 }
+
+/** A test-time flip: mirrored along x, along y, or along both (a half turn). */
+export type TestTimeFlip = 'x' | 'y' | 'xy';
 
 /** Component filters a manifest may ask for; a run may switch them off (`--no-postprocess`). */
 export interface ModelPostprocess {
@@ -170,6 +174,11 @@ export interface ModelPostprocess {
    * `resolution.mPerPx` (without either it does not apply).
    */
   minObjectAreaM2?: number;
+  /**
+   * Footprint regularisation (2D rasters only, after the minimum object size): each object that fills at least
+   * `minFill` of its minimum-area rectangle (any orientation) becomes that rectangle; the rest keep their outline.
+   */
+  regularize?: { shape: 'rectangle'; minFill: number };
 }
 
 /** What model pickers and `models list --json` show. */
@@ -187,7 +196,7 @@ export interface ModelSummary {
   summary?: string;
   /** The manifest's component filters (a run may switch them off) and test-time flips. */
   postprocess?: ModelPostprocess;
-  testTimeFlips?: Array<'x' | 'y'>;
+  testTimeFlips?: TestTimeFlip[];
 }
 
 // ---------------------------------------------------------------- instances.json

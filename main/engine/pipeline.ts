@@ -20,6 +20,7 @@ import { classChannels, labelArrayFor, probabilitiesToLabels, type LabelArray } 
 import { connectedComponents, instancesFromValues, type ComponentStats, type Connectivity } from './postprocess/components';
 import { boundaryFromDistance, splitInstancesByBoundary, statsFromInstanceMap, type InstanceSplitMethod } from './postprocess/instances';
 import { filterComponents } from './postprocess/filter';
+import { regularizeRectangles } from './postprocess/regularize';
 import { countLabels, measureInstances, pixelUnit } from './measure/index';
 import { geoMeasurer } from './measure/geo';
 import { writeZones } from './measure/zones';
@@ -139,6 +140,7 @@ export async function segmentImage(src: ImageSource, options: SegmentOptions, on
     ...minSizeOption(options.minSizePx, modelMinObjectPx(prep, src)),
     ...(boundary ? { boundary } : {}),
     ...(prep.postprocess ? { filter: prep.postprocess } : {}),
+    ...(prep.postprocess?.regularize ? { regularize: prep.postprocess.regularize } : {}),
   });
   // Post-processing runs in one piece: a cancel that arrived meanwhile still discards the run.
   throwIfAborted(signal);
@@ -190,6 +192,8 @@ export interface PostprocessInput {
   given?: { instances: Uint32Array; stats: ComponentStats[] };
   /** The model's component filters (manifest `postprocess`), applied to the labels first. */
   filter?: ModelPostprocess;
+  /** Footprint regularisation of the instances (manifest `postprocess.regularize`); 2D only, after minSizePx. */
+  regularize?: ModelPostprocess['regularize'];
 }
 
 /** The larger of the user's and the model's minimum object size, as a postprocess option. */
@@ -242,6 +246,22 @@ export function postprocess(p: PostprocessInput): { instances: InstancesDocument
       ...(p.intensity ? { intensity: p.intensity } : {}),
       ...(p.minSizePx ? { minPixels: p.minSizePx } : {}),
     });
+  }
+  if (p.regularize && !p.given && p.depth === 1) {
+    // Squared-off outlines change the pixels, so the statistics are gathered again from the new map.
+    regularizeRectangles({ instances: cc.instances, labels: p.labels, width: p.width, height: p.height, minFill: p.regularize.minFill });
+    cc = {
+      instances: cc.instances,
+      stats: statsFromInstanceMap({
+        instances: cc.instances,
+        labels: p.labels,
+        width: p.width,
+        height: p.height,
+        depth: 1,
+        ...(p.probability ? { probability: p.probability } : {}),
+        ...(p.intensity ? { intensity: p.intensity } : {}),
+      }),
+    };
   }
   const counts = countLabels(p.labels, p.classes.length, p.nodataLabel);
   const measured = measureInstances(cc.stats, {

@@ -250,7 +250,11 @@ export function inferenceRecord(r: {
 function appliedPostprocess(p: ModelPostprocess | null, which: 'all' | 'per-object'): { postprocess?: ModelPostprocess } {
   if (!p) return {};
   if (which === 'all') return { postprocess: p };
-  return p.minObjectAreaM2 !== undefined ? { postprocess: { minObjectAreaM2: p.minObjectAreaM2 } } : {};
+  const perObject: ModelPostprocess = {
+    ...(p.minObjectAreaM2 !== undefined ? { minObjectAreaM2: p.minObjectAreaM2 } : {}),
+    ...(p.regularize ? { regularize: p.regularize } : {}),
+  };
+  return Object.keys(perObject).length ? { postprocess: perObject } : {};
 }
 
 export function resampleRecord(plan: ResamplePlan | null): Record<string, unknown> {

@@ -318,6 +318,9 @@ export async function segmentWindowed(
         connectivity: options.connectivity ?? 8,
         ...(minPx > 1 ? { minSizePx: minPx } : {}),
         ...(full.boundary ? { boundary: Float32Array.from(full.boundary, (v) => v / 255) } : {}),
+        // Footprint regularisation is per object: instances.tif and instances.json get the squared-off outlines,
+        // labels.tif (already streamed) keeps the model's pixels.
+        ...(prep.postprocess?.regularize ? { regularize: prep.postprocess.regularize } : {}),
       });
       throwIfAborted(signal);
       instances = post.instances;

@@ -44,7 +44,7 @@ describe('validateManifest', () => {
     ['classChannels count', (m) => (m.outputs = { type: 'softmax', classChannels: [1, 2] }), /"outputs.classChannels" must have one channel per class/],
     ['file escapes', (m) => (m.file = '../other/model.onnx'), /"file" must be a path inside the model folder/],
     ['no licence', (m) => delete m.license, /"license" must be a non-empty string/],
-    ['unknown flip', (m) => (m.testTimeFlips = ['z']), /"testTimeFlips\[0\]" must be one of "x", "y", got "z"/],
+    ['unknown flip', (m) => (m.testTimeFlips = ['z']), /"testTimeFlips\[0\]" must be one of "x", "y", "xy", got "z"/],
     ['flip twice', (m) => (m.testTimeFlips = ['x', 'x']), /"testTimeFlips" lists a flip twice/],
     ['keep zero components', (m) => (m.postprocess = { keepLargestComponents: 0 }), /"postprocess.keepLargestComponents" must be from 1/],
     ['fraction above 1', (m) => (m.postprocess = { minComponentFraction: 1.5 }), /"postprocess.minComponentFraction" must be from 0 to 1/],

@@ -13,12 +13,15 @@ import { filterComponents } from '../../main/engine/postprocess/filter';
 import { writeTiff } from '../../main/engine/io/tiff-writer';
 
 describe('flipTensor', () => {
-  it('mirrors every plane along x or y and is its own inverse', () => {
+  it('mirrors every plane along x, y or both and is its own inverse', () => {
     // 2 planes of 2 x 3.
     const t = Float32Array.from([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
     expect(Array.from(flipTensor(t, 2, 2, 3, 'x'))).toEqual([3, 2, 1, 6, 5, 4, 9, 8, 7, 12, 11, 10]);
     expect(Array.from(flipTensor(t, 2, 2, 3, 'y'))).toEqual([4, 5, 6, 1, 2, 3, 10, 11, 12, 7, 8, 9]);
-    expect(Array.from(flipTensor(flipTensor(t, 2, 2, 3, 'x'), 2, 2, 3, 'x'))).toEqual(Array.from(t));
+    // Both axes = a half turn of each plane, the same as x then y.
+    expect(Array.from(flipTensor(t, 2, 2, 3, 'xy'))).toEqual([6, 5, 4, 3, 2, 1, 12, 11, 10, 9, 8, 7]);
+    expect(Array.from(flipTensor(t, 2, 2, 3, 'xy'))).toEqual(Array.from(flipTensor(flipTensor(t, 2, 2, 3, 'x'), 2, 2, 3, 'y')));
+    for (const axis of ['x', 'y', 'xy'] as const) expect(Array.from(flipTensor(flipTensor(t, 2, 2, 3, axis), 2, 2, 3, axis))).toEqual(Array.from(t));
   });
 });
 

@@ -26,6 +26,7 @@ describe('segment request and model summary', () => {
     expect(postprocessLabel({ keepLargestComponents: 1 })).toBe('Model clean-up: keep only the largest object per class');
     expect(postprocessLabel({ keepLargestComponents: 2, minComponentFraction: 0.1 })).toMatch(/2 largest objects.*under 10% of the largest/);
     expect(postprocessLabel({ minObjectAreaM2: 25 })).toBe('Model clean-up: drop objects under 25 m²');
+    expect(postprocessLabel({ minObjectAreaM2: 25, regularize: { shape: 'rectangle', minFill: 0.6 } })).toBe('Model clean-up: drop objects under 25 m², square off outlines that fill 60% or more of their rectangle');
   });
 });
 

@@ -6,6 +6,7 @@
 // With a validity mask, tiles that hold no valid pixel are never run (their pixels are nodata, labelled 255 later).
 // Resampling (resample.ts) and window-by-window processing (../windowed.ts) happen around this function.
 import type { Tensor4 } from './runtime';
+import type { TestTimeFlip } from '../../../preload/formats';
 
 export interface TilePlan {
   tileW: number;
@@ -85,16 +86,21 @@ export interface TiledRunOptions {
   activate?: (tile: Float32Array, channels: number, pixels: number) => void;
   /** Validity (0 = nodata) per pixel of the plane: tiles with no valid pixel are skipped. */
   valid?: Uint8Array;
-  /** Test-time flips: each tile also runs mirrored along x and/or y; the activated outputs are averaged. */
-  flips?: ReadonlyArray<'x' | 'y'>;
+  /** Test-time flips: each tile also runs mirrored along x, y and/or both; the activated outputs are averaged. */
+  flips?: ReadonlyArray<TestTimeFlip>;
 }
 
-/** Mirrors every H x W plane of a N x C x H x W tensor along x or y (in a new array). */
-export function flipTensor(data: Float32Array, planes: number, th: number, tw: number, axis: 'x' | 'y'): Float32Array {
+/** Mirrors every H x W plane of a N x C x H x W tensor along x, y or both (in a new array); each is its own inverse. */
+export function flipTensor(data: Float32Array, planes: number, th: number, tw: number, axis: TestTimeFlip): Float32Array {
   const out = new Float32Array(data.length);
   const size = th * tw;
   for (let p = 0; p < planes; p++) {
     const base = p * size;
+    if (axis === 'xy') {
+      // Both axes: pixel j of the plane goes to size - 1 - j.
+      for (let j = 0; j < size; j++) out[base + size - 1 - j] = data[base + j]!;
+      continue;
+    }
     for (let y = 0; y < th; y++) {
       const srcRow = base + y * tw;
       const dstRow = base + (axis === 'y' ? th - 1 - y : y) * tw;
