@@ -37,6 +37,11 @@ M_PER_PX = 0.6
 # the app to drop them (postprocess.minObjectAreaM2), and validation does the same.
 MIN_OBJECT_M2 = 25.0
 MIN_OBJECT_PX = int(np.ceil(MIN_OBJECT_M2 / (M_PER_PX * M_PER_PX) - 1e-9))
+# Test-time flips the manifest asks for (the app averages the identity and these mirrored runs) and footprint
+# regularisation (objects filling >= this fraction of their minimum-area rectangle become that rectangle), both
+# applied by validation as the app applies them.
+TTA_FLIPS = ("x", "y", "xy")
+REGULARIZE_MIN_FILL = 0.6
 CROP = 256
 # default validation quadrants (row0, col0, size): see README / splits file for the reasoning
 DEFAULT_VAL = {"tile_1361-10160": (512, 512, 512), "tile_1361-9136": (512, 0, 512), "tile_337-10160": (0, 0, 512)}
@@ -135,6 +140,58 @@ def instances(prob_b, prob_e, thr=0.5, min_area=MIN_OBJECT_PX):
     rest, m = ndimage.label(mask & (lab == 0))
     lab = np.where(rest > 0, rest + lab.max(), lab)
     return relabel_min_area(lab, min_area)
+
+
+def min_area_rectangle(hull):
+    """(centre, unit side u, half sides (hu, hv), area) of the minimum-area rectangle around a convex polygon."""
+    best = None
+    n = len(hull)
+    for i in range(n):
+        e = hull[(i + 1) % n] - hull[i]
+        u = e / max(np.hypot(*e), 1e-12)
+        v = np.array([-u[1], u[0]])
+        pu, pv = hull @ u, hull @ v
+        area = (pu.max() - pu.min()) * (pv.max() - pv.min())
+        if best is None or area < best[3] - 1e-9:
+            mu, mv = (pu.max() + pu.min()) / 2, (pv.max() + pv.min()) / 2
+            best = (mu * u + mv * v, u, ((pu.max() - pu.min()) / 2, (pv.max() - pv.min()) / 2), area)
+    return best
+
+
+def regularize_rectangles(lab, min_fill=REGULARIZE_MIN_FILL):
+    """Each object filling >= min_fill of its minimum-area rectangle (hull of its pixel corners) grows to the pixels
+    whose centres that rectangle covers, taking background only; reference for main/engine/postprocess/regularize.ts."""
+    from scipy.spatial import ConvexHull
+    out = lab.copy()
+    for i, sl in enumerate(ndimage.find_objects(lab)):
+        if sl is None:
+            continue
+        ys, xs = np.nonzero(lab[sl] == i + 1)
+        ys, xs = ys + sl[0].start, xs + sl[1].start
+        corners = np.concatenate([np.stack([xs + a, ys + b], 1) for a in (0, 1) for b in (0, 1)]).astype(np.float64)
+        hull = corners[ConvexHull(corners).vertices]
+        c, u, (hu, hv), area = min_area_rectangle(hull)
+        if len(xs) / area < min_fill:
+            continue
+        v = np.array([-u[1], u[0]])
+        ex, ey = hu * abs(u[0]) + hv * abs(v[0]), hu * abs(u[1]) + hv * abs(v[1])
+        r0, r1 = max(int(np.floor(c[1] - ey)), 0), min(int(np.ceil(c[1] + ey)), lab.shape[0] - 1)
+        c0, c1 = max(int(np.floor(c[0] - ex)), 0), min(int(np.ceil(c[0] + ex)), lab.shape[1] - 1)
+        yy, xx = np.mgrid[r0:r1 + 1, c0:c1 + 1]
+        d = np.stack([xx + 0.5 - c[0], yy + 0.5 - c[1]], -1)
+        inside = (np.abs(d @ u) <= hu + 1e-9) & (np.abs(d @ v) <= hv + 1e-9)
+        win = out[r0:r1 + 1, c0:c1 + 1]
+        win[inside & (win == 0)] = i + 1
+    return out
+
+
+def predict_flips(net, x, flips=TTA_FLIPS):
+    """Sigmoid outputs averaged over the identity and the mirrored runs (x = columns, y = rows, xy = both)."""
+    dims = {"x": (3,), "y": (2,), "xy": (2, 3)}
+    acc = torch.sigmoid(net(C.to_cl(x)))
+    for f in flips:
+        acc = acc + torch.sigmoid(net(C.to_cl(x.flip(dims[f])))).flip(dims[f])
+    return acc / (len(flips) + 1)
 
 
 def relabel_min_area(lab, min_area):
@@ -248,8 +305,8 @@ def main():
         n = {"raw": [0, 0, 0, 0, 0], "registered": [0, 0, 0, 0, 0]}  # tp fp fn inter union
         for t, (r, c, s) in val.items():
             x = Ximg[t][None, :, r:r + s, c:c + s]
-            pr = torch.sigmoid(net(C.to_cl(normalise(x))))[0].numpy()
-            lab = instances(pr[0], pr[1])
+            pr = predict_flips(net, normalise(x))[0].numpy()
+            lab = regularize_rectangles(instances(pr[0], pr[1]))
             for key, gts, src in (("raw", gt_val, raw), ("registered", gt_reg, reg)):
                 a, b_, c_ = match_f1(lab, gts[t])
                 g = src[t][r:r + s, c:c + s] > 0
@@ -271,7 +328,7 @@ def main():
         manifest = {
             "id": MODEL_ID,
             "name": "Building footprints (0.6 m aerial RGB, Joplin)",
-            "version": "1.0.0",
+            "version": "1.1.0",
             "task": "instance",
             "kinds": ["geo", "image"],
             "sensor": "RGB aerial",
@@ -282,7 +339,9 @@ def main():
             "tileSize": [256, 256],
             "tileOverlap": 0.25,
             "resolution": {"mmPerPx": None, "mPerPx": M_PER_PX},
-            "postprocess": {"minObjectAreaM2": MIN_OBJECT_M2},
+            "testTimeFlips": list(TTA_FLIPS),
+            "postprocess": {"minObjectAreaM2": MIN_OBJECT_M2,
+                            "regularize": {"shape": "rectangle", "minFill": REGULARIZE_MIN_FILL}},
             "classes": [{"name": "building", "color": "#ff9500"}],
             "outputs": {"name": "output", "type": "sigmoid", "threshold": 0.5, "backgroundChannel": False,
                         "classChannels": [0], "boundaryChannel": 1, "distanceChannel": None},
@@ -298,7 +357,7 @@ def main():
                 "steps": int(state["step"]),
                 "seconds": int(round(state["seconds"])),
                 "validation": {
-                    "source": "Python training-time validation (instance F1 at IoU>0.5, marker watershed, reference instances >= %d px, predicted objects >= %g m2 = %d px, EMA weights)" % (MIN_AREA, MIN_OBJECT_M2, MIN_OBJECT_PX),
+                    "source": "Python training-time validation (instance F1 at IoU>0.5, flips %s averaged, marker watershed, reference instances >= %d px, predicted objects >= %g m2 = %d px, rectangles where fill >= %g, EMA weights)" % ("/".join(TTA_FLIPS), MIN_AREA, MIN_OBJECT_M2, MIN_OBJECT_PX, REGULARIZE_MIN_FILL),
                     "regions": len(val),
                     "final": pick(metrics),
                     "baseline": pick(state["baseline"]),
