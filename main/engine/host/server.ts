@@ -2,7 +2,7 @@
 // answers with results, errors or progress. Pure Node: the same code runs as a Node child and an Electron
 // utilityProcess; the transport is injected so tests can drive it in memory.
 
-import type { EngineService, OpenOptions } from '../service';
+import type { EngineService, OpenOptions, ProgressFn } from '../service';
 import { isToHost, serializeError, type CallMessage, type FromHost, type ToHost } from './protocol';
 
 /** The two ends a host needs; see `detectTransport` for the real ones. */
@@ -39,6 +39,27 @@ export function detectTransport(): HostTransport | null {
   return null;
 }
 
+/** The shortest gap between two progress messages of one job within one stage. */
+export const PROGRESS_INTERVAL_MS = 100;
+
+/**
+ * Progress as the window needs it: every change of stage and the last step of each stage, otherwise at most one
+ * message per `intervalMs`. A model with thousands of small tiles reports every tile; sent one by one they queue
+ * in front of the job's end (a cancel then seems to take seconds on a loaded machine).
+ */
+export function throttledProgress(send: ProgressFn, intervalMs = PROGRESS_INTERVAL_MS, now: () => number = () => performance.now()): ProgressFn {
+  let lastStage: string | null = null;
+  let lastAt = -Infinity;
+  return (p) => {
+    const t = now();
+    if (p.stage !== lastStage || p.done >= p.total || t - lastAt >= intervalMs) {
+      lastStage = p.stage;
+      lastAt = t;
+      send(p);
+    }
+  };
+}
+
 /** Serves `service` on `transport` until the process ends. Returns the count of jobs running (for tests). */
 export function serveEngine(service: EngineService, transport: HostTransport): { running(): number } {
   const jobs = new Map<string, AbortController>();
@@ -68,7 +89,7 @@ export function serveEngine(service: EngineService, transport: HostTransport): {
           return await service.segment(
             p[0] as string,
             p[1] as Parameters<EngineService['segment']>[1],
-            (progress) => transport.send({ type: 'progress', id: msg.id, progress }),
+            throttledProgress((progress) => transport.send({ type: 'progress', id: msg.id, progress })),
             controller.signal,
             p[2] as OpenOptions | undefined,
           );
