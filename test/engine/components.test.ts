@@ -171,4 +171,15 @@ describe('probabilitiesToLabels', () => {
     const s = probabilitiesToLabels(Float32Array.from([0.2, 0.5, 0.9]), 1, 3, { type: 'sigmoid', threshold: 0.5 }, 1);
     expect(Array.from(s.labels)).toEqual([0, 1, 1]);
   });
+
+  it('keeps the background channel when classChannels are listed explicitly', () => {
+    // channels: bg, a, b; classes listed as [b, a] so the class order differs from the channel order.
+    const probs = Float32Array.from([0.6, 0.2, 0.1, /* a */ 0.3, 0.7, 0.2, /* b */ 0.1, 0.1, 0.7]);
+    const withBg = probabilitiesToLabels(probs, 3, 3, { type: 'softmax', backgroundChannel: true, classChannels: [2, 1] }, 2);
+    expect(Array.from(withBg.labels)).toEqual([0, 2, 1]);
+    expect(withBg.probability[0]).toBeCloseTo(0.6);
+    // Without a background channel, the same first pixel goes to its best class.
+    const noBg = probabilitiesToLabels(probs, 3, 3, { type: 'softmax', backgroundChannel: false, classChannels: [0, 1] }, 2);
+    expect(Array.from(noBg.labels)).toEqual([1, 2, 2]);
+  });
 });

@@ -42,6 +42,7 @@ describe('validateManifest', () => {
     ['overlap range', (m) => (m.tileOverlap = 0.95), /"tileOverlap" must be from 0 to 0.9, got 0.95/],
     ['outputs type', (m) => (m.outputs = { type: 'argmax' }), /"outputs.type" must be one of/],
     ['classChannels count', (m) => (m.outputs = { type: 'softmax', classChannels: [1, 2] }), /"outputs.classChannels" must have one channel per class/],
+    ['class on background', (m) => (m.outputs = { type: 'softmax', backgroundChannel: true, classChannels: [0] }), /"outputs.classChannels" maps a class onto channel 0/],
     ['file escapes', (m) => (m.file = '../other/model.onnx'), /"file" must be a path inside the model folder/],
     ['no licence', (m) => delete m.license, /"license" must be a non-empty string/],
     ['unknown flip', (m) => (m.testTimeFlips = ['z']), /"testTimeFlips\[0\]" must be one of "x", "y", "xy", got "z"/],

@@ -159,6 +159,7 @@ export function validateManifest(value: unknown, file: string): ModelManifest {
     const cc = c.arr(out.classChannels, 'outputs.classChannels').map((x, i) => c.int(x, `outputs.classChannels[${i}]`, 0));
     if (cc.length !== classes.length) c.fail('outputs.classChannels', `must have one channel per class (${classes.length})`);
     outputs.classChannels = cc;
+    if (outputs.backgroundChannel === true && cc.includes(0)) c.fail('outputs.classChannels', 'maps a class onto channel 0, which outputs.backgroundChannel: true declares as background');
   }
   for (const key of ['boundaryChannel', 'distanceChannel'] as const) {
     const v = out[key];

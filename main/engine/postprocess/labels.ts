@@ -45,7 +45,10 @@ export function probabilitiesToLabels(
   const { labels, nodataLabel } = labelArrayFor(classCount, pixels);
   const probability = new Float32Array(pixels);
   const sigmoid = outputs.type === 'sigmoid' || (outputs.type === 'logits' && channels === 1);
-  const hasBackground = !sigmoid && !outputs.classChannels && outputs.backgroundChannel !== false;
+  // Channel 0 is background for softmax/logits unless the manifest says there is none or gives channel 0 another
+  // role (a class, the boundary or the distance head).
+  const hasBackground =
+    !sigmoid && outputs.backgroundChannel !== false && !chans.includes(0) && outputs.boundaryChannel !== 0 && outputs.distanceChannel !== 0;
   const threshold = outputs.threshold ?? (sigmoid ? 0.5 : undefined);
   for (let i = 0; i < pixels; i++) {
     if (valid && valid[i] === 0) {
