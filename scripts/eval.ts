@@ -4,6 +4,7 @@
 //   brain-flair-lgg      per-patient volumetric Dice (mean, median), and again with the input x16 as uint16
 //   landcover-deepglobe  per-class IoU and mIoU over the six classes, accumulated over all tiles, unknown ignored
 //   buildings-joplin     instance precision / recall / F1 at IoU 0.5 on the validation regions
+//   landcover-sentinel2-korea  per-class IoU over building, road, field, forest and "other" (the model's no class)
 // Flags: --model <id> (one model), --limit N (first N patients/tiles/regions: a quick check), --threads N (default 2),
 // --no-tta / --no-postprocess (the plain model, without the manifest's test-time flips / component filters).
 // Each model's figures also go to .tmp/eval-<id>[-no-tta][-no-postprocess].json. Missing models or data are reported and skipped (exit 0).
@@ -209,55 +210,93 @@ function sum(mask: Uint8Array): number {
   return n;
 }
 
-// ---------------------------------------------------------------- landcover-deepglobe
+// ---------------------------------------------------------------- land cover (semantic)
 
-async function evalLandcover(model: ResolvedModel, args: Args): Promise<Record<string, unknown> | null> {
-  const dataDir = path.join(DATA, 'landcover-deepglobe');
+interface SemanticEval {
+  /** Folder under the data root, with classes.json. */
+  dataset: string;
+  split: string;
+  imagePath: (stem: string) => string;
+  labelPath: (stem: string) => string;
+  /**
+   * true: the data's class 0 is a real class the model predicts as "no class" (a background channel), scored as
+   * one more class. false: class 0 is "unknown" and its pixels are ignored.
+   */
+  zeroIsClass: boolean;
+}
+
+async function evalSemantic(spec: SemanticEval, model: ResolvedModel, args: Args): Promise<Record<string, unknown> | null> {
+  const dataDir = path.join(DATA, spec.dataset);
   if (!existsSync(dataDir)) return skipData(dataDir);
   const dataClasses = JSON.parse(readFileSync(path.join(dataDir, 'classes.json'), 'utf8')) as Record<string, { name: string }>;
-  const names = Object.entries(dataClasses)
-    .filter(([k]) => k !== '0')
-    .sort((a, b) => Number(a[0]) - Number(b[0]))
-    .map(([, v]) => v.name);
+  const byIndex = Object.entries(dataClasses).sort((a, b) => Number(a[0]) - Number(b[0]));
+  const dataName = (k: number): string => byIndex.find(([i]) => Number(i) === k)?.[1].name ?? String(k);
   // Model label (manifest class index + 1) -> data class index, by name, so a reordered manifest still scores right.
   const toData = new Map<number, number>();
   model.manifest.classes.forEach((c, k) => {
-    const j = names.findIndex((n) => n.toLowerCase() === c.name.toLowerCase());
-    if (j < 0) throw new Error(`model class "${c.name}" is not a class of the data (${names.join(', ')})`);
-    toData.set(k + 1, j + 1);
+    const hit = byIndex.find(([i, v]) => i !== '0' && v.name.toLowerCase() === c.name.toLowerCase());
+    if (!hit) throw new Error(`model class "${c.name}" is not a class of ${spec.dataset} (${byIndex.map(([, v]) => v.name).join(', ')})`);
+    toData.set(k + 1, Number(hit[0]));
   });
-  const stems = readSplit('landcover_val.txt').slice(0, args.limit);
-  const acc = createIouAccumulator(names.length);
+  // Scored ids: data index k -> k + shift, so that with zeroIsClass the data's class 0 becomes id 1 and nothing is ignored.
+  const shift = spec.zeroIsClass ? 1 : 0;
+  const dataIds = byIndex.map(([i]) => Number(i)).filter((k) => spec.zeroIsClass || k !== 0);
+  const names = dataIds.map((k) => (k === 0 ? `${dataName(0)} (no class)` : dataName(k)));
+  const nodata = model.manifest.classes.length + 1;
+  const stems = readSplit(spec.split).slice(0, args.limit);
+  const acc = createIouAccumulator(Math.max(...dataIds) + shift);
   const totals = newTotals();
   for (const stem of stems) {
-    const src = await openImage(path.join(dataDir, 'images', `${stem}.jpg`));
+    const src = await openImage(path.join(dataDir, spec.imagePath(stem)));
     let predicted: Uint8Array;
     try {
       const out = await segment(src, model, args, totals);
-      predicted = Uint8Array.from(out.rasters.labels, (v) => toData.get(v) ?? 0);
+      const nodataLabel = out.rasters.nodataLabel;
+      // Nodata and unmapped labels go to 0: with zeroIsClass that is outside the scored ids, i.e. a miss.
+      predicted = Uint8Array.from(out.rasters.labels, (v) => {
+        if (v === nodataLabel || v >= nodata) return 0;
+        if (v === 0) return spec.zeroIsClass ? shift : 0;
+        return (toData.get(v) ?? -shift) + shift;
+      });
     } finally {
       await src.close();
     }
-    const mask = await openImage(path.join(dataDir, 'masks', `${stem}.png`));
+    const mask = await openImage(path.join(dataDir, spec.labelPath(stem)));
     try {
       const truth = (await mask.read({ channels: [0] })).data;
-      accumulateIou(acc, predicted, truth, 0);
+      accumulateIou(acc, predicted, shift ? Uint8Array.from(truth, (v) => v + shift) : truth, 0);
     } finally {
       await mask.close();
     }
   }
   const scores = iouScores(acc);
-  names.forEach((n, k) => console.log(`  ${n.padEnd(12)} IoU ${fmt(scores.perClass[k] ?? null)}`));
-  console.log(`  mIoU ${fmt(scores.meanIou)} over ${scores.perClass.filter((v) => v !== null).length} classes, ${stems.length} tiles (intersection and union summed over tiles; unknown pixels ignored)`);
+  const perClass = dataIds.map((k) => scores.perClass[k + shift - 1] ?? null);
+  const valid = (xs: Array<number | null>): number[] => xs.filter((v): v is number => v !== null);
+  names.forEach((n, j) => console.log(`  ${n.padEnd(12)} IoU ${fmt(perClass[j] ?? null)}`));
+  const meanIou = mean(valid(perClass));
+  console.log(`  mIoU ${fmt(meanIou)} over ${valid(perClass).length} classes, ${stems.length} tiles (intersection and union summed over tiles${spec.zeroIsClass ? '' : '; unknown pixels ignored'})`);
+  let withoutZero: number | undefined;
+  if (spec.zeroIsClass) {
+    withoutZero = mean(valid(perClass.filter((_, j) => dataIds[j] !== 0)));
+    console.log(`  mIoU ${fmt(withoutZero)} over the model's ${dataIds.length - 1} classes (the same IoUs, "${dataName(0)}" left out of the mean)`);
+  }
   console.log(`  ${timingLine(totals)}`);
   return {
-    metric: 'per-class IoU with intersection and union summed over all validation tiles; reference 0 (unknown) ignored',
+    metric: `per-class IoU with intersection and union summed over all validation images; ${spec.zeroIsClass ? `reference 0 (${dataName(0)}) scored as a class against the model's "no class"` : 'reference 0 (unknown) ignored'}`,
     tiles: stems.length,
-    perClassIou: Object.fromEntries(names.map((n, k) => [n, scores.perClass[k] ?? null])),
-    meanIou: scores.meanIou,
+    perClassIou: Object.fromEntries(names.map((n, j) => [n, perClass[j] ?? null])),
+    meanIou,
+    ...(withoutZero !== undefined ? { meanIouModelClasses: withoutZero } : {}),
     timing: totals,
   };
 }
+
+const evalLandcover = (model: ResolvedModel, args: Args): Promise<Record<string, unknown> | null> =>
+  evalSemantic({ dataset: 'landcover-deepglobe', split: 'landcover_val.txt', imagePath: (s) => path.join('images', `${s}.jpg`), labelPath: (s) => path.join('masks', `${s}.png`), zeroIsClass: false }, model, args);
+
+// Sentinel-2 patches: images/<YYYYMM>_patchN_<k>.tif pair with labels/<YYYYMM>_mask_<k>.tif.
+const evalSentinel2 = (model: ResolvedModel, args: Args): Promise<Record<string, unknown> | null> =>
+  evalSemantic({ dataset: 'landcover-sentinel2-korea', split: 'sentinel2_val.txt', imagePath: (s) => path.join('images', `${s}.tif`), labelPath: (s) => path.join('labels', `${s.replace('_patchN_', '_mask_')}.tif`), zeroIsClass: true }, model, args);
 
 // ---------------------------------------------------------------- buildings-joplin
 
@@ -359,6 +398,7 @@ const EVALS: Record<string, (model: ResolvedModel, args: Args) => Promise<Record
   'brain-flair-lgg': evalBrain,
   'landcover-deepglobe': evalLandcover,
   'buildings-joplin': evalBuildings,
+  'landcover-sentinel2-korea': evalSentinel2,
 };
 
 async function main(): Promise<void> {

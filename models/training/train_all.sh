@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Train (or resume / re-export) the three Delineate models in sequence: brain, landcover, buildings.
+# Train (or resume / re-export) the four Delineate models in sequence: brain, landcover, buildings, Sentinel-2 land cover.
 #   models/training/train_all.sh --resume        # start, or continue from checkpoints/<id>/ (newest)
 #   models/training/train_all.sh --export-only   # re-validate + re-export every model from its checkpoint
 # Background use (survives logout):
@@ -14,7 +14,7 @@ export OMP_NUM_THREADS=2
 mkdir -p logs
 status=0
 # TRAIN_ORDER picks the order (e.g. to finish the short runs first on a busy machine).
-for s in ${TRAIN_ORDER:-train_brain.py train_landcover.py train_buildings.py}; do
+for s in ${TRAIN_ORDER:-train_brain.py train_landcover.py train_buildings.py train_sentinel2.py}; do
   echo "=== $(date '+%F %T') $s $*"
   if ! /usr/bin/python3 "$s" "$@"; then
     echo "=== $(date '+%F %T') $s FAILED"

@@ -1,4 +1,4 @@
-// The three shipped models as the built CLI sees them: listed, each ONNX within the 10 MB budget, each one's graph
+// The four shipped models as the built CLI sees them: listed, each ONNX within the 10 MB budget, each one's graph
 // agreeing with its manifest (no problems from `models inspect`), and the embedded manifest equal to manifest.json.
 import { describe, expect, it } from 'vitest';
 import { existsSync, readFileSync, statSync } from 'node:fs';
@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { repoRoot } from './helpers';
 
-const SHIPPED = ['brain-flair-lgg', 'landcover-deepglobe', 'buildings-joplin'];
+const SHIPPED = ['brain-flair-lgg', 'landcover-deepglobe', 'buildings-joplin', 'landcover-sentinel2-korea'];
 const MAX_ONNX_BYTES = 10 * 1024 * 1024;
 const cli = path.join(repoRoot, 'dist', 'cli.cjs');
 const skip = !existsSync(cli) ? 'dist/ is not built (npm run build)' : null;
@@ -20,7 +20,7 @@ function delineate(args: string[]): { code: number | null; stdout: string; stder
 }
 
 describe.skipIf(skip !== null)('shipped models', () => {
-  it('models list shows all three', () => {
+  it('models list shows all four', () => {
     const r = delineate(['models', 'list', '--json']);
     expect(r.code, r.stderr).toBe(0);
     const ids = (JSON.parse(r.stdout) as Array<{ id: string; source: string }>).filter((m) => m.source === 'builtin').map((m) => m.id);
