@@ -131,7 +131,7 @@ describe('registry', () => {
   const user = path.join(t.dir, 'user');
   const env = { DELINEATE_MODELS_DIR: builtin, DELINEATE_USER_MODELS_DIR: user };
   beforeAll(() => {
-    writeModelFolder(builtin, brightManifest('bright'), undefined, '# Bright\n\nFinds bright spots in grey images.\nSecond line.\n\nMore.');
+    writeModelFolder(builtin, brightManifest('bright'), undefined, '# Bright\n\n**Research use.** Finds *bright* spots in `grey` images\n([how](docs/how.md)). Second line.\n\nMore.');
     writeModelFolder(user, brightManifest('mine'));
     writeModelFolder(user, { ...brightManifest('broken'), tileSize: 'big' });
     mkdirSync(path.join(user, 'not-a-model'), { recursive: true });
@@ -150,7 +150,8 @@ describe('registry', () => {
       ['bright', 'builtin'],
       ['mine', 'user'],
     ]);
-    expect(scan.models[0]!.summary).toBe('Finds bright spots in grey images. Second line.');
+    // The card's first paragraph, as plain text (no markdown marks).
+    expect(scan.models[0]!.summary).toBe('Research use. Finds bright spots in grey images (how). Second line.');
     expect(scan.problems).toHaveLength(1);
     expect(scan.problems[0]!.message).toMatch(/broken[\\/]manifest\.json: invalid manifest: "tileSize" must be an array/);
   });

@@ -379,6 +379,18 @@ export function modelRoots(env: NodeJS.ProcessEnv = process.env): Array<{ dir: s
   return roots;
 }
 
+/** A card paragraph as plain text for the picker: emphasis, inline code and link targets dropped, one line. */
+export function plainParagraph(markdown: string): string {
+  return markdown
+    .replace(/!?\[([^\]]*)\]\([^)]*\)/g, '$1')
+    .replace(/(\*\*|__)(.+?)\1/g, '$2')
+    .replace(/(^|[^\w*])[*_]([^*_\s][^*_]*?)[*_](?=[^\w*]|$)/g, '$1$2')
+    .replace(/`([^`]*)`/g, '$1')
+    .replace(/^\s*>\s?/gm, '')
+    .replace(/\s+/g, ' ')
+    .trim();
+}
+
 async function readCardSummary(manifestPath: string, manifest: ModelManifest): Promise<string | undefined> {
   const card = path.join(path.dirname(manifestPath), manifest.card ?? 'README.md');
   try {
@@ -388,7 +400,7 @@ async function readCardSummary(manifestPath: string, manifest: ModelManifest): P
       .split(/\r?\n\s*\r?\n/)
       .map((p) => p.trim())
       .find((p) => p.length > 0 && !p.startsWith('#'));
-    return para?.replace(/\s+/g, ' ');
+    return para === undefined ? undefined : plainParagraph(para);
   } catch {
     return undefined;
   }
