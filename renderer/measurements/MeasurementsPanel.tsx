@@ -5,7 +5,7 @@ import { useEffect, useMemo, useRef, useState } from 'react';
 import type { ClassRecord } from '../../preload/api';
 import { apply, useStore } from '../state/store';
 import * as op from '../state/operations';
-import { classTotal, columnsFor, instancesCsv, sizeField, sortInstances } from './columns';
+import { classTotal, columnsFor, instancesCsv, sortInstances, summarySizeField } from './columns';
 import { trim } from '../viewer/units';
 import { copyText } from './clipboard';
 
@@ -61,7 +61,7 @@ export function MeasurementsPanel() {
   }, [selectedId]);
 
   if (!doc) return null;
-  const [sizeKey, sizeName, sizeUnit] = sizeField(doc);
+  const [sizeKey, sizeName, sizeUnit] = summarySizeField(doc);
   const sizeLabel = `${sizeName} (${sizeUnit})`;
   return (
     <section className="panel measurements" data-testid="measurements-panel">

@@ -36,6 +36,18 @@ export function sizeField(doc: InstancesDocument): [string, string, string] {
   return SIZE_FIELDS.find(([k]) => present(doc, k)) ?? ['pixelCount', 'Pixels', 'px'];
 }
 
+/**
+ * The size shown in the per-class summary and chart: the document's size field, except that map areas switch to
+ * hectares once a class covers a hectare or more (land-cover totals in m² run to eight digits; ha is what GIS users
+ * read). Objects in the table keep m².
+ */
+export function summarySizeField(doc: InstancesDocument): [string, string, string] {
+  const field = sizeField(doc);
+  if (field[0] !== 'areaM2') return field;
+  const large = doc.classes.some((c) => (num(c.areaM2) ?? 0) >= 10_000);
+  return large && doc.classes.every((c) => num(c.areaHa) !== null || !('areaM2' in c)) ? ['areaHa', 'Area', 'ha'] : field;
+}
+
 export function columnsFor(doc: InstancesDocument, valueUnit?: string): Column[] {
   const [sizeKey, sizeLabel, sizeUnit] = sizeField(doc);
   const cols: Column[] = [
