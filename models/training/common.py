@@ -430,6 +430,43 @@ def run_training(model_id, args, make_net, sample_batch, loss_fn, evaluate, expo
         % (model_id, os.path.getsize(onnx_path) / 1e6, state["seconds"] / 60))
 
 
+def pick_floats(m):
+    """The float figures of a metrics dict, rounded for a manifest (None stays None)."""
+    return {k: round(v, 4) for k, v in m.items() if isinstance(v, float)} if m else None
+
+
+def iou_metrics(cm, class_names):
+    """mIoU, pixel accuracy and per-class IoU ("IoU_<name>") from a confusion matrix (rows = truth)."""
+    tp = np.diag(cm).astype(np.float64)
+    iou = tp / np.maximum(cm.sum(0) + cm.sum(1) - tp, 1)
+    m = {"mIoU": float(iou.mean()), "pixel_acc": float(tp.sum() / cm.sum())}
+    for n, v in zip(class_names, iou):
+        m["IoU_" + n] = float(v)
+    return m
+
+
+def random_dihedral(x, y):
+    """One of the 8 rotations/flips, the same for image x (C, H, W) and target y (..., H, W)."""
+    k = int(torch.randint(4, (1,)))
+    x, y = torch.rot90(x, k, (-2, -1)), torch.rot90(y, k, (-2, -1))
+    if torch.rand(1) < 0.5:
+        x, y = x.flip(-1), y.flip(-1)
+    return x, y
+
+
+def rgb_jitter(x, offset, p=0.8):
+    """Colour jitter of a raw 0-255 RGB batch (N, 3, H, W): brightness and contrast +-15 %, per-channel gain +-5 %
+    and offset +-`offset`, each sample with probability p; clamped to 0-255."""
+    bs = x.shape[0]
+    on = (torch.rand(bs, 1, 1, 1) < p).float()
+    b = 1 + torch.empty(bs, 1, 1, 1).uniform_(-0.15, 0.15) * on
+    c = 1 + torch.empty(bs, 1, 1, 1).uniform_(-0.15, 0.15) * on
+    g = 1 + torch.empty(bs, 3, 1, 1).uniform_(-0.05, 0.05) * on
+    o = torch.empty(bs, 3, 1, 1).uniform_(-offset, offset) * on
+    mu = x.mean((1, 2, 3), keepdim=True)
+    return (((x - mu) * c + mu) * b * g + o).clamp(0, 255)
+
+
 def fmt_metrics(m):
     return " ".join("%s=%.4f" % (k, v) if isinstance(v, float) else "%s=%s" % (k, v)
                     for k, v in m.items() if not isinstance(v, (dict, list)))

@@ -146,10 +146,6 @@ def validation_metrics(predict, data, val):
     return m
 
 
-def pick_floats(m):
-    return {k: round(v, 4) for k, v in m.items() if isinstance(v, float)} if m else None
-
-
 def make_manifest(n_train, n_val, steps, seconds, metrics, baseline, **training):
     """The shipped manifest (also embedded in the ONNX); `training` adds or replaces fields of its training block."""
     return {
@@ -181,8 +177,8 @@ def make_manifest(n_train, n_val, steps, seconds, metrics, baseline, **training)
             "validation": {
                 "source": "Python training-time validation (per-patient volumetric Dice, threshold 0.5, EMA weights)",
                 "patients": n_val,
-                "final": pick_floats(metrics),
-                "baseline": pick_floats(baseline),
+                "final": C.pick_floats(metrics),
+                "baseline": C.pick_floats(baseline),
                 "postprocessing": ("mincc = drop 3D 26-connected components < %d voxels; largest = keep largest 3D "
                                    "component; tta = mean with the left-right mirrored prediction (what the "
                                    "manifest asks the app to do: tta_largest)" % MIN_CC),

@@ -271,21 +271,10 @@ def main():
             if float((Ytgt[t][2, r0:r0 + CROP, c0:c0 + CROP] > 0).float().mean()) < 0.4:
                 continue  # mostly in areas without usable footprints
             xi, yi = Ximg[t][:, r0:r0 + CROP, c0:c0 + CROP], Ytgt[t][:, r0:r0 + CROP, c0:c0 + CROP]
-            k = int(torch.randint(4, (1,)))
-            xi, yi = torch.rot90(xi, k, (1, 2)), torch.rot90(yi, k, (1, 2))
-            if torch.rand(1) < 0.5:
-                xi, yi = xi.flip(2), yi.flip(2)
+            xi, yi = C.random_dihedral(xi, yi)
             xs.append(xi)
             ys.append(yi)
-        x, y = torch.stack(xs), torch.stack(ys)
-        on = (torch.rand(bs, 1, 1, 1) < 0.8).float()
-        b = 1 + torch.empty(bs, 1, 1, 1).uniform_(-0.15, 0.15) * on
-        c = 1 + torch.empty(bs, 1, 1, 1).uniform_(-0.15, 0.15) * on
-        g = 1 + torch.empty(bs, 3, 1, 1).uniform_(-0.05, 0.05) * on
-        o = torch.empty(bs, 3, 1, 1).uniform_(-8, 8) * on
-        mu = x.mean((1, 2, 3), keepdim=True)
-        x = ((x - mu) * c + mu) * b * g + o
-        return normalise(x.clamp(0, 255)), y
+        return normalise(C.rgb_jitter(torch.stack(xs), 8)), torch.stack(ys)
 
     def loss_fn(logits, y):
         w = y[:, 2]

@@ -77,24 +77,9 @@ def main():
         idx = torch.randint(len(train), (bs,))
         x = X[idx].float()
         y = Y[idx]
-        xs, ys = [], []
-        for i in range(bs):  # random dihedral transform per sample
-            k = int(torch.randint(4, (1,)))
-            xi, yi = torch.rot90(x[i], k, (1, 2)), torch.rot90(y[i], k, (0, 1))
-            if torch.rand(1) < 0.5:
-                xi, yi = xi.flip(2), yi.flip(1)
-            xs.append(xi)
-            ys.append(yi)
-        x, y = torch.stack(xs), torch.stack(ys)
-        # colour jitter in raw 0-255 space: brightness, contrast, per-channel gain/offset (p=0.8)
-        on = (torch.rand(bs, 1, 1, 1) < 0.8).float()
-        b = 1 + torch.empty(bs, 1, 1, 1).uniform_(-0.15, 0.15) * on
-        c = 1 + torch.empty(bs, 1, 1, 1).uniform_(-0.15, 0.15) * on
-        g = 1 + torch.empty(bs, 3, 1, 1).uniform_(-0.05, 0.05) * on
-        o = torch.empty(bs, 3, 1, 1).uniform_(-8, 8) * on
-        mu = x.mean((1, 2, 3), keepdim=True)
-        x = ((x - mu) * c + mu) * b * g + o
-        return normalise(x.clamp(0, 255)), y
+        pairs = [C.random_dihedral(x[i], y[i]) for i in range(bs)]  # random dihedral transform per sample
+        x, y = torch.stack([p[0] for p in pairs]), torch.stack([p[1] for p in pairs])
+        return normalise(C.rgb_jitter(x, 8)), y
 
     def loss_fn(logits, y):
         ce = F.cross_entropy(logits, y, weight=w, ignore_index=-1)
@@ -116,16 +101,10 @@ def main():
             pred = net(C.to_cl(normalise(x))).argmax(1).numpy()
             for j, n in enumerate(ns):
                 cm += confusion(pred[j], msk[n])
-        tp = np.diag(cm).astype(np.float64)
-        iou = tp / np.maximum(cm.sum(0) + cm.sum(1) - tp, 1)
-        m = {"mIoU": float(iou.mean()), "pixel_acc": float(tp.sum() / cm.sum())}
-        for n, v in zip(class_names, iou):
-            m["IoU_" + n] = float(v)
-        return m
+        return C.iou_metrics(cm, class_names)
 
     def export(net, state, metrics):
-        def pick(m):
-            return {k: round(v, 4) for k, v in m.items() if isinstance(v, float)} if m else None
+        pick = C.pick_floats
         manifest = {
             "id": MODEL_ID,
             "name": "Land cover (DeepGlobe classes, ~4.8 m/px RGB)",

@@ -111,21 +111,10 @@ def main():
             i = int(torch.randint(len(train), (1,)))
             r0, c0 = int(torch.randint(H - CROP + 1, (1,))), int(torch.randint(W - CROP + 1, (1,)))
             xi, yi = X[i, :, r0:r0 + CROP, c0:c0 + CROP], Y[i, r0:r0 + CROP, c0:c0 + CROP]
-            k = int(torch.randint(4, (1,)))
-            xi, yi = torch.rot90(xi, k, (1, 2)), torch.rot90(yi, k, (0, 1))
-            if torch.rand(1) < 0.5:
-                xi, yi = xi.flip(2), yi.flip(1)
+            xi, yi = C.random_dihedral(xi, yi)
             xs.append(xi)
             ys.append(yi)
-        x, y = torch.stack(xs), torch.stack(ys)
-        on = (torch.rand(bs, 1, 1, 1) < 0.8).float()
-        b = 1 + torch.empty(bs, 1, 1, 1).uniform_(-0.15, 0.15) * on
-        c = 1 + torch.empty(bs, 1, 1, 1).uniform_(-0.15, 0.15) * on
-        g = 1 + torch.empty(bs, 3, 1, 1).uniform_(-0.05, 0.05) * on
-        o = torch.empty(bs, 3, 1, 1).uniform_(-6, 6) * on
-        mu = x.mean((1, 2, 3), keepdim=True)
-        x = ((x - mu) * c + mu) * b * g + o
-        return normalise(x.clamp(0, 255)), y
+        return normalise(C.rgb_jitter(torch.stack(xs), 6)), torch.stack(ys)
 
     def loss_fn(logits, y):
         ce = F.cross_entropy(logits, y, weight=w)
@@ -143,16 +132,13 @@ def main():
             x = torch.from_numpy(img[n].astype(np.float32))[None]
             pred = net(C.to_cl(normalise(x))).argmax(1)[0].numpy()
             cm += confusion(pred, lab[n])
-        tp = np.diag(cm).astype(np.float64)
-        iou = tp / np.maximum(cm.sum(0) + cm.sum(1) - tp, 1)
-        m = {"mIoU": float(iou.mean()), "mIoU_4_classes": float(iou[1:].mean()), "pixel_acc": float(tp.sum() / cm.sum())}
-        for n, v in zip(class_names, iou):
-            m["IoU_" + n] = float(v)
-        return m
+        m = C.iou_metrics(cm, class_names)
+        # The mean over the four classes (channel 0, "other", left out) goes second, as in the committed manifest.
+        four = float(np.mean([m["IoU_" + n] for n in class_names[1:]]))
+        return {"mIoU": m.pop("mIoU"), "mIoU_4_classes": four, **m}
 
     def export(net, state, metrics):
-        def pick(m):
-            return {k: round(v, 4) for k, v in m.items() if isinstance(v, float)} if m else None
+        pick = C.pick_floats
         manifest = {
             "id": MODEL_ID,
             "name": "Land cover (Sentinel-2 10 m RGB: building, road, field, forest)",
