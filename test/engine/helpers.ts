@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { PNG } from 'pngjs';
+import { openImage } from '../../main/engine/io';
 
 export const repoRoot = path.resolve(__dirname, '..', '..');
 export const sharedDir = path.resolve(repoRoot, '..', 'shared');
@@ -11,6 +12,16 @@ export const sharedDir = path.resolve(repoRoot, '..', 'shared');
 export function tempDir(prefix = 'delineate-io-'): { dir: string; cleanup: () => void } {
   const dir = mkdtempSync(path.join(tmpdir(), prefix));
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** The first band of an image file, with its size (label and instance rasters written by the CLI, references). */
+export async function readBand0(file: string): Promise<{ data: ArrayLike<number>; width: number; height: number }> {
+  const src = await openImage(file);
+  try {
+    return { data: (await src.read({ channels: [0] })).data, width: src.width, height: src.height };
+  } finally {
+    await src.close();
+  }
 }
 
 /** The size x size square of a row-major map (width W) whose top-left corner is (row0, col0). */

@@ -7,9 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { openImage } from '../../main/engine/io';
 import { detectionScores, matchInstances } from '../../main/engine/measure/agreement';
-import { cropSquare, repoRoot, sharedDir, tempDir } from './helpers';
+import { cropSquare, readBand0, repoRoot, sharedDir, tempDir } from './helpers';
 
 const TILE = 'tile_1361-10160';
 const dataDir = path.join(sharedDir, 'data', 'buildings-joplin');
@@ -26,15 +25,6 @@ interface InstancesDoc {
   instances: Array<{ id: number; pixelCount: number; areaM2?: number }>;
 }
 
-async function band0(file: string): Promise<{ data: ArrayLike<number>; width: number; height: number }> {
-  const src = await openImage(file);
-  try {
-    return { data: (await src.read({ channels: [0] })).data, width: src.width, height: src.height };
-  } finally {
-    await src.close();
-  }
-}
-
 describe.skipIf(skip !== null)('delineate segment --model buildings-joplin', () => {
   const t = tempDir('delineate-buildings-');
   let doc: InstancesDoc;
@@ -47,7 +37,7 @@ describe.skipIf(skip !== null)('delineate segment --model buildings-joplin', () 
     const r = spawnSync(process.execPath, [path.join(repoRoot, 'bin', 'delineate.cjs'), 'segment', image, '--model', 'buildings-joplin', '--out', out, '--threads', '2'], { encoding: 'utf8', timeout: 240_000 });
     expect(r.status, r.stderr).toBe(0);
     doc = JSON.parse(readFileSync(path.join(out, 'instances.json'), 'utf8')) as InstancesDoc;
-    predicted = await band0(path.join(out, 'instances.tif'));
+    predicted = await readBand0(path.join(out, 'instances.tif'));
   }, 300_000);
   afterAll(() => t.cleanup());
 
@@ -70,7 +60,7 @@ describe.skipIf(skip !== null)('delineate segment --model buildings-joplin', () 
     const line = readFileSync(splitFile, 'utf8').split('\n').find((l) => l.startsWith(TILE));
     expect(line, `${TILE} in ${splitFile}`).toBeDefined();
     const [, r, c, s] = line!.trim().split(/\s+/).map(Number) as [number, number, number, number];
-    const ref = await band0(reference);
+    const ref = await readBand0(reference);
     expect([predicted.width, predicted.height]).toEqual([ref.width, ref.height]);
     const m = matchInstances(cropSquare(predicted.data, predicted.width, r, c, s), cropSquare(ref.data, ref.width, r, c, s));
     const { precision, recall, f1 } = detectionScores(m.truePositives, m.falsePositives, m.falseNegatives);

@@ -9,8 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { openImage } from '../../main/engine/io';
-import { repoRoot, sharedDir, tempDir } from './helpers';
+import { readBand0, repoRoot, sharedDir, tempDir } from './helpers';
 
 const PATCH = '202412_patchN_6';
 const MIN_MEAN_IOU = 0.45;
@@ -29,15 +28,6 @@ interface ResultDoc {
   classes: Array<{ id: number; name: string; pixelCount: number; areaM2?: number }>;
 }
 
-async function band0(file: string): Promise<{ data: ArrayLike<number>; width: number; height: number }> {
-  const src = await openImage(file);
-  try {
-    return { data: (await src.read({ channels: [0] })).data, width: src.width, height: src.height };
-  } finally {
-    await src.close();
-  }
-}
-
 describe.skipIf(skip !== null)('delineate segment --model landcover-sentinel2-korea', () => {
   const t = tempDir('delineate-sentinel2-');
   let doc: ResultDoc;
@@ -48,7 +38,7 @@ describe.skipIf(skip !== null)('delineate segment --model landcover-sentinel2-ko
     const r = spawnSync(process.execPath, [path.join(repoRoot, 'bin', 'delineate.cjs'), 'segment', image, '--model', 'landcover-sentinel2-korea', '--out', out, '--threads', '2'], { encoding: 'utf8', timeout: 120_000 });
     expect(r.status, r.stderr).toBe(0);
     doc = JSON.parse(readFileSync(path.join(out, 'instances.json'), 'utf8')) as ResultDoc;
-    predicted = await band0(path.join(out, 'labels.tif'));
+    predicted = await readBand0(path.join(out, 'labels.tif'));
   }, 180_000);
   afterAll(() => t.cleanup());
 
@@ -66,7 +56,7 @@ describe.skipIf(skip !== null)('delineate segment --model landcover-sentinel2-ko
   });
 
   it('agrees with the reference labels, background included', async () => {
-    const ref = await band0(reference);
+    const ref = await readBand0(reference);
     expect([ref.width, ref.height]).toEqual([predicted.width, predicted.height]);
     // Reference 0..4 (0 = background) against predicted labels 0..4 (0 = no class).
     const K = 5;
