@@ -242,7 +242,9 @@ async function evalSemantic(spec: SemanticEval, model: ResolvedModel, args: Args
   const shift = spec.zeroIsClass ? 1 : 0;
   const dataIds = byIndex.map(([i]) => Number(i)).filter((k) => spec.zeroIsClass || k !== 0);
   const names = dataIds.map((k) => (k === 0 ? `${dataName(0)} (no class)` : dataName(k)));
-  const nodata = model.manifest.classes.length + 1;
+  // Scored id of each model label (0 = no class, 1..N = classes); nodata and anything else score 0, which with
+  // zeroIsClass lies outside the scored ids, i.e. counts as a miss.
+  const scoredOf = [spec.zeroIsClass ? shift : 0, ...model.manifest.classes.map((_, k) => toData.get(k + 1)! + shift)];
   const stems = readSplit(spec.split).slice(0, args.limit);
   const acc = createIouAccumulator(Math.max(...dataIds) + shift);
   const totals = newTotals();
@@ -251,13 +253,7 @@ async function evalSemantic(spec: SemanticEval, model: ResolvedModel, args: Args
     let predicted: Uint8Array;
     try {
       const out = await segment(src, model, args, totals);
-      const nodataLabel = out.rasters.nodataLabel;
-      // Nodata and unmapped labels go to 0: with zeroIsClass that is outside the scored ids, i.e. a miss.
-      predicted = Uint8Array.from(out.rasters.labels, (v) => {
-        if (v === nodataLabel || v >= nodata) return 0;
-        if (v === 0) return spec.zeroIsClass ? shift : 0;
-        return (toData.get(v) ?? -shift) + shift;
-      });
+      predicted = Uint8Array.from(out.rasters.labels, (v) => scoredOf[v] ?? 0);
     } finally {
       await src.close();
     }
