@@ -41,8 +41,9 @@ def post_variants(args):
     if args.sweep:
         # The probability threshold and a grown outline (the footprints are drawn larger than the roofs), with the
         # shipped flips and rectangles: a check that 0.5 and no growth are not a lucky pick.
-        return [("thr %.1f grow %d px" % (thr, g), B.TTA_FLIPS,
-                 (lambda thr, g: lambda b, e: grow(B.regularize_rectangles(B.instances(b, e, thr=thr)), g))(thr, g))
+        def thresholded(thr, g):
+            return lambda b, e: grow(B.regularize_rectangles(B.instances(b, e, thr=thr)), g)
+        return [("thr %.1f grow %d px" % (thr, g), B.TTA_FLIPS, thresholded(thr, g))
                 for thr in (0.3, 0.4, 0.5, 0.6, 0.7, 0.8) for g in (0, 1, 2)]
     out = []
     for name, flips in (("plain", ()), ("flips x", ("x",)), ("flips x/y/xy", B.TTA_FLIPS)):
