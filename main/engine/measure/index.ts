@@ -9,7 +9,8 @@
 //   vertices on pixel-edge midpoints) including holes, in mm, unsimplified; `maxFeretMm` = largest distance between
 //   centres of boundary pixels (ITK/3D Slicer); `longAxisMm` = longest segment between two outline points that
 //   stays inside the lesion; `shortAxisMm` = longest such segment within 2° of perpendicular to it (need not cross
-//   it, as in Cornerstone3D); `centroidMm` (world position of centroidPx).
+//   it, as in Cornerstone3D); both on the largest connected piece of the plane when an edit left the instance in
+//   several pieces there (never one axis in each piece); `centroidMm` (world position of centroidPx).
 // - medical 3D: `volumeMm3`, `volumeMl` = count × voxel volume; `longAxisMm`/`shortAxisMm` on the slice
 //   (`recistSlice`) where the long axis is largest; `maxFeretMm` in 3D; `surfaceAreaMm2` = area of the voxel faces
 //   between the instance and everything else (voxel-face count weighted by face area; overestimates smooth
@@ -28,10 +29,10 @@
 //   `fraction` = pixelCount / valid pixels, where valid means not nodata.
 import type { ClassRecord, Geometry, InstanceRecord } from '../../../preload/formats';
 import type { ComponentStats, Connectivity } from '../postprocess/components';
-import { pixelToWorld, planarSpacing, ringLength, traceRings } from '../postprocess/contours';
+import { pixelToWorld, planarSpacing, ringLength, traceRings, type Ring } from '../postprocess/contours';
 import { measureInstances as measureBasic, type MeasureOptions as BasicOptions } from './basic';
 import { geoMeasurer, type GeoMeasurer } from './geo';
-import { bidirectionalAxes, convexHull, maxPairDistance, rowExtremes, type Axis } from './shape';
+import { bidirectionalAxes, convexHull, largestPiece, maxPairDistance, rowExtremes, type Axis } from './shape';
 
 export { countLabels, pixelUnit } from './basic';
 
@@ -82,6 +83,17 @@ function axisFields(prefix: 'long' | 'short', axis: Axis | null, unit: string, x
   };
 }
 
+/**
+ * RECIST axes of one plane crop, on its largest connected piece only: an edit can cut a lesion in two on a slice
+ * while it stays one instance, and both axes must lie in the same piece. `rings` are the whole crop's outlines
+ * (reused when the crop is one piece).
+ */
+function pieceAxes(mask: Uint8Array, w: number, h: number, rings: Ring[], sx: number, sy: number, join: boolean): { long: Axis; short: Axis | null } | null {
+  const piece = largestPiece(mask, w, h, join);
+  const pieceRings = piece.pieces > 1 ? traceRings(piece.mask, w, h, join) : rings;
+  return bidirectionalAxes(piece.mask, w, h, pieceRings, sx, sy, join);
+}
+
 /** What shape measurement needs besides the crop: geometry, the geo measurer and whether diagonals join. */
 export interface ShapeContext {
   geometry: Geometry;
@@ -130,7 +142,7 @@ export function planeShapeFields(s: ComponentStats, mask: Uint8Array, ctx: Shape
   }
   out[`perimeter${unit}`] = round(rings.reduce((t, r) => t + ringLength(r.points, sx, sy), 0));
   out[`maxFeret${unit}`] = round(maxPairDistance(hull, 2, [sx, sy]).length);
-  const axes = bidirectionalAxes(mask, w, h, rings, sx, sy, join);
+  const axes = pieceAxes(mask, w, h, rings, sx, sy, join);
   Object.assign(out, axisFields('long', axes?.long ?? null, unit, x0, y0), axisFields('short', axes?.short ?? null, unit, x0, y0));
   if (unit === 'Mm') out.centroidMm = pixelToWorld(geometry, centroid[2])(centroid[0], centroid[1]).map(round);
   return out;
@@ -174,7 +186,7 @@ function shapeFields(s: ComponentStats, map: Uint32Array, W: number, H: number, 
     for (let i = 0; i < hull.length; i += 2) hullPts.push(hull[i]!, hull[i + 1]!, z);
     const rings = traceRings(mask, w, h, join);
     if (rings.length === 0) continue;
-    const axes = bidirectionalAxes(mask, w, h, rings, sx, sy, join);
+    const axes = pieceAxes(mask, w, h, rings, sx, sy, join);
     if (axes && (!best || axes.long.length > best.long.length)) best = { ...axes, z };
   }
   out[`maxFeret${unit}`] = round(maxPairDistance(hullPts, 3, [sx, sy, sz]).length);

@@ -227,6 +227,55 @@ function longestInside(
 }
 
 /**
+ * The largest connected piece (most pixels; the first in raster order on a tie) of a binary crop, 8-connected when
+ * diagonals join, else 4-connected. An edit can cut a lesion in two on a slice while it stays one instance: RECIST
+ * axes belong to one piece, never one axis in each. Returns the mask itself when it is already one piece (or empty).
+ */
+export function largestPiece(mask: ArrayLike<number>, width: number, height: number, joinDiagonals: boolean): { mask: ArrayLike<number>; pieces: number } {
+  const n = width * height;
+  const label = new Int32Array(n);
+  const stack = new Int32Array(n);
+  let pieces = 0;
+  let bestLabel = 0;
+  let bestCount = 0;
+  for (let start = 0; start < n; start++) {
+    if (!mask[start] || label[start]) continue;
+    const id = ++pieces;
+    let top = 0;
+    let count = 0;
+    stack[top++] = start;
+    label[start] = id;
+    while (top > 0) {
+      const i = stack[--top]!;
+      count++;
+      const x = i % width;
+      const y = (i - x) / width;
+      for (let dy = -1; dy <= 1; dy++) {
+        const ny = y + dy;
+        if (ny < 0 || ny >= height) continue;
+        for (let dx = -1; dx <= 1; dx++) {
+          if ((dx === 0 && dy === 0) || (!joinDiagonals && dx !== 0 && dy !== 0)) continue;
+          const nx = x + dx;
+          if (nx < 0 || nx >= width) continue;
+          const j = ny * width + nx;
+          if (!mask[j] || label[j]) continue;
+          label[j] = id;
+          stack[top++] = j;
+        }
+      }
+    }
+    if (count > bestCount) {
+      bestCount = count;
+      bestLabel = id;
+    }
+  }
+  if (pieces <= 1) return { mask, pieces };
+  const out = new Uint8Array(n);
+  for (let i = 0; i < n; i++) if (label[i] === bestLabel) out[i] = 1;
+  return { mask: out, pieces };
+}
+
+/**
  * Bidirectional axes of a crop: long = longest inside segment between outline points; short = longest inside
  * segment within 2 degrees of perpendicular to it (it need not cross the long axis). Rings are in crop pixel
  * coordinates; lengths in the units of sx, sy.
