@@ -2,6 +2,7 @@
 // how to sort them, and the CSV export. Field names are the instances.json ones, so the CSV header carries units.
 import type { ClassRecord, InstanceRecord, InstancesDocument } from '../../preload/api';
 import { trim } from '../viewer/units';
+import { recistSliceNumber } from './focus';
 
 export interface Column {
   /** instances.json field (or a derived name). */
@@ -61,6 +62,10 @@ export function columnsFor(doc: InstancesDocument, valueUnit?: string): Column[]
       const unit = key.endsWith('Mm') ? 'mm' : key.endsWith('Px') ? 'px' : 'm';
       cols.push({ key, label: axis === 'long' ? 'Long' : 'Short', unit, title: `${key}: RECIST ${axis} axis`, value: (r) => num(r[key]), format: fmtNum, numeric: true });
     }
+  }
+  // Volumes: the slice the axes were measured on, counted from 1 as the slice label does (recistSlice is zero-based).
+  if (present(doc, 'recistSlice')) {
+    cols.push({ key: 'recistSlice', label: 'Slice', title: 'recistSlice: slice of the RECIST axes (1-based here, zero-based in the CSV and JSON)', value: recistSliceNumber, format: fmtNum, numeric: true });
   }
   if (present(doc, 'meanIntensity')) {
     cols.push({ key: 'meanIntensity', label: 'Mean', ...(valueUnit ? { unit: valueUnit } : {}), title: 'meanIntensity: mean value inside', value: (r) => num(r.meanIntensity), format: fmtNum, numeric: true });

@@ -19,6 +19,7 @@ import { moveCrosshair, stepView } from './mpr';
 import { TileLayer } from './tiles';
 import { formatLength, lengthUnit, niceLength } from './units';
 import { drawShapes, isShapeTool, shapeDoubleClick, shapePointerDown, shapePointerMove, shapePointerUp, toggleAt, useShapesKey } from '../tools/gestures';
+import { axisEnds, focusTarget } from '../measurements/focus';
 
 /** Screen (CSS) pixels per plane pixel along x (rows: s x aspect), and where plane pixel (0,0) lands. */
 interface View {
@@ -71,18 +72,6 @@ export function instanceAt(slice: ResultSlice | null, x: number, y: number): num
 function onSlice(rec: InstanceRecord, z: number): boolean {
   if (rec.bbox.min.length < 3) return true;
   return (rec.bbox.min[2] ?? 0) <= z && z <= (rec.bbox.max[2] ?? 0);
-}
-
-function axisEnds(v: unknown): [[number, number], [number, number]] | null {
-  if (!Array.isArray(v) || v.length !== 2) return null;
-  const [a, b] = v as unknown[];
-  if (!Array.isArray(a) || !Array.isArray(b)) return null;
-  const n = [a[0], a[1], b[0], b[1]];
-  if (!n.every((x) => typeof x === 'number')) return null;
-  return [
-    [n[0] as number, n[1] as number],
-    [n[2] as number, n[3] as number],
-  ];
 }
 
 /** Full-resolution plane size [columns, rows], row direction and row/column pixel aspect of a view of the image. */
@@ -373,8 +362,8 @@ export function Viewer({ axis = 'axial', mpr = false }: { axis?: SliceAxis; mpr?
     lastFocus.current = focusRequest;
     const canvas = canvasRef.current;
     if (!selected || !canvas || !axial) return;
-    const [cx = 0, cy = 0, cz] = selected.centroidPx;
-    const targetZ = typeof selected.recistSlice === 'number' ? selected.recistSlice : cz;
+    // The RECIST slice, centred on the long axis (measurements/focus.ts says why).
+    const { x: cx, y: cy, z: targetZ } = focusTarget(selected);
     // In the MPR layout the linked cursor goes to the object too, so every view shows it.
     if (targetZ !== undefined && depth > 1 && mpr) void moveCrosshair({ x: Math.round(cx), y: Math.round(cy), z: Math.round(targetZ) });
     else if (targetZ !== undefined && depth > 1) void cmd.goToSlice(Math.round(targetZ));
