@@ -34,7 +34,8 @@ function makeResult(depth: number) {
   const counts = countLabels(labels, 1, 255);
   const m = measureInstances(cc.stats, { geometry, depth, classes, validPixelCount: counts.valid, classPixelCounts: counts.perClass, hasProbability: false, hasIntensity: false, instanceMap: cc.instances, width: W, height: H });
   const document: InstancesDocument = { source: { file: 'x', kind: 'medical', width: W, height: H, depth }, classes: m.classes, instances: m.instances };
-  const store = new ResultStore(async () => null);
+  // No intensity: only shape fields are under test.
+  const store = new ResultStore(async () => new Float32Array(W * H * depth));
   const id = store.add({ path: 'x', width: W, height: H, depth, geometry, classes, labels, nodataLabel: 255, instances: cc.instances, document, connectivity: depth > 1 ? 26 : 8 });
   expect(m.instances).toHaveLength(1);
   return { store, id };
