@@ -131,6 +131,8 @@ app.whenReady().then(async () => {
     app: { name: app.getName(), version: app.getVersion(), host: 'electron' },
     recent,
     log: (m) => console.warn(m),
+    // dist/, where the build writes LICENSE.txt and THIRD-PARTY-NOTICES.txt (inside app.asar when packaged).
+    licenseDir: join(__dirname, '..'),
   });
   registerIpc(handlers, RENDERER_FILE);
   engine.start().catch((err: unknown) => console.error(err instanceof Error ? err.message : err));

@@ -50,6 +50,14 @@ export interface AppInfo {
   host: 'electron' | 'testhost';
 }
 
+/** The app's licence and the third-party notices, for the About view (model licences come with models:list). */
+export interface LicenseTexts {
+  /** The app's own licence (LICENSE), or null when this copy lacks the file. */
+  app: string | null;
+  /** THIRD-PARTY-NOTICES.txt: every shipped third-party package with its licence text; null when missing. */
+  thirdParty: string | null;
+}
+
 /**
  * Which plane of a volume a slice shows. axial: fixed z (rows y, columns x); coronal: fixed y (rows z, columns x);
  * sagittal: fixed x (rows z, columns y). Coronal and sagittal rows run superior at the top (render/reformat.ts).
@@ -392,6 +400,7 @@ export interface JobProgress {
 /** Invoke channels: renderer asks, main answers. */
 export interface InvokeChannels {
   'app:info': { args: []; result: AppInfo };
+  'app:licenses': { args: []; result: LicenseTexts };
   'file:open-dialog': { args: []; result: OpenedImage | null };
   /** Asks for a folder (a DICOM series folder or a slice stack: file dialogs cannot pick folders on every OS). */
   'file:open-folder-dialog': { args: []; result: OpenedImage | null };
@@ -456,6 +465,7 @@ export type EventChannel = keyof EventChannels;
 /** The renderer-facing method name of every invoke channel: exactly one method per channel. */
 export const METHOD_OF_CHANNEL = {
   'app:info': 'appInfo',
+  'app:licenses': 'licenses',
   'file:open-dialog': 'openFileDialog',
   'file:open-folder-dialog': 'openFolderDialog',
   'file:open-dropped': 'openDropped',

@@ -190,6 +190,8 @@ export interface ModelSummary {
   kinds: ImageKind[];
   classes: ManifestClass[];
   license: string;
+  /** Present (true) when the licence forbids commercial use (CC BY-NC and the like): pickers and lists say so. */
+  nonCommercial?: true;
   /** Where it came from: shipped with the app, the user's model folder, or a file given on the command line. */
   source: 'builtin' | 'user' | 'file';
   /** First paragraph of the model card, if any. */

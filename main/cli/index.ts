@@ -8,6 +8,7 @@ import { segmentCommand } from './commands/segment';
 import { measureCommand } from './commands/measure';
 import { modelsCommand } from './commands/models';
 import { exportCommand } from './commands/export';
+import { compareCommand } from './commands/compare';
 
 const USAGE = `usage:
   delineate info <input> [--json] [--spacing x,y[,z]] [--series UID] [--allow-gaps]
@@ -19,6 +20,8 @@ const USAGE = `usage:
                     [--classes classes.json] [--labels-are classes|instances] [--spacing x,y[,z]]
   delineate export <session-file-or-result-dir> --to seg|nifti|geotiff|geojson|gpkg|shp|csv|json|png --out <file>
                     [--crs EPSG:n] [--deidentify] [--per-instance] [--tolerance X] [--series <dicom dir>] [--z N]
+  delineate compare <t0> <t1> [<t2>...] --out <dir> [--model id] [--dates YYYY-MM-DD,...]
+                    [--register rigid|affine|none] [--min-area m2]   (each a result folder, a session, or an image with --model)
   delineate models list [--json]
   delineate models inspect <file.onnx|folder|id> [--json]`;
 
@@ -29,6 +32,7 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   measure: measureCommand,
   models: modelsCommand,
   export: exportCommand,
+  compare: compareCommand,
 };
 
 export async function main(argv: string[]): Promise<number> {

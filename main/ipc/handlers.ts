@@ -1,8 +1,8 @@
 // One handler per invoke channel, written once and served by both the Electron shell (register.ts) and the
 // browser test host. Arguments arrive validated (dispatch.ts); file access goes only through issued handles.
 
-import { stat } from 'node:fs/promises';
-import { basename } from 'node:path';
+import { readFile, stat } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import type { AppInfo, EventChannel, EventChannels, InvokeHandlers, OpenedImage, OpenedSession, SavedFile } from '../../preload/api';
 import type { EngineHostClient } from '../engine/host/client';
 import { EXPORT_FILE_TYPES, SESSION_EXTENSION, SESSION_FILTERS, type Dialogs } from '../services/dialogs';
@@ -23,6 +23,8 @@ export interface HandlerDeps {
   recent?: RecentFiles;
   /** Told about failures that must not fail the call (e.g. the recent list cannot be written). */
   log?: (message: string) => void;
+  /** Folder holding LICENSE.txt and THIRD-PARTY-NOTICES.txt (the build writes both into dist/). */
+  licenseDir?: string;
 }
 
 export function createHandlers(deps: HandlerDeps) {
@@ -80,6 +82,19 @@ export function createHandlers(deps: HandlerDeps) {
   return {
     async 'app:info'() {
       return { ...deps.app, platform: deps.app.platform ?? process.platform };
+    },
+    async 'app:licenses'() {
+      // A missing file is shown as missing in the About view, not an error: the rest of the view still helps.
+      const read = async (name: string): Promise<string | null> => {
+        if (!deps.licenseDir) return null;
+        try {
+          return await readFile(join(deps.licenseDir, name), 'utf8');
+        } catch (err) {
+          deps.log?.(`licences: ${err instanceof Error ? err.message : String(err)}`);
+          return null;
+        }
+      };
+      return { app: await read('LICENSE.txt'), thirdParty: await read('THIRD-PARTY-NOTICES.txt') };
     },
     async 'file:open-dialog'() {
       const path = await dialogs.openImage();

@@ -276,6 +276,7 @@ type ArgGuards<A extends unknown[]> = { [K in keyof A]: Guard<A[K]> };
 /** One guard per argument of every channel; `satisfies` makes a new channel without guards a compile error. */
 export const VALIDATORS = {
   'app:info': [],
+  'app:licenses': [],
   'file:open-dialog': [],
   'file:open-folder-dialog': [],
   'file:open-dropped': [str({ maxLength: 32768, what: 'a dropped file' })],

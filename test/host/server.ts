@@ -137,6 +137,7 @@ export async function startTestHost(options: TestHostOptions = {}): Promise<Host
     app: { name: 'delineate', version: '0.0.0-testhost', host: 'testhost' },
     recent: new RecentFiles(join(dataDir, 'recent.json'), { onProblem: log }),
     log,
+    licenseDir: join(ROOT, 'dist'),
   });
   const dispatch = createDispatch(handlers, (channel, err) => log(`ipc ${channel}: ${err instanceof Error ? err.message : String(err)}`));
 

@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import type { ImageKind, ManifestClass, ModelManifest, ModelSummary, NormalizationSpec } from '../../../preload/formats';
 import { InputError } from '../image';
 import { readOnnxInfo, type OnnxModelInfo } from './onnx-meta';
+import { isNonCommercialLicense } from './license';
 
 /** A short, safe rendering of a bad value for an error message: never serialises deep or huge structures. */
 function describeValue(v: unknown): string {
@@ -477,6 +478,7 @@ export function summarize(model: ResolvedModel): ModelSummary {
     kinds: m.kinds,
     classes: m.classes,
     license: m.license,
+    ...(isNonCommercialLicense(m.license) ? { nonCommercial: true as const } : {}),
     source: model.source,
     ...(model.summary ? { summary: model.summary } : {}),
     ...(m.postprocess && Object.keys(m.postprocess).length ? { postprocess: m.postprocess } : {}),
