@@ -17,6 +17,7 @@ import { handleKey, tip } from './shortcuts';
 import * as files from './files/commands';
 import { RecentList, RecentMenu } from './files/Recent';
 import { SeriesChooser } from './files/SeriesChooser';
+import { AboutButton } from './about/About';
 
 export function App() {
   const error = useStore((s) => s.error);
@@ -81,6 +82,7 @@ export function App() {
             {busy}
           </span>
         )}
+        <AboutButton />
       </header>
       {engine.state === 'crashed' && (
         <div className="banner banner-engine" role="alert" data-testid="engine-banner">

@@ -72,6 +72,7 @@ export function ModelPanel() {
           {usable.map((m) => (
             <option key={m.id} value={m.id}>
               {m.name} {m.version}
+              {m.nonCommercial ? ' (non-commercial use only)' : ''}
             </option>
           ))}
         </select>
@@ -99,6 +100,11 @@ export function ModelPanel() {
           <div className="muted">
             {chosen.task} · {chosen.kinds.join(', ')} · {chosen.classes.map((c) => c.name).join(', ')} · {chosen.license}
           </div>
+          {chosen.nonCommercial && (
+            <div className="badge-nc" data-testid="model-noncommercial" title={`The weights' licence (${chosen.license}) forbids commercial use`}>
+              Non-commercial use only
+            </div>
+          )}
           {chosen.summary && <p data-testid="model-summary">{chosen.summary}</p>}
           {chosen.postprocess && (
             <label className="row" title="The model's clean-up step, as its card explains; switch it off to keep every object (e.g. multifocal lesions)">
