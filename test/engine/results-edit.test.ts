@@ -10,8 +10,12 @@ import { countLabels, measureInstances } from '../../main/engine/measure/index';
 const W = 40;
 const H = 30;
 
-/** Two squares of class 1 (10x10 at 2,2 and 6x6 at 25,15) on a 40x30 image with 0.5 mm pixels. */
-function makeResult() {
+/**
+ * Two squares of class 1 (10x10 at 2,2 and 6x6 at 25,15) on a 40x30 image with 0.5 mm pixels. `probability`: a
+ * kept probability map of that value x 255 everywhere; `probabilityField`: model records carry meanProbability 0.9
+ * but no map is kept (a restored session).
+ */
+function makeResult(opts: { probability?: number; probabilityField?: boolean } = {}) {
   const labels = new Uint8Array(W * H);
   const fill = (x0: number, y0: number, s: number) => {
     for (let y = y0; y < y0 + s; y++) for (let x = x0; x < x0 + s; x++) labels[y * W + x] = 1;
@@ -24,9 +28,12 @@ function makeResult() {
   const classes = [{ name: 'lesion', color: '#ff0000' }];
   const counts = countLabels(labels, 1, 255);
   const m = measureInstances(cc.stats, { geometry, depth: 1, classes, validPixelCount: counts.valid, classPixelCounts: counts.perClass, hasProbability: false, hasIntensity: true, instanceMap: cc.instances, width: W, height: H });
-  const document: InstancesDocument = { source: { file: 'x', kind: 'medical', width: W, height: H, depth: 1 }, classes: m.classes, instances: m.instances };
+  const withField = opts.probability !== undefined || opts.probabilityField === true;
+  const instances = withField ? m.instances.map((r) => ({ ...r, meanProbability: 0.9 })) : m.instances;
+  const document: InstancesDocument = { source: { file: 'x', kind: 'medical', width: W, height: H, depth: 1 }, classes: m.classes, instances };
   const store = new ResultStore(async () => intensity);
-  const id = store.add({ path: 'x', width: W, height: H, depth: 1, geometry, classes, labels, nodataLabel: 255, instances: cc.instances, document, connectivity: 8 });
+  const probabilities = opts.probability !== undefined ? { probabilities: { data: new Uint8Array(W * H).fill(opts.probability), channels: 1 } } : {};
+  const id = store.add({ path: 'x', width: W, height: H, depth: 1, geometry, classes, labels, nodataLabel: 255, instances: cc.instances, document, connectivity: 8, ...probabilities });
   return { store, id };
 }
 
@@ -75,6 +82,35 @@ describe('result edits', () => {
     const re = await store.redo(id);
     expect(re.document.instances.find((r) => r.id === 1)!.pixelCount).toBe(rec1.pixelCount);
     await expect(store.undo(id).then(() => store.undo(id))).rejects.toThrow(/nothing to undo/);
+  });
+
+  it('gives an object back its model record (no edited mark) once undo removes every edit that touched it', async () => {
+    const { store, id } = makeResult();
+    const model = store.state(id).document.instances.find((r) => r.id === 1)!;
+    await store.edit(id, { op: 'paintStroke', z: 0, points: [[13, 3], [13, 10]], radiusPx: [1.5, 1.5], target: { instanceId: 1 } });
+    await store.edit(id, { op: 'paintStroke', z: 0, points: [[27, 17]], radiusPx: [1, 1], target: { instanceId: 2 } });
+    // Undo the second edit: object 2 is as the model made it again, object 1 still carries the first edit.
+    const u1 = await store.undo(id);
+    expect(u1.document.instances.find((r) => r.id === 2)!.edited).toBeUndefined();
+    expect(u1.document.instances.find((r) => r.id === 1)!.edited).toBe(true);
+    const u2 = await store.undo(id);
+    expect(u2.document.instances.find((r) => r.id === 1)).toEqual(model);
+    expect(u2.document.instances.some((r) => r.edited === true)).toBe(false);
+    // Redo marks it again.
+    expect((await store.redo(id)).document.instances.find((r) => r.id === 1)!.edited).toBe(true);
+  });
+
+  it('recomputes an edited object\'s mean probability from the kept probability map, and marks it stale (null) without one', async () => {
+    const withMap = makeResult({ probability: 204 });
+    const r = await withMap.store.edit(withMap.id, { op: 'paintStroke', z: 0, points: [[13, 3], [13, 10]], radiusPx: [1.5, 1.5], target: { instanceId: 1 } });
+    const rec = r.document.instances.find((x) => x.id === 1)!;
+    expect(rec.edited).toBe(true);
+    expect(rec.meanProbability).toBeCloseTo(204 / 255, 6);
+    const noMap = makeResult({ probabilityField: true });
+    const r2 = await noMap.store.edit(noMap.id, { op: 'paintStroke', z: 0, points: [[13, 3], [13, 10]], radiusPx: [1.5, 1.5], target: { instanceId: 1 } });
+    expect(r2.document.instances.find((x) => x.id === 1)!.meanProbability).toBeNull();
+    // The untouched object keeps the model's value.
+    expect(r2.document.instances.find((x) => x.id === 2)!.meanProbability).toBe(0.9);
   });
 
   it('deletes an instance and changes a class; samples big slices to the preview size', async () => {

@@ -28,6 +28,8 @@ interface Step {
   patch: Patch;
   createdInstanceId?: number;
   createdInstanceIds?: number[];
+  /** Instance ids whose pixels the patch changed (made once, when first asked for). */
+  touched?: Set<number>;
 }
 
 interface Stored extends ResultInput {
@@ -42,6 +44,8 @@ interface Stored extends ResultInput {
   intensity: PixelArray | null;
   /** Per voxel, how many applied edits touched it (made on the first edit when probabilities are kept). */
   editCount: Uint16Array | null;
+  /** The records as the model (or a session's base) gave them: an object no applied edit touches is measured so. */
+  baseRecords: Map<number, InstanceRecord>;
 }
 
 /** Reads channel 0 of the result's image (whole volume), for re-measuring intensities. */
@@ -53,6 +57,9 @@ const round = (v: number): number => Math.round(v * 1e6) / 1e6;
 function statsInBox(r: Stored, ids: Set<number>, box: [number, number, number, number, number, number]): ComponentStats[] {
   const { width: W, height: H, instances, labels, intensity } = r;
   const plane = W * H;
+  // The model's probability of each pixel's class (class k is channel k - 1), for the mean probability of an edited object.
+  const prob = r.probabilities;
+  const volume = plane * r.depth;
   const byId = new Map<number, ComponentStats>();
   const [x0, y0, z0, x1, y1, z1] = box;
   for (let z = z0; z <= z1; z++) {
@@ -76,6 +83,10 @@ function statsInBox(r: Stored, ids: Set<number>, box: [number, number, number, n
         s.sum[0] += x;
         s.sum[1] += y;
         s.sum[2] += z;
+        if (prob) {
+          const k = labels[i]! - 1;
+          if (k >= 0 && k < prob.channels) s.probabilitySum += prob.data[k * volume + i]! / 255;
+        }
         if (intensity) {
           const v = intensity[i]!;
           s.intensitySum += v;
@@ -129,6 +140,7 @@ export class ResultStore {
       redo: [],
       intensity: null,
       editCount: null,
+      baseRecords: new Map(input.document.instances.map((rec) => [rec.id, rec])),
     });
     while (this.results.size > this.capacity) {
       const oldest = this.results.keys().next().value as string;
@@ -315,7 +327,30 @@ export class ResultStore {
     }
   }
 
-  /** New records for the changed instances (the rest are kept as they were) and new class totals. */
+  /** Instance ids the edits now applied (the undo stack) changed: an object outside it is as the model made it. */
+  private touchedByUndo(r: Stored): Set<number> {
+    const out = new Set<number>();
+    for (const step of r.undo) {
+      if (!step.touched) {
+        const t = new Set<number>();
+        const p = step.patch;
+        for (let k = 0; k < p.indices.length; k++) {
+          if (p.beforeInstance[k]) t.add(p.beforeInstance[k]!);
+          if (p.afterInstance[k]) t.add(p.afterInstance[k]!);
+        }
+        step.touched = t;
+      }
+      for (const id of step.touched) out.add(id);
+    }
+    return out;
+  }
+
+  /**
+   * New records for the changed instances (the rest are kept as they were) and new class totals. An object that no
+   * applied edit touches any more (undone back to the model's state) gets its model record back, edited mark and
+   * model probability included. An edited object's mean probability is recomputed from the model's probability map
+   * when it is kept; without the map (a restored session) it is null: stale, not silently dropped.
+   */
   private remeasure(r: Stored, changed: Set<number>, patchBox: Patch['box']): InstancesDocument {
     const old = new Map(r.document.instances.map((rec) => [rec.id, rec]));
     // A changed instance now lies within its old box plus the patch's box.
@@ -331,15 +366,21 @@ export class ResultStore {
       classes: r.classes,
       validPixelCount: r.validPixelCount,
       classPixelCounts: r.classPixelCounts,
-      // The model's probability does not describe pixels a person painted.
-      hasProbability: false,
+      hasProbability: r.probabilities !== undefined,
       hasIntensity: r.intensity !== null,
       instanceMap: r.instances,
       width: r.width,
       height: r.height,
       connectivity: r.connectivity,
     });
-    const fresh = new Map(measured.instances.map((rec) => [rec.id, { ...rec, edited: true }]));
+    const touched = this.touchedByUndo(r);
+    const hadProbability = r.document.instances.some((rec) => 'meanProbability' in rec) || [...r.baseRecords.values()].some((rec) => 'meanProbability' in rec);
+    const fresh = new Map<number, InstanceRecord>();
+    for (const rec of measured.instances) {
+      const base = r.baseRecords.get(rec.id);
+      if (!touched.has(rec.id) && base) fresh.set(rec.id, base);
+      else fresh.set(rec.id, { ...rec, ...(hadProbability && !('meanProbability' in rec) ? { meanProbability: null } : {}), edited: true });
+    }
     const instances: InstanceRecord[] = [];
     for (const rec of r.document.instances) if (!changed.has(rec.id)) instances.push(rec);
     instances.push(...fresh.values());
