@@ -2,7 +2,8 @@
 // Vite builds the React renderer. Native modules stay external so their prebuilt binaries load as shipped.
 import { build } from 'esbuild';
 import { build as viteBuild } from 'vite';
-import { rmSync } from 'node:fs';
+import { copyFileSync, rmSync } from 'node:fs';
+import { writeNotices } from './third-party-notices.mjs';
 import { nodeBundleOptions as watchless, nodeExternals as external } from './esbuild-node.mjs';
 
 rmSync('dist', { recursive: true, force: true });
@@ -14,4 +15,7 @@ await Promise.all([
   build({ ...watchless, entryPoints: ['preload/index.ts'], outfile: 'dist/preload/index.cjs', external: ['electron'] }),
 ]);
 await viteBuild({ configFile: 'vite.config.ts', logLevel: 'warn' });
+// Licences travel with the bundles: the About view reads them from dist/, packaging copies them beside the program.
+copyFileSync('LICENSE', 'dist/LICENSE.txt');
+writeNotices(process.cwd(), 'dist/THIRD-PARTY-NOTICES.txt');
 console.log('built dist/');

@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import { checkFlags, parseArgs, UsageError } from '../args';
 import { resolveModel, scanModels, summarize, type ResolvedModel } from '../../engine/inference/manifest';
 import { readOnnxInfo, type OnnxTensorInfo } from '../../engine/inference/onnx-meta';
+import { cardLicenceSection, isNonCommercialLicense, NON_COMMERCIAL_NOTE } from '../../engine/inference/license';
 
 function shape(t: OnnxTensorInfo): string {
   return `${t.name} ${t.elemType}[${t.shape ? t.shape.map((d) => (d === null ? '?' : String(d))).join(', ') : '?'}]`;
@@ -26,7 +27,8 @@ async function list(argv: string[]): Promise<number> {
     return 0;
   }
   for (const m of summaries) {
-    process.stdout.write(`${m.id}  ${m.name} ${m.version}  [${m.kinds.join(', ')}]  classes: ${m.classes.map((c) => c.name).join(', ')}  (${m.source}, ${m.license})\n`);
+    const terms = m.nonCommercial ? `, ${NON_COMMERCIAL_NOTE.toUpperCase()}` : '';
+    process.stdout.write(`${m.id}  ${m.name} ${m.version}  [${m.kinds.join(', ')}]  classes: ${m.classes.map((c) => c.name).join(', ')}  (${m.source}, ${m.license}${terms})\n`);
   }
   return 0;
 }
@@ -54,6 +56,10 @@ async function inspect(argv: string[]): Promise<number> {
   const info = await readOnnxInfo(onnxPath);
   if (info.usesExternalData) problems.push('weights are stored in external data files, which must sit beside the model');
   if (info.inputs.length > 1) problems.push(`the model has ${info.inputs.length} inputs; only the first (or the manifest's input.name) is fed`);
+  // The weights' licence and the third-party code and data behind them (the card's licence section).
+  const license = model
+    ? { model: model.manifest.license, nonCommercial: isNonCommercialLicense(model.manifest.license), thirdParty: await cardLicenceSection(model.manifestPath, model.manifest) }
+    : null;
   const report = {
     file: onnxPath,
     onnx: {
@@ -67,6 +73,7 @@ async function inspect(argv: string[]): Promise<number> {
     },
     manifestSource: model ? (model.manifestPath ?? 'onnx metadata_props') : null,
     manifest: model?.manifest ?? null,
+    license,
     problems,
   };
   if (args.flags.has('json')) {
@@ -81,6 +88,13 @@ async function inspect(argv: string[]): Promise<number> {
     ...Object.entries(info.metadata).map(([k, v]) => `metadata ${k}: ${v.length > 100 ? v.slice(0, 100) + '...' : v}`),
     `manifest: ${report.manifestSource ?? 'none'}`,
     ...(model ? [`  ${model.manifest.id}: ${model.manifest.classes.map((c) => c.name).join(', ')}; tile ${model.manifest.tileSize.join('x')}; ${model.manifest.outputs.type}`] : []),
+    ...(license
+      ? [
+          `licence: ${license.model}${license.nonCommercial ? ` (${NON_COMMERCIAL_NOTE.toUpperCase()})` : ''}`,
+          ...license.thirdParty.map((l) => `  ${l}`),
+          'third-party software licences: THIRD-PARTY-NOTICES.txt beside the program (npm run notices writes it)',
+        ]
+      : []),
     ...problems.map((p) => `problem: ${p}`),
   ];
   process.stdout.write(lines.join('\n') + '\n');
