@@ -9,18 +9,13 @@ import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { checkFlags, flagNumber, flagString, parseArgs, UsageError } from '../args';
 import { InputError } from '../../engine/image';
-import { resolveTimePoints, type TimePoint } from '../../engine/compare/timepoints';
+import { resolveTimePoints } from '../../engine/compare/timepoints';
 import { compareGeo } from '../../engine/compare/geo/index';
+import { compareMedical } from '../../engine/compare/medical/index';
 
 const FLAGS = ['out', 'model', 'dates', 'register', 'min-area'];
 const REGISTER = ['rigid', 'affine', 'none'] as const;
 type RegisterMethod = (typeof REGISTER)[number];
-
-/** The medical side of the comparison (registration, tracking, response); see compareMedical's module. */
-async function runMedical(tps: TimePoint[], opts: { register: RegisterMethod; outDir: string; warnings: string[]; onProgress?: (f: number, msg: string) => void }): Promise<void> {
-  void opts;
-  throw new InputError(tps[0]!.input, 'comparing medical results is not available in this build yet');
-}
 
 /** Moves the finished temporary folder to out: a rename when out does not exist, else file by file into it. */
 async function publish(tmp: string, out: string): Promise<void> {
@@ -78,8 +73,9 @@ export async function compareCommand(argv: string[]): Promise<number> {
       summary = `${doc.transitions.length} from-to pairs, ${doc.changedHa} ha changed of ${doc.overlapHa} ha valid on both dates, ${doc.polygons} change polygons`;
     } else if (kind === 'medical') {
       if (minAreaM2 !== undefined) warnings.push('--min-area applies to maps; it is ignored for medical images');
-      await runMedical(timepoints, { register, outDir: tmp, warnings, onProgress: progress });
-      summary = 'medical comparison written';
+      const doc = await compareMedical(timepoints, { register, outDir: tmp, warnings, onProgress: progress });
+      const r = doc.response;
+      summary = `${doc.lesions.length} lesion tracks; response volumetric ${r.volumetric}, RECIST ${r.recist}, RANO ${r.rano}`;
     } else {
       throw new InputError(inputs[0]!, 'plain pictures have no geometry to compare across dates (need medical or georeferenced images)');
     }
