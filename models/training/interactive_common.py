@@ -1,0 +1,336 @@
+"""Click-conditioned interactive segmentation: the crop / click / evaluation rules of the interactive spec, in one
+place for training (train_interactive.py) and evaluation, so both see exactly what the app's engine computes.
+
+One click step on a 2D image (a slice or a tile), given all clicks so far and the previous mask M:
+  1. box B (inclusive native pixels) = bounding box of the clicks and of M's pixels (and of a user box, if any);
+  2. M empty and no box: square crop of side firstCropPx centred on the last positive click; else a square crop
+     centred on B's centre, side = max(minCropPx, round(max(Bw, Bh) * (1 + 2 * marginFraction)));
+     the crop origin is floor(centre - (side - 1) / 2 + 0.5) on each axis; pixels past the image read 0;
+  3. the crop is resampled to S x S: image bilinear with pixel centres (src = (dst + 0.5) * side / S - 0.5, clamped
+     to the crop, as torch's align_corners=False), previous mask nearest (src = floor((dst + 0.5) * side / S)),
+     click disks of radius clickRadiusPx around ((x - x0 + 0.5) * S / side - 0.5, (y - y0 + 0.5) * S / side - 0.5);
+  4. the model's probability is resampled back to the crop's native size (bilinear, pixel centres) and thresholded;
+  5. when the thresholded prediction touches a crop side that lies inside the image, the side doubles around the same
+     centre and 3-4 run again (at most maxBorderGrow times);
+  6. the new mask is M outside the crop and the prediction inside it.
+
+Images handed to these functions are already normalised float32 (C, H, W) arrays, except geo images, which are
+normalised per crop (1st-99th percentile per band of the crop's pixels inside the image -> [0, 1]; see
+`crop_input`). Masks are bool (H, W). Clicks are (x, y, positive) in native pixel indices (x = column).
+"""
+import math
+
+import numpy as np
+from scipy import ndimage
+
+DEFAULTS = {"format": "clickmaps", "cropSize": 128, "clickRadiusPx": 5, "firstCropPx": 96, "minCropPx": 48,
+            "marginFraction": 0.4, "threshold": 0.5, "maxBorderGrow": 1}
+
+
+def round_half_up(v):
+    return int(math.floor(v + 0.5))
+
+
+# ----------------------------------------------------------------------------- crop geometry (spec steps 1, 2, 5)
+def bbox_of(clicks, mask, box=None):
+    """Inclusive (x0, y0, x1, y1) of the clicks, the mask's pixels and the optional box."""
+    xs = [c[0] for c in clicks]
+    ys = [c[1] for c in clicks]
+    if mask is not None and mask.any():
+        rows = np.nonzero(mask.any(1))[0]
+        cols = np.nonzero(mask.any(0))[0]
+        xs += [int(cols[0]), int(cols[-1])]
+        ys += [int(rows[0]), int(rows[-1])]
+    if box is not None:
+        xs += [box[0], box[2]]
+        ys += [box[1], box[3]]
+    return min(xs), min(ys), max(xs), max(ys)
+
+
+def crop_origin(centre, side):
+    return int(math.floor(centre - (side - 1) / 2.0 + 0.5))
+
+
+def choose_crop(clicks, mask, p, box=None):
+    """(x0, y0, side) of the square crop for these clicks and previous mask (spec step 2)."""
+    if (mask is None or not mask.any()) and box is None:
+        pos = [c for c in clicks if c[2]]
+        x, y = (pos[-1] if pos else clicks[-1])[:2]
+        side = int(p["firstCropPx"])
+        return crop_origin(x, side), crop_origin(y, side), side
+    bx0, by0, bx1, by1 = bbox_of(clicks, mask, box)
+    side = max(int(p["minCropPx"]), round_half_up(max(bx1 - bx0 + 1, by1 - by0 + 1) * (1 + 2 * p["marginFraction"])))
+    return crop_origin((bx0 + bx1) / 2.0, side), crop_origin((by0 + by1) / 2.0, side), side
+
+
+def grow_crop(x0, y0, side):
+    """The crop of twice the side around the same centre (spec step 5)."""
+    cx, cy = x0 + (side - 1) / 2.0, y0 + (side - 1) / 2.0
+    return crop_origin(cx, 2 * side), crop_origin(cy, 2 * side), 2 * side
+
+
+def touches_inner_side(pred, x0, y0, side, h, w):
+    """Does the native-size crop prediction touch a crop side that lies inside the image?"""
+    if not pred.any():
+        return False
+    r_lo, r_hi = max(0, -y0), min(side, h - y0)   # crop rows / cols that are inside the image
+    c_lo, c_hi = max(0, -x0), min(side, w - x0)
+    if r_lo >= r_hi or c_lo >= c_hi:
+        return False
+    v = pred[r_lo:r_hi, c_lo:c_hi]
+    return bool((y0 > 0 and v[0].any()) or (y0 + side < h and v[-1].any())
+                or (x0 > 0 and v[:, 0].any()) or (x0 + side < w and v[:, -1].any()))
+
+
+# ----------------------------------------------------------------------------- resampling (spec steps 3, 4)
+def linear_taps(n_out, n_in):
+    """Source indices i0, i1 and weight of i1 for bilinear resampling n_in -> n_out with pixel centres
+    (torch align_corners=False: negative source coordinates clamp to 0, the last index is repeated)."""
+    src = (np.arange(n_out) + 0.5) * (n_in / n_out) - 0.5
+    src = np.maximum(src, 0.0)
+    i0 = np.minimum(np.floor(src).astype(np.int64), n_in - 1)
+    i1 = np.minimum(i0 + 1, n_in - 1)
+    return i0, i1, (src - i0).astype(np.float32)
+
+
+def nearest_taps(n_out, n_in):
+    return np.minimum(np.floor((np.arange(n_out) + 0.5) * (n_in / n_out)).astype(np.int64), n_in - 1)
+
+
+def gather(img, rows, cols):
+    """img[..., rows, cols] with rows/cols as native indices that may fall outside the image (-> 0)."""
+    h, w = img.shape[-2:]
+    rv = (rows >= 0) & (rows < h)
+    cv = (cols >= 0) & (cols < w)
+    out = img[..., np.clip(rows, 0, h - 1)[:, None], np.clip(cols, 0, w - 1)[None, :]]
+    return out * (rv[:, None] & cv[None, :])
+
+
+def resample_crop(img, x0, y0, side, s):
+    """Bilinear S x S resampling of the native crop [y0, y0+side) x [x0, x0+side) of img (C, H, W)."""
+    r0, r1, wr = linear_taps(s, side)
+    c0, c1, wc = linear_taps(s, side)
+    top = gather(img, y0 + r0, x0 + c0) * (1 - wc) + gather(img, y0 + r0, x0 + c1) * wc
+    bot = gather(img, y0 + r1, x0 + c0) * (1 - wc) + gather(img, y0 + r1, x0 + c1) * wc
+    return (top * (1 - wr)[:, None] + bot * wr[:, None]).astype(np.float32)
+
+
+def resample_mask_nearest(mask, x0, y0, side, s):
+    r = nearest_taps(s, side)
+    return gather(mask, y0 + r, x0 + r).astype(np.float32)
+
+
+def upsample_prob(prob, side):
+    """Probability S x S -> side x side (bilinear, pixel centres)."""
+    s = prob.shape[-1]
+    r0, r1, wr = linear_taps(side, s)
+    top = prob[r0][:, r0] * (1 - wr) + prob[r0][:, r1] * wr
+    bot = prob[r1][:, r0] * (1 - wr) + prob[r1][:, r1] * wr
+    return top * (1 - wr)[:, None] + bot * wr[:, None]
+
+
+def click_maps(clicks, x0, y0, side, s, radius):
+    """(2, S, S) positive / negative disk maps in crop coordinates."""
+    maps = np.zeros((2, s, s), np.float32)
+    yy, xx = np.mgrid[0:s, 0:s]
+    k = s / side
+    for x, y, positive in clicks:
+        cx, cy = (x - x0 + 0.5) * k - 0.5, (y - y0 + 0.5) * k - 0.5
+        if cx < -radius or cy < -radius or cx > s - 1 + radius or cy > s - 1 + radius:
+            continue
+        maps[0 if positive else 1][(xx - cx) ** 2 + (yy - cy) ** 2 <= radius * radius] = 1
+    return maps
+
+
+def percentile_normalise_crop(raw, x0, y0, side, valid=None, p_lo=1, p_hi=99):
+    """Geo normalisation: per band, the 1st / 99th percentile (numpy linear) of the crop's pixels inside the image
+    (and valid, i.e. not nodata) -> [0, 1]; invalid pixels -> 0. Returns the normalised native crop region
+    (C, h', w') of the image part of the crop and its offset inside the crop."""
+    h, w = raw.shape[-2:]
+    ry0, ry1 = max(y0, 0), min(y0 + side, h)
+    rx0, rx1 = max(x0, 0), min(x0 + side, w)
+    part = raw[:, ry0:ry1, rx0:rx1].astype(np.float32)
+    ok = np.ones(part.shape[1:], bool) if valid is None else valid[ry0:ry1, rx0:rx1]
+    out = np.zeros_like(part)
+    for b in range(part.shape[0]):
+        v = part[b][ok]
+        if v.size == 0:
+            continue
+        lo, hi = np.percentile(v.astype(np.float64), [p_lo, p_hi])
+        if hi <= lo:
+            hi = lo + 1
+        out[b] = np.clip((part[b] - lo) / (hi - lo), 0, 1) * ok
+    return out, ry0, rx0
+
+
+def crop_input(img, clicks, mask, x0, y0, side, p, per_crop_norm=False, valid=None):
+    """The model input (C + 3, S, S) for one crop. img: normalised (C, H, W), or raw when per_crop_norm."""
+    s = int(p["cropSize"])
+    if per_crop_norm:
+        part, ry0, rx0 = percentile_normalise_crop(img, x0, y0, side, valid)
+        # `part` is the crop's inside-the-image region, origin (rx0, ry0); the rest of the crop reads 0
+        chans = resample_crop(part, x0 - rx0, y0 - ry0, side, s)
+    else:
+        chans = resample_crop(img, x0, y0, side, s)
+    prev = resample_mask_nearest(mask, x0, y0, side, s) if mask is not None else np.zeros((s, s), np.float32)
+    cm = click_maps(clicks, x0, y0, side, s, p["clickRadiusPx"])
+    return np.concatenate([chans, cm, prev[None]], 0)
+
+
+# ----------------------------------------------------------------------------- one click step (batched)
+def step_batch(predict, items, p):
+    """Run spec steps 1-6 for many independent states at once (one batched model call per grow level).
+    items: dicts with img (C, H, W), clicks, mask (bool H x W or None), optional box, per_crop_norm, valid.
+    predict(x: float32 (N, C, S, S)) -> probabilities (N, S, S). Returns the new masks and the crops used."""
+    thr = p["threshold"]
+    crops = [choose_crop(it["clicks"], it.get("mask"), p, it.get("box")) for it in items]
+    out = [None] * len(items)
+    todo = list(range(len(items)))
+    for level in range(int(p["maxBorderGrow"]) + 1):
+        xs = [crop_input(items[i]["img"], items[i]["clicks"], items[i].get("mask"), *crops[i], p,
+                         items[i].get("per_crop_norm", False), items[i].get("valid")) for i in todo]
+        probs = predict(np.stack(xs)) if xs else []
+        again = []
+        for i, pr in zip(todo, probs):
+            x0, y0, side = crops[i]
+            h, w = items[i]["img"].shape[-2:]
+            pred = upsample_prob(pr, side) > thr
+            if level < int(p["maxBorderGrow"]) and touches_inner_side(pred, x0, y0, side, h, w):
+                crops[i] = grow_crop(x0, y0, side)
+                again.append(i)
+                continue
+            m = items[i].get("mask")
+            new = np.zeros((h, w), bool) if m is None else m.copy()
+            ry0, ry1, rx0, rx1 = max(y0, 0), min(y0 + side, h), max(x0, 0), min(x0 + side, w)
+            new[ry0:ry1, rx0:rx1] = pred[ry0 - y0:ry1 - y0, rx0 - x0:rx1 - x0]
+            out[i] = new
+        todo = again
+    return out, crops
+
+
+# ----------------------------------------------------------------------------- clicks (training and evaluation)
+def inner_distance(region):
+    """Euclidean distance of each region pixel to the nearest pixel outside it (the region padded with background)."""
+    return ndimage.distance_transform_edt(np.pad(region, 1))[1:-1, 1:-1]
+
+
+def deepest_point(region, rng=None, jitter=0.0):
+    """(x, y, max distance) of the region's interior point farthest from its boundary; with rng and jitter > 0,
+    a random point among those with distance >= jitter * max (training). None when the region is empty."""
+    if not region.any():
+        return None
+    d = inner_distance(region)
+    dmax = float(d.max())
+    if rng is not None and jitter > 0:
+        ys, xs = np.nonzero(d >= jitter * dmax)
+        k = int(rng.integers(len(ys)))
+        return int(xs[k]), int(ys[k]), dmax
+    y, x = np.unravel_index(int(np.argmax(d)), d.shape)
+    return int(x), int(y), dmax
+
+
+def next_click(pred, gt, window=None):
+    """The corrective click: at the deepest point of the error region (false negatives -> positive click, false
+    positives -> negative) whose inscribed distance is larger. window: (r0, r1, c0, c1) to limit the search.
+    Returns (x, y, positive) or None when there is no error."""
+    r0, r1, c0, c1 = window if window is not None else (0, gt.shape[0], 0, gt.shape[1])
+    fn = gt[r0:r1, c0:c1] & ~pred[r0:r1, c0:c1]
+    fp = pred[r0:r1, c0:c1] & ~gt[r0:r1, c0:c1]
+    a = deepest_point(fn) if fn.any() else None
+    b = deepest_point(fp) if fp.any() else None
+    if a is None and b is None:
+        return None
+    if b is None or (a is not None and a[2] >= b[2]):
+        return a[0] + c0, a[1] + r0, True
+    return b[0] + c0, b[1] + r0, False
+
+
+def object_box(mask):
+    """Inclusive (r0, r1, c0, c1) of a non-empty mask."""
+    rows = np.nonzero(mask.any(1))[0]
+    cols = np.nonzero(mask.any(0))[0]
+    return int(rows[0]), int(rows[-1]), int(cols[0]), int(cols[-1])
+
+
+def iou(a, b):
+    u = np.logical_or(a, b).sum()
+    return 1.0 if u == 0 else float(np.logical_and(a, b).sum() / u)
+
+
+def dice(a, b):
+    s = a.sum() + b.sum()
+    return 1.0 if s == 0 else float(2.0 * np.logical_and(a, b).sum() / s)
+
+
+# ----------------------------------------------------------------------------- evaluation protocol
+def noc_eval(predict, objects, p, max_clicks=20, stop_iou=0.90, batch=32):
+    """Standard NoC protocol on objects: dicts with img, gt (bool H x W) and optional per_crop_norm / valid.
+    Returns per-object IoU curves (list of up to max_clicks IoUs; stops after reaching stop_iou)."""
+    curves = [[] for _ in objects]
+    state = [{"clicks": [], "mask": np.zeros(o["gt"].shape, bool), "done": False} for o in objects]
+    # Errors can only lie in the object's box or in a crop used so far: search clicks in that window (+1 px of
+    # background on each side, so the distances are the same as on the whole image).
+    for o, s in zip(objects, state):
+        r0, r1, c0, c1 = object_box(o["gt"])
+        s["win"] = [r0, r1 + 1, c0, c1 + 1]
+    for k in range(max_clicks):
+        live = [i for i, s in enumerate(state) if not s["done"]]
+        if not live:
+            break
+        for i in live:
+            o, s = objects[i], state[i]
+            if k == 0:
+                x, y, _ = deepest_point(o["gt"])
+                c = (x, y, True)
+            else:
+                h, w = o["gt"].shape
+                r0, r1, c0, c1 = s["win"]
+                c = next_click(s["mask"], o["gt"], (max(r0 - 1, 0), min(r1 + 1, h), max(c0 - 1, 0), min(c1 + 1, w)))
+            if c is None:  # perfect already
+                s["done"] = True
+                continue
+            s["clicks"].append(c)
+        live = [i for i in live if not state[i]["done"]]
+        for j in range(0, len(live), batch):
+            ids = live[j:j + batch]
+            items = [dict(objects[i], clicks=state[i]["clicks"], mask=state[i]["mask"]) for i in ids]
+            masks, crops = step_batch(predict, items, p)
+            for i, m, (x0, y0, side) in zip(ids, masks, crops):
+                state[i]["mask"] = m
+                wn = state[i]["win"]
+                state[i]["win"] = [min(wn[0], y0), max(wn[1], y0 + side), min(wn[2], x0), max(wn[3], x0 + side)]
+                curves[i].append(iou(m, objects[i]["gt"]))
+                if curves[i][-1] >= stop_iou:
+                    state[i]["done"] = True
+    return curves
+
+
+def noc_summary(curves, thresholds=(0.80, 0.85, 0.90), at=(1, 3, 5), max_clicks=20):
+    """NoC@t (clicks to reach IoU t, max_clicks when never) and IoU after k clicks (the last IoU carried forward
+    once the object reached the stop IoU)."""
+    out = {"objects": len(curves)}
+    for t in thresholds:
+        n = [next((k + 1 for k, v in enumerate(c) if v >= t), max_clicks) for c in curves]
+        out["NoC@%d" % round(t * 100)] = float(np.mean(n)) if n else float("nan")
+    for k in at:
+        v = [(c[k - 1] if len(c) >= k else (c[-1] if c else 0.0)) for c in curves]
+        out["IoU@%d" % k] = float(np.mean(v)) if v else float("nan")
+    return out
+
+
+def propagate_volume(predict, vol, start_z, start_mask, p, min_px=1):
+    """3D propagation from a segmented slice: each next slice gets the previous slice's mask and one positive
+    click at that mask's deepest point; stops (in each direction) when a slice comes out with < min_px pixels."""
+    out = np.zeros((len(vol),) + vol.shape[-2:], bool)
+    out[start_z] = start_mask
+    for direction in (1, -1):
+        prev, z = start_mask, start_z + direction
+        while 0 <= z < len(vol) and prev.sum() >= min_px:
+            x, y, _ = deepest_point(prev)
+            masks, _ = step_batch(predict, [{"img": vol[z][None], "clicks": [(x, y, True)], "mask": prev}], p)
+            m = masks[0]
+            if m.sum() < min_px:
+                break
+            out[z] = m
+            prev, z = m, z + direction
+    return out
