@@ -86,8 +86,11 @@ export const NODATA_LABEL_U16 = 65535;
 export type NormalizationSpec =
   /** x = (v - mean[c]) / std[c] on raw values. */
   | { type: 'fixed'; mean: number[]; std: number[] }
-  /** lo/hi = percentiles of the (masked) values over scope; x = (v - lo) / (hi - lo), optionally clipped. */
-  | { type: 'percentile'; pLow: number; pHigh: number; scope: 'volume' | 'slice' | 'image'; mask?: 'nonzero' | 'all'; clip?: [number, number] }
+  /**
+   * lo/hi = percentiles of the (masked) values over scope; x = (v - lo) / (hi - lo), optionally clipped. Scope
+   * 'crop' (prompt models only): per band over the prompt crop's pixels inside the image.
+   */
+  | { type: 'percentile'; pLow: number; pHigh: number; scope: 'volume' | 'slice' | 'image' | 'crop'; mask?: 'nonzero' | 'all'; clip?: [number, number] }
   /** x = (v - mean) / sd over scope. */
   | { type: 'zscore'; scope: 'volume' | 'slice' | 'image'; mask?: 'nonzero' | 'all' };
 
@@ -106,7 +109,8 @@ export interface ModelManifest {
   id: string;
   name: string;
   version: string;
-  task: 'semantic' | 'instance';
+  /** 'prompt': an interactive model (clicks / box / previous mask -> one object), run by `delineate prompt`. */
+  task: 'semantic' | 'instance' | 'prompt';
   kinds: ImageKind[];
   modality?: string;
   sensor?: string;
@@ -157,7 +161,43 @@ export interface ModelManifest {
   license: string;
   card?: string;
   training?: Record<string, unknown>;
+  /** Prompt models (task "prompt") only: how clicks reach the model. */
+  interactive?: InteractiveSpec;
 }
+
+/**
+ * Our click model: the input is the image crop (zoomed to the object) + positive and negative click disks + the
+ * previous mask, the output a foreground probability (docs/interactive.md states every rule).
+ */
+export interface ClickmapsSpec {
+  format: 'clickmaps';
+  /** Model input side S (the crop is resampled to S x S). */
+  cropSize: number;
+  clickRadiusPx: number;
+  /** Side of the first crop (native pixels) around the first click when there is no mask or box yet. */
+  firstCropPx: number;
+  minCropPx: number;
+  marginFraction: number;
+  threshold: number;
+  /** How many times the crop may double when the object touches its side. */
+  maxBorderGrow: number;
+}
+
+/** A SAM-family pair: `encoder` (image -> image_embeddings) and `decoder` (the SAM ONNX export's inputs). */
+export interface SamSpec {
+  format: 'sam';
+  /** ONNX files relative to the manifest. */
+  encoder: string;
+  decoder: string;
+  /** Longest side the encoder expects (SAM, MobileSAM, MedSAM: 1024); the input is padded to a square of it. */
+  imageSize: number;
+  /** Decoder mask logits above this are the object (SAM: 0). */
+  maskThreshold: number;
+  /** Cache of image embeddings, in MB (least recently used slices or tiles are dropped first). */
+  cacheMb: number;
+}
+
+export type InteractiveSpec = ClickmapsSpec | SamSpec;
 
 /** A test-time flip: mirrored along x, along y, or along both (a half turn). */
 export type TestTimeFlip = 'x' | 'y' | 'xy';

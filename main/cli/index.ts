@@ -8,6 +8,7 @@ import { segmentCommand } from './commands/segment';
 import { measureCommand } from './commands/measure';
 import { modelsCommand } from './commands/models';
 import { exportCommand } from './commands/export';
+import { promptCommand } from './commands/prompt';
 import { compareCommand } from './commands/compare';
 
 const USAGE = `usage:
@@ -22,6 +23,8 @@ const USAGE = `usage:
                     [--crs EPSG:n] [--deidentify] [--per-instance] [--tolerance X] [--series <dicom dir>] [--z N]
   delineate compare <t0> <t1> [<t2>...] --out <dir> [--model id] [--dates YYYY-MM-DD,...]
                     [--register rigid|affine|none] [--min-area m2]   (each a result folder, a session, or an image with --model)
+  delineate prompt <image> --out <dir> [--point x,y[,z]]... [--negative x,y[,z]]... [--box x0,y0,x1,y1[,z]]
+                    [--model <id|manifest|file.onnx>] [--mask <labels>] [--propagate] [--class id] [--point-crs EPSG:n]
   delineate models list [--json]
   delineate models inspect <file.onnx|folder|id> [--json]`;
 
@@ -33,6 +36,7 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   models: modelsCommand,
   export: exportCommand,
   compare: compareCommand,
+  prompt: promptCommand,
 };
 
 export async function main(argv: string[]): Promise<number> {

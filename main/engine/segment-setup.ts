@@ -148,6 +148,7 @@ export interface PreparedSegment {
 export async function prepareSegment(src: ImageSource, options: SegmentOptions): Promise<PreparedSegment> {
   const model = typeof options.model === 'string' ? await resolveModel(options.model) : options.model;
   const m = model.manifest;
+  if (m.task === 'prompt') throw new InputError(model.manifestPath ?? model.onnxPath, `"${m.id}" is an interactive model (task "prompt"): run it with delineate prompt, not segment`);
   const onnx = await readOnnxInfo(model.onnxPath);
   const fit = checkModelFitsImage(model, onnx, src);
   const activate =

@@ -3,7 +3,7 @@
 // is described from its Deepness-style metadata_props (QGIS Deepness / GeoDeep models work unchanged).
 import { promises as fs, existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import type { ImageKind, ManifestClass, ModelManifest, ModelSummary, NormalizationSpec } from '../../../preload/formats';
+import type { ImageKind, InteractiveSpec, ManifestClass, ModelManifest, ModelSummary, NormalizationSpec } from '../../../preload/formats';
 import { InputError } from '../image';
 import { readOnnxInfo, type OnnxModelInfo } from './onnx-meta';
 import { isNonCommercialLicense } from './license';
@@ -89,10 +89,10 @@ class Checker {
   }
 }
 
-function checkNormalization(c: Checker, v: unknown, channels: number): NormalizationSpec {
+function checkNormalization(c: Checker, v: unknown, channels: number, allowCrop = false): NormalizationSpec {
   const n = c.obj(v, 'normalization');
   const type = c.oneOf(n.type, 'normalization.type', ['fixed', 'percentile', 'zscore'] as const);
-  const scopes = ['volume', 'slice', 'image'] as const;
+  const scopes = allowCrop ? (['volume', 'slice', 'image', 'crop'] as const) : (['volume', 'slice', 'image'] as const);
   const mask = n.mask === undefined ? undefined : c.oneOf(n.mask, 'normalization.mask', ['nonzero', 'all'] as const);
   if (type === 'fixed') {
     const mean = c.arr(n.mean, 'normalization.mean', 1).map((x, i) => c.num(x, `normalization.mean[${i}]`));
@@ -104,7 +104,10 @@ function checkNormalization(c: Checker, v: unknown, channels: number): Normaliza
     return { type, mean, std };
   }
   const scope = c.oneOf(n.scope, 'normalization.scope', scopes);
-  if (type === 'zscore') return { type, scope, ...(mask ? { mask } : {}) };
+  if (type === 'zscore') {
+    if (scope === 'crop') c.fail('normalization.scope', '"crop" is for percentile normalisation');
+    return { type, scope, ...(mask ? { mask } : {}) };
+  }
   const pLow = c.num(n.pLow, 'normalization.pLow', 0, 100);
   const pHigh = c.num(n.pHigh, 'normalization.pHigh', 0, 100);
   if (pHigh <= pLow) c.fail('normalization.pHigh', `must be greater than pLow (${pLow})`);
@@ -117,10 +120,68 @@ function checkNormalization(c: Checker, v: unknown, channels: number): Normaliza
   return { type, pLow, pHigh, scope, ...(mask ? { mask } : {}), ...(clip ? { clip } : {}) };
 }
 
+/** A path a manifest names must stay inside the model folder. */
+function checkInsideFolder(c: Checker, v: string, field: string): string {
+  if (path.isAbsolute(v) || v.split(/[\\/]/).includes('..')) c.fail(field, 'must be a path inside the model folder');
+  return v;
+}
+
+/** SAM's pixel mean and standard deviation (0..255 RGB), the normalisation every SAM-family encoder expects. */
+export const SAM_NORMALIZATION: NormalizationSpec = { type: 'fixed', mean: [123.675, 116.28, 103.53], std: [58.395, 57.12, 57.375] };
+
+/** The `interactive` block of a prompt model (task "prompt"): our click model or a SAM-family pair. */
+function checkInteractive(c: Checker, v: unknown): InteractiveSpec {
+  const i = c.obj(v, 'interactive');
+  const format = c.oneOf(i.format, 'interactive.format', ['clickmaps', 'sam'] as const);
+  const opt = (key: string, fallback: number, min: number, max: number, integer: boolean): number => {
+    const raw = i[key];
+    if (raw === undefined) return fallback;
+    return integer ? c.int(raw, `interactive.${key}`, min, max) : c.num(raw, `interactive.${key}`, min, max);
+  };
+  if (format === 'sam') {
+    return {
+      format,
+      encoder: checkInsideFolder(c, c.str(i.encoder, 'interactive.encoder'), 'interactive.encoder'),
+      decoder: checkInsideFolder(c, c.str(i.decoder, 'interactive.decoder'), 'interactive.decoder'),
+      imageSize: opt('imageSize', 1024, 16, 4096, true),
+      maskThreshold: opt('maskThreshold', 0, -100, 100, false),
+      cacheMb: opt('cacheMb', 256, 1, 65536, false),
+    };
+  }
+  const spec = {
+    format,
+    cropSize: opt('cropSize', 128, 8, 2048, true),
+    clickRadiusPx: opt('clickRadiusPx', 5, 0, 256, false),
+    firstCropPx: opt('firstCropPx', 96, 4, 1 << 20, true),
+    minCropPx: opt('minCropPx', 48, 4, 1 << 20, true),
+    marginFraction: opt('marginFraction', 0.4, 0, 10, false),
+    threshold: opt('threshold', 0.5, 0, 1, false),
+    maxBorderGrow: opt('maxBorderGrow', 1, 0, 8, true),
+  };
+  return spec;
+}
+
+/** A prompt manifest may leave out what only segmentation models need; fill it so the common checks apply. */
+function promptDefaults(m: Json, spec: InteractiveSpec): Json {
+  const sam = spec.format === 'sam';
+  const input = isObject(m.input) ? m.input : {};
+  return {
+    ...m,
+    file: m.file ?? (sam ? spec.encoder : m.file),
+    input: { ...input, channels: input.channels ?? (sam ? ['R', 'G', 'B'] : input.channels) },
+    normalization: m.normalization ?? (sam ? SAM_NORMALIZATION : m.normalization),
+    tileSize: m.tileSize ?? (sam ? [spec.imageSize, spec.imageSize] : [spec.cropSize, spec.cropSize]),
+    classes: m.classes ?? [{ name: 'object', color: '#ffcc00' }],
+    outputs: m.outputs ?? { type: 'sigmoid', threshold: sam ? 0.5 : spec.threshold },
+  };
+}
+
 /** Validates parsed manifest JSON. `file` names the manifest in every error. */
 export function validateManifest(value: unknown, file: string): ModelManifest {
   const c: Checker = new Checker(file);
-  const m = c.obj(value, '(root)');
+  let m = c.obj(value, '(root)');
+  const interactive = m.task === 'prompt' ? checkInteractive(c, m.interactive) : undefined;
+  if (interactive) m = promptDefaults(m, interactive);
   const id = c.str(m.id, 'id');
   if (!ID_RE.test(id)) c.fail('id', 'may contain only letters, digits, ".", "_" and "-"');
   const kinds = c.arr(m.kinds, 'kinds', 1).map((k, i) => c.oneOf(k, `kinds[${i}]`, KINDS));
@@ -171,11 +232,11 @@ export function validateManifest(value: unknown, file: string): ModelManifest {
     id,
     name: c.str(m.name, 'name'),
     version: c.str(m.version, 'version'),
-    task: c.oneOf(m.task, 'task', ['semantic', 'instance'] as const),
+    task: c.oneOf(m.task, 'task', ['semantic', 'instance', 'prompt'] as const),
     kinds,
     file: c.str(m.file, 'file'),
     input: { channels, ...(inp.name !== undefined ? { name: c.str(inp.name, 'input.name') } : {}), ...(sliceMode ? { sliceMode } : {}), ...(contextSlices ? { contextSlices } : {}) },
-    normalization: checkNormalization(c, m.normalization, channels.length),
+    normalization: checkNormalization(c, m.normalization, channels.length, interactive !== undefined),
     tileSize,
     classes,
     outputs,
@@ -215,6 +276,7 @@ export function validateManifest(value: unknown, file: string): ModelManifest {
   }
   if (m.card !== undefined) manifest.card = c.str(m.card, 'card');
   if (m.training !== undefined) manifest.training = c.obj(m.training, 'training');
+  if (interactive) manifest.interactive = interactive;
   if (path.isAbsolute(manifest.file) || manifest.file.split(/[\\/]/).includes('..')) c.fail('file', 'must be a path inside the model folder');
   return manifest;
 }
@@ -274,6 +336,16 @@ export function manifestFromOnnxMetadata(info: OnnxModelInfo, onnxPath: string):
   const fail = (problem: string): never => {
     throw new InputError(onnxPath, `${problem}; add a manifest.json beside the model (see models/README.md)`);
   };
+  if (meta.delineate_manifest !== undefined) {
+    // Our own models carry their manifest inside (metadata_props.delineate_manifest): the file is this one.
+    let embedded: unknown;
+    try {
+      embedded = JSON.parse(meta.delineate_manifest);
+    } catch (err) {
+      return fail(`metadata "delineate_manifest" is not JSON (${(err as Error).message})`);
+    }
+    return validateManifest(isObject(embedded) ? { ...embedded, file: path.basename(onnxPath) } : embedded, onnxPath);
+  }
   if (Object.keys(meta).length === 0) fail('no manifest.json beside the model and no Deepness metadata_props inside it');
   const modelType = meta.model_type;
   if (modelType !== undefined && modelType.replace(/"/g, '').toLowerCase() !== 'segmentor') {

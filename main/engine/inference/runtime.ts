@@ -35,8 +35,27 @@ export interface ModelSession {
   dispose(): Promise<void>;
 }
 
+/** A float32 tensor of any rank (prompt models: points, labels, embeddings, sizes). */
+export interface NamedTensor {
+  data: Float32Array;
+  dims: number[];
+}
+
+/** A loaded model with several named inputs and outputs (SAM-family decoders); float32 only. */
+export interface MultiSession {
+  readonly device: Device;
+  readonly skipped: string[];
+  readonly inputNames: readonly string[];
+  readonly outputNames: readonly string[];
+  /** Runs with the given feeds; returns the requested outputs (all when `outputs` is left out). */
+  run(feeds: Record<string, NamedTensor>, outputs?: readonly string[]): Promise<Record<string, NamedTensor>>;
+  dispose(): Promise<void>;
+}
+
 export interface ModelRuntime {
   createSession(onnxPath: string, options: SessionOptions): Promise<ModelSession>;
+  /** Sessions with several inputs/outputs; optional so single-tensor fakes in tests need not implement it. */
+  createMultiSession?(onnxPath: string, options: Pick<SessionOptions, 'device' | 'threads'>): Promise<MultiSession>;
 }
 
 // ---------------------------------------------------------------- device selection (pure, unit-tested)
@@ -197,19 +216,62 @@ class OrtSession implements ModelSession {
   }
 }
 
+class OrtMultiSession implements MultiSession {
+  constructor(
+    private readonly session: import('onnxruntime-node').InferenceSession,
+    readonly device: Device,
+    readonly skipped: string[],
+  ) {}
+
+  get inputNames(): readonly string[] {
+    return this.session.inputNames;
+  }
+
+  get outputNames(): readonly string[] {
+    return this.session.outputNames;
+  }
+
+  async run(feeds: Record<string, NamedTensor>, outputs?: readonly string[]): Promise<Record<string, NamedTensor>> {
+    const o = ort();
+    const tensors: Record<string, import('onnxruntime-node').Tensor> = {};
+    for (const [name, t] of Object.entries(feeds)) tensors[name] = new o.Tensor('float32', t.data, t.dims);
+    const wanted = outputs ?? this.session.outputNames;
+    const result = await this.session.run(tensors, [...wanted]);
+    const out: Record<string, NamedTensor> = {};
+    for (const name of wanted) {
+      const t = result[name];
+      if (!t) throw new Error(`the model produced no output "${name}"`);
+      if (t.type !== 'float32') throw new Error(`output "${name}" is ${t.type}, expected float32`);
+      out[name] = { data: t.data as Float32Array, dims: t.dims.map(Number) };
+    }
+    return out;
+  }
+
+  async dispose(): Promise<void> {
+    await this.session.release();
+  }
+}
+
 /** onnxruntime-node behind the ModelRuntime interface. */
 export function createOrtRuntime(host: HostCapabilities = detectHost()): ModelRuntime {
+  const open = async (onnxPath: string, options: Pick<SessionOptions, 'device' | 'threads'>) => {
+    const o = ort();
+    const plan = planDevices(options.device, host);
+    return openWithFallback(plan, (device) =>
+      o.InferenceSession.create(onnxPath, {
+        executionProviders: [EP_NAME[device]],
+        graphOptimizationLevel: 'all',
+        ...(options.threads ? { intraOpNumThreads: options.threads, interOpNumThreads: 1 } : {}),
+      }),
+    );
+  };
   return {
+    async createMultiSession(onnxPath, options) {
+      const opened = await open(onnxPath, options);
+      return new OrtMultiSession(opened.session, opened.device, opened.skipped);
+    },
     async createSession(onnxPath, options) {
-      const o = ort();
-      const plan = planDevices(options.device, host);
-      const opened = await openWithFallback(plan, (device) =>
-        o.InferenceSession.create(onnxPath, {
-          executionProviders: [EP_NAME[device]],
-          graphOptimizationLevel: 'all',
-          ...(options.threads ? { intraOpNumThreads: options.threads, interOpNumThreads: 1 } : {}),
-        }),
-      );
+      const opened = await open(onnxPath, options);
       const s = opened.session;
       const inputName = options.inputName ?? s.inputNames[0];
       const outputName = options.outputName ?? s.outputNames[0];

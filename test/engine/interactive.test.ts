@@ -1,0 +1,343 @@
+// Interactive segmentation in the engine: the click-step geometry (crop, grow, paste, deepest point), our click
+// model format run through promptToFolder (the path `delineate prompt` takes) with a threshold model whose answer
+// is known, propagation through a synthetic volume, the SAM-signature pair (embedding cache, low-res refinement)
+// and the manifest refusals.
+import { afterAll, describe, expect, it } from 'vitest';
+import { readFileSync, writeFileSync, existsSync, readdirSync } from 'node:fs';
+import * as path from 'node:path';
+import type { InstancesDocument } from '../../preload/formats';
+import { writeNifti } from '../../main/engine/io/nifti';
+import { writeTiff } from '../../main/engine/io/tiff-writer';
+import { openImage } from '../../main/engine/io';
+import { resolveModel } from '../../main/engine/inference/manifest';
+import { createOrtRuntime, type ModelRuntime, type NamedTensor } from '../../main/engine/inference/runtime';
+import { chooseCrop, cropOrigin, deepestPoint, growCrop, MaskWindow, pasteCrop, touchesInnerSide } from '../../main/engine/interactive/geometry';
+import { checkPromptModel, openPromptModel } from '../../main/engine/interactive/models';
+import { PromptImage } from '../../main/engine/interactive/prompt-image';
+import { promptToFolder, runPrompt, type PromptJson } from '../../main/engine/interactive/prompt';
+import { tempDir, readBand0, writeTestPng } from './helpers';
+import { buildSamDecoder, writeClickModel, writeSamModel } from '../fixtures/prompt-models';
+
+const t = tempDir('delineate-interactive-');
+afterAll(() => t.cleanup());
+
+/** A W x H grey PNG: 20 everywhere, 255 inside the given inclusive boxes. */
+function squaresPng(name: string, W: number, H: number, boxes: Array<[number, number, number, number]>): { file: string; truth: Uint8Array } {
+  const px = new Uint8Array(W * H).fill(20);
+  const truth = new Uint8Array(W * H);
+  for (const [x0, y0, x1, y1] of boxes) {
+    for (let y = y0; y <= y1; y++) {
+      for (let x = x0; x <= x1; x++) {
+        px[y * W + x] = 255;
+        truth[y * W + x] = 1;
+      }
+    }
+  }
+  const file = path.join(t.dir, name);
+  writeTestPng(file, W, H, 1, px);
+  return { file, truth };
+}
+
+function readJson<T>(file: string): T {
+  return JSON.parse(readFileSync(file, 'utf8')) as T;
+}
+
+function iou(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let inter = 0;
+  let union = 0;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i]! > 0 && a[i]! !== 255;
+    const y = b[i]! > 0;
+    if (x && y) inter++;
+    if (x || y) union++;
+  }
+  return union === 0 ? 1 : inter / union;
+}
+
+describe('click-step geometry (the spec rules the trainer uses)', () => {
+  it('centres the first crop on the last positive click and grows around the same centre', () => {
+    expect(cropOrigin(30, 16)).toBe(Math.floor(30 - 7.5 + 0.5));
+    const c = chooseCrop([{ x: 30, y: 34, positive: true }, { x: 5, y: 5, positive: false }], null, null, { firstCropPx: 16, minCropPx: 16, marginFraction: 0.4 });
+    expect(c).toEqual({ x0: 23, y0: 27, side: 16 });
+    expect(growCrop(c)).toEqual({ x0: 15, y0: 19, side: 32 });
+  });
+
+  it('zooms to the clicks and the previous mask with a margin, never below minCropPx', () => {
+    const c = chooseCrop([{ x: 10, y: 10, positive: true }], { x0: 10, y0: 10, x1: 59, y1: 29 }, null, { firstCropPx: 16, minCropPx: 16, marginFraction: 0.4 });
+    // Box 50 x 20 -> side round(50 * 1.8) = 90, centred on (34.5, 19.5).
+    expect(c.side).toBe(90);
+    expect(c.x0).toBe(Math.floor(34.5 - 44.5 + 0.5));
+    const small = chooseCrop([{ x: 10, y: 10, positive: true }], { x0: 10, y0: 10, x1: 11, y1: 11 }, null, { firstCropPx: 16, minCropPx: 24, marginFraction: 0.4 });
+    expect(small.side).toBe(24);
+  });
+
+  it('grows only on crop sides inside the image, and pastes the prediction over the previous mask', () => {
+    const side = 8;
+    const pred = new Uint8Array(side * side);
+    pred[0] = 1; // top-left corner pixel
+    expect(touchesInnerSide(pred, { x0: 0, y0: 0, side }, 100, 100)).toBe(false); // both sides are the image border
+    expect(touchesInnerSide(pred, { x0: 4, y0: 0, side }, 100, 100)).toBe(true); // left side inside the image
+    const prev = new MaskWindow(0, 0, 20, 20);
+    prev.data[19 * 20 + 19] = 1; // outside the crop: kept
+    prev.data[5 * 20 + 5] = 1; // inside the crop: replaced by the prediction
+    const out = pasteCrop(prev, pred, { x0: 4, y0: 4, side }, 20, 20);
+    expect(out.get(19, 19)).toBe(1);
+    expect(out.get(5, 5)).toBe(0);
+    expect(out.get(4, 4)).toBe(1);
+    expect(out.count()).toBe(2);
+  });
+
+  it('finds the interior point farthest from the boundary (first on ties, as numpy argmax)', () => {
+    const w = 9;
+    const h = 7;
+    const region = new Uint8Array(w * h);
+    for (let y = 1; y <= 5; y++) for (let x = 2; x <= 8; x++) region[y * w + x] = 1; // 7 x 5 block touching the right edge
+    const p = deepestPoint(region, w, h)!;
+    expect(p.distance).toBe(3);
+    expect(p.y).toBe(3);
+    expect(p.x).toBe(4); // x 4..6 are all 3 from the boundary (the image edge counts as outside)
+  });
+});
+
+describe('clickmaps format through promptToFolder', () => {
+  const models = path.join(t.dir, 'models');
+  const manifest = writeClickModel(models);
+
+  it('segments a small object exactly inside the first crop and writes the result folder', async () => {
+    const img = squaresPng('small.png', 64, 64, [[28, 32, 33, 37]]);
+    const out = path.join(t.dir, 'out-small');
+    const res = await promptToFolder(img.file, out, { model: manifest, clicks: [{ x: 30, y: 34, positive: true }] });
+    const labels = await readBand0(path.join(out, 'labels.tif'));
+    expect(Array.from(labels.data)).toEqual(Array.from(img.truth));
+    const prompt = readJson<PromptJson>(path.join(out, 'prompt.json'));
+    expect(prompt.crop).toEqual({ x0: 23, y0: 27, side: 16 });
+    expect(prompt.clicks).toEqual([{ x: 30, y: 34, positive: true }]);
+    expect(prompt.modelSeconds).toBeGreaterThan(0);
+    expect(prompt.modelSeconds).toBeLessThanOrEqual(prompt.seconds);
+    const doc = readJson<InstancesDocument>(path.join(out, 'instances.json'));
+    expect(doc.instances).toHaveLength(1);
+    expect(doc.instances[0]!.pixelCount).toBe(36);
+    expect(doc.instances[0]!.centroidPx).toEqual([30.5, 34.5]);
+    expect(res.files.map((f) => path.basename(f)).filter((f) => f.startsWith('labels.'))).toEqual(['labels.tif']);
+  });
+
+  it('grows the crop when the object touches an inner side (once, per maxBorderGrow)', async () => {
+    const img = squaresPng('large.png', 64, 64, [[17, 21, 36, 40]]);
+    const out = path.join(t.dir, 'out-large');
+    await promptToFolder(img.file, out, { model: manifest, clicks: [{ x: 30, y: 34, positive: true }] });
+    const prompt = readJson<PromptJson>(path.join(out, 'prompt.json'));
+    expect(prompt.crop).toEqual({ x0: 15, y0: 19, side: 32 });
+    const labels = await readBand0(path.join(out, 'labels.tif'));
+    // The grown crop contains the square, resampled 32 -> 16 -> 32 on even-aligned edges: exact.
+    expect(iou(labels.data, img.truth)).toBe(1);
+  });
+
+  it('replaces the previous mask inside the crop, and an exclusion click cuts the object', async () => {
+    const img = squaresPng('two.png', 64, 64, [[28, 32, 33, 37]]);
+    const prevFile = path.join(t.dir, 'prev.tif');
+    const prev = new Uint8Array(64 * 64);
+    prev[40 * 64 + 20] = 1; // a stray pixel on dark background: inside the crop, so the model's answer replaces it
+    await writeTiff(prevFile, { data: prev, width: 64, height: 64, depth: 1, channels: 1, geometry: { type: 'pixel' } });
+    const out = path.join(t.dir, 'out-prev');
+    const res = await promptToFolder(img.file, out, { model: manifest, maskFile: prevFile, clicks: [{ x: 30, y: 34, positive: true }, { x: 28, y: 32, positive: false }] });
+    // First step: the crop zooms to the click and the previous mask (x 20..30, y 34..40 -> side round(11 * 1.8) = 20);
+    // second step: to both clicks and the first step's mask (the square), at least minCropPx.
+    expect(res.prompt.steps[0]!.crop).toEqual({ x0: 16, y0: 28, side: 20 });
+    expect(res.prompt.crop).toEqual({ x0: 23, y0: 27, side: 16 });
+    const labels = (await readBand0(path.join(out, 'labels.tif'))).data;
+    expect(labels[40 * 64 + 20]).toBe(0); // stray pixel gone
+    expect(labels[32 * 64 + 28]).toBe(0); // exclusion disk
+    expect(labels[35 * 64 + 31]).toBe(1); // the square's middle still in
+    expect(res.prompt.steps.map((s) => s.clicks)).toEqual([1, 2]); // one model step per click, in order
+  });
+
+  it('writes the --class value and removes result files an earlier run left', async () => {
+    const img = squaresPng('cls.png', 64, 64, [[28, 32, 33, 37]]);
+    const out = path.join(t.dir, 'out-cls');
+    await promptToFolder(img.file, out, { model: manifest, clicks: [{ x: 30, y: 34, positive: true }] });
+    writeFileSync(path.join(out, 'labels.nii.gz'), 'stale');
+    const res = await promptToFolder(img.file, out, { model: manifest, clicks: [{ x: 30, y: 34, positive: true }], classId: 3 });
+    expect(readdirSync(out).filter((f) => f.startsWith('labels.'))).toEqual(['labels.tif']);
+    const labels = (await readBand0(path.join(out, 'labels.tif'))).data;
+    expect(labels[34 * 64 + 30]).toBe(3);
+    expect(res.document.instances[0]!.classId).toBe(3);
+  });
+
+  it('refuses coordinates outside the image and clicks on several slices, naming the option', async () => {
+    const img = squaresPng('bad.png', 64, 64, [[28, 32, 33, 37]]);
+    await expect(promptToFolder(img.file, path.join(t.dir, 'bad'), { model: manifest, clicks: [{ x: 64, y: 3, positive: true }] })).rejects.toThrow(/--point 64,3: x is outside the image \(0\.\.63\)/);
+    await expect(promptToFolder(img.file, path.join(t.dir, 'bad'), { model: manifest, clicks: [{ x: 3, y: 3, z: 1, positive: true }] })).rejects.toThrow(/z is outside/);
+    expect(existsSync(path.join(t.dir, 'bad'))).toBe(false);
+  });
+});
+
+describe('propagation through a volume', () => {
+  const models = path.join(t.dir, 'models3d');
+  const manifest = writeClickModel(models, { id: 'click-3d', cropSize: 16, firstCropPx: 16, minCropPx: 16 });
+  const W = 48;
+  const H = 48;
+  const D = 10;
+  const spacingMm: [number, number, number] = [1, 1, 2];
+  const vol = new Uint8Array(W * H * D).fill(20);
+  const truth = new Uint8Array(W * H * D);
+  // A lesion over slices 3..7 whose radius changes with z, and a distractor on slice 1 far from it.
+  for (let z = 3; z <= 7; z++) {
+    const r = 6 - Math.abs(z - 5) * 2;
+    for (let y = 0; y < H; y++) {
+      for (let x = 0; x < W; x++) {
+        if ((x - 20) ** 2 + (y - 22) ** 2 <= r * r) {
+          vol[z * W * H + y * W + x] = 255;
+          truth[z * W * H + y * W + x] = 1;
+        }
+      }
+    }
+  }
+  for (let y = 40; y < 46; y++) for (let x = 40; x < 46; x++) vol[1 * W * H + y * W + x] = 255;
+  const volFile = path.join(t.dir, 'lesion.nii.gz');
+
+  it('one click + propagate gives the object on every slice it spans, with its volume in mL', async () => {
+    await writeNifti(volFile, { data: vol, width: W, height: H, depth: D, channels: 1, geometry: { type: 'medical', spacingMm, originMm: [0, 0, 0], direction: [1, 0, 0, 0, 1, 0, 0, 0, 1] } });
+    const out = path.join(t.dir, 'out-3d');
+    const res = await promptToFolder(volFile, out, { model: manifest, clicks: [{ x: 20, y: 22, z: 5, positive: true }], propagate: true });
+    const labels = await openImage(path.join(out, 'labels.nii.gz'));
+    const data = (await labels.read()).data;
+    await labels.close();
+    // Crops larger than the model's 16 px input are resampled, so edges may move by a pixel: compare by IoU.
+    expect(iou(data, truth)).toBeGreaterThan(0.85);
+    const perSlice = Array.from({ length: D }, (_, z) => Array.from(data.subarray(z * W * H, (z + 1) * W * H)).reduce((a, b) => a + (b ? 1 : 0), 0));
+    expect(perSlice.map((n) => n > 0)).toEqual([false, false, false, true, true, true, true, true, false, false]); // distractor on slice 1 not reached
+    const obj = res.document.instances[0]!;
+    expect(res.document.instances).toHaveLength(1);
+    expect(obj.pixelCount).toBe(perSlice.reduce((a, b) => a + b, 0));
+    expect(obj.volumeMl).toBeCloseTo((obj.pixelCount * 2) / 1000, 9);
+    expect(obj.bbox.min[2]).toBe(3);
+    expect(obj.bbox.max[2]).toBe(7);
+    expect(obj.recistSlice).toBe(5);
+    expect(obj.longAxisMm).toBeGreaterThan(10);
+    expect(res.prompt.propagated).toEqual([3, 7]);
+    expect(res.prompt.clicks).toEqual([{ x: 20, y: 22, z: 5, positive: true }]);
+  });
+
+  it('without --propagate only the clicked slice is segmented; a correction re-propagates from its slice', async () => {
+    const out = path.join(t.dir, 'out-3d-one');
+    const one = await promptToFolder(volFile, out, { model: manifest, clicks: [{ x: 20, y: 22, z: 5, positive: true }] });
+    expect(one.document.instances[0]!.bbox.min[2]).toBe(5);
+    expect(one.document.instances[0]!.bbox.max[2]).toBe(5);
+    // Correct on slice 4 with the one-slice result as the previous mask, then propagate from there.
+    const again = await promptToFolder(volFile, path.join(t.dir, 'out-3d-fix'), { model: manifest, maskFile: path.join(out, 'labels.nii.gz'), clicks: [{ x: 20, y: 22, z: 4, positive: true }], propagate: true });
+    expect(again.prompt.propagated).toEqual([3, 7]);
+    const voxels = truth.reduce((a, b) => a + b, 0);
+    expect(Math.abs(again.document.instances[0]!.pixelCount - voxels) / voxels).toBeLessThan(0.1);
+  });
+
+  it('needs z on a volume', async () => {
+    await expect(promptToFolder(volFile, path.join(t.dir, 'noz'), { model: manifest, clicks: [{ x: 20, y: 22, positive: true }] })).rejects.toThrow(/has 10 slices; give x,y,z/);
+  });
+});
+
+describe('SAM-signature encoder/decoder pair', () => {
+  const models = path.join(t.dir, 'sam');
+  const manifest = writeSamModel(models);
+
+  it('segments through the same folder path and reports model time', async () => {
+    const img = squaresPng('sam.png', 64, 64, [[16, 20, 39, 43]]);
+    const out = path.join(t.dir, 'out-sam');
+    const res = await promptToFolder(img.file, out, { model: manifest, clicks: [{ x: 28, y: 30, positive: true }] });
+    const labels = await readBand0(path.join(out, 'labels.tif'));
+    expect(iou(labels.data, img.truth)).toBeGreaterThan(0.8);
+    expect(res.prompt.model.format).toBe('sam');
+    expect(res.prompt.crop).toEqual({ x0: 0, y0: 0, width: 64, height: 64 });
+    expect(res.prompt.modelSeconds).toBeGreaterThan(0);
+  });
+
+  it('encodes each slice once and feeds the previous low-res mask to the next click', async () => {
+    const img = squaresPng('sam2.png', 64, 64, [[16, 20, 39, 43]]);
+    const ort = createOrtRuntime();
+    const feeds: Array<Record<string, NamedTensor>> = [];
+    const recording: ModelRuntime = {
+      createSession: (p, o) => ort.createSession(p, o),
+      async createMultiSession(p, o) {
+        const s = await ort.createMultiSession!(p, o);
+        return {
+          device: s.device,
+          skipped: s.skipped,
+          inputNames: s.inputNames,
+          outputNames: s.outputNames,
+          run: (f, outs) => {
+            feeds.push(f);
+            return s.run(f, outs);
+          },
+          dispose: () => s.dispose(),
+        };
+      },
+    };
+    const resolved = await resolveModel(manifest);
+    const model = await openPromptModel(resolved, { runtime: recording });
+    const src = await openImage(img.file);
+    try {
+      const image = new PromptImage(src, 1);
+      const run = await runPrompt(model, image, { clicks: [{ x: 28, y: 30, z: 0, positive: true }, { x: 17, y: 21, z: 0, positive: false }], box: null, previous: new Map(), propagate: false });
+      expect(run.steps).toHaveLength(2);
+      const encoderCalls = feeds.filter((f) => !('point_coords' in f));
+      const decoderCalls = feeds.filter((f) => 'point_coords' in f);
+      expect(encoderCalls).toHaveLength(1);
+      expect(decoderCalls).toHaveLength(2);
+      expect(decoderCalls[0]!.has_mask_input!.data[0]).toBe(0);
+      expect(decoderCalls[1]!.has_mask_input!.data[0]).toBe(1);
+      // Points: the clicks (1 = include, 0 = exclude) in the 64-px frame plus SAM's padding point (-1).
+      expect(Array.from(decoderCalls[1]!.point_labels!.data)).toEqual([1, 0, -1]);
+      expect(Array.from(decoderCalls[1]!.point_coords!.data.slice(0, 4))).toEqual([28, 30, 17, 21]);
+      expect(Array.from(decoderCalls[0]!.orig_im_size!.data)).toEqual([64, 64]);
+      expect(decoderCalls[0]!.mask_input!.dims).toEqual([1, 1, 64, 64]);
+    } finally {
+      await model.dispose();
+      await src.close();
+    }
+  });
+
+  it('a box prompt goes in as SAM corner points (labels 2 and 3)', async () => {
+    const img = squaresPng('sam3.png', 64, 64, [[16, 20, 39, 43]]);
+    const res = await promptToFolder(img.file, path.join(t.dir, 'out-sam-box'), { model: manifest, clicks: [], box: { x0: 14, y0: 18, x1: 41, y1: 45 } });
+    expect(res.document.instances).toHaveLength(1);
+    expect(res.prompt.box).toEqual({ x0: 14, y0: 18, x1: 41, y1: 45 });
+  });
+});
+
+describe('prompt manifests are checked before onnxruntime opens them', () => {
+  const root = path.join(t.dir, 'broken');
+
+  it('names a missing decoder file', async () => {
+    const m = writeSamModel(root, { id: 'no-decoder', skipDecoder: true });
+    await expect(checkPromptModel(await resolveModel(m))).rejects.toThrow(/manifest\.json: decoder "decoder\.onnx" does not exist/);
+  });
+
+  it('names a decoder input that is not SAM\'s', async () => {
+    const m = writeSamModel(root, { id: 'renamed', decoder: buildSamDecoder(16, { renameInput: ['point_labels', 'labels'] }) });
+    await expect(checkPromptModel(await resolveModel(m))).rejects.toThrow(/decoder\.onnx: is not a SAM decoder: missing input point_labels/);
+  });
+
+  it('names a missing low_res_masks output', async () => {
+    const m = writeSamModel(root, { id: 'no-low', decoder: buildSamDecoder(16, { dropOutput: 'low_res_masks' }) });
+    await expect(checkPromptModel(await resolveModel(m))).rejects.toThrow(/missing output low_res_masks/);
+  });
+
+  it('refuses an encoder whose size disagrees with imageSize, and a click model with the wrong channel count', async () => {
+    const m = writeSamModel(root, { id: 'size', imageSize: 32 });
+    const text = readFileSync(m, 'utf8').replace('"imageSize": 32', '"imageSize": 64');
+    writeFileSync(m, text);
+    await expect(checkPromptModel(await resolveModel(m))).rejects.toThrow(/imageSize 64 needs \[1, 3, 64, 64\]/);
+    const c = writeClickModel(root, { id: 'rgb-declared', channels: ['R', 'G', 'B'] });
+    const json = readJson<Record<string, unknown>>(c);
+    writeFileSync(c, JSON.stringify({ ...json, input: { name: 'input', channels: ['grey'] } }));
+    // The ONNX graph reads 6 channels (3 + 3); the manifest now says 1 + 3.
+    await expect(checkPromptModel(await resolveModel(c))).rejects.toThrow(/has 6 channels; the manifest's 1 image channels \+ 3 click\/mask maps make 4/);
+  });
+
+  it('rejects a prompt manifest without an interactive block, and segment refuses a prompt model', async () => {
+    const m = writeClickModel(root, { id: 'no-block' });
+    const json = readJson<Record<string, unknown>>(m);
+    delete json.interactive;
+    writeFileSync(m, JSON.stringify(json));
+    await expect(resolveModel(m)).rejects.toThrow(/"interactive" must be an object/);
+  });
+});
