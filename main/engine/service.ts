@@ -6,6 +6,7 @@ import type { DevicePlan, EditOperation, EditResult, JobProgress, RecoverableSes
 
 export interface OpenOptions {
   /** User-supplied physical spacing for plain images, [x, y(, z)] in mm. */
+import type { ExportMeasurement } from '../../preload/api';
   spacingMm?: number[];
   /** DICOM: the SeriesInstanceUID to open when a folder holds several series. */
   seriesUid?: string;
@@ -54,7 +55,7 @@ export interface EngineService {
   recoverAutosave(sessionId: string): Promise<RestoredSession>;
   discardAutosave(sessionId: string): Promise<void>;
   /** Writes a kept result, as it stands now, to `out` in one format (atomically); returns the written paths. */
-  exportResult(resultId: string, format: ResultExportFormat, out: string, options: { z?: number; deidentify?: boolean }): Promise<string[]>;
+  exportResult(resultId: string, format: ResultExportFormat, out: string, options: { z?: number; deidentify?: boolean; measurements?: ExportMeasurement[] }): Promise<string[]>;
 }
 
 export interface EngineServiceOptions {
@@ -197,7 +198,7 @@ export function createEngineService(options: EngineServiceOptions = {}): EngineS
     async exportResult(resultId, format, out, opts) {
       const snap = results.snapshot(resultId);
       const z = opts.z ?? Math.floor(snap.depth / 2);
-      const exportOptions: ExportOptions = { z, ...(opts.deidentify ? { deidentify: true } : {}) };
+      const exportOptions: ExportOptions = { z, ...(opts.deidentify ? { deidentify: true } : {}), ...(opts.measurements?.length ? { measurements: opts.measurements } : {}) };
       if (format === 'png' && !opts.deidentify && z >= 0 && z < snap.depth) {
         // The snapshot shows the image under the labels (left out when de-identifying: pixels can identify).
         const open = resultSeries.get(snap.path) ?? {};

@@ -220,7 +220,11 @@ export function createHandlers(deps: HandlerDeps) {
       const suffix = request.format === 'csv' || request.format === 'json' ? '-measurements' : request.format === 'png' ? '-snapshot' : '-labels';
       const file = await dialogs.saveFile(`${stemOf(request.handle)}${suffix}.${type.extensions[0]}`, [{ name: type.name, extensions: [...type.extensions] }]);
       if (file === null) return null;
-      const options = { ...(request.z !== undefined ? { z: request.z } : {}), ...(request.deidentify ? { deidentify: true } : {}) };
+      const options = {
+        ...(request.z !== undefined ? { z: request.z } : {}),
+        ...(request.deidentify ? { deidentify: true } : {}),
+        ...(request.measurements?.length ? { measurements: request.measurements } : {}),
+      };
       return saved(file, await engine.call('exportResult', [request.resultId, request.format, file, options]));
     },
   } satisfies InvokeHandlers;

@@ -2,7 +2,7 @@
 // argument of every channel or it does not compile. Anything else (wrong type, extra keys, extra arguments)
 // is refused with a message that says which argument and why.
 
-import { EDIT_OPERATION_NAMES, RESULT_EXPORT_FORMATS, type ExportRequest, type SaveSessionRequest, type SessionMeasurement, type SessionView, type EditOperation, type InvokeChannel, InvokeChannels, ProbeRequest, ResultProbabilityRequest, ResultSliceRequest, SegmentRequest, SliceRequest, TileRequest, TileSize } from '../../preload/api';
+import { EDIT_OPERATION_NAMES, RESULT_EXPORT_FORMATS, type ExportRequest, type SaveSessionRequest, type SessionMeasurement, type ExportMeasurement, type SessionView, type EditOperation, type InvokeChannel, InvokeChannels, ProbeRequest, ResultProbabilityRequest, ResultSliceRequest, SegmentRequest, SliceRequest, TileRequest, TileSize } from '../../preload/api';
 import { HANDLE_PATTERN } from '../services/files';
 import { RECENT_ID_PATTERN } from '../services/recent';
 
@@ -268,9 +268,13 @@ const sessionView: Guard<SessionView> = object(
 const saveSessionRequest: Guard<SaveSessionRequest> = object({ handle, resultId, view: sessionView });
 const exportRequest: Guard<ExportRequest> = object(
   { handle, resultId, format: oneOf(RESULT_EXPORT_FORMATS) },
-  { z: num({ min: 0, max: 1_000_000, integer: true }), deidentify: bool() },
+  { z: num({ min: 0, max: 1_000_000, integer: true }), deidentify: bool(), measurements: arrayOf(exportMeasurement, { max: 10_000 }) },
 );
 
+const exportMeasurement: Guard<ExportMeasurement> = (v, at) => {
+  const { id, ...rest } = object({ id: num({ min: 1, max: 1e9, integer: true }), z: sliceIndex, kind: oneOf(['ruler', 'bidirectional'] as const), points: arrayOf(pair(coordinate), { min: 2, max: 4 }) })(v, at);
+  return { ...sessionMeasurement(rest, at), id };
+};
 type ArgGuards<A extends unknown[]> = { [K in keyof A]: Guard<A[K]> };
 
 /** One guard per argument of every channel; `satisfies` makes a new channel without guards a compile error. */

@@ -81,7 +81,7 @@ describe('generated CT series', () => {
     expect(JSON.stringify(info)).not.toMatch(/Phantom|PHANTOM-ID/);
   });
 
-  it.skipIf(!HAVE_DCM2NIIX)('matches dcm2niix voxel for voxel in world space', async () => {
+  it.skipIf(!HAVE_DCM2NIIX)(`matches dcm2niix voxel for voxel in world space${HAVE_DCM2NIIX ? '' : ' (skipped: needs dcm2niix and python3-nibabel)'}`, async () => {
     const dir = join(root, 'oblique');
     const src = await openDicom(dir);
     const g = src.geometry;

@@ -88,8 +88,7 @@ describe('vector exports', () => {
     for (const f of coarse.features) expect(ringsAreSimple(f.polygons.flat())).toBe(true);
   });
 
-  it(`GeoJSON, GeoPackage and Shapefile open in ogrinfo with the right CRS and count; shapely finds them valid${skipNote(!hasOgr || !hasShapely, 'needs gdal-bin, python3-gdal and python3-shapely')}`, async () => {
-    if (!hasOgr || !hasShapely) return;
+  it.skipIf(!hasOgr || !hasShapely)(`GeoJSON, GeoPackage and Shapefile open in ogrinfo with the right CRS and count; shapely finds them valid${skipNote(!hasOgr || !hasShapely, 'needs gdal-bin, python3-gdal and python3-shapely')}`, async () => {
     const files = { geojson: path.join(tmp.dir, 'out.geojson'), gpkg: path.join(tmp.dir, 'out.gpkg'), shp: path.join(tmp.dir, 'out.shp'), gpkg3857: path.join(tmp.dir, 'merc.gpkg') };
     await writeGeoJson(files.geojson, buildVectorLayer(src, { crs: 'EPSG:4326' }));
     await writeGeoPackage(files.gpkg, buildVectorLayer(src));

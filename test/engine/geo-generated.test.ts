@@ -199,7 +199,7 @@ describe('refusals: one clear InputError, never a crash or a huge allocation', (
     await expectInputError(f, /not a valid TIF|not a supported/);
   });
 
-  it.skipIf(!hasGdal)('a truncated GeoTIFF is refused when its missing blocks are read', async () => {
+  it.skipIf(!hasGdal)(`a truncated GeoTIFF is refused when its missing blocks are read${skipNote(!hasGdal, 'GDAL missing')}`, async () => {
     const full = at('full.tif');
     expect(run('gdal_translate', ['-q', '-outsize', '400', '300', '-co', 'TILED=YES', '-co', 'COMPRESS=DEFLATE', at('src-Byte.tif'), full]).ok || run('gdal_create', ['-of', 'GTiff', '-outsize', '400', '300', '-bands', '3', '-co', 'TILED=YES', full]).ok).toBe(true);
     const bytes = readFileSync(full);

@@ -7,7 +7,7 @@ import { openGeoTiff } from '../../main/engine/io/geotiff';
 import { openImage } from '../../main/engine/io';
 import { InputError } from '../../main/engine/image';
 import type { GeoGeometry } from '../../preload/formats';
-import { hasGdal, sharedDir, tempDir, skipNote } from './helpers';
+import { hasGdal, sharedDir, tempDir, skipNote, skipWhenNone } from './helpers';
 import { bytesOf, gdalinfo, gdalPixels, hasPythonGdal, maxByteDiff, sameCrs } from './geo-oracle';
 
 const dir = path.join(sharedDir, 'samples', 'geotiff');
@@ -32,7 +32,8 @@ function windows(width: number, height: number, n: number): Array<[number, numbe
   });
 }
 
-describe.skipIf(files.length === 0 || !hasGdal)(`real GeoTIFF samples vs GDAL${skipNote(files.length === 0 || !hasGdal, '../shared/samples/geotiff or GDAL missing')}`, () => {
+describe.skipIf(files.length === 0 || !hasGdal)(`real GeoTIFF samples vs GDAL${skipNote(files.length === 0 || !hasGdal, files.length === 0 ? `no .tif files in ${dir}` : 'GDAL (gdalinfo) missing')}`, () => {
+  skipWhenNone(files, 'every GeoTIFF sample', `no .tif files in ${dir}`);
   for (const name of files) {
     it(`${name}: pixels, windows, overviews, mask, georeferencing`, async () => {
       const file = path.join(dir, name);

@@ -7,7 +7,7 @@ import { TiffWriter, writeTiff } from '../../main/engine/io/tiff-writer';
 import { openGeoTiff } from '../../main/engine/io/geotiff';
 import { convertCommand } from '../../main/cli/commands/convert';
 import type { GeoGeometry } from '../../preload/formats';
-import { hasGdal, sharedDir, tempDir, skipNote } from './helpers';
+import { hasGdal, sharedDir, tempDir, skipNote, skipWhenNone } from './helpers';
 import { bytesOf, gdalinfo, gdalPixels, hasPythonGdal, python } from './geo-oracle';
 
 const tmp = tempDir('delineate-geowrite-');
@@ -72,7 +72,9 @@ print(json.dumps({'big': open(sys.argv[1], 'rb').read(4)[2] == 43, 'same': bool(
   });
 });
 
-describe.skipIf(sampleFiles.length === 0 || !hasGdal || !hasPythonGdal)(`convert in.tif out.tif keeps pixels, geotransform, CRS and nodata${skipNote(sampleFiles.length === 0 || !hasGdal || !hasPythonGdal, 'samples or GDAL missing')}`, () => {
+const convertSkip = sampleFiles.length === 0 ? `no .tif files in ${samples}` : !hasGdal || !hasPythonGdal ? 'GDAL or python3-gdal missing' : null;
+describe.skipIf(convertSkip !== null)(`convert in.tif out.tif keeps pixels, geotransform, CRS and nodata${skipNote(convertSkip !== null, convertSkip ?? '')}`, () => {
+  skipWhenNone(sampleFiles, 'every GeoTIFF sample', `no .tif files in ${samples}`);
   for (const name of sampleFiles) {
     it(name, async () => {
       const input = path.join(samples, name);

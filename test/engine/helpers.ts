@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { PNG } from 'pngjs';
+import { it } from 'vitest';
 import { openImage } from '../../main/engine/io';
 
 export const repoRoot = path.resolve(__dirname, '..', '..');
@@ -61,4 +62,12 @@ export function planar<T extends Uint8Array | Uint16Array>(inter: T, channels: n
 /** Suffix for a test title that names why it is skipped, only when it is (a passing test should not say "skipped"). */
 export function skipNote(skipped: boolean, why: string): string {
   return skipped ? ` (skipped: ${why})` : '';
+}
+
+/**
+ * For a suite with one test per data file: when there are no files (../shared missing), one skipped test that
+ * names what is missing, so the suite shows up as skipped instead of vanishing from the report.
+ */
+export function skipWhenNone(items: readonly unknown[], what: string, why: string): void {
+  if (items.length === 0) it.skip(`${what} (skipped: ${why})`, () => undefined);
 }

@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { openImage } from '../../main/engine/io';
 import { splitInstancesByBoundary } from '../../main/engine/postprocess/instances';
 import { matchInstances } from '../../main/engine/measure/agreement';
-import { cropSquare, repoRoot, sharedDir } from './helpers';
+import { cropSquare, repoRoot, sharedDir, skipNote } from './helpers';
 
 const dataDir = path.join(sharedDir, 'data', 'buildings-joplin');
 const splitFile = path.join(repoRoot, 'models', 'training', 'splits', 'buildings_val.txt');
@@ -36,7 +36,8 @@ function boundaryBand(ins: ArrayLike<number>, W: number, H: number): Float32Arra
   return band;
 }
 
-describe.skipIf(!existsSync(dataDir) || !existsSync(splitFile))('boundary split on the Joplin reference footprints', () => {
+const joplinSkip = !existsSync(dataDir) ? `${dataDir} missing` : !existsSync(splitFile) ? `${splitFile} missing` : null;
+describe.skipIf(joplinSkip !== null)(`boundary split on the Joplin reference footprints${skipNote(joplinSkip !== null, joplinSkip ?? '')}`, () => {
   it('recovers every reference instance of the validation regions from a perfect building + boundary map', async () => {
     const regions = readFileSync(splitFile, 'utf8')
       .split('\n')

@@ -245,7 +245,7 @@ describe('measurements 2D, anisotropic spacing', () => {
     expect(checked).toBe(m.instances.length);
   });
 
-  it.skipIf(!hasSkimage)('perimeterMm equals scikit-image find_contours length (scaled by spacing) within 1%', () => {
+  it.skipIf(!hasSkimage)(`perimeterMm equals scikit-image find_contours length (scaled by spacing) within 1%${hasSkimage ? '' : ' (skipped: python3-skimage missing)'}`, () => {
     const t = tempDir('delineate-measure-');
     try {
       const file = path.join(t.dir, 'masks.json');

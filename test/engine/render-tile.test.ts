@@ -72,7 +72,7 @@ describe('TileRenderer', () => {
   });
 
   const gdal = spawnSync('gdaladdo', ['--version'], { stdio: 'ignore' }).status === 0;
-  it.skipIf(!gdal)('reads coarse tiles from gdaladdo overviews', async () => {
+  it.skipIf(!gdal)(`reads coarse tiles from gdaladdo overviews${gdal ? '' : ' (skipped: gdaladdo not found)'}`, async () => {
     const ovr = join(dir, 'ovr.tif');
     const data = new Uint8Array(W * H);
     for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) data[y * W + x] = value(x, y);

@@ -48,7 +48,7 @@ function dice(a: Uint8Array, b: Uint8Array): number {
   return sa + sb === 0 ? 1 : (2 * inter) / (sa + sb);
 }
 
-describe.skipIf(skip !== null)('delineate segment --model brain-flair-lgg', () => {
+describe.skipIf(skip !== null)(`delineate segment --model brain-flair-lgg${skip === null ? '' : ` (skipped: ${skip})`}`, () => {
   const t = tempDir('delineate-brain-');
   let truth: Uint8Array;
   let volume: { width: number; height: number; depth: number; data: ArrayLike<number> };

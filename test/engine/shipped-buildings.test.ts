@@ -25,7 +25,7 @@ interface InstancesDoc {
   instances: Array<{ id: number; pixelCount: number; areaM2?: number }>;
 }
 
-describe.skipIf(skip !== null)('delineate segment --model buildings-joplin', () => {
+describe.skipIf(skip !== null)(`delineate segment --model buildings-joplin${skip === null ? '' : ` (skipped: ${skip})`}`, () => {
   const t = tempDir('delineate-buildings-');
   let doc: InstancesDoc;
   let predicted: { data: ArrayLike<number>; width: number; height: number };

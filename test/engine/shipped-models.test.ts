@@ -19,7 +19,7 @@ function delineate(args: string[]): { code: number | null; stdout: string; stder
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-describe.skipIf(skip !== null)('shipped models', () => {
+describe.skipIf(skip !== null)(`shipped models${skip === null ? '' : ` (skipped: ${skip})`}`, () => {
   it('models list shows all four', () => {
     const r = delineate(['models', 'list', '--json']);
     expect(r.code, r.stderr).toBe(0);

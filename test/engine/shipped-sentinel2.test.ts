@@ -28,7 +28,7 @@ interface ResultDoc {
   classes: Array<{ id: number; name: string; pixelCount: number; areaM2?: number }>;
 }
 
-describe.skipIf(skip !== null)('delineate segment --model landcover-sentinel2-korea', () => {
+describe.skipIf(skip !== null)(`delineate segment --model landcover-sentinel2-korea${skip === null ? '' : ` (skipped: ${skip})`}`, () => {
   const t = tempDir('delineate-sentinel2-');
   let doc: ResultDoc;
   let predicted: { data: ArrayLike<number>; width: number; height: number };

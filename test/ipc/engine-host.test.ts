@@ -9,7 +9,7 @@ const HOST = join(__dirname, '..', '..', 'dist', 'engine-host.cjs');
 const skip = !existsSync(HOST);
 if (skip) console.warn('engine host tests skipped: dist/engine-host.cjs is not built (npm run build)');
 
-describe.skipIf(skip)('real engine host process', () => {
+describe.skipIf(skip)(`real engine host process${skip ? ' (skipped: dist/engine-host.cjs is not built, run npm run build)' : ''}`, () => {
   const engine = new EngineHostClient({ spawn: forkHost(HOST) });
   afterAll(() => engine.stop());
 

@@ -11,7 +11,7 @@ const SAMPLES = join(ROOT, '..', 'shared', 'samples');
 const skip = existsSync(HOST) ? null : 'dist/ is not built (npm run build)';
 if (skip) console.warn(`fuzz smoke test skipped: ${skip}`);
 
-describe.skipIf(skip !== null)('parser fuzz smoke test', () => {
+describe.skipIf(skip !== null)(`parser fuzz smoke test${skip === null ? '' : ` (skipped: ${skip})`}`, () => {
   it('60 cases: no crash, hang or unbounded allocation in our code', async () => {
     const options = { iterations: 60, seed: 7 };
     const report = await runFuzz({

@@ -6,16 +6,19 @@ import { promises as fs } from 'node:fs';
 import { checkFlags, flagNumber, flagString, parseArgs, UsageError } from '../args';
 import { EXPORT_FORMATS, exportResult, loadResultFolder, type ExportFormat, type ExportOptions, type LoadedResult } from '../../engine/export/exporter';
 import { checkImageReference, loadSession, replaySession } from '../../engine/session/session';
+import { measurementsOf } from '../../engine/session/workspace';
+import type { ManualInput } from '../../engine/export/manual';
 
 const FLAGS = ['to', 'out', 'crs', 'deidentify', 'per-instance', 'tolerance', 'series', 'z'];
 
-async function loadInput(input: string): Promise<LoadedResult> {
+/** The result to export and, for a session, the rulers and bidirectional axes its view holds (numbered M1, M2 ...). */
+async function loadInput(input: string): Promise<{ result: LoadedResult; measurements: ManualInput[] }> {
   const st = await fs.stat(input);
-  if (st.isDirectory()) return loadResultFolder(input);
+  if (st.isDirectory()) return { result: await loadResultFolder(input), measurements: [] };
   const session = await loadSession(input);
   for (const p of await checkImageReference(session.image)) process.stderr.write(`delineate export: warning: ${p}\n`);
   const replayed = await replaySession(session);
-  return replayed.result;
+  return { result: replayed.result, measurements: measurementsOf(session.view.measurements).map((m, i) => ({ ...m, id: i + 1 })) };
 }
 
 export async function exportCommand(argv: string[]): Promise<number> {
@@ -39,8 +42,8 @@ export async function exportCommand(argv: string[]): Promise<number> {
     ...(series ? { sourceSeries: series } : {}),
     ...(z !== undefined ? { z: Math.floor(z) } : {}),
   };
-  const result = await loadInput(args.positionals[0]!);
-  const written = await exportResult(result, to as ExportFormat, out, options);
+  const { result, measurements } = await loadInput(args.positionals[0]!);
+  const written = await exportResult(result, to as ExportFormat, out, { ...options, ...(measurements.length ? { measurements } : {}) });
   process.stdout.write(`${args.positionals[0]} -> ${written.join(', ')} (${to}, ${result.document.instances.length} instances)\n`);
   return 0;
 }

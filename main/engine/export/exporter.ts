@@ -15,6 +15,7 @@ import { labelColormap, overlayRgb, type SliceImage } from './overlay';
 import { snapshotPng } from './snapshot';
 import { measurementsCsv, type ResultMaps } from './results';
 import { buildVectorLayer, writeGeoJson, writeGeoPackage, writeShapefile } from './vector';
+import { manualCsv, manualRecords, snapshotLines, type ManualInput } from './manual';
 
 export const EXPORT_FORMATS = ['seg', 'nifti', 'geotiff', 'geojson', 'gpkg', 'shp', 'csv', 'json', 'png'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
@@ -102,6 +103,8 @@ export interface ExportOptions {
   z?: number;
   /** png: that slice of the image (depth 1), drawn under the labels; default a neutral grey. */
   background?: SliceImage;
+  /** Rulers and bidirectional axes drawn by hand: csv and json list them, png draws those on slice z. */
+  measurements?: ManualInput[];
 }
 
 /** Writes result r as `format` to `out` (atomically). Returns the written paths. */
@@ -155,10 +158,11 @@ export async function exportResult(r: LoadedResult, format: ExportFormat, out: s
       return writeShapefile(out, layer);
     }
     case 'csv':
-      await writeChunksAtomic(out, [measurementsCsv(doc.instances)]);
+      // The objects' table as before; the hand-drawn measurements as a second table after one empty line.
+      await writeChunksAtomic(out, [measurementsCsv(doc.instances), ...(options.measurements?.length ? ['\r\n', manualCsv(options.measurements, r.geometry)] : [])]);
       return [out];
     case 'json':
-      await writeChunksAtomic(out, [JSON.stringify(doc, null, 2) + '\n']);
+      await writeChunksAtomic(out, [JSON.stringify(options.measurements?.length ? { ...doc, manualMeasurements: manualRecords(options.measurements, r.geometry) } : doc, null, 2) + '\n']);
       return [out];
     case 'png': {
       const z = options.z ?? Math.floor(r.depth / 2);
@@ -169,7 +173,8 @@ export async function exportResult(r: LoadedResult, format: ExportFormat, out: s
       const under = options.background ?? { data: new Uint8Array(plane).fill(64), width: r.width, height: r.height, depth: 1, channels: 1 };
       if (under.width !== r.width || under.height !== r.height || under.depth !== 1) throw new InputError(out, 'the snapshot background must be one slice of the result\'s size');
       const rgb = overlayRgb(under, r.labels.subarray(z * plane, (z + 1) * plane), 0, r.classes);
-      await writeChunksAtomic(out, [await snapshotPng(rgb, r.width, r.height, r.classes, r.geometry)]);
+      const lines = snapshotLines(options.measurements ?? [], r.geometry, z);
+      await writeChunksAtomic(out, [await snapshotPng(rgb, r.width, r.height, r.classes, r.geometry, lines)]);
       return [out];
     }
   }

@@ -4,6 +4,7 @@
 import sharp from 'sharp';
 import type { Geometry, ManifestClass } from '../../../preload/formats';
 import { isGeographicCrs } from '../measure/geo';
+import type { SnapshotLine } from './manual';
 
 /** Metres per degree of latitude (and of longitude at the equator) on the WGS84 mean sphere; enough for a bar. */
 const M_PER_DEG = 111_320;
@@ -67,7 +68,7 @@ const escapeXml = (s: string): string => s.replace(/[<>&'"]/g, (c) => `&#${c.cha
  * PNG bytes of the snapshot: `rgb` (interleaved RGB, width x height) enlarged for small images, the scale bar over its
  * lower left corner and the legend (every class: swatch and name) in a dark strip below.
  */
-export async function snapshotPng(rgb: Uint8Array, width: number, height: number, classes: ManifestClass[], geometry: Geometry): Promise<Buffer> {
+export async function snapshotPng(rgb: Uint8Array, width: number, height: number, classes: ManifestClass[], geometry: Geometry, lines: SnapshotLine[] = []): Promise<Buffer> {
   const k = Math.max(1, Math.min(MAX_UPSCALE, Math.ceil(MIN_WIDTH_PX / width)));
   const outW = width * k;
   const outH = height * k;
@@ -107,7 +108,16 @@ export async function snapshotPng(rgb: Uint8Array, width: number, height: number
       `<path d="${path}" fill="none" stroke="#fff" stroke-width="2"/>` +
       `<text x="${bx}" y="${by - 10}" fill="#fff" stroke="#000" stroke-width="3" paint-order="stroke" ${font}>${escapeXml(bar.label)}</text>`;
   }
-  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${outW}" height="${outH + stripH}"><rect x="0" y="${outH}" width="${outW}" height="${stripH}" fill="#1e2126"/>${barSvg}<g transform="translate(0 ${outH})">${legend}</g></svg>`;
+  // Hand-drawn measurements (rulers, bidirectional axes) in yellow with a dark halo, as the viewer draws them.
+  const at = (p: [number, number]): string => `${(p[0] * k).toFixed(1)} ${(p[1] * k).toFixed(1)}`;
+  const linesSvg = lines
+    .map((l) => {
+      const d = `M${at(l.a)} L${at(l.b)}`;
+      const label = l.label ? `<text x="${(l.b[0] * k + 6).toFixed(1)}" y="${(l.b[1] * k - 6).toFixed(1)}" fill="#ffd33d" stroke="#000" stroke-width="3" paint-order="stroke" ${font}>${escapeXml(l.label)}</text>` : '';
+      return `<path d="${d}" stroke="#000" stroke-opacity="0.7" stroke-width="4"/><path d="${d}" stroke="#ffd33d" stroke-width="2"/>${label}`;
+    })
+    .join('');
+  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${outW}" height="${outH + stripH}"><rect x="0" y="${outH}" width="${outW}" height="${stripH}" fill="#1e2126"/>${linesSvg}${barSvg}<g transform="translate(0 ${outH})">${legend}</g></svg>`;
   const image = await sharp(rgb, { raw: { width, height, channels: 3 } })
     .resize(outW, outH, { kernel: 'nearest' })
     .png()

@@ -3,6 +3,7 @@
 
 import type { ImageInfo, ModelSummary } from '../../../preload/formats';
 import type { DevicePlan, EditOperation, EditResult, JobProgress, RecoverableSession, ResultExportFormat, SessionView, PixelProbe, ResultProbability, ResultProbabilityRequest, ResultSlice, ResultSliceRequest, SegmentRequest, SliceBitmap, SliceRequest, TileBitmap, TileRequest } from '../../../preload/api';
+import type { ExportMeasurement } from '../../../preload/api';
 import type { EngineService, OpenOptions } from '../service';
 import type { RestoredSession } from '../session/workspace';
 
@@ -27,7 +28,7 @@ export interface EngineCalls {
   listAutosaves: { params: []; result: RecoverableSession[] };
   recoverAutosave: { params: [sessionId: string]; result: RestoredSession };
   discardAutosave: { params: [sessionId: string]; result: void };
-  exportResult: { params: [resultId: string, format: ResultExportFormat, out: string, options: { z?: number; deidentify?: boolean }]; result: string[] };
+  exportResult: { params: [resultId: string, format: ResultExportFormat, out: string, options: { z?: number; deidentify?: boolean; measurements?: ExportMeasurement[] }]; result: string[] };
 }
 
 export type EngineMethod = keyof EngineCalls;

@@ -37,7 +37,7 @@ function viewOf(doc: SessionDocument): SessionView {
 }
 
 /** Manual measurements of a stored view; malformed entries (a hand-edited file) are left out, not fatal. */
-function measurementsOf(v: unknown): SessionMeasurement[] {
+export function measurementsOf(v: unknown): SessionMeasurement[] {
   if (!Array.isArray(v)) return [];
   const isPoint = (p: unknown): p is [number, number] => Array.isArray(p) && p.length === 2 && p.every((c) => typeof c === 'number' && Number.isFinite(c));
   const out: SessionMeasurement[] = [];
