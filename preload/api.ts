@@ -320,6 +320,8 @@ export interface ExportRequest {
   z?: number;
   /** Leave patient name, ID, dates and the source path out (every format but DICOM SEG). */
   deidentify?: boolean;
+  /** Manual measurements of the image: CSV and JSON list them, the PNG snapshot draws those on slice z. */
+  measurements?: ExportMeasurement[];
 }
 
 /** The part of the view a session keeps. */
@@ -335,6 +337,11 @@ export interface SessionMeasurement {
   kind: 'ruler' | 'bidirectional';
   /** Ruler: [a, b]. Bidirectional: [longA, longB, shortA, shortB]. Image pixel coordinates. */
   points: Array<[number, number]>;
+}
+
+/** A manual measurement sent with an export, with the number the app shows for it (M1, M2 ...). */
+export interface ExportMeasurement extends SessionMeasurement {
+  id: number;
 }
 
 export interface SaveSessionRequest {
@@ -408,8 +415,6 @@ export interface InvokeChannels {
   'file:open-dropped': { args: [droppedPath: string]; result: OpenedImage };
   'file:close': { args: [handle: FileHandle]; result: void };
   /** Opens one series of the folder behind `handle` (ImageInfo.series lists them) under a new handle. */
-  /** Manual measurements of the image: CSV and JSON list them, the PNG snapshot draws those on slice z. */
-  measurements?: ExportMeasurement[];
   'file:open-series': { args: [handle: FileHandle, seriesInstanceUid: string]; result: OpenedImage };
   /** Recently opened images and series folders, newest first (at most 10). */
   'recent:list': { args: []; result: RecentFile[] };
@@ -435,11 +440,6 @@ export interface InvokeChannels {
   'result:probability': { args: [request: ResultProbabilityRequest]; result: ResultProbability };
   'result:edit': { args: [resultId: ResultId, operation: EditOperation]; result: EditResult };
   'result:undo': { args: [resultId: ResultId]; result: EditResult };
-/** A manual measurement sent with an export, with the number the app shows for it (M1, M2 ...). */
-export interface ExportMeasurement extends SessionMeasurement {
-  id: number;
-}
-
   'result:redo': { args: [resultId: ResultId]; result: EditResult };
   /** Asks where (save dialog) and writes the session there; null when the user cancels. */
   'session:save': { args: [request: SaveSessionRequest]; result: SavedFile | null };

@@ -3,10 +3,10 @@
 
 import type { ImageInfo, InstancesDocument, ModelSummary } from '../../preload/formats';
 import type { DevicePlan, EditOperation, EditResult, JobProgress, RecoverableSession, ResultExportFormat, SessionView, PixelProbe, ResultProbability, ResultProbabilityRequest, ResultSlice, ResultSliceRequest, SliceBitmap, SliceRequest, SegmentRequest, TileBitmap, TileRequest } from '../../preload/api';
+import type { ExportMeasurement } from '../../preload/api';
 
 export interface OpenOptions {
   /** User-supplied physical spacing for plain images, [x, y(, z)] in mm. */
-import type { ExportMeasurement } from '../../preload/api';
   spacingMm?: number[];
   /** DICOM: the SeriesInstanceUID to open when a folder holds several series. */
   seriesUid?: string;

@@ -266,15 +266,15 @@ const sessionView: Guard<SessionView> = object(
   { z: num({ min: 0, max: 1_000_000, integer: true }), window: object({ center: num(), width: num({ min: 0 }) }), measurements: arrayOf(sessionMeasurement, { max: 10_000 }) },
 );
 const saveSessionRequest: Guard<SaveSessionRequest> = object({ handle, resultId, view: sessionView });
+const exportMeasurement: Guard<ExportMeasurement> = (v, at) => {
+  const { id, ...rest } = object({ id: num({ min: 1, max: 1e9, integer: true }), z: sliceIndex, kind: oneOf(['ruler', 'bidirectional'] as const), points: arrayOf(pair(coordinate), { min: 2, max: 4 }) })(v, at);
+  return { ...sessionMeasurement(rest, at), id };
+};
 const exportRequest: Guard<ExportRequest> = object(
   { handle, resultId, format: oneOf(RESULT_EXPORT_FORMATS) },
   { z: num({ min: 0, max: 1_000_000, integer: true }), deidentify: bool(), measurements: arrayOf(exportMeasurement, { max: 10_000 }) },
 );
 
-const exportMeasurement: Guard<ExportMeasurement> = (v, at) => {
-  const { id, ...rest } = object({ id: num({ min: 1, max: 1e9, integer: true }), z: sliceIndex, kind: oneOf(['ruler', 'bidirectional'] as const), points: arrayOf(pair(coordinate), { min: 2, max: 4 }) })(v, at);
-  return { ...sessionMeasurement(rest, at), id };
-};
 type ArgGuards<A extends unknown[]> = { [K in keyof A]: Guard<A[K]> };
 
 /** One guard per argument of every channel; `satisfies` makes a new channel without guards a compile error. */
