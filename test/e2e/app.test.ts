@@ -58,7 +58,7 @@ async function waitForLit(page: Page, timeoutMs = 20_000): Promise<number> {
   }
 }
 
-describe.skipIf(skipReason !== null)('app in Chromium over the test host', () => {
+describe.skipIf(skipReason !== null)(`app in Chromium over the test host${skipReason === null ? '' : ` (skipped: ${skipReason})`}`, () => {
   let browser: Browser;
   let page: Page;
   let host: HostControl;

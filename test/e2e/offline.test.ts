@@ -26,7 +26,7 @@ interface NetEvent {
   target: string;
 }
 
-describe.skipIf(skipReason !== null)('offline: no outbound connection in a full cycle', () => {
+describe.skipIf(skipReason !== null)(`offline: no outbound connection in a full cycle${skipReason === null ? '' : ` (skipped: ${skipReason})`}`, () => {
   let dir: string;
   let netLog: string;
   let host: HostControl;

@@ -44,7 +44,7 @@ function seen(s: Session): Promise<Seen> {
   });
 }
 
-describe.skipIf(skipReason !== null)('UI: recent files, series chooser, adding models', () => {
+describe.skipIf(skipReason !== null)(`UI: recent files, series chooser, adding models${skipReason === null ? '' : ` (skipped: ${skipReason})`}`, () => {
   let s: Session;
   let dir: string;
   let study: string;

@@ -63,7 +63,7 @@ async function clickAt(page: Page, x: number, y: number, modifiers: Array<'Shift
   for (const m of modifiers) await page.keyboard.up(m);
 }
 
-describe.skipIf(skipReason !== null)('UI: shape tools and manual measuring', () => {
+describe.skipIf(skipReason !== null)(`UI: shape tools and manual measuring${skipReason === null ? '' : ` (skipped: ${skipReason})`}`, () => {
   let s: Session;
   let dir: string;
   let dumbbellPixels = 0;

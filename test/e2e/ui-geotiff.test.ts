@@ -15,7 +15,7 @@ const H = 150;
 /** Band 4 ("NIR") is bright only inside this square; bands 1-3 are ramps. */
 const inSquare = (x: number, y: number) => x >= 120 && x < 170 && y >= 40 && y < 100;
 
-describe.skipIf(skipReason !== null)('UI: a multiband GeoTIFF', () => {
+describe.skipIf(skipReason !== null)(`UI: a multiband GeoTIFF${skipReason === null ? '' : ` (skipped: ${skipReason})`}`, () => {
   let s: Session;
   let dir: string;
 

@@ -10,7 +10,7 @@ import { RESULTS, readState, skipReason, startSession, until, type Session } fro
 
 if (skipReason) console.warn(`ui e2e tests skipped: ${skipReason}`);
 
-describe.skipIf(skipReason !== null)('UI: a model with a clean-up step', () => {
+describe.skipIf(skipReason !== null)(`UI: a model with a clean-up step${skipReason === null ? '' : ` (skipped: ${skipReason})`}`, () => {
   let s: Session;
   let dir: string;
 

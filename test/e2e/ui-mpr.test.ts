@@ -132,7 +132,7 @@ async function lineAt(page: Page, testId: string, at: { x: number; y: number }, 
   return seen;
 }
 
-describe.skipIf(skipReason !== null)('UI: MPR views of a CT volume', () => {
+describe.skipIf(skipReason !== null)(`UI: MPR views of a CT volume${skipReason === null ? '' : ` (skipped: ${skipReason})`}`, () => {
   let s: Session;
   let dir: string;
   const ASPECT = 2.5 / 0.8;

@@ -46,7 +46,7 @@ async function idAt(page: Page, x: number, y: number): Promise<number> {
   return hit.id;
 }
 
-describe.skipIf(skipReason !== null)('UI: run a model, inspect, edit, measure', () => {
+describe.skipIf(skipReason !== null)(`UI: run a model, inspect, edit, measure${skipReason === null ? '' : ` (skipped: ${skipReason})`}`, () => {
   let s: Session;
   let dir: string;
 

@@ -37,7 +37,7 @@ function areas(page: Page): Promise<Record<number, number>> {
   return page.evaluate(() => Object.fromEntries((window.__delineateState!().result?.document.instances ?? []).map((r) => [r.id, r.areaPx as number])));
 }
 
-describe.skipIf(skipReason !== null)('UI: autosave, crash recovery, export', () => {
+describe.skipIf(skipReason !== null)(`UI: autosave, crash recovery, export${skipReason === null ? '' : ` (skipped: ${skipReason})`}`, () => {
   let s: Session;
   let dir: string;
   let before: Record<number, number> = {};

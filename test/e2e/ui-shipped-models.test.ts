@@ -26,7 +26,7 @@ const S2_PATCH = join(sharedDir, 'data', 'landcover-sentinel2-korea', 'images', 
 const s2Skip = existsSync(S2_PATCH) ? null : `${S2_PATCH} is missing`;
 if (!skipReason && s2Skip) console.warn(`ui run of the shipped Sentinel-2 model skipped: ${s2Skip}`);
 
-describe.skipIf(skipReason !== null)('UI: the shipped models in the picker', () => {
+describe.skipIf(skipReason !== null)(`UI: the shipped models in the picker${skipReason === null ? '' : ` (skipped: ${skipReason})`}`, () => {
   let s: Session;
   let dir: string;
 
@@ -75,7 +75,7 @@ describe.skipIf(skipReason !== null)('UI: the shipped models in the picker', () 
     expect(s.problems).toEqual([]);
   }, 120_000);
 
-  it.skipIf(s2Skip !== null)('runs the Sentinel-2 model on a 10 m patch and reports class areas in hectares', async () => {
+  it.skipIf(s2Skip !== null)(`runs the Sentinel-2 model on a 10 m patch and reports class areas in hectares${s2Skip === null ? '' : ` (skipped: ${s2Skip})`}`, async () => {
     const { page, host } = s;
     host.setNextDialogPath(S2_PATCH);
     await page.getByTestId('open-button').click();

@@ -23,7 +23,7 @@ interface TileStatsView {
   drawn: number;
 }
 
-describe.skipIf(skipReason !== null)('UI: tiled display of a large raster', () => {
+describe.skipIf(skipReason !== null)(`UI: tiled display of a large raster${skipReason === null ? '' : ` (skipped: ${skipReason})`}`, () => {
   let s: Session;
   let dir: string;
   let overviews = false;

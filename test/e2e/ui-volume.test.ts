@@ -16,7 +16,7 @@ const D = 16;
 /** Sphere of 300 HU (stored 1324 with intercept -1024) in air (-1000 HU), centre (32, 30, 8), radius 7 voxels. */
 const inSphere = (x: number, y: number, z: number) => (x - 32) ** 2 + (y - 30) ** 2 + ((z - 8) * 2) ** 2 <= 49;
 
-describe.skipIf(skipReason !== null)('UI: a CT volume', () => {
+describe.skipIf(skipReason !== null)(`UI: a CT volume${skipReason === null ? '' : ` (skipped: ${skipReason})`}`, () => {
   let s: Session;
   let dir: string;
 
