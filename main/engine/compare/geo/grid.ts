@@ -6,7 +6,7 @@
 import proj4 from 'proj4';
 import type { GeoGeometry, GeoTransform } from '../../../../preload/formats';
 import { InputError, type ImageSource, type PixelArray } from '../../image';
-import { CrsError, epsgCode, mapToPixel, resolveCrs } from '../../geo/crs';
+import { CrsError, epsgCode, resolveCrs } from '../../geo/crs';
 
 /** "No value" on the common grid: outside the raster's extent, or its nodata. */
 export const NO_VALUE = 65535;
@@ -45,9 +45,19 @@ export function sameCrs(a: string, b: string): boolean {
   return ca !== null && ca === epsgCode(b);
 }
 
+/** Pixels between exactly transformed anchors on a row; in between, positions are interpolated (see below). */
+const ANCHOR_STEP = 32;
+/** Largest interpolation error (source pixels) at a span's midpoint for the span to be interpolated. */
+const MAX_INTERPOLATION_ERROR_PX = 1e-4;
+/** Interpolated positions this close to a pixel edge are transformed exactly, so the pixel picked never differs. */
+const EDGE_MARGIN_PX = 1e-3;
+
 /**
  * For target row y, the source pixel (col, row) holding each target pixel centre, or -1 where the centre falls
- * outside the source. Same CRS: the geotransforms only. Else proj4 from the target CRS to the source CRS per pixel.
+ * outside the source. Same CRS: the geotransforms only. Else proj4 from the target CRS to the source CRS, exactly at
+ * every ANCHOR_STEP-th pixel and linearly in between where the midpoint shows the row is straight to 1e-4 px (a
+ * projection is smooth at this scale); any interpolated position within 1e-3 px of a pixel edge is transformed exactly,
+ * so the choice of pixel is the exact transform's. This is the exact counterpart of gdalwarp's approximate transformer.
  */
 export function pixelCentreMapper(target: Pick<GridRaster, 'geotransform' | 'crs' | 'width'>, source: Pick<GridRaster, 'geotransform' | 'crs' | 'width' | 'height'>): (y: number, cols: Int32Array, rows: Int32Array) => void {
   const tg = target.geotransform;
@@ -56,30 +66,68 @@ export function pixelCentreMapper(target: Pick<GridRaster, 'geotransform' | 'crs
   const W = target.width;
   const sw = source.width;
   const sh = source.height;
+  const det = sg[1] * sg[5] - sg[2] * sg[4];
+  if (det === 0) throw new RangeError('geotransform is not invertible');
+  const us = new Float64Array(W);
+  const vs = new Float64Array(W);
+  /** Fractional source pixel of target pixel centre (x + 0.5, y + 0.5), into us/vs[x]; NaN when it cannot be mapped. */
+  const exact = (x: number, py: number): void => {
+    const px = x + 0.5;
+    let mx = tg[0] + px * tg[1] + py * tg[2];
+    let my = tg[3] + px * tg[4] + py * tg[5];
+    if (conv) {
+      const p = conv.forward([mx, my]);
+      mx = p[0]!;
+      my = p[1]!;
+    }
+    const dx = mx - sg[0];
+    const dy = my - sg[3];
+    us[x] = (dx * sg[5] - dy * sg[2]) / det;
+    vs[x] = (dy * sg[1] - dx * sg[4]) / det;
+  };
+  const nearEdge = (u: number): boolean => {
+    const f = u + 1e-10 - Math.floor(u + 1e-10);
+    return f < EDGE_MARGIN_PX || f > 1 - EDGE_MARGIN_PX;
+  };
   return (y, cols, rows) => {
     const py = y + 0.5;
+    if (!conv) {
+      for (let x = 0; x < W; x++) exact(x, py);
+    } else {
+      for (let x0 = 0; x0 < W; x0 += ANCHOR_STEP) {
+        const x1 = Math.min(W - 1, x0 + ANCHOR_STEP);
+        exact(x0, py);
+        exact(x1, py);
+        if (x1 - x0 < 2) continue;
+        const xm = (x0 + x1) >> 1;
+        exact(xm, py);
+        const t = (xm - x0) / (x1 - x0);
+        const straight =
+          Math.abs(us[x0]! + (us[x1]! - us[x0]!) * t - us[xm]!) < MAX_INTERPOLATION_ERROR_PX && Math.abs(vs[x0]! + (vs[x1]! - vs[x0]!) * t - vs[xm]!) < MAX_INTERPOLATION_ERROR_PX;
+        for (let x = x0 + 1; x < x1; x++) {
+          if (x === xm) continue;
+          if (!straight) {
+            exact(x, py);
+            continue;
+          }
+          const f = (x - x0) / (x1 - x0);
+          const u = us[x0]! + (us[x1]! - us[x0]!) * f;
+          const v = vs[x0]! + (vs[x1]! - vs[x0]!) * f;
+          if (nearEdge(u) || nearEdge(v)) exact(x, py);
+          else {
+            us[x] = u;
+            vs[x] = v;
+          }
+        }
+      }
+    }
     for (let x = 0; x < W; x++) {
-      const px = x + 0.5;
-      let mx = tg[0] + px * tg[1] + py * tg[2];
-      let my = tg[3] + px * tg[4] + py * tg[5];
-      if (conv) {
-        const p = conv.forward([mx, my]);
-        mx = p[0]!;
-        my = p[1]!;
-      }
-      let u: number;
-      let v: number;
-      if (Number.isFinite(mx) && Number.isFinite(my)) [u, v] = mapToPixel(sg, mx, my);
-      else u = v = -1;
+      const u = us[x]!;
+      const v = vs[x]!;
       // gdalwarp's nearest kernel: centres left of or above the source are outside; else floor with a 1e-10 nudge.
-      if (!(u >= 0 && v >= 0)) {
-        cols[x] = -1;
-        rows[x] = -1;
-        continue;
-      }
-      const c = Math.floor(u + 1e-10);
-      const r = Math.floor(v + 1e-10);
-      if (c >= sw || r >= sh) {
+      const c = u >= 0 && v >= 0 ? Math.floor(u + 1e-10) : -1;
+      const r = c >= 0 ? Math.floor(v + 1e-10) : -1;
+      if (c < 0 || c >= sw || r >= sh) {
         cols[x] = -1;
         rows[x] = -1;
       } else {
