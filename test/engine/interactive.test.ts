@@ -341,3 +341,44 @@ describe('prompt manifests are checked before onnxruntime opens them', () => {
     await expect(resolveModel(m)).rejects.toThrow(/"interactive" must be an object/);
   });
 });
+
+describe('large rasters: windowed reading and streamed writing', () => {
+  it('gives the same object and measurements as the in-memory path, reading only around the crop', async () => {
+    const models = path.join(t.dir, 'models-big');
+    const manifest = writeClickModel(models, { id: 'click-big', cropSize: 32, firstCropPx: 32, minCropPx: 32, kinds: ['geo'] });
+    const W = 600;
+    const H = 400;
+    const px = new Uint8Array(W * H).fill(20);
+    for (let y = 200; y < 220; y++) for (let x = 300; x < 324; x++) px[y * W + x] = 255;
+    const file = path.join(t.dir, 'big.tif');
+    await writeTiff(file, { data: px, width: W, height: H, depth: 1, channels: 1, geometry: { type: 'geo', geotransform: [500000, 0.5, 0, 4000000, 0, -0.5], crs: 'EPSG:32633' } });
+    const whole = await promptToFolder(file, path.join(t.dir, 'big-whole'), { model: manifest, clicks: [{ x: 310, y: 210, positive: true }] });
+    const streamed = await promptToFolder(file, path.join(t.dir, 'big-streamed'), { model: manifest, clicks: [{ x: 310, y: 210, positive: true }], wholeReadMaxPx: 1000 });
+    expect(streamed.document.instances).toEqual(whole.document.instances);
+    expect(streamed.document.classes).toEqual(whole.document.classes);
+    const a = await readBand0(path.join(t.dir, 'big-whole', 'labels.tif'));
+    const b = await readBand0(path.join(t.dir, 'big-streamed', 'labels.tif'));
+    expect(Array.from(b.data)).toEqual(Array.from(a.data));
+    // 480 pixels of 0.25 m² (ellipsoidal areas differ from the planar ones by the UTM scale factor).
+    expect(whole.document.instances[0]!.areaM2).toBeCloseTo(24 * 20 * 0.25, 0);
+    // The model's input is read from windows around the crop only.
+    const src = await openImage(file);
+    const regions: Array<{ width: number; height: number }> = [];
+    const spy = Object.create(src) as typeof src;
+    spy.read = async (region) => {
+      regions.push({ width: region?.width ?? src.width, height: region?.height ?? src.height });
+      return src.read(region);
+    };
+    const model = await openPromptModel(await resolveModel(manifest));
+    try {
+      const image = new PromptImage(spy, 1, 1000);
+      const run = await runPrompt(model, image, { clicks: [{ x: 310, y: 210, z: 0, positive: true }], box: null, previous: new Map(), propagate: false });
+      expect(run.masks.get(0)!.count()).toBe(480);
+      expect(regions.length).toBeGreaterThan(0);
+      for (const r of regions) expect(r.width * r.height).toBeLessThanOrEqual(64 * 64);
+    } finally {
+      await model.dispose();
+      await src.close();
+    }
+  });
+});

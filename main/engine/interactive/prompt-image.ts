@@ -29,6 +29,8 @@ export class PromptImage {
     readonly src: ImageSource,
     /** Channels the model reads (first N of the image, the grey channel repeated for 3-channel models). */
     readonly channels: number,
+    /** 2D images above this many pixels are read window by window. */
+    private readonly wholeReadMaxPx: number = WHOLE_READ_MAX_PX,
   ) {}
 
   get width(): number {
@@ -43,7 +45,7 @@ export class PromptImage {
 
   /** Whether the image is kept whole in memory (volumes, small rasters). */
   get inMemory(): boolean {
-    return this.src.depth > 1 || this.src.kind === 'medical' || this.src.width * this.src.height <= WHOLE_READ_MAX_PX;
+    return this.src.depth > 1 || this.src.kind === 'medical' || this.src.width * this.src.height <= this.wholeReadMaxPx;
   }
 
   private sourceChannel(c: number): number {

@@ -135,6 +135,8 @@ export interface PromptFileOptions {
   threads?: number;
   runtime?: ModelRuntime;
   openOptions?: { spacingMm?: number[] };
+  /** 2D rasters above this many pixels are read and written window by window (default 4096 x 4096). */
+  wholeReadMaxPx?: number;
 }
 
 export interface PromptFileOutcome {
@@ -398,7 +400,7 @@ export async function promptToFolder(imagePath: string, outDir: string, options:
     if (clicks.length > 0 && !box && !clicks.some((c) => c.positive) && !options.maskFile) throw new InputError(imagePath, 'the first prompt needs a --point (include) or a --box; --negative only corrects an object');
 
     const channels = m.interactive.format === 'sam' ? Math.min(3, src.channels) : m.input.channels.length;
-    const image = new PromptImage(src, channels);
+    const image = new PromptImage(src, channels, options.wholeReadMaxPx);
     const previous = options.maskFile ? await readPreviousMask(options.maskFile, src, options.classId, image) : new Map<number, MaskWindow>();
     model = await openPromptModel(resolved, { device: options.device ?? 'cpu', ...(options.threads ? { threads: options.threads } : {}), ...(options.runtime ? { runtime: options.runtime } : {}) });
     const run = await runPrompt(model, image, { clicks, box, previous, propagate: options.propagate === true });
