@@ -10,6 +10,7 @@ import { EditPanel, ToolButtons } from './tools/Tools';
 import { MeasurementsPanel } from './measurements/MeasurementsPanel';
 import { ManualPanel } from './measurements/ManualPanel';
 import { NoticeBanner, RecoverBanner, SessionButtons } from './sessions/Sessions';
+import { UnsavedPrompt } from './sessions/UnsavedPrompt';
 import { apply, useStore } from './state/store';
 import * as op from './state/operations';
 import * as cmd from './state/commands';
@@ -115,6 +116,7 @@ export function App() {
       </div>
       <StatusBar />
       <SeriesChooser />
+      <UnsavedPrompt />
     </div>
   );
 }

@@ -83,7 +83,8 @@ function isTyping(t: EventTarget | null): boolean {
 
 /** The window-wide key handler. */
 export function handleKey(e: KeyboardEvent): void {
-  if (isTyping(e.target)) return;
+  // The unsaved-work question is modal: it answers its own keys.
+  if (isTyping(e.target) || getState().unsavedPrompt) return;
   for (const s of Object.values(SHORTCUTS) as Shortcut[]) {
     if (!s.match(e)) continue;
     e.preventDefault();

@@ -2,7 +2,7 @@
 // removing the user's own models. Each ends in named operations (state/operations.ts).
 import { apply, getState } from '../state/store';
 import * as op from '../state/operations';
-import { show } from '../state/commands';
+import { confirmLeave, show } from '../state/commands';
 
 const api = () => window.delineate;
 
@@ -32,6 +32,7 @@ export async function refreshRecent(): Promise<void> {
 
 /** Opens a recent entry again (a file that is gone is named in the error and leaves the list). */
 export async function openRecent(id: string): Promise<void> {
+  if (!(await confirmLeave())) return;
   const entry = getState().recent.find((r) => r.id === id);
   const opened = await busy(`Opening ${entry?.name ?? ''}...`, () => api().openRecent(id));
   if (opened) await show(opened);
@@ -49,6 +50,7 @@ export async function chooseSeries(seriesInstanceUid: string): Promise<void> {
   apply(op.seriesChooserShown(false));
   if (!image || image.info.series?.every((s) => s.uid !== seriesInstanceUid)) return;
   if (seriesInstanceUid === image.info.seriesInstanceUid && !image.seriesInstanceUid) return;
+  if (!(await confirmLeave())) return;
   const opened = await busy('Opening series...', () => api().openSeries(image.handle, seriesInstanceUid));
   if (opened) await show(opened);
 }

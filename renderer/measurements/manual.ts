@@ -97,14 +97,14 @@ export function shortAxisFor(a: Point, b: Point, p: Point): [Point, Point] {
   ];
 }
 
-/** CSV of the manual measurements of one image (lengths in the scale's unit). */
+/** CSV of the manual measurements of one image (lengths in the scale's unit; slices counted from 1, as shown). */
 export function manualCsv(list: ManualMeasurement[], scale: LengthScale): string {
   const u = scale.unit;
   const lines = [`id,kind,slice,long_${u},short_${u},x0,y0,x1,y1`];
   for (const m of list) {
     const { long, short } = measurementLengths(m, scale);
     const [a, b] = m.points;
-    lines.push([m.id, m.kind, m.z, round(long), short === undefined ? '' : round(short), a?.[0], a?.[1], b?.[0], b?.[1]].map((v) => (v === undefined ? '' : typeof v === 'number' ? round(v) : v)).join(','));
+    lines.push([m.id, m.kind, m.z + 1, round(long), short === undefined ? '' : round(short), a?.[0], a?.[1], b?.[0], b?.[1]].map((v) => (v === undefined ? '' : typeof v === 'number' ? round(v) : v)).join(','));
   }
   return lines.join('\n') + '\n';
 }

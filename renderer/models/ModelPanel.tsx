@@ -2,7 +2,7 @@
 // any), with the card summary; Run, then a progress bar with stage, ETA and Cancel; the device the next run will
 // use and why, and the device of the last run and why faster ones were skipped. "Add model..." installs the
 // user's own .onnx model; user-added models can be removed again (shipped ones cannot).
-import type { DevicePlan, ImageKind, ModelSummary } from '../../preload/api';
+import type { DevicePlan } from '../../preload/api';
 import * as files from '../files/commands';
 import { apply, useStore } from '../state/store';
 import * as op from '../state/operations';
@@ -10,11 +10,9 @@ import * as cmd from '../state/commands';
 import { tip } from '../shortcuts';
 import { postprocessLabel } from './describe';
 
-/** Models that can run on an image of this kind (no image yet: all of them). */
-export function modelsFor(models: ModelSummary[], kind: ImageKind | undefined): ModelSummary[] {
-  if (!kind || kind === 'image') return models;
-  return models.filter((m) => m.kinds.includes(kind));
-}
+import { modelsFor, shownModel } from './usable';
+
+export { modelsFor };
 
 const DEVICE_NAMES: Record<string, string> = { cpu: 'CPU', cuda: 'CUDA', dml: 'DirectML', coreml: 'CoreML', webgpu: 'WebGPU' };
 const deviceName = (d: string) => DEVICE_NAMES[d] ?? d.toUpperCase();
@@ -48,7 +46,8 @@ export function ModelPanel() {
   const devicePlan = useStore((s) => s.devicePlan);
   const modelPostprocess = useStore((s) => s.modelPostprocess);
   const usable = modelsFor(models, image?.info.kind);
-  const chosen = usable.find((m) => m.id === modelId) ?? usable[0];
+  // The same choice Run and Ctrl+Enter make (models/usable.ts).
+  const chosen = shownModel({ models, modelId, image });
   const progress = job?.progress;
   const inference = result?.document.inference;
   const skipped = Array.isArray(inference?.skippedDevices) ? (inference.skippedDevices as unknown[]).map(String) : [];
@@ -85,10 +84,7 @@ export function ModelPanel() {
             data-testid="run-button"
             className="primary"
             disabled={!image || !chosen}
-            onClick={() => {
-              if (chosen && chosen.id !== modelId) apply(op.modelPicked(chosen.id));
-              void cmd.runSegmentation();
-            }}
+            onClick={() => void cmd.runSegmentation()}
             title={tip('Run the model on this image', 'run')}
           >
             Run

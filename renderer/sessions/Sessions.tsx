@@ -23,13 +23,23 @@ const FORMATS: Record<ResultExportFormat, { label: string; ext: string; fits(inf
 
 export function SessionButtons() {
   const hasResult = useStore((s) => s.result !== null);
+  // A string, not the list, so the selector returns a primitive (store.ts).
+  const unsaved = useStore((s) => op.unsavedWork(s).join('; '));
   return (
     <div className="tools" role="group" aria-label="Session">
       <button data-testid="open-session" onClick={() => void cmd.openSession()} title={tip('Open a saved session', 'openSession')}>
         Open session...
       </button>
-      <button data-testid="save-session" disabled={!hasResult} onClick={() => void cmd.saveSession()} title={tip('Save the result, its edits and the view to one file', 'saveSession')}>
+      <button
+        data-testid="save-session"
+        className="save-button"
+        disabled={!hasResult}
+        onClick={() => void cmd.saveSession()}
+        title={unsaved ? `Not saved: ${unsaved}. ${tip('Save the result, its edits and the view to one file', 'saveSession')}` : tip('Save the result, its edits and the view to one file', 'saveSession')}
+      >
         Save session...
+        {/* A dot on the button, as editors mark unsaved files: it takes no toolbar room. */}
+        {unsaved && <span className="unsaved-mark" data-testid="unsaved-mark" role="status" aria-label={`Not saved: ${unsaved}`} />}
       </button>
       {hasResult && <ExportMenu />}
     </div>

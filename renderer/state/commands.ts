@@ -1,9 +1,10 @@
 // What the user can ask for, as async commands over window.delineate; each ends in named operations.
-import type { EditOperation, EditResult, OpenedImage, OpenedSession, ResultExportFormat } from '../../preload/api';
+import type { EditOperation, EditResult, OpenedImage, OpenedSession, ResultExportFormat, SliceBitmap } from '../../preload/api';
 import { apply, getState } from './store';
 import * as op from './operations';
 import { loadProbability, refreshPlaneImages, refreshPlaneResults, refreshPlanes } from '../viewer/planes';
 import { addModel, refreshRecent } from '../files/commands';
+import { shownModel } from '../models/usable';
 
 /** Longest side of the previews we ask the engine for (image slices and result maps alike, so they line up). */
 export const PREVIEW_MAX = 2048;
@@ -54,32 +55,118 @@ function coalesced(task: () => Promise<void>): () => Promise<void> {
   };
 }
 
-/** Shows an opened image (closing the previous one); a folder of several series offers the series chooser. */
-export async function show(opened: OpenedImage): Promise<void> {
+/** An error message that names the file (the engine's usually does; a decoder's may not). */
+function namingFile(name: string, err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  return message.includes(name) ? message : `${name}: ${message}`;
+}
+
+/**
+ * Reads the first slice of a newly opened image before anything is replaced: a file whose header reads but whose
+ * pixels do not (truncated, corrupt) must not take the place of the image that is open. On failure its handle is
+ * closed and the error names the file; null is returned.
+ */
+async function firstSlice(opened: OpenedImage): Promise<SliceBitmap | null> {
+  const z = Math.floor(opened.info.depth / 2);
+  try {
+    return await withBusyRaw('Rendering...', () => api().imageSlice({ handle: opened.handle, z, maxSize: PREVIEW_MAX }));
+  } catch (err) {
+    api().closeFile(opened.handle).catch(() => undefined);
+    report(new Error(namingFile(opened.name, err)));
+    return null;
+  }
+}
+
+async function withBusyRaw<T>(label: string, run: () => Promise<T>): Promise<T> {
+  apply(op.busyChanged(label));
+  try {
+    return await run();
+  } finally {
+    apply(op.busyChanged(null));
+  }
+}
+
+/** What replacing the open image ends: a run of that image (its result would belong to no image shown). */
+function leaveImage(previous: OpenedImage | null, next: string): void {
+  const job = getState().job;
+  if (job) void api().cancelJob(job.jobId).catch(() => undefined);
+  if (previous && previous.handle !== next) api().closeFile(previous.handle).catch(() => undefined);
+}
+
+/**
+ * Shows an opened image (closing the previous one) once its first slice has been read; a folder of several series
+ * offers the series chooser. False when the image could not be shown (the previous one stays, with its work).
+ */
+export async function show(opened: OpenedImage): Promise<boolean> {
+  const first = await firstSlice(opened);
+  if (!first) return false;
   const previous = getState().image;
+  leaveImage(previous, opened.handle);
   apply(op.imageOpened(opened));
+  apply(op.sliceLoaded(opened.handle, getState().z, first));
+  // Banners about the image that was open are stale now.
   apply(op.errorDismissed());
+  apply(op.noticeShown(null));
   // The default (largest) series opens at once; the chooser offers the others unless one was already chosen.
   apply(op.seriesChooserShown(!opened.seriesInstanceUid));
-  if (previous && previous.handle !== opened.handle) api().closeFile(previous.handle).catch(() => undefined);
   void refreshRecent();
-  await loadSlice();
   await refreshPlanes();
+  return true;
 }
 
 export async function openWithDialog(): Promise<void> {
+  if (!(await confirmLeave())) return;
   const opened = await withBusy('Opening...', () => api().openFileDialog());
   if (opened) await show(opened);
 }
 
 export async function openFolderWithDialog(): Promise<void> {
+  if (!(await confirmLeave())) return;
   const opened = await withBusy('Opening...', () => api().openFolderDialog());
   if (opened) await show(opened);
 }
 
 export async function openDropped(file: File): Promise<void> {
+  if (!(await confirmLeave())) return;
   const opened = await withBusy(`Opening ${file.name}...`, () => api().openDropped(file));
   if (opened) await show(opened);
+}
+
+// ---------------------------------------------------------------- unsaved work: Save / Discard / Cancel
+
+export type UnsavedChoice = 'save' | 'discard' | 'cancel';
+let promptAnswer: ((choice: UnsavedChoice) => void) | null = null;
+
+/** The unsaved-work dialog's buttons (and Esc) answer here. */
+export function answerUnsavedPrompt(choice: UnsavedChoice): void {
+  const resolve = promptAnswer;
+  promptAnswer = null;
+  apply(op.unsavedPromptShown(null));
+  resolve?.(choice);
+}
+
+/**
+ * Asked before anything replaces the open image (another file, folder, recent item, series or session): when it
+ * holds work no saved session has, the user picks Save (the session is saved as Save session does, then it goes
+ * on), Discard or Cancel. True when it may go on; Cancel, or a cancelled save dialog, keeps everything as it was,
+ * undo history included.
+ */
+export async function confirmLeave(): Promise<boolean> {
+  // Strokes still on their way must land before deciding what is unsaved.
+  await editQueue;
+  const s = getState();
+  const unsaved = op.unsavedWork(s);
+  if (unsaved.length === 0 || !s.image) return true;
+  // One question at a time: a second open while it is asked is ignored.
+  if (promptAnswer) return false;
+  const canSave = s.result !== null && s.result.handle === s.image.handle;
+  const choice = await new Promise<UnsavedChoice>((resolve) => {
+    promptAnswer = resolve;
+    apply(op.unsavedPromptShown({ imageName: s.image!.name, unsaved, canSave }));
+  });
+  if (choice === 'cancel') return false;
+  if (choice === 'discard') return true;
+  return saveSession();
 }
 
 /** Fetches the current slice of the open image with the current window and bands (again after an engine restart). */
@@ -139,8 +226,12 @@ export async function refreshModels(): Promise<void> {
 }
 
 export async function runSegmentation(): Promise<void> {
-  const { image, modelId, job, modelPostprocess } = getState();
+  const { image, job, modelPostprocess } = getState();
+  // The model the picker shows (it falls back to the first usable one when the picked one does not fit this image):
+  // Run and Ctrl+Enter both run exactly that one.
+  const modelId = shownModel(getState())?.id;
   if (!image || !modelId || job) return;
+  if (modelId !== getState().modelId) apply(op.modelPicked(modelId));
   const jobId = `job_${crypto.randomUUID().replace(/-/g, '')}`;
   apply(op.jobStarted(jobId, performance.now()));
   try {
@@ -160,19 +251,19 @@ export async function cancelJob(): Promise<void> {
 }
 
 /** Takes in what the host answered for an edit/undo/redo and refreshes the slice shown when it changed. */
-async function edited(edit: EditResult): Promise<void> {
-  apply(op.resultEdited(edit));
+async function edited(edit: EditResult, kind: 'edit' | 'undo' | 'redo'): Promise<void> {
+  apply(op.resultEdited(edit, kind));
   await Promise.all([loadResultSlice(), refreshPlaneResults()]);
 }
 
 /** Edits go one after another, in order: a stroke must land before the next one (or an undo) is applied. */
 let editQueue: Promise<void> = Promise.resolve();
-function queueEdit(run: (resultId: string) => Promise<EditResult>): Promise<void> {
+function queueEdit(run: (resultId: string) => Promise<EditResult>, kind: 'edit' | 'undo' | 'redo'): Promise<void> {
   const next = editQueue.then(async () => {
     const result = getState().result;
     if (!result) return;
     try {
-      await edited(await run(result.resultId));
+      await edited(await run(result.resultId), kind);
     } catch (err) {
       report(err);
     }
@@ -183,17 +274,17 @@ function queueEdit(run: (resultId: string) => Promise<EditResult>): Promise<void
 
 /** Applies a named edit operation to the current result in the engine host (measurements come back with it). */
 export function edit(operation: EditOperation): Promise<void> {
-  return queueEdit((id) => api().editResult(id, operation));
+  return queueEdit((id) => api().editResult(id, operation), 'edit');
 }
 
 export function undo(): Promise<void> {
   if (!getState().result?.undoStack.length) return Promise.resolve();
-  return queueEdit((id) => api().undoEdit(id));
+  return queueEdit((id) => api().undoEdit(id), 'undo');
 }
 
 export function redo(): Promise<void> {
   if (!getState().result?.redoStack.length) return Promise.resolve();
-  return queueEdit((id) => api().redoEdit(id));
+  return queueEdit((id) => api().redoEdit(id), 'redo');
 }
 
 export function deleteSelected(): Promise<void> {
@@ -274,23 +365,30 @@ export async function checkRecoverable(): Promise<void> {
   }
 }
 
-/** Shows a session the engine host rebuilt: its image, the result with its edits, the slice it was on. */
-async function showSession(opened: OpenedSession): Promise<void> {
+/**
+ * Shows a session the engine host rebuilt: its image, the result with its edits, the slice it was on. `saved`: it
+ * came from a session file (saved work), not from an autosave. False when its image could not be shown.
+ */
+async function showSession(opened: OpenedSession, saved: boolean): Promise<boolean> {
+  if (!(await firstSlice(opened.image))) return false;
   const previous = getState().image;
-  apply(op.sessionRestored(opened));
+  leaveImage(previous, opened.image.handle);
+  apply(op.sessionRestored(opened, saved));
   apply(op.errorDismissed());
-  if (previous && previous.handle !== opened.image.handle) api().closeFile(previous.handle).catch(() => undefined);
+  apply(op.noticeShown(null));
   if (opened.warnings.length > 0) apply(op.errorShown(`The image changed since the session was saved: ${opened.warnings.join('; ')}`));
   await Promise.all([loadSlice(), loadResultSlice()]);
   await refreshPlanes();
+  return true;
 }
 
 /** Rebuilds an autosaved session (the model's result with every completed edit replayed). */
 export async function recover(sessionId: string): Promise<void> {
+  if (!(await confirmLeave())) return;
   const opened = await withBusy('Recovering...', () => api().recoverSession(sessionId));
   if (!opened) return;
   apply(op.recoverableRemoved(sessionId));
-  await showSession(opened);
+  if (!(await showSession(opened, false))) return;
   const n = opened.result.undoStack.length;
   apply(op.noticeShown(`Recovered ${opened.image.name} with ${n} edit${n === 1 ? '' : 's'}.`));
 }
@@ -301,24 +399,36 @@ export async function discardRecoverable(sessionId: string): Promise<void> {
 }
 
 export async function openSession(): Promise<void> {
+  if (!(await confirmLeave())) return;
   const opened = await withBusy('Opening session...', () => api().openSession());
-  if (opened) await showSession(opened);
+  if (opened) await showSession(opened, true);
 }
 
-export async function saveSession(): Promise<void> {
-  const { result, z, display, manual } = getState();
-  if (!result) return;
+/** Saves the result shown, its edits and the view as a session (save dialog); true once it is written. */
+export async function saveSession(): Promise<boolean> {
+  // Strokes still on their way belong in the file.
+  await editQueue;
+  const state = getState();
+  const { result, z, display, manual } = state;
+  if (!result) return false;
   // Always sent (possibly empty), so a session saved again without them does not keep deleted ones.
   const measurements = manual.filter((m) => m.handle === result.handle).map((m) => ({ z: m.z, kind: m.kind, points: m.points.map((p) => [p[0], p[1]] as [number, number]) }));
   const view = { z, ...(display.window ? { window: display.window } : {}), measurements };
+  const key = op.manualKey(state, result.handle);
   const saved = await withBusy('Saving session...', () => api().saveSession({ handle: result.handle, resultId: result.resultId, view }));
-  if (saved) apply(op.noticeShown(`Session saved as ${saved.name}.`));
+  if (!saved) return false;
+  apply(op.sessionSaved(result.resultId, result.undoStack.length, key));
+  apply(op.noticeShown(`Session saved as ${saved.name}.`));
+  return true;
 }
 
 export async function exportAs(format: ResultExportFormat, options: { deidentify?: boolean } = {}): Promise<void> {
-  const { result, z } = getState();
+  const { result, z, manual } = getState();
   if (!result) return;
-  const request = { handle: result.handle, resultId: result.resultId, format, z, ...(options.deidentify ? { deidentify: true } : {}) };
+  // The rulers and bidirectional axes drawn on this image go with the measurements (CSV, JSON) and the snapshot (PNG).
+  const measurements = manual.filter((m) => m.handle === result.handle).map((m) => ({ id: m.id, z: m.z, kind: m.kind, points: m.points.map((p) => [p[0], p[1]] as [number, number]) }));
+  const withManual = (format === 'csv' || format === 'json' || format === 'png') && measurements.length > 0;
+  const request = { handle: result.handle, resultId: result.resultId, format, z, ...(options.deidentify ? { deidentify: true } : {}), ...(withManual ? { measurements } : {}) };
   const saved = await withBusy('Exporting...', () => api().exportResult(request));
   if (saved) apply(op.noticeShown(`Exported ${saved.files.join(', ')}.`));
 }

@@ -3,7 +3,7 @@
 // `resultEdited` only takes in what the host answers.
 import type { EditResult, EngineStatus, JobProgress, ModelSummary, OpenedImage, OpenedSession, RecoverableSession, PixelProbe, ResultSlice, SegmentResult, SliceBitmap } from '../../preload/api';
 import type { DevicePlan, RecentFile } from '../../preload/api';
-import type { AppState, OverlayStyle, SortState, Tool } from './store';
+import type { AppState, OverlayStyle, SortState, Tool, UnsavedPrompt } from './store';
 import type { ManualMeasurement } from '../measurements/manual';
 import type { ResultProbability, SliceAxis } from '../../preload/api';
 import type { PlaneView, ViewLayout } from './store';
@@ -23,6 +23,8 @@ export const imageOpened = (image: OpenedImage) => (s: AppState): AppState => ({
   extraSelectedIds: [],
   cursor: null,
   probe: null,
+  // A tool picked for the last image (a half-drawn polygon, a ruler) means nothing on this one.
+  tool: 'pan',
 });
 
 export const sliceChanged = (z: number) => (s: AppState): AppState => {
@@ -68,7 +70,7 @@ export const resultReceived = (handle: string, result: SegmentResult) => (s: App
   const firstClass = result.document.classes[0]?.id ?? 1;
   return {
     ...s,
-    result: { resultId: result.resultId, handle, document: result.document, revision: 0, undoStack: [], redoStack: [], probabilities: result.probabilities === true },
+    result: { resultId: result.resultId, handle, document: result.document, revision: 0, undoStack: [], redoStack: [], probabilities: result.probabilities === true, savedDepth: null },
     resultSlice: null,
     probability: null,
     planes: planesWithoutResult(s.planes),
@@ -89,17 +91,54 @@ export const resultSliceLoaded = (slice: ResultSlice) => (s: AppState): AppState
   return { ...s, resultSlice: slice };
 };
 
-/** The engine host applied an edit, undo or redo: new measurements and stacks. */
-export const resultEdited = (edit: EditResult) => (s: AppState): AppState => {
+/**
+ * The engine host applied an edit, undo or redo: new measurements and stacks. A new edit made while the saved state
+ * sat in the redo stack drops that state for good (the host cleared the redo stack), so nothing is "saved" any more.
+ */
+export const resultEdited = (edit: EditResult, kind: 'edit' | 'undo' | 'redo' = 'edit') => (s: AppState): AppState => {
   if (s.result?.resultId !== edit.resultId) return s;
   const exists = (id: number | null) => id !== null && edit.document.instances.some((r) => r.id === id);
   const selectedId = edit.createdInstanceId ?? (exists(s.selectedId) ? s.selectedId : null);
+  const saved = s.result.savedDepth;
+  const savedDepth = kind === 'edit' && saved !== null && saved > s.result.undoStack.length ? null : saved;
   return {
     ...s,
-    result: { ...s.result, document: edit.document, revision: edit.revision, undoStack: edit.undoStack, redoStack: edit.redoStack },
+    result: { ...s.result, document: edit.document, revision: edit.revision, undoStack: edit.undoStack, redoStack: edit.redoStack, savedDepth },
     selectedId,
   };
 };
+
+/** The session of `resultId` was saved at undo depth `depth`, with these manual measurements. */
+export const sessionSaved = (resultId: string, depth: number, manualKey: string) => (s: AppState): AppState =>
+  s.result?.resultId === resultId ? { ...s, result: { ...s.result, savedDepth: depth }, savedManual: { handle: s.result.handle, key: manualKey } } : s;
+
+/** A stable key of the manual measurements of one image (what a session would hold of them). */
+export function manualKey(s: AppState, handle: string): string {
+  return JSON.stringify(s.manual.filter((m) => m.handle === handle).map((m) => [m.z, m.kind, m.points]));
+}
+
+/** What the open image holds that no saved session has: empty when nothing would be lost by replacing it. */
+export function unsavedWork(s: AppState): string[] {
+  const handle = s.image?.handle;
+  if (!handle) return [];
+  const out: string[] = [];
+  const r = s.result?.handle === handle ? s.result : null;
+  if (r && r.savedDepth === null) {
+    const n = r.undoStack.length;
+    out.push(n > 0 ? `the model's result with ${n} edit${n === 1 ? '' : 's'}` : "the model's result");
+  } else if (r && r.savedDepth !== r.undoStack.length) {
+    out.push('edits made since the session was saved');
+  }
+  const key = manualKey(s, handle);
+  const savedKey = s.savedManual?.handle === handle ? s.savedManual.key : '[]';
+  if (key !== savedKey) {
+    const n = s.manual.filter((m) => m.handle === handle).length;
+    out.push(n > 0 ? `${n} manual measurement${n === 1 ? '' : 's'}` : 'deleted manual measurements');
+  }
+  return out;
+}
+
+export const unsavedPromptShown = (prompt: UnsavedPrompt | null) => (s: AppState): AppState => (s.unsavedPrompt === prompt ? s : { ...s, unsavedPrompt: prompt });
 
 export const instanceSelected = (id: number | null, focus = false) => (s: AppState): AppState => {
   if (s.selectedId === id && !focus && s.extraSelectedIds.length === 0) return s;
@@ -129,8 +168,11 @@ export const cursorMoved = (cursor: { x: number; y: number; z?: number } | null)
 export const probed = (probe: PixelProbe | null) => (s: AppState): AppState => ({ ...s, probe });
 export const zoomChanged = (zoomPct: number) => (s: AppState): AppState => (s.zoomPct === zoomPct ? s : { ...s, zoomPct });
 
-/** A session was opened or recovered: its image (fresh handle), its rebuilt result and the view it kept. */
-export const sessionRestored = (opened: OpenedSession) => (s: AppState): AppState => {
+/**
+ * A session was opened or recovered: its image (fresh handle), its rebuilt result and the view it kept. An opened
+ * session file is saved work (`saved`); a recovered autosave is not until the user saves it.
+ */
+export const sessionRestored = (opened: OpenedSession, saved = false) => (s: AppState): AppState => {
   const depth = opened.image.info.depth;
   const z = opened.view.z !== undefined && opened.view.z < depth ? opened.view.z : Math.floor(depth / 2);
   const r = opened.result;
@@ -140,7 +182,7 @@ export const sessionRestored = (opened: OpenedSession) => (s: AppState): AppStat
     z,
     crosshair: { x: Math.floor(opened.image.info.width / 2), y: Math.floor(opened.image.info.height / 2), z },
     display: { window: opened.view.window ?? null, bands: null },
-    result: { resultId: r.resultId, handle: opened.image.handle, document: r.document, revision: r.revision, undoStack: r.undoStack, redoStack: r.redoStack },
+    result: { resultId: r.resultId, handle: opened.image.handle, document: r.document, revision: r.revision, undoStack: r.undoStack, redoStack: r.redoStack, savedDepth: saved ? r.undoStack.length : null },
     activeClassId: r.document.classes.some((c) => c.id === s.activeClassId) ? s.activeClassId : firstClass,
     // A restored result has no probability maps (sessions do not keep them).
     overlay: { ...s.overlay, hiddenClasses: [], mode: 'labels' },
@@ -149,6 +191,7 @@ export const sessionRestored = (opened: OpenedSession) => (s: AppState): AppStat
       ...s.manual,
       ...(opened.view.measurements ?? []).map((m, i) => ({ id: nextManualId(s.manual) + i, handle: opened.image.handle, z: m.z, kind: m.kind, points: m.points })),
     ],
+    savedManual: saved ? { handle: opened.image.handle, key: JSON.stringify((opened.view.measurements ?? []).map((m) => [m.z, m.kind, m.points])) } : null,
   };
 };
 

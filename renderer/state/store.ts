@@ -25,6 +25,22 @@ export interface ResultState {
   redoStack: EditOperationName[];
   /** The host kept the model's per-class probabilities (the heat-map can show them). */
   probabilities?: boolean;
+  /**
+   * Where the last saved session sits in the undo stack: its depth (undoStack.length) when saved or opened. Null when
+   * this result was never saved, or when the saved state was in the redo stack and a new edit dropped it. Undo back
+   * to this depth is the saved state again (a depth, not a boolean, so undo can return to "saved").
+   */
+  savedDepth: number | null;
+}
+
+/** The Save / Discard / Cancel question asked before work that is not saved would be replaced. */
+export interface UnsavedPrompt {
+  /** The image whose work would be lost. */
+  imageName: string;
+  /** What would be lost, one item each ("the model's result", "3 edits", "1 manual measurement"). */
+  unsaved: string[];
+  /** Save needs a result: manual measurements alone cannot be saved as a session. */
+  canSave: boolean;
 }
 
 export type Tool = 'pan' | 'brush' | 'eraser' | 'crosshair' | 'polygon' | 'lasso' | 'regionGrow' | 'split' | 'ruler' | 'bidirectional';
@@ -88,6 +104,10 @@ export interface AppState {
   growRadius: number;
   /** Ruler and bidirectional measurements drawn by hand, of every image opened (each names its handle). */
   manual: ManualMeasurement[];
+  /** The manual measurements of `handle` as the last saved or opened session held them (manualKey), to tell unsaved ones. */
+  savedManual: { handle: string; key: string } | null;
+  /** The unsaved-work question shown (an in-app dialog), or null. */
+  unsavedPrompt: UnsavedPrompt | null;
   sort: SortState;
   busy: string | null;
   error: string | null;
@@ -142,6 +162,8 @@ export const initialState: AppState = {
   growTolerance: 50,
   growRadius: 0,
   manual: [],
+  savedManual: null,
+  unsavedPrompt: null,
   sort: { key: 'id', dir: 1 },
   busy: null,
   error: null,
