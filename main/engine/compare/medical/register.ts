@@ -231,7 +231,7 @@ export async function registerVolumes(fixed: Volume3, moving: Volume3, method: R
   const map = parameterMap as ParameterMap;
   // elastix's defaults (2048 samples) recover synthetic motion to ~0.02 mm; a few more iterations for larger motion.
   map.NumberOfSpatialSamples = ['2048'];
-  map.MaximumNumberOfIterations = ['300'];
+  map.MaximumNumberOfIterations = ['250'];
   map.WriteResultImage = ['false'];
   map.ResultImageFormat = ['nii'];
   const result = await elastixNode([map], { fixed: toItkImage(f, 'baseline') as never, moving: toItkImage(m, 'followup') as never });
