@@ -96,6 +96,96 @@ export interface SliceBitmap {
   spacingMm?: [number, number];
 }
 
+/** One window/level preset of an image ('image:windows'): modality presets (CT, in HU) or volume percentiles. */
+export interface WindowPresetInfo {
+  id: string;
+  label: string;
+  center: number;
+  width: number;
+  /** 'file': the file's own window; 'modality': fixed values (CT in HU); 'percentile': of the whole volume. */
+  kind: 'file' | 'modality' | 'percentile';
+}
+
+/** The window presets of an image by its modality, which one Auto applies, and its value range. */
+export interface ImageWindows {
+  presets: WindowPresetInfo[];
+  /** The preset Auto applies ('' when none: the engine's per-slice stretch). */
+  autoId: string;
+  /** 0.5th and 99.5th percentiles of the volume: right-drag window/level moves in steps of this range. */
+  rangeLow: number;
+  rangeHigh: number;
+  /** 'HU' for CT; absent for signal units. */
+  valueUnit?: string;
+}
+
+/**
+ * Who and what a medical image is, for the header over the views. Read only on request through this channel, never
+ * put in ImageInfo, logs, errors or exports; the renderer hides it while de-identification is on.
+ */
+export interface PatientHeader {
+  patientName?: string;
+  patientId?: string;
+  /** StudyDate as YYYY-MM-DD. */
+  studyDate?: string;
+  studyDescription?: string;
+  seriesDescription?: string;
+  modality?: string;
+}
+
+/** A folder the user picked (Open folder...), before it is scanned. */
+export interface PickedFolder {
+  handle: FileHandle;
+  /** Base name, for display. */
+  name: string;
+}
+
+/** A small preview of a series' middle image, rendered by the engine. */
+export interface Thumbnail {
+  width: number;
+  height: number;
+  /** RGBA, width*height*4 bytes. */
+  rgba: Uint8Array;
+  /** Height over width of one pixel (row over column spacing), so non-square pixels are drawn to scale. */
+  pixelAspect?: number;
+}
+
+/** One series found by 'folder:scan'. */
+export interface ScannedSeries {
+  /** SeriesInstanceUID; 'file:open-series' with the folder's handle opens it. */
+  uid: string;
+  description?: string;
+  modality?: string;
+  /** Images (frames) in the series. */
+  images: number;
+  /** [width, height, depth] in voxels. */
+  size: [number, number, number];
+  thumbnail?: Thumbnail;
+  /** Why it cannot be opened, when the scan already knows (e.g. an undecodable transfer syntax). */
+  problem?: string;
+}
+
+/** One study found by 'folder:scan', with its series. Patient fields are hidden while de-identification is on. */
+export interface ScannedStudy {
+  /** StudyInstanceUID ('' when the files have none). */
+  uid: string;
+  description?: string;
+  /** YYYY-MM-DD. */
+  date?: string;
+  patientName?: string;
+  patientId?: string;
+  series: ScannedSeries[];
+}
+
+/** What a recursive scan of a picked folder found. */
+export interface FolderScan {
+  handle: FileHandle;
+  name: string;
+  studies: ScannedStudy[];
+  /** Files looked at, and those that were not DICOM images (or could not be read). */
+  filesScanned: number;
+  skippedFiles: number;
+}
+
 /** Tile sizes the viewer may ask for (edge pixels of a square tile). */
 export type TileSize = 256 | 512;
 
@@ -330,6 +420,14 @@ export interface SessionView {
   window?: { center: number; width: number };
   /** Manual measurements (ruler, bidirectional) of the image, in image pixels; lengths are recomputed on opening. */
   measurements?: SessionMeasurement[];
+  /** Pixel size the user gave an image without geometry (PNG, JPEG): areas and lengths are shown in its unit. */
+  pixelSize?: PixelSize;
+}
+
+/** Length of one pixel side of an image without geometry, as the user typed it. */
+export interface PixelSize {
+  value: number;
+  unit: 'mm' | 'm';
 }
 
 export interface SessionMeasurement {
@@ -424,6 +522,14 @@ export interface InvokeChannels {
   'image:info': { args: [handle: FileHandle]; result: ImageInfo };
   'image:slice': { args: [request: SliceRequest]; result: SliceBitmap };
   'image:tile': { args: [request: TileRequest]; result: TileBitmap };
+  /** Window presets by modality (CT in HU; MR and others: percentiles of the volume) and the value range. */
+  'image:windows': { args: [handle: FileHandle]; result: ImageWindows };
+  /** Patient name/ID, study date and descriptions of a DICOM image (empty for other files). */
+  'image:patient': { args: [handle: FileHandle]; result: PatientHeader };
+  /** Asks for a folder (folder dialog) and issues a handle for it without opening anything; null when cancelled. */
+  'folder:pick-dialog': { args: []; result: PickedFolder | null };
+  /** Scans a picked folder and its subfolders for DICOM studies and series, with thumbnails; cancellable job. */
+  'folder:scan': { args: [jobId: string, handle: FileHandle]; result: FolderScan };
   'models:list': { args: []; result: ModelSummary[] };
   /** Asks for an .onnx model (open dialog), checks it and installs it as a user model; null when cancelled. */
   'models:add': { args: []; result: ModelSummary | null };
@@ -484,6 +590,10 @@ export const METHOD_OF_CHANNEL = {
   'image:info': 'imageInfo',
   'image:slice': 'imageSlice',
   'image:tile': 'imageTile',
+  'image:windows': 'imageWindows',
+  'image:patient': 'patientHeader',
+  'folder:pick-dialog': 'pickFolder',
+  'folder:scan': 'scanFolder',
   'models:list': 'listModels',
   'models:add': 'addModel',
   'models:remove': 'removeModel',

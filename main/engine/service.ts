@@ -2,6 +2,8 @@
 // and (in-process) the CLI. Plain data in, plain data out; paths here are already resolved from handles.
 
 import type { ImageInfo, InstancesDocument, ModelSummary } from '../../preload/formats';
+import type { ImageWindows, PatientHeader } from '../../preload/api';
+import type { DicomFolderScan } from './io/dicom/scan';
 import type { DevicePlan, EditOperation, EditResult, JobProgress, RecoverableSession, ResultExportFormat, SessionView, PixelProbe, ResultProbability, ResultProbabilityRequest, ResultSlice, ResultSliceRequest, SliceBitmap, SliceRequest, SegmentRequest, TileBitmap, TileRequest } from '../../preload/api';
 import type { ExportMeasurement } from '../../preload/api';
 
@@ -36,6 +38,12 @@ export interface EngineService {
     signal: AbortSignal,
     options?: OpenOptions,
   ): Promise<{ document: InstancesDocument; overlay?: SliceBitmap; resultId?: string; probabilities?: boolean }>;
+  /** Window presets by modality (CT: HU presets; MR and others: percentiles of the volume) and the value range. */
+  windows(path: string, options?: OpenOptions): Promise<ImageWindows>;
+  /** Patient and study attributes of a DICOM image for the header over the views ({} for other files). */
+  patient(path: string, options?: OpenOptions): Promise<PatientHeader>;
+  /** Scans a folder and its subfolders for DICOM studies and series, with thumbnails; honours the signal between files. */
+  scanFolder(path: string, onProgress: ProgressFn, signal: AbortSignal): Promise<DicomFolderScan>;
   /** Values and world position of one pixel (the cursor read-out). */
   probe(path: string, x: number, y: number, z: number, options?: OpenOptions): Promise<PixelProbe>;
   /** Instance ids of one slice of a kept result. */
@@ -76,6 +84,9 @@ import { probePixel } from './render/probe';
 import { SessionWorkspace, type RestoredSession } from './session/workspace';
 import { exportResult, type ExportFormat, type ExportOptions } from './export/exporter';
 import { installModel, planAutoDevice, removeUserModel } from './inference/install';
+import { volumeWindows } from './render/windows';
+import { readPatientHeader } from './io/dicom/patient';
+import { scanDicomFolder } from './io/dicom/scan';
 
 // The contract's format list and the exporter's must stay the same list.
 const _formatsMatch: [ResultExportFormat, ExportFormat] extends [ExportFormat, ResultExportFormat] ? true : never = true;
@@ -164,6 +175,18 @@ export function createEngineService(options: EngineServiceOptions = {}): EngineS
       } finally {
         await src.close();
       }
+    },
+    async windows(path, open = {}) {
+      return sources.use(path, open, (src) => volumeWindows(src));
+    },
+    async patient(path, open = {}) {
+      return sources.use(path, open, async (src) => {
+        const first = (src as { firstFile?: unknown }).firstFile;
+        return src.format === 'dicom' && typeof first === 'string' ? readPatientHeader(first) : {};
+      });
+    },
+    async scanFolder(path, onProgress, signal) {
+      return scanDicomFolder(path, { onProgress, signal });
     },
     async probe(path, x, y, z, open = {}) {
       return sources.use(path, open, (src) => probePixel(src, x, y, z));

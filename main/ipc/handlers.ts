@@ -61,6 +61,9 @@ export function createHandlers(deps: HandlerDeps) {
     }
   }
 
+  /** Where each series a folder scan found lives, by the picked folder's handle: the series opens from there. */
+  const scannedSeries = new Map<string, Map<string, string>>();
+
   /** Options for every engine call that reads the file behind `handle` (the chosen series, if any). */
   const openOptions = (handle: string) => files.openOptions(handle);
 
@@ -111,9 +114,32 @@ export function createHandlers(deps: HandlerDeps) {
     async 'file:close'(handle) {
       files.resolve(handle);
       files.release(handle);
+      scannedSeries.delete(handle);
     },
     async 'file:open-series'(handle, seriesInstanceUid) {
-      return open(files.resolve(handle), { seriesUid: seriesInstanceUid });
+      // A series found by a folder scan opens from its own folder, not by walking the whole picked tree again.
+      const dir = scannedSeries.get(handle)?.get(seriesInstanceUid);
+      return open(dir ?? files.resolve(handle), { seriesUid: seriesInstanceUid });
+    },
+    async 'folder:pick-dialog'() {
+      const path = await dialogs.openFolder();
+      if (path === null) return null;
+      return { handle: await files.issue(path), name: basename(path) };
+    },
+    async 'folder:scan'(jobId, handle) {
+      const path = files.resolve(handle);
+      const scan = await engine.call('scanFolder', [path], { jobId, onProgress: (p) => emit('job:progress', { jobId, ...p }) });
+      const dirs = new Map<string, string>();
+      // The renderer gets no paths: each series' folder stays here, under the picked folder's handle.
+      const studies = scan.studies.map((st) => ({ ...st, series: st.series.map(({ dir, ...rest }) => (dirs.set(rest.uid, dir), rest)) }));
+      scannedSeries.set(handle, dirs);
+      return { handle, name: basename(path), studies, filesScanned: scan.filesScanned, skippedFiles: scan.skippedFiles };
+    },
+    async 'image:windows'(handle) {
+      return engine.call('windows', [files.resolve(handle), openOptions(handle)]);
+    },
+    async 'image:patient'(handle) {
+      return engine.call('patient', [files.resolve(handle), openOptions(handle)]);
     },
     async 'recent:list'() {
       return recent.view();

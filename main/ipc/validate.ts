@@ -263,7 +263,12 @@ const sessionMeasurement: Guard<SessionMeasurement> = (v, at) => {
 };
 const sessionView: Guard<SessionView> = object(
   {},
-  { z: num({ min: 0, max: 1_000_000, integer: true }), window: object({ center: num(), width: num({ min: 0 }) }), measurements: arrayOf(sessionMeasurement, { max: 10_000 }) },
+  {
+    z: num({ min: 0, max: 1_000_000, integer: true }),
+    window: object({ center: num(), width: num({ min: 0 }) }),
+    measurements: arrayOf(sessionMeasurement, { max: 10_000 }),
+    pixelSize: object({ value: num({ min: 1e-9, max: 1e9 }), unit: oneOf(['mm', 'm'] as const) }),
+  },
 );
 const saveSessionRequest: Guard<SaveSessionRequest> = object({ handle, resultId, view: sessionView });
 const exportMeasurement: Guard<ExportMeasurement> = (v, at) => {
@@ -292,6 +297,10 @@ export const VALIDATORS = {
   'image:info': [handle],
   'image:slice': [sliceRequest],
   'image:tile': [tileRequest],
+  'image:windows': [handle],
+  'image:patient': [handle],
+  'folder:pick-dialog': [],
+  'folder:scan': [jobId, handle],
   'models:list': [],
   'models:add': [],
   'models:remove': [modelId],

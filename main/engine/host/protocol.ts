@@ -5,6 +5,8 @@ import type { ImageInfo, ModelSummary } from '../../../preload/formats';
 import type { DevicePlan, EditOperation, EditResult, JobProgress, RecoverableSession, ResultExportFormat, SessionView, PixelProbe, ResultProbability, ResultProbabilityRequest, ResultSlice, ResultSliceRequest, SegmentRequest, SliceBitmap, SliceRequest, TileBitmap, TileRequest } from '../../../preload/api';
 import type { ExportMeasurement } from '../../../preload/api';
 import type { EngineService, OpenOptions } from '../service';
+import type { ImageWindows, PatientHeader } from '../../../preload/api';
+import type { DicomFolderScan } from '../io/dicom/scan';
 import type { RestoredSession } from '../session/workspace';
 
 /** Every method the host serves, its wire parameters (no callbacks, no signal) and its result. */
@@ -17,6 +19,9 @@ export interface EngineCalls {
   removeModel: { params: [modelId: string]; result: void };
   devicePlan: { params: []; result: DevicePlan };
   segment: { params: [path: string, request: Omit<SegmentRequest, 'handle'>, options?: OpenOptions]; result: Awaited<ReturnType<EngineService['segment']>> };
+  windows: { params: [path: string, options?: OpenOptions]; result: ImageWindows };
+  patient: { params: [path: string, options?: OpenOptions]; result: PatientHeader };
+  scanFolder: { params: [path: string]; result: DicomFolderScan };
   probe: { params: [path: string, x: number, y: number, z: number, options?: OpenOptions]; result: PixelProbe };
   resultSlice: { params: [request: ResultSliceRequest]; result: ResultSlice };
   resultProbability: { params: [request: ResultProbabilityRequest]; result: ResultProbability };
@@ -32,7 +37,7 @@ export interface EngineCalls {
 }
 
 export type EngineMethod = keyof EngineCalls;
-export const ENGINE_METHODS = ['info', 'slice', 'tile', 'listModels', 'addModel', 'removeModel', 'devicePlan', 'segment', 'probe', 'resultSlice', 'resultProbability', 'editResult', 'undoEdit', 'redoEdit', 'saveSession', 'openSession', 'listAutosaves', 'recoverAutosave', 'discardAutosave', 'exportResult'] as const satisfies readonly EngineMethod[];
+export const ENGINE_METHODS = ['info', 'slice', 'tile', 'listModels', 'addModel', 'removeModel', 'devicePlan', 'segment', 'windows', 'patient', 'scanFolder', 'probe', 'resultSlice', 'resultProbability', 'editResult', 'undoEdit', 'redoEdit', 'saveSession', 'openSession', 'listAutosaves', 'recoverAutosave', 'discardAutosave', 'exportResult'] as const satisfies readonly EngineMethod[];
 
 // Compile-time check that every EngineService method has a wire entry and vice versa.
 type _SameKeys = [Exclude<keyof EngineService, EngineMethod>, Exclude<EngineMethod, keyof EngineService>] extends [never, never] ? true : never;

@@ -97,6 +97,19 @@ export function serveEngine(service: EngineService, transport: HostTransport): {
           if (msg.jobId !== undefined && jobs.get(msg.jobId) === controller) jobs.delete(msg.jobId);
         }
       }
+      case 'windows':
+        return service.windows(p[0] as string, p[1] as OpenOptions | undefined);
+      case 'patient':
+        return service.patient(p[0] as string, p[1] as OpenOptions | undefined);
+      case 'scanFolder': {
+        const controller = new AbortController();
+        if (msg.jobId !== undefined) jobs.set(msg.jobId, controller);
+        try {
+          return await service.scanFolder(p[0] as string, throttledProgress((progress) => transport.send({ type: 'progress', id: msg.id, progress })), controller.signal);
+        } finally {
+          if (msg.jobId !== undefined && jobs.get(msg.jobId) === controller) jobs.delete(msg.jobId);
+        }
+      }
       case 'probe':
         return service.probe(p[0] as string, p[1] as number, p[2] as number, p[3] as number, p[4] as OpenOptions | undefined);
       case 'resultSlice':

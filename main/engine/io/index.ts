@@ -59,7 +59,13 @@ export async function openImage(file: string, options: OpenOptions = {}): Promis
     const code = (err as NodeJS.ErrnoException).code;
     throw new InputError(file, code === 'ENOENT' || code === 'ENOTDIR' ? 'no such file or folder' : `cannot open (${code ?? firstLine(err)})`);
   }
-  if (stat.isDirectory()) return (await holdsDicom(file)) ? openDicom(file, dicomOptions(options)) : openSliceFolder(file, options);
+  if (stat.isDirectory()) {
+    if (await holdsDicom(file)) return openDicom(file, dicomOptions(options));
+    // A parent of series folders (patient/study/series, as PACS exports and CDs nest them): the DICOM reader walks
+    // the tree and opens the chosen (or largest) series; a folder of numbered slices stays a slice stack.
+    if (!(await holdsSliceImages(file)) && (await holdsDicomBelow(file))) return openDicom(file, dicomOptions(options));
+    return openSliceFolder(file, options);
+  }
   if (!stat.isFile()) throw new InputError(file, 'not a regular file');
   if (stat.size === 0) throw new InputError(file, 'empty file');
   let head: Uint8Array;
@@ -125,6 +131,26 @@ export async function holdsDicom(dir: string): Promise<boolean> {
   // Numbered PNG/JPEG/TIFF slices are not DICOM; only probe the others.
   const candidates = files.filter((e) => !SLICE_EXT.test(e.name)).slice(0, 16);
   for (const e of candidates) if (await isDicomFile(path.join(dir, e.name))) return true;
+  return false;
+}
+
+async function holdsSliceImages(dir: string): Promise<boolean> {
+  const names = await fs.readdir(dir).catch(() => [] as string[]);
+  return names.some((n) => SLICE_EXT.test(n) && !n.startsWith('.'));
+}
+
+/** Whether a subfolder (up to `depth` levels down) holds DICOM: looks at no more than 64 folders. */
+export async function holdsDicomBelow(dir: string, depth = 4): Promise<boolean> {
+  const queue: Array<[string, number]> = [[dir, 0]];
+  let visited = 0;
+  while (queue.length > 0 && visited < 64) {
+    const [d, level] = queue.shift()!;
+    visited++;
+    if (level > 0 && (await holdsDicom(d))) return true;
+    if (level >= depth) continue;
+    const entries = await fs.readdir(d, { withFileTypes: true }).catch(() => []);
+    for (const e of entries.sort((a, b) => a.name.localeCompare(b.name))) if (e.isDirectory() && !e.name.startsWith('.')) queue.push([path.join(d, e.name), level + 1]);
+  }
   return false;
 }
 

@@ -33,6 +33,8 @@ function viewOf(doc: SessionDocument): SessionView {
   if (v.window && Number.isFinite(v.window.center) && Number.isFinite(v.window.width)) out.window = { center: v.window.center, width: v.window.width };
   const measurements = measurementsOf(v.measurements);
   if (measurements.length) out.measurements = measurements;
+  const ps = v.pixelSize as { value?: unknown; unit?: unknown } | undefined;
+  if (ps && typeof ps.value === 'number' && Number.isFinite(ps.value) && ps.value > 0 && (ps.unit === 'mm' || ps.unit === 'm')) out.pixelSize = { value: ps.value, unit: ps.unit };
   return out;
 }
 

@@ -45,7 +45,8 @@ interface ScanResult {
   skipped: InputError[];
 }
 
-async function walk(folder: string, out: string[]): Promise<void> {
+/** Every file under `folder`, recursively, in name order (hidden files left out). */
+export async function walk(folder: string, out: string[]): Promise<void> {
   let entries;
   try {
     entries = await readdir(folder, { withFileTypes: true });
@@ -216,6 +217,8 @@ class DicomSeriesSource implements ImageSource {
   readonly geometry: MedicalGeometry;
   /** Mutable only while openDicom builds it. */
   readonly meta: Record<string, unknown>;
+  /** The first slice's file: where the header over the views reads the patient attributes (never into meta). */
+  readonly firstFile: string;
   private volume: Promise<PixelArray> | undefined;
 
   constructor(
@@ -232,6 +235,7 @@ class DicomSeriesSource implements ImageSource {
     this.channels = first.samplesPerPixel;
     this.dtype = outputDType(first, series.slices.map((s) => s.frame));
     this.geometry = series.geometry;
+    this.firstFile = series.slices[0]?.file.path ?? first.path;
     const syntaxes = [...new Set(series.slices.map((s) => s.file.transferSyntaxUid))];
     const rescale = series.slices[0]?.frame;
     const meta: Record<string, unknown> = {
