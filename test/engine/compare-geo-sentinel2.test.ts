@@ -202,4 +202,23 @@ describe.skipIf(skip)(`compare on Sentinel-2 Korea date pairs${skipNote(skip, wh
       );
     }
   });
+
+  const modelFile = path.join(repoRoot, 'models', 'landcover-sentinel2-korea', 'manifest.json');
+  it.skipIf(!existsSync(modelFile))(`segments images given with --model first, then compares${skipNote(!existsSync(modelFile), 'the shipped Sentinel-2 model is missing')}`, async () => {
+    const { a, b } = found[0]!;
+    const out = at('model-change');
+    const r = await run(b.image, a.image, '--model', 'landcover-sentinel2-korea', '--out', out);
+    expect(r.code, r.stderr).toBe(0);
+    const doc = JSON.parse(readFileSync(path.join(out, 'change.json'), 'utf8')) as GeoChangeDocument;
+    expect(doc.timepoints).toEqual([
+      { input: a.image, date: '2023-09' },
+      { input: b.image, date: '2024-12' },
+    ]);
+    // The segmentations are kept with the change, one result folder per date in command-line order.
+    const kept = readdirSync(path.join(out, 'timepoints')).sort();
+    expect(kept).toEqual([`t0-202412_patchN_${b.k}`, `t1-202309_patchN_${a.k}`]);
+    for (const k of kept) expect(existsSync(path.join(out, 'timepoints', k, 'labels.tif'))).toBe(true);
+    expect(doc.transitions.reduce((n, t) => n + t.pixels, 0)).toBe(doc.overlapPixels);
+    expect(doc.overlapPixels).toBe(direct.get(`${a.k}_${b.k}`)!.overlapPixels);
+  });
 });

@@ -14,6 +14,7 @@ import { measureFiles } from '../../main/engine/pipeline';
 import { polygonAreaM2 } from '../../main/engine/measure/geodesy';
 import { resolveCrs } from '../../main/engine/geo/crs';
 import { dateFromName, parseDateText } from '../../main/engine/compare/timepoints';
+import { newSession, saveSession } from '../../main/engine/session/session';
 import type { GeoChangeDocument } from '../../main/engine/compare/geo/index';
 import { hasGdal, readBand0, skipNote, tempDir } from './helpers';
 
@@ -148,6 +149,27 @@ describe('compare: one grid, a known edit', () => {
     expect(doc.polygons).toBe(0);
     expect(pair(doc, 3, 1)!.pixels).toBe(400);
     expect(await gpkgRows(path.join(out, 'change.gpkg'), 'SELECT count(*) FROM change')).toEqual([[0]]);
+  });
+
+  it('a saved session counts with its edits: the building block set back to forest', async () => {
+    const doc = JSON.parse(readFileSync(path.join(r1, 'instances.json'), 'utf8')) as { source: { file: string }; instances: Array<{ id: number; className: string }> };
+    const block = doc.instances.find((r) => r.className === 'building')!;
+    const session = await newSession(doc.source.file, { result: r1 });
+    session.edits.push({ op: 'setInstanceClass', instanceId: block.id, classId: 4 });
+    const file = at('grid-edited.session.json');
+    await saveSession(file, session);
+    const out = at('grid-session-change');
+    const r = await run(r0, file, '--out', out);
+    expect(r.code, r.stderr).toBe(0);
+    const change = readJson(out);
+    expect(change.timepoints).toEqual([
+      { input: r0, date: '2023-09' },
+      { input: file, date: '2024-12' },
+    ]);
+    expect(pair(change, 3, 4)!.pixels).toBe(400);
+    expect(change.transitions.some((t) => t.to === 1)).toBe(false);
+    // The edited result is kept beside the change files.
+    expect(readdirSync(path.join(out, 'timepoints'))).toEqual(['t1-grid-edited.session']);
   });
 
   it('renamed classes: one line naming the difference, exit 2, nothing written', async () => {
