@@ -3,7 +3,7 @@
 // Hardening follows Electron's security checklist item by item; `npm run security` (electronegativity) checks it.
 // shell.openExternal is deliberately never used: nothing the user or a file supplies can open a URL or program.
 
-import { app, BrowserWindow, Menu, session, type MenuItemConstructorOptions } from 'electron';
+import { app, BrowserWindow, dialog, Menu, session, type MenuItemConstructorOptions } from 'electron';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { EventChannel, EventChannels } from '../preload/api';
@@ -141,6 +141,10 @@ app.whenReady().then(async () => {
   app.on('second-instance', () => win?.focus());
   app.on('before-quit', () => void engine.stop());
   app.on('window-all-closed', () => app.quit());
+}).catch((err: unknown) => {
+  // A start-up failure (no window, no IPC) would otherwise leave a windowless process running: say why and quit.
+  dialog.showErrorBox('Delineate could not start', err instanceof Error ? err.message : String(err));
+  app.exit(1);
 });
 
 // Nothing else may create web contents with looser settings.

@@ -40,4 +40,7 @@ const tp = (dir: string, input: string): TimePoint => ({ input, date: null, imag
   t = performance.now();
   doc = await compareGeo([tp(dir, 'a'), tp(dir, 'c')], { outDir: path.join(root, 'out2'), warnings: [] });
   console.log(`${N}x${N} UTM 52N vs 51N: ${((performance.now() - t) / 1000).toFixed(1)} s, overlap ${doc.overlapPixels} px, ${doc.transitions.length} transitions, ${doc.polygons} polygons, rss ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB`);
-})();
+})().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

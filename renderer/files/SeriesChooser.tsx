@@ -1,6 +1,6 @@
 // The series chooser: a folder holding several DICOM series opens its largest one at once, and this dialog
 // offers the others (description, modality, images, size, a short UID). Enter opens, Esc keeps what is shown.
-import { useEffect, useRef, useState } from 'react';
+import { useEffect, useMemo, useRef, useState } from 'react';
 import type { SeriesSummary } from '../../preload/api';
 import { apply, useStore } from '../state/store';
 import { chooseSeries } from './commands';
@@ -19,7 +19,8 @@ function sizeText(s: SeriesSummary): string {
 export function SeriesChooser() {
   const open = useStore((s) => s.seriesChooserOpen);
   const image = useStore((s) => s.image);
-  const series = image?.info.series ?? [];
+  // One array per image, so the effects below re-run for a new image, not on every render.
+  const series = useMemo(() => image?.info.series ?? [], [image?.info.series]);
   const current = (image?.seriesInstanceUid ?? image?.info.seriesInstanceUid) as string | undefined;
   const [picked, setPicked] = useState(0);
   const openButton = useRef<HTMLButtonElement>(null);
@@ -30,7 +31,7 @@ export function SeriesChooser() {
     const other = series.findIndex((s) => s.uid !== current);
     setPicked(other >= 0 ? other : 0);
     openButton.current?.focus();
-  }, [open, image?.handle]);
+  }, [open, series, current]);
 
   useEffect(() => {
     if (!open) return;

@@ -21,7 +21,12 @@ const BIDI: ManualInput = { id: 7, z: 2, kind: 'bidirectional', points: [[10, 10
 function result(geometry: Geometry): LoadedResult {
   const labels = new Uint8Array(W * H * D);
   const instances = new Uint32Array(W * H * D);
-  for (let y = 20; y < 30; y++) for (let x = 20; x < 30; x++) (labels[W * H + y * W + x] = 1), (instances[W * H + y * W + x] = 1);
+  for (let y = 20; y < 30; y++) {
+    for (let x = 20; x < 30; x++) {
+      labels[W * H + y * W + x] = 1;
+      instances[W * H + y * W + x] = 1;
+    }
+  }
   const document: InstancesDocument = {
     source: { file: 'x.nii', kind: 'medical', width: W, height: H, depth: D },
     classes: [{ id: 1, name: 'lesion', color: '#ff0000', instanceCount: 1, pixelCount: 100, fraction: 100 / (W * H * D) }],

@@ -124,7 +124,8 @@ async function geotiffDate(file: string): Promise<string | null> {
     const m = /^(\d{4})[:-](\d{2})[:-](\d{2})/.exec(dt.trim());
     return m ? isoDate(m[1]!, m[2]!, m[3]) : null;
   } finally {
-    tiff.close();
+    // close() is a promise for file sources (false when there is nothing to close).
+    await tiff.close();
   }
 }
 
