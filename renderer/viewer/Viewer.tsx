@@ -300,6 +300,9 @@ export function Viewer({ axis = 'axial', mpr = false }: { axis?: SliceAxis; mpr?
       ctx.stroke();
     }
     if (axial) apply(op.zoomChanged(s * 100));
+    // shapesKey is not read here: drawShapes reads the shape drafts from module state (tools/gestures.ts), and a new
+    // key (a draft or manual measurement changed) must give a new draw, which the effects below then run.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [slice, sliceCanvas, overlayCanvas, widthPx, heightPx, aspect, axial, axis, mpr, rowOfZ, selected, tool, editsHere, brushRadiusPx, tiles, shapesKey]);
   useEffect(() => {
     redraw.current = draw;
