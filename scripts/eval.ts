@@ -9,17 +9,16 @@
 // --no-tta / --no-postprocess (the plain model, without the manifest's test-time flips / component filters).
 // Each model's figures also go to .tmp/eval-<id>[-no-tta][-no-postprocess].json. Missing models or data are reported and skipped (exit 0).
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { ImageSource, PixelBlock, Region } from '../main/engine/image';
-import { naturalCompare, openImage } from '../main/engine/io';
-import { findAppRoot, scanModels, type ResolvedModel } from '../main/engine/inference/manifest';
+import { openImage } from '../main/engine/io';
+import { scanModels, type ResolvedModel } from '../main/engine/inference/manifest';
+import { brainTruth, DATA, readSplit, ROOT, SPLITS } from './eval-data';
+import { evalInteractive } from './eval-interactive';
 import { segmentImage, type SegmentOutcome } from '../main/engine/pipeline';
 import { accumulateIou, createIouAccumulator, detectionScores, dice, iouScores, matchInstances, mean, median } from '../main/engine/measure/agreement';
 
-const ROOT = findAppRoot(__dirname) ?? process.cwd();
-const DATA = path.resolve(process.env.DELINEATE_DATA ?? path.join(ROOT, '..', 'shared', 'data'));
-const SPLITS = path.join(ROOT, 'models', 'training', 'splits');
 const OUT_DIR = path.join(ROOT, '.tmp');
 /** The brain acceptance: scaling the input to a 12-bit range may move the mean Dice by less than this. */
 const SCALE_TOLERANCE = 0.01;
@@ -46,7 +45,7 @@ function parseArgs(argv: string[]): Args {
       return v;
     };
     if (a === '--help' || a === '-h') {
-      console.log('usage: npm run eval [-- --model <id>] [--limit N] [--threads N] [--no-tta] [--no-postprocess]');
+      console.log('usage: npm run eval [-- --model <id>] [--limit N] [--threads N] [--no-tta] [--no-postprocess]\n       npm run eval -- --interactive [--model interactive-brain-flair|interactive-geo-rgb] [--limit N] [--threads N]');
       process.exit(0);
     }
     if (a === '--model') args.model = value();
@@ -63,14 +62,6 @@ function positiveInt(flag: string, v: string): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 1) throw new Error(`${flag} needs a positive integer, got "${v}"`);
   return n;
-}
-
-/** Non-comment lines of a split file. */
-function readSplit(name: string): string[] {
-  return readFileSync(path.join(SPLITS, name), 'utf8')
-    .split('\n')
-    .map((l) => l.trim())
-    .filter((l) => l && !l.startsWith('#'));
 }
 
 const fmt = (v: number | null, digits = 4): string => (v === null || Number.isNaN(v) ? '-' : v.toFixed(digits));
@@ -139,30 +130,6 @@ function scaledSource(src: ImageSource, factor: number): ImageSource {
 }
 
 // ---------------------------------------------------------------- brain-flair-lgg
-
-/** Reference masks of a patient folder in the stack's slice order (NNN_image.png <-> NNN_mask.png). */
-async function brainTruth(dir: string, src: ImageSource): Promise<Uint8Array> {
-  const images = readdirSync(dir)
-    .filter((n) => /_image\.png$/i.test(n))
-    .sort(naturalCompare);
-  if (images.length !== src.depth || src.meta.firstSlice !== images[0] || src.meta.lastSlice !== images[images.length - 1]) {
-    throw new Error(`${dir}: the stack's slices (${src.depth}, ${String(src.meta.firstSlice)}..${String(src.meta.lastSlice)}) do not pair with the *_image.png files (${images.length})`);
-  }
-  const plane = src.width * src.height;
-  const truth = new Uint8Array(plane * src.depth);
-  for (let z = 0; z < images.length; z++) {
-    const maskFile = path.join(dir, images[z]!.replace(/_image\.png$/i, '_mask.png'));
-    const mask = await openImage(maskFile);
-    try {
-      if (mask.width !== src.width || mask.height !== src.height) throw new Error(`${maskFile}: ${mask.width}x${mask.height}, the image is ${src.width}x${src.height}`);
-      const block = await mask.read({ channels: [0] });
-      for (let i = 0; i < plane; i++) truth[z * plane + i] = block.data[i]! > 0 ? 1 : 0;
-    } finally {
-      await mask.close();
-    }
-  }
-  return truth;
-}
 
 async function evalBrain(model: ResolvedModel, args: Args): Promise<Record<string, unknown> | null> {
   const dataDir = path.join(DATA, 'tumor-lgg-flair');
@@ -398,6 +365,8 @@ const EVALS: Record<string, (model: ResolvedModel, args: Args) => Promise<Record
 };
 
 async function main(): Promise<void> {
+  // The interactive (click) models have their own protocol and flags: scripts/eval-interactive.ts.
+  if (process.argv.includes('--interactive')) return evalInteractive(process.argv.slice(2).filter((a) => a !== '--interactive'));
   const args = parseArgs(process.argv.slice(2));
   if (args.model && !(args.model in EVALS)) throw new Error(`no evaluation for "${args.model}" (known: ${Object.keys(EVALS).join(', ')})`);
   if (!existsSync(DATA)) {
