@@ -18,6 +18,7 @@ import { handleKey, tip } from './shortcuts';
 import * as files from './files/commands';
 import { RecentList, RecentMenu } from './files/Recent';
 import { SeriesChooser } from './files/SeriesChooser';
+import { StudyBrowser } from './files/StudyBrowser';
 import { AboutButton } from './about/About';
 
 export function App() {
@@ -116,6 +117,7 @@ export function App() {
       </div>
       <StatusBar />
       <SeriesChooser />
+      <StudyBrowser />
       <UnsavedPrompt />
     </div>
   );

@@ -3,12 +3,14 @@
 import type { ImageInfo, PixelProbe } from '../preload/api';
 import { useStore } from './state/store';
 import { instanceAt } from './viewer/Viewer';
-import { trim } from './viewer/units';
+import { trim, userPixelSize } from './viewer/units';
 
 function geometryText(info: ImageInfo): string {
   if (info.crs) return info.crs.startsWith('EPSG:') ? info.crs : 'CRS (WKT)';
   if (info.geotransform) return `${trim(Math.abs(info.geotransform[1]))} map units/px`;
   if (info.spacingMm) return `${info.spacingMm.map((v) => trim(v)).join(' × ')} mm`;
+  const given = userPixelSize(info);
+  if (given) return `${trim(given.value)} ${given.unit}/px (given)`;
   return 'pixel units';
 }
 

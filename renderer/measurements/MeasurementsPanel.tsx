@@ -5,33 +5,36 @@ import { useEffect, useMemo, useRef, useState } from 'react';
 import type { ClassRecord } from '../../preload/api';
 import { apply, useStore } from '../state/store';
 import * as op from '../state/operations';
-import { classTotal, columnsFor, instancesCsv, sortInstances, summarySizeField } from './columns';
-import { trim } from '../viewer/units';
+import { classTotal, columnsFor, instancesCsv, intensityUnit, sortInstances, summarySizeField, withPixelSize } from './columns';
+import { trim, userPixelSize } from '../viewer/units';
 import { copyText } from './clipboard';
 
 /** Rows drawn at most; a result with more (thousands of buildings) says so and keeps sorting over all. */
 const MAX_ROWS = 1000;
 
-function ClassChart({ classes, sizeKey, label }: { classes: ClassRecord[]; sizeKey: string; label: string }) {
+function ClassChart({ classes, sizeKey, label, unit }: { classes: ClassRecord[]; sizeKey: string; label: string; unit: string }) {
   const rows = classes.filter((c) => c.instanceCount > 0 || c.pixelCount > 0);
   if (rows.length === 0) return <p className="muted">No objects found.</p>;
   const max = Math.max(...rows.map((c) => classTotal(c, sizeKey)), 1e-12);
   const rowH = 18;
   const labelW = 96;
-  const barW = 170;
+  // Room after the longest bar for a value with separators and its unit ("12,345,678 m²").
+  const barW = 150;
   return (
-    <svg className="chart" data-testid="class-chart" width={labelW + barW + 70} height={rows.length * rowH + 4} role="img" aria-label={`${label} per class`}>
+    <svg className="chart" data-testid="class-chart" width={labelW + barW + 124} height={rows.length * rowH + 4} role="img" aria-label={`${label} per class`}>
       {rows.map((c, i) => {
         const v = classTotal(c, sizeKey);
         const w = Math.max(1, (v / max) * barW);
         return (
           <g key={c.id} transform={`translate(0, ${i * rowH + 2})`}>
             <text x={labelW - 6} y={12} textAnchor="end" className="chart-label">
+              {/* A long class name is cut to fit; its tooltip has it whole, with the value and unit. */}
+              <title>{`${c.name}: ${trim(v)} ${unit}`}</title>
               {c.name.length > 14 ? `${c.name.slice(0, 13)}…` : c.name}
             </text>
             <rect x={labelW} y={2} width={w} height={rowH - 6} fill={c.color} data-testid={`class-bar-${c.id}`} />
             <text x={labelW + w + 4} y={12} className="chart-value">
-              {trim(v)}
+              {trim(v)} {unit}
             </text>
           </g>
         );
@@ -48,8 +51,12 @@ export function MeasurementsPanel() {
   const image = useStore((s) => s.image);
   const [copied, setCopied] = useState<string | null>(null);
   const tableRef = useRef<HTMLDivElement>(null);
-  const doc = result?.document;
-  const valueUnit = image?.info.modality === 'CT' ? 'HU' : undefined;
+  // With a pixel size given to an image without geometry, pixel areas and lengths read in mm² or m².
+  const pixelSize = image && result && image.handle === result.handle ? userPixelSize(image.info) : null;
+  const pixelValue = pixelSize?.value;
+  const pixelUnit = pixelSize?.unit;
+  const doc = useMemo(() => (result ? withPixelSize(result.document, pixelValue && pixelUnit ? { value: pixelValue, unit: pixelUnit } : null) : undefined), [result, pixelValue, pixelUnit]);
+  const valueUnit = intensityUnit(image?.info);
   const columns = useMemo(() => (doc ? columnsFor(doc, valueUnit) : []), [doc, valueUnit]);
   const rows = useMemo(() => (doc ? sortInstances(doc.instances, columns.find((c) => c.key === sort.key) ?? columns[0], sort.dir) : []), [doc, columns, sort]);
 
@@ -95,7 +102,7 @@ export function MeasurementsPanel() {
               <td>
                 <span className="swatch" style={{ background: c.color }} /> {c.name}
               </td>
-              <td className="num">{c.instanceCount}</td>
+              <td className="num">{trim(c.instanceCount)}</td>
               <td className="num" data-testid={`class-total-${c.id}`}>
                 {trim(classTotal(c, sizeKey))}
               </td>
@@ -103,7 +110,7 @@ export function MeasurementsPanel() {
           ))}
         </tbody>
       </table>
-      <ClassChart classes={doc.classes} sizeKey={sizeKey} label={sizeLabel} />
+      <ClassChart classes={doc.classes} sizeKey={sizeKey} label={sizeLabel} unit={sizeUnit} />
       <div className="table-wrap" ref={tableRef}>
         <table className="instances" data-testid="instances-table">
           <thead>
@@ -146,7 +153,7 @@ export function MeasurementsPanel() {
             ))}
           </tbody>
         </table>
-        {rows.length > MAX_ROWS && <p className="muted">Showing {MAX_ROWS} of {rows.length} objects (sort to see others; CSV has all).</p>}
+        {rows.length > MAX_ROWS && <p className="muted">Showing {trim(MAX_ROWS)} of {trim(rows.length)} objects (sort to see others; CSV has all).</p>}
       </div>
     </section>
   );

@@ -1,6 +1,6 @@
 // Which measurement columns a result has (size in mL, mm², m² or px; RECIST axes; intensity; probability),
 // how to sort them, and the CSV export. Field names are the instances.json ones, so the CSV header carries units.
-import type { ClassRecord, InstanceRecord, InstancesDocument } from '../../preload/api';
+import type { ClassRecord, InstanceRecord, InstancesDocument, PixelSize } from '../../preload/api';
 import { trim } from '../viewer/units';
 import { recistSliceNumber } from './focus';
 
@@ -18,6 +18,8 @@ export interface Column {
 
 const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
 const fmtNum = (v: number | string | null): string => (v === null ? '—' : typeof v === 'number' ? trim(v) : v);
+/** Hectares keep four decimals below 1 ha: a 150 m² building is 0.015 ha, not 0. */
+const fmtHa = (v: number | string | null): string => (v === null ? '—' : typeof v === 'number' ? trim(v, 4) : v);
 
 /** Size fields in order of preference, with their labels and units. */
 const SIZE_FIELDS: Array<[string, string, string]> = [
@@ -38,23 +40,72 @@ export function sizeField(doc: InstancesDocument): [string, string, string] {
 }
 
 /**
- * The size shown in the per-class summary and chart: the document's size field, except that map areas switch to
- * hectares once a class covers a hectare or more (land-cover totals in m² run to eight digits; ha is what GIS users
- * read). Objects in the table keep m².
+ * The one size unit of the measurements panel (summary, chart and table alike): the document's size field, except
+ * that map areas are in hectares once a class covers a hectare or more (land-cover totals in m² run to eight
+ * digits; ha is what GIS users read). Objects are then in ha too, with four decimals (1 m² = 0.0001 ha), so a panel
+ * never mixes ha and m².
  */
 export function summarySizeField(doc: InstancesDocument): [string, string, string] {
   const field = sizeField(doc);
   if (field[0] !== 'areaM2') return field;
-  const large = doc.classes.some((c) => (num(c.areaM2) ?? 0) >= 10_000);
-  return large && doc.classes.every((c) => num(c.areaHa) !== null || !('areaM2' in c)) ? ['areaHa', 'Area', 'ha'] : field;
+  return doc.classes.some((c) => (num(c.areaM2) ?? 0) >= 10_000) ? ['areaHa', 'Area', 'ha'] : field;
 }
 
-export function columnsFor(doc: InstancesDocument, valueUnit?: string): Column[] {
-  const [sizeKey, sizeLabel, sizeUnit] = sizeField(doc);
+/** A record's value of a size field; hectares come from m² where a record has no areaHa of its own. */
+export function sizeValue(r: InstanceRecord | ClassRecord, key: string): number | null {
+  if (key === 'areaHa') return num(r.areaHa) ?? ((v) => (v === null ? null : v / 10_000))(num(r.areaM2));
+  return num(r[key]);
+}
+
+/** Columns that name or count rather than measure (id, class, slice number): the only ones without a unit. */
+export const UNITLESS_COLUMNS: ReadonlySet<string> = new Set(['id', 'className', 'recistSlice']);
+
+/**
+ * What intensities are measured in: Hounsfield units for CT; the scanner's raw signal in arbitrary units for MR
+ * and other medical images (no physical unit: comparable within one series only); digital numbers for rasters.
+ */
+export function intensityUnit(info: { kind: string; modality?: unknown } | null | undefined): string {
+  if (!info) return 'a.u.';
+  if (info.modality === 'CT') return 'HU';
+  return info.kind === 'medical' ? 'a.u.' : 'DN';
+}
+
+/** Pixel-unit fields and their physical names, for a pixel size given by the user. */
+const PX_FIELDS: Array<[string, 'length' | 'area', string, string]> = [
+  ['areaPx', 'area', 'areaMm2', 'areaM2'],
+  ['longAxisPx', 'length', 'longAxisMm', 'longAxisM'],
+  ['shortAxisPx', 'length', 'shortAxisMm', 'shortAxisM'],
+  ['maxFeretPx', 'length', 'maxFeretMm', 'maxFeretM'],
+  ['perimeterPx', 'length', 'perimeterMm', 'perimeterM'],
+];
+
+/**
+ * The document as measured with a user-given pixel size (an image without geometry): pixel areas and lengths become
+ * mm²/mm or m²/m (and ha for m²), so every panel, chart and copied CSV reads in physical units. Unchanged without.
+ */
+export function withPixelSize(doc: InstancesDocument, size: PixelSize | null): InstancesDocument {
+  if (!size || !(size.value > 0)) return doc;
+  const convert = <T extends Record<string, unknown>>(r: T): T => {
+    const out: Record<string, unknown> = { ...r };
+    for (const [px, kind, mm, m] of PX_FIELDS) {
+      const v = num(r[px]);
+      if (v === null) continue;
+      delete out[px];
+      const value = kind === 'area' ? v * size.value * size.value : v * size.value;
+      out[size.unit === 'mm' ? mm : m] = value;
+      if (kind === 'area' && size.unit === 'm') out.areaHa = value / 10_000;
+    }
+    return out as T;
+  };
+  return { ...doc, classes: doc.classes.map(convert), instances: doc.instances.map(convert) };
+}
+
+export function columnsFor(doc: InstancesDocument, valueUnit = 'a.u.'): Column[] {
+  const [sizeKey, sizeLabel, sizeUnit] = summarySizeField(doc);
   const cols: Column[] = [
     { key: 'id', label: '#', title: 'Instance id', value: (r) => r.id, format: fmtNum, numeric: true },
     { key: 'className', label: 'Class', title: 'Class', value: (r) => r.className, format: fmtNum, numeric: false },
-    { key: sizeKey, label: sizeLabel, unit: sizeUnit, title: sizeKey, value: (r) => num(r[sizeKey]), format: fmtNum, numeric: true },
+    { key: sizeKey, label: sizeLabel, unit: sizeUnit, title: sizeKey === 'areaHa' ? 'areaM2 in hectares' : sizeKey, value: (r) => sizeValue(r, sizeKey), format: sizeKey === 'areaHa' ? fmtHa : fmtNum, numeric: true },
   ];
   for (const axis of ['long', 'short'] as const) {
     const key = ['Mm', 'M', 'Px'].map((u) => `${axis}Axis${u}`).find((k) => present(doc, k));
@@ -68,7 +119,8 @@ export function columnsFor(doc: InstancesDocument, valueUnit?: string): Column[]
     cols.push({ key: 'recistSlice', label: 'Slice', title: 'recistSlice: slice of the RECIST axes (1-based here, zero-based in the CSV and JSON)', value: recistSliceNumber, format: fmtNum, numeric: true });
   }
   if (present(doc, 'meanIntensity')) {
-    cols.push({ key: 'meanIntensity', label: 'Mean', ...(valueUnit ? { unit: valueUnit } : {}), title: 'meanIntensity: mean value inside', value: (r) => num(r.meanIntensity), format: fmtNum, numeric: true });
+    const what = valueUnit === 'HU' ? 'Hounsfield units' : valueUnit === 'a.u.' ? 'signal in arbitrary units (the scanner\'s, comparable within one series)' : valueUnit === 'DN' ? 'digital numbers (pixel values as stored)' : valueUnit;
+    cols.push({ key: 'meanIntensity', label: 'Mean', unit: valueUnit, title: `meanIntensity: mean value inside, in ${what}`, value: (r) => num(r.meanIntensity), format: fmtNum, numeric: true });
   }
   if (present(doc, 'meanProbability')) {
     cols.push({
@@ -123,5 +175,5 @@ export function instancesCsv(doc: InstancesDocument): string {
 
 /** Per-class total of the size field. */
 export function classTotal(c: ClassRecord, sizeKey: string): number {
-  return num(c[sizeKey]) ?? c.pixelCount;
+  return sizeValue(c, sizeKey) ?? c.pixelCount;
 }

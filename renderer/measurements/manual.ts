@@ -1,7 +1,7 @@
 // Manual measurements (ruler and bidirectional long/short axis, as radiologists draw for RECIST): what one is,
 // how long its lines are in the image's unit, and the short axis a cursor position gives. Pure functions.
 import type { ImageInfo } from '../../preload/api';
-import { isGeographic, trim } from '../viewer/units';
+import { isGeographic, trim, userPixelSize } from '../viewer/units';
 
 export type Point = [number, number];
 
@@ -60,6 +60,8 @@ export function lengthScale(info: ImageInfo): LengthScale {
       approximate: 'great-circle distance on a sphere (geographic CRS): within about 0.5%',
     };
   }
+  const given = userPixelSize(info);
+  if (given) return { unit: given.unit, length: (a, b) => Math.hypot(b[0] - a[0], b[1] - a[1]) * given.value, approximate: null };
   return { unit: 'px', length: (a, b) => Math.hypot(b[0] - a[0], b[1] - a[1]), approximate: null };
 }
 

@@ -51,7 +51,9 @@ function ExportMenu() {
   const request = useStore((s) => s.exportMenuRequest);
   const [open, setOpen] = useState(false);
   const close = useCallback(() => setOpen(false), []);
-  const [deidentify, setDeidentify] = useState(false);
+  // One De-identify for the whole app: the header's switch and this one are the same setting.
+  const deidentify = useStore((s) => s.deidentify);
+  const setDeidentify = (on: boolean) => apply(op.deidentifySet(on));
   const root = useRef<HTMLDivElement>(null);
   const firstRequest = useRef(request);
 

@@ -4,6 +4,8 @@ import { apply, getState } from './store';
 import * as op from './operations';
 import { loadProbability, refreshPlaneImages, refreshPlaneResults, refreshPlanes } from '../viewer/planes';
 import { addModel, refreshRecent } from '../files/commands';
+import { browseFolder } from '../files/folder';
+import { userPixelSize } from '../viewer/units';
 import { shownModel } from '../models/usable';
 
 /** Longest side of the previews we ask the engine for (image slices and result maps alike, so they line up). */
@@ -122,8 +124,8 @@ export async function openWithDialog(): Promise<void> {
 
 export async function openFolderWithDialog(): Promise<void> {
   if (!(await confirmLeave())) return;
-  const opened = await withBusy('Opening...', () => api().openFolderDialog());
-  if (opened) await show(opened);
+  // The folder is scanned (subfolders too) and its studies and series listed: the browser opens the one picked.
+  await browseFolder();
 }
 
 export async function openDropped(file: File): Promise<void> {
@@ -413,7 +415,8 @@ export async function saveSession(): Promise<boolean> {
   if (!result) return false;
   // Always sent (possibly empty), so a session saved again without them does not keep deleted ones.
   const measurements = manual.filter((m) => m.handle === result.handle).map((m) => ({ z: m.z, kind: m.kind, points: m.points.map((p) => [p[0], p[1]] as [number, number]) }));
-  const view = { z, ...(display.window ? { window: display.window } : {}), measurements };
+  const pixelSize = state.image?.handle === result.handle ? userPixelSize(state.image.info) : null;
+  const view = { z, ...(display.window ? { window: display.window } : {}), measurements, ...(pixelSize ? { pixelSize } : {}) };
   const key = op.manualKey(state, result.handle);
   const saved = await withBusy('Saving session...', () => api().saveSession({ handle: result.handle, resultId: result.resultId, view }));
   if (!saved) return false;

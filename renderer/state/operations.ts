@@ -7,6 +7,8 @@ import type { AppState, OverlayStyle, SortState, Tool, UnsavedPrompt } from './s
 import type { ManualMeasurement } from '../measurements/manual';
 import type { ResultProbability, SliceAxis } from '../../preload/api';
 import type { PlaneView, ViewLayout } from './store';
+import type { FolderBrowserState } from './store';
+import type { ImageWindows, PatientHeader, PixelSize } from '../../preload/api';
 
 export const imageOpened = (image: OpenedImage) => (s: AppState): AppState => ({
   ...s,
@@ -178,7 +180,8 @@ export const sessionRestored = (opened: OpenedSession, saved = false) => (s: App
   const r = opened.result;
   const firstClass = r.document.classes[0]?.id ?? 1;
   return {
-    ...imageOpened(opened.image)(s),
+    // A pixel size given to an image without geometry comes back with its session.
+    ...imageOpened(opened.view.pixelSize ? { ...opened.image, info: { ...opened.image.info, pixelSize: opened.view.pixelSize } } : opened.image)(s),
     z,
     crosshair: { x: Math.floor(opened.image.info.width / 2), y: Math.floor(opened.image.info.height / 2), z },
     display: { window: opened.view.window ?? null, bands: null },
@@ -285,3 +288,22 @@ export const manualAdded = (m: Omit<ManualMeasurement, 'id'>) => (s: AppState): 
   manual: [...s.manual, { ...m, id: nextManualId(s.manual) }],
 });
 export const manualRemoved = (id: number) => (s: AppState): AppState => ({ ...s, manual: s.manual.filter((m) => m.id !== id) });
+
+// ---------------------------------------------------------------- clinical header, window presets, pixel size, study browser
+
+export const deidentifySet = (on: boolean) => (s: AppState): AppState => (s.deidentify === on ? s : { ...s, deidentify: on });
+
+/** Window presets of an image arrived; a late answer for another image is dropped. */
+export const windowsLoaded = (handle: string, value: ImageWindows) => (s: AppState): AppState => (s.image?.handle === handle ? { ...s, windows: { handle, value } } : s);
+
+export const patientLoaded = (handle: string, value: PatientHeader) => (s: AppState): AppState => (s.image?.handle === handle ? { ...s, patient: { handle, value } } : s);
+
+/** The pixel size of an image without geometry (null: back to pixels); kept on the open image's info (units.ts). */
+export const pixelSizeSet = (handle: string, size: PixelSize | null) => (s: AppState): AppState => {
+  if (!s.image || s.image.handle !== handle) return s;
+  const { pixelSize: _old, ...info } = s.image.info;
+  void _old;
+  return { ...s, image: { ...s.image, info: size ? { ...info, pixelSize: { value: size.value, unit: size.unit } } : info } };
+};
+
+export const folderBrowserChanged = (browser: FolderBrowserState | null) => (s: AppState): AppState => (s.folderBrowser === browser ? s : { ...s, folderBrowser: browser });

@@ -4,6 +4,7 @@ import { useSyncExternalStore } from 'react';
 import type { ManualMeasurement } from '../measurements/manual';
 import type { ResultProbability } from '../../preload/api';
 import type { DevicePlan, RecentFile } from '../../preload/api';
+import type { FolderScan, ImageWindows, PatientHeader } from '../../preload/api';
 import type { EditOperationName, EngineStatus, RecoverableSession, InstancesDocument, JobProgress, ModelSummary, OpenedImage, PixelProbe, ResultSlice, SliceBitmap } from '../../preload/api';
 
 export interface JobState {
@@ -144,6 +145,23 @@ export interface AppState {
   seriesChooserOpen: boolean;
   /** Which execution providers a run will try (asked once the engine is up). */
   devicePlan: DevicePlan | null;
+  /** Patient name, ID and dates are hidden everywhere they are shown, and exports leave them out by default. */
+  deidentify: boolean;
+  /** Window presets of the open image by its modality (asked once per image). */
+  windows: { handle: string; value: ImageWindows } | null;
+  /** The header over the views of a DICOM image: patient, study and series. */
+  patient: { handle: string; value: PatientHeader } | null;
+  /** The study browser of Open folder...: scanning (with progress), or what the scan found. */
+  folderBrowser: FolderBrowserState | null;
+}
+
+export interface FolderBrowserState {
+  /** The picked folder's name while scanning (the scan names it once done). */
+  name: string;
+  /** The scan job while it runs (Cancel stops it). */
+  jobId: string | null;
+  progress: { stage: string; done: number; total: number } | null;
+  scan: FolderScan | null;
 }
 
 export const initialState: AppState = {
@@ -187,6 +205,10 @@ export const initialState: AppState = {
   recentMenuRequest: 0,
   seriesChooserOpen: false,
   devicePlan: null,
+  deidentify: false,
+  windows: null,
+  patient: null,
+  folderBrowser: null,
 };
 
 type Listener = () => void;

@@ -6,7 +6,7 @@ import * as op from '../state/operations';
 import * as cmd from '../state/commands';
 import { tip } from '../shortcuts';
 import type { EditOperationName } from '../../preload/api';
-import { lengthUnit, trim } from '../viewer/units';
+import { lengthUnit, plain, trim } from '../viewer/units';
 import * as shapes from './gestures';
 import type { Tool } from '../state/store';
 
@@ -120,7 +120,7 @@ export function EditPanel() {
           data-testid="brush-size"
           min={0.1}
           step="any"
-          value={trim(diameter)}
+          value={plain(diameter)}
           onChange={(e) => {
             const v = Number(e.target.value);
             if (v > 0) apply(op.brushSized(v));
@@ -151,7 +151,7 @@ export function EditPanel() {
               min={0}
               step="any"
               placeholder={trim(shapes.growRadiusPx(image.info, 0) * Math.min(lengthUnit(image.info).perPxX, lengthUnit(image.info).perPxY))}
-              value={growRadius > 0 ? trim(growRadius) : ''}
+              value={growRadius > 0 ? plain(growRadius) : ''}
               onChange={(e) => apply(op.growRadiusSet(Number(e.target.value) || 0))}
             />{' '}
             <span className="muted">{unit}</span>

@@ -1,21 +1,15 @@
 // Display controls: the views of a volume (single, or axial/coronal/sagittal with the crosshair tool),
-// window/level (numbers, CT presets, reset to the file's window or a percentile stretch) and band selection for
-// multiband rasters (one band as grey, or three as an RGB composite).
+// window/level (numbers, presets by modality with the active one shown, Auto), the pixel size of an image without
+// geometry (so areas read in mm² or m²), and band selection for multiband rasters (grey, or an RGB composite).
 import { apply, useStore } from '../state/store';
 import * as cmd from '../state/commands';
 import * as op from '../state/operations';
 import { tip } from '../shortcuts';
 import { setLayout } from './mpr';
-import { trim } from './units';
-
-/** CT presets as [name, width, level] (radiology convention: W/L in HU). */
-export const CT_PRESETS: Array<[string, number, number]> = [
-  ['Brain', 80, 40],
-  ['Soft tissue', 400, 40],
-  ['Lung', 1500, -600],
-  ['Bone', 2500, 480],
-  ['Liver', 150, 90],
-];
+import { lacksGeometry, plain, trim, userPixelSize } from './units';
+import { activePreset, applyPreset, autoWindow, setPixelSize } from './clinical';
+import { useEffect, useState } from 'react';
+import type { PixelSize } from '../../preload/api';
 
 export function DisplayPanel() {
   const image = useStore((s) => s.image);
@@ -24,10 +18,13 @@ export function DisplayPanel() {
   const layout = useStore((s) => s.layout);
   const tool = useStore((s) => s.tool);
   const crosshair = useStore((s) => s.crosshair);
+  const windowsState = useStore((s) => s.windows);
   if (!image) return null;
   const info = image.info;
   const shown = display.window ?? slice?.window;
-  const medical = info.kind === 'medical';
+  const windows = windowsState && windowsState.handle === image.handle ? windowsState.value : null;
+  const active = activePreset(windows, shown);
+  const autoLabel = windows?.presets.find((p) => p.id === windows.autoId)?.label;
   const channels = info.channels;
   const bands = display.bands ?? (channels >= 3 ? [0, 1, 2] : [0]);
   const bandNames = Array.from({ length: channels }, (_, i) => `Band ${i + 1}`);
@@ -74,29 +71,30 @@ export function DisplayPanel() {
         <span className="num" data-testid="window-readout">
           {shown ? `${trim(shown.width)} / ${trim(shown.center)}` : '—'}
         </span>
-        {medical && (
+        {windows && windows.presets.length > 0 && (
           <select
             data-testid="wl-preset"
-            value=""
-            onChange={(e) => {
-              const p = CT_PRESETS.find(([name]) => name === e.target.value);
-              if (p) void cmd.setWindow({ width: p[1], center: p[2] });
-            }}
+            value={active?.id ?? ''}
+            onChange={(e) => void applyPreset(e.target.value)}
             aria-label="Window preset"
-            title="CT window presets (W/L in HU)"
+            title={windows.valueUnit === 'HU' ? 'Window presets (W/L in HU); the one shown is active' : 'Window presets from the whole volume (signal units have no fixed window); the one shown is active'}
           >
-            <option value="">Preset…</option>
-            {CT_PRESETS.map(([name, w, l]) => (
-              <option key={name} value={name}>
-                {name} {w}/{l}
+            <option value="" disabled>
+              Custom
+            </option>
+            {windows.presets.map((p) => (
+              <option key={p.id} value={p.id}>
+                {p.label}
+                {p.kind === 'modality' ? ` ${trim(p.width)}/${trim(p.center)}` : ''}
               </option>
             ))}
           </select>
         )}
-        <button className="small" data-testid="wl-reset" onClick={() => void cmd.setWindow(null)} title="Back to the file's window, or a 0.5–99.5 percentile stretch">
+        <button className="small" data-testid="wl-reset" onClick={() => void autoWindow()} title={autoLabel ? `Auto: ${autoLabel}` : 'Back to the file\'s window, or a 0.5–99.5 percentile stretch'}>
           Auto
         </button>
       </div>
+      {lacksGeometry(info) && <PixelSizeField />}
       {channels > 1 && (
         <div className="bands" data-testid="band-controls">
           <div className="row">
@@ -126,5 +124,58 @@ export function DisplayPanel() {
         </div>
       )}
     </section>
+  );
+}
+
+/** Pixel size of an image without geometry (PNG, JPEG): lengths and areas then read in mm/mm² or m/m², not px. */
+function PixelSizeField() {
+  const image = useStore((s) => s.image);
+  const given = image ? userPixelSize(image.info) : null;
+  const [text, setText] = useState(given ? plain(given.value, 6) : '');
+  const [unit, setUnit] = useState<PixelSize['unit']>(given?.unit ?? 'mm');
+  // Another image (or a restored session) brings its own value.
+  const handle = image?.handle;
+  const givenValue = given?.value;
+  const givenUnit = given?.unit;
+  useEffect(() => {
+    setText(givenValue !== undefined ? plain(givenValue, 6) : '');
+    if (givenUnit) setUnit(givenUnit);
+  }, [handle, givenValue, givenUnit]);
+  const commit = (value: string, u: PixelSize['unit']) => {
+    const v = Number(value);
+    setPixelSize(value.trim() !== '' && Number.isFinite(v) && v > 0 ? { value: v, unit: u } : null);
+  };
+  return (
+    <div className="row wrap pixel-size" data-testid="pixel-size">
+      <label className="row" title="This image has no geometry: give the length of one pixel side to measure in mm or m (kept in the saved session)">
+        <span className="muted">Pixel size</span>
+        <input
+          type="number"
+          data-testid="pixel-size-value"
+          min={0}
+          step="any"
+          placeholder="unknown"
+          value={text}
+          onChange={(e) => {
+            setText(e.target.value);
+            commit(e.target.value, unit);
+          }}
+          aria-label="Pixel size"
+        />
+      </label>
+      <select
+        data-testid="pixel-size-unit"
+        value={unit}
+        onChange={(e) => {
+          const u = e.target.value === 'm' ? 'm' : 'mm';
+          setUnit(u);
+          commit(text, u);
+        }}
+        aria-label="Pixel size unit"
+      >
+        <option value="mm">mm per pixel</option>
+        <option value="m">m per pixel</option>
+      </select>
+    </div>
   );
 }

@@ -18,6 +18,7 @@ import { viewerActions } from './actions';
 import { moveCrosshair, stepView } from './mpr';
 import { TileLayer } from './tiles';
 import { formatLength, lengthUnit, niceLength } from './units';
+import { orientationLetters } from './orientation';
 import { drawShapes, isShapeTool, shapeDoubleClick, shapePointerDown, shapePointerMove, shapePointerUp, toggleAt, useShapesKey } from '../tools/gestures';
 import { axisEnds, focusTarget } from '../measurements/focus';
 
@@ -78,7 +79,8 @@ function onSlice(rec: InstanceRecord, z: number): boolean {
 export function planeGeometry(info: ImageInfo, axis: SliceAxis, bitmap: SliceBitmap | null) {
   const { width: W, height: H, depth: D } = info;
   const sp = info.spacingMm;
-  if (axis === 'axial') return { pw: W, ph: H, count: D, flip: false, aspect: 1 };
+  // Non-square pixels are drawn to scale in every plane: rows are as tall as their spacing says (axial: y over x).
+  if (axis === 'axial') return { pw: W, ph: H, count: D, flip: false, aspect: sp && sp[0] > 0 && sp[1] > 0 ? sp[1] / sp[0] : 1 };
   // As the engine (render/reformat.ts): z runs up the screen when it runs toward the head (or without directions).
   const flip = bitmap?.flipRows ?? (info.direction && info.direction.length >= 9 ? (info.direction[8] ?? 1) >= 0 : true);
   const colRow = bitmap?.spacingMm ?? (sp ? (axis === 'coronal' ? [sp[0], sp[2]] : [sp[1], sp[2]]) : [1, 1]);
@@ -260,7 +262,7 @@ export function Viewer({ axis = 'axial', mpr = false }: { axis?: SliceAxis; mpr?
       ctx.strokeStyle = '#ffffff';
       ctx.lineWidth = 1;
       ctx.setLineDash([4, 3]);
-      ctx.strokeRect(sx(x0) - 3, sy(y0) - 3, (x1 - x0 + 1) * s + 6, (y1 - y0 + 1) * s + 6);
+      ctx.strokeRect(sx(x0) - 3, sy(y0) - 3, (x1 - x0 + 1) * s + 6, (y1 - y0 + 1) * s * aspect + 6);
       ctx.setLineDash([]);
       const recist = typeof selected.recistSlice === 'number' ? selected.recistSlice : null;
       if (recist === null || recist === getState().z) {
@@ -287,7 +289,7 @@ export function Viewer({ axis = 'axial', mpr = false }: { axis?: SliceAxis; mpr?
       ctx.fillStyle = g.tool === 'eraser' ? 'rgba(0,0,0,0.55)' : 'rgba(255,255,255,0.45)';
       for (const [px, py] of g.points) {
         ctx.beginPath();
-        ctx.ellipse(sx(px), sy(py), rx * s, ry * s, 0, 0, Math.PI * 2);
+        ctx.ellipse(sx(px), sy(py), rx * s, ry * s * aspect, 0, 0, Math.PI * 2);
         ctx.fill();
       }
     }
@@ -296,7 +298,7 @@ export function Viewer({ axis = 'axial', mpr = false }: { axis?: SliceAxis; mpr?
       ctx.strokeStyle = tool === 'eraser' ? '#ff7b72' : '#ffffff';
       ctx.lineWidth = 1;
       ctx.beginPath();
-      ctx.ellipse(m.x, m.y, rx * s, ry * s, 0, 0, Math.PI * 2);
+      ctx.ellipse(m.x, m.y, rx * s, ry * s * aspect, 0, 0, Math.PI * 2);
       ctx.stroke();
     }
     if (axial) apply(op.zoomChanged(s * 100));
@@ -311,12 +313,13 @@ export function Viewer({ axis = 'axial', mpr = false }: { axis?: SliceAxis; mpr?
   // The tiles are of what the preview shows: same image, slice, window and bands (read when the preview arrives).
   useEffect(() => {
     tiles.setSource(
-      image && slice && axial
+      // Tiles are square in image pixels: an image with non-square pixels keeps its (stretched) preview instead.
+      image && slice && axial && aspect === 1
         ? { handle: image.handle, z: getState().z, width: widthPx, height: heightPx, window: slice.window, bands: getState().display.bands, previewScale: slice.scale }
         : null,
     );
     redraw.current();
-  }, [tiles, image, slice, widthPx, heightPx, axial]);
+  }, [tiles, image, slice, widthPx, heightPx, axial, aspect]);
   useEffect(() => () => tiles.dispose(), [tiles]);
 
   const fit = useCallback(() => {
@@ -376,11 +379,11 @@ export function Viewer({ axis = 'axial', mpr = false }: { axis?: SliceAxis; mpr?
     const bh = (selected.bbox.max[1] ?? 0) - (selected.bbox.min[1] ?? 0) + 1;
     let s = view.current.s;
     // Zoom out if it does not fit; zoom in if it would be a speck.
-    const fitS = Math.min((cw * 0.6) / bw, (ch * 0.6) / bh);
+    const fitS = Math.min((cw * 0.6) / bw, (ch * 0.6) / (bh * aspect));
     if (s > fitS || s * Math.max(bw, bh) < 24) s = Math.min(MAX_ZOOM, fitS);
-    view.current = { s, tx: cw / 2 - (cx + 0.5) * s, ty: ch / 2 - (cy + 0.5) * s };
+    view.current = { s, tx: cw / 2 - (cx + 0.5) * s, ty: ch / 2 - (cy + 0.5) * s * aspect };
     draw();
-  }, [focusRequest, selected, depth, draw, axial, mpr]);
+  }, [focusRequest, selected, depth, draw, axial, mpr, aspect]);
 
   useEffect(() => {
     const canvas = canvasRef.current;
@@ -472,8 +475,12 @@ export function Viewer({ axis = 'axial', mpr = false }: { axis?: SliceAxis; mpr?
       g.x = e.clientX;
       g.y = e.clientY;
     } else if (g?.kind === 'window') {
-      // Horizontal = width (contrast), vertical = level (brightness), as in every PACS viewer.
-      const k = Math.max(g.width, 1) / 256;
+      // Horizontal = width (contrast), vertical = level (brightness), as in every PACS viewer. A pixel of drag moves
+      // the window by a fixed share of the image's value range (MR in the thousands, CT in HU, 8-bit in 0-255), so
+      // the same gesture does as much on any image; without a known range, by a share of the window itself.
+      const st = getState();
+      const range = st.windows && st.windows.handle === st.image?.handle ? st.windows.value.rangeHigh - st.windows.value.rangeLow : 0;
+      const k = range > 0 ? range / 512 : Math.max(g.width, 1) / 256;
       void cmd.setWindow({ center: g.center - (e.clientY - g.y) * k, width: Math.max(1, g.width + (e.clientX - g.x) * k) });
     } else if (g?.kind === 'crosshair') {
       crosshairTo(e);
@@ -555,7 +562,7 @@ export function Viewer({ axis = 'axial', mpr = false }: { axis?: SliceAxis; mpr?
           {AXIS_NAMES[axis]}
         </span>
       )}
-      {mpr && !axial && info && <OrientationMarks axis={axis} direction={info.direction} />}
+      {info?.kind === 'medical' && info.direction && <OrientationMarks axis={axis} direction={info.direction} flipRows={plane.flip} />}
       <div className="viewer-controls">
         <button data-testid={tid('fit-button')} onClick={fit} title={tip('Fit the image to the window', 'fit')}>
           Fit
@@ -583,26 +590,16 @@ export function Viewer({ axis = 'axial', mpr = false }: { axis?: SliceAxis; mpr?
   );
 }
 
-/**
- * Patient directions at the edges of a coronal or sagittal view: superior is at the top (the engine flips rows by
- * the z direction); columns are the image's x or y as in the axial view, so their ends are read from the x axis'
- * L component and the y axis' P component (LPS direction cosines; without them x runs to L and y to P).
- */
-function OrientationMarks({ axis, direction }: { axis: SliceAxis; direction: number[] | undefined }) {
-  const toLeft = (direction?.[0] ?? 1) >= 0;
-  const toPosterior = (direction?.[4] ?? 1) >= 0;
-  const [left, right] = axis === 'coronal' ? (toLeft ? ['R', 'L'] : ['L', 'R']) : toPosterior ? ['A', 'P'] : ['P', 'A'];
-  const [top, bottom] = ['S', 'I'];
+/** Patient directions at the four edges of the view (orientation.ts: the dominant axis, oblique included). */
+function OrientationMarks({ axis, direction, flipRows }: { axis: SliceAxis; direction: number[]; flipRows: boolean }) {
+  const letters = orientationLetters(direction, axis, flipRows);
   return (
     <>
-      <span className="orient orient-top" data-testid={`orient-top-${axis}`}>
-        {top}
-      </span>
-      <span className="orient orient-bottom">{bottom}</span>
-      <span className="orient orient-left" data-testid={`orient-left-${axis}`}>
-        {left}
-      </span>
-      <span className="orient orient-right">{right}</span>
+      {(['top', 'bottom', 'left', 'right'] as const).map((edge) => (
+        <span key={edge} className={`orient orient-${edge}`} data-testid={`orient-${edge}-${axis}`} title="Patient direction (A/P anterior/posterior, R/L right/left, S/I superior/inferior)">
+          {letters[edge]}
+        </span>
+      ))}
     </>
   );
 }

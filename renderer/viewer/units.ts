@@ -1,6 +1,6 @@
 // Lengths on the image: which unit it has (mm for patient and spaced images, m for projected maps, px otherwise),
 // how long one pixel is in it along x and y, and a "nice" scale-bar length for a zoom.
-import type { ImageInfo } from '../../preload/api';
+import type { ImageInfo, PixelSize } from '../../preload/api';
 
 export interface LengthUnit {
   unit: 'mm' | 'm' | 'px';
@@ -20,7 +20,23 @@ export function lengthUnit(info: ImageInfo): LengthUnit {
   if (info.spacingMm) return { unit: 'mm', perPxX: info.spacingMm[0], perPxY: info.spacingMm[1] };
   const gt = info.geotransform;
   if (gt && info.crs && !isGeographic(info.crs)) return { unit: 'm', perPxX: Math.hypot(gt[1], gt[4]), perPxY: Math.hypot(gt[2], gt[5]) };
+  const given = userPixelSize(info);
+  if (given) return { unit: given.unit, perPxX: given.value, perPxY: given.value };
   return { unit: 'px', perPxX: 1, perPxY: 1 };
+}
+
+/**
+ * The pixel size a person gave an image without geometry (PNG, JPEG, slice stacks): the renderer keeps it on the open
+ * image's info as `pixelSize` (the engine never sets it), so lengths, the scale bar and areas use it.
+ */
+export function userPixelSize(info: ImageInfo): PixelSize | null {
+  const p = info.pixelSize as Partial<PixelSize> | undefined;
+  return p && typeof p.value === 'number' && p.value > 0 && Number.isFinite(p.value) && (p.unit === 'mm' || p.unit === 'm') ? { value: p.value, unit: p.unit } : null;
+}
+
+/** Whether the image has no geometry of its own: no spacing, no projected map (a pixel size can be given). */
+export function lacksGeometry(info: ImageInfo): boolean {
+  return !info.spacingMm && !(info.geotransform && info.crs && !isGeographic(info.crs));
 }
 
 /** The largest 1/2/5 x 10^k length that fits in maxLength. */
@@ -38,10 +54,34 @@ export function formatLength(value: number, unit: LengthUnit['unit']): string {
   return `${trim(value)} ${unit}`;
 }
 
+/** Digits after the point a shown number keeps: 1 from 100 up, 2 from 1 up, `digits` below. */
+function decimals(v: number, digits: number): number {
+  if (Number.isInteger(v)) return 0;
+  const abs = Math.abs(v);
+  return abs >= 100 ? 1 : abs >= 1 ? 2 : digits;
+}
+
+const grouped = new Map<number, Intl.NumberFormat>();
+
+/**
+ * A number as people read it: thousands separated ("12,345.6"), a few significant decimals, no trailing zeros.
+ * One locale for every number in the app (en-US grouping), so a figure reads the same in the table and in a report.
+ */
 export function trim(v: number, digits = 3): string {
   if (!Number.isFinite(v)) return '—';
-  if (Number.isInteger(v)) return String(v);
-  const abs = Math.abs(v);
-  const d = abs >= 100 ? 1 : abs >= 1 ? 2 : digits;
-  return Number(v.toFixed(d)).toString();
+  const d = decimals(v, digits);
+  // Tiny values keep their significant digits instead of rounding to 0.
+  if (v !== 0 && Math.abs(v) < 10 ** -d) return Number(v.toPrecision(2)).toString();
+  let f = grouped.get(d);
+  if (!f) {
+    f = new Intl.NumberFormat('en-US', { maximumFractionDigits: d, useGrouping: true });
+    grouped.set(d, f);
+  }
+  return f.format(Number(v.toFixed(d)));
+}
+
+/** The same rounding without separators: for values in input fields, which must parse back as numbers. */
+export function plain(v: number, digits = 3): string {
+  if (!Number.isFinite(v)) return '';
+  return Number(v.toFixed(decimals(v, digits))).toString();
 }

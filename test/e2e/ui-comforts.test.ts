@@ -70,8 +70,9 @@ describe.skipIf(skipReason !== null)(`UI: recent files, series chooser, adding m
   it('offers the series of a folder, and the chosen one is what the viewer shows and reads', async () => {
     const { page, host } = s;
     host.setNextDialogPath(study);
-    await page.getByTestId('recent-button').click();
-    await page.getByTestId('open-folder-button').click();
+    // Open... on a folder opens its largest series and offers the others (Open folder... lists them first instead:
+    // ui-clinical.test.ts).
+    await page.getByTestId('open-button').click();
     await page.getByTestId('series-chooser').waitFor();
     const first = await until(() => seen(s), (v) => v.sliceWidth !== null, 10_000, 'default series shown');
     expect(first.size).toEqual([48, 40, 12]);

@@ -85,7 +85,7 @@ describe.skipIf(skipReason !== null)(`UI: a multiband GeoTIFF${skipReason === nu
     const at = await imageToPage(page, 145, 70);
     await page.mouse.move(at.x + 1, at.y);
     await page.mouse.move(at.x, at.y);
-    await page.getByTestId('status-value').filter({ hasText: '4000' }).waitFor();
+    await page.getByTestId('status-value').filter({ hasText: '4,000' }).waitFor();
     expect(await page.getByTestId('status-cursor').textContent()).toBe('x 145, y 70');
     // UTM 33N x = 500000 + 145.5 * 10 is near 15°E (the zone's meridian); y = 5299295 m is about 47.8°N.
     const where = (await page.getByTestId('status-world').textContent()) ?? '';

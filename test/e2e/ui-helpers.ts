@@ -153,7 +153,7 @@ export async function until<T>(read: () => Promise<T>, check: (v: T) => boolean,
   return last;
 }
 
-/** Text of a table cell of an instance row, by column key. */
+/** Text of a table cell of an instance row, by column key; thousands separators taken out, so numbers parse. */
 export async function cellText(page: Page, instanceId: number, col: string): Promise<string> {
-  return (await page.getByTestId(`instance-row-${instanceId}`).locator(`td[data-col="${col}"]`).textContent()) ?? '';
+  return ((await page.getByTestId(`instance-row-${instanceId}`).locator(`td[data-col="${col}"]`).textContent()) ?? '').replace(/(\d),(?=\d{3}(\D|$))/g, '$1');
 }

@@ -90,9 +90,9 @@ describe.skipIf(skipReason !== null)(`UI: the shipped models in the picker${skip
     // This patch is a third forest and about a third sea or other background (see the model card).
     expect(px('forest') / total).toBeGreaterThan(0.2);
     expect(classes.reduce((a, c) => a + c.pixelCount, 0) / total).toBeLessThan(0.6);
-    // Land-cover totals are given in hectares (the table of objects keeps m²).
+    // Land-cover totals are given in hectares (and so are the objects: one unit per panel).
     expect(await page.getByTestId('class-summary').locator('th').allTextContents()).toEqual(['Class', 'Objects', 'Area (ha)']);
-    const forestHa = Number(await page.getByTestId('class-total-4').textContent());
+    const forestHa = Number((await page.getByTestId('class-total-4').textContent())?.replace(/,/g, ''));
     expect(forestHa).toBeCloseTo(classes.find((c) => c.name === 'forest')!.areaHa as number, 0);
     expect(forestHa).toBeCloseTo((px('forest') * 100) / 10_000, -1);
     await page.getByTestId('fit-button').click();

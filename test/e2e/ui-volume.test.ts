@@ -75,7 +75,7 @@ describe.skipIf(skipReason !== null)(`UI: a CT volume${skipReason === null ? '' 
     expect((await readState(page)).sliceWindow).toEqual({ center: 40, width: 400 });
     await page.getByTestId('wl-preset').selectOption('Lung');
     await until(() => readState(page), (v) => v.sliceWindow?.center === -600 && v.sliceWindow.width === 1500, 10_000, 'lung window');
-    expect(await page.getByTestId('window-readout').textContent()).toBe('1500 / -600');
+    expect(await page.getByTestId('window-readout').textContent()).toBe('1,500 / -600');
     const centre = await imageToPage(page, 32, 30);
     await page.mouse.move(centre.x, centre.y);
     await page.mouse.down({ button: 'right' });
