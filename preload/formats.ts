@@ -285,6 +285,15 @@ export interface InferenceRecord {
   [extra: string]: unknown;
 }
 
+/**
+ * Something about a run a person must know before trusting it: the model was made for another kind of image, other
+ * channels, or a ground resolution more than 2x finer or coarser than the image's. The message says it in full.
+ */
+export interface RunWarning {
+  code: 'kind' | 'channels' | 'resolution';
+  message: string;
+}
+
 export interface InstancesDocument {
   source: {
     file: string;
@@ -301,6 +310,8 @@ export interface InstancesDocument {
   };
   model?: { id: string; name: string; version: string };
   inference?: InferenceRecord;
+  /** Present when the model does not suit the image (see RunWarning); the run went ahead. */
+  warnings?: RunWarning[];
   classes: ClassRecord[];
   instances: InstanceRecord[];
 }

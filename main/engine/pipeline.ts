@@ -153,6 +153,7 @@ export async function segmentImage(src: ImageSource, options: SegmentOptions, on
       instanceSplit: post.instanceSplit,
     },
     classes: post.classes,
+    ...(prep.warnings.length ? { warnings: prep.warnings } : {}),
     instances: post.instances,
   };
   const z = Math.floor(D / 2);

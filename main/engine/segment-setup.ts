@@ -1,7 +1,7 @@
 // What both segmentation paths (in memory: pipeline.ts, window by window: windowed.ts) share: the options, the
 // check that a model fits an image, the run parameters (tile, overlap, batch, activation, resampling) and the
 // session with its timing, so the two paths cannot drift apart in what they validate or record.
-import type { Geometry, InferenceRecord, InstancesDocument, ModelManifest, ModelPostprocess } from '../../preload/formats';
+import type { Geometry, InferenceRecord, InstancesDocument, ModelManifest, ModelPostprocess, RunWarning } from '../../preload/formats';
 import { InputError, type ImageSource } from './image';
 import type { ProgressFn } from './service';
 import { resolveModel, type ResolvedModel } from './inference/manifest';
@@ -13,6 +13,7 @@ import { sigmoidInPlace, softmaxChannels, type TiledRunOptions } from './inferen
 import { classChannels } from './postprocess/labels';
 import { pixelUnit } from './measure/basic';
 import { contextChannels } from './inference/context';
+import { checkCompatibility } from './inference/compatibility';
 import type { Connectivity } from './postprocess/components';
 
 export interface SegmentOptions {
@@ -49,6 +50,8 @@ export interface SegmentOptions {
   windowPx?: number;
   /** Windowed rasters up to this many pixels still get instances (whole-map; default INSTANCE_MAX_PX). */
   instanceMaxPx?: number;
+  /** Told, before the first tile runs, how the model does not suit the image (the CLI prints them). */
+  onWarnings?: (warnings: RunWarning[]) => void;
 }
 
 
@@ -142,6 +145,8 @@ export interface PreparedSegment {
   postprocess: ModelPostprocess | null;
   resample: ResamplePlan | null;
   split: { kind: 'boundary' | 'distance'; channel: number } | null;
+  /** How the model does not suit the image (instances.json `warnings`); the run goes ahead. */
+  warnings: RunWarning[];
 }
 
 /** Resolves and validates the model against the image; refuses before any pixel is read. */
@@ -151,6 +156,8 @@ export async function prepareSegment(src: ImageSource, options: SegmentOptions):
   if (m.task === 'prompt') throw new InputError(model.manifestPath ?? model.onnxPath, `"${m.id}" is an interactive model (task "prompt"): run it with delineate prompt, not segment`);
   const onnx = await readOnnxInfo(model.onnxPath);
   const fit = checkModelFitsImage(model, onnx, src);
+  const warnings = checkCompatibility(m, src);
+  if (warnings.length) options.onWarnings?.(warnings);
   const activate =
     m.outputs.type === 'logits'
       ? (tile: Float32Array, k: number, pixels: number): void => (k > 1 ? softmaxChannels(tile, k, pixels) : sigmoidInPlace(tile))
@@ -171,6 +178,7 @@ export async function prepareSegment(src: ImageSource, options: SegmentOptions):
     postprocess: m.postprocess && options.modelPostprocess !== false && Object.keys(m.postprocess).length ? m.postprocess : null,
     resample: options.resample === false ? null : planResample(m.resolution, src.geometry, src.width, src.height),
     split: splitChannel(m.outputs),
+    warnings,
   };
 }
 

@@ -367,6 +367,7 @@ export async function segmentWindowed(
         ...(instanceSplit ? { instanceSplit } : {}),
         ...(!full ? { instances: `streamed: ${W}x${H} is above the ${options.instanceMaxPx ?? INSTANCE_MAX_PX} px in-memory limit${split ? '; the boundary split needs the whole map, so instances are connected components' : ''}` } : {}),
       },
+      ...(prep.warnings.length ? { warnings: prep.warnings } : {}),
       classes,
       instances,
     };

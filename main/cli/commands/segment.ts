@@ -14,6 +14,7 @@ import { DEVICE_REQUESTS, type DeviceRequest } from '../../engine/inference/runt
 import { AbortError } from '../../engine/inference/tiling';
 import { resultName, segmentToFolder, type SegmentOptions } from '../../engine/pipeline';
 import type { ProgressFn } from '../../engine/service';
+import type { RunWarning } from '../../../preload/formats';
 
 const FLAGS = ['model', 'out', 'device', 'tile', 'overlap', 'threads', 'spacing', 'probabilities', 'batch', 'stack', 'no-resample', 'no-tta', 'no-postprocess'];
 const IMAGE_FILE = /\.(png|jpe?g|tiff?|nii|nii\.gz)$/i;
@@ -138,7 +139,11 @@ export async function segmentCommand(argv: string[]): Promise<number> {
       const dir = isBatch ? path.join(outDir, names[i]!) : outDir;
       const progress = progressPrinter(path.basename(input));
       try {
-        const { outcome } = await segmentToFolder(input, dir, options, progress, controller.signal);
+        // Printed as soon as the model is checked against the image, before the first tile runs; one line each.
+        const onWarnings = (warnings: RunWarning[]): void => {
+          for (const w of warnings) process.stderr.write(`delineate segment: warning: ${path.basename(input)}: ${w.message}\n`);
+        };
+        const { outcome } = await segmentToFolder(input, dir, { ...options, onWarnings }, progress, controller.signal);
         progress.end();
         const inf = outcome.document.inference!;
         if (device !== 'auto' && inf.device !== device && !warnedDevices) {

@@ -1,0 +1,75 @@
+// Whether a model suits an image, in words a person can act on: the image's kind (patient, map, picture), its
+// channels against the model's inputs, and its ground resolution against the one the model was trained at. One
+// function, read by the CLI (a warning line per issue), the segmentation paths (instances.json `warnings`), the
+// engine service and, through the contract, the model picker (which hides kind and channel mismatches and shows
+// the rest before Run).
+import type { ImageKind, ModelManifest, RunWarning } from '../../../preload/formats';
+import type { ImageSource } from '../image';
+import { planResample } from './resample';
+
+/** Beyond this ratio between the image's resolution and the model's, results are not to be trusted. */
+export const RESOLUTION_WARN_FACTOR = 2;
+
+/** What the check reads of a manifest. */
+export type ManifestTraits = Pick<ModelManifest, 'id' | 'kinds' | 'input' | 'resolution' | 'modality'>;
+
+/** What the check reads of an image. */
+export type ImageTraits = Pick<ImageSource, 'kind' | 'channels' | 'geometry' | 'width' | 'height'>;
+
+/** Codes that mean the model does not fit the image at all (the picker does not offer it). */
+export const UNFIT_CODES: ReadonlySet<string> = new Set(['kind', 'channels']);
+
+const KIND_NAMES: Record<ImageKind, string> = { medical: 'medical', geo: 'georeferenced', image: 'plain' };
+
+/** "62.5", "2.1", "480": three significant digits, no trailing zeros. */
+function formatFactor(f: number): string {
+  return String(Number(f.toPrecision(3)));
+}
+
+/** A resolution with its unit: "300 m/px", "4.8 m/px", "0.47 mm/px". */
+function formatPerPx(v: number, unit: 'm' | 'mm'): string {
+  return `${Number(v.toPrecision(3))} ${unit}/px`;
+}
+
+/** Every way the model and the image disagree, as warnings (empty: the model suits the image). */
+export function checkCompatibility(m: ManifestTraits, image: ImageTraits): RunWarning[] {
+  const out: RunWarning[] = [];
+  // A plain picture may be anything (a screenshot of a scan, a photo of a map); patient and map data must match.
+  if (image.kind !== 'image' && !m.kinds.includes(image.kind)) {
+    out.push({
+      code: 'kind',
+      message: `kind: model "${m.id}" is for ${m.kinds.map((k) => KIND_NAMES[k]).join(' or ')} images; this is a ${KIND_NAMES[image.kind]} image`,
+    });
+  }
+  const need = m.input.channels.length;
+  const names = m.input.channels.join(', ');
+  if (image.channels < need) {
+    out.push({ code: 'channels', message: `channels: model "${m.id}" reads ${need} channels (${names}); the image has ${image.channels}` });
+  } else if (need === 1 && image.channels >= 3 && m.modality) {
+    // A model of one scanner channel (an MR sequence, CT) on a colour picture would read its red channel only: never
+    // what it was trained on. Generic one-band models (no modality) read the first band of anything, as documented.
+    out.push({ code: 'channels', message: `channels: model "${m.id}" reads one ${m.modality} channel (${names}); this is a colour image with ${image.channels} channels` });
+  }
+  const plan = planResample(m.resolution, image.geometry, image.width, image.height);
+  if (plan) {
+    const imagePerPx = (plan.imagePerPx[0] + plan.imagePerPx[1]) / 2;
+    const ratio = imagePerPx / plan.modelPerPx;
+    if (ratio > RESOLUTION_WARN_FACTOR || ratio < 1 / RESOLUTION_WARN_FACTOR) {
+      const what = plan.unit === 'm' ? 'ground resolution' : 'pixel spacing (resolution)';
+      const coarser = ratio > 1;
+      const factor = formatFactor(coarser ? ratio : 1 / ratio);
+      out.push({
+        code: 'resolution',
+        message:
+          `resolution: the image's ${what} is ${formatPerPx(imagePerPx, plan.unit)}, ${factor}x ${coarser ? 'coarser' : 'finer'} than the ` +
+          `${formatPerPx(plan.modelPerPx, plan.unit)} model "${m.id}" was trained at; its results will not be reliable`,
+      });
+    }
+  }
+  return out;
+}
+
+/** Whether these warnings rule the model out for the image (the picker then does not offer it). */
+export function isUnfit(warnings: readonly RunWarning[]): boolean {
+  return warnings.some((w) => UNFIT_CODES.has(w.code));
+}
