@@ -37,6 +37,10 @@ const BENCHES: Record<string, { about: string; run: (args: string[]) => Promise<
       return Promise.resolve();
     },
   },
+  prompt: {
+    about: 'interactive segmentation on a generated 10000x10000 RGB GeoTIFF: model ms per click (prompt.json), whole call seconds, peak RSS',
+    run: (args) => runScript('scripts/bench-prompt.ts', args),
+  },
   measure: {
     about: 'components + measurements of a 20000x20000 label raster with 100000 objects, streamed from a GeoTIFF on disk (time, peak RSS), beside scikit-image',
     run: (args) => runScript('scripts/bench-measure.ts', args),
