@@ -283,6 +283,23 @@ describe('compare: another UTM zone, another resolution, partial overlap', () =>
     expect(Math.abs(added - trueM2) / trueM2).toBeLessThan(0.06);
     expect(pair(doc, 4, 1)!.pixels).toBeGreaterThan(0);
     expect(doc.netHa['1']).toBeGreaterThan(0);
+
+    // Rasters above the streaming threshold read change.tif back strip by strip for the polygons: same features.
+    const before = process.env.DELINEATE_STREAMING_THRESHOLD_PX;
+    process.env.DELINEATE_STREAMING_THRESHOLD_PX = '0';
+    try {
+      const streamedOut = at('zones-change-streamed');
+      const s = await run(r0, r1, '--out', streamedOut);
+      expect(s.code, s.stderr).toBe(0);
+      const query = 'SELECT fid, "from", "to", pixels, areaHa, hex(geom) FROM change ORDER BY fid';
+      const inMemory = await gpkgRows(path.join(out, 'change.gpkg'), query);
+      expect(inMemory.length).toBeGreaterThan(0);
+      expect(await gpkgRows(path.join(streamedOut, 'change.gpkg'), query)).toEqual(inMemory);
+      expect(readJson(streamedOut).transitions).toEqual(doc.transitions);
+    } finally {
+      if (before === undefined) delete process.env.DELINEATE_STREAMING_THRESHOLD_PX;
+      else process.env.DELINEATE_STREAMING_THRESHOLD_PX = before;
+    }
   });
 });
 

@@ -7,16 +7,19 @@
 //   change.csv   one row per transition of the earliest and the latest date
 //   change.tif   uint16 code from x 100 + to on the common grid, 65535 outside, with a colour table
 //   change.gpkg  polygons of the changed areas (from, to, areaHa), slivers below --min-area dropped
+// Memory: the comparison itself is O(strip); the polygons need the change map whole below the streaming threshold
+// (postprocess/streaming.ts), and above it read change.tif back strip by strip (slower, bounded memory).
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import type { GeoGeometry, InstancesDocument, InstanceRecord } from '../../../../preload/formats';
+import type { GeoGeometry, GeoTransform, InstancesDocument, InstanceRecord } from '../../../../preload/formats';
 import { InputError } from '../../image';
 import { openImage } from '../../io/index';
 import { TiffWriter } from '../../io/tiff-writer';
 import { writeFileAtomic } from '../../io/atomic';
 import { geoMeasurer } from '../../measure/geo';
-import { connectedComponents } from '../../postprocess/components';
-import { buildVectorLayer, writeGeoPackage, type VectorLayer } from '../../export/vector';
+import { connectedComponents, type ComponentStats } from '../../postprocess/components';
+import { STRIP_ROWS, streamComponents, streamingThresholdPx, type RowSource } from '../../postprocess/streaming';
+import { buildVectorLayer, writeGeoPackage, type FieldDef, type VectorFeature, type VectorLayer } from '../../export/vector';
 import { csvField } from '../../export/results';
 import { hexToRgb } from '../../export/overlay';
 import type { TimePoint } from '../timepoints';
@@ -89,7 +92,40 @@ async function instancesFile(tp: TimePoint): Promise<string | null> {
   }
 }
 
-/** Change polygons: 8-connected pieces of one from-to code, with their ellipsoidal area; pieces below minAreaM2 dropped. */
+const CHANGE_FIELDS: FieldDef[] = [
+  { name: 'from', type: 'integer' },
+  { name: 'fromName', type: 'text' },
+  { name: 'to', type: 'integer' },
+  { name: 'toName', type: 'text' },
+  { name: 'pixels', type: 'integer' },
+  { name: 'areaHa', type: 'real' },
+];
+
+/**
+ * The polygons of one change piece (an 8-connected run of one from-to code, `s.id` in `instances`, a map of
+ * width x height whose pixel (0, 0) is the common grid's (x0, y0)), with its attributes.
+ */
+function pieceFeatures(s: ComponentStats, areaM2: number, instances: Uint32Array, width: number, height: number, x0: number, y0: number, grid: GridRaster, classes: Map<number, ChangeClass>): VectorFeature[] {
+  const from = Math.floor(s.classId / 100);
+  const to = s.classId % 100;
+  const record: InstanceRecord = {
+    id: s.id,
+    classId: s.classId,
+    className: `${className(classes, from)} -> ${className(classes, to)}`,
+    pixelCount: s.pixelCount,
+    bbox: { min: [s.min[0] - x0, s.min[1] - y0], max: [s.max[0] - x0, s.max[1] - y0] },
+    centroidPx: [s.sum[0] / s.pixelCount - x0, s.sum[1] / s.pixelCount - y0],
+  };
+  const g = grid.geotransform;
+  const geotransform: GeoTransform = [g[0] + x0 * g[1] + y0 * g[2], g[1], g[2], g[3] + x0 * g[4] + y0 * g[5], g[4], g[5]];
+  const geometry: GeoGeometry = { type: 'geo', geotransform, crs: grid.crs };
+  const document: InstancesDocument = { source: { file: grid.src.file, kind: 'geo', width, height, depth: 1 }, classes: [], instances: [record] };
+  // Pixel-exact outlines (no simplification), so each polygon's area is the area counted in the tables.
+  const layer = buildVectorLayer({ width, height, geometry, instances, document }, { toleranceMapUnits: 0, layerName: 'change' });
+  return layer.features.map((f) => ({ ...f, properties: { from, fromName: className(classes, from), to, toName: className(classes, to), pixels: s.pixelCount, areaHa: roundHa(areaM2) } }));
+}
+
+/** Change polygons from the whole code map in memory: 8-connected pieces of one from-to code, below minAreaM2 dropped. */
 function changeLayer(codes: Uint16Array, grid: GridRaster, pixelAreaM2: (x: number, y: number) => number, classes: Map<number, ChangeClass>, minAreaM2: number): VectorLayer {
   const { width: W, height: H } = grid;
   const cc = connectedComponents({ labels: codes, width: W, height: H, depth: 1, nodataLabel: NO_VALUE, connectivity: 8 });
@@ -100,42 +136,71 @@ function changeLayer(codes: Uint16Array, grid: GridRaster, pixelAreaM2: (x: numb
       if (id !== 0) areaM2[id]! += pixelAreaM2(x, y);
     }
   }
-  const records: InstanceRecord[] = [];
-  for (const s of cc.stats) {
-    if (areaM2[s.id]! < minAreaM2) continue;
-    const from = Math.floor(s.classId / 100);
-    const to = s.classId % 100;
-    records.push({
-      id: s.id,
-      classId: s.classId,
-      className: `${className(classes, from)} -> ${className(classes, to)}`,
-      pixelCount: s.pixelCount,
-      bbox: { min: [s.min[0], s.min[1]], max: [s.max[0], s.max[1]] },
-      centroidPx: [s.sum[0] / s.pixelCount, s.sum[1] / s.pixelCount],
-    });
+  const features: VectorFeature[] = [];
+  for (const s of cc.stats) if (areaM2[s.id]! >= minAreaM2) features.push(...pieceFeatures(s, areaM2[s.id]!, cc.instances, W, H, 0, 0, grid, classes));
+  return { name: 'change', crs: grid.crs, fields: CHANGE_FIELDS, features };
+}
+
+/**
+ * The same polygons for rasters too large to hold whole: change.tif is read back strip by strip into streamed
+ * components (postprocess/streaming.ts, same ids and pieces as in memory), their areas summed strip by strip from the
+ * instance map on disk, and each kept piece traced from a read of its own bounding box.
+ */
+async function changeLayerStreamed(changeTif: string, grid: GridRaster, pixelAreaM2: (x: number, y: number) => number, classes: Map<number, ChangeClass>, minAreaM2: number, signal?: AbortSignal): Promise<VectorLayer> {
+  const change = await openImage(changeTif);
+  try {
+    // Unchanged codes (from = to) are not change: they read as background.
+    const rows: RowSource = {
+      file: change.file,
+      width: change.width,
+      height: change.height,
+      dtype: 'uint16',
+      read: async (region) => {
+        const b = await change.read(region);
+        const data = new Uint16Array(b.data.length);
+        for (let i = 0; i < data.length; i++) {
+          const v = b.data[i]!;
+          data[i] = v === NO_VALUE ? NO_VALUE : Math.floor(v / 100) === v % 100 ? 0 : v;
+        }
+        return { ...b, data, dtype: 'uint16' };
+      },
+    };
+    const geometry: GeoGeometry = { type: 'geo', geotransform: grid.geotransform, crs: grid.crs };
+    const cc = await streamComponents({ labels: rows, nodataLabel: NO_VALUE, connectivity: 8, geometry, ...(signal ? { signal } : {}) });
+    try {
+      const inst = await openImage(cc.instancesPath);
+      try {
+        const { width: W, height: H } = grid;
+        const areaM2 = new Float64Array(cc.stats.length + 1);
+        for (let y0 = 0; y0 < H; y0 += STRIP_ROWS) {
+          signal?.throwIfAborted();
+          const h = Math.min(STRIP_ROWS, H - y0);
+          const ids = (await inst.read({ x: 0, y: y0, width: W, height: h, channels: [0] })).data;
+          for (let j = 0; j < h; j++) {
+            for (let x = 0; x < W; x++) {
+              const id = ids[j * W + x]!;
+              if (id !== 0) areaM2[id]! += pixelAreaM2(x, y0 + j);
+            }
+          }
+        }
+        const features: VectorFeature[] = [];
+        for (const s of cc.stats) {
+          if (areaM2[s.id]! < minAreaM2) continue;
+          const w = s.max[0] - s.min[0] + 1;
+          const h = s.max[1] - s.min[1] + 1;
+          const crop = (await inst.read({ x: s.min[0], y: s.min[1], width: w, height: h, channels: [0] })).data;
+          features.push(...pieceFeatures(s, areaM2[s.id]!, Uint32Array.from(crop), w, h, s.min[0], s.min[1], grid, classes));
+        }
+        return { name: 'change', crs: grid.crs, fields: CHANGE_FIELDS, features };
+      } finally {
+        await inst.close();
+      }
+    } finally {
+      await cc.cleanup();
+    }
+  } finally {
+    await change.close();
   }
-  const geometry: GeoGeometry = { type: 'geo', geotransform: grid.geotransform, crs: grid.crs };
-  const document: InstancesDocument = { source: { file: grid.src.file, kind: 'geo', width: W, height: H, depth: 1 }, classes: [], instances: records };
-  // Pixel-exact outlines (no simplification), so each polygon's area is the area counted in the tables.
-  const layer = buildVectorLayer({ width: W, height: H, geometry, instances: cc.instances, document }, { toleranceMapUnits: 0, layerName: 'change' });
-  const byId = new Map(records.map((r) => [r.id, r]));
-  return {
-    ...layer,
-    fields: [
-      { name: 'from', type: 'integer' },
-      { name: 'fromName', type: 'text' },
-      { name: 'to', type: 'integer' },
-      { name: 'toName', type: 'text' },
-      { name: 'pixels', type: 'integer' },
-      { name: 'areaHa', type: 'real' },
-    ],
-    features: layer.features.map((f) => {
-      const r = byId.get(f.id)!;
-      const from = Math.floor(r.classId / 100);
-      const to = r.classId % 100;
-      return { ...f, properties: { from, fromName: className(classes, from), to, toName: className(classes, to), pixels: r.pixelCount, areaHa: roundHa(areaM2[f.id]!) } };
-    }),
-  };
 }
 
 function changeCsv(s: PairSummary): string {
@@ -175,7 +240,9 @@ export async function compareGeo(tps: TimePoint[], opts: CompareGeoOptions): Pro
     if (tps.length > 2) for (let i = 0; i < last; i++) pairs.push([i, i + 1]);
     const tallies = pairs.map(() => new Tally());
     const overlay = objectsWanted ? new ObjectOverlay() : null;
-    const codes = new Uint16Array(W * H);
+    // The change map is kept whole for the polygons only below the streaming threshold; above it, change.tif is read back.
+    const streamed = W * H > streamingThresholdPx();
+    const codes = streamed ? null : new Uint16Array(W * H);
     await fs.mkdir(opts.outDir, { recursive: true });
     writer = await TiffWriter.open(
       path.join(opts.outDir, 'change.tif'),
@@ -227,7 +294,7 @@ export async function compareGeo(tps: TimePoint[], opts: CompareGeoOptions): Pro
           const vb = b[i]!;
           const valid = va !== NO_VALUE && vb !== NO_VALUE;
           out[i] = valid ? va * 100 + vb : NO_VALUE;
-          codes[y * W + x] = valid && va !== vb ? va * 100 + vb : 0;
+          if (codes) codes[y * W + x] = valid && va !== vb ? va * 100 + vb : 0;
           if (valid && overlay && ia && ib) overlay.add(ia[i]!, ib[i]!, rowArea[x]!);
         }
       }
@@ -241,7 +308,10 @@ export async function compareGeo(tps: TimePoint[], opts: CompareGeoOptions): Pro
     writer = null;
     opts.onProgress?.(0.95, 'change polygons');
     const minAreaM2 = opts.minAreaM2 ?? 0;
-    const layer = changeLayer(codes, common, (x, y) => measurer.pixelAreaM2(x, y), classes, minAreaM2);
+    const pixelAreaM2 = (x: number, y: number): number => measurer.pixelAreaM2(x, y);
+    const layer = codes
+      ? changeLayer(codes, common, pixelAreaM2, classes, minAreaM2)
+      : await changeLayerStreamed(path.join(opts.outDir, 'change.tif'), common, pixelAreaM2, classes, minAreaM2, opts.signal);
     await writeGeoPackage(path.join(opts.outDir, 'change.gpkg'), layer);
     const objectSummary = overlay?.summarize();
     const coverage = main.overlapPixels / (W * H);
