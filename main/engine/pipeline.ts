@@ -124,9 +124,10 @@ export async function segmentImage(src: ImageSource, options: SegmentOptions, on
   }
   throwIfAborted(signal);
 
-  onProgress({ stage: 'postprocess', done: 0, total: 1 });
+  const postStep = postprocessProgress(onProgress, plane * D);
   const geometry = src.geometry;
   const post = postprocess({
+    onStep: postStep,
     labels,
     nodataLabel,
     width: W,
@@ -152,8 +153,8 @@ export async function segmentImage(src: ImageSource, options: SegmentOptions, on
       ...inferenceRecord({ prep, session, tiles: totalTiles, seconds, inferenceMs: clock.ms, tilesSkipped, ...(options.threads ? { threads: options.threads } : {}), postprocessed: 'all' }),
       instanceSplit: post.instanceSplit,
     },
-    classes: post.classes,
     ...(prep.warnings.length ? { warnings: prep.warnings } : {}),
+    classes: post.classes,
     instances: post.instances,
   };
   const z = Math.floor(D / 2);
@@ -195,7 +196,29 @@ export interface PostprocessInput {
   filter?: ModelPostprocess;
   /** Footprint regularisation of the instances (manifest `postprocess.regularize`); 2D only, after minSizePx. */
   regularize?: ModelPostprocess['regularize'];
+  /** Told after each step how much of the work (by step weight) is done: `done` of `total`. */
+  onStep?: (done: number, total: number) => void;
 }
+
+/** Rough cost of post-processing one voxel (components, measurements), for the estimate before the first step ends. */
+export const POSTPROCESS_NS_PER_VOXEL = 120;
+
+/**
+ * Progress of the post-processing stage in percent, with an estimate of the time left: before the first step ends
+ * from the voxel count, then from the time the steps done so far took. Returns the postprocess() step callback.
+ */
+export function postprocessProgress(onProgress: ProgressFn, voxels: number, now: () => number = () => performance.now()): (done: number, total: number) => void {
+  const started = now();
+  onProgress({ stage: 'postprocess', done: 0, total: 100, etaSeconds: (voxels * POSTPROCESS_NS_PER_VOXEL) / 1e9 });
+  return (done, total) => {
+    const f = total > 0 ? Math.min(1, done / total) : 1;
+    const elapsedS = (now() - started) / 1000;
+    onProgress({ stage: 'postprocess', done: Math.round(f * 100), total: 100, ...(f > 0 ? { etaSeconds: (elapsedS / f) * (1 - f) } : {}) });
+  };
+}
+
+/** How much each post-processing step weighs in its progress (components and measurements cost the most). */
+const STEP_WEIGHT = { filter: 1, instances: 2, regularize: 2, measure: 2 } as const;
 
 /** The larger of the user's and the model's minimum object size, as a postprocess option. */
 function minSizeOption(userPx: number | undefined, modelPx: number | null): { minSizePx?: number } {
@@ -207,8 +230,17 @@ function minSizeOption(userPx: number | undefined, modelPx: number | null): { mi
 export function postprocess(p: PostprocessInput): { instances: InstancesDocument['instances']; classes: ClassRecord[]; instanceMap: Uint32Array; instanceSplit: InstanceSplitMethod } {
   let cc: { instances: Uint32Array; stats: ComponentStats[] };
   let instanceSplit: InstanceSplitMethod = 'components';
+  const filtering = Boolean(p.filter && !p.given);
+  const regularizing = Boolean(p.regularize && !p.given && p.depth === 1);
+  const totalWeight = (filtering ? STEP_WEIGHT.filter : 0) + STEP_WEIGHT.instances + (regularizing ? STEP_WEIGHT.regularize : 0) + STEP_WEIGHT.measure;
+  let doneWeight = 0;
+  const stepDone = (w: number): void => {
+    doneWeight += w;
+    p.onStep?.(doneWeight, totalWeight);
+  };
   if (p.filter && !p.given) {
     filterComponents({ labels: p.labels, width: p.width, height: p.height, depth: p.depth, nodataLabel: p.nodataLabel, connectivity: p.connectivity }, p.filter);
+    stepDone(STEP_WEIGHT.filter);
   }
   if (p.given) {
     // --labels-are instances: the user's instances are kept as they are.
@@ -248,6 +280,7 @@ export function postprocess(p: PostprocessInput): { instances: InstancesDocument
       ...(p.minSizePx ? { minPixels: p.minSizePx } : {}),
     });
   }
+  stepDone(STEP_WEIGHT.instances);
   if (p.regularize && !p.given && p.depth === 1) {
     // Squared-off outlines change the pixels, so the statistics are gathered again from the new map.
     regularizeRectangles({ instances: cc.instances, labels: p.labels, width: p.width, height: p.height, minFill: p.regularize.minFill });
@@ -263,6 +296,7 @@ export function postprocess(p: PostprocessInput): { instances: InstancesDocument
         ...(p.intensity ? { intensity: p.intensity } : {}),
       }),
     };
+    stepDone(STEP_WEIGHT.regularize);
   }
   const counts = countLabels(p.labels, p.classes.length, p.nodataLabel);
   const measured = measureInstances(cc.stats, {
@@ -278,6 +312,7 @@ export function postprocess(p: PostprocessInput): { instances: InstancesDocument
     height: p.height,
     connectivity: p.connectivity,
   });
+  stepDone(STEP_WEIGHT.measure);
   return { ...measured, instanceMap: cc.instances, instanceSplit };
 }
 

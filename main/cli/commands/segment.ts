@@ -59,12 +59,14 @@ function outputNames(inputs: string[]): string[] {
   });
 }
 
-/** One terminal line: `name [#####-----]  45% 120/260 tiles, 12 s left` while tiles run, else the stage. */
+/** One terminal line: `name [#####-----]  45% 120/260 tiles, 12 s left` while tiles run, the share of post-processing done, else the stage. */
 export function progressLine(label: string, p: Parameters<ProgressFn>[0], barWidth = 24): string {
-  if (p.stage !== 'inference' || !(p.total > 0)) return `${label}: ${p.stage}`;
-  const f = Math.min(1, Math.max(0, p.done / p.total));
-  const filled = Math.round(f * barWidth);
   const eta = p.etaSeconds !== undefined && Number.isFinite(p.etaSeconds) ? `, ${formatSeconds(p.etaSeconds)} left` : '';
+  const f = p.total > 0 ? Math.min(1, Math.max(0, p.done / p.total)) : 0;
+  // Post-processing reports its steps in percent, with its own estimate.
+  if (p.stage === 'postprocess' && p.total > 1) return `${label}: post-processing ${String(Math.floor(f * 100)).padStart(3)}%${eta}`;
+  if (p.stage !== 'inference' || !(p.total > 0)) return `${label}: ${p.stage}`;
+  const filled = Math.round(f * barWidth);
   return `${label} [${'#'.repeat(filled)}${'-'.repeat(barWidth - filled)}] ${String(Math.floor(f * 100)).padStart(3)}% ${p.done}/${p.total} tiles${eta}`;
 }
 
