@@ -2,7 +2,7 @@
 // geodesic area of the edited rectangle, the change raster, CSV and polygons, --min-area), a later date on another UTM
 // zone at another resolution overlapping in part, building objects (new, demolished, changed), dates and their order,
 // and the refusals: classes renamed between dates or no overlap exit 2 with one line and write nothing.
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import proj4 from 'proj4';
@@ -13,7 +13,8 @@ import { writeTiff } from '../../main/engine/io/tiff-writer';
 import { measureFiles } from '../../main/engine/pipeline';
 import { polygonAreaM2 } from '../../main/engine/measure/geodesy';
 import { resolveCrs } from '../../main/engine/geo/crs';
-import { dateFromName, parseDateText } from '../../main/engine/compare/timepoints';
+import { dateFromName, imageDate, parseDateText } from '../../main/engine/compare/timepoints';
+import { writeCtSeries } from '../fixtures/dicom-writer';
 import { newSession, saveSession } from '../../main/engine/session/session';
 import type { GeoChangeDocument } from '../../main/engine/compare/geo/index';
 import { hasGdal, readBand0, skipNote, tempDir } from './helpers';
@@ -350,14 +351,56 @@ describe('compare: dates', () => {
     expect(plain.stderr).toMatch(/warning: no date found .*command-line order/);
     expect(readJson(at('undated')).timepoints.map((t) => t.input)).toEqual([b, a]);
     expect(pair(readJson(at('undated')), 4, 3)!.pixels).toBe(100);
-    const dated = await run(b, a, '--out', at('dated'), '--dates', '2024-05-01,2023-05-01');
+    // Into the same --out again: the files are replaced, no temporary folder is left beside it.
+    const dated = await run(b, a, '--out', at('undated'), '--dates', '2024-05-01,2023-05-01');
     expect(dated.code, dated.stderr).toBe(0);
-    const doc = readJson(at('dated'));
+    expect(readdirSync(tmp.dir).filter((n) => n.startsWith('.undated'))).toEqual([]);
+    const doc = readJson(at('undated'));
     expect(doc.timepoints).toEqual([
       { input: a, date: '2023-05-01' },
       { input: b, date: '2024-05-01' },
     ]);
     expect(pair(doc, 3, 4)!.pixels).toBe(100);
+  });
+
+  it('three dates: the top level is earliest -> latest, steps hold each date -> the next', async () => {
+    const geometry: GeoGeometry = { type: 'geo', geotransform: [500000, 10, 0, 5200000, 0, -10], crs: 'EPSG:32633' };
+    const d0 = await resultFolder('three-20200601', new Uint8Array(100).fill(3), 10, 10, geometry);
+    const d1 = await resultFolder('three-20210601', new Uint8Array(100).map((_, i) => (i < 40 ? 4 : 3)), 10, 10, geometry);
+    const d2 = await resultFolder('three-20220601', new Uint8Array(100).map((_, i) => (i < 40 ? 4 : i < 50 ? 1 : 3)), 10, 10, geometry);
+    const r = await run(d2, d0, d1, '--out', at('three'));
+    expect(r.code, r.stderr).toBe(0);
+    const doc = readJson(at('three'));
+    expect(doc.timepoints.map((t) => t.input)).toEqual([d0, d1, d2]);
+    expect(doc.transitions.map((t) => [t.from, t.to, t.pixels])).toEqual([
+      [3, 1, 10],
+      [3, 3, 50],
+      [3, 4, 40],
+    ]);
+    expect(doc.steps?.map((st) => [st.from, st.to, st.transitions.map((t) => [t.from, t.to, t.pixels])])).toEqual([
+      [0, 1, [[3, 3, 60], [3, 4, 40]]],
+      [1, 2, [[3, 1, 10], [3, 3, 50], [4, 4, 40]]],
+    ]);
+  });
+
+  it('reads the StudyDate of a DICOM series', async () => {
+    const series = at('ct-series');
+    mkdirSync(series);
+    writeCtSeries(series, {
+      width: 8,
+      height: 8,
+      depth: 2,
+      spacingMm: [1, 1, 2],
+      orientation: [1, 0, 0, 0, 1, 0],
+      originMm: [0, 0, 0],
+      rescaleIntercept: -1024,
+      value: (x, y) => 1000 + x + y,
+      fileName: (z) => `s${z}.dcm`,
+      instanceNumber: (z) => z + 1,
+      seriesUid: '1.2.826.0.1.3680043.9.7433.3.92',
+    });
+    expect(await imageDate(series)).toBe('2024-01-01');
+    expect(await imageDate(path.join(series, 's1.dcm'))).toBe('2024-01-01');
   });
 
   it.skipIf(!hasGdal)(`reads a GeoTIFF acquisition date tag${skipNote(!hasGdal, 'gdal_translate missing')}`, async () => {
