@@ -10,6 +10,7 @@ import { writeNifti } from '../../main/engine/io/nifti';
 import { writeTiff } from '../../main/engine/io/tiff-writer';
 import { openImage } from '../../main/engine/io';
 import { resolveModel } from '../../main/engine/inference/manifest';
+import { installModel } from '../../main/engine/inference/install';
 import { createOrtRuntime, type ModelRuntime, type NamedTensor } from '../../main/engine/inference/runtime';
 import { chooseCrop, cropOrigin, deepestPoint, growCrop, MaskWindow, pasteCrop, touchesInnerSide } from '../../main/engine/interactive/geometry';
 import { checkPromptModel, openPromptModel } from '../../main/engine/interactive/models';
@@ -293,6 +294,16 @@ describe('SAM-signature encoder/decoder pair', () => {
       await model.dispose();
       await src.close();
     }
+  });
+
+  it('installs as a user model with both files, and runs from there', async () => {
+    const userDir = path.join(t.dir, 'user-models');
+    const env = { DELINEATE_MODELS_DIR: path.join(t.dir, 'no-builtin'), DELINEATE_USER_MODELS_DIR: userDir };
+    const summary = await installModel(path.join(path.dirname(manifest), 'encoder.onnx'), { userDir, env });
+    expect(summary.task).toBe('prompt');
+    expect(readdirSync(path.join(userDir, 'sam-test')).sort()).toEqual(['decoder.onnx', 'encoder.onnx', 'manifest.json']);
+    const installed = await resolveModel(path.join(userDir, 'sam-test'));
+    expect((await checkPromptModel(installed)).files.map((f) => path.basename(f))).toEqual(['encoder.onnx', 'decoder.onnx']);
   });
 
   it('a box prompt goes in as SAM corner points (labels 2 and 3)', async () => {

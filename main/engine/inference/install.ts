@@ -83,6 +83,13 @@ export async function installModel(file: string, options: InstallOptions): Promi
     await fs.copyFile(model.onnxPath, path.join(temp, onnxName));
     // Deepness models get a manifest written from their metadata: the folder then reads like any other model.
     const manifest = { ...model.manifest, file: onnxName };
+    const prompt = model.manifest.interactive;
+    if (prompt?.format === 'sam' && model.manifestPath) {
+      // A SAM pair is two files: the encoder (the manifest's file) and the decoder beside it.
+      const decoderName = path.basename(prompt.decoder);
+      await fs.copyFile(path.resolve(path.dirname(model.manifestPath), prompt.decoder), path.join(temp, decoderName));
+      manifest.interactive = { ...prompt, encoder: onnxName, decoder: decoderName };
+    }
     if (model.manifestPath) {
       const card = path.join(path.dirname(model.manifestPath), model.manifest.card ?? 'README.md');
       if (existsSync(card) && path.dirname(path.resolve(card)) === path.dirname(model.manifestPath)) await fs.copyFile(card, path.join(temp, path.basename(card)));
