@@ -53,6 +53,7 @@ const api: DelineateApi = {
   listRecoverable: () => invoke('session:recover-list'),
   recoverSession: (sessionId) => invoke('session:recover', sessionId),
   discardRecoverable: (sessionId) => invoke('session:discard', sessionId),
+  closeResult: (resultId) => invoke('result:close', resultId),
   exportResult: (request) => invoke('result:export', request),
   on<E extends EventChannel>(event: E, listener: (payload: EventChannels[E]) => void): () => void {
     if (!(EVENT_CHANNELS as readonly string[]).includes(event)) throw new Error(`unknown event: ${String(event)}`);

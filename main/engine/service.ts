@@ -4,7 +4,7 @@
 import type { ImageInfo, InstancesDocument, ModelSummary } from '../../preload/formats';
 import type { ImageWindows, PatientHeader } from '../../preload/api';
 import type { DicomFolderScan } from './io/dicom/scan';
-import type { DevicePlan, EditOperation, EditResult, JobProgress, RecoverableSession, ResultExportFormat, SessionView, PixelProbe, ResultProbability, ResultProbabilityRequest, ResultSlice, ResultSliceRequest, SliceBitmap, SliceRequest, SegmentRequest, TileBitmap, TileRequest } from '../../preload/api';
+import type { DevicePlan, EditOperation, EditResult, JobProgress, ResultExportFormat, SessionView, PixelProbe, ResultProbability, ResultProbabilityRequest, ResultSlice, ResultSliceRequest, SliceBitmap, SliceRequest, SegmentRequest, TileBitmap, TileRequest } from '../../preload/api';
 import type { ExportMeasurement } from '../../preload/api';
 
 export interface OpenOptions {
@@ -37,7 +37,7 @@ export interface EngineService {
     onProgress: ProgressFn,
     signal: AbortSignal,
     options?: OpenOptions,
-  ): Promise<{ document: InstancesDocument; overlay?: SliceBitmap; resultId?: string; probabilities?: boolean }>;
+  ): Promise<{ document: InstancesDocument; overlay?: SliceBitmap; resultId?: string; probabilities?: boolean; autosaveError?: string }>;
   /** Window presets by modality (CT: HU presets; MR and others: percentiles of the volume) and the value range. */
   windows(path: string, options?: OpenOptions): Promise<ImageWindows>;
   /** Patient and study attributes of a DICOM image for the header over the views ({} for other files). */
@@ -59,7 +59,9 @@ export interface EngineService {
   /** Rebuilds a saved session's result (edits replayed); main then opens its image. */
   openSession(file: string): Promise<RestoredSession>;
   /** Autosaves left by a crash or an unsaved quit, newest first. */
-  listAutosaves(): Promise<RecoverableSession[]>;
+  listAutosaves(): Promise<AutosaveEntry[]>;
+  /** The user is done with a kept result (saved or discarded): it leaves the store and its autosave goes. */
+  closeResult(resultId: string): Promise<void>;
   recoverAutosave(sessionId: string): Promise<RestoredSession>;
   discardAutosave(sessionId: string): Promise<void>;
   /** Writes a kept result, as it stands now, to `out` in one format (atomically); returns the written paths. */
@@ -81,7 +83,7 @@ import { listModels, segmentImage } from './pipeline';
 import { SourceCache } from './io/cache';
 import { PROBABILITY_CAP_BYTES, ResultStore } from './results/store';
 import { probePixel } from './render/probe';
-import { SessionWorkspace, type RestoredSession } from './session/workspace';
+import { SessionWorkspace, type AutosaveEntry, type RestoredSession } from './session/workspace';
 import { exportResult, type ExportFormat, type ExportOptions } from './export/exporter';
 import { installModel, planAutoDevice, removeUserModel } from './inference/install';
 import { volumeWindows } from './render/windows';
@@ -166,12 +168,12 @@ export function createEngineService(options: EngineServiceOptions = {}): EngineS
         });
         if (open.seriesUid) resultSeries.set(path, open);
         else resultSeries.delete(path);
-        await sessions.started(resultId, path, out.document, r, {
+        const autosaveError = await sessions.started(resultId, path, out.document, r, {
           modelId: request.modelId,
           modelVersion: out.document.model?.version ?? '',
           options: { ...(request.overlap !== undefined ? { overlap: request.overlap } : {}), ...(request.device ? { device: request.device } : {}) },
         });
-        return { document: out.document, overlay: out.overlay, resultId, probabilities: results.hasProbabilities(resultId) };
+        return { document: out.document, overlay: out.overlay, resultId, probabilities: results.hasProbabilities(resultId), ...(autosaveError ? { autosaveError } : {}) };
       } finally {
         await src.close();
       }
@@ -198,21 +200,23 @@ export function createEngineService(options: EngineServiceOptions = {}): EngineS
       return results.probability(request);
     },
     // Each reply goes out only once the autosave holds the change, so a crash after it loses nothing.
+    // An autosave that cannot be written (full disk, folder gone) is said in the reply, not only in a log.
     async editResult(resultId, operation) {
       const r = await results.edit(resultId, operation);
-      await sessions.recorded(resultId, { edit: operation });
-      return r;
+      const autosaveError = await sessions.recorded(resultId, { edit: operation });
+      return autosaveError ? { ...r, autosaveError } : r;
     },
     async undoEdit(resultId) {
       const r = await results.undo(resultId);
-      await sessions.recorded(resultId, 'undo');
-      return r;
+      const autosaveError = await sessions.recorded(resultId, 'undo');
+      return autosaveError ? { ...r, autosaveError } : r;
     },
     async redoEdit(resultId) {
       const r = await results.redo(resultId);
-      await sessions.recorded(resultId, 'redo');
-      return r;
+      const autosaveError = await sessions.recorded(resultId, 'redo');
+      return autosaveError ? { ...r, autosaveError } : r;
     },
+    closeResult: (resultId) => sessions.close(resultId),
     saveSession: (resultId, file, view) => sessions.save(resultId, file, view),
     openSession: (file) => sessions.open(file),
     listAutosaves: () => sessions.list(),

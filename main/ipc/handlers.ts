@@ -2,14 +2,21 @@
 // browser test host. Arguments arrive validated (dispatch.ts); file access goes only through issued handles.
 
 import { readFile, stat } from 'node:fs/promises';
-import { basename, join } from 'node:path';
-import type { AppInfo, EventChannel, EventChannels, InvokeHandlers, OpenedImage, OpenedSession, SavedFile } from '../../preload/api';
+import { basename, join, resolve as resolvePath } from 'node:path';
+import type { AppInfo, EventChannel, EventChannels, InvokeHandlers, OpenedImage, OpenedSession, RecoverableSession, SavedFile } from '../../preload/api';
 import type { EngineHostClient } from '../engine/host/client';
 import { EXPORT_FILE_TYPES, SESSION_EXTENSION, SESSION_FILTERS, type Dialogs } from '../services/dialogs';
 import type { RestoredSession } from '../engine/session/workspace';
 import type { FileRegistry, HandleOptions } from '../services/files';
 import { RecentFiles } from '../services/recent';
 import { checkDroppedPath } from './dropped';
+
+/** An autosave as the renderer may see it: the image's base name, never its path. */
+function withoutPath(a: RecoverableSession & { imagePath?: string }): RecoverableSession {
+  const { imagePath: _path, ...rest } = a;
+  void _path;
+  return rest;
+}
 
 export type Emit = <E extends EventChannel>(event: E, payload: EventChannels[E]) => void;
 
@@ -35,7 +42,7 @@ export function createHandlers(deps: HandlerDeps) {
    * Issues a handle for a user-chosen path (and series) and reads its header in the engine; no handle survives a
    * failure. A successful open goes to the top of the recent list.
    */
-  async function open(path: string, options: HandleOptions = {}): Promise<OpenedImage> {
+  async function open(path: string, options: HandleOptions = {}, offerAutosaves = true): Promise<OpenedImage> {
     const handle = await files.issue(path, options);
     let info;
     try {
@@ -46,7 +53,20 @@ export function createHandlers(deps: HandlerDeps) {
     }
     const seriesUid = options.seriesUid;
     await remember(path, info, seriesUid);
-    return { handle, name: basename(path), info, ...(seriesUid ? { seriesInstanceUid: seriesUid } : {}) };
+    const autosaves = offerAutosaves ? await autosavesOf(path) : [];
+    return { handle, name: basename(path), info, ...(seriesUid ? { seriesInstanceUid: seriesUid } : {}), ...(autosaves.length ? { autosaves } : {}) };
+  }
+
+  /** Autosaved work on the image at `path` that nobody has open (reopening it offers to restore it); paths stay here. */
+  async function autosavesOf(path: string): Promise<RecoverableSession[]> {
+    try {
+      const all = await engine.call('listAutosaves', []);
+      return all.filter((a) => resolvePath(a.imagePath) === resolvePath(path)).map(withoutPath);
+    } catch (err) {
+      // Opening the image matters more than the offer.
+      deps.log?.(`autosaves: ${err instanceof Error ? err.message : String(err)}`);
+      return [];
+    }
   }
 
   async function remember(path: string, info: OpenedImage['info'], seriesUid: string | undefined): Promise<void> {
@@ -71,7 +91,7 @@ export function createHandlers(deps: HandlerDeps) {
   async function openRestored(restored: RestoredSession): Promise<OpenedSession> {
     // A session of one series of a folder reopens that series (the result's document names it).
     const uid = restored.result.document.source.seriesInstanceUid;
-    const image = await open(restored.imagePath, typeof uid === 'string' && uid ? { seriesUid: uid } : {});
+    const image = await open(restored.imagePath, typeof uid === 'string' && uid ? { seriesUid: uid } : {}, false);
     return { image, result: restored.result, view: restored.view, warnings: restored.warnings };
   }
 
@@ -233,7 +253,10 @@ export function createHandlers(deps: HandlerDeps) {
       return file === null ? null : openRestored(await engine.call('openSession', [file]));
     },
     async 'session:recover-list'() {
-      return engine.call('listAutosaves', []);
+      return (await engine.call('listAutosaves', [])).map(withoutPath);
+    },
+    async 'result:close'(resultId) {
+      await engine.call('closeResult', [resultId]);
     },
     async 'session:recover'(sessionId) {
       return openRestored(await engine.call('recoverAutosave', [sessionId]));

@@ -320,6 +320,7 @@ export const VALIDATORS = {
   'session:recover-list': [],
   'session:recover': [sessionId],
   'session:discard': [sessionId],
+  'result:close': [resultId],
   'result:export': [exportRequest],
 } satisfies { [C in InvokeChannel]: ArgGuards<InvokeChannels[C]['args']> };
 

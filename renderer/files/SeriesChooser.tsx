@@ -5,6 +5,7 @@ import type { SeriesSummary } from '../../preload/api';
 import { apply, useStore } from '../state/store';
 import { chooseSeries } from './commands';
 import * as op from '../state/operations';
+import { trim } from '../viewer/units';
 
 /** The last 12 characters of a UID: enough to tell series of one study apart. */
 export function shortUid(uid: string): string {
@@ -61,7 +62,7 @@ export function SeriesChooser() {
       <div className="modal" role="dialog" aria-modal="true" aria-labelledby="series-title" data-testid="series-chooser">
         <h2 id="series-title">Choose a series</h2>
         <p className="muted">
-          {image?.name} holds {series.length} series. The largest is open; pick another to view and segment it.
+          {image?.name} holds {trim(series.length)} series. The largest is open; pick another to view and segment it.
         </p>
         <table className="series-table">
           <thead>
@@ -88,7 +89,7 @@ export function SeriesChooser() {
                   {s.uid === current && <span className="tag">open</span>}
                 </td>
                 <td>{s.modality ?? '—'}</td>
-                <td className="num">{s.slices}</td>
+                <td className="num">{trim(s.slices)}</td>
                 <td className="num">{sizeText(s)}</td>
                 <td title={s.uid}>
                   <code>{shortUid(s.uid)}</code>

@@ -78,7 +78,7 @@ export function MeasurementsPanel() {
           className="small"
           data-testid="copy-csv"
           title="Copy every object as CSV (instances.json field names)"
-          onClick={() => void copyText(instancesCsv(doc)).then((ok) => setCopied(ok ? `${doc.instances.length} rows copied` : 'copy failed'))}
+          onClick={() => void copyText(instancesCsv(doc)).then((ok) => setCopied(ok ? `${trim(doc.instances.length)} rows copied` : 'copy failed'))}
         >
           Copy CSV
         </button>

@@ -6,6 +6,7 @@ import * as op from '../state/operations';
 import { tip } from '../shortcuts';
 import { setOverlayMode } from '../viewer/mpr';
 import { heatGradientCss } from './colors';
+import { trim } from '../viewer/units';
 
 const HEAT_GRADIENT = heatGradientCss();
 
@@ -98,7 +99,9 @@ export function OverlayPanel() {
                 <input type="checkbox" data-testid={`class-toggle-${c.id}`} checked={!hidden} onChange={() => apply(op.classToggled(c.id))} />
                 <span className="swatch" data-testid={`legend-swatch-${c.id}`} style={{ background: c.color }} />
                 <span className="legend-name">{c.name}</span>
-                <span className="muted num">{c.instanceCount}</span>
+                <span className="muted num" title={`${trim(c.instanceCount)} object${c.instanceCount === 1 ? '' : 's'}`}>
+                  {trim(c.instanceCount)}
+                </span>
               </label>
             </li>
           );

@@ -88,11 +88,21 @@ async function withBusyRaw<T>(label: string, run: () => Promise<T>): Promise<T> 
   }
 }
 
-/** What replacing the open image ends: a run of that image (its result would belong to no image shown). */
+/**
+ * What replacing the open image ends: a run of that image (its result would belong to no image shown) and its result
+ * in the engine host. Its work was saved or the user chose Discard (confirmLeave), so its autosave goes too: it is
+ * not offered for recovery later.
+ */
 function leaveImage(previous: OpenedImage | null, next: string): void {
-  const job = getState().job;
+  const { job, result } = getState();
   if (job) void api().cancelJob(job.jobId).catch(() => undefined);
+  if (result && previous && result.handle === previous.handle) void api().closeResult(result.resultId).catch(() => undefined);
   if (previous && previous.handle !== next) api().closeFile(previous.handle).catch(() => undefined);
+}
+
+/** An autosave that could not be written is said, not swallowed: the work is open but a crash would lose it. */
+function autosaveFailed(why: string | undefined): void {
+  if (why) apply(op.errorShown(`Autosave failed (${why}): a crash now would lose this work. Save the session to keep it.`));
 }
 
 /**
@@ -111,6 +121,11 @@ export async function show(opened: OpenedImage): Promise<boolean> {
   apply(op.noticeShown(null));
   // The default (largest) series opens at once; the chooser offers the others unless one was already chosen.
   apply(op.seriesChooserShown(!opened.seriesInstanceUid));
+  // Work autosaved on this very image (a crash, a quit without saving): the recover banner offers it first.
+  if (opened.autosaves?.length) {
+    const mine = new Set(opened.autosaves.map((a) => a.sessionId));
+    apply(op.recoverableListed([...opened.autosaves, ...getState().recoverable.filter((r) => !mine.has(r.sessionId))]));
+  }
   void refreshRecent();
   await refreshPlanes();
   return true;
@@ -239,6 +254,7 @@ export async function runSegmentation(): Promise<void> {
   try {
     const result = await api().segment(jobId, { handle: image.handle, modelId, ...(modelPostprocess ? {} : { modelPostprocess: false }) });
     apply(op.resultReceived(image.handle, result));
+    if (getState().result?.resultId === result.resultId) autosaveFailed(result.autosaveError);
     await Promise.all([loadResultSlice(), refreshPlaneResults()]);
   } catch (err) {
     if (!/abort|cancel/i.test(err instanceof Error ? `${err.name} ${err.message}` : '')) report(err);
@@ -255,6 +271,7 @@ export async function cancelJob(): Promise<void> {
 /** Takes in what the host answered for an edit/undo/redo and refreshes the slice shown when it changed. */
 async function edited(edit: EditResult, kind: 'edit' | 'undo' | 'redo'): Promise<void> {
   apply(op.resultEdited(edit, kind));
+  autosaveFailed(edit.autosaveError);
   await Promise.all([loadResultSlice(), refreshPlaneResults()]);
 }
 

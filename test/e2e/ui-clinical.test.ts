@@ -3,7 +3,8 @@
 // date, series and modality and hides the patient under De-identify; orientation letters sit on every view (single
 // and MPR); non-square pixels are drawn to scale; window presets follow the modality (CT: HU presets with the file's
 // window active; MR: the volume's 1-99 % Auto) and right-drag moves by a share of the value range; every column
-// names its unit; a pixel size turns px areas into mm² and is kept in the saved session. Screenshots at 1280x800 and
+// names its unit; a pixel size turns px areas into mm² and is kept in the saved session; a map result reads in one
+// area unit with grouped thousands. Screenshots at 1280x800 and
 // 1600x1000 go to /tmp/shots. Chromium + test host + the real engine host.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -19,6 +20,8 @@ if (skipReason) console.warn(`ui clinical e2e tests skipped: ${skipReason}`);
 const SHOTS = '/tmp/shots';
 const MR_SAMPLE = join(__dirname, '..', '..', '..', 'shared', 'samples', 'dicom', 'pydicom', 'MR_small.dcm');
 const HAVE_MR = existsSync(MR_SAMPLE);
+const GEO_SAMPLE = join(__dirname, '..', '..', '..', 'shared', 'samples', 'geotiff', 'RGB.byte.tif');
+const HAVE_GEO = existsSync(GEO_SAMPLE);
 const CT_UID = '1.2.826.0.1.3680043.9.7433.3.901';
 const SCOUT_UID = '1.2.826.0.1.3680043.9.7433.3.902';
 const SIZES = [
@@ -299,5 +302,32 @@ describe.skipIf(skipReason !== null)('UI: clinical conventions and readable numb
     await until(() => page.getByTestId('pixel-size-value').inputValue(), (v) => v === '0.5', 10_000, 'pixel size restored');
     await page.getByTestId('sort-areaMm2').waitFor();
     expect(s.problems).toEqual([]);
+  });
+
+  it.skipIf(!HAVE_GEO)(`reads a map result in one area unit with separated thousands, no column cut off${HAVE_GEO ? '' : ' (skipped: ../shared/samples/geotiff/RGB.byte.tif missing)'}`, async () => {
+    const { page, host } = s;
+    host.setNextDialogPath(GEO_SAMPLE);
+    await page.getByTestId('open-button').click();
+    await discardIfAsked(page);
+    await page.getByTestId('status-size').filter({ hasText: '791 × 718' }).waitFor();
+    await page.getByTestId('model-select').selectOption('bright');
+    await page.getByTestId('run-button').click();
+    await until(() => readState(page), (v) => v.resultId !== null && !v.job, 60_000, 'segmentation of the map');
+    const summaryUnit = /\((.+)\)$/.exec((await page.getByTestId('class-summary').locator('th').last().innerText()).trim())?.[1];
+    const sizeHead = page.getByTestId('instances-table').locator('th').nth(2);
+    // One area unit for the panel: the table's size column is in the summary's unit.
+    expect(await sizeHead.locator('.unit').innerText()).toBe(summaryUnit);
+    expect(['m²', 'ha']).toContain(summaryUnit);
+    // Totals of a 791 x 718 map at 300 m per pixel run to thousands: they are grouped.
+    expect(await page.getByTestId('class-total-1').innerText()).toMatch(/^\d{1,3}(,\d{3})*(\.\d+)?$/);
+    expect(await page.getByTestId('sort-meanIntensity').locator('.unit').innerText()).toBe('DN');
+    for (const size of SIZES) {
+      await page.setViewportSize(size);
+      await page.waitForTimeout(200);
+      const overflow = await page.evaluate(() => [...document.querySelectorAll<HTMLElement>('.table-wrap')].map((e) => e.scrollWidth - e.clientWidth));
+      expect(overflow.every((d) => d <= 0), `columns cut off at ${size.width}x${size.height}: ${overflow.join(', ')}`).toBe(true);
+    }
+    await page.setViewportSize({ width: 1400, height: 860 });
+    await shoot(page, 'measurements-geo');
   });
 });

@@ -5,7 +5,7 @@
 // Ctrl+Enter after switching images runs the model the picker shows. Chromium + test host + the real engine host;
 // screenshots of the question at 1280x800 in /tmp/shots/.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -283,5 +283,112 @@ describe.skipIf(skipReason !== null)('UI: never lose work, no stale state', () =
     expect(await page.evaluate(() => window.__delineateState!().result?.document.model?.id)).toBe(shown);
     expect(await page.getByTestId('error-banner').count()).toBe(0);
     expect(problems).toEqual([]);
+  });
+});
+
+describe.skipIf(skipReason !== null)('UI: autosaves — offered when their image is reopened, failures said', () => {
+  let s: Session;
+  let dir: string;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'delineate-ui-autosave-'));
+    await writeDiscs(join(dir, 'discs.png'));
+    await writeDiscs(join(dir, 'other.png'));
+    writeTestModels(join(dir, 'models'));
+    s = await startSession(join(dir, 'models'), { width: 1280, height: 800 });
+  });
+
+  afterAll(async () => {
+    await s?.close();
+    if (s) rmSync(s.host.autosaveDir, { recursive: true, force: true });
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** Opens `name`, runs the model and paints one stroke (autosaved before the reply comes). */
+  async function runAndEdit(page: Page, name: string): Promise<void> {
+    s.host.setNextDialogPath(join(dir, name));
+    await page.getByTestId('open-button').click();
+    await until(() => imageName(page), (n) => n === name, 15_000, `${name} open`);
+    await page.getByTestId('fit-button').click();
+    await page.getByTestId('run-button').click();
+    await until(() => readState(page), (v) => v.resultId !== null && v.instanceIds.length === 3, 60_000, 'result');
+    await page.keyboard.press('b');
+    await page.getByTestId('viewer-canvas').focus();
+    await stroke(page, [86, 80], [110, 80]);
+    await until(() => readState(page), (v) => v.undoStack.length === 1, 10_000, 'stroke applied');
+    await page.keyboard.press('v');
+  }
+
+  /** The engine dies (as in a crash) and the page is reloaded; Restart brings an engine that lists the autosaves. */
+  async function crash(page: Page): Promise<void> {
+    process.kill(s.host.engine.pid!, 'SIGKILL');
+    await until(async () => s.host.engine.status().state, (st) => st === 'crashed', 10_000, 'engine crashed');
+    await page.reload();
+    await page.getByTestId('engine-restart').click();
+    await page.getByTestId('recover-banner').waitFor({ timeout: 20_000 });
+  }
+
+  it('reopening an image whose work was autosaved offers that work first, and Recover restores its edits', async () => {
+    const { page } = s;
+    await runAndEdit(page, 'discs.png');
+    await crash(page);
+    // Recover it (so the next crash leaves two autosaves), then work on another image and crash again.
+    await page.getByTestId('recover-button').click();
+    await until(() => readState(page), (v) => v.undoStack.length === 1, 20_000, 'recovered discs.png');
+    s.host.setNextDialogPath(join(dir, 'other.png'));
+    await page.getByTestId('open-button').click();
+    // Recovered work is not saved: the question comes; Cancel, then Save would lose the test's point, so crash now.
+    await prompt(page).waitFor();
+    await page.getByTestId('unsaved-cancel').click();
+    await crash(page);
+    expect(await page.getByTestId('recover-name').textContent()).toBe('discs.png');
+    // Nothing open yet: open other.png, run and edit it, crash again: now two autosaves, the newest (other.png) first.
+    await runAndEdit(page, 'other.png');
+    await crash(page);
+    expect(await page.getByTestId('recover-name').textContent()).toBe('other.png');
+
+    // Reopening discs.png puts its own autosave first.
+    s.host.setNextDialogPath(join(dir, 'discs.png'));
+    await page.getByTestId('open-button').click();
+    await until(() => imageName(page), (n) => n === 'discs.png', 15_000, 'discs.png open');
+    await page.getByTestId('recover-name').filter({ hasText: 'discs.png' }).waitFor();
+    await page.screenshot({ path: join(SHOTS, 'reopen-offers-autosave-1280x800.png') });
+    await page.getByTestId('recover-button').click();
+    const st = await until(() => readState(page), (v) => v.resultId !== null && v.undoStack.length === 1, 20_000, 'discs.png recovered');
+    expect(st.undoStack).toEqual(['paintStroke']);
+    expect(await imageName(page)).toBe('discs.png');
+  });
+
+  it('Discard and open another file forgets the discarded work: it is not offered again', async () => {
+    const { page } = s;
+    s.host.setNextDialogPath(join(dir, 'other.png'));
+    await page.getByTestId('open-button').click();
+    await prompt(page).waitFor();
+    await page.getByTestId('unsaved-discard').click();
+    await until(() => imageName(page), (n) => n === 'other.png', 15_000, 'other.png open');
+    // other.png's own autosave (from before the last crash) is offered; discs.png's discarded work is not.
+    const offered = await until(() => page.evaluate(() => window.delineate.listRecoverable()), (l) => l.every((r) => r.imageName !== 'discs.png'), 10_000, 'discarded autosave gone');
+    expect(offered.map((r) => r.imageName)).toEqual(['other.png']);
+  });
+
+  it('an autosave that cannot be written is shown, and the edit stays', async () => {
+    const { page, host } = s;
+    // Recover other.png's work, then take the autosave folder away (a file where the folder was: every write fails).
+    await page.getByTestId('recover-button').click();
+    await until(() => readState(page), (v) => v.resultId !== null && v.undoStack.length === 1, 20_000, 'other.png recovered');
+    const moved = `${host.autosaveDir}.away`;
+    renameSync(host.autosaveDir, moved);
+    writeFileSync(host.autosaveDir, 'not a folder');
+    try {
+      await page.keyboard.press('b');
+      await page.getByTestId('viewer-canvas').focus();
+      await stroke(page, [150, 40], [150, 60]);
+      await until(() => readState(page), (v) => v.undoStack.length === 2, 10_000, 'second stroke applied');
+      await page.getByTestId('error-message').filter({ hasText: 'Autosave failed' }).waitFor({ timeout: 10_000 });
+      await page.screenshot({ path: join(SHOTS, 'autosave-failed-1280x800.png') });
+    } finally {
+      rmSync(host.autosaveDir, { force: true });
+      renameSync(moved, host.autosaveDir);
+    }
   });
 });

@@ -2,12 +2,12 @@
 // Messages are structured-cloned (utilityProcess / fork with 'advanced' serialization), so typed arrays pass as is.
 
 import type { ImageInfo, ModelSummary } from '../../../preload/formats';
-import type { DevicePlan, EditOperation, EditResult, JobProgress, RecoverableSession, ResultExportFormat, SessionView, PixelProbe, ResultProbability, ResultProbabilityRequest, ResultSlice, ResultSliceRequest, SegmentRequest, SliceBitmap, SliceRequest, TileBitmap, TileRequest } from '../../../preload/api';
+import type { DevicePlan, EditOperation, EditResult, JobProgress, ResultExportFormat, SessionView, PixelProbe, ResultProbability, ResultProbabilityRequest, ResultSlice, ResultSliceRequest, SegmentRequest, SliceBitmap, SliceRequest, TileBitmap, TileRequest } from '../../../preload/api';
 import type { ExportMeasurement } from '../../../preload/api';
 import type { EngineService, OpenOptions } from '../service';
 import type { ImageWindows, PatientHeader } from '../../../preload/api';
 import type { DicomFolderScan } from '../io/dicom/scan';
-import type { RestoredSession } from '../session/workspace';
+import type { AutosaveEntry, RestoredSession } from '../session/workspace';
 
 /** Every method the host serves, its wire parameters (no callbacks, no signal) and its result. */
 export interface EngineCalls {
@@ -30,14 +30,15 @@ export interface EngineCalls {
   redoEdit: { params: [resultId: string]; result: EditResult };
   saveSession: { params: [resultId: string, file: string, view: SessionView]; result: string[] };
   openSession: { params: [file: string]; result: RestoredSession };
-  listAutosaves: { params: []; result: RecoverableSession[] };
+  listAutosaves: { params: []; result: AutosaveEntry[] };
+  closeResult: { params: [resultId: string]; result: void };
   recoverAutosave: { params: [sessionId: string]; result: RestoredSession };
   discardAutosave: { params: [sessionId: string]; result: void };
   exportResult: { params: [resultId: string, format: ResultExportFormat, out: string, options: { z?: number; deidentify?: boolean; measurements?: ExportMeasurement[] }]; result: string[] };
 }
 
 export type EngineMethod = keyof EngineCalls;
-export const ENGINE_METHODS = ['info', 'slice', 'tile', 'listModels', 'addModel', 'removeModel', 'devicePlan', 'segment', 'windows', 'patient', 'scanFolder', 'probe', 'resultSlice', 'resultProbability', 'editResult', 'undoEdit', 'redoEdit', 'saveSession', 'openSession', 'listAutosaves', 'recoverAutosave', 'discardAutosave', 'exportResult'] as const satisfies readonly EngineMethod[];
+export const ENGINE_METHODS = ['info', 'slice', 'tile', 'listModels', 'addModel', 'removeModel', 'devicePlan', 'segment', 'windows', 'patient', 'scanFolder', 'probe', 'resultSlice', 'resultProbability', 'editResult', 'undoEdit', 'redoEdit', 'saveSession', 'openSession', 'listAutosaves', 'closeResult', 'recoverAutosave', 'discardAutosave', 'exportResult'] as const satisfies readonly EngineMethod[];
 
 // Compile-time check that every EngineService method has a wire entry and vice versa.
 type _SameKeys = [Exclude<keyof EngineService, EngineMethod>, Exclude<EngineMethod, keyof EngineService>] extends [never, never] ? true : never;

@@ -128,6 +128,8 @@ export function serveEngine(service: EngineService, transport: HostTransport): {
         return service.openSession(p[0] as string);
       case 'listAutosaves':
         return service.listAutosaves();
+      case 'closeResult':
+        return service.closeResult(p[0] as string);
       case 'recoverAutosave':
         return service.recoverAutosave(p[0] as string);
       case 'discardAutosave':

@@ -277,6 +277,11 @@ export class ResultStore {
     return this.results.has(id);
   }
 
+  /** Forgets a result (its maps are large); an unknown id is no error. */
+  drop(id: string): void {
+    this.results.delete(id);
+  }
+
   /** Where a kept result stands now (revision, document, stacks): what a restored session shows. */
   state(id: string): { resultId: string; revision: number; document: InstancesDocument; undoStack: EditOperationName[]; redoStack: EditOperationName[] } {
     const r = this.get(id);

@@ -23,6 +23,18 @@ export interface RestoredSession {
 
 export const SESSION_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 
+/** An autosave as the engine lists it: what the renderer may see, plus the image path (main matches it, never sends it on). */
+export interface AutosaveEntry extends RecoverableSession {
+  imagePath: string;
+}
+
+/** Why an autosave could not be written, in words for the user. */
+function autosaveProblem(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  process.stderr.write(`engine host: autosave failed: ${message}\n`);
+  return message;
+}
+
 const newSessionId = (): string => `s${Date.now().toString(36)}${randomBytes(4).toString('hex')}`;
 
 /** The part of a stored view the renderer takes back (anything else in the file is ignored). */
@@ -67,8 +79,20 @@ export class SessionWorkspace {
     private readonly intervalMs = 30_000,
   ) {}
 
-  /** A model just produced this result: write its base folder and start recording its edits. */
-  async started(resultId: string, imagePath: string, document: InstancesDocument, rasters: ResultRasters, model: ModelRun): Promise<void> {
+  /**
+   * A model just produced this result: write its base folder and start recording its edits. Resolves to why the
+   * autosave could not be written (the result itself is fine), or undefined.
+   */
+  async started(resultId: string, imagePath: string, document: InstancesDocument, rasters: ResultRasters, model: ModelRun): Promise<string | undefined> {
+    try {
+      await this.start(resultId, imagePath, document, rasters, model);
+      return undefined;
+    } catch (err) {
+      return autosaveProblem(err);
+    }
+  }
+
+  private async start(resultId: string, imagePath: string, document: InstancesDocument, rasters: ResultRasters, model: ModelRun): Promise<void> {
     if (!this.autosaveDir) return;
     const id = newSessionId();
     this.owned.add(id);
@@ -79,18 +103,36 @@ export class SessionWorkspace {
     await this.track(resultId, session);
   }
 
-  /** Records a completed edit, undo or redo of a kept result; resolves once the autosave is on disk. */
-  async recorded(resultId: string, what: { edit: EditOperation } | 'undo' | 'redo'): Promise<void> {
+  /**
+   * Records a completed edit, undo or redo of a kept result; resolves once the autosave is on disk, to why it could
+   * not be written (or undefined). The edit itself succeeded: a full disk must not undo it, but the user is told.
+   */
+  async recorded(resultId: string, what: { edit: EditOperation } | 'undo' | 'redo'): Promise<string | undefined> {
     const rec = this.recorders.get(resultId);
-    if (!rec) return;
+    if (!rec) return undefined;
     try {
       if (what === 'undo') await rec.recordUndo();
       else if (what === 'redo') await rec.recordRedo();
       else await rec.recordEdit(what.edit);
+      return undefined;
     } catch (err) {
-      // The edit itself succeeded; a full disk must not undo it. The next save tries again with the whole log.
-      process.stderr.write(`engine host: autosave failed: ${err instanceof Error ? err.message : String(err)}\n`);
+      // The next change tries again with the whole log.
+      return autosaveProblem(err);
     }
+  }
+
+  /**
+   * The user is done with a kept result (saved, or chose Discard, and opened something else): its recorder stops and
+   * its autosave goes, so it is not offered for recovery later; the result leaves the store.
+   */
+  async close(resultId: string): Promise<void> {
+    const rec = this.recorders.get(resultId);
+    this.recorders.delete(resultId);
+    this.store.drop(resultId);
+    if (!rec || !this.autosaveDir) return;
+    await rec.stop().catch(() => undefined);
+    await fs.rm(rec.file, { force: true });
+    await fs.rm(path.join(this.autosaveDir, 'results', rec.document.id), { recursive: true, force: true });
   }
 
   /** Writes the session of a kept result to `file`, its base result to `<file minus .json>-result/` beside it. */
@@ -122,12 +164,12 @@ export class SessionWorkspace {
   }
 
   /** Autosaves no kept result is recording: what a crash or a quit without saving left. Newest first. */
-  async list(): Promise<RecoverableSession[]> {
+  async list(): Promise<AutosaveEntry[]> {
     const dir = this.autosaveDir;
     if (!dir) return [];
     const names = await fs.readdir(dir).catch(() => [] as string[]);
     const live = new Set([...this.recorders.values()].map((r) => r.document.id));
-    const found: RecoverableSession[] = [];
+    const found: AutosaveEntry[] = [];
     const referenced = new Set<string>();
     for (const n of names) {
       if (!n.endsWith(AUTOSAVE_SUFFIX) || n.startsWith('.')) continue;
@@ -139,7 +181,7 @@ export class SessionWorkspace {
       }
       referenced.add(s.id);
       if (live.has(s.id)) continue;
-      found.push({ sessionId: s.id, imageName: path.basename(s.image.path), savedAt: s.savedAt, editCount: s.edits.length, ...(s.model ? { modelId: s.model.modelId } : {}) });
+      found.push({ sessionId: s.id, imageName: path.basename(s.image.path), imagePath: s.image.path, savedAt: s.savedAt, editCount: s.edits.length, ...(s.model ? { modelId: s.model.modelId } : {}) });
     }
     // Base folders whose autosave is gone (saved elsewhere, or discarded before a crash) are garbage.
     for (const id of await fs.readdir(path.join(dir, 'results')).catch(() => [] as string[])) {
