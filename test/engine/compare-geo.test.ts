@@ -304,6 +304,42 @@ describe('compare: another UTM zone, another resolution, partial overlap', () =>
   });
 });
 
+describe('compare: a geographic (lon/lat) earlier date', () => {
+  it('takes the lon/lat grid as the common grid and measures its pixels on the ellipsoid', async () => {
+    // 0.0001° pixels at 46°N (about 7.7 x 11.1 m); the later date is 10 m UTM 33N over the same ground.
+    const gA: GeoGeometry = { type: 'geo', geotransform: [14.99, 0.0001, 0, 46.01, 0, -0.0001], crs: 'EPSG:4326' };
+    const WA = 200;
+    const HA = 100;
+    const mapA = new Uint8Array(WA * HA).fill(3);
+    const toUtm = proj4(resolveCrs('EPSG:4326').proj4, resolveCrs('EPSG:32633').proj4);
+    const [ox, oy] = toUtm.forward([14.985, 46.015]);
+    const gB: GeoGeometry = { type: 'geo', geotransform: [Math.round(ox!), 10, 0, Math.round(oy!), 0, -10], crs: 'EPSG:32633' };
+    const utmToLl = proj4(resolveCrs('EPSG:32633').proj4, resolveCrs('EPSG:4326').proj4);
+    const WB = 300;
+    const HB = 200;
+    const mapB = new Uint8Array(WB * HB);
+    for (let y = 0; y < HB; y++) {
+      for (let x = 0; x < WB; x++) {
+        const [lon] = utmToLl.forward([gB.geotransform[0] + (x + 0.5) * 10, gB.geotransform[3] - (y + 0.5) * 10]);
+        mapB[y * WB + x] = lon! > 15.0 ? 4 : 3;
+      }
+    }
+    const r0 = await resultFolder('lonlat-20200101', mapA, WA, HA, gA);
+    const r1 = await resultFolder('utm-20210101', mapB, WB, HB, gB);
+    const out = at('lonlat-change');
+    const r = await run(r0, r1, '--out', out);
+    expect(r.code, r.stderr).toBe(0);
+    const doc = readJson(out);
+    expect(doc.grid.crs).toBe('EPSG:4326');
+    expect(doc.overlapPixels).toBe(WA * HA);
+    // Field turned forest east of 15.0°E: a lon/lat box of 0.01° x 0.01°, measured as a geodesic polygon.
+    const trueM2 = polygonAreaM2([[15.0, 46.0], [15.01, 46.0], [15.01, 46.01], [15.0, 46.01]], 'EPSG:4326').areaM2;
+    // The later 10 m pixels straddle 15.0°E, so the edge moves by up to 5 m over a 770 m wide box.
+    expect(Math.abs(pair(doc, 3, 4)!.areaHa * 1e4 - trueM2) / trueM2).toBeLessThan(0.01);
+    expect(pair(doc, 3, 4)!.pixels).toBeGreaterThan(0.45 * WA * HA);
+  });
+});
+
 describe('compare: building objects', () => {
   const W = 60;
   const H = 40;
