@@ -16,6 +16,8 @@ export interface OpenedImage {
   info: ImageInfo;
   /** The series the handle is pinned to, when one was chosen ('file:open-series', or a recent entry). */
   seriesInstanceUid?: string;
+  /** Autosaved work on this very image that nobody has open (a crash or a quit without saving left it), newest first. */
+  autosaves?: RecoverableSession[];
 }
 
 /** Opaque id of a recent-files entry (main keeps the path behind it). */
@@ -240,6 +242,8 @@ export interface SegmentResult {
   resultId?: ResultId;
   /** The host kept the per-class probability maps ('result:probability'); false when they were over its memory cap. */
   probabilities?: boolean;
+  /** The result is kept but its autosave could not be written (why): a crash now would lose it. */
+  autosaveError?: string;
 }
 
 /** Opaque id of a segmentation result the engine host keeps (its instance map is the truth edits change). */
@@ -369,6 +373,8 @@ export interface EditResult {
   /** Applied operations, oldest first (the undo stack), and undone ones (the redo stack, next redo last). */
   undoStack: EditOperationName[];
   redoStack: EditOperationName[];
+  /** The edit is applied but its autosave could not be written (why): a crash now would lose it. */
+  autosaveError?: string;
 }
 
 export interface ProbeRequest {
@@ -556,6 +562,8 @@ export interface InvokeChannels {
   'session:recover': { args: [sessionId: string]; result: OpenedSession };
   /** Deletes an autosave the user chose not to recover. */
   'session:discard': { args: [sessionId: string]; result: void };
+  /** Done with a result (its work saved, or discarded, and another image opened): the host forgets it and deletes its autosave. */
+  'result:close': { args: [resultId: ResultId]; result: void };
   /** Asks where (save dialog) and exports the result there; null when the user cancels. */
   'result:export': { args: [request: ExportRequest]; result: SavedFile | null };
 }
@@ -613,6 +621,7 @@ export const METHOD_OF_CHANNEL = {
   'session:recover-list': 'listRecoverable',
   'session:recover': 'recoverSession',
   'session:discard': 'discardRecoverable',
+  'result:close': 'closeResult',
   'result:export': 'exportResult',
 } as const satisfies Record<InvokeChannel, string>;
 

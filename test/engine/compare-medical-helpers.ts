@@ -115,13 +115,13 @@ export function airThreshold(v: Volume3): number {
 /** Head mask: threshold (airThreshold), in-plane opening, largest 3D component, holes filled slice by slice. */
 export function headMask(v: Volume3, threshold = airThreshold(v)): Uint8Array {
   const { width: W, height: H, depth: D } = v;
-  let m = Uint8Array.from(v.data, (x) => (x > threshold ? 1 : 0));
+  let m: Uint8Array = Uint8Array.from(v.data, (x) => (x > threshold ? 1 : 0));
   m = morph2d(morph2d(m, W, H, D, false), W, H, D, true);
   const cc = connectedComponents({ labels: m, width: W, height: H, depth: D, nodataLabel: 255, connectivity: 26 });
   let largest = 0;
-  let count = 0;
-  for (const s of cc.stats) if (s.pixelCount > count) {
-    count = s.pixelCount;
+  let most = 0;
+  for (const s of cc.stats) if (s.pixelCount > most) {
+    most = s.pixelCount;
     largest = s.id;
   }
   const out = Uint8Array.from(cc.instances, (id) => (id === largest && largest > 0 ? 1 : 0));
@@ -157,4 +157,40 @@ export function headMask(v: Volume3, threshold = airThreshold(v)): Uint8Array {
     for (let i = 0; i < W * H; i++) if (!seen[i]) out[base + i] = 1;
   }
   return out;
+}
+
+export function count(mask: ArrayLike<number>): number {
+  let n = 0;
+  for (let i = 0; i < mask.length; i++) if (mask[i]) n++;
+  return n;
+}
+
+/** 2D (in-plane) 3x3 dilation or erosion of a binary mask, repeated. */
+export function morph(mask: Uint8Array, W: number, H: number, D: number, dilate: boolean, times: number): Uint8Array {
+  let cur = mask;
+  for (let t = 0; t < times; t++) {
+    const out = new Uint8Array(cur.length);
+    for (let z = 0; z < D; z++) for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) {
+      let any = false;
+      let all = true;
+      for (let dy = -1; dy <= 1; dy++) for (let dx = -1; dx <= 1; dx++) {
+        const nx = x + dx;
+        const ny = y + dy;
+        const v = nx >= 0 && ny >= 0 && nx < W && ny < H ? cur[(z * H + ny) * W + nx]! : 0;
+        any ||= v === 1;
+        all &&= v === 1;
+      }
+      out[(z * H + y) * W + x] = dilate ? (any ? 1 : 0) : all ? 1 : 0;
+    }
+    cur = out;
+  }
+  return cur;
+}
+
+/** The volumetric rule applied to known volumes (the truth the comparison must reproduce). */
+export function volumetricTruth(v0: number, v1: number, newLesion: boolean): string {
+  if (newLesion || v1 >= 1.4 * v0) return 'PD';
+  if (v1 === 0) return 'CR';
+  if (v1 <= 0.35 * v0) return 'PR';
+  return 'SD';
 }

@@ -15,7 +15,7 @@ import { measureFiles } from '../../main/engine/pipeline';
 import { writeNifti } from '../../main/engine/io/nifti';
 import { openImage } from '../../main/engine/io';
 import { tempDir } from './helpers';
-import { cornerPoints, gridCentre, rigidMotion } from './compare-medical-helpers';
+import { cornerPoints, count, gridCentre, rigidMotion } from './compare-medical-helpers';
 
 describe('transforms', () => {
   it('inverts and composes 4x4 transforms', () => {
@@ -352,7 +352,7 @@ describe('phantom pair: rigid motion, growth and a new lesion', () => {
     expect(change.response.recist).toBe('PD');
     expect(change.response.rano).toBe('PD');
     const src = await openImage(path.join(work.dir, 'followup_mask.nii.gz'));
-    const voxels = (await src.read()).data.reduce((s: number, v: number) => s + (v ? 1 : 0), 0);
+    const voxels = count((await src.read()).data);
     await src.close();
     expect(change.totals.volumeMl[1]).toBeCloseTo((voxels * 2 * 2 * 2.5) / 1000, 6);
   });

@@ -23,7 +23,7 @@ export interface CompareMedicalOptions {
   onProgress?: (fraction: number, message: string) => void;
   /** Appended to; the caller prints them. */
   warnings: string[];
-  /** Volumes above this many voxels are block-averaged for registration (default 2M). */
+  /** Volumes above this many voxels are block-averaged for registration (default 500k). */
   maxRegistrationVoxels?: number;
 }
 

@@ -148,15 +148,17 @@ export function mutualInformation(fixed: Volume3, moving: Volume3, baselineToFol
   const m = mul4(invert4(voxelToLps(moving.geometry)), mul4(baselineToFollowup, voxelToLps(fixed.geometry)));
   let n = 0;
   const { width: W, height: H, depth: D } = fixed;
-  for (let z = 0; z < D; z++) for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) {
-    const q = apply4(m, [x, y, z]);
-    const mv = trilinear(moving, q[0], q[1], q[2]);
-    if (mv === null) continue;
-    const fv = fixed.data[(z * H + y) * W + x]!;
-    const a = Math.min(bins - 1, Math.floor(((fv - flo) / (fhi - flo)) * bins));
-    const b = Math.min(bins - 1, Math.floor(((mv - mlo) / (mhi - mlo)) * bins));
-    joint[a * bins + b]!++;
-    n++;
+  for (let z = 0; z < D; z++) for (let y = 0; y < H; y++) {
+    const p = apply4(m, [0, y, z]);
+    for (let x = 0; x < W; x++) {
+      const mv = trilinear(moving, p[0] + m[0]! * x, p[1] + m[4]! * x, p[2] + m[8]! * x);
+      if (mv === null) continue;
+      const fv = fixed.data[(z * H + y) * W + x]!;
+      const a = Math.min(bins - 1, Math.floor(((fv - flo) / (fhi - flo)) * bins));
+      const b = Math.min(bins - 1, Math.floor(((mv - mlo) / (mhi - mlo)) * bins));
+      joint[a * bins + b]!++;
+      n++;
+    }
   }
   if (n === 0) return 0;
   const pa = new Float64Array(bins);
@@ -198,7 +200,11 @@ export function trilinear(v: Volume3, x: number, y: number, z: number): number |
 }
 
 export interface RegisterOptions {
-  /** Volumes above this many voxels are block-averaged first (registration accuracy needs far fewer). */
+  /**
+   * Volumes above this many voxels are block-averaged first (default 500k): elastix samples 2048 points per
+   * iteration, so accuracy does not need more, while its pyramid and set-up time grow with the voxels (a 256x256x24
+   * pair: 27 s at full size, 15 s at 128x128x24 on a loaded 2-core machine, the same 0.03 mm on synthetic motion).
+   */
   maxVoxels?: number;
   signal?: AbortSignal;
 }
@@ -216,7 +222,7 @@ function loadElastix(): Promise<ElastixModule> {
 /** Registers moving (follow-up) onto fixed (baseline). */
 export async function registerVolumes(fixed: Volume3, moving: Volume3, method: RegisterMethod, options: RegisterOptions = {}): Promise<RegistrationResult> {
   const t0 = performance.now();
-  const maxVoxels = options.maxVoxels ?? 2_000_000;
+  const maxVoxels = options.maxVoxels ?? 500_000;
   const f = downsample(fixed, maxVoxels);
   const m = downsample(moving, maxVoxels);
   const metricBefore = mutualInformation(f, m, IDENTITY4);
@@ -288,9 +294,9 @@ export function resampleLinear(src: Volume3, target: { width: number; height: nu
   const { width: W, height: H, depth: D } = target;
   const data = new Float32Array(W * H * D);
   let i = 0;
-  for (let z = 0; z < D; z++) for (let y = 0; y < H; y++) for (let x = 0; x < W; x++, i++) {
-    const q = apply4(m, [x, y, z]);
-    data[i] = trilinear(src, q[0], q[1], q[2]) ?? 0;
+  for (let z = 0; z < D; z++) for (let y = 0; y < H; y++) {
+    const p = apply4(m, [0, y, z]);
+    for (let x = 0; x < W; x++, i++) data[i] = trilinear(src, p[0] + m[0]! * x, p[1] + m[4]! * x, p[2] + m[8]! * x) ?? 0;
   }
   return { data, width: W, height: H, depth: D, geometry: target.geometry };
 }
