@@ -262,7 +262,7 @@ async function removeStale(outDir: string, written: string[]): Promise<void> {
 }
 
 /** In memory: the full label and instance maps, measured by the segmentation's own post-processing. */
-async function writeInMemory(src: ImageSource, image: PromptImage, masks: VolumeMask, outDir: string, classes: ManifestClass[], classId: number, model: InstancesDocument['model']): Promise<{ document: InstancesDocument; files: string[] }> {
+async function writeInMemory(src: ImageSource, image: PromptImage, masks: VolumeMask, z: number, outDir: string, classes: ManifestClass[], classId: number, model: InstancesDocument['model']): Promise<{ document: InstancesDocument; files: string[] }> {
   const { width: W, height: H, depth: D } = src;
   const plane = W * H;
   const labels = classId > 254 ? new Uint16Array(plane * D) : new Uint8Array(plane * D);
@@ -283,7 +283,6 @@ async function writeInMemory(src: ImageSource, image: PromptImage, masks: Volume
   const document: InstancesDocument = { source: sourceRecord(src, geometry), ...(model ? { model } : {}), classes: post.classes, instances: post.instances };
   const displayChannels = src.channels >= 3 ? 3 : 1;
   const display = await src.read({ channels: Array.from({ length: displayChannels }, (_, c) => c) });
-  const z = [...masks.keys()][0] ?? Math.floor(D / 2);
   const rasters: ResultRasters = {
     kind: src.kind,
     width: W,
@@ -407,7 +406,7 @@ export async function promptToFolder(imagePath: string, outDir: string, options:
 
     const classes = classList(classId, m.classes[0] ?? { name: 'object', color: '#ffcc00' });
     const modelRecord = { id: m.id, name: m.name, version: m.version };
-    const written = image.inMemory ? await writeInMemory(src, image, run.masks, outDir, classes, classId, modelRecord) : await writeStreamed(src, run.masks, outDir, classes, classId, modelRecord);
+    const written = image.inMemory ? await writeInMemory(src, image, run.masks, run.z, outDir, classes, classId, modelRecord) : await writeStreamed(src, run.masks, outDir, classes, classId, modelRecord);
     const last = [...run.steps].reverse().find((s) => s.z === run.z) ?? null;
     const prompt: PromptJson = {
       model: { ...modelRecord, format: m.interactive.format },
