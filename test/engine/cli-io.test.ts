@@ -26,7 +26,9 @@ beforeAll(async () => {
   // Same bundle as `npm run build` makes for the CLI; rebuilt only when main/ or preload/ changed since.
   const stale = !existsSync(cli) || statSync(cli).mtimeMs < Math.max(newestSource(path.join(repoRoot, 'main')), newestSource(path.join(repoRoot, 'preload')));
   if (stale) {
-    await build({ entryPoints: [path.join(repoRoot, 'main/cli/index.ts')], outfile: cli, bundle: true, platform: 'node', target: 'node20', format: 'cjs', sourcemap: true, logLevel: 'warning', external: ['electron', 'sharp', 'onnxruntime-node'] });
+    // The app's own esbuild options (scripts/esbuild-node.mjs), so the externals stay in step with the build.
+    const { nodeBundleOptions, nodeExternals } = (await import(path.join(repoRoot, 'scripts', 'esbuild-node.mjs'))) as { nodeBundleOptions: Record<string, unknown>; nodeExternals: string[] };
+    await build({ ...nodeBundleOptions, entryPoints: [path.join(repoRoot, 'main/cli/index.ts')], outfile: cli, external: nodeExternals });
   }
   writeTestPng(at('x.png'), 6, 4, 3, Uint8Array.from({ length: 72 }, (_, i) => i * 3));
   writeTestPng(at('g16.png'), 3, 2, 1, Uint16Array.from([1, 2, 3, 40000, 5, 6]));
@@ -65,6 +67,20 @@ describe('delineate info / convert', () => {
     }
   });
 
+  it('convert creates a missing output folder, as segment does, and leaves none behind on bad input', async () => {
+    for (const out of ['made/a/y.tif', 'made/b/y.nii.gz', 'made/c/y.png']) {
+      const r = run('convert', at('x.png'), at(out));
+      expect(r.code, r.stderr).toBe(0);
+      expect((await (await openImage(at(out))).read()).width).toBe(6);
+    }
+    // Relative to the working folder, as the README walkthrough runs it.
+    expect(run('convert', 'x.png', 'out/rel.nii.gz').code).toBe(0);
+    expect(existsSync(at('out/rel.nii.gz'))).toBe(true);
+    const r = run('convert', at('g16.png'), at('never/o.png'));
+    expect(r.code).toBe(2);
+    expect(existsSync(at('never'))).toBe(false);
+  });
+
   it('a folder of slices converts to a NIfTI volume, not to .tif', async () => {
     const dir = at('slices');
     mkdirSync(dir);
@@ -86,7 +102,7 @@ describe('delineate info / convert', () => {
     ['a non-image to convert', () => ['convert', at('notes.txt'), at('o.nii.gz')], /not a supported image/],
     ['16-bit to png', () => ['convert', at('g16.png'), at('o.png')], /8-bit/],
     ['an unknown output type', () => ['convert', at('x.png'), at('o.bmp')], /unknown output type/],
-    ['a missing output folder', () => ['convert', at('x.png'), at('nowhere/o.tif')], /does not exist/],
+    ['an output folder that is a file', () => ['convert', at('x.png'), at('x.png/o.tif')], /x\.png is a file, not a folder/],
   ];
   for (const [what, args, message] of bad) {
     it(`${what}: one line on stderr, exit 2`, () => {

@@ -112,6 +112,17 @@ describe('delineate export', () => {
     expect(fc.features[0]!.geometry.coordinates[0]![0]![0]).toBeCloseTo(15, 0); // lon near UTM 33's meridian
   });
 
+  it('creates a missing output folder, as segment does, and removes it again when the export fails', async () => {
+    for (const [to, file] of [['geotiff', 'a/l.tif'], ['csv', 'b/c/m.csv'], ['json', 'd/d.json'], ['png', 'e/v.png'], ['geojson', 'f/g.geojson']] as const) {
+      const target = path.join(tmp.dir, 'made', file);
+      expect(await main(['export', geo.result, '--to', to, '--out', target]), to).toBe(0);
+      expect(existsSync(target), target).toBe(true);
+    }
+    // DICOM SEG needs a DICOM result: the export fails, and the folder made for it goes too.
+    expect(await main(['export', geo.result, '--to', 'seg', '--out', path.join(tmp.dir, 'never', 'x.dcm')])).toBe(2);
+    expect(existsSync(path.join(tmp.dir, 'never'))).toBe(false);
+  });
+
   it('--deidentify leaves patient name, dates and the source path out of JSON', async () => {
     const plain = path.join(tmp.dir, 'plain.json');
     const deid = path.join(tmp.dir, 'deid.json');

@@ -1,6 +1,5 @@
 // `delineate convert <input> <output>`: .nii/.nii.gz for volumes (any input), .tif for 2D rasters (georeferencing
 // kept), .png for 8-bit 2D grey/RGB/RGBA. The output type follows the output name.
-import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { BYTES_PER_SAMPLE, InputError, type ImageSource } from '../../engine/image';
 import { openImage } from '../../engine/io';
@@ -8,6 +7,7 @@ import { writeNifti } from '../../engine/io/nifti';
 import { TiffWriter } from '../../engine/io/tiff-writer';
 import { interleave, writePng } from '../../engine/io/png';
 import { UsageError, checkFlags, openOptionsFromFlags, OPEN_FLAGS, parseArgs } from '../args';
+import { prepareOutputFolder } from '../output-folder';
 
 type Target = 'nifti' | 'tiff' | 'png';
 
@@ -26,11 +26,9 @@ export async function convertCommand(argv: string[]): Promise<number> {
   if (extra.length) throw new UsageError(`unexpected argument "${extra[0]}"`);
   const target = targetOf(output);
   if (path.resolve(input) === path.resolve(output)) throw new UsageError(`${output}: output would overwrite the input`);
-  const outDir = path.dirname(path.resolve(output));
-  const dirStat = await fs.stat(outDir).catch(() => null);
-  if (!dirStat?.isDirectory()) throw new InputError(output, `output folder ${outDir} does not exist`);
 
   const src = await openImage(input, openOptionsFromFlags(args));
+  let removeCreated: (() => Promise<void>) | null = null;
   try {
     // Check what the target can hold before decoding anything.
     if (target === 'tiff' && src.depth !== 1) {
@@ -41,6 +39,8 @@ export async function convertCommand(argv: string[]): Promise<number> {
       if (src.dtype !== 'uint8') throw new InputError(src.file, `is ${src.dtype}; .png output takes 8-bit images only: convert to .tif or .nii.gz`);
       if (![1, 3, 4].includes(src.channels)) throw new InputError(src.file, `has ${src.channels} channels; .png output takes 1, 3 or 4`);
     }
+    // The output folder is made only once the input has opened and fits the target: bad input leaves nothing.
+    removeCreated = await prepareOutputFolder(output);
     if (target === 'tiff') {
       await streamToTiff(src, output);
       process.stdout.write(`wrote ${output}\n`);
@@ -58,6 +58,9 @@ export async function convertCommand(argv: string[]): Promise<number> {
     };
     if (target === 'nifti') await writeNifti(output, volume);
     else await writePng(output, interleave(block.data as Uint8Array, block.width, block.height, block.channels), block.width, block.height, block.channels as 1 | 3 | 4);
+  } catch (err) {
+    await removeCreated?.();
+    throw err;
   } finally {
     await src.close();
   }

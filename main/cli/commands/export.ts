@@ -8,6 +8,7 @@ import { EXPORT_FORMATS, exportResult, loadResultFolder, type ExportFormat, type
 import { checkImageReference, loadSession, replaySession } from '../../engine/session/session';
 import { measurementsOf } from '../../engine/session/workspace';
 import type { ManualInput } from '../../engine/export/manual';
+import { prepareOutputFolder } from '../output-folder';
 
 const FLAGS = ['to', 'out', 'crs', 'deidentify', 'per-instance', 'tolerance', 'series', 'z'];
 
@@ -43,7 +44,15 @@ export async function exportCommand(argv: string[]): Promise<number> {
     ...(z !== undefined ? { z: Math.floor(z) } : {}),
   };
   const { result, measurements } = await loadInput(args.positionals[0]!);
-  const written = await exportResult(result, to as ExportFormat, out, { ...options, ...(measurements.length ? { measurements } : {}) });
+  // As segment does: a missing output folder is created (and removed again if the export fails).
+  const removeCreated = await prepareOutputFolder(out);
+  let written: string[];
+  try {
+    written = await exportResult(result, to as ExportFormat, out, { ...options, ...(measurements.length ? { measurements } : {}) });
+  } catch (err) {
+    await removeCreated();
+    throw err;
+  }
   process.stdout.write(`${args.positionals[0]} -> ${written.join(', ')} (${to}, ${result.document.instances.length} instances)\n`);
   return 0;
 }
