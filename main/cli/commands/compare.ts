@@ -58,9 +58,14 @@ export async function compareCommand(argv: string[]): Promise<number> {
   const progress = (f: number, msg: string): void => {
     if (process.stderr.isTTY) process.stderr.write(`\r${Math.round(f * 100)}% ${msg}`.padEnd(80).slice(0, 80));
   };
+  // Ctrl-C stops the work at the next strip or slice and removes the temporary folder, as a failure does.
+  const abort = new AbortController();
+  const onInterrupt = (): void => abort.abort();
+  process.once('SIGINT', onInterrupt);
+  const signal = abort.signal;
   try {
     const workDir = path.join(tmp, 'timepoints');
-    const { timepoints, warnings } = await resolveTimePoints(inputs, { workDir, ...(model ? { model } : {}), ...(dates ? { dates } : {}), onProgress: progress });
+    const { timepoints, warnings } = await resolveTimePoints(inputs, { workDir, signal, ...(model ? { model } : {}), ...(dates ? { dates } : {}), onProgress: progress });
     // Results made here (segmented images, edited sessions) stay in the output; an empty folder does not.
     if ((await fs.readdir(workDir)).length === 0) await fs.rmdir(workDir);
     const kinds = new Set(timepoints.map((tp) => tp.kind));
@@ -69,11 +74,11 @@ export async function compareCommand(argv: string[]): Promise<number> {
     let summary: string;
     if (kind === 'geo') {
       if (args.flags.has('register')) warnings.push('--register applies to medical images; maps are compared on the earliest date\'s grid');
-      const doc = await compareGeo(timepoints, { outDir: tmp, warnings, onProgress: progress, ...(minAreaM2 !== undefined ? { minAreaM2 } : {}) });
+      const doc = await compareGeo(timepoints, { outDir: tmp, warnings, signal, onProgress: progress, ...(minAreaM2 !== undefined ? { minAreaM2 } : {}) });
       summary = `${doc.transitions.length} from-to pairs, ${doc.changedHa} ha changed of ${doc.overlapHa} ha valid on both dates, ${doc.polygons} change polygons`;
     } else if (kind === 'medical') {
       if (minAreaM2 !== undefined) warnings.push('--min-area applies to maps; it is ignored for medical images');
-      const doc = await compareMedical(timepoints, { register, outDir: tmp, warnings, onProgress: progress });
+      const doc = await compareMedical(timepoints, { register, outDir: tmp, warnings, signal, onProgress: progress });
       const r = doc.response;
       summary = `${doc.lesions.length} lesion tracks; response volumetric ${r.volumetric}, RECIST ${r.recist}, RANO ${r.rano}`;
     } else {
@@ -89,6 +94,12 @@ export async function compareCommand(argv: string[]): Promise<number> {
     if (process.stderr.isTTY) process.stderr.write('\r'.padEnd(81) + '\r');
     await fs.rm(tmp, { recursive: true, force: true });
     if (createdParent) await fs.rm(createdParent, { recursive: true, force: true });
+    if (signal.aborted) {
+      process.stderr.write('delineate compare: cancelled; nothing written\n');
+      return 130;
+    }
     throw err;
+  } finally {
+    process.removeListener('SIGINT', onInterrupt);
   }
 }
