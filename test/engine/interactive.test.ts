@@ -11,13 +11,15 @@ import { writeTiff } from '../../main/engine/io/tiff-writer';
 import { openImage } from '../../main/engine/io';
 import { resolveModel } from '../../main/engine/inference/manifest';
 import { installModel } from '../../main/engine/inference/install';
+import { segmentToFolder } from '../../main/engine/pipeline';
 import { createOrtRuntime, type ModelRuntime, type NamedTensor } from '../../main/engine/inference/runtime';
 import { chooseCrop, cropOrigin, deepestPoint, growCrop, MaskWindow, pasteCrop, touchesInnerSide } from '../../main/engine/interactive/geometry';
 import { checkPromptModel, openPromptModel } from '../../main/engine/interactive/models';
 import { PromptImage } from '../../main/engine/interactive/prompt-image';
 import { promptToFolder, runPrompt, type PromptJson } from '../../main/engine/interactive/prompt';
 import { tempDir, readBand0, writeTestPng } from './helpers';
-import { buildSamDecoder, writeClickModel, writeSamModel } from '../fixtures/prompt-models';
+import { buildSamDecoder, clickManifest, writeClickModel, writeSamModel } from '../fixtures/prompt-models';
+import { buildPixelModel } from '../fixtures/onnx-builder';
 
 const t = tempDir('delineate-interactive-');
 afterAll(() => t.cleanup());
@@ -344,12 +346,27 @@ describe('prompt manifests are checked before onnxruntime opens them', () => {
     await expect(checkPromptModel(await resolveModel(c))).rejects.toThrow(/has 6 channels; the manifest's 1 image channels \+ 3 click\/mask maps make 4/);
   });
 
+  it('reads a manifest carried inside a bare .onnx (metadata_props.delineate_manifest)', async () => {
+    const file = path.join(t.dir, 'embedded.onnx');
+    writeFileSync(file, buildPixelModel({ inChannels: 4, weights: [[20, 0, -40, 0]], bias: [-10], activation: 'sigmoid', metadata: { delineate_manifest: JSON.stringify(clickManifest({ id: 'embedded' })) } }));
+    const model = await resolveModel(file);
+    expect(model.manifest.task).toBe('prompt');
+    expect(model.manifest.interactive?.format).toBe('clickmaps');
+    expect(model.manifest.file).toBe('embedded.onnx');
+    const img = squaresPng('embedded.png', 64, 64, [[28, 32, 33, 37]]);
+    const res = await promptToFolder(img.file, path.join(t.dir, 'out-embedded'), { model: file, clicks: [{ x: 30, y: 34, positive: true }] });
+    expect(res.document.instances[0]!.pixelCount).toBe(36);
+  });
+
   it('rejects a prompt manifest without an interactive block, and segment refuses a prompt model', async () => {
     const m = writeClickModel(root, { id: 'no-block' });
     const json = readJson<Record<string, unknown>>(m);
     delete json.interactive;
     writeFileSync(m, JSON.stringify(json));
     await expect(resolveModel(m)).rejects.toThrow(/"interactive" must be an object/);
+    const ok = writeClickModel(root, { id: 'for-segment' });
+    const img = squaresPng('seg.png', 32, 32, [[4, 4, 9, 9]]);
+    await expect(segmentToFolder(img.file, path.join(t.dir, 'seg-out'), { model: ok }, () => {})).rejects.toThrow(/"for-segment" is an interactive model \(task "prompt"\): run it with delineate prompt/);
   });
 });
 
