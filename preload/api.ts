@@ -2,7 +2,7 @@
 // main/ipc implements `InvokeHandlers` (checked with `satisfies`), preload/index.ts exposes one method per
 // channel, the test host serves the same handlers over a loopback socket. Change a channel here first.
 
-import type { ImageInfo, ImageKind, InferenceRecord, InstancesDocument, ModelSummary } from './formats';
+import type { ImageInfo, ImageKind, InferenceRecord, InstancesDocument, ModelSummary, RunWarning } from './formats';
 
 export type * from './formats';
 
@@ -500,6 +500,14 @@ export interface EngineStatus {
   restarts: number;
 }
 
+/** How one installed model suits the open image, before Run (see RunWarning in formats.ts). */
+export interface ModelCompatibility {
+  modelId: string;
+  warnings: RunWarning[];
+  /** The model does not fit the image at all (another kind, or channels it cannot read): the picker leaves it out. */
+  unfit: boolean;
+}
+
 export interface JobProgress {
   jobId: string;
   stage: string;
@@ -543,6 +551,8 @@ export interface InvokeChannels {
   'models:remove': { args: [modelId: string]; result: void };
   /** The execution providers a run will try, before running. */
   'models:device': { args: []; result: DevicePlan };
+  /** How each installed model suits this image (kind, channels, resolution), shown before Run. */
+  'models:compatibility': { args: [handle: FileHandle]; result: ModelCompatibility[] };
   'segment:run': { args: [jobId: string, request: SegmentRequest]; result: SegmentResult };
   'job:cancel': { args: [jobId: string]; result: boolean };
   'engine:status': { args: []; result: EngineStatus };
@@ -606,6 +616,7 @@ export const METHOD_OF_CHANNEL = {
   'models:add': 'addModel',
   'models:remove': 'removeModel',
   'models:device': 'devicePlan',
+  'models:compatibility': 'modelCompatibility',
   'segment:run': 'segment',
   'job:cancel': 'cancelJob',
   'engine:status': 'engineStatus',

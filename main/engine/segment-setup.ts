@@ -13,7 +13,7 @@ import { sigmoidInPlace, softmaxChannels, type TiledRunOptions } from './inferen
 import { classChannels } from './postprocess/labels';
 import { pixelUnit } from './measure/basic';
 import { contextChannels } from './inference/context';
-import { checkCompatibility } from './inference/compatibility';
+import { checkCompatibility, imageTraits } from './inference/compatibility';
 import type { Connectivity } from './postprocess/components';
 
 export interface SegmentOptions {
@@ -156,7 +156,7 @@ export async function prepareSegment(src: ImageSource, options: SegmentOptions):
   if (m.task === 'prompt') throw new InputError(model.manifestPath ?? model.onnxPath, `"${m.id}" is an interactive model (task "prompt"): run it with delineate prompt, not segment`);
   const onnx = await readOnnxInfo(model.onnxPath);
   const fit = checkModelFitsImage(model, onnx, src);
-  const warnings = checkCompatibility(m, src);
+  const warnings = checkCompatibility(m, await imageTraits(src, [m]));
   if (warnings.length) options.onWarnings?.(warnings);
   const activate =
     m.outputs.type === 'logits'

@@ -4,6 +4,7 @@
 import type { ImageInfo, InstancesDocument, ModelSummary } from '../../preload/formats';
 import type { ImageWindows, PatientHeader } from '../../preload/api';
 import type { DicomFolderScan } from './io/dicom/scan';
+import type { ModelCompatibility } from '../../preload/api';
 import type { DevicePlan, EditOperation, EditResult, JobProgress, ResultExportFormat, SessionView, PixelProbe, ResultProbability, ResultProbabilityRequest, ResultSlice, ResultSliceRequest, SliceBitmap, SliceRequest, SegmentRequest, TileBitmap, TileRequest } from '../../preload/api';
 import type { ExportMeasurement } from '../../preload/api';
 
@@ -30,6 +31,8 @@ export interface EngineService {
   removeModel(modelId: string): Promise<void>;
   /** The execution providers a run will try, in order, and why faster ones are ruled out. */
   devicePlan(): Promise<DevicePlan>;
+  /** How each installed model suits the image (kind, channels, resolution): the picker reads it before Run. */
+  modelCompatibility(path: string, options?: OpenOptions): Promise<ModelCompatibility[]>;
   /** Runs a model on the image and post-processes it; honours the signal between tiles. */
   segment(
     path: string,
@@ -80,6 +83,8 @@ import { renderSlice } from './render/slice';
 import { TileRenderer } from './render/tile';
 import { describe } from './image';
 import { listModels, segmentImage } from './pipeline';
+import { scanModels } from './inference/manifest';
+import { checkCompatibility, imageTraits, isUnfit } from './inference/compatibility';
 import { SourceCache } from './io/cache';
 import { PROBABILITY_CAP_BYTES, ResultStore } from './results/store';
 import { probePixel } from './render/probe';
@@ -132,6 +137,16 @@ export function createEngineService(options: EngineServiceOptions = {}): EngineS
     },
     async devicePlan() {
       return planAutoDevice();
+    },
+    async modelCompatibility(path, open = {}) {
+      const scan = await scanModels();
+      return sources.use(path, open, async (src) => {
+        const traits = await imageTraits(src, scan.models.map((model) => model.manifest));
+        return scan.models.map((model) => {
+          const warnings = checkCompatibility(model.manifest, traits);
+          return { modelId: model.manifest.id, warnings, unfit: isUnfit(warnings) };
+        });
+      });
     },
     async segment(path, request, onProgress, signal, open = {}) {
       const src = await openImage(path, open);

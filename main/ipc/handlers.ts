@@ -204,6 +204,9 @@ export function createHandlers(deps: HandlerDeps) {
     async 'models:device'() {
       return engine.call('devicePlan', []);
     },
+    async 'models:compatibility'(handle) {
+      return engine.call('modelCompatibility', [files.resolve(handle), openOptions(handle)]);
+    },
     async 'segment:run'(jobId, request) {
       const { handle, ...rest } = request;
       const path = files.resolve(handle);

@@ -305,6 +305,7 @@ export const VALIDATORS = {
   'models:add': [],
   'models:remove': [modelId],
   'models:device': [],
+  'models:compatibility': [handle],
   'segment:run': [jobId, segmentRequest],
   'job:cancel': [jobId],
   'engine:status': [],

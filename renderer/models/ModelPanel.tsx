@@ -1,7 +1,10 @@
 // Running a model: the picker lists the models whose manifest accepts the image's kind (plain pictures may use
 // any), with the card summary; Run, then a progress bar with stage, ETA and Cancel; the device the next run will
 // use and why, and the device of the last run and why faster ones were skipped. "Add model..." installs the
-// user's own .onnx model; user-added models can be removed again (shipped ones cannot).
+// user's own .onnx model; user-added models can be removed again (shipped ones cannot). Before Run the engine's
+// check of each model against the image leaves out the models that cannot fit it and warns about the chosen one
+// (a resolution far from the model's); after a run the time shown is the whole run's, as the person waited.
+import { useEffect } from 'react';
 import type { DevicePlan } from '../../preload/api';
 import * as files from '../files/commands';
 import { apply, useStore } from '../state/store';
@@ -10,7 +13,8 @@ import * as cmd from '../state/commands';
 import { tip } from '../shortcuts';
 import { postprocessLabel } from './describe';
 
-import { modelsFor, shownModel } from './usable';
+import { compatibilityOf, modelsFor, shownModel, unfitModels } from './usable';
+import { loadCompatibility } from './compatibility';
 
 export { modelsFor };
 
@@ -30,6 +34,11 @@ export function devicePlanText(plan: DevicePlan): { text: string; detail: string
   return { text: `Tries ${deviceName(first)} first, falls back to CPU`, detail };
 }
 
+/** The stage as the progress line names it (post-processing in words; the others as the engine names them). */
+function stageName(stage: string): string {
+  return stage === 'postprocess' ? 'post-processing' : stage;
+}
+
 function eta(seconds: number | undefined): string {
   if (seconds === undefined || !Number.isFinite(seconds)) return '';
   if (seconds < 1) return 'less than 1 s left';
@@ -45,9 +54,16 @@ export function ModelPanel() {
   const result = useStore((s) => s.result);
   const devicePlan = useStore((s) => s.devicePlan);
   const modelPostprocess = useStore((s) => s.modelPostprocess);
-  const usable = modelsFor(models, image?.info.kind);
+  const compatibility = useStore((s) => s.compatibility);
+  const usable = modelsFor(models, image?.info.kind, unfitModels({ image, compatibility }));
   // The same choice Run and Ctrl+Enter make (models/usable.ts).
-  const chosen = shownModel({ models, modelId, image });
+  const chosen = shownModel({ models, modelId, image, compatibility });
+  const warnings = chosen ? (compatibilityOf({ image, compatibility }).find((c) => c.modelId === chosen.id)?.warnings ?? []) : [];
+  const handle = image?.handle;
+  // Asked again when the installed models change (a model added or removed).
+  useEffect(() => {
+    if (handle) void loadCompatibility(handle);
+  }, [handle, models]);
   const progress = job?.progress;
   const inference = result?.document.inference;
   const skipped = Array.isArray(inference?.skippedDevices) ? (inference.skippedDevices as unknown[]).map(String) : [];
@@ -101,6 +117,11 @@ export function ModelPanel() {
               Non-commercial use only
             </div>
           )}
+          {warnings.map((w) => (
+            <div key={w.code} className="model-warning" data-testid="model-warning" data-code={w.code} role="alert">
+              {w.message}
+            </div>
+          ))}
           {chosen.summary && <p data-testid="model-summary">{chosen.summary}</p>}
           {chosen.postprocess && (
             <label className="row" title="The model's clean-up step, as its card explains; switch it off to keep every object (e.g. multifocal lesions)">
@@ -128,7 +149,7 @@ export function ModelPanel() {
         <div className="job" data-testid="job">
           <progress data-testid="job-progress" value={progress ? progress.done : undefined} max={progress ? Math.max(1, progress.total) : undefined} />
           <div className="muted">
-            <span data-testid="job-stage">{progress ? progress.stage : 'starting'}</span>
+            <span data-testid="job-stage">{progress ? stageName(progress.stage) : 'starting'}</span>
             {progress && progress.total > 1 && (
               <span>
                 {' '}
@@ -146,7 +167,7 @@ export function ModelPanel() {
       )}
       {inference && !job && (
         <div className="muted" data-testid="device" title={skipped.length ? `Skipped: ${skipped.join('; ')}` : 'First choice'}>
-          Ran on {inference.device.toUpperCase()} in {inference.seconds.toFixed(1)} s ({inference.tiles} tiles)
+          Ran on {inference.device.toUpperCase()} in <span data-testid="run-seconds" title={`Run to result on screen; the model and its post-processing took ${inference.seconds.toFixed(1)} s of it`}>{(result?.wallSeconds ?? inference.seconds).toFixed(1)} s</span> ({inference.tiles} tiles)
           {skipped.length > 0 && <span> — {skipped.length} faster provider{skipped.length > 1 ? 's' : ''} unavailable</span>}
         </div>
       )}

@@ -250,12 +250,15 @@ export async function runSegmentation(): Promise<void> {
   if (!image || !modelId || job) return;
   if (modelId !== getState().modelId) apply(op.modelPicked(modelId));
   const jobId = `job_${crypto.randomUUID().replace(/-/g, '')}`;
-  apply(op.jobStarted(jobId, performance.now()));
+  const startedMs = performance.now();
+  apply(op.jobStarted(jobId, startedMs));
   try {
     const result = await api().segment(jobId, { handle: image.handle, modelId, ...(modelPostprocess ? {} : { modelPostprocess: false }) });
     apply(op.resultReceived(image.handle, result));
     if (getState().result?.resultId === result.resultId) autosaveFailed(result.autosaveError);
     await Promise.all([loadResultSlice(), refreshPlaneResults()]);
+    // The time shown is what the person waited: the whole run, post-processing and the first overlay included.
+    if (result.resultId) apply(op.resultTimed(result.resultId, (performance.now() - startedMs) / 1000));
   } catch (err) {
     if (!/abort|cancel/i.test(err instanceof Error ? `${err.name} ${err.message}` : '')) report(err);
   } finally {

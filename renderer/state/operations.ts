@@ -2,7 +2,7 @@
 // Edits of a result are not here: they are operations on the engine host's instance map (result:edit), and
 // `resultEdited` only takes in what the host answers.
 import type { EditResult, EngineStatus, JobProgress, ModelSummary, OpenedImage, OpenedSession, RecoverableSession, PixelProbe, ResultSlice, SegmentResult, SliceBitmap } from '../../preload/api';
-import type { DevicePlan, RecentFile } from '../../preload/api';
+import type { DevicePlan, ModelCompatibility, RecentFile } from '../../preload/api';
 import type { AppState, OverlayStyle, SortState, Tool, UnsavedPrompt } from './store';
 import type { ManualMeasurement } from '../measurements/manual';
 import type { ResultProbability, SliceAxis } from '../../preload/api';
@@ -214,6 +214,14 @@ export const seriesChooserShown = (open: boolean) => (s: AppState): AppState => 
   return s.seriesChooserOpen === next ? s : { ...s, seriesChooserOpen: next };
 };
 export const devicePlanned = (devicePlan: DevicePlan | null) => (s: AppState): AppState => ({ ...s, devicePlan });
+
+/** How the installed models suit an image (a late answer for another image is dropped). */
+export const compatibilityLoaded = (handle: string, value: ModelCompatibility[]) => (s: AppState): AppState =>
+  s.image?.handle === handle ? { ...s, compatibility: { handle, value } } : s;
+
+/** The run that made this result took this long, from Run to its overlay on screen. */
+export const resultTimed = (resultId: string, wallSeconds: number) => (s: AppState): AppState =>
+  s.result?.resultId === resultId ? { ...s, result: { ...s.result, wallSeconds } } : s;
 /** A model the user added: listed and picked. */
 export const modelAdded = (model: ModelSummary) => (s: AppState): AppState => ({
   ...s,

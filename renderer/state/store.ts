@@ -3,7 +3,7 @@
 import { useSyncExternalStore } from 'react';
 import type { ManualMeasurement } from '../measurements/manual';
 import type { ResultProbability } from '../../preload/api';
-import type { DevicePlan, RecentFile } from '../../preload/api';
+import type { DevicePlan, ModelCompatibility, RecentFile } from '../../preload/api';
 import type { FolderScan, ImageWindows, PatientHeader } from '../../preload/api';
 import type { EditOperationName, EngineStatus, RecoverableSession, InstancesDocument, JobProgress, ModelSummary, OpenedImage, PixelProbe, ResultSlice, SliceBitmap } from '../../preload/api';
 
@@ -26,6 +26,8 @@ export interface ResultState {
   redoStack: EditOperationName[];
   /** The host kept the model's per-class probabilities (the heat-map can show them). */
   probabilities?: boolean;
+  /** Wall time of the run that made it, from Run to its overlay on screen (post-processing included). */
+  wallSeconds?: number;
   /**
    * Where the last saved session sits in the undo stack: its depth (undoStack.length) when saved or opened. Null when
    * this result was never saved, or when the saved state was in the redo stack and a new edit dropped it. Undo back
@@ -145,6 +147,8 @@ export interface AppState {
   seriesChooserOpen: boolean;
   /** Which execution providers a run will try (asked once the engine is up). */
   devicePlan: DevicePlan | null;
+  /** How each installed model suits the open image (kind, channels, resolution), asked once per image. */
+  compatibility: { handle: string; value: ModelCompatibility[] } | null;
   /** Patient name, ID and dates are hidden everywhere they are shown, and exports leave them out by default. */
   deidentify: boolean;
   /** Window presets of the open image by its modality (asked once per image). */
@@ -205,6 +209,7 @@ export const initialState: AppState = {
   recentMenuRequest: 0,
   seriesChooserOpen: false,
   devicePlan: null,
+  compatibility: null,
   deidentify: false,
   windows: null,
   patient: null,

@@ -1,13 +1,15 @@
 // checkCompatibility: the one check of a model against an image that the CLI, instances.json and the model picker
 // share. Resolution more than 2x off (either way) warns with both resolutions and the factor; a colour picture is
 // unfit for a one-channel scanner model; patient and map data must match the model's kinds.
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { checkCompatibility, isUnfit, RESOLUTION_WARN_FACTOR, type ImageTraits, type ManifestTraits } from '../../main/engine/inference/compatibility';
+import sharp from 'sharp';
+import { checkCompatibility, imageTraits, isUnfit, RESOLUTION_WARN_FACTOR, type ImageTraits, type ManifestTraits } from '../../main/engine/inference/compatibility';
+import { openImage } from '../../main/engine/io';
 import type { Geometry, ModelManifest } from '../../preload/formats';
 import { brightManifest } from '../fixtures/models';
-import { repoRoot } from './helpers';
+import { repoRoot, tempDir } from './helpers';
 
 const shipped = (id: string): ModelManifest => JSON.parse(readFileSync(path.join(repoRoot, 'models', id, 'manifest.json'), 'utf8')) as ModelManifest;
 const landcover = shipped('landcover-deepglobe');
@@ -79,5 +81,37 @@ describe('checkCompatibility', () => {
     expect(w[0]!.message).toContain('georeferenced or plain');
     expect(isUnfit(w)).toBe(true);
     expect(checkCompatibility({ ...landcover, kinds: ['geo'] }, image({ kind: 'image', geometry: { type: 'pixel' } }))).toEqual([]);
+  });
+
+  describe('a grey picture saved as RGB', () => {
+    const t = tempDir('delineate-compat-');
+    afterAll(() => t.cleanup());
+
+    it('keeps the brain model for grey pixels stored in three channels, not for a colour photo', async () => {
+      const W = 300;
+      const grey = Buffer.alloc(W * W * 3);
+      const colour = Buffer.alloc(W * W * 3);
+      for (let i = 0; i < W * W; i++) {
+        const v = (i * 7) % 200;
+        grey.fill(v, 3 * i, 3 * i + 3);
+        colour[3 * i] = v;
+        colour[3 * i + 1] = 255 - v;
+        colour[3 * i + 2] = (v * 3) % 256;
+      }
+      const files = { grey: path.join(t.dir, 'grey.png'), colour: path.join(t.dir, 'colour.png') };
+      await sharp(grey, { raw: { width: W, height: W, channels: 3 } }).png().toFile(files.grey);
+      await sharp(colour, { raw: { width: W, height: W, channels: 3 } }).png().toFile(files.colour);
+      for (const [name, expected] of [['grey', []], ['colour', ['channels']]] as const) {
+        const src = await openImage(files[name]);
+        try {
+          expect(src.channels).toBe(3);
+          const traits = await imageTraits(src, [brain]);
+          expect(traits.grey).toBe(name === 'grey');
+          expect(checkCompatibility(brain, traits).map((w) => w.code)).toEqual(expected);
+        } finally {
+          await src.close();
+        }
+      }
+    });
   });
 });

@@ -67,6 +67,7 @@ const api: DelineateApi = {
   addModel: () => invoke('models:add'),
   removeModel: (modelId) => invoke('models:remove', modelId),
   devicePlan: () => invoke('models:device'),
+  modelCompatibility: (handle) => invoke('models:compatibility', handle),
   segment: (jobId, request) => invoke('segment:run', jobId, request),
   cancelJob: (jobId) => invoke('job:cancel', jobId),
   engineStatus: () => invoke('engine:status'),

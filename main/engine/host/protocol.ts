@@ -8,6 +8,7 @@ import type { EngineService, OpenOptions } from '../service';
 import type { ImageWindows, PatientHeader } from '../../../preload/api';
 import type { DicomFolderScan } from '../io/dicom/scan';
 import type { AutosaveEntry, RestoredSession } from '../session/workspace';
+import type { ModelCompatibility } from '../../../preload/api';
 
 /** Every method the host serves, its wire parameters (no callbacks, no signal) and its result. */
 export interface EngineCalls {
@@ -18,6 +19,7 @@ export interface EngineCalls {
   addModel: { params: [file: string]; result: ModelSummary };
   removeModel: { params: [modelId: string]; result: void };
   devicePlan: { params: []; result: DevicePlan };
+  modelCompatibility: { params: [path: string, options?: OpenOptions]; result: ModelCompatibility[] };
   segment: { params: [path: string, request: Omit<SegmentRequest, 'handle'>, options?: OpenOptions]; result: Awaited<ReturnType<EngineService['segment']>> };
   windows: { params: [path: string, options?: OpenOptions]; result: ImageWindows };
   patient: { params: [path: string, options?: OpenOptions]; result: PatientHeader };
@@ -38,7 +40,7 @@ export interface EngineCalls {
 }
 
 export type EngineMethod = keyof EngineCalls;
-export const ENGINE_METHODS = ['info', 'slice', 'tile', 'listModels', 'addModel', 'removeModel', 'devicePlan', 'segment', 'windows', 'patient', 'scanFolder', 'probe', 'resultSlice', 'resultProbability', 'editResult', 'undoEdit', 'redoEdit', 'saveSession', 'openSession', 'listAutosaves', 'closeResult', 'recoverAutosave', 'discardAutosave', 'exportResult'] as const satisfies readonly EngineMethod[];
+export const ENGINE_METHODS = ['info', 'slice', 'tile', 'listModels', 'addModel', 'removeModel', 'devicePlan', 'modelCompatibility', 'segment', 'windows', 'patient', 'scanFolder', 'probe', 'resultSlice', 'resultProbability', 'editResult', 'undoEdit', 'redoEdit', 'saveSession', 'openSession', 'listAutosaves', 'closeResult', 'recoverAutosave', 'discardAutosave', 'exportResult'] as const satisfies readonly EngineMethod[];
 
 // Compile-time check that every EngineService method has a wire entry and vice versa.
 type _SameKeys = [Exclude<keyof EngineService, EngineMethod>, Exclude<EngineMethod, keyof EngineService>] extends [never, never] ? true : never;

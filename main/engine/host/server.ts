@@ -82,6 +82,8 @@ export function serveEngine(service: EngineService, transport: HostTransport): {
         return service.removeModel(p[0] as string);
       case 'devicePlan':
         return service.devicePlan();
+      case 'modelCompatibility':
+        return service.modelCompatibility(p[0] as string, p[1] as OpenOptions | undefined);
       case 'segment': {
         const controller = new AbortController();
         if (msg.jobId !== undefined) jobs.set(msg.jobId, controller);

@@ -13,8 +13,8 @@ export const RESOLUTION_WARN_FACTOR = 2;
 /** What the check reads of a manifest. */
 export type ManifestTraits = Pick<ModelManifest, 'id' | 'kinds' | 'input' | 'resolution' | 'modality'>;
 
-/** What the check reads of an image. */
-export type ImageTraits = Pick<ImageSource, 'kind' | 'channels' | 'geometry' | 'width' | 'height'>;
+/** What the check reads of an image; `grey`: its colour channels were found equal (a grey picture saved as RGB). */
+export type ImageTraits = Pick<ImageSource, 'kind' | 'channels' | 'geometry' | 'width' | 'height'> & { grey?: boolean };
 
 /** Codes that mean the model does not fit the image at all (the picker does not offer it). */
 export const UNFIT_CODES: ReadonlySet<string> = new Set(['kind', 'channels']);
@@ -45,7 +45,7 @@ export function checkCompatibility(m: ManifestTraits, image: ImageTraits): RunWa
   const names = m.input.channels.join(', ');
   if (image.channels < need) {
     out.push({ code: 'channels', message: `channels: model "${m.id}" reads ${need} channels (${names}); the image has ${image.channels}` });
-  } else if (need === 1 && image.channels >= 3 && m.modality) {
+  } else if (need === 1 && image.channels >= 3 && m.modality && !image.grey) {
     // A model of one scanner channel (an MR sequence, CT) on a colour picture would read its red channel only: never
     // what it was trained on. Generic one-band models (no modality) read the first band of anything, as documented.
     out.push({ code: 'channels', message: `channels: model "${m.id}" reads one ${m.modality} channel (${names}); this is a colour image with ${image.channels} channels` });
@@ -67,6 +67,32 @@ export function checkCompatibility(m: ManifestTraits, image: ImageTraits): RunWa
     }
   }
   return out;
+}
+
+/** Side of the centre window whose pixels tell a grey picture stored as RGB from a colour one. */
+const GREY_PROBE_PX = 256;
+
+/**
+ * Whether an image of three or more channels is grey in fact (its first three channels equal over a window at the
+ * centre of its middle slice): an MR screenshot saved as RGB is still one channel for a scanner model. Images of
+ * fewer than three channels are not asked (undefined).
+ */
+export async function probeGrey(src: ImageSource): Promise<boolean | undefined> {
+  if (src.channels < 3) return undefined;
+  const width = Math.min(GREY_PROBE_PX, src.width);
+  const height = Math.min(GREY_PROBE_PX, src.height);
+  const block = await src.read({ x: Math.floor((src.width - width) / 2), y: Math.floor((src.height - height) / 2), z: Math.floor(src.depth / 2), width, height, depth: 1, channels: [0, 1, 2] });
+  const n = width * height;
+  const d = block.data;
+  for (let i = 0; i < n; i++) if (d[i] !== d[n + i] || d[i] !== d[2 * n + i]) return false;
+  return true;
+}
+
+/** The image's traits for the check, with `grey` probed only where a one-channel scanner model could hinge on it. */
+export async function imageTraits(src: ImageSource, models: readonly ManifestTraits[]): Promise<ImageTraits> {
+  const asks = src.channels >= 3 && models.some((m) => m.input.channels.length === 1 && m.modality);
+  const grey = asks ? await probeGrey(src) : undefined;
+  return { kind: src.kind, channels: src.channels, geometry: src.geometry, width: src.width, height: src.height, ...(grey !== undefined ? { grey } : {}) };
 }
 
 /** Whether these warnings rule the model out for the image (the picker then does not offer it). */
