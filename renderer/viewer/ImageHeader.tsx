@@ -25,7 +25,12 @@ export function ImageHeader() {
   );
   return (
     <div className="image-header" data-testid="image-header" role="group" aria-label="Patient and study">
-      {deidentify ? (
+      {image.info.format !== 'dicom' ? (
+        // NIfTI and other research formats carry no patient attributes: say so once instead of three dashes.
+        <span className="image-header-field muted" data-testid="header-no-patient" title={`A ${image.info.format.toUpperCase()} file holds no patient name, ID or study date`}>
+          No patient data in this {image.info.format.toUpperCase()} file
+        </span>
+      ) : deidentify ? (
         <span className="image-header-field" data-testid="header-deidentified" title="Patient name, ID and dates are hidden (De-identify is on)">
           <strong>De-identified</strong>
         </span>

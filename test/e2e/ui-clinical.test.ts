@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import type { Page } from 'playwright-core';
 import { writeCtSeries } from '../fixtures/dicom-writer';
+import { writeNifti } from '../../main/engine/io/nifti';
 import { cellText, readState, skipReason, startSession, until, writeTestModels, type Session } from './ui-helpers';
 
 if (skipReason) console.warn(`ui clinical e2e tests skipped: ${skipReason}`);
@@ -85,7 +86,7 @@ function drawnBox(page: Page, testId: string): Promise<{ w: number; h: number }>
   }, testId);
 }
 
-describe.skipIf(skipReason !== null)('UI: clinical conventions and readable numbers', () => {
+describe.skipIf(skipReason !== null)(`UI: clinical conventions and readable numbers${skipReason === null ? '' : ` (skipped: ${skipReason})`}`, () => {
   let s: Session;
   let dir: string;
   let root: string;
@@ -122,6 +123,10 @@ describe.skipIf(skipReason !== null)('UI: clinical conventions and readable numb
     const raw = Buffer.alloc(120 * 80, 30);
     for (let y = 30; y < 50; y++) for (let x = 40; x < 80; x++) raw[y * 120 + x] = 230;
     await sharp(raw, { raw: { width: 120, height: 80, channels: 1 } }).png().toFile(join(dir, 'photo.png'));
+    // An MR-like NIfTI in signal units (0..4000, brighter with z): no modality, no window of its own.
+    const mr = new Float32Array(48 * 40 * 10);
+    for (let z = 0; z < 10; z++) for (let i = 0; i < 48 * 40; i++) mr[z * 48 * 40 + i] = (i % 48) * 40 + z * 200;
+    await writeNifti(join(dir, 'flair.nii.gz'), { data: mr, width: 48, height: 40, depth: 10, channels: 1, geometry: { type: 'medical', spacingMm: [1, 1, 3], originMm: [0, 0, 0], direction: [1, 0, 0, 0, 1, 0, 0, 0, 1] } });
     writeTestModels(join(dir, 'models'));
     s = await startSession(join(dir, 'models'));
   });
@@ -235,6 +240,26 @@ describe.skipIf(skipReason !== null)('UI: clinical conventions and readable numb
     expect(labels.some((l) => /Lung|Bone/.test(l))).toBe(false);
     expect(await page.getByTestId('orient-left-axial').innerText()).toMatch(/^[RLAPSI]$/);
     await shoot(page, 'header-orientation-mr');
+  });
+
+  it('opens a NIfTI in signal units on the whole volume\'s 1-99 % window, with letters and a header that says it has no patient data', async () => {
+    const { page, host } = s;
+    host.setNextDialogPath(join(dir, 'flair.nii.gz'));
+    await page.getByTestId('open-button').click();
+    await discardIfAsked(page);
+    await page.getByTestId('status-size').filter({ hasText: '48 × 40 × 10' }).waitFor();
+    await page.getByTestId('header-no-patient').waitFor();
+    expect(await page.getByTestId('header-patient').count()).toBe(0);
+    await until(() => page.getByTestId('wl-preset').inputValue(), (v) => v === 'auto', 10_000, 'Auto (1-99 %) active');
+    // The volume runs 0..3640: its 1st and 99th percentiles, not the middle slice's own stretch.
+    const { window, auto } = await page.evaluate(() => {
+      const st = window.__delineateState!();
+      return { window: st.display.window, auto: st.windows!.value.presets.find((p) => p.id === 'auto')! };
+    });
+    expect(window).toEqual({ center: auto.center, width: auto.width });
+    expect(auto.center - auto.width / 2).toBeLessThan(200);
+    expect(auto.center + auto.width / 2).toBeGreaterThan(3400);
+    expect(await page.getByTestId('orient-left-axial').innerText()).toBe('R');
   });
 
   it('names the unit of every column (Mean in HU for CT) and cuts off no column at the default size', async () => {
