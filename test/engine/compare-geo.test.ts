@@ -304,6 +304,37 @@ describe('compare: another UTM zone, another resolution, partial overlap', () =>
   });
 });
 
+describe('compare: streamed change polygons on a tall raster', () => {
+  it('pieces in the rolling window and pieces taller than it give the in-memory features', async () => {
+    // 12 x 1300 px: a stripe changed over the full height (taller than two 512-row strips) plus small blocks in
+    // every strip and one across a strip border.
+    const W = 12;
+    const H = 1300;
+    const geometry: GeoGeometry = { type: 'geo', geotransform: [300000, 5, 0, 6000000, 0, -5], crs: 'EPSG:32632' };
+    const before = new Uint8Array(W * H).fill(3);
+    const after = before.slice();
+    for (let y = 0; y < H; y++) after[y * W + 1] = 4;
+    for (const y0 of [10, 500, 700, 1020, 1290]) for (let y = y0; y < y0 + 8; y++) for (let x = 5; x < 9; x++) after[y * W + x] = 1;
+    const r0 = await resultFolder('tall-20200101', before, W, H, geometry);
+    const r1 = await resultFolder('tall-20210101', after, W, H, geometry);
+    const memory = await run(r0, r1, '--out', at('tall-memory'));
+    expect(memory.code, memory.stderr).toBe(0);
+    const previous = process.env.DELINEATE_STREAMING_THRESHOLD_PX;
+    process.env.DELINEATE_STREAMING_THRESHOLD_PX = '0';
+    try {
+      const streamed = await run(r0, r1, '--out', at('tall-streamed'));
+      expect(streamed.code, streamed.stderr).toBe(0);
+    } finally {
+      if (previous === undefined) delete process.env.DELINEATE_STREAMING_THRESHOLD_PX;
+      else process.env.DELINEATE_STREAMING_THRESHOLD_PX = previous;
+    }
+    const query = 'SELECT fid, "from", "to", pixels, areaHa, hex(geom) FROM change ORDER BY fid';
+    const inMemory = await gpkgRows(at('tall-memory', 'change.gpkg'), query);
+    expect(inMemory.map((r) => [r[1], r[2], r[3]])).toEqual([[3, 4, 1300], [3, 1, 32], [3, 1, 32], [3, 1, 32], [3, 1, 32], [3, 1, 32]]);
+    expect(await gpkgRows(at('tall-streamed', 'change.gpkg'), query)).toEqual(inMemory);
+  });
+});
+
 describe('compare: a geographic (lon/lat) earlier date', () => {
   it('takes the lon/lat grid as the common grid and measures its pixels on the ellipsoid', async () => {
     // 0.0001° pixels at 46°N (about 7.7 x 11.1 m); the later date is 10 m UTM 33N over the same ground.

@@ -12,7 +12,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { GeoGeometry, GeoTransform, InstancesDocument, InstanceRecord } from '../../../../preload/formats';
-import { InputError } from '../../image';
+import { InputError, type PixelArray } from '../../image';
 import { openImage } from '../../io/index';
 import { TiffWriter } from '../../io/tiff-writer';
 import { writeFileAtomic } from '../../io/atomic';
@@ -144,7 +144,8 @@ function changeLayer(codes: Uint16Array, grid: GridRaster, pixelAreaM2: (x: numb
 /**
  * The same polygons for rasters too large to hold whole: change.tif is read back strip by strip into streamed
  * components (postprocess/streaming.ts, same ids and pieces as in memory), their areas summed strip by strip from the
- * instance map on disk, and each kept piece traced from a read of its own bounding box.
+ * instance map on disk, and each kept piece traced from a rolling window of two strips (a taller piece from a read
+ * of its own bounding box).
  */
 async function changeLayerStreamed(changeTif: string, grid: GridRaster, pixelAreaM2: (x: number, y: number) => number, classes: Map<number, ChangeClass>, minAreaM2: number, signal?: AbortSignal): Promise<VectorLayer> {
   const change = await openImage(changeTif);
@@ -183,13 +184,33 @@ async function changeLayerStreamed(changeTif: string, grid: GridRaster, pixelAre
             }
           }
         }
+        // Pieces come in raster order of their first pixel, so a rolling window of two strips holds nearly all of
+        // them; only a piece taller than that is read on its own.
         const features: VectorFeature[] = [];
+        let windowY = -1;
+        let windowRows = 0;
+        let window: PixelArray | null = null;
         for (const s of cc.stats) {
           if (areaM2[s.id]! < minAreaM2) continue;
+          signal?.throwIfAborted();
           const w = s.max[0] - s.min[0] + 1;
           const h = s.max[1] - s.min[1] + 1;
-          const crop = (await inst.read({ x: s.min[0], y: s.min[1], width: w, height: h, channels: [0] })).data;
-          features.push(...pieceFeatures(s, areaM2[s.id]!, Uint32Array.from(crop), w, h, s.min[0], s.min[1], grid, classes));
+          if (!window || s.min[1] >= windowY + STRIP_ROWS) {
+            windowY = Math.floor(s.min[1] / STRIP_ROWS) * STRIP_ROWS;
+            windowRows = Math.min(2 * STRIP_ROWS, H - windowY);
+            window = (await inst.read({ x: 0, y: windowY, width: W, height: windowRows, channels: [0] })).data;
+          }
+          let crop: Uint32Array;
+          if (s.max[1] < windowY + windowRows) {
+            crop = new Uint32Array(w * h);
+            for (let j = 0; j < h; j++) {
+              const from = (s.min[1] - windowY + j) * W + s.min[0];
+              for (let i = 0; i < w; i++) crop[j * w + i] = window[from + i]!;
+            }
+          } else {
+            crop = Uint32Array.from((await inst.read({ x: s.min[0], y: s.min[1], width: w, height: h, channels: [0] })).data);
+          }
+          features.push(...pieceFeatures(s, areaM2[s.id]!, crop, w, h, s.min[0], s.min[1], grid, classes));
         }
         return { name: 'change', crs: grid.crs, fields: CHANGE_FIELDS, features };
       } finally {
