@@ -69,6 +69,18 @@ interface EvalObject {
   truth: Uint8Array;
 }
 
+/** The reference and the prediction on one window: the union of their boxes plus one pixel, clamped to the image. */
+function pairWindow(pred: MaskWindow, truth: MaskWindow, W: number, H: number): { pred: Uint8Array; truth: Uint8Array; x0: number; y0: number; w: number; h: number } {
+  const boxes = [pred.bbox(), truth.bbox()].filter((b) => b !== null);
+  const x0 = Math.max(0, Math.min(...boxes.map((b) => b.x0)) - 1);
+  const y0 = Math.max(0, Math.min(...boxes.map((b) => b.y0)) - 1);
+  const x1 = Math.min(W - 1, Math.max(...boxes.map((b) => b.x1)) + 1);
+  const y1 = Math.min(H - 1, Math.max(...boxes.map((b) => b.y1)) + 1);
+  const w = x1 - x0 + 1;
+  const h = y1 - y0 + 1;
+  return { pred: pred.resized(x0, y0, w, h).data, truth: truth.resized(x0, y0, w, h).data, x0, y0, w, h };
+}
+
 function iou(pred: Uint8Array, truth: Uint8Array): number {
   let inter = 0;
   let union = 0;
@@ -86,41 +98,19 @@ function iou(pred: Uint8Array, truth: Uint8Array): number {
  * exclude; ties go to the missed region). Searched within the box of reference and prediction plus one pixel, which
  * gives the same distances as the whole image: no error region reaches that box's border except at the image edge.
  */
-function nextClick(pred: Uint8Array, truth: Uint8Array, W: number, H: number): Click2 | null {
-  let x0 = W;
-  let y0 = H;
-  let x1 = -1;
-  let y1 = -1;
-  for (let y = 0; y < H; y++) {
-    for (let x = 0; x < W; x++) {
-      if (!(pred[y * W + x]! | truth[y * W + x]!)) continue;
-      if (x < x0) x0 = x;
-      if (x > x1) x1 = x;
-      if (y < y0) y0 = y;
-      if (y > y1) y1 = y;
-    }
-  }
-  if (x1 < 0) return null;
-  x0 = Math.max(0, x0 - 1);
-  y0 = Math.max(0, y0 - 1);
-  x1 = Math.min(W - 1, x1 + 1);
-  y1 = Math.min(H - 1, y1 + 1);
-  const w = x1 - x0 + 1;
-  const h = y1 - y0 + 1;
+function nextClick(pair: ReturnType<typeof pairWindow>): Click2 | null {
+  const { pred, truth, x0, y0, w, h } = pair;
   const fn = new Uint8Array(w * h);
   const fp = new Uint8Array(w * h);
   let anyFn = false;
   let anyFp = false;
-  for (let y = 0; y < h; y++) {
-    for (let x = 0; x < w; x++) {
-      const i = (y + y0) * W + x + x0;
-      if (truth[i] && !pred[i]) {
-        fn[y * w + x] = 1;
-        anyFn = true;
-      } else if (pred[i] && !truth[i]) {
-        fp[y * w + x] = 1;
-        anyFp = true;
-      }
+  for (let i = 0; i < w * h; i++) {
+    if (truth[i] && !pred[i]) {
+      fn[i] = 1;
+      anyFn = true;
+    } else if (pred[i] && !truth[i]) {
+      fp[i] = 1;
+      anyFp = true;
     }
   }
   const a = anyFn ? deepestPoint(fn, w, h) : null;
@@ -138,6 +128,7 @@ interface Curve {
 /** The NoC protocol on one object (spec: all clicks so far + the previous mask each step). */
 async function nocCurve(model: PromptModel, o: EvalObject): Promise<Curve> {
   const { width: W, height: H } = o.image;
+  const truth = new MaskWindow(0, 0, W, H, o.truth).tight();
   const clicks: Click2[] = [];
   let mask = MaskWindow.empty();
   const ious: number[] = [];
@@ -146,15 +137,16 @@ async function nocCurve(model: PromptModel, o: EvalObject): Promise<Curve> {
   for (let k = 0; k < MAX_CLICKS; k++) {
     let click: Click2 | null;
     if (k === 0) {
-      const p = deepestPoint(o.truth, W, H);
-      click = p ? { x: p.x, y: p.y, positive: true } : null;
-    } else click = nextClick(mask.full(W, H), o.truth, W, H);
+      const p = deepestPoint(truth.data, truth.width, truth.height);
+      click = p ? { x: p.x + truth.x, y: p.y + truth.y, positive: true } : null;
+    } else click = nextClick(pairWindow(mask, truth, W, H));
     if (!click) break;
     clicks.push(click);
     const r = await model.step(o.image, { z: o.z, clicks: [...clicks], box: null, previous: mask });
     mask = r.mask;
     stepMs.push(r.modelMs);
-    ious.push(iou(mask.full(W, H), o.truth));
+    const pair = pairWindow(mask, truth, W, H);
+    ious.push(iou(pair.pred, pair.truth));
     if (ious[ious.length - 1]! >= STOP_IOU) break;
   }
   return { ious, stepMs };
