@@ -143,7 +143,7 @@ export function MeasurementsPanel() {
                 onClick={(e) => apply(e.shiftKey || e.ctrlKey || e.metaKey ? op.instanceToggled(r.id) : op.instanceSelected(r.id, true))}
               >
                 {columns.map((c) => (
-                  <td key={c.key} className={c.numeric ? 'num' : ''} data-col={c.key}>
+                  <td key={c.key} className={c.numeric ? 'num' : ''} data-col={c.key} title={c.cellTitle?.(r)}>
                     {c.key === 'className' && <span className="swatch" style={{ background: doc.classes.find((k) => k.id === r.classId)?.color ?? '#888' }} />}
                     {c.format(c.value(r))}
                     {c.key === 'id' && r.edited === true ? <span title="Edited by hand">✎</span> : null}

@@ -14,6 +14,8 @@ export interface Column {
   value(r: InstanceRecord): number | string | null;
   format(v: number | string | null): string;
   numeric: boolean;
+  /** A cell's tooltip, where the value needs one (a stale probability after an edit). */
+  cellTitle?(r: InstanceRecord): string | undefined;
 }
 
 const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
@@ -127,10 +129,12 @@ export function columnsFor(doc: InstancesDocument, valueUnit = 'a.u.'): Column[]
       key: 'meanProbability',
       label: 'Prob.',
       unit: '%',
-      title: 'meanProbability: mean model probability (— after a manual edit)',
+      title: 'meanProbability: mean model probability (recomputed after an edit when the map is kept; — when it is not)',
       value: (r) => num(r.meanProbability),
       format: (v) => (typeof v === 'number' ? String(Math.round(v * 100)) : '—'),
       numeric: true,
+      cellTitle: (r) =>
+        r.edited !== true ? undefined : num(r.meanProbability) === null ? 'edited: probability not recomputed (the model\'s probability map is not kept for this result)' : "edited: recomputed from the model's probability map",
     });
   }
   return cols;

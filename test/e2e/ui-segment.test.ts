@@ -201,6 +201,8 @@ describe.skipIf(skipReason !== null)(`UI: run a model, inspect, edit, measure${s
     const { page, host, problems } = s;
     host.setNextDialogPath(join(dir, 'noise.png'));
     await page.getByTestId('open-button').click();
+    // The edited result of the last image is not saved: the app asks first.
+    await page.getByTestId('unsaved-discard').click();
     await page.getByTestId('status-size').filter({ hasText: '2048 × 2048' }).waitFor();
     await page.getByTestId('model-select').selectOption('slow');
     await page.getByTestId('run-button').click();
