@@ -15,8 +15,8 @@ One click step on a 2D image (a slice or a tile), given all clicks so far and th
   6. the new mask is M outside the crop and the prediction inside it.
 
 Images handed to these functions are already normalised float32 (C, H, W) arrays, except geo images, which are
-normalised per crop (1st-99th percentile per band of the crop's pixels inside the image -> [0, 1]; see
-`crop_input`). Masks are bool (H, W). Clicks are (x, y, positive) in native pixel indices (x = column).
+normalised per crop after resampling (1st-99th percentile per band of the S x S samples inside the image -> [0, 1];
+nodata pixels read 0 and count as outside; see `percentile_normalise`). Masks are bool (H, W). Clicks are (x, y, positive) in native pixel indices (x = column).
 """
 import math
 
@@ -142,36 +142,29 @@ def click_maps(clicks, x0, y0, side, s, radius):
     return maps
 
 
-def percentile_normalise_crop(raw, x0, y0, side, valid=None, p_lo=1, p_hi=99):
-    """Geo normalisation: per band, the 1st / 99th percentile (numpy linear) of the crop's pixels inside the image
-    (and valid, i.e. not nodata) -> [0, 1]; invalid pixels -> 0. Returns the normalised native crop region
-    (C, h', w') of the image part of the crop and its offset inside the crop."""
-    h, w = raw.shape[-2:]
-    ry0, ry1 = max(y0, 0), min(y0 + side, h)
-    rx0, rx1 = max(x0, 0), min(x0 + side, w)
-    part = raw[:, ry0:ry1, rx0:rx1].astype(np.float32)
-    ok = np.ones(part.shape[1:], bool) if valid is None else valid[ry0:ry1, rx0:rx1]
-    out = np.zeros_like(part)
-    for b in range(part.shape[0]):
-        v = part[b][ok]
-        if v.size == 0:
-            continue
-        lo, hi = np.percentile(v.astype(np.float64), [p_lo, p_hi])
+def percentile_normalise(chans, inside, p_lo=1, p_hi=99):
+    """Geo normalisation of a resampled crop: per band, lo / hi = the 1st / 99th percentile (numpy linear
+    interpolation) of the S x S resampled values whose pixel lies inside the image (and is not nodata);
+    x = clip((v - lo) / (hi - lo), 0, 1); pixels outside the image -> 0. Computed on the S x S samples, not on the
+    native crop, so its cost does not grow with the crop (a parcel on a 10000^2 raster costs what a house does)."""
+    out = np.zeros_like(chans)
+    if not inside.any():
+        return out
+    for b in range(chans.shape[0]):
+        lo, hi = np.percentile(chans[b][inside].astype(np.float64), [p_lo, p_hi])
         if hi <= lo:
             hi = lo + 1
-        out[b] = np.clip((part[b] - lo) / (hi - lo), 0, 1) * ok
-    return out, ry0, rx0
+        out[b] = np.clip((chans[b] - lo) / (hi - lo), 0, 1) * inside
+    return out
 
 
 def crop_input(img, clicks, mask, x0, y0, side, p, per_crop_norm=False, valid=None):
     """The model input (C + 3, S, S) for one crop. img: normalised (C, H, W), or raw when per_crop_norm."""
     s = int(p["cropSize"])
+    chans = resample_crop(img, x0, y0, side, s)
     if per_crop_norm:
-        part, ry0, rx0 = percentile_normalise_crop(img, x0, y0, side, valid)
-        # `part` is the crop's inside-the-image region, origin (rx0, ry0); the rest of the crop reads 0
-        chans = resample_crop(part, x0 - rx0, y0 - ry0, side, s)
-    else:
-        chans = resample_crop(img, x0, y0, side, s)
+        ok = np.ones(img.shape[-2:], bool) if valid is None else valid
+        chans = percentile_normalise(chans, resample_mask_nearest(ok, x0, y0, side, s) > 0)
     prev = resample_mask_nearest(mask, x0, y0, side, s) if mask is not None else np.zeros((s, s), np.float32)
     cm = click_maps(clicks, x0, y0, side, s, p["clickRadiusPx"])
     return np.concatenate([chans, cm, prev[None]], 0)
@@ -219,6 +212,12 @@ def deepest_point(region, rng=None, jitter=0.0):
     a random point among those with distance >= jitter * max (training). None when the region is empty."""
     if not region.any():
         return None
+    r0, r1, c0, c1 = object_box(region)  # the transform on the region's box only: same distances, less work
+    x, y, dmax = _deepest_in_box(region[r0:r1 + 1, c0:c1 + 1], rng, jitter)
+    return x + c0, y + r0, dmax
+
+
+def _deepest_in_box(region, rng, jitter):
     d = inner_distance(region)
     dmax = float(d.max())
     if rng is not None and jitter > 0:

@@ -26,7 +26,10 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import common as C  # noqa: E402
 import interactive_common as I  # noqa: E402
 
-WIDTHS = (16, 32, 64, 128)
+# The widths of the shipped automatic models, so that a run can start from their weights (--init).
+WIDTHS = (16, 32, 64, 128, 192)
+# Warm starts: the automatic model of the same data (its validation split is the same, so nothing leaks).
+INIT = {"brain": "brain-flair-lgg", "geo": "buildings-joplin"}
 IDS = {"brain": "interactive-brain-flair", "geo": "interactive-geo-rgb"}
 PARAMS = {
     "brain": dict(I.DEFAULTS, firstCropPx=128, minCropPx=48),
@@ -304,10 +307,11 @@ def evaluate_brain(net, data, val, p, with_3d=True):
 
 
 def evaluate_geo(net, vsets, p, max_parcels=None):
+    """Buildings: all validation objects; land-cover parcels: a fixed random subset of at most max_parcels."""
     predict = make_predict(net)
     out = {}
     for name, objs in vsets.items():
-        if max_parcels and len(objs) > max_parcels:
+        if max_parcels and name != "buildings" and len(objs) > max_parcels:
             sel = np.random.RandomState(0).choice(len(objs), max_parcels, replace=False)
             objs = [objs[i] for i in sorted(sel)]
         ev = [{"img": o.img, "gt": o.gt(), "per_crop_norm": True} for o in objs]
@@ -336,6 +340,7 @@ def make_manifest(domain, p, state, metrics, n_train, extra_training):
     train = {
         "steps": int(state["step"]),
         "seconds": int(round(state["seconds"])),
+        "warmStart": state.get("warm_start"),
         "architecture": "U-Net widths %s, input image channels + positive clicks + negative clicks + previous mask"
                         % (list(WIDTHS),),
         "crop": ("origin floor(centre - (side - 1) / 2 + 0.5); image bilinear with pixel centres (torch "
@@ -348,6 +353,8 @@ def make_manifest(domain, p, state, metrics, n_train, extra_training):
                        "baseline": C.pick_floats(state.get("baseline"))},
         **extra_training,
     }
+    if not metrics:
+        train["validation"]["note"] = "early checkpoint exported while training went on; not validated"
     if domain == "brain":
         return {"id": IDS[domain], "name": "Interactive: click to outline (brain FLAIR)", **common,
                 "kinds": ["medical", "image"], "modality": "MR FLAIR",
@@ -374,14 +381,64 @@ def make_manifest(domain, p, state, metrics, n_train, extra_training):
                                  % (n_train, MIN_OBJ_PX["geo"]), **train}}
 
 
+FIG_START, FIG_END = "<!-- figures:start -->", "<!-- figures:end -->"
+
+
+def figures_block(domain, metrics, state):
+    """Markdown table of the validation figures (the card's figures block, rewritten at each validated export)."""
+    f = lambda v: "%.2f" % v if isinstance(v, float) and v >= 1.5 else ("%.3f" % v if isinstance(v, float) else str(v))
+    head = ("Python validation of the exported weights (`train_interactive.py --domain %s`, EMA weights; protocol in "
+            "`interactive_common.py`: first click at the object's deepest interior point, each next click at the "
+            "deepest point of the larger error region, every call with all clicks so far and the previous mask, at "
+            "most 20 clicks, stop at IoU 0.90; NoC = clicks to reach the IoU, 20 when never). Step %d of training, "
+            "%.0f min of CPU time (1 thread, shared machine)." % (domain, state["step"], state["seconds"] / 60))
+    if domain == "brain":
+        rows = [("lesions, largest slice of each validation patient (>= 50 px)", metrics.get("objects"),
+                 "-", metrics.get("NoC@85"), metrics.get("NoC@90"), metrics.get("IoU@1"), metrics.get("IoU@3"),
+                 metrics.get("IoU@5"))]
+        extra = ("\n\n3D: one click on the largest slice + Propagate (previous slice's mask + one click at its deepest "
+                 "point, until a slice comes out empty): mean Dice per patient **%s** (median %s), %d patients."
+                 % (f(metrics.get("dice3d_mean")), f(metrics.get("dice3d_median")), len(metrics.get("per_patient_dice3d", {}))))
+    else:
+        names = {"buildings": "Joplin buildings >= 80 px not touching the validation quadrant's edge (footprints as given)",
+                 "deepglobe": "DeepGlobe parcels (components >= 100 px, validation tiles)",
+                 "sentinel2": "Sentinel-2 parcels (components >= 100 px, validation patches)"}
+        rows = [(names[k], metrics.get(k + "_objects"), metrics.get(k + "_NoC@80"), metrics.get(k + "_NoC@85"),
+                 metrics.get(k + "_NoC@90"), metrics.get(k + "_IoU@1"), metrics.get(k + "_IoU@3"),
+                 metrics.get(k + "_IoU@5")) for k in names]
+        extra = ""
+    lines = [head, "", "| objects | n | NoC@80 | NoC@85 | NoC@90 | IoU@1 | IoU@3 | IoU@5 |", "|---|---|---|---|---|---|---|---|"]
+    lines += ["| " + " | ".join(f(v) if v is not None else "-" for v in r) + " |" for r in rows]
+    return "\n".join(lines) + extra
+
+
+def write_card_figures(model_id, block):
+    path = os.path.join(C.MODELS_DIR, model_id, "README.md")
+    if not os.path.exists(path):
+        return
+    card = open(path).read()
+    if FIG_START not in card or FIG_END not in card:
+        return
+    a, b = card.index(FIG_START) + len(FIG_START), card.index(FIG_END)
+    with open(path, "w") as fh:
+        fh.write(card[:a] + "\n" + block + "\n" + card[b:])
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--domain", choices=("brain", "geo"), required=True)
-    C.add_common_args(ap, steps=3000, batch=16, lr=2e-3, eval_every=1000, ckpt_every=200)
+    C.add_common_args(ap, steps=450, batch=16, lr=1e-3, eval_every=1000, ckpt_every=50)
     ap.set_defaults(threads=1)
-    ap.add_argument("--eval-parcels", type=int, default=100,
-                    help="geo: at most this many objects per validation set (a fixed random subset) in the validation "
-                         "runs during training; --export-only evaluates all")
+    ap.add_argument("--eval-parcels", type=int, default=60,
+                    help="geo: at most this many land-cover parcels per validation set (a fixed random subset) in the "
+                         "validation runs during training (the buildings: always all)")
+    ap.add_argument("--final-parcels", type=int, default=200,
+                    help="geo, --export-only: the same for the exported figures (0: all)")
+    ap.add_argument("--no-init", action="store_true",
+                    help="fresh run from random weights instead of the automatic model of the same data")
+    ap.add_argument("--quick-export", action="store_true",
+                    help="export the newest checkpoint's EMA weights without validating them (an early model for "
+                         "testing the app while training goes on); writes model.onnx and manifest.json only")
     args = ap.parse_args()
     domain = args.domain
     model_id = IDS[domain]
@@ -403,6 +460,22 @@ def main():
         n_train = len(objs)
     holder = {}
 
+    def warm_start(net):
+        """Start from the automatic model's weights: the image channels of the first convolution keep its weights,
+        the click and mask channels start at 0; the head keeps the first output channel (the object / building)."""
+        if args.no_init:
+            return None
+        src = os.path.join(C.MODELS_DIR, INIT[domain], "resume.pt")
+        if not os.path.exists(src):
+            src = os.path.join(C.HERE, "..", INIT[domain], "resume.pt")
+        sd = {k: (v.float() if v.dtype.is_floating_point else v)
+              for k, v in torch.load(src, map_location="cpu")["weights_fp16"].items()}
+        w = sd["enc.0.0.weight"]
+        sd["enc.0.0.weight"] = torch.cat([w, torch.zeros(w.shape[0], 3, *w.shape[2:])], 1)
+        sd["head.weight"], sd["head.bias"] = sd["head.weight"][:1], sd["head.bias"][:1]
+        net.load_state_dict(sd)
+        return "%s weights (image channels of the first convolution, head channel 0); click/mask channels start at 0" % INIT[domain]
+
     def make_net():
         holder["net"] = C.UNet(IN_CH[domain], 1, WIDTHS)
         return holder["net"]
@@ -413,7 +486,7 @@ def main():
     def evaluate(net):
         if domain == "brain":
             return evaluate_brain(net, data, val, p, with_3d=True)
-        return evaluate_geo(net, vsets, p, None if args.export_only else args.eval_parcels)
+        return evaluate_geo(net, vsets, p, (args.final_parcels or None) if args.export_only else args.eval_parcels)
 
     def export(net, state, metrics):
         manifest = make_manifest(domain, p, state, metrics, n_train, {"batch": args.batch, "seed": args.seed})
@@ -421,14 +494,27 @@ def main():
         path = os.path.join(C.MODELS_DIR, model_id, "model.onnx")
         C.export_onnx(net, in_ch, "sigmoid", path, manifest, {}, tile=p["cropSize"])
         C.write_manifest(model_id, manifest)
+        if metrics:
+            write_card_figures(model_id, figures_block(domain, metrics, state))
         with open(C.log_path("interactive_%s_val_metrics.json" % domain), "w") as f:
             json.dump({"final": metrics, "baseline": state["baseline"],
                        "history": [{k: v for k, v in h.items() if not isinstance(v, dict)} for h in state["history"]]},
                       f, indent=1)
 
+    if args.quick_export:
+        ck = C.latest_checkpoint(model_id)
+        if not ck:
+            raise SystemExit("nothing to export: no checkpoint for %s" % model_id)
+        st = torch.load(ck, map_location="cpu")
+        net = make_net()
+        net.load_state_dict(st["ema"])
+        export(net.eval(), st, {})
+        log("quick export of %s (step %d, not validated) -> models/%s/model.onnx"
+            % (os.path.relpath(ck, C.WORK_DIR), st["step"], model_id))
+        return
     t0 = time.time()
     C.run_training(model_id, args, make_net, sample_batch, loss_fn, evaluate, export, log,
-                   "NoC@90" if domain == "brain" else "buildings_NoC@80")
+                   "NoC@90" if domain == "brain" else "buildings_NoC@80", warm_start)
     log("done in %.1f min" % ((time.time() - t0) / 60))
 
 
