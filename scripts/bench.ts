@@ -41,6 +41,10 @@ const BENCHES: Record<string, { about: string; run: (args: string[]) => Promise<
     about: 'interactive segmentation on a generated 10000x10000 RGB GeoTIFF: model ms per click (prompt.json), whole call seconds, peak RSS',
     run: (args) => runScript('scripts/bench-prompt.ts', args),
   },
+  'app-vs-cli': {
+    about: 'the shipped brain model on a 22-slice FLAIR volume (../shared/data/tumor-lgg-flair, else generated) through the engine host as the app runs it and as `delineate segment` (wall time each, ratio; target <= 1.2; needs npm run build)',
+    run: (args) => runScript('scripts/bench-app-vs-cli.ts', args),
+  },
   measure: {
     about: 'components + measurements of a 20000x20000 label raster with 100000 objects, streamed from a GeoTIFF on disk (time, peak RSS), beside scikit-image',
     run: (args) => runScript('scripts/bench-measure.ts', args),

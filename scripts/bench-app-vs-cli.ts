@@ -1,0 +1,145 @@
+// The app's run against the CLI's on the same input: the shipped brain model (models/brain-flair-lgg) on a 22-slice
+// FLAIR volume, once through the engine host as the app runs it (a forked dist/engine-host.cjs, the 'listModels' and
+// 'segment' calls of the segment:run handler, progress included, the result cloned back to this process) and once
+// as `delineate segment <volume> --model brain-flair-lgg --out <dir>` (a fresh process per run, writing the result
+// folder). Wall time of each, median of the runs, alternating so a busy machine hurts both alike. Target: the app
+// within 1.2x of the CLI.
+//   node scripts/run-ts.mjs scripts/bench-app-vs-cli.ts [--runs 3] [--slices 22] [--keep]
+// The volume: one patient's 22 FLAIR slices from ../shared/data/tumor-lgg-flair written as NIfTI (nominal
+// 0.94 x 0.94 x 5 mm; the data set states no geometry) when that folder is there, else a generated one. Needs
+// `npm run build` (the bundles are copied aside first, so a rebuild during the run cannot change them).
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { EngineHostClient, forkHost } from '../main/engine/host/client';
+import { openImage } from '../main/engine/io';
+import { writeNifti } from '../main/engine/io/nifti';
+
+function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? (process.argv[i + 1] ?? fallback) : fallback;
+}
+
+const RUNS = Math.max(1, Number(arg('runs', '3')));
+const SLICES = Number(arg('slices', '22'));
+const KEEP = process.argv.includes('--keep');
+// Run from the repository root (npm run bench), as the other benchmarks are.
+const ROOT = process.cwd();
+const LGG = path.resolve(ROOT, '..', 'shared', 'data', 'tumor-lgg-flair');
+const MODEL = 'brain-flair-lgg';
+const SPACING_MM: [number, number, number] = [0.94, 0.94, 5];
+
+/** One patient's first `n` FLAIR slices (the first patient folder with at least n), as a NIfTI volume. */
+async function volumeFromLgg(dir: string, n: number): Promise<{ file: string; about: string } | null> {
+  if (!existsSync(LGG)) return null;
+  const patients = readdirSync(LGG).filter((d) => !d.startsWith('.')).sort();
+  const images = (p: string): string[] => readdirSync(path.join(LGG, p)).filter((f) => f.endsWith('_image.png')).sort();
+  const patient = patients.find((p) => images(p).length === n) ?? patients.find((p) => images(p).length >= n);
+  if (!patient) return null;
+  // The folder also holds the masks: the slices go to a folder of their own, opened as a stack.
+  const stack = path.join(dir, 'slices');
+  mkdirSync(stack);
+  for (const f of images(patient).slice(0, n)) copyFileSync(path.join(LGG, patient, f), path.join(stack, f));
+  const src = await openImage(stack);
+  try {
+    const block = await src.read({ channels: [0] });
+    const file = path.join(dir, `${patient}.nii.gz`);
+    await writeNifti(file, { data: block.data, width: src.width, height: src.height, depth: src.depth, channels: 1, geometry: { type: 'pixel', spacingMm: SPACING_MM } });
+    return { file, about: `${patient} (../shared/data/tumor-lgg-flair), ${src.width}x${src.height}x${src.depth}` };
+  } finally {
+    await src.close();
+  }
+}
+
+/** A FLAIR-like head (scalp, brain, dark ventricles, one bright lesion over a few slices) with noise. */
+async function generatedVolume(dir: string, n: number): Promise<{ file: string; about: string }> {
+  const size = 256;
+  const data = new Uint8Array(size * size * n);
+  let seed = 11;
+  const noise = (): number => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32 - 0.5) * 14;
+  const inside = (x: number, y: number, cx: number, cy: number, rx: number, ry: number): boolean => ((x - cx) / rx) ** 2 + ((y - cy) / ry) ** 2 <= 1;
+  for (let z = 0; z < n; z++) {
+    const k = 1 - Math.abs(z - n / 2) / n;
+    for (let y = 0; y < size; y++) {
+      for (let x = 0; x < size; x++) {
+        let v = 0;
+        if (inside(x, y, 128, 128, 100 * k, 118 * k)) v = 150;
+        if (inside(x, y, 128, 128, 92 * k, 110 * k)) v = 95;
+        if (inside(x, y, 115, 120, 8, 22) || inside(x, y, 141, 120, 8, 22)) v = v ? 40 : 0;
+        if (Math.abs(z - n / 2) < n / 5 && inside(x, y, 170, 90, 20, 16)) v = 210;
+        data[(z * size + y) * size + x] = v === 0 ? 0 : Math.max(1, Math.min(255, Math.round(v + noise())));
+      }
+    }
+  }
+  const file = path.join(dir, 'generated-flair.nii.gz');
+  await writeNifti(file, { data, width: size, height: size, depth: n, channels: 1, geometry: { type: 'pixel', spacingMm: SPACING_MM } });
+  return { file, about: `generated ${size}x${size}x${n} (../shared/data/tumor-lgg-flair is missing)` };
+}
+
+const median = (v: number[]): number => {
+  const s = [...v].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+async function main(): Promise<void> {
+  const dist = path.join(ROOT, 'dist');
+  for (const f of ['cli.cjs', 'engine-host.cjs']) {
+    if (!existsSync(path.join(dist, f))) throw new Error(`dist/${f} is missing: run npm run build first`);
+  }
+  // Inside the repository, so both bundles find the app root (package.json), node_modules and the shipped models.
+  // The same layout (bin/ beside dist/), so the copied bin/delineate.cjs runs the copied CLI bundle.
+  const bundles = path.join(ROOT, '.tmp', `bench-app-vs-cli-${process.pid}`);
+  mkdirSync(path.join(bundles, 'dist'), { recursive: true });
+  mkdirSync(path.join(bundles, 'bin'), { recursive: true });
+  for (const f of ['cli.cjs', 'cli.cjs.map', 'engine-host.cjs', 'engine-host.cjs.map']) if (existsSync(path.join(dist, f))) copyFileSync(path.join(dist, f), path.join(bundles, 'dist', f));
+  copyFileSync(path.join(ROOT, 'bin', 'delineate.cjs'), path.join(bundles, 'bin', 'delineate.cjs'));
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'delineate-bench-app-vs-cli-'));
+  const engine = new EngineHostClient({ spawn: forkHost(path.join(bundles, 'dist', 'engine-host.cjs'), [], { DELINEATE_AUTOSAVE_DIR: path.join(dir, 'autosave') }) });
+  try {
+    const volume = (await volumeFromLgg(dir, SLICES)) ?? (await generatedVolume(dir, SLICES));
+    console.log(`volume: ${volume.about}; model ${MODEL}; ${RUNS} run${RUNS > 1 ? 's' : ''} each, alternating`);
+    await engine.start();
+    const app: number[] = [];
+    const cli: number[] = [];
+    const post: number[] = [];
+    for (let i = 0; i < RUNS; i++) {
+      // The app: what the segment:run handler asks the engine host, with progress as the window gets it.
+      let t0 = performance.now();
+      let postAt: number | null = null;
+      await engine.call('listModels', []);
+      const r = await engine.call('segment', [volume.file, { modelId: MODEL }, {}], {
+        jobId: `bench-${i}`,
+        onProgress: (p) => {
+          if (p.stage === 'postprocess' && postAt === null) postAt = performance.now();
+        },
+      });
+      const appS = (performance.now() - t0) / 1000;
+      app.push(appS);
+      if (postAt !== null) post.push((performance.now() - postAt) / 1000);
+      // The CLI, as a person runs it.
+      t0 = performance.now();
+      const out = path.join(dir, `cli-${i}`);
+      const run = spawnSync(process.execPath, [path.join(bundles, 'bin', 'delineate.cjs'), 'segment', volume.file, '--model', MODEL, '--out', out], { encoding: 'utf8' });
+      const cliS = (performance.now() - t0) / 1000;
+      if (run.status !== 0) throw new Error(`delineate segment failed (${run.status}): ${run.stderr}`);
+      cli.push(cliS);
+      console.log(`run ${i + 1}: app ${appS.toFixed(2)} s (model ${Number(r.document.inference?.seconds).toFixed(2)} s), cli ${cliS.toFixed(2)} s, ${r.document.instances.length} object(s); load ${os.loadavg()[0]!.toFixed(1)}`);
+    }
+    const a = median(app);
+    const c = median(cli);
+    if (post.length) console.log(`app after the post-processing stage began: median ${median(post).toFixed(2)} s`);
+    console.log(`app-vs-cli brain ${SLICES} slices: app ${a.toFixed(1)} s, cli ${c.toFixed(1)} s, ratio ${(a / c).toFixed(2)} (target <= 1.2)`);
+  } finally {
+    await engine.stop();
+    if (KEEP) console.log(`kept ${dir}`);
+    else rmSync(dir, { recursive: true, force: true });
+    rmSync(bundles, { recursive: true, force: true });
+  }
+}
+
+main().catch((e: unknown) => {
+  console.error(e);
+  process.exitCode = 1;
+});
