@@ -20,7 +20,7 @@ const USAGE = `usage:
   delineate measure <image> <labels> --out <dir> [--connectivity N] [--min-size X] [--min-size-px N]
                     [--classes classes.json] [--labels-are classes|instances] [--spacing x,y[,z]]
   delineate export <session-file-or-result-dir> --to seg|nifti|geotiff|geojson|gpkg|shp|csv|json|png --out <file>
-                    [--crs EPSG:n] [--deidentify] [--per-instance] [--tolerance X] [--series <dicom dir>] [--z N]
+                    [--crs EPSG:n] [--deidentify] [--per-instance] [--tolerance X] [--series <dicom dir>] [--z N] [--tracks change.json]
   delineate compare <t0> <t1> [<t2>...] --out <dir> [--model id] [--dates YYYY-MM-DD,...]
                     [--register rigid|affine|none] [--min-area m2]   (each a result folder, a session, or an image with --model)
   delineate prompt <image> --out <dir> [--point x,y[,z]]... [--negative x,y[,z]]... [--box x0,y0,x1,y1[,z]]

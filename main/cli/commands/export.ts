@@ -1,6 +1,7 @@
 // `delineate export <session-file-or-result-dir> --to seg|nifti|geotiff|geojson|gpkg|shp|csv|json|png --out <file>
-// [--crs EPSG:n] [--deidentify] [--per-instance] [--tolerance X] [--series <dicom dir>] [--z N]`: one result (a folder
-// `segment`/`measure` wrote, or a session: its result folder with the session's edits replayed) to one file.
+// [--crs EPSG:n] [--deidentify] [--per-instance] [--tolerance X] [--series <dicom dir>] [--z N] [--tracks change.json]`:
+// one result (a folder `segment`/`measure` wrote, or a session: its result folder with the session's edits replayed)
+// to one file. --tracks (seg): each lesion's TrackingID/TrackingUID from a medical compare that included this result.
 // Every export is written to a temporary file and renamed; --deidentify applies to every non-DICOM format.
 import { promises as fs } from 'node:fs';
 import { checkFlags, flagNumber, flagString, parseArgs, UsageError } from '../args';
@@ -9,8 +10,9 @@ import { checkImageReference, loadSession, replaySession } from '../../engine/se
 import { measurementsOf } from '../../engine/session/workspace';
 import type { ManualInput } from '../../engine/export/manual';
 import { prepareOutputFolder } from '../output-folder';
+import { trackingForResult } from '../../engine/compare/medical/seg-tracking';
 
-const FLAGS = ['to', 'out', 'crs', 'deidentify', 'per-instance', 'tolerance', 'series', 'z'];
+const FLAGS = ['to', 'out', 'crs', 'deidentify', 'per-instance', 'tolerance', 'series', 'z', 'tracks'];
 
 /** The result to export and, for a session, the rulers and bidirectional axes its view holds (numbered M1, M2 ...). */
 async function loadInput(input: string): Promise<{ result: LoadedResult; measurements: ManualInput[] }> {
@@ -35,6 +37,8 @@ export async function exportCommand(argv: string[]): Promise<number> {
   const tolerance = flagNumber(args, 'tolerance', 0, Number.MAX_VALUE);
   const z = flagNumber(args, 'z', 0, Number.MAX_SAFE_INTEGER);
   const series = flagString(args, 'series');
+  const tracks = flagString(args, 'tracks');
+  if (tracks !== undefined && to !== 'seg') throw new UsageError('--tracks applies to --to seg');
   const options: ExportOptions = {
     ...(crs ? { crs: crs.toUpperCase() } : {}),
     ...(args.flags.has('deidentify') ? { deidentify: true } : {}),
@@ -42,6 +46,7 @@ export async function exportCommand(argv: string[]): Promise<number> {
     ...(tolerance !== undefined ? { toleranceMapUnits: tolerance } : {}),
     ...(series ? { sourceSeries: series } : {}),
     ...(z !== undefined ? { z: Math.floor(z) } : {}),
+    ...(tracks ? { tracking: await trackingForResult(tracks, args.positionals[0]!) } : {}),
   };
   const { result, measurements } = await loadInput(args.positionals[0]!);
   // As segment does: a missing output folder is created (and removed again if the export fails).

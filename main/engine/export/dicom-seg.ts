@@ -176,6 +176,11 @@ export interface SegExportInput {
   instances?: { map: ArrayLike<number>; records: Array<{ id: number; classId: number; edited?: unknown }> };
   /** One segment per instance instead of one per class. */
   perInstance?: boolean;
+  /**
+   * Per-instance segments: the follow-up track of each instance id (a lesion's TrackingID (0062,0020) and
+   * TrackingUID (0062,0021), the same on every date it was seen; from compare's change.json).
+   */
+  tracking?: ReadonlyMap<number, SegTracking>;
   /** Model (algorithm) name and version; 'manual' edits make segments SEMIAUTOMATIC. */
   algorithm: { name: string; version: string };
   edited?: boolean;
@@ -183,11 +188,18 @@ export interface SegExportInput {
   softwareVersion?: string;
 }
 
+/** Tracking identifiers of one segment (a lesion followed over dates). */
+export interface SegTracking {
+  trackingId: string;
+  trackingUid: string;
+}
+
 interface SegmentPlan {
   number: number;
   label: string;
   cls: ManifestClass;
   matches: (i: number) => boolean;
+  tracking?: SegTracking;
 }
 
 const today = (): { date: string; time: string } => {
@@ -211,7 +223,8 @@ export function buildDicomSeg(input: SegExportInput): Uint8Array {
     for (const rec of input.instances.records) {
       const cls = classes[rec.classId - 1];
       if (!cls) continue;
-      plans.push({ number: plans.length + 1, label: `${cls.name} ${rec.id}`, cls, matches: (i) => map[i] === rec.id });
+      const tracking = input.tracking?.get(rec.id);
+      plans.push({ number: plans.length + 1, label: `${cls.name} ${rec.id}`, cls, matches: (i) => map[i] === rec.id, ...(tracking ? { tracking } : {}) });
     }
   } else {
     classes.forEach((cls, k) => plans.push({ number: k + 1, label: cls.name, cls, matches: (i) => input.labels[i] === k + 1 }));
@@ -297,6 +310,7 @@ export function buildDicomSeg(input: SegExportInput): Uint8Array {
         SegmentedPropertyCategoryCodeSequence: [codes.category],
         SegmentedPropertyTypeCodeSequence: [codes.type],
         RecommendedDisplayCIELabValue: hexToDicomLab(p.cls.color),
+        ...(p.tracking ? { TrackingID: p.tracking.trackingId, TrackingUID: p.tracking.trackingUid } : {}),
       };
     }),
     DimensionOrganizationSequence: [{ DimensionOrganizationUID: dimensionOrganizationUid }],

@@ -10,7 +10,7 @@ import { openImage } from '../io/index';
 import { writeNifti } from '../io/nifti';
 import { writeTiff } from '../io/tiff-writer';
 import { writeChunksAtomic } from './atomic-stream';
-import { readSegSource, writeDicomSeg } from './dicom-seg';
+import { readSegSource, writeDicomSeg, type SegTracking } from './dicom-seg';
 import { labelColormap, overlayRgb, type SliceImage } from './overlay';
 import { snapshotPng } from './snapshot';
 import { measurementsCsv, type ResultMaps } from './results';
@@ -95,6 +95,8 @@ export interface ExportOptions {
   deidentify?: boolean;
   /** DICOM SEG: one segment per instance instead of per class. */
   perInstance?: boolean;
+  /** DICOM SEG: follow-up tracks per instance id (TrackingID/TrackingUID); implies one segment per instance. */
+  tracking?: ReadonlyMap<number, SegTracking>;
   /** Vector simplification tolerance in source map units. */
   toleranceMapUnits?: number;
   /** DICOM SEG: the source series when instances.json's source.file has moved. */
@@ -125,7 +127,8 @@ export async function exportResult(r: LoadedResult, format: ExportFormat, out: s
         labels: r.labels,
         nodataLabel: r.nodataLabel,
         instances: { map: r.instances, records: r.document.instances },
-        perInstance: options.perInstance ?? false,
+        perInstance: (options.perInstance ?? false) || options.tracking !== undefined,
+        ...(options.tracking ? { tracking: options.tracking } : {}),
         algorithm: { name: model?.name ?? 'Delineate', version: model?.version ?? '0' },
         edited: r.document.instances.some((i) => i.edited === true),
       });

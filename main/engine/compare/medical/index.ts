@@ -8,6 +8,7 @@ import { InputError } from '../../image';
 import { openImage } from '../../io/index';
 import { writeFileAtomic } from '../../io/atomic';
 import { writeNifti } from '../../io/nifti';
+import { newUid } from '../../export/dicom-seg';
 import { connectedComponents } from '../../postprocess/components';
 import { measureInstances } from '../../measure/index';
 import type { TimePoint } from '../timepoints';
@@ -50,6 +51,8 @@ export interface ChangeLesion {
   className: string;
   mergedInto?: number;
   newAt?: number;
+  /** DICOM TrackingUID (0062,0021) of this lesion: the same in the SEG of every date. */
+  trackingUid: string;
 }
 
 export interface MedicalChange {
@@ -257,6 +260,7 @@ export async function analyseMedical(tps: TimePoint[], opts: Omit<CompareMedical
       className: t.className,
       ...(t.mergedInto !== undefined ? { mergedInto: t.mergedInto } : {}),
       ...(t.newAt !== undefined ? { newAt: t.newAt } : {}),
+      trackingUid: newUid(),
     })),
     totals: {
       volumeMl: totals.volumeMl.map((v) => round(v)),
