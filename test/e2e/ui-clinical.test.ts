@@ -252,11 +252,11 @@ describe.skipIf(skipReason !== null)(`UI: clinical conventions and readable numb
     expect(await page.getByTestId('header-patient').count()).toBe(0);
     await until(() => page.getByTestId('wl-preset').inputValue(), (v) => v === 'auto', 10_000, 'Auto (1-99 %) active');
     // The volume runs 0..3640: its 1st and 99th percentiles, not the middle slice's own stretch.
-    const { window, auto } = await page.evaluate(() => {
+    const { shown, auto } = await page.evaluate(() => {
       const st = window.__delineateState!();
-      return { window: st.display.window, auto: st.windows!.value.presets.find((p) => p.id === 'auto')! };
+      return { shown: st.display.window, auto: st.windows!.value.presets.find((p) => p.id === 'auto')! };
     });
-    expect(window).toEqual({ center: auto.center, width: auto.width });
+    expect(shown).toEqual({ center: auto.center, width: auto.width });
     expect(auto.center - auto.width / 2).toBeLessThan(200);
     expect(auto.center + auto.width / 2).toBeGreaterThan(3400);
     expect(await page.getByTestId('orient-left-axial').innerText()).toBe('R');
