@@ -2,7 +2,7 @@
 // crash recovery: a child process killed in the middle of editing loses none of its completed edits; the app's
 // SessionWorkspace (open, record, save, list, recover, discard) and the PNG snapshot's legend and scale bar.
 import { spawn } from 'node:child_process';
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../main/cli/index';
@@ -131,6 +131,23 @@ describe('sessions', () => {
     expect((await ws3.list()).map((o) => o.sessionId)).toEqual(['left']);
     await ws3.discard('left');
     expect(await ws3.list()).toEqual([]);
+
+    // An autosave that cannot be written (the folder replaced by a file) is reported, and the edit stays applied.
+    const ws4 = new SessionWorkspace(new ResultStore(readImage), auto, 60_000);
+    const live = await ws4.open(saved);
+    expect(readdirSync(auto).filter((n) => n.endsWith('.autosave.json'))).toHaveLength(1);
+    renameSync(auto, `${auto}.away`);
+    writeFileSync(auto, 'not a folder');
+    try {
+      expect(await ws4.recorded(live.result.resultId, { edit: killTestEdit(7) })).toMatch(/ENOTDIR|EEXIST|not a directory/i);
+    } finally {
+      rmSync(auto, { force: true });
+      renameSync(`${auto}.away`, auto);
+    }
+    // Closing a result (its work saved, or discarded) deletes its autosave: it is not offered again, even to a new host.
+    await ws4.close(live.result.resultId);
+    expect(readdirSync(auto).filter((n) => n.endsWith('.autosave.json'))).toEqual([]);
+    expect(await new SessionWorkspace(new ResultStore(readImage), auto, 60_000).list()).toEqual([]);
   });
 
   it('draws the PNG snapshot with a legend and a scale bar in metres or millimetres', async () => {
