@@ -17,7 +17,8 @@ import { chooseCrop, cropOrigin, deepestPoint, growCrop, MaskWindow, pasteCrop, 
 import { checkPromptModel, openPromptModel } from '../../main/engine/interactive/models';
 import { PromptImage } from '../../main/engine/interactive/prompt-image';
 import { promptToFolder, runPrompt, type PromptJson } from '../../main/engine/interactive/prompt';
-import { tempDir, readBand0, writeTestPng } from './helpers';
+import { spawnSync } from 'node:child_process';
+import { commandWorks, tempDir, readBand0, writeTestPng } from './helpers';
 import { buildSamDecoder, clickManifest, writeClickModel, writeSamModel } from '../fixtures/prompt-models';
 import { buildPixelModel } from '../fixtures/onnx-builder';
 
@@ -408,5 +409,54 @@ describe('large rasters: windowed reading and streamed writing', () => {
       await model.dispose();
       await src.close();
     }
+  });
+});
+
+const hasPythonOracle = commandWorks('/usr/bin/python3', ['-c', 'import numpy, scipy']) && existsSync(path.join(__dirname, '..', '..', 'models', 'training', 'interactive_common.py'));
+describe.skipIf(!hasPythonOracle)(`same click steps as the training code${hasPythonOracle ? '' : ' (skipped: /usr/bin/python3 with numpy and scipy, or models/training/interactive_common.py, missing)'}`, () => {
+  it('crop, resampling, click disks, border grow and paste agree pixel for pixel with interactive_common.py', async () => {
+    // A textured image with blobs of several sizes; the threshold model makes the geometry the only difference.
+    const W = 90;
+    const H = 70;
+    const px = new Uint8Array(W * H);
+    for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) px[y * W + x] = (x - 40) ** 2 / 400 + (y - 30) ** 2 / 150 < 1 || ((x * 13 + y * 7) % 23 < 3 && x > 60) ? 230 : 30 + ((x * 5 + y * 3) % 40);
+    const file = path.join(t.dir, 'oracle.png');
+    writeTestPng(file, W, H, 1, px);
+    const raw = path.join(t.dir, 'oracle.u8');
+    writeFileSync(raw, px);
+    const models = path.join(t.dir, 'models-oracle');
+    const manifest = writeClickModel(models, { id: 'oracle', cropSize: 24, firstCropPx: 20, minCropPx: 16, clickRadiusPx: 3, maxBorderGrow: 2 });
+    const clicks = [
+      { x: 40, y: 30, positive: true },
+      { x: 55, y: 33, positive: false },
+      { x: 26, y: 28, positive: true },
+      { x: 70, y: 10, positive: true },
+    ];
+    const res = await promptToFolder(file, path.join(t.dir, 'out-oracle'), { model: manifest, clicks });
+    const ours = (await readBand0(path.join(t.dir, 'out-oracle', 'labels.tif'))).data;
+    const script = `
+import sys, json, numpy as np
+sys.path.insert(0, ${JSON.stringify(path.join(__dirname, '..', '..', 'models', 'training'))})
+import interactive_common as I
+img = np.fromfile(${JSON.stringify(raw)}, np.uint8).reshape(${H}, ${W}).astype(np.float32)[None] / 255.0
+p = dict(I.DEFAULTS, cropSize=24, firstCropPx=20, minCropPx=16, clickRadiusPx=3, maxBorderGrow=2)
+def predict(x):
+    return 1 / (1 + np.exp(-(20 * x[:, 0] - 40 * x[:, 2] - 10)))
+clicks = ${JSON.stringify(clicks.map((c) => [c.x, c.y, c.positive ? 1 : 0]))}
+clicks = [(x, y, bool(pos)) for x, y, pos in clicks]
+mask = np.zeros((${H}, ${W}), bool)
+crops = []
+for k in range(1, len(clicks) + 1):
+    out, cr = I.step_batch(predict, [{"img": img, "clicks": clicks[:k], "mask": mask}], p)
+    mask = out[0]
+    crops.append([int(v) for v in cr[0]])
+print(json.dumps({"mask": mask.astype(np.uint8).ravel().tolist(), "crops": crops}))
+`;
+    const r = spawnSync('/usr/bin/python3', ['-c', script], { encoding: 'utf8', maxBuffer: 1 << 26 });
+    expect(r.stderr).toBe('');
+    const oracle = JSON.parse(r.stdout) as { mask: number[]; crops: number[][] };
+    expect(res.prompt.steps.map((s) => { const c = s.crop as { x0: number; y0: number; side: number }; return [c.x0, c.y0, c.side]; })).toEqual(oracle.crops);
+    expect(oracle.crops[0]![2]).toBe(80); // the first step grew twice (20 -> 40 -> 80): the grow rule is exercised
+    expect(Array.from(ours)).toEqual(oracle.mask);
   });
 });
