@@ -418,6 +418,8 @@ export interface ExportRequest {
   deidentify?: boolean;
   /** Manual measurements of the image: CSV and JSON list them, the PNG snapshot draws those on slice z. */
   measurements?: ExportMeasurement[];
+  /** The pixel size given to an image without geometry: CSV and JSON then carry mm²/mm or m²/m, as the panel shows. */
+  pixelSize?: PixelSize;
 }
 
 /** The part of the view a session keeps. */

@@ -2,7 +2,7 @@
 // and (in-process) the CLI. Plain data in, plain data out; paths here are already resolved from handles.
 
 import type { ImageInfo, InstancesDocument, ModelSummary } from '../../preload/formats';
-import type { ImageWindows, PatientHeader } from '../../preload/api';
+import type { ImageWindows, PatientHeader, PixelSize } from '../../preload/api';
 import type { DicomFolderScan } from './io/dicom/scan';
 import type { ModelCompatibility } from '../../preload/api';
 import type { DevicePlan, EditOperation, EditResult, JobProgress, ResultExportFormat, SessionView, PixelProbe, ResultProbability, ResultProbabilityRequest, ResultSlice, ResultSliceRequest, SliceBitmap, SliceRequest, SegmentRequest, TileBitmap, TileRequest } from '../../preload/api';
@@ -68,7 +68,7 @@ export interface EngineService {
   recoverAutosave(sessionId: string): Promise<RestoredSession>;
   discardAutosave(sessionId: string): Promise<void>;
   /** Writes a kept result, as it stands now, to `out` in one format (atomically); returns the written paths. */
-  exportResult(resultId: string, format: ResultExportFormat, out: string, options: { z?: number; deidentify?: boolean; measurements?: ExportMeasurement[] }): Promise<string[]>;
+  exportResult(resultId: string, format: ResultExportFormat, out: string, options: { z?: number; deidentify?: boolean; measurements?: ExportMeasurement[]; pixelSize?: PixelSize }): Promise<string[]>;
 }
 
 export interface EngineServiceOptions {
@@ -240,7 +240,7 @@ export function createEngineService(options: EngineServiceOptions = {}): EngineS
     async exportResult(resultId, format, out, opts) {
       const snap = results.snapshot(resultId);
       const z = opts.z ?? Math.floor(snap.depth / 2);
-      const exportOptions: ExportOptions = { z, ...(opts.deidentify ? { deidentify: true } : {}), ...(opts.measurements?.length ? { measurements: opts.measurements } : {}) };
+      const exportOptions: ExportOptions = { z, ...(opts.deidentify ? { deidentify: true } : {}), ...(opts.measurements?.length ? { measurements: opts.measurements } : {}), ...(opts.pixelSize ? { pixelSize: opts.pixelSize } : {}) };
       if (format === 'png' && !opts.deidentify && z >= 0 && z < snap.depth) {
         // The snapshot shows the image under the labels (left out when de-identifying: pixels can identify).
         const open = resultSeries.get(snap.path) ?? {};

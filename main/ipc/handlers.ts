@@ -276,6 +276,7 @@ export function createHandlers(deps: HandlerDeps) {
         ...(request.z !== undefined ? { z: request.z } : {}),
         ...(request.deidentify ? { deidentify: true } : {}),
         ...(request.measurements?.length ? { measurements: request.measurements } : {}),
+        ...(request.pixelSize ? { pixelSize: request.pixelSize } : {}),
       };
       return saved(file, await engine.call('exportResult', [request.resultId, request.format, file, options]));
     },

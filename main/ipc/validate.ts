@@ -277,7 +277,12 @@ const exportMeasurement: Guard<ExportMeasurement> = (v, at) => {
 };
 const exportRequest: Guard<ExportRequest> = object(
   { handle, resultId, format: oneOf(RESULT_EXPORT_FORMATS) },
-  { z: num({ min: 0, max: 1_000_000, integer: true }), deidentify: bool(), measurements: arrayOf(exportMeasurement, { max: 10_000 }) },
+  {
+    z: num({ min: 0, max: 1_000_000, integer: true }),
+    deidentify: bool(),
+    measurements: arrayOf(exportMeasurement, { max: 10_000 }),
+    pixelSize: object({ value: num({ min: 1e-9, max: 1e9 }), unit: oneOf(['mm', 'm'] as const) }),
+  },
 );
 
 type ArgGuards<A extends unknown[]> = { [K in keyof A]: Guard<A[K]> };

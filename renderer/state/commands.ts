@@ -451,7 +451,10 @@ export async function exportAs(format: ResultExportFormat, options: { deidentify
   // The rulers and bidirectional axes drawn on this image go with the measurements (CSV, JSON) and the snapshot (PNG).
   const measurements = manual.filter((m) => m.handle === result.handle).map((m) => ({ id: m.id, z: m.z, kind: m.kind, points: m.points.map((p) => [p[0], p[1]] as [number, number]) }));
   const withManual = (format === 'csv' || format === 'json' || format === 'png') && measurements.length > 0;
-  const request = { handle: result.handle, resultId: result.resultId, format, z, ...(options.deidentify ? { deidentify: true } : {}), ...(withManual ? { measurements } : {}) };
+  // A pixel size given to a picture without geometry: the exported tables read in its unit, as the panel does.
+  const image = getState().image;
+  const pixelSize = image?.handle === result.handle ? userPixelSize(image.info) : null;
+  const request = { handle: result.handle, resultId: result.resultId, format, z, ...(options.deidentify ? { deidentify: true } : {}), ...(withManual ? { measurements } : {}), ...(pixelSize ? { pixelSize } : {}) };
   const saved = await withBusy('Exporting...', () => api().exportResult(request));
   if (saved) apply(op.noticeShown(`Exported ${saved.files.join(', ')}.`));
 }

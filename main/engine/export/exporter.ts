@@ -16,6 +16,8 @@ import { snapshotPng } from './snapshot';
 import { measurementsCsv, type ResultMaps } from './results';
 import { buildVectorLayer, writeGeoJson, writeGeoPackage, writeShapefile } from './vector';
 import { manualCsv, manualRecords, snapshotLines, type ManualInput } from './manual';
+import type { PixelSize } from '../../../preload/api';
+import { givenGeometry, takesPixelSize, withGivenPixelSize } from '../measure/given-pixel-size';
 
 export const EXPORT_FORMATS = ['seg', 'nifti', 'geotiff', 'geojson', 'gpkg', 'shp', 'csv', 'json', 'png'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
@@ -107,11 +109,17 @@ export interface ExportOptions {
   background?: SliceImage;
   /** Rulers and bidirectional axes drawn by hand: csv and json list them, png draws those on slice z. */
   measurements?: ManualInput[];
+  /** Pixel size given to an image without geometry: csv and json tables (and manual lengths) in mm or m. */
+  pixelSize?: PixelSize;
 }
 
 /** Writes result r as `format` to `out` (atomically). Returns the written paths. */
 export async function exportResult(r: LoadedResult, format: ExportFormat, out: string, options: ExportOptions = {}): Promise<string[]> {
-  const doc = options.deidentify ? deidentifyDocument(r.document) : r.document;
+  // A pixel size given to an image without geometry: the tables read in mm or m, as the measurements panel showed.
+  const given = options.pixelSize && takesPixelSize(r.geometry) ? options.pixelSize : null;
+  const measured = given ? withGivenPixelSize(r.document, given) : r.document;
+  const doc = options.deidentify ? deidentifyDocument(measured) : measured;
+  const lengthGeometry = given ? givenGeometry(given) : r.geometry;
   const volume = { width: r.width, height: r.height, depth: r.depth, channels: 1, geometry: r.geometry };
   switch (format) {
     case 'seg': {
@@ -162,10 +170,10 @@ export async function exportResult(r: LoadedResult, format: ExportFormat, out: s
     }
     case 'csv':
       // The objects' table as before; the hand-drawn measurements as a second table after one empty line.
-      await writeChunksAtomic(out, [measurementsCsv(doc.instances), ...(options.measurements?.length ? ['\r\n', manualCsv(options.measurements, r.geometry)] : [])]);
+      await writeChunksAtomic(out, [measurementsCsv(doc.instances), ...(options.measurements?.length ? ['\r\n', manualCsv(options.measurements, lengthGeometry)] : [])]);
       return [out];
     case 'json':
-      await writeChunksAtomic(out, [JSON.stringify(options.measurements?.length ? { ...doc, manualMeasurements: manualRecords(options.measurements, r.geometry) } : doc, null, 2) + '\n']);
+      await writeChunksAtomic(out, [JSON.stringify(options.measurements?.length ? { ...doc, manualMeasurements: manualRecords(options.measurements, lengthGeometry) } : doc, null, 2) + '\n']);
       return [out];
     case 'png': {
       const z = options.z ?? Math.floor(r.depth / 2);

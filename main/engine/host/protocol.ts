@@ -5,7 +5,7 @@ import type { ImageInfo, ModelSummary } from '../../../preload/formats';
 import type { DevicePlan, EditOperation, EditResult, JobProgress, ResultExportFormat, SessionView, PixelProbe, ResultProbability, ResultProbabilityRequest, ResultSlice, ResultSliceRequest, SegmentRequest, SliceBitmap, SliceRequest, TileBitmap, TileRequest } from '../../../preload/api';
 import type { ExportMeasurement } from '../../../preload/api';
 import type { EngineService, OpenOptions } from '../service';
-import type { ImageWindows, PatientHeader } from '../../../preload/api';
+import type { ImageWindows, PatientHeader, PixelSize } from '../../../preload/api';
 import type { DicomFolderScan } from '../io/dicom/scan';
 import type { AutosaveEntry, RestoredSession } from '../session/workspace';
 import type { ModelCompatibility } from '../../../preload/api';
@@ -36,7 +36,7 @@ export interface EngineCalls {
   closeResult: { params: [resultId: string]; result: void };
   recoverAutosave: { params: [sessionId: string]; result: RestoredSession };
   discardAutosave: { params: [sessionId: string]; result: void };
-  exportResult: { params: [resultId: string, format: ResultExportFormat, out: string, options: { z?: number; deidentify?: boolean; measurements?: ExportMeasurement[] }]; result: string[] };
+  exportResult: { params: [resultId: string, format: ResultExportFormat, out: string, options: { z?: number; deidentify?: boolean; measurements?: ExportMeasurement[]; pixelSize?: PixelSize }]; result: string[] };
 }
 
 export type EngineMethod = keyof EngineCalls;
