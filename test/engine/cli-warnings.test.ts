@@ -85,6 +85,9 @@ describe('delineate segment warnings', () => {
     const out = path.join(t.dir, 'out-generated');
     const r = await delineate(['segment', scene, '--model', 'landcover-deepglobe', '--out', out], 300_000);
     expectResolutionWarning(r, out);
+    // The time printed is the whole run's (the model's part, in instances.json, is within it).
+    const printedS = Number(/tiles, ([\d.]+) s\)/.exec(r.stdout)?.[1]);
+    expect(printedS).toBeGreaterThanOrEqual(Number(readDoc(out).inference!.seconds.toFixed(1)));
   }, 300_000);
 
   it('warns once about channels when the brain model runs on a colour picture, and says nothing more', async () => {

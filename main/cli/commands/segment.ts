@@ -145,14 +145,17 @@ export async function segmentCommand(argv: string[]): Promise<number> {
         const onWarnings = (warnings: RunWarning[]): void => {
           for (const w of warnings) process.stderr.write(`delineate segment: warning: ${path.basename(input)}: ${w.message}\n`);
         };
+        const startedMs = performance.now();
         const { outcome } = await segmentToFolder(input, dir, { ...options, onWarnings }, progress, controller.signal);
+        // The time printed is the whole run as waited for: reading, the model, post-processing and writing.
+        const wallS = (performance.now() - startedMs) / 1000;
         progress.end();
         const inf = outcome.document.inference!;
         if (device !== 'auto' && inf.device !== device && !warnedDevices) {
           warnedDevices = true;
           process.stderr.write(`delineate segment: --device ${device} unavailable, used ${inf.device} (${outcome.skippedDevices.join('; ')})\n`);
         }
-        process.stdout.write(`${input} -> ${dir}: ${outcome.document.instances.length} instances (${inf.device}, ${inf.tiles} tiles, ${inf.seconds.toFixed(1)} s)\n`);
+        process.stdout.write(`${input} -> ${dir}: ${outcome.document.instances.length} instances (${inf.device}, ${inf.tiles} tiles, ${wallS.toFixed(1)} s)\n`);
       } catch (err) {
         progress.end();
         if (err instanceof AbortError) {
