@@ -6,7 +6,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeCtSeries } from '../fixtures/dicom-writer';
-import { RESULTS, imageToPage, readState, skipReason, startSession, until, writeTestModels, type Session } from './ui-helpers';
+import { RESULTS, cellText, imageToPage, readState, skipReason, startSession, until, writeTestModels, type Session } from './ui-helpers';
 
 if (skipReason) console.warn(`ui e2e tests skipped: ${skipReason}`);
 
@@ -122,6 +122,8 @@ describe.skipIf(skipReason !== null)(`UI: a CT volume${skipReason === null ? '' 
     // A row click goes to the object's RECIST slice and selects it.
     await page.getByTestId('instance-row-1').click();
     await until(() => readState(page), (v) => v.selectedId === 1 && v.z === 8, 10_000, 'centred on the sphere');
+    // The row names that slice as the slice label counts it (from 1).
+    expect(await cellText(page, 1, 'recistSlice')).toBe('9');
     await page.screenshot({ path: join(RESULTS, 'ui-volume-selected.png') });
     expect(problems).toEqual([]);
   });
