@@ -49,6 +49,12 @@ describe('sessions and exports over IPC', () => {
   it('lists autosaves, refuses a path as a session id, and opens a session with a fresh image handle', async () => {
     const list = ok<RecoverableSession[]>(await h.dispatch('session:recover-list', []));
     expect(list.map((s) => s.sessionId)).toEqual(['s_fake']);
+    // The engine host names the image's path (main matches autosaves to an opened image by it); the renderer never sees it.
+    expect(list.every((s) => !('imagePath' in s))).toBe(true);
+    expect(JSON.stringify(list)).not.toContain('/nowhere');
+    // Closing a result takes an engine-issued id, never a path.
+    ok(await h.dispatch('result:close', ['r_abc']));
+    expect(err(await h.dispatch('result:close', ['/tmp/x.autosave.json']))).toMatch(/result/i);
     expect(err(await h.dispatch('session:recover', ['../../autosave/x']))).toMatch(/session id/);
     expect(err(await h.dispatch('session:discard', ['/tmp/x.autosave.json']))).toMatch(/session id/);
     ok(await h.dispatch('session:discard', ['s_fake']));
