@@ -384,3 +384,48 @@ it('resamples labels by nearest neighbour through a transform', () => {
   expect(out.inside[3]).toBe(0);
   expect(out.inside[2]).toBe(1);
 });
+
+describe('three dates without registration: one track per lesion, nadir and per-date categories', () => {
+  const work = tempDir('delineate-compare-med3-');
+  const lesion: Sphere = { c: [20, -15, 5], rMm: 14, value: 150 };
+  let change: MedicalChange;
+  beforeAll(async () => {
+    // Date 0: 14 mm; date 1: shrinks to 10 mm (the nadir); date 2: back to 12 mm and a new 8 mm lesion.
+    const dates = [[lesion], [{ ...lesion, rMm: 10 }], [{ ...lesion, rMm: 12 }, { c: [-30, 30, -5] as Vec3, rMm: 8, value: 150 }]];
+    const dirs: string[] = [];
+    for (const [i, spheres] of dates.entries()) {
+      const p = phantom(spheres, IDENTITY4);
+      const vol = (data: Float32Array | Uint8Array) => ({ data, width: PW, height: PH, depth: PD, channels: 1, geometry: GEOM });
+      await writeNifti(path.join(work.dir, `t${i}.nii.gz`), vol(p.image));
+      await writeNifti(path.join(work.dir, `t${i}_mask.nii.gz`), vol(p.mask));
+      await measureFiles(path.join(work.dir, `t${i}.nii.gz`), path.join(work.dir, `t${i}_mask.nii.gz`), path.join(work.dir, `r${i}`), {});
+      dirs.push(path.join(work.dir, `r${i}`));
+    }
+    const { timepoints, warnings } = await resolveTimePoints(dirs, { workDir: path.join(work.dir, 'work'), dates: ['2023-01-01', '2023-04-01', '2023-07-01'] });
+    change = await compareMedical(timepoints, { register: 'none', outDir: path.join(work.dir, 'out'), warnings });
+  }, 120_000);
+  afterAll(() => work.cleanup());
+
+  it('keeps the lesion in track 1 on all three dates and reports one registration per later date', () => {
+    expect(change.registration.map((r) => [r.from, r.to, r.method])).toEqual([
+      [1, 0, 'none'],
+      [2, 0, 'none'],
+    ]);
+    expect(change.lesions[0]!.track).toBe(1);
+    // Instance ids are per date (raster order): the new lesion comes first on date 2, the tracked one second.
+    expect(change.lesions[0]!.instances).toEqual([1, 1, 2]);
+    expect(change.lesions.map((l) => l.status)).toEqual(['matched', 'new']);
+    expect(change.lesions[1]!.instances[0]).toBeNull();
+    expect(readFileSync(path.join(work.dir, 'out', 'change.csv'), 'utf8').trim().split('\n')).toHaveLength(1 + 2 * 3);
+  });
+
+  it('measures date 2 against the nadir at date 1, and categorises every follow-up date', () => {
+    const v = change.totals.volumeMl;
+    expect(v).toHaveLength(3);
+    expect(v[1]).toBeLessThan(v[0]!);
+    expect(change.totals.nadirIndex).toBe(1);
+    // Date 1: about -64% (just short of PR's -65%): SD; date 2: a new lesion: PD.
+    expect(change.response.byTimepoint.map((b) => b.volumetric)).toEqual([(v[1]! / v[0]! - 1) * 100 <= -65 ? 'PR' : 'SD', 'PD']);
+    expect(change.response.volumetric).toBe('PD');
+  });
+});
