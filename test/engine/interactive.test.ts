@@ -460,3 +460,60 @@ print(json.dumps({"mask": mask.astype(np.uint8).ravel().tolist(), "crops": crops
     expect(Array.from(ours)).toEqual(oracle.mask);
   });
 });
+
+describe.skipIf(!hasPythonOracle)(`per-crop normalisation as the training code${hasPythonOracle ? '' : ' (skipped: python oracle missing)'}`, () => {
+  it('a 3-band image normalised per crop (1-99th percentile, [0, 1]) gives the same masks as interactive_common.py', async () => {
+    const W = 80;
+    const H = 60;
+    const inter = new Uint8Array(W * H * 3);
+    for (let y = 0; y < H; y++) {
+      for (let x = 0; x < W; x++) {
+        const inField = x >= 22 && x < 51 && y >= 15 && y < 38;
+        for (let c = 0; c < 3; c++) inter[(y * W + x) * 3 + c] = (inField ? 150 : 60) + ((x * 11 + y * 5 + c * 7) % 50);
+      }
+    }
+    const file = path.join(t.dir, 'oracle-rgb.png');
+    writeTestPng(file, W, H, 3, inter);
+    const raw = path.join(t.dir, 'oracle-rgb.u8');
+    writeFileSync(raw, inter);
+    const manifest = writeClickModel(path.join(t.dir, 'models-oracle-rgb'), {
+      id: 'oracle-rgb',
+      channels: ['R', 'G', 'B'],
+      cropSize: 24,
+      firstCropPx: 30,
+      minCropPx: 16,
+      clickRadiusPx: 3,
+      normalization: { type: 'percentile', pLow: 1, pHigh: 99, scope: 'crop', mask: 'all', clip: [0, 1] },
+    });
+    const clicks = [
+      { x: 36, y: 26, positive: true },
+      { x: 60, y: 30, positive: false },
+      { x: 24, y: 17, positive: true },
+    ];
+    const res = await promptToFolder(file, path.join(t.dir, 'out-oracle-rgb'), { model: manifest, clicks });
+    const ours = (await readBand0(path.join(t.dir, 'out-oracle-rgb', 'labels.tif'))).data;
+    const script = `
+import sys, json, numpy as np
+sys.path.insert(0, ${JSON.stringify(path.join(__dirname, '..', '..', 'models', 'training'))})
+import interactive_common as I
+img = np.fromfile(${JSON.stringify(raw)}, np.uint8).reshape(${H}, ${W}, 3).transpose(2, 0, 1).astype(np.float32)
+p = dict(I.DEFAULTS, cropSize=24, firstCropPx=30, minCropPx=16, clickRadiusPx=3)
+def predict(x):
+    return 1 / (1 + np.exp(-(20 * x[:, 0] - 40 * x[:, 4] - 10)))
+clicks = [(x, y, bool(pos)) for x, y, pos in ${JSON.stringify(clicks.map((c) => [c.x, c.y, c.positive ? 1 : 0]))}]
+mask = np.zeros((${H}, ${W}), bool)
+crops = []
+for k in range(1, len(clicks) + 1):
+    out, cr = I.step_batch(predict, [{"img": img, "clicks": clicks[:k], "mask": mask, "per_crop_norm": True}], p)
+    mask = out[0]
+    crops.append([int(v) for v in cr[0]])
+print(json.dumps({"mask": mask.astype(np.uint8).ravel().tolist(), "crops": crops}))
+`;
+    const r = spawnSync('/usr/bin/python3', ['-c', script], { encoding: 'utf8', maxBuffer: 1 << 26 });
+    expect(r.stderr).toBe('');
+    const oracle = JSON.parse(r.stdout) as { mask: number[]; crops: number[][] };
+    expect(res.prompt.steps.map((s) => { const c = s.crop as { x0: number; y0: number; side: number }; return [c.x0, c.y0, c.side]; })).toEqual(oracle.crops);
+    expect(oracle.mask.reduce((a, b) => a + b, 0)).toBeGreaterThan(300);
+    expect(Array.from(ours)).toEqual(oracle.mask);
+  });
+});
