@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import type { Geometry, InstancesDocument } from '../../preload/formats';
-import { exportResult, type LoadedResult } from '../../main/engine/export/exporter';
+import { exportResult, snapshotCaption, type LoadedResult } from '../../main/engine/export/exporter';
 import { lengthOn, manualCsv, manualRecords, snapshotLines, type ManualInput } from '../../main/engine/export/manual';
 
 const W = 80;
@@ -96,6 +96,18 @@ describe('manual measurements in exports', () => {
       expect(bl).toBeLessThan(120);
       // A measurement on another slice is not drawn.
       expect(c.data.equals(a.data)).toBe(true);
+      // The volume's slice is named, counted from 1 (upper left); a 2D result has no such label.
+      expect(snapshotCaption(1, D)).toBe('Slice 2 of 3');
+      expect(snapshotCaption(0, 1)).toBeUndefined();
+      const corner = (img: { data: Buffer; info: { width: number } }) => {
+        const out: number[] = [];
+        for (let y = 5; y < 25; y++) for (let x = 8; x < 90; x++) out.push(img.data[(y * img.info.width + x) * 3]!);
+        return out;
+      };
+      expect(Math.max(...corner(a))).toBeGreaterThan(200);
+      const flat = join(dir, 'flat.png');
+      await exportResult({ ...result(MEDICAL), depth: 1, labels: new Uint8Array(W * H), instances: new Uint32Array(W * H) }, 'png', flat, { z: 0 });
+      expect(Math.max(...corner(await read(flat)))).toBe(64);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

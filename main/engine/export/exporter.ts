@@ -113,6 +113,11 @@ export interface ExportOptions {
   pixelSize?: PixelSize;
 }
 
+/** The slice a volume's snapshot shows, counted from 1 for people (`--z` and JSON stay zero-based); none in 2D. */
+export function snapshotCaption(z: number, depth: number): string | undefined {
+  return depth > 1 ? `Slice ${z + 1} of ${depth}` : undefined;
+}
+
 /** Writes result r as `format` to `out` (atomically). Returns the written paths. */
 export async function exportResult(r: LoadedResult, format: ExportFormat, out: string, options: ExportOptions = {}): Promise<string[]> {
   // A pixel size given to an image without geometry: the tables read in mm or m, as the measurements panel showed.
@@ -185,7 +190,7 @@ export async function exportResult(r: LoadedResult, format: ExportFormat, out: s
       if (under.width !== r.width || under.height !== r.height || under.depth !== 1) throw new InputError(out, 'the snapshot background must be one slice of the result\'s size');
       const rgb = overlayRgb(under, r.labels.subarray(z * plane, (z + 1) * plane), 0, r.classes);
       const lines = snapshotLines(options.measurements ?? [], r.geometry, z);
-      await writeChunksAtomic(out, [await snapshotPng(rgb, r.width, r.height, r.classes, r.geometry, lines)]);
+      await writeChunksAtomic(out, [await snapshotPng(rgb, r.width, r.height, r.classes, r.geometry, lines, snapshotCaption(z, r.depth))]);
       return [out];
     }
   }

@@ -68,7 +68,7 @@ const escapeXml = (s: string): string => s.replace(/[<>&'"]/g, (c) => `&#${c.cha
  * PNG bytes of the snapshot: `rgb` (interleaved RGB, width x height) enlarged for small images, the scale bar over its
  * lower left corner and the legend (every class: swatch and name) in a dark strip below.
  */
-export async function snapshotPng(rgb: Uint8Array, width: number, height: number, classes: ManifestClass[], geometry: Geometry, lines: SnapshotLine[] = []): Promise<Buffer> {
+export async function snapshotPng(rgb: Uint8Array, width: number, height: number, classes: ManifestClass[], geometry: Geometry, lines: SnapshotLine[] = [], caption?: string): Promise<Buffer> {
   const k = Math.max(1, Math.min(MAX_UPSCALE, Math.ceil(MIN_WIDTH_PX / width)));
   const outW = width * k;
   const outH = height * k;
@@ -117,7 +117,9 @@ export async function snapshotPng(rgb: Uint8Array, width: number, height: number
       return `<path d="${d}" stroke="#000" stroke-opacity="0.7" stroke-width="4"/><path d="${d}" stroke="#ffd33d" stroke-width="2"/>${label}`;
     })
     .join('');
-  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${outW}" height="${outH + stripH}"><rect x="0" y="${outH}" width="${outW}" height="${stripH}" fill="#1e2126"/>${linesSvg}${barSvg}<g transform="translate(0 ${outH})">${legend}</g></svg>`;
+  // Which slice of a volume this is, counted from 1 as people read it (upper left, like the viewer's label).
+  const captionSvg = caption ? `<text x="10" y="20" fill="#fff" stroke="#000" stroke-width="3" paint-order="stroke" ${font}>${escapeXml(caption)}</text>` : '';
+  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${outW}" height="${outH + stripH}"><rect x="0" y="${outH}" width="${outW}" height="${stripH}" fill="#1e2126"/>${linesSvg}${barSvg}${captionSvg}<g transform="translate(0 ${outH})">${legend}</g></svg>`;
   const image = await sharp(rgb, { raw: { width, height, channels: 3 } })
     .resize(outW, outH, { kernel: 'nearest' })
     .png()
