@@ -1,6 +1,6 @@
 // The layer boundaries are enforced by lint, not by convention: these probes must fail ESLint.
 import { describe, expect, it } from 'vitest';
-import { ESLint } from 'eslint';
+import { ESLint, type Linter } from 'eslint';
 import { join } from 'node:path';
 
 const ROOT = join(__dirname, '..', '..');
@@ -8,11 +8,11 @@ const ROOT = join(__dirname, '..', '..');
 // lintText with a filePath inside the folder resolves the same config as a real file there, without
 // leaving a stray file in main/engine for a parallel tsc or lint run to trip over. A file that is not on disk has
 // no place in the TypeScript project, so the type-aware rules (not under test here) are switched off for it.
-const WITHOUT_TYPES = {
+const WITHOUT_TYPES: Linter.Config = {
   files: ['**/*.ts', '**/*.tsx'],
   languageOptions: { parserOptions: { projectService: false } },
   rules: { '@typescript-eslint/no-floating-promises': 'off', '@typescript-eslint/no-misused-promises': 'off' },
-} as const;
+};
 
 async function ruleIds(code: string, filePath: string): Promise<string[]> {
   const eslint = new ESLint({ cwd: ROOT, overrideConfig: WITHOUT_TYPES });
