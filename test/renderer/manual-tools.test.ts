@@ -49,7 +49,8 @@ describe('manual measurement lengths', () => {
     const scale = lengthScale({ ...base, spacingMm: [0.5, 0.5, 1] } as ImageInfo);
     const m = { id: 1, handle: 'h', z: 0, kind: 'bidirectional' as const, points: [[0, 0], [10, 0], c, d] as Array<[number, number]> };
     expect(measurementLengths(m, scale)).toEqual({ long: 5, short: expect.closeTo(3, 6) as unknown as number });
-    expect(manualCsv([m], scale).split('\n')[1]).toBe('1,bidirectional,0,5,3,0,0,10,0');
+    // The slice column is counted from 1, as the table shows it (z 0 is slice 1).
+    expect(manualCsv([m], scale).split('\n')[1]).toBe('1,bidirectional,1,5,3,0,0,10,0');
   });
 });
 
