@@ -46,7 +46,7 @@ interface ScanResult {
 }
 
 /** Every file under `folder`, recursively, in name order (hidden files left out). */
-export async function walk(folder: string, out: string[]): Promise<void> {
+async function walk(folder: string, out: string[]): Promise<void> {
   let entries;
   try {
     entries = await readdir(folder, { withFileTypes: true });

@@ -3,7 +3,8 @@
 // probed and its header read (never the pixels), series are grouped under their study, and each gets a small
 // thumbnail of its middle image. Progress per file; an AbortSignal stops it between files.
 
-import { dirname, sep } from 'node:path';
+import { readdir } from 'node:fs/promises';
+import { dirname, join, sep } from 'node:path';
 import type { ScannedSeries, ScannedStudy } from '../../../../preload/api';
 import { InputError } from '../../image';
 import { renderSlice } from '../../render/slice';
@@ -13,7 +14,7 @@ import { patientHeaderOf } from './patient';
 import { undecodableReason } from './pixels';
 import { assembleSeries, groupBySeries, type SeriesGroup } from './series';
 import { TAG } from './tags';
-import { openDicom, walk } from './index';
+import { openDicom } from './index';
 
 /** A scanned series with where its files are (main keeps this; the renderer gets no paths). */
 export interface FoundSeries extends ScannedSeries {
@@ -54,6 +55,39 @@ export function commonFolder(files: string[]): string {
   return first.slice(0, n).join(sep) || sep;
 }
 
+/**
+ * Every file below `folder` in name order (hidden ones left out), listed folder by folder so that a cancel stops it
+ * and a large tree (a whole disk picked by mistake) shows its count growing instead of a frozen dialog.
+ */
+async function listFiles(folder: string, options: ScanOptions): Promise<string[]> {
+  const out: string[] = [];
+  let lastReported = 0;
+  const visit = async (dir: string): Promise<void> => {
+    options.signal?.throwIfAborted();
+    let entries;
+    try {
+      entries = await readdir(dir, { withFileTypes: true });
+    } catch {
+      // The picked folder itself must be readable; an unreadable subfolder is skipped like an unreadable file.
+      if (dir === folder) throw new InputError(folder, 'cannot read the folder');
+      return;
+    }
+    entries.sort((a, b) => a.name.localeCompare(b.name));
+    for (const e of entries) {
+      if (e.name.startsWith('.')) continue;
+      const p = join(dir, e.name);
+      if (e.isDirectory()) await visit(p);
+      else if (e.isFile()) out.push(p);
+    }
+    if (out.length - lastReported >= 500) {
+      lastReported = out.length;
+      options.onProgress?.({ stage: 'listing files', done: out.length, total: out.length });
+    }
+  };
+  await visit(folder);
+  return out;
+}
+
 interface StudyOf {
   uid: string;
   description?: string;
@@ -64,9 +98,7 @@ interface StudyOf {
 
 export async function scanDicomFolder(folder: string, options: ScanOptions = {}): Promise<DicomFolderScan> {
   const { signal, onProgress } = options;
-  const paths: string[] = [];
-  await walk(folder, paths);
-  signal?.throwIfAborted();
+  const paths = await listFiles(folder, options);
   const headers: Array<DicomFileHeader | undefined> = new Array(paths.length);
   const studyOfFile = new Map<string, StudyOf>();
   let next = 0;
