@@ -36,7 +36,8 @@ export type { SegmentOptions } from './segment-setup';
 
 export async function listModels(): Promise<ModelSummary[]> {
   const scan = await scanModels();
-  return scan.models.map(summarize);
+  // The segmentation picker's list: interactive (task "prompt") models run from clicks, never from Run.
+  return scan.models.filter((m) => m.manifest.task !== 'prompt').map(summarize);
 }
 
 export interface SegmentOutcome {

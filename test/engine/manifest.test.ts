@@ -32,7 +32,7 @@ describe('validateManifest', () => {
 
   const cases: Array<[string, (m: Record<string, unknown>) => void, RegExp]> = [
     ['missing id', (m) => delete m.id, /"id" must be a non-empty string/],
-    ['bad task', (m) => (m.task = 'detect'), /"task" must be one of "semantic", "instance", got "detect"/],
+    ['bad task', (m) => (m.task = 'detect'), /"task" must be one of "semantic", "instance", "prompt", got "detect"/],
     ['bad kind', (m) => (m.kinds = ['medical', 'xray']), /"kinds\[1\]" must be one of/],
     ['tile not pair', (m) => (m.tileSize = [64]), /"tileSize" must be \[width, height\]/],
     ['bad colour', (m) => ((m.classes as Array<Record<string, unknown>>)[0]!.color = 'red'), /"classes\[0\].color" must be "#rrggbb"/],

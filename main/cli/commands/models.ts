@@ -28,7 +28,9 @@ async function list(argv: string[]): Promise<number> {
   }
   for (const m of summaries) {
     const terms = m.nonCommercial ? `, ${NON_COMMERCIAL_NOTE.toUpperCase()}` : '';
-    process.stdout.write(`${m.id}  ${m.name} ${m.version}  [${m.kinds.join(', ')}]  classes: ${m.classes.map((c) => c.name).join(', ')}  (${m.source}, ${m.license}${terms})\n`);
+    // Prompt models outline one object from clicks (delineate prompt); they have no classes of their own to list.
+    const what = m.task === 'prompt' ? 'interactive: delineate prompt' : `classes: ${m.classes.map((c) => c.name).join(', ')}`;
+    process.stdout.write(`${m.id}  ${m.name} ${m.version}  [${m.kinds.join(', ')}]  ${what}  (${m.source}, ${m.license}${terms})\n`);
   }
   return 0;
 }
