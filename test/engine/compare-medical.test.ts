@@ -237,6 +237,7 @@ describe('response rules', () => {
     expect(sequenceFromHints(['AX T1 POST GAD'])).toBe('t1-post-contrast');
     expect(sequenceFromHints(['Sag T2 FLAIR'])).toBe('t2-flair');
     expect(sequenceFromHints(['patient02/scan.nii.gz'])).toBe('unknown');
+    expect(sequenceFromHints(['AX T1 PRE-CONTRAST'])).toBe('unknown');
   });
 });
 

@@ -56,7 +56,8 @@ function nadirBefore(values: number[], i: number): { value: number; index: numbe
 export function sequenceFromHints(hints: string[]): Sequence {
   const text = hints.join(' ').toLowerCase();
   const word = (re: string): boolean => new RegExp(`(^|[^a-z0-9])(${re})([^a-z0-9]|$)`).test(text);
-  if (word('t1c|t1ce|t1gd|t1-?gd|t1\\+c|t1-?post|t1-?c|post-?contrast|postcontrast|gad|gado|contrast|mprage-?gd')) return 't1-post-contrast';
+  // "pre-contrast" and "non-contrast" T1 are not post-contrast: only explicit post/Gd names count.
+  if (word('t1c|t1ce|t1gd|t1-?gd|t1\\+c|t1-?post|t1-?c|post-?contrast|postcontrast|gad|gado|mprage-?gd')) return 't1-post-contrast';
   if (word('flair|t2|t2w|t2-?flair|dark-?fluid')) return 't2-flair';
   return 'unknown';
 }
