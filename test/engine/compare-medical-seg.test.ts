@@ -8,6 +8,11 @@ import dcmjs from 'dcmjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ManifestClass } from '../../preload/formats';
 import { readSegSource, writeDicomSeg, type SegSource } from '../../main/engine/export/dicom-seg';
+import { exportResult, loadResultFolder } from '../../main/engine/export/exporter';
+import { compareMedical } from '../../main/engine/compare/medical/index';
+import { resolveTimePoints } from '../../main/engine/compare/timepoints';
+import { measureFiles } from '../../main/engine/pipeline';
+import { writeNifti } from '../../main/engine/io/nifti';
 import { segTracking, trackingForResult } from '../../main/engine/compare/medical/seg-tracking';
 import type { ChangeLesion, MedicalChange } from '../../main/engine/compare/medical/index';
 import { writeCtSeries } from '../fixtures/dicom-writer';
@@ -18,6 +23,12 @@ const W = 16;
 const H = 12;
 const D = 4;
 const classes: ManifestClass[] = [{ name: 'tumor', color: '#ff0000' }];
+
+function readSegments(file: string): Array<Record<string, unknown>> {
+  const bytes = readFileSync(file);
+  const dict = dcmjs.data.DicomMessage.readFile(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer).dict;
+  return (dcmjs.data.DicomMetaDictionary.naturalizeDataset(dict) as { SegmentSequence: Array<Record<string, unknown>> }).SegmentSequence;
+}
 
 function lesion(track: number, instances: ChangeLesion['instances'], states: ChangeLesion['states'], extra: Partial<ChangeLesion> = {}): ChangeLesion {
   return { track, status: 'matched', instances, volumeMl: [1, 1], longAxisMm: [10, 10], shortAxisMm: [5, 5], changePct: 0, states, className: 'tumor', trackingUid: `2.25.${track}00${track}`, ...extra };
@@ -100,5 +111,31 @@ describe('follow-up tracks in DICOM SEG', () => {
     const r = spawnSync('dciodvfy', ['-new', path.join(tmp.dir, 'tracks.dcm')], { encoding: 'utf8' });
     const report = `${r.stdout}\n${r.stderr}`;
     expect(report.split('\n').filter((l) => /^Error/.test(l)), report).toEqual([]);
+  });
+
+  it('links the SEGs of two dates of a DICOM series: compare, then export --tracks on each result', async () => {
+    // Two dates of the same series: a lesion that grows, and on the follow-up a second one.
+    const dates: string[] = [];
+    for (const [i, boxes] of [[[2, 6]], [[2, 8], [11, 14]]].entries()) {
+      const labels = new Uint8Array(W * H * D);
+      for (const [x0, x1] of boxes as number[][]) for (let z = 1; z < 3; z++) for (let y = 3; y < 9; y++) for (let x = x0!; x <= x1!; x++) labels[(z * H + y) * W + x] = 1;
+      const geometry = source.geometry;
+      await writeNifti(path.join(tmp.dir, `labels${i}.nii.gz`), { data: labels, width: W, height: H, depth: D, channels: 1, geometry });
+      await measureFiles(series, path.join(tmp.dir, `labels${i}.nii.gz`), path.join(tmp.dir, `date${i}`), {});
+      dates.push(path.join(tmp.dir, `date${i}`));
+    }
+    const { timepoints, warnings } = await resolveTimePoints(dates, { workDir: path.join(tmp.dir, 'work'), dates: ['2024-01-01', '2024-03-01'] });
+    const change = await compareMedical(timepoints, { register: 'none', outDir: path.join(tmp.dir, 'cmp'), warnings });
+    expect(change.lesions.map((l) => l.status)).toEqual(['matched', 'nonmeasurable']);
+    const segs: Array<Array<Record<string, unknown>>> = [];
+    for (const [i, dir] of dates.entries()) {
+      const out = path.join(tmp.dir, `seg${i}.dcm`);
+      await exportResult(await loadResultFolder(dir), 'seg', out, { tracking: await trackingForResult(path.join(tmp.dir, 'cmp', 'change.json'), dir) });
+      segs.push(readSegments(out));
+    }
+    expect(segs[0]!.map((s) => s.TrackingID)).toEqual(['lesion 1']);
+    expect(segs[1]!.map((s) => s.TrackingID)).toEqual(['lesion 1', 'lesion 2']);
+    expect(segs[1]![0]!.TrackingUID).toBe(segs[0]![0]!.TrackingUID);
+    expect(segs[1]![0]!.TrackingUID).toBe(change.lesions[0]!.trackingUid);
   });
 });
