@@ -17,6 +17,7 @@ import { chooseCrop, cropOrigin, deepestPoint, growCrop, MaskWindow, pasteCrop, 
 import { checkPromptModel, openPromptModel } from '../../main/engine/interactive/models';
 import { PromptImage } from '../../main/engine/interactive/prompt-image';
 import { promptToFolder, runPrompt, type PromptJson } from '../../main/engine/interactive/prompt';
+import { PromptSession } from '../../main/engine/interactive/session';
 import { spawnSync } from 'node:child_process';
 import { commandWorks, tempDir, readBand0, writeTestPng } from './helpers';
 import { buildSamDecoder, clickManifest, writeClickModel, writeSamModel } from '../fixtures/prompt-models';
@@ -515,5 +516,71 @@ print(json.dumps({"mask": mask.astype(np.uint8).ravel().tolist(), "crops": crops
     expect(res.prompt.steps.map((s) => { const c = s.crop as { x0: number; y0: number; side: number }; return [c.x0, c.y0, c.side]; })).toEqual(oracle.crops);
     expect(oracle.mask.reduce((a, b) => a + b, 0)).toBeGreaterThan(300);
     expect(Array.from(ours)).toEqual(oracle.mask);
+  });
+});
+
+describe('PromptSession (the live session the AI tool will drive)', () => {
+  it('gives the same object click by click as the command line, reuses the SAM embedding, and propagates', async () => {
+    const models = path.join(t.dir, 'models-session');
+    const manifest = writeClickModel(models, { id: 'click-session' });
+    const img = squaresPng('session.png', 64, 64, [[28, 32, 33, 37]]);
+    const clicks = [
+      { x: 30, y: 34, positive: true },
+      { x: 28, y: 32, positive: false },
+    ];
+    const cli = await promptToFolder(img.file, path.join(t.dir, 'out-session'), { model: manifest, clicks });
+    const src = await openImage(img.file);
+    const session = await PromptSession.open(src, { model: manifest });
+    try {
+      for (const c of clicks) await session.click(c.x, c.y, 0, c.positive);
+      const mask = session.objectMasks().get(0)!;
+      expect(mask.count()).toBe(cli.document.instances[0]!.pixelCount);
+      const labels = (await readBand0(path.join(t.dir, 'out-session', 'labels.tif'))).data;
+      expect(Array.from(mask.full(64, 64))).toEqual(Array.from(labels, (v) => (v ? 1 : 0)));
+      await expect(session.click(64, 0, 0, true)).rejects.toThrow(/outside the image/);
+      session.clear();
+      expect(session.objectMasks().size).toBe(0);
+    } finally {
+      await session.dispose();
+      await src.close();
+    }
+
+    const sam = writeSamModel(path.join(t.dir, 'models-session-sam'), { id: 'sam-session' });
+    const src2 = await openImage(img.file);
+    const s2 = await PromptSession.open(src2, { model: sam });
+    try {
+      await s2.click(30, 34, 0, true);
+      await s2.click(20, 20, 0, false);
+      await s2.box({ x0: 26, y0: 30, x1: 35, y1: 39 }, 0);
+      expect((s2.model as unknown as { encoderRuns: number }).encoderRuns).toBe(1);
+    } finally {
+      await s2.dispose();
+      await src2.close();
+    }
+  });
+
+  it('propagates the current slice through a volume', async () => {
+    const models = path.join(t.dir, 'models-session-3d');
+    const manifest = writeClickModel(models, { id: 'click-session-3d' });
+    const W = 40;
+    const H = 40;
+    const D = 6;
+    const vol = new Uint8Array(W * H * D).fill(20);
+    for (let z = 1; z <= 4; z++) for (let y = 15; y < 22; y++) for (let x = 15; x < 22; x++) vol[z * W * H + y * W + x] = 255;
+    const file = path.join(t.dir, 'session-vol.nii.gz');
+    await writeNifti(file, { data: vol, width: W, height: H, depth: D, channels: 1, geometry: { type: 'medical', spacingMm: [1, 1, 1], originMm: [0, 0, 0], direction: [1, 0, 0, 0, 1, 0, 0, 0, 1] } });
+    const src = await openImage(file);
+    const session = await PromptSession.open(src, { model: manifest });
+    try {
+      await expect(session.propagate(2)).rejects.toThrow(/no object to propagate/);
+      await session.click(18, 18, 2, true);
+      const run = await session.propagate(2);
+      expect(run.propagated).toEqual([1, 4]);
+      expect([...session.objectMasks().keys()].sort()).toEqual([1, 2, 3, 4]);
+      for (const m of session.objectMasks().values()) expect(m.count()).toBe(49);
+    } finally {
+      await session.dispose();
+      await src.close();
+    }
   });
 });

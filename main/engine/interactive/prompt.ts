@@ -69,12 +69,19 @@ export interface PromptRun {
 export async function runPrompt(
   model: PromptModel,
   image: PromptImage,
-  request: { clicks: ReadonlyArray<Click2 & { z: number }>; box: (PixelBox & { z: number }) | null; previous: VolumeMask; propagate: boolean },
+  request: {
+    clicks: ReadonlyArray<Click2 & { z: number }>;
+    box: (PixelBox & { z: number }) | null;
+    previous: VolumeMask;
+    propagate: boolean;
+    /** Without clicks or box: propagate the previous mask of this slice as it is. */
+    startSlice?: number;
+  },
 ): Promise<PromptRun> {
   const zs = new Set([...request.clicks.map((c) => c.z), ...(request.box ? [request.box.z] : [])]);
-  if (zs.size === 0) throw new RangeError('a prompt needs a click or a box');
+  if (zs.size === 0 && request.startSlice === undefined) throw new RangeError('a prompt needs a click or a box');
   if (zs.size > 1) throw new RangeError(`every click and the box must be on one slice (got slices ${[...zs].sort((a, b) => a - b).join(', ')})`);
-  const z = [...zs][0]!;
+  const z = zs.size ? [...zs][0]! : request.startSlice!;
   const steps: StepRecord[] = [];
   let modelMs = 0;
   const record = (r: StepResult, zz: number, clicks: number): void => {
@@ -86,7 +93,7 @@ export async function runPrompt(
   const box = request.box ? { x0: request.box.x0, y0: request.box.y0, x1: request.box.x1, y1: request.box.y1 } : null;
   const clicks: Click2[] = request.clicks.map((c) => ({ x: c.x, y: c.y, positive: c.positive }));
   // Click by click, as a user would have clicked them: each step sees the clicks so far and the last mask.
-  const prefixes = clicks.length === 0 ? [0] : clicks.map((_, i) => i + 1);
+  const prefixes = clicks.length > 0 ? clicks.map((_, i) => i + 1) : box ? [0] : [];
   for (const k of prefixes) {
     const r = await model.step(image, { z, clicks: clicks.slice(0, k), box, previous: mask });
     record(r, z, k);
