@@ -16,9 +16,11 @@ import { repoRoot, sharedDir } from '../engine/helpers';
 if (skipReason) console.warn(`ui e2e tests skipped: ${skipReason}`);
 
 const MODELS = join(repoRoot, 'models');
+// The segmentation picker lists every shipped model but the interactive ones (task "prompt": they run from clicks).
 const shipped = readdirSync(MODELS)
   .filter((d) => existsSync(join(MODELS, d, 'manifest.json')))
-  .map((d) => JSON.parse(readFileSync(join(MODELS, d, 'manifest.json'), 'utf8')) as { id: string; name: string; version: string; kinds: string[] });
+  .map((d) => JSON.parse(readFileSync(join(MODELS, d, 'manifest.json'), 'utf8')) as { id: string; name: string; version: string; kinds: string[]; task: string })
+  .filter((m) => m.task !== 'prompt');
 const label = (m: { name: string; version: string }): string => `${m.name} ${m.version}`;
 const labelsFor = (kind: string): string[] => shipped.filter((m) => m.kinds.includes(kind)).map(label).sort();
 

@@ -20,11 +20,12 @@ function delineate(args: string[]): { code: number | null; stdout: string; stder
 }
 
 describe.skipIf(skip !== null)(`shipped models${skip === null ? '' : ` (skipped: ${skip})`}`, () => {
-  it('models list shows all four', () => {
+  it('models list shows all four (and the interactive models, as task "prompt")', () => {
     const r = delineate(['models', 'list', '--json']);
     expect(r.code, r.stderr).toBe(0);
-    const ids = (JSON.parse(r.stdout) as Array<{ id: string; source: string }>).filter((m) => m.source === 'builtin').map((m) => m.id);
-    expect(ids.sort()).toEqual([...SHIPPED].sort());
+    const builtin = (JSON.parse(r.stdout) as Array<{ id: string; source: string; task: string }>).filter((m) => m.source === 'builtin');
+    expect(builtin.filter((m) => m.task !== 'prompt').map((m) => m.id).sort()).toEqual([...SHIPPED].sort());
+    for (const m of builtin.filter((b) => b.task === 'prompt')) expect(m.id).toMatch(/^interactive-/);
   });
 
   it.each(SHIPPED)('%s: ONNX under 10 MB, graph and manifest agree', (id) => {
