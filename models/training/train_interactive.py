@@ -37,7 +37,8 @@ PARAMS = {
 }
 IN_CH = {"brain": 1 + 3, "geo": 3 + 3}  # image channels + positive clicks + negative clicks + previous mask
 MIN_OBJ_PX = {"brain": 20, "geo": 30}
-PROPAGATE_FRACTION = 0.3  # brain: share of samples that start from the neighbouring slice's mask (Propagate)
+PROPAGATE_FRACTION = 0.4  # brain: share of samples that start from the neighbouring slice's mask (Propagate)
+PROPAGATE_END_FRACTION = 0.4  # of those: past the lesion's end (empty target), so that Propagate stops there
 
 
 # ----------------------------------------------------------------------------- data
@@ -203,6 +204,12 @@ def initial_state(o, domain, rng):
     if domain == "brain" and rng.random() < PROPAGATE_FRACTION:
         vol, msk, z = o.extra
         nz = z + (1 if rng.random() < 0.5 else -1)
+        if rng.random() < PROPAGATE_END_FRACTION:
+            # Where the lesion ends: the last lesion slice's mask as the prompt on the slice 1-2 past it, which
+            # holds no lesion, so the target is empty and Propagate learns to stop.
+            zs = np.nonzero(msk.reshape(len(msk), -1).any(1))[0]
+            last, step = (zs[-1], 1) if rng.random() < 0.5 else (zs[0], -1)
+            z, nz = last, last + step * int(rng.integers(1, 3))
         if 0 <= nz < len(vol):
             # previous slice z (object mask there) -> this slice nz; the target may be empty where the lesion ends
             prev = perturb_mask(msk[z] > 0, rng)
