@@ -18,7 +18,9 @@ if (skipReason) console.warn(`ui e2e tests skipped: ${skipReason}`);
 const MODELS = join(repoRoot, 'models');
 const shipped = readdirSync(MODELS)
   .filter((d) => existsSync(join(MODELS, d, 'manifest.json')))
-  .map((d) => JSON.parse(readFileSync(join(MODELS, d, 'manifest.json'), 'utf8')) as { id: string; kinds: string[]; input: { channels: string[] } });
+  .map((d) => JSON.parse(readFileSync(join(MODELS, d, 'manifest.json'), 'utf8')) as { id: string; task: string; kinds: string[]; input: { channels: string[] } })
+  // The segmentation picker leaves out the interactive models (task "prompt": they run from clicks, not from Run).
+  .filter((m) => m.task !== 'prompt');
 
 describe.skipIf(skipReason !== null)(`UI: is the model right for this image${skipReason ? ` (skipped: ${skipReason})` : ''}`, () => {
   let s: Session;

@@ -12,6 +12,7 @@ import { writeTiff } from '../../main/engine/io/tiff-writer';
 import { writeNifti } from '../../main/engine/io/nifti';
 import { RESULTS, readState, skipReason, startSession, until, type Session } from './ui-helpers';
 import { repoRoot, sharedDir } from '../engine/helpers';
+import { NON_COMMERCIAL_NOTE, isNonCommercialLicense } from '../../main/engine/inference/license';
 
 if (skipReason) console.warn(`ui e2e tests skipped: ${skipReason}`);
 
@@ -19,9 +20,11 @@ const MODELS = join(repoRoot, 'models');
 // The segmentation picker lists every shipped model but the interactive ones (task "prompt": they run from clicks).
 const shipped = readdirSync(MODELS)
   .filter((d) => existsSync(join(MODELS, d, 'manifest.json')))
-  .map((d) => JSON.parse(readFileSync(join(MODELS, d, 'manifest.json'), 'utf8')) as { id: string; name: string; version: string; kinds: string[]; task: string })
+  .map((d) => JSON.parse(readFileSync(join(MODELS, d, 'manifest.json'), 'utf8')) as { id: string; name: string; version: string; kinds: string[]; task: string; license: string })
   .filter((m) => m.task !== 'prompt');
-const label = (m: { name: string; version: string }): string => `${m.name} ${m.version}`;
+// A model whose weights are for non-commercial use only says so in the picker.
+const label = (m: { name: string; version: string; license: string }): string =>
+  `${m.name} ${m.version}${isNonCommercialLicense(m.license) ? ` (${NON_COMMERCIAL_NOTE})` : ''}`;
 const labelsFor = (kind: string): string[] => shipped.filter((m) => m.kinds.includes(kind)).map(label).sort();
 
 const S2_PATCH = join(sharedDir, 'data', 'landcover-sentinel2-korea', 'images', '202412_patchN_6.tif');
@@ -70,6 +73,8 @@ describe.skipIf(skipReason !== null)(`UI: the shipped models in the picker${skip
     expect(labelsFor('geo')).toHaveLength(3);
     expect(await open('head.nii.gz', 'medical')).toEqual(labelsFor('medical'));
     expect(labelsFor('medical')).toEqual([label(shipped.find((m) => m.id === 'brain-flair-lgg')!)]);
+    // Trained on CC BY-NC-SA data: the picker says so.
+    expect(labelsFor('medical')[0]).toContain('(non-commercial use only)');
     expect(await open('slice.png', 'image')).toEqual(shipped.map(label).sort());
     // The card's summary is the model card's first paragraph: research use, stated up front.
     await s.page.getByTestId('model-select').selectOption('brain-flair-lgg');
