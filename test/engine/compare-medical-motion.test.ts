@@ -12,7 +12,7 @@ import { compareMedical } from '../../main/engine/compare/medical/index';
 import { resolveTimePoints } from '../../main/engine/compare/timepoints';
 import { measureFiles } from '../../main/engine/pipeline';
 import { writeNifti } from '../../main/engine/io/nifti';
-import { sharedDir, tempDir } from './helpers';
+import { sharedDir, skipNote, tempDir } from './helpers';
 import { cornerPoints, count, gridCentre, moveVolume, morph, rigidMotion, volumetricTruth } from './compare-medical-helpers';
 
 const DATA = path.join(sharedDir, 'data', 'longitudinal-gbm-t1c');
@@ -35,7 +35,7 @@ const CASES: MotionCase[] = [
   { name: 'a new lesion, 5 degrees and 4 mm', anglesDeg: [1, 1, 5], shiftMm: [3, 2.5, 0], grow: 0, newLesion: true },
 ];
 
-describe.skipIf(!HAVE)('synthetic motion of a real T1 post-contrast volume (skipped: ../shared/data/longitudinal-gbm-t1c missing)', () => {
+describe.skipIf(!HAVE)(`synthetic motion of a real T1 post-contrast volume${skipNote(!HAVE, '../shared/data/longitudinal-gbm-t1c missing')}`, () => {
   let base: Volume3;
   let mask: Uint8Array;
   const src = path.join(DATA, 'patient01');

@@ -11,7 +11,7 @@ import { loadVolume, resampleNearest } from '../../main/engine/compare/medical/r
 import { compareMedical, type MedicalChange } from '../../main/engine/compare/medical/index';
 import { resolveTimePoints } from '../../main/engine/compare/timepoints';
 import { measureFiles } from '../../main/engine/pipeline';
-import { sharedDir, tempDir } from './helpers';
+import { sharedDir, skipNote, tempDir } from './helpers';
 import { count, dice, headMask, volumetricTruth } from './compare-medical-helpers';
 
 const DATA = path.join(sharedDir, 'data', 'longitudinal-gbm-t1c');
@@ -21,7 +21,7 @@ afterAll(() => work.cleanup());
 
 const PATIENTS = ['01', '02', '03', '04', '05', '06'];
 
-describe.skipIf(!HAVE)('real follow-up pairs with expert masks (skipped: ../shared/data/longitudinal-gbm-t1c missing)', () => {
+describe.skipIf(!HAVE)(`real follow-up pairs with expert masks${skipNote(!HAVE, '../shared/data/longitudinal-gbm-t1c missing')}`, () => {
   it.each(PATIENTS)('patient %s', async (p) => {
     const dir = path.join(DATA, `patient${p}`);
     const info = JSON.parse(readFileSync(path.join(dir, 'info.json'), 'utf8')) as { baselineDate: string; followupDate: string; baseline_maskVoxels: number; followup_maskVoxels: number };
