@@ -135,6 +135,8 @@ export function Viewer({ axis = 'axial', mpr = false }: { axis?: SliceAxis; mpr?
   const widthPx = plane.pw;
   const heightPx = plane.ph;
   const aspect = plane.aspect;
+  /** What one fit is for: each opened image, again once its plane's aspect is known. */
+  const fitKey = image ? `${image.handle}:${aspect}` : null;
   /** Slices along this view's axis. */
   const depth = plane.count;
   const volumeDepth = info?.depth ?? 1;
@@ -318,8 +320,11 @@ export function Viewer({ axis = 'axial', mpr = false }: { axis?: SliceAxis; mpr?
         ? { handle: image.handle, z: getState().z, width: widthPx, height: heightPx, window: slice.window, bands: getState().display.bands, previewScale: slice.scale }
         : null,
     );
-    redraw.current();
-  }, [tiles, image, slice, widthPx, heightPx, axial, aspect]);
+    // A newly opened image arrives with its first slice in one update (state/commands.ts reads the slice before it
+    // swaps images), and the fit effect below draws it once fitted. Drawing here first would draw, and queue
+    // full-resolution tiles for, a view nobody sees: the previous image's zoom or the initial 1:1 at the top-left.
+    if (fittedFor.current === fitKey) redraw.current();
+  }, [tiles, image, slice, widthPx, heightPx, axial, aspect, fitKey]);
   useEffect(() => () => tiles.dispose(), [tiles]);
 
   const fit = useCallback(() => {
@@ -352,14 +357,13 @@ export function Viewer({ axis = 'axial', mpr = false }: { axis?: SliceAxis; mpr?
 
   // Fit once per opened image (and once the plane's aspect is known); later slices keep the user's pan and zoom.
   useEffect(() => {
-    const key = image ? `${image.handle}:${aspect}` : null;
-    if (image && fittedFor.current !== key) {
-      fittedFor.current = key;
+    if (image && fittedFor.current !== fitKey) {
+      fittedFor.current = fitKey;
       fit();
     } else {
       draw();
     }
-  }, [image, aspect, fit, draw, brushDiameter, crosshair]);
+  }, [image, fitKey, fit, draw, brushDiameter, crosshair]);
 
   // Centre on the selected instance when asked (a table row was clicked): its slice, its centre, in view.
   const lastFocus = useRef(focusRequest);
