@@ -24,8 +24,8 @@ import { regularizeRectangles } from './postprocess/regularize';
 import { countLabels, measureInstances, pixelUnit } from './measure/index';
 import { geoMeasurer } from './measure/geo';
 import { writeZones } from './measure/zones';
-import { overlayBitmap, overlayRgb } from './export/overlay';
-import { writeResultFolder, type ResultRasters } from './export/results';
+import { overlayBitmap } from './export/overlay';
+import { resultRasters, writeResultFolder, type ResultRasters } from './export/results';
 import { modelMinObjectPx, openSession, prepareSegment, inferenceRecord, sourceRecord, tileProgress, timedRun, validityOf, type SegmentOptions } from './segment-setup';
 import { segmentWindowed, useWindowed } from './windowed';
 import { planResample } from './inference/resample';
@@ -159,18 +159,9 @@ export async function segmentImage(src: ImageSource, options: SegmentOptions, on
     instances: post.instances,
   };
   const z = Math.floor(D / 2);
+  const maps = { width: W, height: H, depth: D, geometry, classes: m.classes, labels, nodataLabel, instances: post.instanceMap };
   const rasters: ResultRasters = {
-    kind: src.kind,
-    width: W,
-    height: H,
-    depth: D,
-    geometry,
-    classes: m.classes,
-    labels,
-    nodataLabel,
-    instances: post.instanceMap,
-    instanceCount: post.instances.length,
-    overlay: { rgb: overlayRgb({ data: block.data, width: W, height: H, depth: D, channels }, labels, z, m.classes), width: W, height: H },
+    ...resultRasters(src.kind, maps, post.instances.length, { data: block.data, channels }, z),
     ...(probBytes ? { probabilities: { data: probBytes, channels: m.classes.length } } : {}),
   };
   onProgress({ stage: 'done', done: 1, total: 1 });
@@ -490,19 +481,8 @@ export async function measureFiles(imagePath: string, labelsPath: string, outDir
     const z = Math.floor(D / 2);
     const channels = image.channels >= 3 ? 3 : 1;
     const display = channels === 3 ? await image.read({ channels: [0, 1, 2] }) : intensityBlock;
-    const rasters: ResultRasters = {
-      kind: image.kind,
-      width: W,
-      height: H,
-      depth: D,
-      geometry,
-      classes,
-      labels,
-      nodataLabel,
-      instances: post.instanceMap,
-      instanceCount: post.instances.length,
-      overlay: { rgb: overlayRgb({ data: display.data, width: W, height: H, depth: D, channels }, labels, z, classes), width: W, height: H },
-    };
+    const maps = { width: W, height: H, depth: D, geometry, classes, labels, nodataLabel, instances: post.instanceMap };
+    const rasters = resultRasters(image.kind, maps, post.instances.length, { data: display.data, channels }, z);
     if (options.zones && geometry.type !== 'geo') throw new InputError(imagePath, '--zones needs a georeferenced image');
     const files = await writeResultFolder(outDir, document, rasters);
     if (options.zones && geometry.type === 'geo') {

@@ -11,7 +11,7 @@ import { writePng } from '../io/png';
 import { writeTiff } from '../io/tiff-writer';
 import type { VolumeData } from '../io/volume';
 import type { LabelArray } from '../postprocess/labels';
-import { labelColormap } from './overlay';
+import { labelColormap, overlayRgb } from './overlay';
 
 /** The maps of a segmentation result on the source grid (shared by result folders, exports and kept results). */
 export interface ResultMaps {
@@ -33,6 +33,16 @@ export interface ResultRasters extends ResultMaps {
   overlay?: { rgb: Uint8Array; width: number; height: number };
   /** Uint8 p x 255, one band per class, channel-planar. */
   probabilities?: { data: Uint8Array; channels: number };
+}
+
+/**
+ * The rasters a result folder is written from: the maps, their instance count, and the overlay drawn on slice z of
+ * the image's display channels (1 = grey, 3 = RGB, as `ImageSource.read` returns them).
+ */
+export function resultRasters(kind: ImageKind, maps: ResultMaps, instanceCount: number, display: { data: PixelArray; channels: number }, z: number): ResultRasters {
+  const { width, height, depth } = maps;
+  const rgb = overlayRgb({ data: display.data, width, height, depth, channels: display.channels }, maps.labels, z, maps.classes);
+  return { kind, ...maps, instanceCount, overlay: { rgb, width, height } };
 }
 
 /** NIfTI for patient images and anything with slices (GeoTIFF output is 2D); GeoTIFF otherwise. */

@@ -16,8 +16,8 @@ import { TiffWriter } from '../io/tiff-writer';
 import { statsFromInstanceMap } from '../postprocess/instances';
 import { addPixel, newComponentStats, type ComponentStats } from '../postprocess/components';
 import { measureInstances, planeShapeFields, shapeContext } from '../measure/index';
-import { labelColormap, overlayRgb } from '../export/overlay';
-import { measurementsCsv, writeResultFolder, type ResultRasters } from '../export/results';
+import { labelColormap } from '../export/overlay';
+import { measurementsCsv, resultRasters, writeResultFolder } from '../export/results';
 import { sourceRecord } from '../segment-setup';
 import { postprocess } from '../pipeline';
 import { deepestPointOf, MaskWindow, type Click2, type PixelBox } from './geometry';
@@ -290,19 +290,8 @@ async function writeInMemory(src: ImageSource, image: PromptImage, masks: Volume
   const document: InstancesDocument = { source: sourceRecord(src, geometry), ...(model ? { model } : {}), classes: post.classes, instances: post.instances };
   const displayChannels = src.channels >= 3 ? 3 : 1;
   const display = await src.read({ channels: Array.from({ length: displayChannels }, (_, c) => c) });
-  const rasters: ResultRasters = {
-    kind: src.kind,
-    width: W,
-    height: H,
-    depth: D,
-    geometry,
-    classes,
-    labels,
-    nodataLabel,
-    instances: post.instanceMap,
-    instanceCount: post.instances.length,
-    overlay: { rgb: overlayRgb({ data: display.data, width: W, height: H, depth: D, channels: displayChannels }, labels, z, classes), width: W, height: H },
-  };
+  const maps = { width: W, height: H, depth: D, geometry, classes, labels, nodataLabel, instances: post.instanceMap };
+  const rasters = resultRasters(src.kind, maps, post.instances.length, { data: display.data, channels: displayChannels }, z);
   return { document, files: await writeResultFolder(outDir, document, rasters) };
 }
 
