@@ -1,33 +1,15 @@
 // `delineate prompt` through the built CLI: the contract's flags, ordered clicks, one-line errors with exit 2,
 // --point-crs on a GeoTIFF, the SAM-signature pair on the same path, and export of the result like any other.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import * as path from 'node:path';
-import { spawnSync } from 'node:child_process';
-import { build } from 'esbuild';
 import type { InstancesDocument } from '../../preload/formats';
 import { writeTiff } from '../../main/engine/io/tiff-writer';
 import { lonLatTransform, pixelToMap } from '../../main/engine/geo/crs';
 import type { PromptJson } from '../../main/engine/interactive/prompt';
-import { tempDir, writeTestPng } from './helpers';
+import { ensureCliBundle, runCli, tempDir, writeTestPng } from './helpers';
 import { writeClickModel, writeSamModel } from '../fixtures/prompt-models';
 
-const repo = path.resolve(__dirname, '..', '..');
-const cliBundle = path.join(repo, 'dist', 'cli.cjs');
-
-function newestSource(dir: string): number {
-  let newest = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = path.join(dir, e.name);
-    newest = Math.max(newest, e.isDirectory() ? newestSource(p) : e.name.endsWith('.ts') ? statSync(p).mtimeMs : 0);
-  }
-  return newest;
-}
-
-function delineate(args: string[], env: Record<string, string> = {}): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [path.join(repo, 'bin', 'delineate.cjs'), ...args], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 60_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
 
 const t = tempDir('delineate-cli-prompt-');
 const models = path.join(t.dir, 'models');
@@ -38,11 +20,7 @@ const geotiff = path.join(t.dir, 'field.tif');
 const gt: [number, number, number, number, number, number] = [500000, 10, 0, 5000000, 0, -10];
 
 beforeAll(async () => {
-  if (!existsSync(cliBundle) || statSync(cliBundle).mtimeMs < Math.max(newestSource(path.join(repo, 'main')), newestSource(path.join(repo, 'preload')))) {
-    // The app's own esbuild options (scripts/esbuild-node.mjs), so the externals stay in step with the build.
-    const { nodeBundleOptions, nodeExternals } = (await import(path.join(repo, 'scripts', 'esbuild-node.mjs'))) as { nodeBundleOptions: Record<string, unknown>; nodeExternals: string[] };
-    await build({ ...nodeBundleOptions, entryPoints: [path.join(repo, 'main/cli/index.ts')], outfile: cliBundle, external: nodeExternals });
-  }
+  await ensureCliBundle();
   writeClickModel(models, { id: 'click-threshold' });
   // A first crop that reaches past the parcel, so the per-crop percentiles see both fields.
   writeClickModel(models, { id: 'click-rgb', cropSize: 48, firstCropPx: 48, minCropPx: 48, channels: ['R', 'G', 'B'], kinds: ['geo', 'image'], normalization: { type: 'percentile', pLow: 1, pHigh: 99, scope: 'crop', mask: 'all', clip: [0, 1] } });
@@ -61,7 +39,7 @@ afterAll(() => t.cleanup());
 describe('delineate prompt', () => {
   it('runs clicks in command-line order and writes labels, instances.json and prompt.json', () => {
     const out = path.join(t.dir, 'out');
-    const r = delineate(['prompt', png, '--model', 'click-threshold', '--out', out, '--point', '28,30', '--negative=20,24', '--point', '30,32'], env);
+    const r = runCli(['prompt', png, '--model', 'click-threshold', '--out', out, '--point', '28,30', '--negative=20,24', '--point', '30,32'], env);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/1 object/);
@@ -82,7 +60,7 @@ describe('delineate prompt', () => {
 
   it('runs the SAM-signature pair through the same command', () => {
     const out = path.join(t.dir, 'out-sam');
-    const r = delineate(['prompt', png, '--model', 'sam-test', '--out', out, '--point', '28,30'], env);
+    const r = runCli(['prompt', png, '--model', 'sam-test', '--out', out, '--point', '28,30'], env);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const prompt = JSON.parse(readFileSync(path.join(out, 'prompt.json'), 'utf8')) as PromptJson;
@@ -94,7 +72,7 @@ describe('delineate prompt', () => {
   it('takes --point-crs map coordinates (same CRS and WGS84) as the pixel they fall in', () => {
     const [mx, my] = pixelToMap(gt, 40 + 0.5, 38 + 0.5);
     const out = path.join(t.dir, 'out-crs');
-    const r = delineate(['prompt', geotiff, '--model', 'click-rgb', '--out', out, '--point', `${mx},${my}`, '--point-crs', 'EPSG:32633'], env);
+    const r = runCli(['prompt', geotiff, '--model', 'click-rgb', '--out', out, '--point', `${mx},${my}`, '--point-crs', 'EPSG:32633'], env);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const prompt = JSON.parse(readFileSync(path.join(out, 'prompt.json'), 'utf8')) as PromptJson;
@@ -106,11 +84,11 @@ describe('delineate prompt', () => {
     expect(doc.instances[0]!.areaHa).toBeLessThan(6.1);
     // The result is a result folder like segment's: it exports to GeoJSON.
     const json = path.join(t.dir, 'parcel.geojson');
-    const e = delineate(['export', out, '--to', 'geojson', '--out', json], env);
+    const e = runCli(['export', out, '--to', 'geojson', '--out', json], env);
     expect(e.stderr).toBe('');
     expect((JSON.parse(readFileSync(json, 'utf8')) as { features: unknown[] }).features).toHaveLength(1);
     const [lon, lat] = lonLatTransform('EPSG:32633').toLonLat(mx, my);
-    const r2 = delineate(['prompt', geotiff, '--model', 'click-rgb', '--out', path.join(t.dir, 'out-wgs84'), '--point', `${lon},${lat}`, '--point-crs', 'EPSG:4326'], env);
+    const r2 = runCli(['prompt', geotiff, '--model', 'click-rgb', '--out', path.join(t.dir, 'out-wgs84'), '--point', `${lon},${lat}`, '--point-crs', 'EPSG:4326'], env);
     expect(r2.code).toBe(0);
     const p2 = JSON.parse(readFileSync(path.join(t.dir, 'out-wgs84', 'prompt.json'), 'utf8')) as PromptJson;
     expect(p2.clicks).toEqual([{ x: 40, y: 38, positive: true }]);
@@ -126,7 +104,7 @@ describe('delineate prompt', () => {
     [['--point', '3,3', '--class', '0'], /--class must be a number from 1/],
     [['--point', '3,3', '--point-crs', 'EPSG:4326'], /--point-crs needs a georeferenced image/],
   ])('refuses %j with one line and exit 2', (extra, message) => {
-    const r = delineate(['prompt', png, '--model', 'click-threshold', '--out', path.join(t.dir, 'never'), ...(extra as string[])], env);
+    const r = runCli(['prompt', png, '--model', 'click-threshold', '--out', path.join(t.dir, 'never'), ...(extra as string[])], env);
     expect(r.code).toBe(2);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toMatch(message as RegExp);
@@ -134,10 +112,10 @@ describe('delineate prompt', () => {
   });
 
   it('refuses a missing image, a missing model and a segmentation-only model with exit 2', () => {
-    const missing = delineate(['prompt', path.join(t.dir, 'nope.png'), '--model', 'click-threshold', '--out', path.join(t.dir, 'never'), '--point', '1,1'], env);
+    const missing = runCli(['prompt', path.join(t.dir, 'nope.png'), '--model', 'click-threshold', '--out', path.join(t.dir, 'never'), '--point', '1,1'], env);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/nope\.png/);
-    const noModel = delineate(['prompt', png, '--out', path.join(t.dir, 'never'), '--point', '1,1'], env);
+    const noModel = runCli(['prompt', png, '--out', path.join(t.dir, 'never'), '--point', '1,1'], env);
     expect(noModel.code).toBe(2);
     expect(noModel.stderr).toMatch(/interactive-brain-flair: no such model/);
   });

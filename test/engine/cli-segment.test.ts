@@ -1,29 +1,12 @@
 // The built `delineate` CLI (bin/delineate.cjs -> dist/cli.cjs): segment, measure and models, with exit codes
 // and one-line errors. Builds the CLI bundle first when dist/cli.cjs is missing or older than the sources.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { spawnSync } from 'node:child_process';
-import { build } from 'esbuild';
 import { writePng } from '../../main/engine/io/png';
 import { brightManifest, tempDir, writeModelFolder } from '../fixtures/models';
+import { ensureCliBundle, runCli } from './helpers';
 
-const repo = path.resolve(__dirname, '..', '..');
-const cliBundle = path.join(repo, 'dist', 'cli.cjs');
-
-function newestSource(dir: string): number {
-  let newest = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = path.join(dir, e.name);
-    newest = Math.max(newest, e.isDirectory() ? newestSource(p) : e.name.endsWith('.ts') ? statSync(p).mtimeMs : 0);
-  }
-  return newest;
-}
-
-function delineate(args: string[], env: Record<string, string> = {}): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [path.join(repo, 'bin', 'delineate.cjs'), ...args], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 60_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
 
 describe('delineate CLI', () => {
   const t = tempDir('delineate-cli-');
@@ -32,10 +15,7 @@ describe('delineate CLI', () => {
   const images = path.join(t.dir, 'images');
 
   beforeAll(async () => {
-    if (!existsSync(cliBundle) || statSync(cliBundle).mtimeMs < Math.max(newestSource(path.join(repo, 'main')), newestSource(path.join(repo, 'preload')))) {
-      // Same options as scripts/build.mjs for the CLI entry (npm test builds everything first anyway).
-      await build({ entryPoints: [path.join(repo, 'main/cli/index.ts')], outfile: cliBundle, bundle: true, platform: 'node', target: 'node20', format: 'cjs', sourcemap: true, logLevel: 'warning', external: ['electron', 'sharp', 'onnxruntime-node'] });
-    }
+    await ensureCliBundle();
     writeModelFolder(models, brightManifest('bright'));
     const px = new Uint8Array(120 * 90).fill(20);
     for (let y = 10; y < 30; y++) for (let x = 10; x < 40; x++) px[y * 120 + x] = 250;
@@ -49,25 +29,25 @@ describe('delineate CLI', () => {
   afterAll(() => t.cleanup());
 
   it('models list --json', () => {
-    const r = delineate(['models', 'list', '--json'], env);
+    const r = runCli(['models', 'list', '--json'], env);
     expect(r.code).toBe(0);
     expect((JSON.parse(r.stdout) as Array<{ id: string; source: string }>).map((m) => [m.id, m.source])).toEqual([['bright', 'builtin']]);
   });
 
   it('models inspect --json shows inputs, outputs and the manifest', () => {
-    const r = delineate(['models', 'inspect', path.join(models, 'bright', 'model.onnx'), '--json'], env);
+    const r = runCli(['models', 'inspect', path.join(models, 'bright', 'model.onnx'), '--json'], env);
     expect(r.code).toBe(0);
     const report = JSON.parse(r.stdout) as { onnx: { inputs: Array<{ shape: unknown[] }> }; manifest: { id: string }; problems: string[] };
     expect(report.onnx.inputs[0]!.shape).toEqual(['batch', 1, 'height', 'width']);
     expect(report.manifest.id).toBe('bright');
-    const bad = delineate(['models', 'inspect', path.join(t.dir, 'bad.onnx'), '--json'], env);
+    const bad = runCli(['models', 'inspect', path.join(t.dir, 'bad.onnx'), '--json'], env);
     expect(bad.code).toBe(2);
     expect(bad.stderr.trim().split('\n')).toHaveLength(1);
   });
 
   it('segment one image writes the result folder', () => {
     const out = path.join(t.dir, 'out1');
-    const r = delineate(['segment', path.join(images, 'one.png'), '--model', 'bright', '--out', out, '--tile', '48', '--overlap', '0.25', '--threads', '1'], env);
+    const r = runCli(['segment', path.join(images, 'one.png'), '--model', 'bright', '--out', out, '--tile', '48', '--overlap', '0.25', '--threads', '1'], env);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(readdirSync(out).sort()).toEqual(['instances.json', 'instances.tif', 'labels.tif', 'measurements.csv', 'overlay.png']);
@@ -80,7 +60,7 @@ describe('delineate CLI', () => {
     writeModelFolder(models, { ...brightManifest('bright-1mm'), resolution: { mmPerPx: 1 } });
     const run = (extra: string[]): { resampled: boolean; resampleFactor?: number[] } => {
       const out = path.join(t.dir, `res${extra.length}`);
-      const r = delineate(['segment', path.join(images, 'one.png'), '--model', 'bright-1mm', '--out', out, '--spacing', '0.5,0.5', ...extra], env);
+      const r = runCli(['segment', path.join(images, 'one.png'), '--model', 'bright-1mm', '--out', out, '--spacing', '0.5,0.5', ...extra], env);
       expect(r.code).toBe(0);
       return (JSON.parse(readFileSync(path.join(out, 'instances.json'), 'utf8')) as { inference: { resampled: boolean; resampleFactor?: number[] } }).inference;
     };
@@ -90,7 +70,7 @@ describe('delineate CLI', () => {
 
   it('a bad model is one line and exit 2', () => {
     for (const model of [path.join(t.dir, 'bad.onnx'), 'no-such-model']) {
-      const r = delineate(['segment', path.join(images, 'one.png'), '--model', model, '--out', path.join(t.dir, 'x')], env);
+      const r = runCli(['segment', path.join(images, 'one.png'), '--model', model, '--out', path.join(t.dir, 'x')], env);
       expect(r.code).toBe(2);
       expect(r.stderr.trim().split('\n')).toHaveLength(1);
       expect(r.stderr).toMatch(/^delineate segment: /);
@@ -101,7 +81,7 @@ describe('delineate CLI', () => {
 
   it('a folder is a batch: continues past a bad file, summarises, exits 2', () => {
     const out = path.join(t.dir, 'batch');
-    const r = delineate(['segment', images, '--model', 'bright', '--out', out, '--batch', '4'], env);
+    const r = runCli(['segment', images, '--model', 'bright', '--out', out, '--batch', '4'], env);
     expect(r.code).toBe(2);
     expect(readdirSync(out).sort()).toEqual(['one', 'two']);
     expect(r.stdout).toMatch(/segmented 2 of 3 inputs into .*; 1 failed/);
@@ -109,14 +89,14 @@ describe('delineate CLI', () => {
   });
 
   it('usage errors exit 2', () => {
-    expect(delineate(['segment', path.join(images, 'one.png'), '--model', 'bright'], env).code).toBe(2);
-    expect(delineate(['segment', path.join(images, 'one.png'), '--model', 'bright', '--out', 'o', '--tile', '3'], env).stderr).toMatch(/--tile must be N or WxH/);
-    expect(delineate(['segment', path.join(images, 'one.png'), '--model', 'bright', '--out', 'o', '--device', 'tpu'], env).code).toBe(2);
+    expect(runCli(['segment', path.join(images, 'one.png'), '--model', 'bright'], env).code).toBe(2);
+    expect(runCli(['segment', path.join(images, 'one.png'), '--model', 'bright', '--out', 'o', '--tile', '3'], env).stderr).toMatch(/--tile must be N or WxH/);
+    expect(runCli(['segment', path.join(images, 'one.png'), '--model', 'bright', '--out', 'o', '--device', 'tpu'], env).code).toBe(2);
   });
 
   it('measure writes instances from a label map', () => {
     const out = path.join(t.dir, 'measured');
-    const r = delineate(['measure', path.join(images, 'one.png'), path.join(t.dir, 'out1', 'labels.tif'), '--out', out, '--min-size-px', '100', '--connectivity', '4'], env);
+    const r = runCli(['measure', path.join(images, 'one.png'), path.join(t.dir, 'out1', 'labels.tif'), '--out', out, '--min-size-px', '100', '--connectivity', '4'], env);
     expect(r.code).toBe(0);
     const doc = JSON.parse(readFileSync(path.join(out, 'instances.json'), 'utf8')) as { instances: Array<{ pixelCount: number; meanIntensity: number }> };
     expect(doc.instances.map((i) => [i.pixelCount, i.meanIntensity])).toEqual([[600, 250]]);

@@ -1,5 +1,5 @@
 // Test helpers for engine io tests: temp folders, tiny PNG fixtures, oracle tool detection.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -9,6 +9,34 @@ import { openImage } from '../../main/engine/io';
 
 export const repoRoot = path.resolve(__dirname, '..', '..');
 export const sharedDir = path.resolve(repoRoot, '..', 'shared');
+
+/** Newest modification time of the .ts files under dir (0 when none). */
+function newestSource(dir: string): number {
+  let newest = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    newest = Math.max(newest, e.isDirectory() ? newestSource(p) : e.name.endsWith('.ts') ? statSync(p).mtimeMs : 0);
+  }
+  return newest;
+}
+
+/**
+ * Rebuilds dist/cli.cjs when a source under main/ or preload/ is newer than it, with the app's own esbuild options
+ * (scripts/esbuild-node.mjs), so the externals stay in step with `npm run build`.
+ */
+export async function ensureCliBundle(): Promise<void> {
+  const cliBundle = path.join(repoRoot, 'dist', 'cli.cjs');
+  if (existsSync(cliBundle) && statSync(cliBundle).mtimeMs >= Math.max(newestSource(path.join(repoRoot, 'main')), newestSource(path.join(repoRoot, 'preload')))) return;
+  const { build } = await import('esbuild');
+  const { nodeBundleOptions, nodeExternals } = (await import(path.join(repoRoot, 'scripts', 'esbuild-node.mjs'))) as { nodeBundleOptions: Record<string, unknown>; nodeExternals: string[] };
+  await build({ ...nodeBundleOptions, entryPoints: [path.join(repoRoot, 'main/cli/index.ts')], outfile: cliBundle, external: nodeExternals });
+}
+
+/** Runs `delineate <args>` (bin/delineate.cjs) in a child process with extra environment variables. */
+export function runCli(args: string[], env: Record<string, string> = {}): { code: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [path.join(repoRoot, 'bin', 'delineate.cjs'), ...args], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 60_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
 
 export function tempDir(prefix = 'delineate-io-'): { dir: string; cleanup: () => void } {
   const dir = mkdtempSync(path.join(tmpdir(), prefix));
