@@ -22,7 +22,7 @@ const USAGE = `usage:
   delineate export <session-file-or-result-dir> --to seg|nifti|geotiff|geojson|gpkg|shp|csv|json|png --out <file>
                     [--crs EPSG:n] [--deidentify] [--per-instance] [--tolerance X] [--series <dicom dir>] [--z N] [--tracks change.json]
   delineate compare <t0> <t1> [<t2>...] --out <dir> [--model id] [--dates YYYY-MM-DD,...]
-                    [--register rigid|affine|none] [--min-area m2]   (each a result folder, a session, or an image with --model)
+                    [--register rigid|affine|none] [--min-area m2] [--targets 1,3]   (each a result folder, a session, or an image with --model)
   delineate prompt <image> --out <dir> [--point x,y[,z]]... [--negative x,y[,z]]... [--box x0,y0,x1,y1[,z]]
                     [--model <id|manifest|file.onnx>] [--mask <labels>] [--propagate] [--class id] [--point-crs EPSG:n]
   delineate models list [--json]

@@ -1,9 +1,10 @@
 // `delineate compare <t0> <t1> [<t2>...] --out <dir> [--model id] [--dates d0,d1,...] [--register rigid|affine|none]
-// [--min-area m2]`: follow-up comparison of two or more dates. Each input is a result folder (segment/measure), a saved
-// session, or an image that --model segments first. Geo results give land-cover change (change.json, change.csv,
-// change.tif, change.gpkg); medical results give registration, lesion tracks and response (change.json, change.csv,
-// change.nii.gz). Everything is written into a temporary folder beside --out and renamed at the end, so a comparison
-// that fails (mismatched classes, no overlap, bad input) writes nothing.
+// [--min-area m2] [--targets 1,3]`: follow-up comparison of two or more dates. Each input is a result folder
+// (segment/measure), a saved session, or an image that --model segments first. Geo results give land-cover change
+// (change.json, change.csv, change.tif, change.gpkg); medical results give registration, lesion tracks and response
+// (change.json, change.csv, change.nii.gz; --targets names the RECIST target lesions by track id instead of the
+// largest measurable ones). Everything is written into a temporary folder beside --out and renamed at the end, so a
+// comparison that fails (mismatched classes, no overlap, bad input) writes nothing.
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -12,8 +13,17 @@ import { InputError } from '../../engine/image';
 import { resolveTimePoints } from '../../engine/compare/timepoints';
 import { compareGeo } from '../../engine/compare/geo/index';
 import { compareMedical } from '../../engine/compare/medical/index';
+import { TargetError } from '../../engine/compare/medical/response';
 
-const FLAGS = ['out', 'model', 'dates', 'register', 'min-area'];
+/** "--targets 1,3" -> track ids (positive integers), or undefined when the flag is absent. */
+export function parseTargets(text: string | undefined): number[] | undefined {
+  if (text === undefined) return undefined;
+  const parts = text.split(',').map((t) => t.trim());
+  if (parts.some((t) => !/^[1-9]\d*$/.test(t))) throw new UsageError(`--targets must be track ids separated by commas (e.g. 1,3), got "${text}"`);
+  return parts.map(Number);
+}
+
+const FLAGS = ['out', 'model', 'dates', 'register', 'min-area', 'targets'];
 const REGISTER = ['rigid', 'affine', 'none'] as const;
 type RegisterMethod = (typeof REGISTER)[number];
 
@@ -49,6 +59,7 @@ export async function compareCommand(argv: string[]): Promise<number> {
   if (!(REGISTER as readonly string[]).includes(registerText)) throw new UsageError(`--register must be rigid, affine or none, got "${registerText}"`);
   const register = registerText as RegisterMethod;
   const minAreaM2 = flagNumber(args, 'min-area', 0, Number.MAX_VALUE);
+  const targets = parseTargets(flagString(args, 'targets'));
 
   const outDir = path.resolve(out);
   // The parent may have to be made; if so, a failure removes it again.
@@ -73,12 +84,19 @@ export async function compareCommand(argv: string[]): Promise<number> {
     const kind = timepoints[0]!.kind;
     let summary: string;
     if (kind === 'geo') {
+      if (targets) warnings.push('--targets applies to medical lesions; it is ignored for maps');
       if (args.flags.has('register')) warnings.push('--register applies to medical images; maps are compared on the earliest date\'s grid');
       const doc = await compareGeo(timepoints, { outDir: tmp, warnings, signal, onProgress: progress, ...(minAreaM2 !== undefined ? { minAreaM2 } : {}) });
       summary = `${doc.transitions.length} from-to pairs, ${doc.changedHa} ha changed of ${doc.overlapHa} ha valid on both dates, ${doc.polygons} change polygons`;
     } else if (kind === 'medical') {
       if (minAreaM2 !== undefined) warnings.push('--min-area applies to maps; it is ignored for medical images');
-      const doc = await compareMedical(timepoints, { register, outDir: tmp, warnings, signal, onProgress: progress });
+      let doc;
+      try {
+        doc = await compareMedical(timepoints, { register, outDir: tmp, warnings, signal, onProgress: progress, ...(targets ? { targets } : {}) });
+      } catch (err) {
+        if (err instanceof TargetError) throw new UsageError(`--targets ${targets?.join(',') ?? ''}: ${err.message}`);
+        throw err;
+      }
       const r = doc.response;
       summary = `${doc.lesions.length} lesion tracks; response volumetric ${r.volumetric}, RECIST ${r.recist}, RANO ${r.rano}`;
     } else {

@@ -14,7 +14,7 @@ import { measureInstances } from '../../measure/index';
 import type { TimePoint } from '../timepoints';
 import { invert4, type Mat4 } from './affine';
 import { loadVolume, medicalGeometry, registerVolumes, resampleNearest, type RegisterMethod, type Volume3 } from './register';
-import { assessResponse, sequenceFromHints, type Response, type Totals } from './response';
+import { assessResponse, sequenceFromHints, withTargets, type Response, type Totals } from './response';
 import { trackLesions, type InstanceMeasure, type Track } from './track';
 
 export interface CompareMedicalOptions {
@@ -26,6 +26,8 @@ export interface CompareMedicalOptions {
   warnings: string[];
   /** Volumes above this many voxels are block-averaged for registration (default 500k). */
   maxRegistrationVoxels?: number;
+  /** User-chosen RECIST target lesions (track ids); without them compare picks the largest measurable ones. */
+  targets?: number[];
 }
 
 export interface RegistrationEntry {
@@ -53,6 +55,8 @@ export interface ChangeLesion {
   newAt?: number;
   /** DICOM TrackingUID (0062,0021) of this lesion: the same in the SEG of every date. */
   trackingUid: string;
+  /** RECIST target chosen by the user (withTargets); absent when compare chose the targets (response.recistTargets). */
+  target?: boolean;
 }
 
 export interface MedicalChange {
@@ -309,9 +313,24 @@ function changeMap(dates: DateMaps[], f2b: Mat4[]): Uint16Array {
   return out;
 }
 
+/** Slices each track spans at baseline (track -> bbox depth of its baseline instance), for the target rules. */
+export function baselineSlices(change: Pick<MedicalChange, 'lesions'>, baselineMeasures: Array<Pick<InstanceMeasure, 'id' | 'slices'>>): Map<number, number> {
+  const byId = new Map(baselineMeasures.map((m) => [m.id, m.slices]));
+  const out = new Map<number, number>();
+  for (const l of change.lesions) {
+    const ids = l.instances[0];
+    if (ids === null || ids === undefined) continue;
+    const k = (Array.isArray(ids) ? ids : [ids]).reduce((s, id) => Math.max(s, byId.get(id) ?? 0), 0);
+    if (k > 0) out.set(l.track, k);
+  }
+  return out;
+}
+
 /** The medical comparison: writes change.json, change.csv and change.nii.gz into opts.outDir. */
 export async function compareMedical(tps: TimePoint[], opts: CompareMedicalOptions): Promise<MedicalChange> {
-  const { change, dates, followupToBaseline } = await analyseMedical(tps, opts);
+  const analysed = await analyseMedical(tps, opts);
+  const { dates, followupToBaseline } = analysed;
+  const change = opts.targets ? withTargets(analysed.change, opts.targets, { baselineSlices: baselineSlices(analysed.change, dates[0]!.measures) }) : analysed.change;
   opts.signal?.throwIfAborted();
   opts.onProgress?.(0.9, 'writing change.json, change.csv, change.nii.gz');
   await fs.mkdir(opts.outDir, { recursive: true });
