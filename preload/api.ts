@@ -3,8 +3,10 @@
 // channel, the test host serves the same handlers over a loopback socket. Change a channel here first.
 
 import type { ImageInfo, ImageKind, InferenceRecord, InstancesDocument, ModelSummary, RunWarning } from './formats';
+import type { CompareId, CompareRequest, CompareResult, CompareSlice, CompareSliceRequest } from './compare';
 
 export type * from './formats';
+export type * from './compare';
 
 /** Opaque id the main process issues for a file the user picked or dropped. Never a path. */
 export type FileHandle = string;
@@ -578,6 +580,12 @@ export interface InvokeChannels {
   'result:close': { args: [resultId: ResultId]; result: void };
   /** Asks where (save dialog) and exports the result there; null when the user cancels. */
   'result:export': { args: [request: ExportRequest]; result: SavedFile | null };
+  /** Follow-up comparison of two or more opened images (segmented first where they have no result): a job. */
+  'compare:run': { args: [jobId: string, request: CompareRequest]; result: CompareResult };
+  /** One date's slice on the common grid with its change overlay. */
+  'compare:slice': { args: [request: CompareSliceRequest]; result: CompareSlice };
+  /** Done with a comparison: the host forgets it and removes its work files. */
+  'compare:close': { args: [compareId: CompareId]; result: void };
 }
 
 /** A menu item the renderer carries out (the renderer owns the open flow, so the menu asks it). */
@@ -636,6 +644,9 @@ export const METHOD_OF_CHANNEL = {
   'session:discard': 'discardRecoverable',
   'result:close': 'closeResult',
   'result:export': 'exportResult',
+  'compare:run': 'compare',
+  'compare:slice': 'compareSlice',
+  'compare:close': 'closeCompare',
 } as const satisfies Record<InvokeChannel, string>;
 
 export const INVOKE_CHANNELS = Object.keys(METHOD_OF_CHANNEL) as InvokeChannel[];

@@ -56,6 +56,9 @@ const api: DelineateApi = {
   discardRecoverable: (sessionId) => invoke('session:discard', sessionId),
   closeResult: (resultId) => invoke('result:close', resultId),
   exportResult: (request) => invoke('result:export', request),
+  compare: (jobId, request) => invoke('compare:run', jobId, request),
+  compareSlice: (request) => invoke('compare:slice', request),
+  closeCompare: (compareId) => invoke('compare:close', compareId),
   on<E extends EventChannel>(event: E, listener: (payload: EventChannels[E]) => void): () => void {
     if (!(EVENT_CHANNELS as readonly string[]).includes(event)) throw new Error(`unknown event: ${String(event)}`);
     // Never hand the IpcRendererEvent (it carries `sender`) to the page: payload only.

@@ -7,6 +7,7 @@ import type { DicomFolderScan } from './io/dicom/scan';
 import type { ModelCompatibility } from '../../preload/api';
 import type { DevicePlan, EditOperation, EditResult, JobProgress, ResultExportFormat, SessionView, PixelProbe, ResultProbability, ResultProbabilityRequest, ResultSlice, ResultSliceRequest, SliceBitmap, SliceRequest, SegmentRequest, TileBitmap, TileRequest } from '../../preload/api';
 import type { ExportMeasurement } from '../../preload/api';
+import type { CompareRequest, CompareResult, CompareSlice, CompareSliceRequest } from '../../preload/compare';
 
 export interface OpenOptions {
   /** User-supplied physical spacing for plain images, [x, y(, z)] in mm. */
@@ -69,6 +70,21 @@ export interface EngineService {
   discardAutosave(sessionId: string): Promise<void>;
   /** Writes a kept result, as it stands now, to `out` in one format (atomically); returns the written paths. */
   exportResult(resultId: string, format: ResultExportFormat, out: string, options: { z?: number; deidentify?: boolean; measurements?: ExportMeasurement[]; pixelSize?: PixelSize }): Promise<string[]>;
+  /**
+   * Compares two or more dates of one patient or place: each image's kept result where given, else the image segmented
+   * with the model (default: the installed model that suits the first image best). Honours the signal.
+   */
+  compareRun(inputs: CompareRunInput[], request: Omit<CompareRequest, 'handles' | 'resultIds'>, onProgress: ProgressFn, signal: AbortSignal): Promise<CompareResult>;
+  /** One date's slice of a kept comparison on the common grid, with its change overlay. */
+  compareSlice(request: CompareSliceRequest): Promise<CompareSlice>;
+  /** Forgets a comparison and removes its work files. */
+  compareClose(compareId: string): Promise<void>;
+}
+
+/** One date of a comparison: the image's path and, when the app keeps a result of it, that result's id. */
+export interface CompareRunInput {
+  path: string;
+  resultId?: string;
 }
 
 export interface EngineServiceOptions {
@@ -94,6 +110,8 @@ import { installModel, planAutoDevice, removeUserModel } from './inference/insta
 import { volumeWindows } from './render/windows';
 import { readPatientHeader } from './io/dicom/patient';
 import { scanDicomFolder } from './io/dicom/scan';
+import { CompareStore } from './compare/view';
+import { resolve as resolvePath } from 'node:path';
 
 // The contract's format list and the exporter's must stay the same list.
 const _formatsMatch: [ResultExportFormat, ExportFormat] extends [ExportFormat, ResultExportFormat] ? true : never = true;
@@ -111,6 +129,8 @@ export function createEngineService(options: EngineServiceOptions = {}): EngineS
   const results = new ResultStore((path) => sources.use(path, resultSeries.get(path) ?? {}, async (src) => (await src.read({ channels: [0] })).data));
   // Every result gets a session: its base written under the autosave folder, its edits autosaved as they complete.
   const sessions = new SessionWorkspace(results, options.autosaveDir);
+  // Comparisons keep every date on one grid for the Compare view until it is closed.
+  const comparisons = new CompareStore();
   return {
     async info(path, options) {
       const src = await openImage(path, options);
@@ -237,6 +257,40 @@ export function createEngineService(options: EngineServiceOptions = {}): EngineS
     listAutosaves: () => sessions.list(),
     recoverAutosave: (sessionId) => sessions.recover(sessionId),
     discardAutosave: (sessionId) => sessions.discard(sessionId),
+    async compareRun(inputs, request, onProgress, signal) {
+      const needsModel = inputs.some((i) => !i.resultId);
+      let model = request.model;
+      if (needsModel && !model) {
+        // The installed model that suits the first image best: no warning at all, else any that is not unfit.
+        const scan = await scanModels();
+        const usable = scan.models.filter((m) => m.manifest.task !== 'prompt');
+        const fit = await sources.use(inputs[0]!.path, {}, async (src) => {
+          const traits = await imageTraits(src, usable.map((m) => m.manifest));
+          const checked = usable.map((m) => ({ id: m.manifest.id, warnings: checkCompatibility(m.manifest, traits) }));
+          return checked.find((c) => c.warnings.length === 0) ?? checked.find((c) => !isUnfit(c.warnings));
+        });
+        if (!fit) throw new Error(`no installed model suits ${inputs[0]!.path.split(/[\\/]/).pop()}: segment each date first, or add a model`);
+        model = fit.id;
+      }
+      const compareInputs = inputs.map((i) => {
+        if (!i.resultId) return { path: i.path };
+        const snap = results.snapshot(i.resultId);
+        // A result of another image would put one date's lesions on another date's pixels.
+        if (resolvePath(snap.path) !== resolvePath(i.path)) throw new Error(`result ${i.resultId} belongs to another image than ${i.path.split(/[\\/]/).pop()}`);
+        return { path: i.path, result: snap };
+      });
+      return comparisons.run(compareInputs, {
+        ...(model ? { model } : {}),
+        ...(request.register ? { register: request.register } : {}),
+        ...(request.dates ? { dates: request.dates } : {}),
+        signal,
+        onProgress: (f, stage) => onProgress({ stage, done: Math.round(f * 1000), total: 1000 }),
+      });
+    },
+    async compareSlice(request) {
+      return comparisons.slice(request);
+    },
+    compareClose: (compareId) => comparisons.close(compareId),
     async exportResult(resultId, format, out, opts) {
       const snap = results.snapshot(resultId);
       const z = opts.z ?? Math.floor(snap.depth / 2);

@@ -280,6 +280,25 @@ export function createHandlers(deps: HandlerDeps) {
       };
       return saved(file, await engine.call('exportResult', [request.resultId, request.format, file, options]));
     },
+    async 'compare:run'(jobId, request) {
+      const { handles, resultIds, ...rest } = request;
+      // Only an installed model's id may arrive from the renderer (the engine would also accept a path).
+      if (rest.model) {
+        const installed = await engine.call('listModels', []);
+        if (!installed.some((m) => m.id === rest.model)) throw new Error(`no installed model "${rest.model}"`);
+      }
+      const inputs = handles.map((h, i) => {
+        const resultId = resultIds?.[i];
+        return { path: files.resolve(h), ...(resultId ? { resultId } : {}) };
+      });
+      return engine.call('compareRun', [inputs, rest], { jobId, onProgress: (p) => emit('job:progress', { jobId, ...p }) });
+    },
+    async 'compare:slice'(request) {
+      return engine.call('compareSlice', [request]);
+    },
+    async 'compare:close'(compareId) {
+      await engine.call('compareClose', [compareId]);
+    },
   } satisfies InvokeHandlers;
 }
 

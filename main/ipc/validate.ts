@@ -2,7 +2,7 @@
 // argument of every channel or it does not compile. Anything else (wrong type, extra keys, extra arguments)
 // is refused with a message that says which argument and why.
 
-import { EDIT_OPERATION_NAMES, RESULT_EXPORT_FORMATS, type ExportRequest, type SaveSessionRequest, type SessionMeasurement, type ExportMeasurement, type SessionView, type EditOperation, type InvokeChannel, InvokeChannels, ProbeRequest, ResultProbabilityRequest, ResultSliceRequest, SegmentRequest, SliceRequest, TileRequest, TileSize } from '../../preload/api';
+import { EDIT_OPERATION_NAMES, RESULT_EXPORT_FORMATS, type CompareRequest, type CompareSliceRequest, type ExportRequest, type SaveSessionRequest, type SessionMeasurement, type ExportMeasurement, type SessionView, type EditOperation, type InvokeChannel, InvokeChannels, ProbeRequest, ResultProbabilityRequest, ResultSliceRequest, SegmentRequest, SliceRequest, TileRequest, TileSize } from '../../preload/api';
 import { HANDLE_PATTERN } from '../services/files';
 import { RECENT_ID_PATTERN } from '../services/recent';
 
@@ -285,6 +285,37 @@ const exportRequest: Guard<ExportRequest> = object(
   },
 );
 
+/** Comparisons the engine host keeps are named c_<letters/digits>. */
+export const compareId = str({ maxLength: 64, pattern: /^c_[A-Za-z0-9]+$/, what: 'a comparison id' });
+/** At most this many dates in one comparison (the views, tables and memory are sized for a handful). */
+const MAX_COMPARE_DATES = 16;
+const compareDate = str({ maxLength: 10, pattern: /^\d{4}-?\d{2}(-?\d{2})?$/, what: 'a date YYYY-MM-DD' });
+const resultIdOrNull: Guard<string | null> = (v, at) => (v === null ? null : resultId(v, at));
+const compareRequest: Guard<CompareRequest> = (v, at) => {
+  const r = object(
+    { handles: arrayOf(handle, { min: 2, max: MAX_COMPARE_DATES }) },
+    {
+      resultIds: arrayOf(resultIdOrNull, { min: 2, max: MAX_COMPARE_DATES }),
+      model: modelId,
+      register: oneOf(['rigid', 'affine', 'none'] as const),
+      dates: arrayOf(compareDate, { min: 2, max: MAX_COMPARE_DATES }),
+    },
+  )(v, at);
+  if (new Set(r.handles).size !== r.handles.length) throw new ValidationError(`${at}.handles: expected distinct images`);
+  if (r.resultIds && r.resultIds.length !== r.handles.length) throw new ValidationError(`${at}.resultIds: expected one per handle (${r.handles.length})`);
+  if (r.dates && r.dates.length !== r.handles.length) throw new ValidationError(`${at}.dates: expected one per handle (${r.handles.length})`);
+  return r;
+};
+const compareSliceRequest: Guard<CompareSliceRequest> = object(
+  {
+    compareId,
+    timepoint: num({ min: 0, max: MAX_COMPARE_DATES - 1, integer: true }),
+    z: num({ min: 0, max: 1_000_000, integer: true }),
+    maxSize: num({ min: 1, max: 16384, integer: true }),
+  },
+  { window: object({ center: num(), width: num({ min: 0 }) }) },
+);
+
 type ArgGuards<A extends unknown[]> = { [K in keyof A]: Guard<A[K]> };
 
 /** One guard per argument of every channel; `satisfies` makes a new channel without guards a compile error. */
@@ -328,6 +359,9 @@ export const VALIDATORS = {
   'session:discard': [sessionId],
   'result:close': [resultId],
   'result:export': [exportRequest],
+  'compare:run': [jobId, compareRequest],
+  'compare:slice': [compareSliceRequest],
+  'compare:close': [compareId],
 } satisfies { [C in InvokeChannel]: ArgGuards<InvokeChannels[C]['args']> };
 
 export function isInvokeChannel(channel: unknown): channel is InvokeChannel {

@@ -4,7 +4,8 @@
 import type { ImageInfo, ModelSummary } from '../../../preload/formats';
 import type { DevicePlan, EditOperation, EditResult, JobProgress, ResultExportFormat, SessionView, PixelProbe, ResultProbability, ResultProbabilityRequest, ResultSlice, ResultSliceRequest, SegmentRequest, SliceBitmap, SliceRequest, TileBitmap, TileRequest } from '../../../preload/api';
 import type { ExportMeasurement } from '../../../preload/api';
-import type { EngineService, OpenOptions } from '../service';
+import type { CompareRunInput, EngineService, OpenOptions } from '../service';
+import type { CompareRequest, CompareResult, CompareSlice, CompareSliceRequest } from '../../../preload/compare';
 import type { ImageWindows, PatientHeader, PixelSize } from '../../../preload/api';
 import type { DicomFolderScan } from '../io/dicom/scan';
 import type { AutosaveEntry, RestoredSession } from '../session/workspace';
@@ -37,10 +38,13 @@ export interface EngineCalls {
   recoverAutosave: { params: [sessionId: string]; result: RestoredSession };
   discardAutosave: { params: [sessionId: string]; result: void };
   exportResult: { params: [resultId: string, format: ResultExportFormat, out: string, options: { z?: number; deidentify?: boolean; measurements?: ExportMeasurement[]; pixelSize?: PixelSize }]; result: string[] };
+  compareRun: { params: [inputs: CompareRunInput[], request: Omit<CompareRequest, 'handles' | 'resultIds'>]; result: CompareResult };
+  compareSlice: { params: [request: CompareSliceRequest]; result: CompareSlice };
+  compareClose: { params: [compareId: string]; result: void };
 }
 
 export type EngineMethod = keyof EngineCalls;
-export const ENGINE_METHODS = ['info', 'slice', 'tile', 'listModels', 'addModel', 'removeModel', 'devicePlan', 'modelCompatibility', 'segment', 'windows', 'patient', 'scanFolder', 'probe', 'resultSlice', 'resultProbability', 'editResult', 'undoEdit', 'redoEdit', 'saveSession', 'openSession', 'listAutosaves', 'closeResult', 'recoverAutosave', 'discardAutosave', 'exportResult'] as const satisfies readonly EngineMethod[];
+export const ENGINE_METHODS = ['info', 'slice', 'tile', 'listModels', 'addModel', 'removeModel', 'devicePlan', 'modelCompatibility', 'segment', 'windows', 'patient', 'scanFolder', 'probe', 'resultSlice', 'resultProbability', 'editResult', 'undoEdit', 'redoEdit', 'saveSession', 'openSession', 'listAutosaves', 'closeResult', 'recoverAutosave', 'discardAutosave', 'exportResult', 'compareRun', 'compareSlice', 'compareClose'] as const satisfies readonly EngineMethod[];
 
 // Compile-time check that every EngineService method has a wire entry and vice versa.
 type _SameKeys = [Exclude<keyof EngineService, EngineMethod>, Exclude<EngineMethod, keyof EngineService>] extends [never, never] ? true : never;

@@ -138,6 +138,24 @@ export function serveEngine(service: EngineService, transport: HostTransport): {
         return service.discardAutosave(p[0] as string);
       case 'exportResult':
         return service.exportResult(p[0] as string, p[1] as Parameters<EngineService['exportResult']>[1], p[2] as string, p[3] as Parameters<EngineService['exportResult']>[3]);
+      case 'compareRun': {
+        const controller = new AbortController();
+        if (msg.jobId !== undefined) jobs.set(msg.jobId, controller);
+        try {
+          return await service.compareRun(
+            p[0] as Parameters<EngineService['compareRun']>[0],
+            p[1] as Parameters<EngineService['compareRun']>[1],
+            throttledProgress((progress) => transport.send({ type: 'progress', id: msg.id, progress })),
+            controller.signal,
+          );
+        } finally {
+          if (msg.jobId !== undefined && jobs.get(msg.jobId) === controller) jobs.delete(msg.jobId);
+        }
+      }
+      case 'compareSlice':
+        return service.compareSlice(p[0] as Parameters<EngineService['compareSlice']>[0]);
+      case 'compareClose':
+        return service.compareClose(p[0] as string);
     }
   }
 

@@ -1,0 +1,148 @@
+// The comparisons the Compare view shows (engine/compare/view.ts): kept results of two dates go in, every date comes
+// back on the common grid with its change overlay. Real data from ../shared (skipped without it): a glioblastoma pair
+// with its expert masks, and two overlapping Sentinel-2 patches with the later labels edited to create change.
+import { existsSync, readdirSync } from 'node:fs';
+import * as path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { GeoGeometry, ManifestClass } from '../../preload/formats';
+import type { MedicalChangeDocument } from '../../preload/compare';
+import { CompareStore, trackColour } from '../../main/engine/compare/view';
+import { loadResultFolder } from '../../main/engine/export/exporter';
+import { openImage } from '../../main/engine/io/index';
+import { writeTiff } from '../../main/engine/io/tiff-writer';
+import { measureFiles } from '../../main/engine/pipeline';
+import { sharedDir, skipNote, tempDir } from './helpers';
+
+const GBM = path.join(sharedDir, 'data', 'longitudinal-gbm-t1c', 'patient01');
+const HAVE_GBM = existsSync(path.join(GBM, 'baseline.nii.gz'));
+const S2 = path.join(sharedDir, 'data', 'landcover-sentinel2-korea');
+const HAVE_S2 = existsSync(path.join(S2, 'labels'));
+const work = tempDir('delineate-compare-view-');
+afterAll(() => work.cleanup());
+
+/** Pixels where two RGBA bitmaps differ. */
+function differing(a: Uint8Array, b: Uint8Array): number {
+  let n = 0;
+  for (let i = 0; i < a.length; i += 4) if (a[i] !== b[i] || a[i + 1] !== b[i + 1] || a[i + 2] !== b[i + 2]) n++;
+  return n;
+}
+
+function opaque(overlay: Uint8Array): number {
+  let n = 0;
+  for (let i = 3; i < overlay.length; i += 4) if (overlay[i]! > 0) n++;
+  return n;
+}
+
+describe.skipIf(!HAVE_GBM)(`Compare view of a real glioblastoma pair${skipNote(!HAVE_GBM, '../shared/data/longitudinal-gbm-t1c missing')}`, () => {
+  it('orders the dates, puts both on the baseline grid with the lesion in its track colour, and forgets it on close', async () => {
+    const b = path.join(work.dir, 'gbm-b');
+    const f = path.join(work.dir, 'gbm-f');
+    await measureFiles(path.join(GBM, 'baseline.nii.gz'), path.join(GBM, 'baseline_mask.nii.gz'), b, {});
+    await measureFiles(path.join(GBM, 'followup.nii.gz'), path.join(GBM, 'followup_mask.nii.gz'), f, {});
+    const store = new CompareStore();
+    const stages: string[] = [];
+    // Follow-up first: the dates decide the order.
+    const r = await store.run(
+      [
+        { path: path.join(GBM, 'followup.nii.gz'), result: await loadResultFolder(f) },
+        { path: path.join(GBM, 'baseline.nii.gz'), result: await loadResultFolder(b) },
+      ],
+      { dates: ['1997-01-17', '1996-08-13'], onProgress: (_f, m) => stages.push(m) },
+    );
+    expect(r.kind).toBe('medical');
+    expect(r.timepoints.map((t) => [t.name, t.date, t.input])).toEqual([
+      ['baseline.nii.gz', '1996-08-13', 1],
+      ['followup.nii.gz', '1997-01-17', 0],
+    ]);
+    expect(r.grid).toMatchObject({ width: 256, height: 256, depth: 24 });
+    const change = r.change as MedicalChangeDocument;
+    // No work-folder path reaches the window.
+    expect(JSON.stringify(change)).not.toMatch(/delineate-compare-/);
+    expect(change.totals.volumeMl[0]).toBeGreaterThan(0);
+    expect(stages.some((s) => /regist/i.test(s))).toBe(true);
+    const lesion = change.lesions.find((l) => l.instances[0] !== null && l.instances[1] !== null)!;
+    expect(lesion).toBeDefined();
+    // The slice through the lesion: find it from the baseline's overlay over all slices.
+    let best = { z: 0, n: 0 };
+    for (let z = 0; z < 24; z++) {
+      const n = opaque(store.slice({ compareId: r.compareId, timepoint: 0, z, maxSize: 128 }).overlay);
+      if (n > best.n) best = { z, n };
+    }
+    expect(best.n).toBeGreaterThan(0);
+    const s0 = store.slice({ compareId: r.compareId, timepoint: 0, z: best.z, maxSize: 256 });
+    const s1 = store.slice({ compareId: r.compareId, timepoint: 1, z: best.z, maxSize: 256 });
+    expect([s0.width, s0.height, s0.scale]).toEqual([256, 256, 1]);
+    expect(differing(s0.rgba, s1.rgba)).toBeGreaterThan(1000);
+    expect(opaque(s1.overlay)).toBeGreaterThan(0);
+    const [cr, cg, cb] = trackColour(lesion.track);
+    const hasColour = (o: Uint8Array): boolean => {
+      for (let i = 0; i < o.length; i += 4) if (o[i + 3] === 255 && o[i] === cr && o[i + 1] === cg && o[i + 2] === cb) return true;
+      return false;
+    };
+    expect(hasColour(s0.overlay)).toBe(true);
+    expect(hasColour(s1.overlay)).toBe(true);
+    expect(() => store.slice({ compareId: r.compareId, timepoint: 2, z: 0, maxSize: 64 })).toThrow(/date 2/);
+    await store.close(r.compareId);
+    expect(() => store.slice({ compareId: r.compareId, timepoint: 0, z: 0, maxSize: 64 })).toThrow(/no such comparison/);
+  }, 240_000);
+});
+
+describe.skipIf(!HAVE_S2)(`Compare view of two Sentinel-2 dates${skipNote(!HAVE_S2, '../shared/data/landcover-sentinel2-korea missing')}`, () => {
+  it('shows both dates on the earliest grid and colours the changed pixels by their new class', async () => {
+    const CLASSES: ManifestClass[] = [
+      { name: 'building', color: '#ff0000' },
+      { name: 'road', color: '#ffff00' },
+      { name: 'field', color: '#00ff00' },
+      { name: 'forest', color: '#006400' },
+    ];
+    const pick = readdirSync(path.join(S2, 'labels')).filter((n) => n.startsWith('202309_mask_'))[0]!;
+    const k = /_mask_(\d+)\.tif$/.exec(pick)![1]!;
+    const image = path.join(S2, 'images', `202309_patchN_${k}.tif`);
+    // The later date: the same patch's labels with a block made building (the dataset's map is static).
+    const src = await openImage(path.join(S2, 'labels', pick));
+    const labels = Uint8Array.from((await src.read()).data);
+    const geometry = src.geometry as GeoGeometry;
+    const { width, height } = src;
+    await src.close();
+    for (let y = 10; y < 60; y++) for (let x = 10; x < 60; x++) labels[y * width + x] = 1;
+    const editedLabels = path.join(work.dir, 'edited.tif');
+    await writeTiff(editedLabels, { data: labels, width, height, depth: 1, channels: 1, geometry, nodata: 255 });
+    await measureFiles(image, path.join(S2, 'labels', pick), path.join(work.dir, 's2-a'), { classes: CLASSES });
+    await measureFiles(image, editedLabels, path.join(work.dir, 's2-b'), { classes: CLASSES });
+    const store = new CompareStore();
+    const r = await store.run(
+      [
+        { path: image, result: await loadResultFolder(path.join(work.dir, 's2-a')) },
+        { path: image, result: await loadResultFolder(path.join(work.dir, 's2-b')) },
+      ],
+      { dates: ['2023-09-01', '2024-12-01'] },
+    );
+    expect(r.kind).toBe('geo');
+    expect(r.grid).toMatchObject({ width, height, depth: 1 });
+    expect(r.grid.geotransform).toEqual(geometry.geotransform);
+    const change = r.change;
+    if (change.kind !== 'geo') throw new Error('expected a map comparison');
+    const toBuilding = change.transitions.filter((t) => t.to === 1 && t.from !== 1);
+    expect(toBuilding.reduce((s, t) => s + t.pixels, 0)).toBeGreaterThan(0);
+    const s0 = store.slice({ compareId: r.compareId, timepoint: 0, z: 0, maxSize: Math.max(width, height) });
+    const s1 = store.slice({ compareId: r.compareId, timepoint: 1, z: 0, maxSize: Math.max(width, height) });
+    // The same image on both dates here: identical pixels, and the change only inside the edited block, in red.
+    expect(differing(s0.rgba, s1.rgba)).toBe(0);
+    expect(opaque(s0.rgba)).toBeGreaterThan(0);
+    let inside = 0;
+    let outside = 0;
+    for (let y = 0; y < s1.height; y++) {
+      for (let x = 0; x < s1.width; x++) {
+        const i = (y * s1.width + x) * 4;
+        if (s1.overlay[i + 3] === 0) continue;
+        if (x >= 10 && x < 60 && y >= 10 && y < 60) {
+          inside++;
+          expect([s1.overlay[i], s1.overlay[i + 1], s1.overlay[i + 2]]).toEqual([255, 0, 0]);
+        } else outside++;
+      }
+    }
+    expect(inside).toBe(toBuilding.reduce((s, t) => s + t.pixels, 0));
+    expect(outside).toBe(0);
+    await store.close(r.compareId);
+  }, 120_000);
+});
