@@ -2,6 +2,8 @@
 // [--crs EPSG:n] [--deidentify] [--per-instance] [--tolerance X] [--series <dicom dir>] [--z N] [--tracks change.json]`:
 // one result (a folder `segment`/`measure` wrote, or a session: its result folder with the session's edits replayed)
 // to one file. --tracks (seg): each lesion's TrackingID/TrackingUID from a medical compare that included this result.
+// `delineate export <compare-out-dir> --to sr --out report.dcm [--targets 1,3] [--deidentify]`: the medical
+// comparison's track table and response as a DICOM SR measurement report (TID 1500).
 // Every export is written to a temporary file and renamed; --deidentify applies to every non-DICOM format.
 import { promises as fs } from 'node:fs';
 import { checkFlags, flagNumber, flagString, parseArgs, UsageError } from '../args';
@@ -11,8 +13,32 @@ import { measurementsOf } from '../../engine/session/workspace';
 import type { ManualInput } from '../../engine/export/manual';
 import { prepareOutputFolder } from '../output-folder';
 import { trackingForResult } from '../../engine/compare/medical/seg-tracking';
+import { exportMeasurementReport } from '../../engine/compare/medical/report';
+import { TargetError } from '../../engine/compare/medical/response';
+import { parseTargets } from './compare';
 
-const FLAGS = ['to', 'out', 'crs', 'deidentify', 'per-instance', 'tolerance', 'series', 'z', 'tracks'];
+const FLAGS = ['to', 'out', 'crs', 'deidentify', 'per-instance', 'tolerance', 'series', 'z', 'tracks', 'targets'];
+/** Flags the SR report of a comparison accepts (the others belong to a single result's export). */
+const SR_FLAGS = ['to', 'out', 'deidentify', 'targets'];
+
+/** `--to sr`: the report of a compare output folder (or its change.json). */
+async function exportReport(input: string, out: string, targets: number[] | undefined, deidentify: boolean): Promise<number> {
+  const warnings: string[] = [];
+  const removeCreated = await prepareOutputFolder(out);
+  let change;
+  try {
+    change = await exportMeasurementReport(input, out, { warnings, deidentify, ...(targets ? { targets } : {}) });
+  } catch (err) {
+    await removeCreated();
+    if (err instanceof TargetError) throw new UsageError(`--targets ${targets?.join(',') ?? ''}: ${err.message}`);
+    throw err;
+  }
+  for (const w of warnings) process.stderr.write(`delineate export: warning: ${w}\n`);
+  const r = change.response;
+  const groups = change.lesions.reduce((n, l) => n + l.volumeMl.filter((v) => v !== null).length, 0);
+  process.stdout.write(`${input} -> ${out} (sr, ${change.lesions.length} lesion tracks, ${groups} measurement groups; volumetric ${r.volumetric}, RECIST ${r.recist}, RANO ${r.rano})\n`);
+  return 0;
+}
 
 /** The result to export and, for a session, the rulers and bidirectional axes its view holds (numbered M1, M2 ...). */
 async function loadInput(input: string): Promise<{ result: LoadedResult; measurements: ManualInput[] }> {
@@ -29,9 +55,16 @@ export async function exportCommand(argv: string[]): Promise<number> {
   checkFlags(args, FLAGS);
   if (args.positionals.length !== 1) throw new UsageError('export needs one <session-file-or-result-dir>');
   const to = flagString(args, 'to');
-  if (!to || !(EXPORT_FORMATS as readonly string[]).includes(to)) throw new UsageError(`--to must be one of ${EXPORT_FORMATS.join('|')}`);
+  if (!to || (!(EXPORT_FORMATS as readonly string[]).includes(to) && to !== 'sr')) throw new UsageError(`--to must be one of ${EXPORT_FORMATS.join('|')}|sr`);
   const out = flagString(args, 'out');
   if (!out) throw new UsageError('export needs --out <file>');
+  const targets = parseTargets(flagString(args, 'targets'));
+  if (to === 'sr') {
+    const other = [...args.flags.keys()].find((k) => !SR_FLAGS.includes(k));
+    if (other) throw new UsageError(`--${other} does not apply to --to sr`);
+    return exportReport(args.positionals[0]!, out, targets, args.flags.has('deidentify'));
+  }
+  if (targets) throw new UsageError('--targets applies to --to sr');
   const crs = flagString(args, 'crs');
   if (crs !== undefined && !/^EPSG:\d+$/i.test(crs)) throw new UsageError(`--crs must be EPSG:n, got "${crs}"`);
   const tolerance = flagNumber(args, 'tolerance', 0, Number.MAX_VALUE);
