@@ -349,7 +349,25 @@ export type EditOperation =
    * Flood fill on slice z's channel-0 intensities, 4-connected from the seed pixel, over pixels within the seed's
    * value ± tolerance (modality units: HU for CT) and within maxRadiusPx of the seed, painted into the target.
    */
-  | { op: 'regionGrow'; z: number; seed: [number, number]; tolerance: number; maxRadiusPx: number; target: PaintTarget };
+  | { op: 'regionGrow'; z: number; seed: [number, number]; tolerance: number; maxRadiusPx: number; target: PaintTarget }
+  /**
+   * The AI tool's object, accepted: every slice's mask travels in the operation (run-length encoded) so undo, redo
+   * and session replay need no model. Painted like fillPolygon: over other instances, never over nodata.
+   */
+  | { op: 'acceptPrompt'; masks: MaskRle[]; target: PaintTarget };
+
+/**
+ * A mask on one slice as a run-length encoded window: the box x0..x0+width-1, y0..y0+height-1 read row by row, as
+ * alternating run lengths starting with a run of 0s (which may be 0 long); the runs add up to width * height.
+ */
+export interface MaskRle {
+  z: number;
+  x0: number;
+  y0: number;
+  width: number;
+  height: number;
+  runs: number[];
+}
 
 /** Where a paint or fill goes: an existing instance, or a new instance of a class (the host picks the new id). */
 export type PaintTarget = { instanceId: number } | { newInstanceOfClass: number };
@@ -357,7 +375,65 @@ export type PaintTarget = { instanceId: number } | { newInstanceOfClass: number 
 export type EditOperationName = EditOperation['op'];
 
 /** Every operation name, for readers of stored edit logs (sessions). */
-export const EDIT_OPERATION_NAMES = ['paintStroke', 'eraseStroke', 'deleteInstance', 'setInstanceClass', 'fillPolygon', 'erasePolygon', 'fillHoles', 'splitInstance', 'mergeInstances', 'regionGrow'] as const satisfies readonly EditOperationName[];
+export const EDIT_OPERATION_NAMES = ['paintStroke', 'eraseStroke', 'deleteInstance', 'setInstanceClass', 'fillPolygon', 'erasePolygon', 'fillHoles', 'splitInstance', 'mergeInstances', 'regionGrow', 'acceptPrompt'] as const satisfies readonly EditOperationName[];
+
+/** Opaque id of a live AI-tool session (model and clicks) the engine host keeps for one image. */
+export type PromptId = string;
+
+export interface PromptOpened {
+  promptId: PromptId;
+  modelId: string;
+  modelName: string;
+  /** 'clickmaps' (our click models) or 'sam' (a SAM-family encoder/decoder pair). */
+  format: string;
+}
+
+/** An include (positive) or exclude click at image pixel (x, y) of slice z. */
+export interface PromptClickRequest {
+  promptId: PromptId;
+  z: number;
+  x: number;
+  y: number;
+  positive: boolean;
+}
+
+/** A box on slice z, corners inclusive (in any order). */
+export interface PromptBoxRequest {
+  promptId: PromptId;
+  z: number;
+  x0: number;
+  y0: number;
+  x1: number;
+  y1: number;
+}
+
+/** Carry slice z's object through the volume (a correction on any slice re-propagates from there). */
+export interface PromptPropagateRequest {
+  promptId: PromptId;
+  z: number;
+}
+
+/** The AI tool's object after a click, box or propagation. */
+export interface PromptState {
+  promptId: PromptId;
+  /** The slice the call worked from. */
+  z: number;
+  /** The object on every slice that holds some of it (small: run-length encoded windows, one per slice). */
+  masks: MaskRle[];
+  /** Slices that hold the object, ascending. */
+  slices: number[];
+  /** onnxruntime time of this call in seconds (no loading or transfer). */
+  modelSeconds: number;
+  /** Model steps the call ran (a click: 1; propagation: one per slice it reached). */
+  steps: number;
+}
+
+/** An empty result for an image ('result:new'): what manual work and the AI tool start from without a model run. */
+export interface NewResult {
+  resultId: ResultId;
+  document: InstancesDocument;
+  autosaveError?: string;
+}
 
 /** The result after an edit, an undo or a redo. */
 export interface EditResult {
@@ -586,6 +662,20 @@ export interface InvokeChannels {
   'compare:slice': { args: [request: CompareSliceRequest]; result: CompareSlice };
   /** Done with a comparison: the host forgets it and removes its work files. */
   'compare:close': { args: [compareId: CompareId]; result: void };
+  /** An empty result for the image, its classes from the model (null: the shipped interactive model for its kind). */
+  'result:new': { args: [handle: FileHandle, modelId: string | null]; result: NewResult };
+  /** Installed interactive models (task "prompt": shipped click models, SAM-family pairs added by the user). */
+  'prompt:models': { args: []; result: ModelSummary[] };
+  /** Opens the AI tool's model on the image (null: the shipped interactive model for its kind). */
+  'prompt:open': { args: [handle: FileHandle, modelId: string | null]; result: PromptOpened };
+  'prompt:click': { args: [request: PromptClickRequest]; result: PromptState };
+  'prompt:box': { args: [request: PromptBoxRequest]; result: PromptState };
+  /** Propagation through the volume: a job (progress per slice, cancellable). */
+  'prompt:propagate': { args: [jobId: string, request: PromptPropagateRequest]; result: PromptState };
+  /** Forgets the clicks and the object (Esc); the model stays loaded. */
+  'prompt:clear': { args: [promptId: PromptId]; result: void };
+  /** Done with the AI tool on this image: the model and its embeddings are released. */
+  'prompt:close': { args: [promptId: PromptId]; result: void };
 }
 
 /** A menu item the renderer carries out (the renderer owns the open flow, so the menu asks it). */
@@ -647,6 +737,14 @@ export const METHOD_OF_CHANNEL = {
   'compare:run': 'compare',
   'compare:slice': 'compareSlice',
   'compare:close': 'closeCompare',
+  'result:new': 'newResult',
+  'prompt:models': 'promptModels',
+  'prompt:open': 'promptOpen',
+  'prompt:click': 'promptClick',
+  'prompt:box': 'promptBox',
+  'prompt:propagate': 'promptPropagate',
+  'prompt:clear': 'promptClear',
+  'prompt:close': 'promptClose',
 } as const satisfies Record<InvokeChannel, string>;
 
 export const INVOKE_CHANNELS = Object.keys(METHOD_OF_CHANNEL) as InvokeChannel[];

@@ -8,6 +8,7 @@ import type { ModelCompatibility } from '../../preload/api';
 import type { DevicePlan, EditOperation, EditResult, JobProgress, ResultExportFormat, SessionView, PixelProbe, ResultProbability, ResultProbabilityRequest, ResultSlice, ResultSliceRequest, SliceBitmap, SliceRequest, SegmentRequest, TileBitmap, TileRequest } from '../../preload/api';
 import type { ExportMeasurement } from '../../preload/api';
 import type { CompareRequest, CompareResult, CompareSlice, CompareSliceRequest } from '../../preload/compare';
+import type { NewResult, PromptBoxRequest, PromptClickRequest, PromptOpened, PromptPropagateRequest, PromptState } from '../../preload/api';
 
 export interface OpenOptions {
   /** User-supplied physical spacing for plain images, [x, y(, z)] in mm. */
@@ -79,6 +80,18 @@ export interface EngineService {
   compareSlice(request: CompareSliceRequest): Promise<CompareSlice>;
   /** Forgets a comparison and removes its work files. */
   compareClose(compareId: string): Promise<void>;
+  /** An empty result for the image (classes from the prompt model), kept and recorded like a model's result. */
+  newResult(path: string, modelId: string | null, options?: OpenOptions): Promise<NewResult>;
+  /** Installed interactive (task "prompt") models: what the AI tool may open. */
+  promptModels(): Promise<ModelSummary[]>;
+  /** Opens the AI tool's model on the image (null: the shipped interactive model for its kind). */
+  promptOpen(path: string, modelId: string | null, options?: OpenOptions): Promise<PromptOpened>;
+  promptClick(request: PromptClickRequest): Promise<PromptState>;
+  promptBox(request: PromptBoxRequest): Promise<PromptState>;
+  /** Carries slice z's object through the volume; honours the signal between slices. */
+  promptPropagate(request: PromptPropagateRequest, onProgress: ProgressFn, signal: AbortSignal): Promise<PromptState>;
+  promptClear(promptId: string): Promise<void>;
+  promptClose(promptId: string): Promise<void>;
 }
 
 /** One date of a comparison: the image's path and, when the app keeps a result of it, that result's id. */
@@ -112,6 +125,7 @@ import { readPatientHeader } from './io/dicom/patient';
 import { scanDicomFolder } from './io/dicom/scan';
 import { CompareStore } from './compare/view';
 import { resolve as resolvePath } from 'node:path';
+import { emptyResult, listPromptModels, LivePrompts } from './interactive/live';
 
 // The contract's format list and the exporter's must stay the same list.
 const _formatsMatch: [ResultExportFormat, ExportFormat] extends [ExportFormat, ResultExportFormat] ? true : never = true;
@@ -131,6 +145,8 @@ export function createEngineService(options: EngineServiceOptions = {}): EngineS
   const sessions = new SessionWorkspace(results, options.autosaveDir);
   // Comparisons keep every date on one grid for the Compare view until it is closed.
   const comparisons = new CompareStore();
+  // The AI tool's live prompts (model, embeddings, clicks): a crash in one takes down this host, never the window.
+  const prompts = new LivePrompts();
   return {
     async info(path, options) {
       const src = await openImage(path, options);
@@ -303,5 +319,21 @@ export function createEngineService(options: EngineServiceOptions = {}): EngineS
       }
       return exportResult({ dir: snap.path, ...snap }, format, out, exportOptions);
     },
+    async newResult(path, modelId, open = {}) {
+      const made = await emptyResult(path, open, modelId);
+      const resultId = results.add(made.input);
+      if (open.seriesUid) resultSeries.set(path, open);
+      else resultSeries.delete(path);
+      // Recorded like a model's result: its (empty) base is written and every accepted object is an edit in the log.
+      const autosaveError = await sessions.started(resultId, path, made.input.document, made.rasters, { modelId: made.model.id, modelVersion: made.model.version, options: { empty: true } });
+      return { resultId, document: made.input.document, ...(autosaveError ? { autosaveError } : {}) };
+    },
+    promptModels: listPromptModels,
+    promptOpen: (path, modelId, open = {}) => prompts.open(path, open, modelId),
+    promptClick: (r) => prompts.click(r.promptId, r.z, r.x, r.y, r.positive),
+    promptBox: (r) => prompts.box(r.promptId, r.z, { x0: r.x0, y0: r.y0, x1: r.x1, y1: r.y1 }),
+    promptPropagate: (r, onProgress, signal) => prompts.propagate(r.promptId, r.z, (done, total) => onProgress({ stage: 'propagating', done, total }), signal),
+    promptClear: (promptId) => prompts.clear(promptId),
+    promptClose: (promptId) => prompts.close(promptId),
   };
 }

@@ -100,6 +100,11 @@ export function createHandlers(deps: HandlerDeps) {
     return basename(files.resolve(handle)).replace(/(\.nii)?\.[^.]+$/i, '') || 'result';
   }
 
+  async function requireInstalled(modelId: string): Promise<void> {
+    const installed = await engine.call('promptModels', []);
+    if (!installed.some((m) => m.id === modelId)) throw new Error(`no installed interactive model "${modelId}"`);
+  }
+
   const saved = (file: string, written: string[]): SavedFile => ({ name: basename(file), files: written.map((p) => basename(p)) });
 
   return {
@@ -260,6 +265,33 @@ export function createHandlers(deps: HandlerDeps) {
     },
     async 'result:close'(resultId) {
       await engine.call('closeResult', [resultId]);
+    },
+    async 'result:new'(handle, modelId) {
+      if (modelId !== null) await requireInstalled(modelId);
+      return engine.call('newResult', [files.resolve(handle), modelId, openOptions(handle)]);
+    },
+    async 'prompt:models'() {
+      return engine.call('promptModels', []);
+    },
+    async 'prompt:open'(handle, modelId) {
+      // As for Run: from the renderer only an installed model's id, never a path the engine would resolve.
+      if (modelId !== null) await requireInstalled(modelId);
+      return engine.call('promptOpen', [files.resolve(handle), modelId, openOptions(handle)]);
+    },
+    async 'prompt:click'(request) {
+      return engine.call('promptClick', [request]);
+    },
+    async 'prompt:box'(request) {
+      return engine.call('promptBox', [request]);
+    },
+    async 'prompt:propagate'(jobId, request) {
+      return engine.call('promptPropagate', [request], { jobId, onProgress: (p) => emit('job:progress', { jobId, ...p }) });
+    },
+    async 'prompt:clear'(promptId) {
+      await engine.call('promptClear', [promptId]);
+    },
+    async 'prompt:close'(promptId) {
+      await engine.call('promptClose', [promptId]);
     },
     async 'session:recover'(sessionId) {
       return openRestored(await engine.call('recoverAutosave', [sessionId]));

@@ -3,6 +3,7 @@
 // is refused with a message that says which argument and why.
 
 import { EDIT_OPERATION_NAMES, RESULT_EXPORT_FORMATS, type CompareRequest, type CompareSliceRequest, type ExportRequest, type SaveSessionRequest, type SessionMeasurement, type ExportMeasurement, type SessionView, type EditOperation, type InvokeChannel, InvokeChannels, ProbeRequest, ResultProbabilityRequest, ResultSliceRequest, SegmentRequest, SliceRequest, TileRequest, TileSize } from '../../preload/api';
+import type { PromptBoxRequest, PromptClickRequest, PromptPropagateRequest } from '../../preload/api';
 import { HANDLE_PATTERN } from '../services/files';
 import { RECENT_ID_PATTERN } from '../services/recent';
 
@@ -205,6 +206,28 @@ const regionGrow = object({
   target: targetGuard(),
 });
 
+/** Runs of all masks of one acceptPrompt together, at most this many (a 10000² field is a few hundred thousand). */
+const MAX_ACCEPT_RUNS = 4_000_000;
+const maskRle = object({
+  z: sliceIndex,
+  x0: num({ min: 0, max: 1_000_000, integer: true }),
+  y0: num({ min: 0, max: 1_000_000, integer: true }),
+  width: num({ min: 0, max: 1_000_000, integer: true }),
+  height: num({ min: 0, max: 1_000_000, integer: true }),
+  runs: arrayOf(num({ min: 0, max: 1e12, integer: true }), { max: MAX_ACCEPT_RUNS }),
+});
+const acceptPrompt: Guard<{ op: string; masks: Array<GuardOf<typeof maskRle>>; target: { instanceId: number } | { newInstanceOfClass: number } }> = (v, at) => {
+  const o = object({ op: str({ maxLength: 32 }), masks: arrayOf(maskRle, { min: 1, max: 100_000 }), target: targetGuard() })(v, at);
+  let runs = 0;
+  o.masks.forEach((m, i) => {
+    runs += m.runs.length;
+    const total = m.runs.reduce((a, b) => a + b, 0);
+    if (total > m.width * m.height) throw new ValidationError(`${at}.masks[${i}].runs: cover ${total} pixels, more than the ${m.width}x${m.height} window`);
+  });
+  if (runs > MAX_ACCEPT_RUNS) throw new ValidationError(`${at}.masks: expected at most ${MAX_ACCEPT_RUNS} runs in all, got ${runs}`);
+  return o;
+};
+
 function targetGuard(): Guard<{ instanceId: number } | { newInstanceOfClass: number }> {
   const existing = object({ instanceId });
   const fresh = object({ newInstanceOfClass: classId });
@@ -235,6 +258,8 @@ const editOperation: Guard<EditOperation> = (v, at) => {
       return { ...mergeInstances(v, at), op };
     case 'regionGrow':
       return { ...regionGrow(v, at), op };
+    case 'acceptPrompt':
+      return { ...acceptPrompt(v, at), op };
     default:
       throw new ValidationError(`${at}.op: expected one of ${EDIT_OPERATION_NAMES.join(', ')}`);
   }
@@ -316,6 +341,17 @@ const compareSliceRequest: Guard<CompareSliceRequest> = object(
   { window: object({ center: num(), width: num({ min: 0 }) }) },
 );
 
+/** Prompt sessions the engine host keeps are named p_<letters/digits>. */
+export const promptId = str({ maxLength: 64, pattern: /^p_[A-Za-z0-9]+$/, what: 'a prompt id' });
+const pixelIndex = num({ min: 0, max: 1_000_000, integer: true });
+const promptClickRequest: Guard<PromptClickRequest> = object({ promptId, z: sliceIndex, x: pixelIndex, y: pixelIndex, positive: bool() });
+const promptBoxRequest: Guard<PromptBoxRequest> = object({ promptId, z: sliceIndex, x0: pixelIndex, y0: pixelIndex, x1: pixelIndex, y1: pixelIndex });
+const promptPropagateRequest: Guard<PromptPropagateRequest> = object({ promptId, z: sliceIndex });
+
+function nullable<T>(guard: Guard<T>): Guard<T | null> {
+  return (v, at) => (v === null ? null : guard(v, at));
+}
+
 type ArgGuards<A extends unknown[]> = { [K in keyof A]: Guard<A[K]> };
 
 /** One guard per argument of every channel; `satisfies` makes a new channel without guards a compile error. */
@@ -359,6 +395,14 @@ export const VALIDATORS = {
   'session:discard': [sessionId],
   'result:close': [resultId],
   'result:export': [exportRequest],
+  'result:new': [handle, nullable(modelId)],
+  'prompt:models': [],
+  'prompt:open': [handle, nullable(modelId)],
+  'prompt:click': [promptClickRequest],
+  'prompt:box': [promptBoxRequest],
+  'prompt:propagate': [jobId, promptPropagateRequest],
+  'prompt:clear': [promptId],
+  'prompt:close': [promptId],
   'compare:run': [jobId, compareRequest],
   'compare:slice': [compareSliceRequest],
   'compare:close': [compareId],

@@ -42,6 +42,7 @@ const OP_LABEL: Record<EditOperationName, string> = {
   splitInstance: 'split',
   mergeInstances: 'merge',
   regionGrow: 'region grow',
+  acceptPrompt: 'AI object',
 };
 
 /** Tool buttons after the brush and eraser: [tool, label, tooltip] (shortcut keys come from shortcuts.ts). */

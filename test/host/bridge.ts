@@ -88,6 +88,14 @@ const api: DelineateApi = {
   compare: (jobId, request) => invoke('compare:run', jobId, request),
   compareSlice: (request) => invoke('compare:slice', request),
   closeCompare: (compareId) => invoke('compare:close', compareId),
+  newResult: (handle, modelId) => invoke('result:new', handle, modelId),
+  promptModels: () => invoke('prompt:models'),
+  promptOpen: (handle, modelId) => invoke('prompt:open', handle, modelId),
+  promptClick: (request) => invoke('prompt:click', request),
+  promptBox: (request) => invoke('prompt:box', request),
+  promptPropagate: (jobId, request) => invoke('prompt:propagate', jobId, request),
+  promptClear: (promptId) => invoke('prompt:clear', promptId),
+  promptClose: (promptId) => invoke('prompt:close', promptId),
   on<E extends EventChannel>(event: E, listener: (payload: EventChannels[E]) => void): () => void {
     if (!(EVENT_CHANNELS as readonly string[]).includes(event)) throw new Error(`unknown event: ${String(event)}`);
     const set = listeners.get(event) ?? new Set();

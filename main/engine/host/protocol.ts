@@ -10,6 +10,7 @@ import type { ImageWindows, PatientHeader, PixelSize } from '../../../preload/ap
 import type { DicomFolderScan } from '../io/dicom/scan';
 import type { AutosaveEntry, RestoredSession } from '../session/workspace';
 import type { ModelCompatibility } from '../../../preload/api';
+import type { NewResult, PromptBoxRequest, PromptClickRequest, PromptOpened, PromptPropagateRequest, PromptState } from '../../../preload/api';
 
 /** Every method the host serves, its wire parameters (no callbacks, no signal) and its result. */
 export interface EngineCalls {
@@ -41,10 +42,18 @@ export interface EngineCalls {
   compareRun: { params: [inputs: CompareRunInput[], request: Omit<CompareRequest, 'handles' | 'resultIds'>]; result: CompareResult };
   compareSlice: { params: [request: CompareSliceRequest]; result: CompareSlice };
   compareClose: { params: [compareId: string]; result: void };
+  newResult: { params: [path: string, modelId: string | null, options?: OpenOptions]; result: NewResult };
+  promptModels: { params: []; result: ModelSummary[] };
+  promptOpen: { params: [path: string, modelId: string | null, options?: OpenOptions]; result: PromptOpened };
+  promptClick: { params: [request: PromptClickRequest]; result: PromptState };
+  promptBox: { params: [request: PromptBoxRequest]; result: PromptState };
+  promptPropagate: { params: [request: PromptPropagateRequest]; result: PromptState };
+  promptClear: { params: [promptId: string]; result: void };
+  promptClose: { params: [promptId: string]; result: void };
 }
 
 export type EngineMethod = keyof EngineCalls;
-export const ENGINE_METHODS = ['info', 'slice', 'tile', 'listModels', 'addModel', 'removeModel', 'devicePlan', 'modelCompatibility', 'segment', 'windows', 'patient', 'scanFolder', 'probe', 'resultSlice', 'resultProbability', 'editResult', 'undoEdit', 'redoEdit', 'saveSession', 'openSession', 'listAutosaves', 'closeResult', 'recoverAutosave', 'discardAutosave', 'exportResult', 'compareRun', 'compareSlice', 'compareClose'] as const satisfies readonly EngineMethod[];
+export const ENGINE_METHODS = ['info', 'slice', 'tile', 'listModels', 'addModel', 'removeModel', 'devicePlan', 'modelCompatibility', 'segment', 'windows', 'patient', 'scanFolder', 'probe', 'resultSlice', 'resultProbability', 'editResult', 'undoEdit', 'redoEdit', 'saveSession', 'openSession', 'listAutosaves', 'closeResult', 'recoverAutosave', 'discardAutosave', 'exportResult', 'compareRun', 'compareSlice', 'compareClose', 'newResult', 'promptModels', 'promptOpen', 'promptClick', 'promptBox', 'promptPropagate', 'promptClear', 'promptClose'] as const satisfies readonly EngineMethod[];
 
 // Compile-time check that every EngineService method has a wire entry and vice versa.
 type _SameKeys = [Exclude<keyof EngineService, EngineMethod>, Exclude<EngineMethod, keyof EngineService>] extends [never, never] ? true : never;

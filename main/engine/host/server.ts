@@ -156,6 +156,29 @@ export function serveEngine(service: EngineService, transport: HostTransport): {
         return service.compareSlice(p[0] as Parameters<EngineService['compareSlice']>[0]);
       case 'compareClose':
         return service.compareClose(p[0] as string);
+      case 'newResult':
+        return service.newResult(p[0] as string, p[1] as string | null, p[2] as OpenOptions | undefined);
+      case 'promptModels':
+        return service.promptModels();
+      case 'promptOpen':
+        return service.promptOpen(p[0] as string, p[1] as string | null, p[2] as OpenOptions | undefined);
+      case 'promptClick':
+        return service.promptClick(p[0] as Parameters<EngineService['promptClick']>[0]);
+      case 'promptBox':
+        return service.promptBox(p[0] as Parameters<EngineService['promptBox']>[0]);
+      case 'promptPropagate': {
+        const controller = new AbortController();
+        if (msg.jobId !== undefined) jobs.set(msg.jobId, controller);
+        try {
+          return await service.promptPropagate(p[0] as Parameters<EngineService['promptPropagate']>[0], throttledProgress((progress) => transport.send({ type: 'progress', id: msg.id, progress })), controller.signal);
+        } finally {
+          if (msg.jobId !== undefined && jobs.get(msg.jobId) === controller) jobs.delete(msg.jobId);
+        }
+      }
+      case 'promptClear':
+        return service.promptClear(p[0] as string);
+      case 'promptClose':
+        return service.promptClose(p[0] as string);
     }
   }
 

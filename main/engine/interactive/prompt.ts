@@ -20,6 +20,7 @@ import { labelColormap } from '../export/overlay';
 import { measurementsCsv, resultRasters, writeResultFolder } from '../export/results';
 import { sourceRecord } from '../segment-setup';
 import { postprocess } from '../pipeline';
+import { throwIfAborted } from '../inference/tiling';
 import { deepestPointOf, MaskWindow, type Click2, type PixelBox } from './geometry';
 import { openPromptModel, type PromptModel, type StepResult } from './models';
 import { PromptImage } from './prompt-image';
@@ -76,6 +77,10 @@ export async function runPrompt(
     propagate: boolean;
     /** Without clicks or box: propagate the previous mask of this slice as it is. */
     startSlice?: number;
+    /** Checked before each propagation step (the app's Cancel). */
+    signal?: AbortSignal;
+    /** After each propagation step: slices done of the volume's depth. */
+    onSlice?: (done: number, total: number) => void;
   },
 ): Promise<PromptRun> {
   const zs = new Set([...request.clicks.map((c) => c.z), ...(request.box ? [request.box.z] : [])]);
@@ -112,8 +117,10 @@ export async function runPrompt(
     for (let zz = z + dir; zz >= 0 && zz < image.depth; zz += dir) {
       const seed = deepestPointOf(prev.tight());
       if (!seed) break;
+      throwIfAborted(request.signal);
       const r = await model.step(image, { z: zz, clicks: [{ x: seed.x, y: seed.y, positive: true }], box: null, previous: prev });
       record(r, zz, 1);
+      request.onSlice?.(steps.length - prefixes.length, image.depth - 1);
       if (r.mask.count() < 1) break;
       out.set(zz, r.mask.tight());
       lo = Math.min(lo, zz);

@@ -64,11 +64,11 @@ export class PromptSession {
   }
 
   /** Carries slice z's object through the volume both ways; the other slices are replaced by the result. */
-  async propagate(z: number): Promise<PromptRun> {
+  async propagate(z: number, options: { signal?: AbortSignal; onSlice?: (done: number, total: number) => void } = {}): Promise<PromptRun> {
     const start = this.masks.get(z);
     if (!start?.bbox()) throw new RangeError(`slice ${z} has no object to propagate yet`);
     // Propagation seeds from the slice's mask alone (no clicks to replay): the model sees it as the previous mask.
-    const run = await runPrompt(this.model, this.image, { clicks: [], box: null, previous: new Map([[z, start]]), propagate: true, startSlice: z });
+    const run = await runPrompt(this.model, this.image, { clicks: [], box: null, previous: new Map([[z, start]]), propagate: true, startSlice: z, ...options });
     this.masks = run.masks;
     return run;
   }

@@ -7,6 +7,7 @@ import type { EditOperation, StrokeGeometry } from '../../../preload/api';
 import type { LabelArray } from '../postprocess/labels';
 import { checkSlice, eachPixelOf, PatchBuilder, planePixelSet, requireInstance, resolveTarget, type EditTarget, type Patch } from './patch';
 import { erasePolygon, fillHoles, fillPolygon, mergeInstances, regionGrow, splitInstance } from './shapes';
+import { acceptPrompt } from './accept';
 
 export type { EditTarget, Patch } from './patch';
 
@@ -122,6 +123,8 @@ export function runOperation(t: EditTarget, op: EditOperation): OperationOutcome
       return mergeInstances(t, op);
     case 'regionGrow':
       return regionGrow(t, op);
+    case 'acceptPrompt':
+      return acceptPrompt(t, op);
   }
 }
 
