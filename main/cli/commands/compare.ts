@@ -2,9 +2,9 @@
 // [--min-area m2] [--targets 1,3]`: follow-up comparison of two or more dates. Each input is a result folder
 // (segment/measure), a saved session, or an image that --model segments first. Geo results give land-cover change
 // (change.json, change.csv, change.tif, change.gpkg); medical results give registration, lesion tracks and response
-// (change.json, change.csv, change.nii.gz; --targets names the RECIST target lesions by track id instead of the
-// largest measurable ones). Everything is written into a temporary folder beside --out and renamed at the end, so a
-// comparison that fails (mismatched classes, no overlap, bad input) writes nothing.
+// (change.json, change.csv, change.nii.gz with change.label.txt and change.ctbl; --targets names the RECIST target
+// lesions by track id instead of the largest measurable ones). Everything is written into a temporary folder beside
+// --out and renamed at the end, so a comparison that fails (mismatched classes, no overlap, bad input) writes nothing.
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';

@@ -1,6 +1,7 @@
 // Medical follow-up comparison: registers every later date onto the baseline (elastix, rigid by default), tracks
 // lesions across dates by overlap on the baseline grid, measures them per date, decides the response (volumetric,
-// RECIST 1.1, RANO) and writes change.json, change.csv and change.nii.gz into outDir.
+// RECIST 1.1, RANO) and writes change.json, change.csv and change.nii.gz (with its colour tables change.label.txt for
+// ITK-SNAP and change.ctbl for 3D Slicer) into outDir.
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { InstanceRecord, InstancesDocument, MedicalGeometry } from '../../../../preload/formats';
@@ -9,6 +10,8 @@ import { openImage } from '../../io/index';
 import { writeFileAtomic } from '../../io/atomic';
 import { writeNifti } from '../../io/nifti';
 import { newUid } from '../../export/dicom-seg';
+import { itkSnapLabels, slicerColorTable, type LabelEntry } from '../../export/label-tables';
+import { hexToRgb } from '../../export/overlay';
 import { connectedComponents } from '../../postprocess/components';
 import { measureInstances } from '../../measure/index';
 import type { TimePoint } from '../timepoints';
@@ -326,18 +329,55 @@ export function baselineSlices(change: Pick<MedicalChange, 'lesions'>, baselineM
   return out;
 }
 
-/** The medical comparison: writes change.json, change.csv and change.nii.gz into opts.outDir. */
+/** Class names and colours of the dates' results (id -> class; the first date that names an id wins). */
+function classesOf(tps: TimePoint[]): Map<number, { name: string; color: string }> {
+  const out = new Map<number, { name: string; color: string }>();
+  for (const tp of tps) {
+    const classes = (tp.instances as Partial<InstancesDocument> | null)?.classes ?? [];
+    for (const c of classes) if (typeof c.id === 'number' && !out.has(c.id)) out.set(c.id, { name: c.name, color: c.color });
+  }
+  return out;
+}
+
+/**
+ * One entry per code present in the change map: `from -> to` by class name. A lesion that stays is a pale version of
+ * its class colour, new lesion tissue the full colour, tissue that is gone a dark one; none -> none and the outside
+ * (65535) are transparent.
+ */
+export function changeLabelEntries(map: Uint16Array, classes: ReadonlyMap<number, { name: string; color: string }>): LabelEntry[] {
+  const present = new Set<number>();
+  for (let i = 0; i < map.length; i++) present.add(map[i]!);
+  const name = (id: number): string => (id === 0 ? 'none' : (classes.get(id)?.name ?? `class ${id}`));
+  const rgb = (id: number): [number, number, number] => hexToRgb(classes.get(id)?.color ?? '#808080');
+  return [...present].sort((a, b) => a - b).map((code): LabelEntry => {
+    if (code === 65535) return { value: code, name: 'outside (not on both dates)', rgb: [0, 0, 0], alpha: 0 };
+    const from = Math.floor(code / 100);
+    const to = code % 100;
+    const label = `${name(from)} -> ${name(to)}`;
+    if (from === 0 && to === 0) return { value: code, name: label, rgb: [0, 0, 0], alpha: 0 };
+    if (to === 0) return { value: code, name: label, rgb: rgb(from).map((v) => v * 0.45) as [number, number, number], alpha: 1 };
+    if (from === to) return { value: code, name: label, rgb: rgb(to).map((v) => v * 0.25 + 191) as [number, number, number], alpha: 1 };
+    return { value: code, name: label, rgb: rgb(to), alpha: 1 };
+  });
+}
+
+/** The medical comparison: writes change.json, change.csv, change.nii.gz, change.label.txt and change.ctbl into opts.outDir. */
 export async function compareMedical(tps: TimePoint[], opts: CompareMedicalOptions): Promise<MedicalChange> {
   const analysed = await analyseMedical(tps, opts);
   const { dates, followupToBaseline } = analysed;
   const change = opts.targets ? withTargets(analysed.change, opts.targets, { baselineSlices: baselineSlices(analysed.change, dates[0]!.measures) }) : analysed.change;
   opts.signal?.throwIfAborted();
-  opts.onProgress?.(0.9, 'writing change.json, change.csv, change.nii.gz');
+  opts.onProgress?.(0.9, 'writing change.json, change.csv, change.nii.gz and its colour tables');
   await fs.mkdir(opts.outDir, { recursive: true });
   await writeFileAtomic(path.join(opts.outDir, 'change.json'), JSON.stringify(change, null, 2) + '\n');
   await writeFileAtomic(path.join(opts.outDir, 'change.csv'), changeCsv(change));
   const base = dates[0]!;
-  await writeNifti(path.join(opts.outDir, 'change.nii.gz'), { data: changeMap(dates, followupToBaseline), width: base.width, height: base.height, depth: base.depth, channels: 1, geometry: base.geometry });
+  const map = changeMap(dates, followupToBaseline);
+  await writeNifti(path.join(opts.outDir, 'change.nii.gz'), { data: map, width: base.width, height: base.height, depth: base.depth, channels: 1, geometry: base.geometry });
+  // NIfTI has no palette: ITK-SNAP and 3D Slicer read the codes' names and colours from these sidecars.
+  const entries = changeLabelEntries(map, classesOf(tps));
+  await writeFileAtomic(path.join(opts.outDir, 'change.label.txt'), itkSnapLabels(entries));
+  await writeFileAtomic(path.join(opts.outDir, 'change.ctbl'), slicerColorTable(entries, 'change.ctbl (Delineate change: from x 100 + to)'));
   opts.onProgress?.(1, 'done');
   return change;
 }
