@@ -119,7 +119,7 @@ export interface CompareGrid {
   width: number;
   height: number;
   depth: number;
-  /** Medical: voxel spacing, origin (LPS mm) and direction cosines (row-major 3x3, columns = axes). */
+  /** Medical: voxel spacing, origin (LPS mm) and direction cosines, as ImageInfo has them (axis j is direction[3j..3j+2]). */
   spacingMm?: Vec3;
   originMm?: Vec3;
   direction?: number[];
@@ -143,6 +143,8 @@ export interface CompareResult {
   grid: CompareGrid;
   /** In date order (index 0 is the baseline / earliest date). */
   timepoints: CompareTimepoint[];
+  /** Medical: the common-grid slice where each track is largest (over all dates), for a row click to go to. */
+  trackSlices?: Array<{ track: number; z: number }>;
 }
 
 export interface CompareSliceRequest {

@@ -69,6 +69,10 @@ describe.skipIf(!HAVE_GBM)(`Compare view of a real glioblastoma pair${skipNote(!
       if (n > best.n) best = { z, n };
     }
     expect(best.n).toBeGreaterThan(0);
+    // A row click goes to the slice where the track is largest: the lesion shows there.
+    const at = r.trackSlices?.find((t) => t.track === lesion.track);
+    expect(at).toBeDefined();
+    expect(opaque(store.slice({ compareId: r.compareId, timepoint: 0, z: at!.z, maxSize: 128 }).overlay)).toBeGreaterThan(0);
     const s0 = store.slice({ compareId: r.compareId, timepoint: 0, z: best.z, maxSize: 256 });
     const s1 = store.slice({ compareId: r.compareId, timepoint: 1, z: best.z, maxSize: 256 });
     expect([s0.width, s0.height, s0.scale]).toEqual([256, 256, 1]);

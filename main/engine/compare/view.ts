@@ -174,11 +174,13 @@ export class CompareStore {
       let change: ChangeDocument;
       let grid: CompareGrid;
       let kept: Kept;
+      let trackSlices: Array<{ track: number; z: number }> | undefined;
       if (kind === 'medical') {
         const out = await this.medical(timepoints, dir, opts, warnings, after);
         change = out.change;
         grid = out.grid;
         kept = out.kept;
+        trackSlices = out.trackSlices;
       } else if (kind === 'geo') {
         const out = await this.geo(timepoints, dir, opts, warnings, after);
         change = out.change;
@@ -199,6 +201,7 @@ export class CompareStore {
         change,
         grid,
         timepoints: timepoints.map((tp, i) => ({ name: baseName(inputs[order[i]!]?.path ?? tp.input), date: tp.date, input: order[i]! })),
+        ...(trackSlices ? { trackSlices } : {}),
       };
     } catch (err) {
       await fs.rm(dir, { recursive: true, force: true });
@@ -206,7 +209,7 @@ export class CompareStore {
     }
   }
 
-  private async medical(tps: TimePoint[], dir: string, opts: CompareRunOptions, warnings: string[], progress: (f: number, m: string) => void): Promise<{ change: MedicalChange; grid: CompareGrid; kept: KeptMedical }> {
+  private async medical(tps: TimePoint[], dir: string, opts: CompareRunOptions, warnings: string[], progress: (f: number, m: string) => void): Promise<{ change: MedicalChange; grid: CompareGrid; kept: KeptMedical; trackSlices: Array<{ track: number; z: number }> }> {
     const { change, dates, followupToBaseline } = await analyseMedical(tps, {
       register: opts.register ?? 'rigid',
       warnings,
@@ -240,7 +243,23 @@ export class CompareStore {
       kept.push({ image, window: image ? percentileWindow(image) : null, instances, trackOf });
     }
     const g: MedicalGeometry = base.geometry;
+    // Where each track is largest: the slice a click on its row goes to.
+    const plane = base.width * base.height;
+    const counts = new Map<number, Uint32Array>();
+    for (const d of kept) {
+      for (let i = 0; i < d.instances.length; i++) {
+        const id = d.instances[i]!;
+        if (id === 0) continue;
+        const track = d.trackOf.get(id);
+        if (track === undefined) continue;
+        let c = counts.get(track);
+        if (!c) counts.set(track, (c = new Uint32Array(base.depth)));
+        c[Math.floor(i / plane)]!++;
+      }
+    }
+    const trackSlices = [...counts].map(([track, c]) => ({ track, z: c.indexOf(Math.max(...c)) })).sort((a, b) => a.track - b.track);
     return {
+      trackSlices,
       change,
       grid: { width: base.width, height: base.height, depth: base.depth, spacingMm: g.spacingMm, originMm: g.originMm, direction: g.direction },
       kept: { kind: 'medical', dir, width: base.width, height: base.height, depth: base.depth, dates: kept },
