@@ -7,6 +7,7 @@ import { StatusBar } from './StatusBar';
 import { ModelPanel } from './models/ModelPanel';
 import { OverlayPanel } from './overlays/OverlayPanel';
 import { EditPanel, ToolButtons } from './tools/Tools';
+import { AiPanel } from './tools/AiPanel';
 import { MeasurementsPanel } from './measurements/MeasurementsPanel';
 import { ManualPanel } from './measurements/ManualPanel';
 import { NoticeBanner, RecoverBanner, SessionButtons } from './sessions/Sessions';
@@ -110,6 +111,7 @@ export function App() {
           <DisplayPanel />
           <ModelPanel />
           <OverlayPanel />
+          <AiPanel />
           <EditPanel />
           <MeasurementsPanel />
           <ManualPanel />

@@ -7,6 +7,7 @@ import * as files from './files/commands';
 import { viewerActions } from './viewer/actions';
 import * as views from './viewer/mpr';
 import * as shapes from './tools/gestures';
+import * as ai from './tools/ai';
 
 export interface Shortcut {
   /** Shown in tooltips. */
@@ -34,6 +35,8 @@ export const SHORTCUTS = {
   mergeInstances: { keys: 'M', match: key('m'), run: () => void shapes.mergeSelected() },
   fillHoles: { keys: 'K', match: key('k'), run: () => void shapes.fillHolesSelected() },
   closePolygon: { keys: 'Enter', match: (e) => plain(e) && e.key === 'Enter' && shapes.hasOpenPolygon(), run: () => void shapes.finishShape() },
+  ai: { keys: 'A', match: key('a'), run: () => apply(op.toolPicked('ai')) },
+  acceptAi: { keys: 'Enter', match: (e) => plain(e) && e.key === 'Enter' && getState().tool === 'ai' && ai.hasObject(), run: () => void ai.accept() },
   smaller: { keys: '[', match: (e) => plain(e) && e.key === '[', run: () => apply(op.brushSized(getState().brushDiameter / 1.25)) },
   larger: { keys: ']', match: (e) => plain(e) && e.key === ']', run: () => apply(op.brushSized(getState().brushDiameter * 1.25)) },
   undo: { keys: 'Ctrl+Z', match: (e) => mod(e) && !e.shiftKey && e.key.toLowerCase() === 'z', run: () => void cmd.undo() },
@@ -45,7 +48,7 @@ export const SHORTCUTS = {
   outline: { keys: 'O', match: key('o'), run: () => apply(op.overlayStyled({ outline: !getState().overlay.outline })) },
   overlay: { keys: 'H', match: key('h'), run: () => apply(op.overlayStyled({ visible: !getState().overlay.visible })) },
   deleteInstance: { keys: 'Delete', match: (e) => plain(e) && (e.key === 'Delete' || e.key === 'Backspace'), run: () => void cmd.deleteSelected() },
-  deselect: { keys: 'Esc', match: (e) => e.key === 'Escape', run: () => void (shapes.cancelShape() || apply(op.instanceSelected(null))) },
+  deselect: { keys: 'Esc', match: (e) => e.key === 'Escape', run: () => void (shapes.cancelShape() || ai.discard() || apply(op.instanceSelected(null))) },
   // The slice of the view under the pointer (MPR layout), else the axial slice.
   nextSlice: { keys: '↑ / PgUp', match: (e) => plain(e) && (e.key === 'ArrowUp' || e.key === 'PageUp'), run: () => void views.stepHovered(1) },
   prevSlice: { keys: '↓ / PgDn', match: (e) => plain(e) && (e.key === 'ArrowDown' || e.key === 'PageDown'), run: () => void views.stepHovered(-1) },

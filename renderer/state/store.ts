@@ -46,7 +46,7 @@ export interface UnsavedPrompt {
   canSave: boolean;
 }
 
-export type Tool = 'pan' | 'brush' | 'eraser' | 'crosshair' | 'polygon' | 'lasso' | 'regionGrow' | 'split' | 'ruler' | 'bidirectional';
+export type Tool = 'pan' | 'brush' | 'eraser' | 'crosshair' | 'polygon' | 'lasso' | 'regionGrow' | 'split' | 'ruler' | 'bidirectional' | 'ai';
 
 export interface OverlayStyle {
   visible: boolean;

@@ -26,6 +26,8 @@ function targetHint(tool: Tool, selected: string | null): string {
     case 'ruler':
     case 'bidirectional':
       return 'Measurements are listed under Manual measurements.';
+    case 'ai':
+      return `Enter puts the AI outline ${into}.`;
     default:
       return selected ? `Brush paints into ${selected}; Esc to paint a new object.` : 'Brush grows the object it starts on, or paints a new one. Shift/Ctrl-click picks several objects.';
   }
@@ -51,6 +53,7 @@ const SHAPE_BUTTONS = [
   ['lasso', 'Lasso', 'Lasso: drag around an area to fill it (Alt+drag: erase)'],
   ['regionGrow', 'Grow', 'Region grow: click a point; fills the similar pixels around it (tolerance in the Edit panel)'],
   ['split', 'Split', 'Split: drag a line across an object to cut it in two (on a volume, every slice of the object is cut along the same line)'],
+  ['ai', 'AI', 'AI outline: click inside an object (Alt- or right-click to exclude, drag for a box); Enter accepts, Esc discards'],
 ] as const;
 const MEASURE_BUTTONS = [
   ['ruler', 'Ruler', 'Ruler: drag to measure a length'],

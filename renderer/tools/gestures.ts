@@ -11,8 +11,9 @@ import type { Tool } from '../state/store';
 import { lengthUnit } from '../viewer/units';
 import { formatMeasured, lengthScale, measurementLengths, shortAxisFor, type ManualMeasurement } from '../measurements/manual';
 import { instanceAtPoint, instanceUnderLine, isFillable, tidyPath, type Point } from './polygon';
+import { aiPointerDown, aiPointerMove, aiPointerUp, aiVersion, drawAi, subscribeAi } from './ai';
 
-export const SHAPE_TOOLS: readonly Tool[] = ['polygon', 'lasso', 'regionGrow', 'split', 'ruler', 'bidirectional'];
+export const SHAPE_TOOLS: readonly Tool[] = ['polygon', 'lasso', 'regionGrow', 'split', 'ruler', 'bidirectional', 'ai'];
 export const isShapeTool = (tool: Tool): boolean => SHAPE_TOOLS.includes(tool);
 /** Tools that edit the result (the others measure and work without one). */
 const EDITING: readonly Tool[] = ['polygon', 'lasso', 'regionGrow', 'split'];
@@ -49,7 +50,9 @@ export function useShapesKey(): unknown {
   );
   const manual = useStore((s) => s.manual);
   const extra = useStore((s) => s.extraSelectedIds);
-  return useMemo(() => ({ v, manual, extra }), [v, manual, extra]);
+  // The AI tool's object and clicks are drawn here too.
+  const ai = useSyncExternalStore(subscribeAi, aiVersion);
+  return useMemo(() => ({ v, manual, extra, ai }), [v, manual, extra, ai]);
 }
 
 /** Screen pixels of the viewer's 1 image pixel (to tell a click from a drag, and to thin lasso points). */
@@ -59,6 +62,10 @@ export function shapePointerDown(p: Point, mods: { altKey: boolean }, scale: num
   screenPerPx = scale;
   const s = getState();
   const tool = s.tool;
+  if (tool === 'ai') {
+    aiPointerDown(p, mods.altKey, scale);
+    return;
+  }
   if (EDITING.includes(tool) && !s.result) {
     apply(op.errorShown('Run a model first: this tool edits its result.'));
     return;
@@ -82,6 +89,7 @@ export function shapePointerDown(p: Point, mods: { altKey: boolean }, scale: num
 
 export function shapePointerMove(p: Point): void {
   hover = p;
+  if (getState().tool === 'ai') aiPointerMove(p);
   const d = draft;
   if (d?.kind === 'lasso' || d?.kind === 'split') {
     const last = d.points[d.points.length - 1]!;
@@ -93,6 +101,7 @@ export function shapePointerMove(p: Point): void {
 }
 
 export function shapePointerUp(p: Point): void {
+  if (getState().tool === 'ai') aiPointerUp(p);
   const d = draft;
   if (!d) return;
   const minPx = 3 / Math.max(1e-9, screenPerPx);
@@ -314,6 +323,7 @@ export function drawShapes(ctx: CanvasRenderingContext2D, v: Screen): void {
     } else if (d.kind === 'ruler' || d.kind === 'long') drawMeasurement(ctx, v, info, 'ruler', [d.a, d.b], '');
     else if (d.kind === 'short') drawMeasurement(ctx, v, info, 'bidirectional', [d.a, d.b, d.c, d.d], '');
   }
+  drawAi(ctx, v);
   ctx.restore();
 }
 

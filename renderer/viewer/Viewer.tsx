@@ -441,6 +441,11 @@ export function Viewer({ axis = 'axial', mpr = false }: { axis?: SliceAxis; mpr?
   const onPointerDown = (e: React.PointerEvent<HTMLCanvasElement>) => {
     e.currentTarget.setPointerCapture(e.pointerId);
     e.currentTarget.focus();
+    if (e.button === 2 && tool === 'ai' && editsHere) {
+      // The AI tool: a right-click excludes (as Alt-click does), instead of window/level.
+      shapePointerDown(imagePoint(e), { altKey: true }, view.current.s);
+      return;
+    }
     if (e.button === 2) {
       const w = getState().display.window ?? getState().slice?.window;
       if (w) gesture.current = { kind: 'window', x: e.clientX, y: e.clientY, center: w.center, width: w.width };
@@ -509,7 +514,7 @@ export function Viewer({ axis = 'axial', mpr = false }: { axis?: SliceAxis; mpr?
   const onPointerUp = (e: React.PointerEvent<HTMLCanvasElement>) => {
     const g = gesture.current;
     gesture.current = null;
-    if (e.button === 0 && editsHere && isShapeTool(tool)) shapePointerUp(imagePoint(e));
+    if ((e.button === 0 || (e.button === 2 && tool === 'ai')) && editsHere && isShapeTool(tool)) shapePointerUp(imagePoint(e));
     if (g?.kind === 'pan' && g.click && g.moved < CLICK_SLOP) {
       const [x, y] = imagePoint(e);
       const id = instanceAt(resultSlice, x, y);
