@@ -10,6 +10,7 @@ import { modelsCommand } from './commands/models';
 import { exportCommand } from './commands/export';
 import { promptCommand } from './commands/prompt';
 import { compareCommand } from './commands/compare';
+import { mergeCommand } from './commands/merge';
 
 const USAGE = `usage:
   delineate info <input> [--json] [--spacing x,y[,z]] [--series UID] [--allow-gaps]
@@ -17,6 +18,8 @@ const USAGE = `usage:
   delineate segment <input...> --model <id|file.onnx> --out <dir> [--device auto|cpu|cuda|dml|coreml|webgpu]
                     [--tile N|WxH] [--overlap 0..0.9] [--threads N] [--spacing x,y[,z]] [--probabilities]
                     [--batch N] [--stack] [--no-resample] [--no-tta] [--no-postprocess]   (a folder is a batch of images; --stack reads it as one volume)
+                    [--shard K/N]   (the K-th of N interleaved windows of a raster, or inputs of a list; join them with merge)
+  delineate merge <shard-dir>... --out <dir>
   delineate measure <image> <labels> --out <dir> [--connectivity N] [--min-size X] [--min-size-px N]
                     [--classes classes.json] [--labels-are classes|instances] [--spacing x,y[,z]]
   delineate export <session-file-or-result-dir> --to seg|nifti|geotiff|geojson|gpkg|shp|csv|json|png --out <file>
@@ -38,6 +41,7 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   export: exportCommand,
   compare: compareCommand,
   prompt: promptCommand,
+  merge: mergeCommand,
 };
 
 export async function main(argv: string[]): Promise<number> {

@@ -48,8 +48,20 @@ export interface SegmentOutcome {
   skippedDevices: string[];
 }
 
+/**
+ * What inference leaves for the rest of a 2D in-memory run, on the whole plane: a merge of shards (shards.ts)
+ * supplies these from the shards' windows instead of running the model, and everything after is the same code.
+ */
+export interface SuppliedPlane {
+  labels: LabelArray;
+  probability: Float32Array;
+  boundary: Float32Array | null;
+  probBytes: Uint8Array | null;
+  tilesSkipped: number;
+}
+
 /** Runs a model on an opened image, in memory. Nothing is written; the caller decides what to keep. */
-export async function segmentImage(src: ImageSource, options: SegmentOptions, onProgress: ProgressFn, signal?: AbortSignal): Promise<SegmentOutcome> {
+export async function segmentImage(src: ImageSource, options: SegmentOptions, onProgress: ProgressFn, signal?: AbortSignal, supplied?: SuppliedPlane): Promise<SegmentOutcome> {
   const started = performance.now();
   const prep = await prepareSegment(src, options);
   const { manifest: m, model, tileSize, overlap, batch, channels, split } = prep;
@@ -63,7 +75,8 @@ export async function segmentImage(src: ImageSource, options: SegmentOptions, on
   const fileMask = D === 1 && src.readMask ? await src.readMask() : null;
   throwIfAborted(signal);
   const input = { data: block.data, width: W, height: H, depth: D, channels, ...(src.nodata !== undefined ? { nodata: src.nodata } : {}) };
-  const normalizer = planNormalization(m.normalization, input);
+  if (supplied && D !== 1) throw new InputError(src.file, 'supplied inference results are 2D only');
+  const normalizer = supplied ? null : planNormalization(m.normalization, input);
 
   const session: ModelSession = await openSession(prep, options);
   const clock = { ms: 0 };
@@ -82,9 +95,16 @@ export async function segmentImage(src: ImageSource, options: SegmentOptions, on
   const reportTiles = tileProgress(onProgress, started, totalTiles);
   let tilesSkipped = 0;
   try {
-    const modelInput = contextStacker((z) => normalizeSlice(input, z, normalizer), D, prep.contextSlices);
+    if (supplied) {
+      labels.set(supplied.labels);
+      probability.set(supplied.probability);
+      if (boundary && supplied.boundary) boundary.set(supplied.boundary);
+      if (probBytes && supplied.probBytes) probBytes.set(supplied.probBytes);
+      tilesSkipped = supplied.tilesSkipped;
+    }
+    const modelInput = contextStacker((z) => normalizeSlice(input, z, normalizer!), D, prep.contextSlices);
     const modelChannels = contextChannels(channels, prep.contextSlices);
-    for (let z = 0; z < D; z++) {
+    for (let z = 0; z < (supplied ? 0 : D); z++) {
       const normalized = modelInput(z);
       const valid = validityOf(block.data, plane, channels, src.nodata, fileMask, z * plane, D * plane);
       const result = await runPlane({ data: normalized, width: W, height: H, channels: modelChannels }, run, {

@@ -1,8 +1,9 @@
 // Window-by-window segmentation of 2D rasters too large to hold in memory (a 40000 x 40000 orthophoto). Each core
-// window (2048 px, aligned to the output's 256 px TIFF tiles) is read with a context margin of about one tile
-// overlap, normalised, run through the tiled model (resampled to the model's resolution when needed) and blended
-// only within the window; the core's labels and probabilities go straight into streaming TiffWriters. Peak memory
-// depends on the window, not the raster.
+// window (2048 px, aligned to the output's 256 px TIFF tiles) is read with the context its tiles need and run on the
+// whole raster's tile grid (inference/region.ts: the same tiles, blending and resampling taps as one whole-plane
+// run, so window borders change nothing); the core's labels and probabilities go straight into streaming
+// TiffWriters. Peak memory depends on the window, not the raster. Shards (shards.ts) run the same windows on other
+// machines, and their merge feeds the stored window results through this same file (`supply`).
 //
 // Instances: rasters up to INSTANCE_MAX_PX keep a label map in memory and go through the same whole-map components
 // and measurements as the in-memory path; larger ones stream components and measurements over the written labels.tif
@@ -15,10 +16,10 @@ import * as path from 'node:path';
 import type { InstancesDocument, NormalizationSpec } from '../../preload/formats';
 import type { SliceBitmap } from '../../preload/api';
 import type { ProgressFn } from './service';
-import { allocPixels, type ImageSource, type PixelArray } from './image';
+import { allocPixels, InputError, type ImageSource, type PixelArray } from './image';
 import { normalizeSlice, planNormalization, type Normalizer } from './inference/normalize';
 import { throwIfAborted } from './inference/tiling';
-import { countPlaneTiles, runPlane } from './inference/plane';
+import { planGlobalGrid, planRegion, runRegion, type GlobalGrid } from './inference/region';
 import { contextChannels, contextStacker } from './inference/context';
 import { classChannels, labelArrayFor, probabilitiesToLabels, type LabelArray } from './postprocess/labels';
 import { boundaryFromDistance, type InstanceSplitMethod } from './postprocess/instances';
@@ -29,7 +30,8 @@ import { writeFileAtomic } from './io/atomic';
 import { writePng } from './io/png';
 import { labelColormap, overlayBitmap, overlayRgb } from './export/overlay';
 import { measurementsCsv, narrowInstances } from './export/results';
-import { modelMinObjectPx, openSession, prepareSegment, inferenceRecord, sourceRecord, tileProgress, timedRun, validityOf, type SegmentOptions } from './segment-setup';
+import { modelMinObjectPx, openSession, prepareSegment, inferenceRecord, sourceRecord, tileProgress, timedRun, validityOf, type PreparedSegment, type SegmentOptions } from './segment-setup';
+import type { Tensor4 } from './inference/runtime';
 import type { PostprocessInput } from './pipeline';
 
 /** 2D rasters above this many pixels run window by window (4096 x 4096: about 1 GB of float planes in memory). */
@@ -51,38 +53,118 @@ export function useWindowed(src: ImageSource, options: SegmentOptions, pixelScal
   return src.depth === 1 && src.kind !== 'medical' && src.width * src.height * pixelScale > (options.windowedMinPx ?? WINDOWED_MIN_PX);
 }
 
-interface Win {
-  /** Core (written) window. */
+/** A core (written) window of the raster's window grid. */
+export interface CoreWindow {
   x: number;
   y: number;
   w: number;
   h: number;
-  /** Read window: the core plus context, clamped to the raster. */
-  rx: number;
-  ry: number;
-  rw: number;
-  rh: number;
 }
 
-function planWindows(W: number, H: number, windowPx: number, ctx: [number, number]): Win[] {
-  const out: Win[] = [];
+/** The raster's window grid, row-major: window i of a shard run is this list's i-th. */
+export function planWindows(W: number, H: number, windowPx: number): CoreWindow[] {
+  const out: CoreWindow[] = [];
   for (let y = 0; y < H; y += windowPx) {
-    for (let x = 0; x < W; x += windowPx) {
-      const w = Math.min(windowPx, W - x);
-      const h = Math.min(windowPx, H - y);
-      const rx = Math.max(0, x - ctx[0]);
-      const ry = Math.max(0, y - ctx[1]);
-      out.push({ x, y, w, h, rx, ry, rw: Math.min(W, x + w + ctx[0]) - rx, rh: Math.min(H, y + h + ctx[1]) - ry });
-    }
+    for (let x = 0; x < W; x += windowPx) out.push({ x, y, w: Math.min(windowPx, W - x), h: Math.min(windowPx, H - y) });
   }
   return out;
+}
+
+/** The core window edge a run uses: the option (or WINDOW_PX) rounded to a multiple of 16. */
+export function windowEdgePx(options: SegmentOptions): number {
+  return Math.max(16, Math.round((options.windowPx ?? WINDOW_PX) / 16) * 16);
+}
+
+/** What a window's inference leaves for the rest of the run, all on the core's pixels. */
+export interface WindowPlanes {
+  labels: LabelArray;
+  /** Probability of the chosen class; null when every tile of the window was nodata. */
+  probability: Float32Array | null;
+  /** Boundary head (0..1; a distance head already turned into a boundary), for the instance split. */
+  boundary: Float32Array | null;
+  /** p x 255 per class, channel-planar, when probabilities are kept. */
+  probBytes: Uint8Array | null;
+  /** Tiles of the window run and skipped as nodata. */
+  tiles: number;
+  skipped: number;
+  /** Whole-grid indices of the skipped tiles (a merge counts each once, as one in-memory run does). */
+  skippedTiles: number[];
+}
+
+/** Window results that come from elsewhere (a merge of shards) instead of the model. */
+export type WindowSupply = (index: number, core: CoreWindow) => Promise<WindowPlanes>;
+
+/** Everything a window's inference needs besides the window. */
+export interface WindowInference {
+  src: ImageSource;
+  prep: PreparedSegment;
+  grid: GlobalGrid;
+  normalizer: Normalizer;
+  run: (t: Tensor4) => Promise<Tensor4>;
+  keepProbabilities: boolean;
+  signal?: AbortSignal | undefined;
+  onTiles?: (done: number) => void;
+}
+
+/**
+ * One core window through the model on the raster's tile grid: the read window's pixels, normalised, the region's
+ * tiles, labels, chosen probability and boundary on the core. Also returns the core's image samples (all model
+ * channels), so callers need not read them again.
+ */
+export async function inferWindow(wi: WindowInference, core: CoreWindow): Promise<{ planes: WindowPlanes; image: PixelArray; margin: [number, number] }> {
+  const { src, prep, grid } = wi;
+  const m = prep.manifest;
+  const K = m.classes.length;
+  const channels = prep.channels;
+  const region = planRegion(grid, core);
+  const rd = region.read;
+  const block = await src.read({ ...rd, channels: Array.from({ length: channels }, (_, c) => c) });
+  const fileMask = src.readMask ? await src.readMask(rd) : null;
+  const px = rd.width * rd.height;
+  const valid = validityOf(block.data, px, channels, src.nodata, fileMask);
+  const one = normalizeSlice({ data: block.data, width: rd.width, height: rd.height, depth: 1, channels, ...(src.nodata !== undefined ? { nodata: src.nodata } : {}) }, 0, wi.normalizer);
+  // A 2.5D model on a single plane reads that plane as every neighbour.
+  const normalized = contextStacker(() => one, 1, prep.contextSlices)(0);
+  const result = await runRegion(grid, region, { data: normalized, channels: contextChannels(channels, prep.contextSlices), valid }, wi.run, {
+    batch: prep.batch,
+    ...(wi.signal ? { signal: wi.signal } : {}),
+    ...prep.tileTransforms,
+    ...(wi.onTiles ? { onTiles: wi.onTiles } : {}),
+  });
+  const ox = core.x - rd.x;
+  const oy = core.y - rd.y;
+  const corePx = core.w * core.h;
+  const image = crop(block.data, channels, rd.width, rd.height, ox, oy, core.w, core.h, allocPixels(src.dtype, channels * corePx));
+  const validCore = valid ? crop(valid, 1, rd.width, rd.height, ox, oy, core.w, core.h, new Uint8Array(corePx)) : undefined;
+  const margin: [number, number] = [Math.max(ox, rd.x + rd.width - core.x - core.w), Math.max(oy, rd.y + rd.height - core.y - core.h)];
+  if (result.channels === 0) {
+    const labels = labelArrayFor(K, corePx).labels.fill(labelArrayFor(K, 0).nodataLabel);
+    return { planes: { labels, probability: null, boundary: null, probBytes: wi.keepProbabilities ? new Uint8Array(K * corePx) : null, tiles: result.tiles, skipped: result.skipped, skippedTiles: result.skippedTiles }, image, margin };
+  }
+  const lr = probabilitiesToLabels(result.data, result.channels, corePx, m.outputs, K, validCore);
+  let boundary: Float32Array | null = null;
+  const split = prep.split;
+  if (split) {
+    if (split.channel >= result.channels) throw new InputError(prep.model.onnxPath, `${split.kind} channel ${split.channel} does not exist: the model outputs ${result.channels} channels`);
+    const head = result.data.subarray(split.channel * corePx, (split.channel + 1) * corePx);
+    boundary = split.kind === 'distance' ? boundaryFromDistance(head) : Float32Array.from(head);
+  }
+  let probBytes: Uint8Array | null = null;
+  if (wi.keepProbabilities) {
+    probBytes = new Uint8Array(K * corePx);
+    const bytes = probBytes;
+    classChannels(m.outputs, K, result.channels).forEach((ch, k) => {
+      for (let i = 0; i < corePx; i++) bytes[k * corePx + i] = Math.round(Math.min(1, Math.max(0, result.data[ch * corePx + i]!)) * 255);
+    });
+  }
+  return { planes: { labels: lr.labels, probability: lr.probability, boundary, probBytes, tiles: result.tiles, skipped: result.skipped, skippedTiles: result.skippedTiles }, image, margin };
 }
 
 /**
  * Normalisation for a raster that is never read whole: fixed specs need nothing; statistics (percentiles, z-score)
  * come from an 8 x 8 grid of 128 px samples spread over the raster, about 1 Mpx, read like any window.
  */
-async function windowedNormalizer(src: ImageSource, spec: NormalizationSpec, channels: number): Promise<Normalizer> {
+export async function windowedNormalizer(src: ImageSource, spec: NormalizationSpec, channels: number): Promise<Normalizer> {
   const chans = Array.from({ length: channels }, (_, c) => c);
   if (spec.type === 'fixed') return planNormalization(spec, { data: new Float32Array(0), width: 0, height: 0, depth: 1, channels });
   const grid = 8;
@@ -129,25 +211,28 @@ export async function segmentWindowed(
   onProgress: ProgressFn,
   signal: AbortSignal | undefined,
   postprocess: Postprocess,
+  supply?: WindowSupply,
 ): Promise<{ outcome: WindowedOutcome; files: string[] }> {
   const started = performance.now();
   const prep = await prepareSegment(src, options);
-  const { manifest: m, tileSize, overlap, batch, channels, split } = prep;
+  const { manifest: m, tileSize, overlap, channels, split } = prep;
   const factor = prep.resample?.factor ?? null;
   const { width: W, height: H, geometry } = src;
   const K = m.classes.length;
-  const windowPx = Math.max(16, Math.round((options.windowPx ?? WINDOW_PX) / 16) * 16);
+  const windowPx = windowEdgePx(options);
   const writerTile = windowPx % 256 === 0 ? 256 : windowPx;
-  // Context: the tile overlap (at least a quarter tile) in image pixels, so core borders see centred tiles.
-  const ctx: [number, number] = [0, 1].map((a) => Math.min(windowPx, Math.ceil((tileSize[a]! * Math.max(overlap, 0.25)) / (factor?.[a] ?? 1)))) as [number, number];
-  const windows = planWindows(W, H, windowPx, ctx);
-  const tilesOf = windows.map((w) => countPlaneTiles(w.rw, w.rh, tileSize, overlap, factor));
+  const grid = planGlobalGrid(W, H, tileSize, overlap, factor);
+  const windows = planWindows(W, H, windowPx);
+  const tilesOf = windows.map((w) => planRegion(grid, w).tiles.length);
   const totalTiles = tilesOf.reduce((a, b) => a + b, 0);
+  // Widest context a window read around its core (for the record).
+  const ctx: [number, number] = [0, 0];
   const withInstances = W * H <= (options.instanceMaxPx ?? INSTANCE_MAX_PX);
 
   throwIfAborted(signal);
   onProgress({ stage: 'reading', done: 0, total: 1 });
   const normalizer = await windowedNormalizer(src, m.normalization, channels);
+  // With supplied window results (a merge), options.runtime is one whose session runs nothing.
   const session = await openSession(prep, options);
   const clock = { ms: 0 };
   const run = timedRun(session, clock);
@@ -200,79 +285,48 @@ export async function segmentWindowed(
     const chosenWriter = full ? null : await TiffWriter.open(scratch, { width: W, height: H, channels: 1, dtype: 'uint8', geometry }, { tileSize: writerTile });
     if (chosenWriter) writers.push(chosenWriter);
 
+    const inference: WindowInference = { src, prep, grid, normalizer, run, keepProbabilities: probWriter !== null, signal, onTiles: (done) => reportTiles(tilesDone + done) };
     for (let wi = 0; wi < windows.length; wi++) {
       const win = windows[wi]!;
       throwIfAborted(signal);
-      const region = { x: win.rx, y: win.ry, width: win.rw, height: win.rh };
-      const block = await src.read({ ...region, channels: Array.from({ length: channels }, (_, c) => c) });
-      const fileMask = src.readMask ? await src.readMask(region) : null;
-      const px = win.rw * win.rh;
-      const valid = validityOf(block.data, px, channels, src.nodata, fileMask);
-      const one = normalizeSlice({ data: block.data, width: win.rw, height: win.rh, depth: 1, channels, ...(src.nodata !== undefined ? { nodata: src.nodata } : {}) }, 0, normalizer);
-      // A 2.5D model on a single plane reads that plane as every neighbour.
-      const normalized = contextStacker(() => one, 1, prep.contextSlices)(0);
-      const result = await runPlane({ data: normalized, width: win.rw, height: win.rh, channels: contextChannels(channels, prep.contextSlices) }, run, {
-        tileSize,
-        overlap,
-        batch,
-        factor,
-        valid,
-        ...(signal ? { signal } : {}),
-        ...prep.tileTransforms,
-        onTiles: (done) => reportTiles(tilesDone + done),
-      });
+      let planes: WindowPlanes;
+      let image: PixelArray;
+      if (supply) {
+        planes = await supply(wi, win);
+        image = (await src.read({ x: win.x, y: win.y, width: win.w, height: win.h, channels: Array.from({ length: channels }, (_, c) => c) })).data;
+      } else {
+        const done = await inferWindow(inference, win);
+        ({ planes, image } = done);
+        ctx[0] = Math.max(ctx[0], done.margin[0]);
+        ctx[1] = Math.max(ctx[1], done.margin[1]);
+      }
       tilesDone += tilesOf[wi]!;
-      tilesSkipped += result.skipped;
+      tilesSkipped += planes.skipped;
       throwIfAborted(signal);
 
-      const ox = win.x - win.rx;
-      const oy = win.y - win.ry;
       const corePx = win.w * win.h;
-      let winLabels: LabelArray;
-      let chosenP: Float32Array | null = null;
-      if (result.channels === 0) {
-        winLabels = labelArrayFor(K, px).labels.fill(nodataLabel);
-      } else {
-        const lr = probabilitiesToLabels(result.data, result.channels, px, m.outputs, K, valid);
-        winLabels = lr.labels;
-        chosenP = lr.probability;
-      }
-      const coreLabels = crop(winLabels, 1, win.rw, win.rh, ox, oy, win.w, win.h, labelArrayFor(K, corePx).labels);
+      const coreLabels = planes.labels;
+      const chosenP = planes.probability;
       await labelWriter.writeWindow(win.x, win.y, win.w, win.h, coreLabels);
       if (chosenWriter) {
         const chosen = new Uint8Array(corePx);
-        if (chosenP) for (let y = 0; y < win.h; y++) for (let x = 0; x < win.w; x++) chosen[y * win.w + x] = Math.round(chosenP[(oy + y) * win.rw + ox + x]! * 255);
+        if (chosenP) for (let i = 0; i < corePx; i++) chosen[i] = Math.round(chosenP[i]! * 255);
         await chosenWriter.writeWindow(win.x, win.y, win.w, win.h, chosen);
       }
-
-      if (probWriter) {
-        const probs = new Uint8Array(K * corePx);
-        if (result.channels > 0) {
-          const chans = classChannels(m.outputs, K, result.channels);
-          chans.forEach((ch, k) => {
-            for (let y = 0; y < win.h; y++) {
-              const s = ch * px + (oy + y) * win.rw + ox;
-              const d = k * corePx + y * win.w;
-              for (let x = 0; x < win.w; x++) probs[d + x] = Math.round(Math.min(1, Math.max(0, result.data[s + x]!)) * 255);
-            }
-          });
-        }
-        await probWriter.writeWindow(win.x, win.y, win.w, win.h, probs);
-      }
+      if (probWriter) await probWriter.writeWindow(win.x, win.y, win.w, win.h, planes.probBytes ?? new Uint8Array(K * corePx));
 
       if (full) {
         for (let y = 0; y < win.h; y++) {
-          const s = (oy + y) * win.rw + ox;
+          const s = y * win.w;
           const d = (win.y + y) * W + win.x;
-          full.labels.set(coreLabels.subarray(y * win.w, (y + 1) * win.w), d);
-          full.intensity.set(block.data.subarray(s, s + win.w), d);
+          full.labels.set(coreLabels.subarray(s, s + win.w), d);
+          full.intensity.set(image.subarray(s, s + win.w), d);
           if (chosenP) for (let x = 0; x < win.w; x++) full.probability[d + x] = Math.round(chosenP[s + x]! * 255);
         }
-        if (full.boundary && split && result.channels > split.channel) {
-          const head = result.data.subarray(split.channel * px, (split.channel + 1) * px);
-          const b = split.kind === 'distance' ? boundaryFromDistance(head) : head;
+        const b = planes.boundary;
+        if (full.boundary && b) {
           for (let y = 0; y < win.h; y++) {
-            const s = (oy + y) * win.rw + ox;
+            const s = y * win.w;
             const d = (win.y + y) * W + win.x;
             for (let x = 0; x < win.w; x++) full.boundary[d + x] = Math.round(Math.min(1, Math.max(0, b[s + x]!)) * 255);
           }
@@ -283,9 +337,9 @@ export async function segmentWindowed(
       for (let y = win.y + ((scale - (win.y % scale)) % scale); y < win.y + win.h; y += scale) {
         for (let x = win.x + ((scale - (win.x % scale)) % scale); x < win.x + win.w; x += scale) {
           const p = (y / scale) * pw + x / scale;
-          const s = (y - win.ry) * win.rw + (x - win.rx);
-          preview.labels[p] = winLabels[s]!;
-          for (let c = 0; c < displayChannels; c++) preview.image[c * pw * ph + p] = block.data[c * px + s]!;
+          const s = (y - win.y) * win.w + (x - win.x);
+          preview.labels[p] = coreLabels[s]!;
+          for (let c = 0; c < displayChannels; c++) preview.image[c * pw * ph + p] = image[c * corePx + s]!;
         }
       }
     }

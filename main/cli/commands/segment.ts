@@ -2,7 +2,8 @@
 // or many (a folder, or several inputs: results in <dir>/<name>/ each), continuing past bad inputs and exiting 2
 // when any failed. A progress bar (tiles done/total, ETA) goes to stderr on a terminal; Ctrl-C cancels between
 // tiles and writes nothing. `--no-resample` runs the image at its own resolution even when the model's differs;
-// `--no-tta` and `--no-postprocess` skip the manifest's test-time flips and component filters.
+// `--no-tta` and `--no-postprocess` skip the manifest's test-time flips and component filters. `--shard K/N` runs
+// the K-th of N interleaved parts (windows of one raster, or inputs of a list) for `delineate merge` (shards.ts).
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { checkFlags, flagNumber, flagSpacing, flagString, parseArgs, UsageError } from '../args';
@@ -15,8 +16,10 @@ import { AbortError } from '../../engine/inference/tiling';
 import { resultName, segmentToFolder, type SegmentOptions } from '../../engine/pipeline';
 import type { ProgressFn } from '../../engine/service';
 import type { RunWarning } from '../../../preload/formats';
+import { inShard, modelRecord, parseShardSpec, segmentShard, SHARD_FILE, SHARD_FORMAT, type FilesShardManifest, type ShardSpec } from '../../engine/shards';
+import { writeFileAtomic } from '../../engine/io/atomic';
 
-const FLAGS = ['model', 'out', 'device', 'tile', 'overlap', 'threads', 'spacing', 'probabilities', 'batch', 'stack', 'no-resample', 'no-tta', 'no-postprocess'];
+const FLAGS = ['model', 'out', 'device', 'tile', 'overlap', 'threads', 'spacing', 'probabilities', 'batch', 'stack', 'no-resample', 'no-tta', 'no-postprocess', 'shard'];
 const IMAGE_FILE = /\.(png|jpe?g|tiff?|nii|nii\.gz)$/i;
 
 /** "256" or "512x256" (width x height). */
@@ -110,6 +113,16 @@ export async function segmentCommand(argv: string[]): Promise<number> {
     throw new UsageError('--threads and --batch take whole numbers');
   }
 
+  let shard: ShardSpec | null = null;
+  const shardText = flagString(args, 'shard');
+  if (shardText !== undefined) {
+    try {
+      shard = parseShardSpec(shardText);
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
+  }
+
   // The model is checked once, before any input: a bad model is one line and exit 2, not one failure per input.
   const model = await resolveModel(modelSpec);
   await readOnnxInfo(model.onnxPath);
@@ -133,11 +146,37 @@ export async function segmentCommand(argv: string[]): Promise<number> {
   const controller = new AbortController();
   const onSigint = (): void => controller.abort();
   process.once('SIGINT', onSigint);
+  if (shard && !isBatch) {
+    try {
+      const progress = progressPrinter(`${path.basename(inputs[0]!)} ${shard.k}/${shard.n}`);
+      const startedMs = performance.now();
+      const onWarnings = (warnings: RunWarning[]): void => {
+        for (const w of warnings) process.stderr.write(`delineate segment: warning: ${path.basename(inputs[0]!)}: ${w.message}\n`);
+      };
+      const { manifest } = await segmentShard(inputs[0]!, outDir, { ...options, onWarnings }, modelSpec, shard, progress, controller.signal);
+      progress.end();
+      const tiles = manifest.windows.reduce((a, w) => a + w.tiles, 0);
+      process.stdout.write(`${inputs[0]} -> ${outDir}: shard ${shard.k}/${shard.n}, ${manifest.windows.length} of ${manifest.windowCount} windows (${manifest.device}, ${tiles} tiles, ${((performance.now() - startedMs) / 1000).toFixed(1)} s)\n`);
+      return 0;
+    } catch (err) {
+      if (err instanceof AbortError) {
+        process.stderr.write('delineate segment: cancelled; nothing written for this shard\n');
+        return 130;
+      }
+      throw err;
+    } finally {
+      process.removeListener('SIGINT', onSigint);
+    }
+  }
   const failures: string[] = [];
+  const shardDone: number[] = [];
+  const shardFailed: FilesShardManifest['failed'] = [];
   let warnedDevices = false;
   try {
     for (let i = 0; i < inputs.length; i++) {
       const input = inputs[i]!;
+      // --shard over a list: input i belongs to shard (i mod N) + 1; the folder names stay those of the whole list.
+      if (shard && !inShard(i, shard)) continue;
       const dir = isBatch ? path.join(outDir, names[i]!) : outDir;
       const progress = progressPrinter(path.basename(input));
       try {
@@ -155,6 +194,7 @@ export async function segmentCommand(argv: string[]): Promise<number> {
           warnedDevices = true;
           process.stderr.write(`delineate segment: --device ${device} unavailable, used ${inf.device} (${outcome.skippedDevices.join('; ')})\n`);
         }
+        shardDone.push(i);
         process.stdout.write(`${input} -> ${dir}: ${outcome.document.instances.length} instances (${inf.device}, ${inf.tiles} tiles, ${wallS.toFixed(1)} s)\n`);
       } catch (err) {
         progress.end();
@@ -166,13 +206,29 @@ export async function segmentCommand(argv: string[]): Promise<number> {
         if (!isBatch) throw err;
         const message = err instanceof InputError ? err.message : `${input}: ${(err as Error).message ?? String(err)}`;
         failures.push(message);
+        shardFailed.push({ index: i, message });
         process.stderr.write(`delineate segment: ${message}\n`);
       }
     }
   } finally {
     process.removeListener('SIGINT', onSigint);
   }
-  if (isBatch) {
+  if (shard) {
+    const manifest: FilesShardManifest = {
+      format: SHARD_FORMAT,
+      mode: 'files',
+      k: shard.k,
+      n: shard.n,
+      inputs: inputs.map((f, i) => ({ file: path.resolve(f), name: names[i]! })),
+      model: await modelRecord(modelSpec, model),
+      options: { ...(tileSize ? { tileSize } : {}), ...(overlap !== undefined ? { overlap } : {}), ...(batch ? { batch } : {}), ...(spacingMm ? { spacingMm } : {}), ...(options.probabilities ? { probabilities: true } : {}), ...(options.resample === false ? { resample: false } : {}), ...(options.testTimeFlips === false ? { testTimeFlips: false } : {}), ...(options.modelPostprocess === false ? { modelPostprocess: false } : {}) },
+      done: shardDone,
+      failed: shardFailed,
+    };
+    await fs.mkdir(outDir, { recursive: true });
+    await writeFileAtomic(path.join(outDir, SHARD_FILE), JSON.stringify(manifest, null, 2) + '\n');
+    process.stdout.write(`shard ${shard.k}/${shard.n}: segmented ${shardDone.length} of ${shardDone.length + shardFailed.length} input${shardDone.length + shardFailed.length === 1 ? '' : 's'} into ${outDir}${failures.length ? `; ${failures.length} failed` : ''}\n`);
+  } else if (isBatch) {
     const ok = inputs.length - failures.length;
     process.stdout.write(`segmented ${ok} of ${inputs.length} input${inputs.length === 1 ? '' : 's'} into ${outDir}${failures.length ? `; ${failures.length} failed` : ''}\n`);
   }

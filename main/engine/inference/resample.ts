@@ -62,14 +62,14 @@ export function modelGridSize(n: number, factor: number): number {
   return Math.max(1, Math.round(n * factor));
 }
 
-interface AxisTaps {
+export interface AxisTaps {
   i0: Int32Array;
   i1: Int32Array;
   w1: Float32Array;
 }
 
 /** For each destination index: the two source indices and the weight of the second (edge-clamped). */
-function axisTaps(src: number, dst: number): AxisTaps {
+export function axisTaps(src: number, dst: number): AxisTaps {
   const scale = src / dst;
   const i0 = new Int32Array(dst);
   const i1 = new Int32Array(dst);
