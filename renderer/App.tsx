@@ -21,6 +21,9 @@ import { RecentList, RecentMenu } from './files/Recent';
 import { SeriesChooser } from './files/SeriesChooser';
 import { StudyBrowser } from './files/StudyBrowser';
 import { AboutButton } from './about/About';
+import { CompareView } from './compare/CompareView';
+import { CompareButton, CompareOfferBanner } from './compare/CompareEntry';
+import { useCompare } from './compare/commands';
 
 export function App() {
   const error = useStore((s) => s.error);
@@ -28,6 +31,8 @@ export function App() {
   const busy = useStore((s) => s.busy);
   const image = useStore((s) => s.image);
   const [dragging, setDragging] = useState(false);
+  // The Compare view takes the stage and the side panels while it runs and is shown.
+  const comparing = useCompare((s) => s.phase === 'running' || s.phase === 'shown');
 
   useEffect(() => cmd.connectEvents(), []);
   useEffect(() => {
@@ -80,6 +85,7 @@ export function App() {
         </div>
         <SessionButtons />
         {image && <ToolButtons />}
+        <CompareButton />
         {busy && (
           <span className="busy" data-testid="busy">
             {busy}
@@ -105,9 +111,10 @@ export function App() {
         </div>
       )}
       <NoticeBanner />
+      <CompareOfferBanner />
       <div className="workspace">
-        <main className="stage">{image ? <ViewerLayout /> : <EmptyState />}</main>
-        <aside className="sidebar" data-testid="sidebar">
+        <main className="stage">{comparing ? <CompareView /> : image ? <ViewerLayout /> : <EmptyState />}</main>
+        <aside className="sidebar" data-testid="sidebar" hidden={comparing}>
           <DisplayPanel />
           <ModelPanel />
           <OverlayPanel />

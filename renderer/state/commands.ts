@@ -7,6 +7,7 @@ import { addModel, refreshRecent } from '../files/commands';
 import { browseFolder } from '../files/folder';
 import { userPixelSize } from '../viewer/units';
 import { shownModel } from '../models/usable';
+import { offerOrClose } from '../compare/commands';
 
 /** Longest side of the previews we ask the engine for (image slices and result maps alike, so they line up). */
 export const PREVIEW_MAX = 2048;
@@ -96,8 +97,10 @@ async function withBusyRaw<T>(label: string, run: () => Promise<T>): Promise<T> 
 function leaveImage(previous: OpenedImage | null, next: string): void {
   const { job, result } = getState();
   if (job) void api().cancelJob(job.jobId).catch(() => undefined);
-  if (result && previous && result.handle === previous.handle) void api().closeResult(result.resultId).catch(() => undefined);
-  if (previous && previous.handle !== next) api().closeFile(previous.handle).catch(() => undefined);
+  const previousResultId = result && previous && result.handle === previous.handle ? result.resultId : null;
+  // Another date of the same patient or place stays open (with its result) while the Compare offer stands.
+  if (previous && previous.handle !== next) offerOrClose(previous, previousResultId, next);
+  else if (previousResultId) void api().closeResult(previousResultId).catch(() => undefined);
 }
 
 /** An autosave that could not be written is said, not swallowed: the work is open but a crash would lose it. */
