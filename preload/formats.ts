@@ -181,6 +181,19 @@ export interface ClickmapsSpec {
   threshold: number;
   /** How many times the crop may double when the object touches its side. */
   maxBorderGrow: number;
+  /** Optional: Propagate also ends where the object stops standing out from its surroundings (bright lesions). */
+  propagateStop?: PropagateStopSpec;
+}
+
+/**
+ * Propagate's stop rule for bright objects, on the model's normalised channel 0: a slice ends the object when the
+ * mean inside < minContrast x the mean on a ring of ringPx pixels around it (where > 0), or < minRelativeIntensity
+ * x the mean inside the object on the starting slice. 0 switches a test off.
+ */
+export interface PropagateStopSpec {
+  minContrast: number;
+  minRelativeIntensity: number;
+  ringPx: number;
 }
 
 /** A SAM-family pair: `encoder` (image -> image_embeddings) and `decoder` (the SAM ONNX export's inputs). */

@@ -317,18 +317,46 @@ def noc_summary(curves, thresholds=(0.80, 0.85, 0.90), at=(1, 3, 5), max_clicks=
     return out
 
 
+def mask_contrast(img, mask, ring_px):
+    """(mean of img inside mask, mean of img on the ring of ring_px pixels around it where img > 0), float64; the
+    ring is the mask dilated ring_px times with the 4-neighbour cross, minus the mask (clipped to the image). The
+    ring mean is 0 when no ring pixel is > 0 (nothing to compare with)."""
+    ring = ndimage.binary_dilation(mask, iterations=ring_px) & ~mask
+    ring &= img > 0
+    inside = float(img[mask].astype(np.float64).mean()) if mask.any() else 0.0
+    around = float(img[ring].astype(np.float64).mean()) if ring.any() else 0.0
+    return inside, around
+
+
+def propagation_stops(img, mask, inside0, p):
+    """The optional stop rule of Propagate (manifest `propagateStop`): a slice whose object is no brighter than its
+    surroundings (mean inside < minContrast x mean of the ring around it) or much darker than the object on the
+    starting slice (mean inside < minRelativeIntensity x that slice's mean) ends the object there. For models of
+    bright lesions (FLAIR hyperintensity), where the model otherwise carries the last outline into normal tissue."""
+    rule = p.get("propagateStop")
+    if not rule:
+        return False
+    inside, around = mask_contrast(img, mask, int(rule.get("ringPx", 4)))
+    if rule.get("minContrast") and around > 0 and inside < rule["minContrast"] * around:
+        return True
+    return bool(rule.get("minRelativeIntensity") and inside < rule["minRelativeIntensity"] * inside0)
+
+
 def propagate_volume(predict, vol, start_z, start_mask, p, min_px=1):
     """3D propagation from a segmented slice: each next slice gets the previous slice's mask and one positive
-    click at that mask's deepest point; stops (in each direction) when a slice comes out with < min_px pixels."""
+    click at that mask's deepest point; stops (in each direction) when a slice comes out with < min_px pixels, or
+    when the optional stop rule says the object ended (`propagation_stops`; intensities of the first channel)."""
     out = np.zeros((len(vol),) + vol.shape[-2:], bool)
     out[start_z] = start_mask
+    first = lambda z: vol[z] if vol.ndim == 3 else vol[z][0]
+    inside0 = mask_contrast(first(start_z), start_mask, 1)[0] if start_mask.any() else 0.0
     for direction in (1, -1):
         prev, z = start_mask, start_z + direction
         while 0 <= z < len(vol) and prev.sum() >= min_px:
             x, y, _ = deepest_point(prev)
             masks, _ = step_batch(predict, [{"img": vol[z][None], "clicks": [(x, y, True)], "mask": prev}], p)
             m = masks[0]
-            if m.sum() < min_px:
+            if m.sum() < min_px or propagation_stops(first(z), m, inside0, p):
                 break
             out[z] = m
             prev, z = m, z + direction

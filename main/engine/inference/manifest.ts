@@ -158,7 +158,11 @@ function checkInteractive(c: Checker, v: unknown): InteractiveSpec {
     threshold: opt('threshold', 0.5, 0, 1, false),
     maxBorderGrow: opt('maxBorderGrow', 1, 0, 8, true),
   };
-  return spec;
+  if (i.propagateStop === undefined) return spec;
+  const r = c.obj(i.propagateStop, 'interactive.propagateStop');
+  const num = (key: string, fallback: number, max: number, integer: boolean): number =>
+    r[key] === undefined ? fallback : integer ? c.int(r[key], `interactive.propagateStop.${key}`, 1, max) : c.num(r[key], `interactive.propagateStop.${key}`, 0, max);
+  return { ...spec, propagateStop: { minContrast: num('minContrast', 0, 100, false), minRelativeIntensity: num('minRelativeIntensity', 0, 1, false), ringPx: num('ringPx', 4, 64, true) } };
 }
 
 /** A prompt manifest may leave out what only segmentation models need; fill it so the common checks apply. */

@@ -24,6 +24,7 @@ import { throwIfAborted } from '../inference/tiling';
 import { deepestPointOf, MaskWindow, type Click2, type PixelBox } from './geometry';
 import { openPromptModel, type PromptModel, type StepResult } from './models';
 import { PromptImage } from './prompt-image';
+import { maskContrast, propagationStops } from './propagate-stop';
 
 /** A click as the user gives it: pixel indices (or map coordinates with pointCrs), z = slice. */
 export interface Click {
@@ -110,6 +111,10 @@ export async function runPrompt(
 
   // Propagate: the object on every other slice comes from this slice outward (a correction re-propagates).
   const out: VolumeMask = new Map([[z, mask.tight()]]);
+  const spec = model.manifest.interactive;
+  const stop = spec?.format === 'clickmaps' ? spec.propagateStop : undefined;
+  const norm = model.manifest.normalization;
+  const insideStart = stop ? (await maskContrast(image, norm, z, mask, 1)).inside : 0;
   let lo = z;
   let hi = z;
   for (const dir of [1, -1]) {
@@ -122,6 +127,7 @@ export async function runPrompt(
       record(r, zz, 1);
       request.onSlice?.(steps.length - prefixes.length, image.depth - 1);
       if (r.mask.count() < 1) break;
+      if (stop && propagationStops(await maskContrast(image, norm, zz, r.mask, stop.ringPx), insideStart, stop)) break;
       out.set(zz, r.mask.tight());
       lo = Math.min(lo, zz);
       hi = Math.max(hi, zz);
