@@ -11,8 +11,8 @@ import type { MedicalGeometry } from '../../preload/formats';
 import { compareMedical, type MedicalChange } from '../../main/engine/compare/medical/index';
 import { resolveTimePoints } from '../../main/engine/compare/timepoints';
 import { trackingForResult } from '../../main/engine/compare/medical/seg-tracking';
-import { exportMeasurementReport } from '../../main/engine/compare/medical/report';
-import { decimalString } from '../../main/engine/export/dicom-sr';
+import { exportMeasurementReport, findingSiteFromHints } from '../../main/engine/compare/medical/report';
+import { buildMeasurementReport, decimalString } from '../../main/engine/export/dicom-sr';
 import { exportResult, loadResultFolder } from '../../main/engine/export/exporter';
 import { readSegSource } from '../../main/engine/export/dicom-seg';
 import { writeNifti } from '../../main/engine/io/nifti';
@@ -176,6 +176,26 @@ describe('DICOM SR of a NIfTI comparison (delineate export --to sr)', () => {
     expect(dump).toMatch(/RECIST target lesions: lesion 2;/);
     expect(dump).toMatch(/RECIST target lesions chosen by the user: track 2/);
     expect(dump).toMatch(/Imaging-only assessment/);
+  });
+
+  it('copies the patient of a DICOM date, or leaves it out with --deidentify', () => {
+    const series = { studyInstanceUid: '1.2.3', seriesInstanceUid: '1.2.3.4', slices: [{ sopClassUid: '1.2.840.10008.5.1.4.1.1.2', sopInstanceUid: '1.2.3.4.1' }], patientStudy: { PatientName: 'Doe^Jane', PatientID: 'P-17', StudyDate: '20240410' } };
+    const timepoints = change.timepoints.map((tp) => ({ date: tp.date, series }));
+    const patient = (deidentify: boolean): [unknown, unknown, unknown] => {
+      const bytes = buildMeasurementReport({ change, timepoints, deidentify });
+      const ds = dcmjs.data.DicomMetaDictionary.naturalizeDataset(dcmjs.data.DicomMessage.readFile(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer).dict);
+      const name = ds.PatientName as { Alphabetic?: string } | Array<{ Alphabetic?: string }> | string;
+      return [typeof name === 'string' ? name : (Array.isArray(name) ? name[0] : name)?.Alphabetic, ds.PatientID ?? '', ds.StudyInstanceUID];
+    };
+    expect(patient(false)).toEqual(['Doe^Jane', 'P-17', '1.2.3']);
+    expect(patient(true)).toEqual(['Anonymous^', '', '1.2.3']);
+  });
+
+  it('names the finding site only when a model, class or path names an organ', () => {
+    expect(findingSiteFromHints(['brain-flair-lgg'])).toEqual({ CodeValue: '12738006', CodingSchemeDesignator: 'SCT', CodeMeaning: 'Brain' });
+    expect(findingSiteFromHints(['/data/longitudinal-gbm-t1c/patient01/t0'])?.CodeMeaning).toBe('Brain');
+    expect(findingSiteFromHints(['liver-tumour'])?.CodeValue).toBe('10200004');
+    expect(findingSiteFromHints(['class 1', '/tmp/t0'])).toBeNull();
   });
 
   it('refuses a bad target choice, a geo comparison and a missing folder with one line each, writing nothing', () => {

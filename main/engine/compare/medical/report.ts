@@ -93,11 +93,11 @@ async function isDicomSource(p: string): Promise<boolean> {
   return st.isDirectory() || (await isDicomFile(p));
 }
 
-/** Organ named by a model or class (the shipped models are brain models); null when none is recognisable. */
+/** Organ named by a model, class or path (the shipped medical models are brain models); null when none is recognisable. */
 export function findingSiteFromHints(hints: string[]): CodedTerm | null {
   const t = hints.join(' ').toLowerCase();
   const sites: Array<[RegExp, CodedTerm]> = [
-    [/brain|glioma|glioblastoma|gbm|lgg|flair|t1c|meningioma/, { CodeValue: '12738006', CodingSchemeDesignator: 'SCT', CodeMeaning: 'Brain' }],
+    [/brain|glioma|glioblastoma|gbm|lgg|meningioma|intracranial/, { CodeValue: '12738006', CodingSchemeDesignator: 'SCT', CodeMeaning: 'Brain' }],
     [/liver|hepat/, { CodeValue: '10200004', CodingSchemeDesignator: 'SCT', CodeMeaning: 'Liver' }],
     [/lung|pulmon/, { CodeValue: '39607008', CodingSchemeDesignator: 'SCT', CodeMeaning: 'Lung' }],
     [/kidney|renal/, { CodeValue: '64033007', CodingSchemeDesignator: 'SCT', CodeMeaning: 'Kidney' }],
@@ -152,7 +152,8 @@ export async function measurementReportInput(input: string, opts: ReportOptions)
     const own = cls?.dicomCodes as ManifestClass['dicomCodes'] | undefined;
     const type = codesForClass({ name, color: '#000000', ...(own ? { dicomCodes: own } : {}) }).type;
     const finding = type.CodeValue === '85756007' ? SR_CODES.lesion : type;
-    const site = findingSiteFromHints([name, ...docs.flatMap((d) => [d.model?.id ?? '', d.model?.name ?? ''])]);
+    // As the RANO sequence is found: from class and model names, then the inputs' and images' paths.
+    const site = findingSiteFromHints([name, ...docs.flatMap((d) => [d.model?.id ?? '', d.model?.name ?? ''])]) ?? findingSiteFromHints([...change.timepoints.map((t) => t.input), ...dates.map((d) => d.imagePath ?? '')]);
     findings.set(name, { finding, ...(site ? { site } : {}) });
   }
   return { change, timepoints, findings, ...(opts.deidentify ? { deidentify: true } : {}) };
