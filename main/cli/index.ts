@@ -24,7 +24,7 @@ const USAGE = `usage:
                     [--classes classes.json] [--labels-are classes|instances] [--spacing x,y[,z]]
   delineate export <session-file-or-result-dir> --to seg|nifti|geotiff|geojson|gpkg|shp|csv|json|png --out <file>
                     [--crs EPSG:n] [--deidentify] [--per-instance] [--tolerance X] [--series <dicom dir>] [--z N] [--tracks change.json]
-  delineate export <compare-out-dir> --to sr --out report.dcm [--targets 1,3] [--deidentify]   (DICOM SR measurement report)
+  delineate export <compare-out-dir> --to sr --out report.dcm [--targets 1,3] [--deidentify] [--seg seg0.dcm,seg1.dcm]   (DICOM SR measurement report)
   delineate compare <t0> <t1> [<t2>...] --out <dir> [--model id] [--dates YYYY-MM-DD,...]
                     [--register rigid|affine|none] [--min-area m2] [--targets 1,3]   (each a result folder, a session, or an image with --model)
   delineate prompt <image> --out <dir> [--point x,y[,z]]... [--negative x,y[,z]]... [--box x0,y0,x1,y1[,z]]

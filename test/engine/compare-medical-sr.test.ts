@@ -40,6 +40,10 @@ def walk(items):
                 if c.ValueType == 'TEXT': g[n] = c.TextValue
                 elif c.ValueType == 'UIDREF': g[n] = c.UID
                 elif c.ValueType == 'CODE': g[n] = c.ConceptCodeSequence[0].CodeValue
+                elif c.ValueType == 'IMAGE':
+                    r = c.ReferencedSOPSequence[0]
+                    nums = r.get('ReferencedSegmentNumber', [])
+                    g[n] = [r.ReferencedSOPInstanceUID, [int(x) for x in (nums if isinstance(nums, (list, pydicom.multival.MultiValue)) else [nums])]]
                 elif c.ValueType == 'NUM':
                     mv = c.MeasuredValueSequence[0]
                     g[n] = [float(mv.NumericValue), mv.MeasurementUnitsCodeSequence[0].CodeValue, mv.MeasurementUnitsCodeSequence[0].CodingSchemeDesignator]
@@ -52,7 +56,7 @@ print(json.dumps({'sopClass': ds.SOPClassUID, 'template': ds.ContentTemplateSequ
 `;
 
 interface PyGroup {
-  [concept: string]: string | [number, string, string];
+  [concept: string]: string | [number, string, string] | [string, number[]];
 }
 interface PyReport {
   sopClass: string;
@@ -214,6 +218,9 @@ describe('DICOM SR of a NIfTI comparison (delineate export --to sr)', () => {
     const flag = runCli(['export', path.join(dir, 'cmp'), '--to', 'sr', '--per-instance', '--out', out]);
     expect(flag.code).toBe(2);
     expect(flag.stderr).toMatch(/--per-instance does not apply to --to sr/);
+    const notSeg = runCli(['export', path.join(dir, 'cmp'), '--to', 'sr', '--seg', report, '--out', out]);
+    expect(notSeg.code).toBe(2);
+    expect(notSeg.stderr).toMatch(/report\.dcm: not a DICOM Segmentation/);
     expect(existsSync(out)).toBe(false);
   });
 });
@@ -290,6 +297,40 @@ describe('DICOM SR of a DICOM comparison: references and the SEGs\' TrackingUIDs
     expect(new Set(groups.filter((g) => g['Time Point'] === '2024-03-01').map((g) => g['Source series for segmentation']))).toEqual(new Set([seriesUids[1]]));
     const study = spawnSync('/usr/bin/python3', ['-c', 'import sys,pydicom; ds=pydicom.dcmread(sys.argv[1]); print(ds.StudyInstanceUID)', report], { encoding: 'utf8' }).stdout.trim();
     expect(study).toBe('1.2.826.0.1.3680043.9.7433.2.1');
+  });
+
+  it.skipIf(!hasPydicom)(`--seg: each group references its lesion's segments in that date's SEG${skipNote(!hasPydicom, 'python3-pydicom not installed')}`, async () => {
+    const segUids: string[] = [];
+    const segFiles: string[] = [];
+    const trackOfSegment: Array<Map<number, string>> = [];
+    for (const [i, dir] of dates.entries()) {
+      const seg = path.join(tmp.dir, `ref-seg${i}.dcm`);
+      await exportResult(await loadResultFolder(dir), 'seg', seg, { tracking: await trackingForResult(path.join(tmp.dir, 'cmp', 'change.json'), dir) });
+      const bytes = readFileSync(seg);
+      const ds = dcmjs.data.DicomMetaDictionary.naturalizeDataset(dcmjs.data.DicomMessage.readFile(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer).dict);
+      const segments = (Array.isArray(ds.SegmentSequence) ? ds.SegmentSequence : [ds.SegmentSequence]) as Array<{ SegmentNumber: number; TrackingUID: string }>;
+      segUids.push(String(ds.SOPInstanceUID));
+      trackOfSegment.push(new Map(segments.map((x) => [x.SegmentNumber, x.TrackingUID])));
+      segFiles.push(seg);
+    }
+    const out = path.join(tmp.dir, 'with-segs.dcm');
+    const warnings: string[] = [];
+    // Given in reverse: each SEG is matched to its date by the series it was made from.
+    await exportMeasurementReport(path.join(tmp.dir, 'cmp'), out, { warnings, segs: [...segFiles].reverse() });
+    expect(warnings).toEqual([]);
+    const sr = pydicomReport(out);
+    expect(sr.groups).toHaveLength(3);
+    for (const g of sr.groups) {
+      const i = g['Time Point'] === '2024-01-01' ? 0 : 1;
+      const [uid, numbers] = g['Referenced Segment'] as [string, number[]];
+      expect(uid).toBe(segUids[i]);
+      expect(numbers.length).toBeGreaterThan(0);
+      for (const n of numbers) expect(trackOfSegment[i]!.get(n)).toBe(g['Tracking Unique Identifier']);
+    }
+    // The SEGs are evidence beside the images.
+    expect(sr.evidence.filter(([, count]) => count === 1)).toHaveLength(2);
+    const r = spawnSync('dciodvfy', ['-new', out], { encoding: 'utf8' });
+    if (!r.error) expect(`${r.stdout}\n${r.stderr}`.split('\n').filter((l) => /^Error/.test(l))).toEqual([]);
   });
 
   it.skipIf(!hasDciodvfy)(`dciodvfy finds no errors${skipNote(!hasDciodvfy, 'dicom3tools not installed')}`, () => {

@@ -2,8 +2,9 @@
 // [--crs EPSG:n] [--deidentify] [--per-instance] [--tolerance X] [--series <dicom dir>] [--z N] [--tracks change.json]`:
 // one result (a folder `segment`/`measure` wrote, or a session: its result folder with the session's edits replayed)
 // to one file. --tracks (seg): each lesion's TrackingID/TrackingUID from a medical compare that included this result.
-// `delineate export <compare-out-dir> --to sr --out report.dcm [--targets 1,3] [--deidentify]`: the medical
-// comparison's track table and response as a DICOM SR measurement report (TID 1500).
+// `delineate export <compare-out-dir> --to sr --out report.dcm [--targets 1,3] [--deidentify] [--seg a.dcm,b.dcm]`:
+// the medical comparison's track table and response as a DICOM SR measurement report (TID 1500); --seg: the dates'
+// SEGs (made with --tracks), whose segments each lesion's measurement groups then reference.
 // Every export is written to a temporary file and renamed; --deidentify applies to every non-DICOM format.
 import { promises as fs } from 'node:fs';
 import { checkFlags, flagNumber, flagString, parseArgs, UsageError } from '../args';
@@ -17,17 +18,17 @@ import { exportMeasurementReport } from '../../engine/compare/medical/report';
 import { TargetError } from '../../engine/compare/medical/response';
 import { parseTargets } from './compare';
 
-const FLAGS = ['to', 'out', 'crs', 'deidentify', 'per-instance', 'tolerance', 'series', 'z', 'tracks', 'targets'];
+const FLAGS = ['to', 'out', 'crs', 'deidentify', 'per-instance', 'tolerance', 'series', 'z', 'tracks', 'targets', 'seg'];
 /** Flags the SR report of a comparison accepts (the others belong to a single result's export). */
-const SR_FLAGS = ['to', 'out', 'deidentify', 'targets'];
+const SR_FLAGS = ['to', 'out', 'deidentify', 'targets', 'seg'];
 
 /** `--to sr`: the report of a compare output folder (or its change.json). */
-async function exportReport(input: string, out: string, targets: number[] | undefined, deidentify: boolean): Promise<number> {
+async function exportReport(input: string, out: string, targets: number[] | undefined, deidentify: boolean, segs: string[] | undefined): Promise<number> {
   const warnings: string[] = [];
   const removeCreated = await prepareOutputFolder(out);
   let change;
   try {
-    change = await exportMeasurementReport(input, out, { warnings, deidentify, ...(targets ? { targets } : {}) });
+    change = await exportMeasurementReport(input, out, { warnings, deidentify, ...(targets ? { targets } : {}), ...(segs ? { segs } : {}) });
   } catch (err) {
     await removeCreated();
     if (err instanceof TargetError) throw new UsageError(`--targets ${targets?.join(',') ?? ''}: ${err.message}`);
@@ -62,9 +63,11 @@ export async function exportCommand(argv: string[]): Promise<number> {
   if (to === 'sr') {
     const other = [...args.flags.keys()].find((k) => !SR_FLAGS.includes(k));
     if (other) throw new UsageError(`--${other} does not apply to --to sr`);
-    return exportReport(args.positionals[0]!, out, targets, args.flags.has('deidentify'));
+    const segs = flagString(args, 'seg')?.split(',').map((f) => f.trim()).filter((f) => f);
+    return exportReport(args.positionals[0]!, out, targets, args.flags.has('deidentify'), segs);
   }
   if (targets) throw new UsageError('--targets applies to --to sr');
+  if (args.flags.has('seg')) throw new UsageError('--seg applies to --to sr');
   const crs = flagString(args, 'crs');
   if (crs !== undefined && !/^EPSG:\d+$/i.test(crs)) throw new UsageError(`--crs must be EPSG:n, got "${crs}"`);
   const tolerance = flagNumber(args, 'tolerance', 0, Number.MAX_VALUE);

@@ -49,6 +49,7 @@ export const SR_CODES = {
   algorithmName: code('111001', 'DCM', 'Algorithm Name'),
   algorithmVersion: code('111003', 'DCM', 'Algorithm Version'),
   sourceSeriesForSegmentation: code('121232', 'DCM', 'Source series for segmentation'),
+  referencedSegment: code('121191', 'DCM', 'Referenced Segment'),
   volume: code('118565006', 'SCT', 'Volume'),
   longAxis: code('103339001', 'SCT', 'Long axis'),
   shortAxis: code('103340004', 'SCT', 'Short axis'),
@@ -76,12 +77,25 @@ export interface SrSeries {
   patientStudy: Record<string, string>;
 }
 
+/** A DICOM SEG of one date whose segments carry TrackingUIDs (export --to seg --tracks). */
+export interface SrSegmentation {
+  sopClassUid: string;
+  sopInstanceUid: string;
+  studyInstanceUid: string;
+  seriesInstanceUid: string;
+  /** The series the SEG was made from. */
+  sourceSeriesUid: string;
+  segments: Array<{ number: number; trackingUid?: string }>;
+}
+
 export interface SrTimepoint {
   /** ISO date (YYYY-MM-DD or YYYY-MM) or null. */
   date: string | null;
   series?: SrSeries;
   /** The model that made the result, when one did. */
   algorithm?: { name: string; version: string };
+  /** This date's SEG, when given: each lesion's group references its segments (TID 1411 Referenced Segment). */
+  segmentation?: SrSegmentation;
 }
 
 export interface MeasurementReportInput {
@@ -175,6 +189,17 @@ function measurementGroup(l: ChangeLesion, i: number, input: MeasurementReportIn
   ];
   if (tp?.algorithm) items.push(text('HAS CONCEPT MOD', SR_CODES.algorithmName, tp.algorithm.name), text('HAS CONCEPT MOD', SR_CODES.algorithmVersion, tp.algorithm.version || 'unknown'));
   if (finding?.site) items.push(codeItem('HAS CONCEPT MOD', SR_CODES.findingSite, finding.site));
+  // The lesion's segments in this date's SEG (pieces of a fragmented lesion share its TrackingUID: one reference).
+  const seg = tp?.segmentation;
+  const numbers = seg ? seg.segments.filter((x) => x.trackingUid === l.trackingUid).map((x) => x.number) : [];
+  if (seg && numbers.length > 0) {
+    items.push({
+      RelationshipType: 'CONTAINS',
+      ValueType: 'IMAGE',
+      ConceptNameCodeSequence: [SR_CODES.referencedSegment],
+      ReferencedSOPSequence: [{ ReferencedSOPClassUID: seg.sopClassUid, ReferencedSOPInstanceUID: seg.sopInstanceUid, ReferencedSegmentNumber: numbers }],
+    });
+  }
   if (tp?.series) items.push(uidRef('CONTAINS', SR_CODES.sourceSeriesForSegmentation, tp.series.seriesInstanceUid));
   const v = l.volumeMl[i];
   const long = l.longAxisMm[i];
@@ -276,6 +301,13 @@ export function buildMeasurementReport(input: MeasurementReportInput): Uint8Arra
     StudyID: ps.StudyID ?? '',
     AccessionNumber: input.deidentify ? '' : (ps.AccessionNumber ?? ''),
   };
+  // The SEGs the groups reference are evidence too, each as a series of one instance.
+  for (const tp of input.timepoints) {
+    const seg = tp.segmentation;
+    if (seg && !seriesList.some((s) => s.seriesInstanceUid === seg.seriesInstanceUid)) {
+      seriesList.push({ studyInstanceUid: seg.studyInstanceUid, seriesInstanceUid: seg.seriesInstanceUid, slices: [{ sopClassUid: seg.sopClassUid, sopInstanceUid: seg.sopInstanceUid }], patientStudy: {} });
+    }
+  }
   const currentSeries = seriesList.filter((s) => s.studyInstanceUid === currentStudy);
   const otherSeries = seriesList.filter((s) => s.studyInstanceUid !== currentStudy);
   const ds: NaturalDataset = {

@@ -4,11 +4,12 @@
 // TrackingIDs and TrackingUIDs come from change.json, as in `export --to seg --tracks`, so SEG and SR name a lesion alike.
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
+import dcmjs from 'dcmjs';
 import type { InstancesDocument, ManifestClass } from '../../../../preload/formats';
 import { InputError } from '../../image';
 import { isDicomFile } from '../../io/dicom/index';
 import { codesForClass, readSegSource, type CodedTerm } from '../../export/dicom-seg';
-import { SR_CODES, writeMeasurementReport, type MeasurementReportInput, type SrTimepoint } from '../../export/dicom-sr';
+import { SR_CODES, writeMeasurementReport, type MeasurementReportInput, type SrSegmentation, type SrTimepoint } from '../../export/dicom-sr';
 import { loadSession } from '../../session/session';
 import { resultName } from '../../pipeline';
 import type { MedicalChange } from './index';
@@ -18,6 +19,8 @@ export interface ReportOptions {
   /** User-chosen RECIST target lesions (track ids), as `compare --targets`. */
   targets?: number[];
   deidentify?: boolean;
+  /** DICOM SEGs of the dates (export --to seg --tracks): each lesion's groups reference its segments. */
+  segs?: string[];
   /** Appended to; the caller prints them. */
   warnings: string[];
 }
@@ -93,6 +96,32 @@ async function isDicomSource(p: string): Promise<boolean> {
   return st.isDirectory() || (await isDicomFile(p));
 }
 
+const SEG_SOP_CLASS = '1.2.840.10008.5.1.4.1.1.66.4';
+
+/** The identity of a SEG, the series it was made from and its segments' TrackingUIDs. */
+export async function readSegmentation(file: string): Promise<SrSegmentation> {
+  let ds: Record<string, unknown>;
+  try {
+    const bytes = await fs.readFile(file);
+    ds = dcmjs.data.DicomMetaDictionary.naturalizeDataset(dcmjs.data.DicomMessage.readFile(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer, { untilTag: '7FE00010' }).dict);
+  } catch (err) {
+    throw new InputError(file, `cannot read the DICOM file (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+  // dcmjs unwraps one-item sequences; both shapes are read.
+  const list = (v: unknown): Array<Record<string, unknown>> => (Array.isArray(v) ? (v as Array<Record<string, unknown>>) : v && typeof v === 'object' ? [v as Record<string, unknown>] : []);
+  if (ds.SOPClassUID !== SEG_SOP_CLASS) throw new InputError(file, 'not a DICOM Segmentation (export --to seg --tracks makes one per date)');
+  const sourceSeriesUid = list(ds.ReferencedSeriesSequence)[0]?.SeriesInstanceUID;
+  if (typeof sourceSeriesUid !== 'string') throw new InputError(file, 'the SEG names no source series (Referenced Series Sequence)');
+  return {
+    sopClassUid: SEG_SOP_CLASS,
+    sopInstanceUid: String(ds.SOPInstanceUID),
+    studyInstanceUid: String(ds.StudyInstanceUID),
+    seriesInstanceUid: String(ds.SeriesInstanceUID),
+    sourceSeriesUid,
+    segments: list(ds.SegmentSequence).map((sg) => ({ number: Number(sg.SegmentNumber), ...(typeof sg.TrackingUID === 'string' ? { trackingUid: sg.TrackingUID } : {}) })),
+  };
+}
+
 /** Organ named by a model, class or path (the shipped medical models are brain models); null when none is recognisable. */
 export function findingSiteFromHints(hints: string[]): CodedTerm | null {
   const t = hints.join(' ').toLowerCase();
@@ -143,6 +172,18 @@ export async function measurementReportInput(input: string, opts: ReportOptions)
       opts.warnings.push(`${change.timepoints[i]!.input}: not found from ${path.dirname(file)}; the report does not reference its images`);
     }
     timepoints.push(tp);
+  }
+  // Each SEG belongs to the one date made from its source series (a series shared by two dates cannot say which).
+  for (const file of opts.segs ?? []) {
+    const seg = await readSegmentation(file);
+    const matches = timepoints.filter((tp) => tp.series?.seriesInstanceUid === seg.sourceSeriesUid);
+    if (matches.length !== 1) {
+      opts.warnings.push(`${file}: ${matches.length === 0 ? 'made from a series none of the dates has' : 'its series is that of several dates'}; not referenced`);
+      continue;
+    }
+    if (matches[0]!.segmentation) throw new InputError(file, `a second SEG for ${change.timepoints[timepoints.indexOf(matches[0]!)]!.input}`);
+    if (!seg.segments.some((x) => x.trackingUid && change.lesions.some((l) => l.trackingUid === x.trackingUid))) opts.warnings.push(`${file}: none of its segments carries a TrackingUID of this comparison (export it with --tracks)`);
+    matches[0]!.segmentation = seg;
   }
   // Findings per class: the class's own codes, else by name (tumour-like -> Neoplasm), else a Lesion; site when known.
   const findings = new Map<string, { finding: CodedTerm; site?: CodedTerm }>();
