@@ -3,7 +3,7 @@
 // channel, the test host serves the same handlers over a loopback socket. Change a channel here first.
 
 import type { ImageInfo, ImageKind, InferenceRecord, InstancesDocument, ModelSummary, RunWarning } from './formats';
-import type { CompareId, CompareRequest, CompareResult, CompareSlice, CompareSliceRequest } from './compare';
+import type { CompareId, CompareRequest, CompareResult, CompareSlice, CompareSliceRequest, MedicalChangeDocument } from './compare';
 
 export type * from './formats';
 export type * from './compare';
@@ -662,6 +662,8 @@ export interface InvokeChannels {
   'compare:slice': { args: [request: CompareSliceRequest]; result: CompareSlice };
   /** Done with a comparison: the host forgets it and removes its work files. */
   'compare:close': { args: [compareId: CompareId]; result: void };
+  /** The medical document with the RECIST target lesions the user chose (track ids); null: compare's own choice. */
+  'compare:targets': { args: [compareId: CompareId, tracks: number[] | null]; result: MedicalChangeDocument };
   /** An empty result for the image, its classes from the model (null: the shipped interactive model for its kind). */
   'result:new': { args: [handle: FileHandle, modelId: string | null]; result: NewResult };
   /** Installed interactive models (task "prompt": shipped click models, SAM-family pairs added by the user). */
@@ -737,6 +739,7 @@ export const METHOD_OF_CHANNEL = {
   'compare:run': 'compare',
   'compare:slice': 'compareSlice',
   'compare:close': 'closeCompare',
+  'compare:targets': 'compareTargets',
   'result:new': 'newResult',
   'prompt:models': 'promptModels',
   'prompt:open': 'promptOpen',

@@ -46,6 +46,8 @@ export interface ChangeLesionRecord {
   mergedInto?: number;
   newAt?: number;
   trackingUid: string;
+  /** A RECIST target chosen by the user ('compare:targets'); absent when compare chose the targets itself. */
+  target?: boolean;
 }
 
 export interface ResponseAssessment {

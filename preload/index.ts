@@ -59,6 +59,7 @@ const api: DelineateApi = {
   compare: (jobId, request) => invoke('compare:run', jobId, request),
   compareSlice: (request) => invoke('compare:slice', request),
   closeCompare: (compareId) => invoke('compare:close', compareId),
+  compareTargets: (compareId, tracks) => invoke('compare:targets', compareId, tracks),
   newResult: (handle, modelId) => invoke('result:new', handle, modelId),
   promptModels: () => invoke('prompt:models'),
   promptOpen: (handle, modelId) => invoke('prompt:open', handle, modelId),

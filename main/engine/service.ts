@@ -7,7 +7,7 @@ import type { DicomFolderScan } from './io/dicom/scan';
 import type { ModelCompatibility } from '../../preload/api';
 import type { DevicePlan, EditOperation, EditResult, JobProgress, ResultExportFormat, SessionView, PixelProbe, ResultProbability, ResultProbabilityRequest, ResultSlice, ResultSliceRequest, SliceBitmap, SliceRequest, SegmentRequest, TileBitmap, TileRequest } from '../../preload/api';
 import type { ExportMeasurement } from '../../preload/api';
-import type { CompareRequest, CompareResult, CompareSlice, CompareSliceRequest } from '../../preload/compare';
+import type { CompareRequest, CompareResult, CompareSlice, CompareSliceRequest, MedicalChangeDocument } from '../../preload/compare';
 import type { NewResult, PromptBoxRequest, PromptClickRequest, PromptOpened, PromptPropagateRequest, PromptState } from '../../preload/api';
 
 export interface OpenOptions {
@@ -80,6 +80,8 @@ export interface EngineService {
   compareSlice(request: CompareSliceRequest): Promise<CompareSlice>;
   /** Forgets a comparison and removes its work files. */
   compareClose(compareId: string): Promise<void>;
+  /** A medical comparison with user-chosen RECIST target lesions (null: compare's own choice). */
+  compareTargets(compareId: string, tracks: number[] | null): Promise<MedicalChangeDocument>;
   /** An empty result for the image (classes from the prompt model), kept and recorded like a model's result. */
   newResult(path: string, modelId: string | null, options?: OpenOptions): Promise<NewResult>;
   /** Installed interactive (task "prompt") models: what the AI tool may open. */
@@ -307,6 +309,9 @@ export function createEngineService(options: EngineServiceOptions = {}): EngineS
       return comparisons.slice(request);
     },
     compareClose: (compareId) => comparisons.close(compareId),
+    async compareTargets(compareId, tracks) {
+      return comparisons.targets(compareId, tracks);
+    },
     async exportResult(resultId, format, out, opts) {
       const snap = results.snapshot(resultId);
       const z = opts.z ?? Math.floor(snap.depth / 2);

@@ -331,6 +331,9 @@ export function createHandlers(deps: HandlerDeps) {
     async 'compare:close'(compareId) {
       await engine.call('compareClose', [compareId]);
     },
+    async 'compare:targets'(compareId, tracks) {
+      return engine.call('compareTargets', [compareId, tracks]);
+    },
   } satisfies InvokeHandlers;
 }
 

@@ -331,6 +331,8 @@ const compareRequest: Guard<CompareRequest> = (v, at) => {
   if (r.dates && r.dates.length !== r.handles.length) throw new ValidationError(`${at}.dates: expected one per handle (${r.handles.length})`);
   return r;
 };
+/** Track ids chosen as targets (the engine says why a choice breaks the RECIST rules), or null for compare's own. */
+const targetTracks: Guard<number[] | null> = (v, at) => (v === null ? null : arrayOf(num({ min: 1, max: 1_000_000, integer: true }), { max: 64 })(v, at));
 const compareSliceRequest: Guard<CompareSliceRequest> = object(
   {
     compareId,
@@ -406,6 +408,7 @@ export const VALIDATORS = {
   'compare:run': [jobId, compareRequest],
   'compare:slice': [compareSliceRequest],
   'compare:close': [compareId],
+  'compare:targets': [compareId, targetTracks],
 } satisfies { [C in InvokeChannel]: ArgGuards<InvokeChannels[C]['args']> };
 
 export function isInvokeChannel(channel: unknown): channel is InvokeChannel {

@@ -32,13 +32,16 @@ WIDTHS = (16, 32, 64, 128, 192)
 INIT = {"brain": "brain-flair-lgg", "geo": "buildings-joplin"}
 IDS = {"brain": "interactive-brain-flair", "geo": "interactive-geo-rgb"}
 PARAMS = {
-    "brain": dict(I.DEFAULTS, firstCropPx=128, minCropPx=48),
+    # Propagate's stop rule: fitted on training patients (analyse_interactive_brain.py --fit-stop), see the card.
+    "brain": dict(I.DEFAULTS, firstCropPx=128, minCropPx=48,
+                  propagateStop={"minContrast": 1.05, "minRelativeIntensity": 0.75, "ringPx": 4}),
     "geo": dict(I.DEFAULTS, firstCropPx=96, minCropPx=48),
 }
 IN_CH = {"brain": 1 + 3, "geo": 3 + 3}  # image channels + positive clicks + negative clicks + previous mask
 MIN_OBJ_PX = {"brain": 20, "geo": 30}
 PROPAGATE_FRACTION = 0.4  # brain: share of samples that start from the neighbouring slice's mask (Propagate)
 PROPAGATE_END_FRACTION = 0.4  # of those: past the lesion's end (empty target), so that Propagate stops there
+END_REACH = 2  # past-the-end samples lie 1..END_REACH slices past the last lesion slice
 
 
 # ----------------------------------------------------------------------------- data
@@ -79,6 +82,11 @@ def load_brain():
     import train_brain as TB
     data = TB.load_patients()
     val = TB.val_patients(data.keys())
+    # A held-out test split cut from the validation patients is never trained on either; the figures stay on the
+    # union, so they remain comparable with earlier runs (and each half is reported apart by the analysis script).
+    test_split = os.path.join(C.HERE, "splits", "brain_test.txt")
+    if os.path.exists(test_split):
+        val = sorted(set(val) | set(read_list(test_split)))
     train = [k for k in sorted(data) if k not in val]
     tr = []
     for k in train:
@@ -209,7 +217,9 @@ def initial_state(o, domain, rng):
             # holds no lesion, so the target is empty and Propagate learns to stop.
             zs = np.nonzero(msk.reshape(len(msk), -1).any(1))[0]
             last, step = (zs[-1], 1) if rng.random() < 0.5 else (zs[0], -1)
-            z, nz = last, last + step * int(rng.integers(1, 3))
+            z, nz = last, last + step * int(rng.integers(1, END_REACH + 1))
+            if END_REACH > 2 and rng.random() < 0.3 and msk[last - step].sum() >= 5:
+                z = last - step  # a mask carried on from one slice further in, as a run that overshot holds
         if 0 <= nz < len(vol):
             # previous slice z (object mask there) -> this slice nz; the target may be empty where the lesion ends
             prev = perturb_mask(msk[z] > 0, rng)
@@ -223,13 +233,13 @@ def initial_state(o, domain, rng):
     return {"img": o.img, "clicks": [(x, y, True)], "mask": None, "per_crop_norm": o.per_crop_norm}, gt, o.bbox
 
 
-def build_batch(net, objs, domain, p, rng, bs, weights=None):
+def build_batch(net, objs, domain, p, rng, bs, weights=None, max_rounds=3, click_weight=0.0):
     idx = rng.choice(len(objs), size=bs, p=weights)
     states = [initial_state(objs[i], domain, rng) for i in idx]
     items = [s[0] for s in states]
     gts = [s[1] for s in states]
     bbs = [s[2] for s in states]
-    rounds = int(rng.integers(0, 4))
+    rounds = int(rng.integers(0, max_rounds + 1))
     if rounds:
         was_training = net.training
         net.eval()
@@ -268,15 +278,28 @@ def build_batch(net, objs, domain, p, rng, bs, weights=None):
         g = torch.exp(torch.empty(n, 3, 1, 1).uniform_(-0.2, 0.2) * on)
         x[:, :3] = x[:, :3].clamp(min=0) ** g
     pairs = [C.random_dihedral(x[i], y[i]) for i in range(n)]
-    return torch.stack([a for a, _ in pairs]), torch.stack([b for _, b in pairs])
+    x, y = torch.stack([a for a, _ in pairs]), torch.stack([b for _, b in pairs])
+    if click_weight > 0:
+        # Click consistency (RITM / FocalClick style): the pixels under the click disks weigh 1 + k in the BCE, so
+        # the model learns to move the outline where the user clicked instead of copying the previous mask.
+        ic = x.shape[1] - 3
+        w = 1 + click_weight * (x[:, ic:ic + 1] + x[:, ic + 1:ic + 2]).clamp(max=1)
+        y = torch.cat([y, w], 1)
+    return x, y
 
 
 def loss_fn(logits, y):
-    """BCE + soft Dice per sample (objects of every size weigh alike)."""
+    """BCE + soft Dice per sample (objects of every size weigh alike). y may carry a second channel: per-pixel BCE
+    weights (the click disks weigh more, see build_batch)."""
+    w = None
+    if y.shape[1] == 2:
+        y, w = y[:, :1], y[:, 1:]
     prob = torch.sigmoid(logits)
     inter = (prob * y).sum((1, 2, 3))
     d = 1 - (2 * inter + 1) / (prob.sum((1, 2, 3)) + y.sum((1, 2, 3)) + 1)
-    return F.binary_cross_entropy_with_logits(logits, y) + d.mean()
+    if w is None:
+        return F.binary_cross_entropy_with_logits(logits, y) + d.mean()
+    return (F.binary_cross_entropy_with_logits(logits, y, reduction="none") * w).sum() / w.sum() + d.mean()
 
 
 # ----------------------------------------------------------------------------- evaluation
@@ -340,7 +363,7 @@ def make_manifest(domain, p, state, metrics, n_train, extra_training):
         "outputs": {"name": "output", "type": "sigmoid", "threshold": p["threshold"], "backgroundChannel": False,
                     "classChannels": [0], "boundaryChannel": None, "distanceChannel": None},
         "interactive": {k: p[k] for k in ("format", "cropSize", "clickRadiusPx", "firstCropPx", "minCropPx",
-                                          "marginFraction", "threshold", "maxBorderGrow")},
+                                          "marginFraction", "threshold", "maxBorderGrow", "propagateStop") if k in p},
         "card": "README.md",
     }
     common.pop("layout")
@@ -391,8 +414,9 @@ def make_manifest(domain, p, state, metrics, n_train, extra_training):
 FIG_START, FIG_END = "<!-- figures:start -->", "<!-- figures:end -->"
 
 
-def figures_block(domain, metrics, state):
+def figures_block(domain, metrics, state, p=None):
     """Markdown table of the validation figures (the card's figures block, rewritten at each validated export)."""
+    p = p or {}
     f = lambda v: "%.2f" % v if isinstance(v, float) and v >= 1.5 else ("%.3f" % v if isinstance(v, float) else str(v))
     head = ("Python validation of the exported weights (`train_interactive.py --domain %s`, EMA weights; protocol in "
             "`interactive_common.py`: first click at the object's deepest interior point, each next click at the "
@@ -404,8 +428,9 @@ def figures_block(domain, metrics, state):
                  "-", metrics.get("NoC@85"), metrics.get("NoC@90"), metrics.get("IoU@1"), metrics.get("IoU@3"),
                  metrics.get("IoU@5"))]
         extra = ("\n\n3D: one click on the largest slice + Propagate (previous slice's mask + one click at its deepest "
-                 "point, until a slice comes out empty): mean Dice per patient **%s** (median %s), %d patients."
-                 % (f(metrics.get("dice3d_mean")), f(metrics.get("dice3d_median")), len(metrics.get("per_patient_dice3d", {}))))
+                 "point, until a slice comes out empty%s): mean Dice per patient **%s** (median %s), %d patients."
+                 % (" or the stop rule `propagateStop` ends it" if p.get("propagateStop") else "",
+                    f(metrics.get("dice3d_mean")), f(metrics.get("dice3d_median")), len(metrics.get("per_patient_dice3d", {}))))
     else:
         names = {"buildings": "Joplin buildings >= 80 px not touching the validation quadrant's edge (footprints as given)",
                  "deepglobe": "DeepGlobe parcels (components >= 100 px, validation tiles)",
@@ -432,6 +457,7 @@ def write_card_figures(model_id, block):
 
 
 def main():
+    global PROPAGATE_END_FRACTION, END_REACH
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--domain", choices=("brain", "geo"), required=True)
     C.add_common_args(ap, steps=450, batch=16, lr=1e-3, eval_every=1000, ckpt_every=50)
@@ -439,6 +465,15 @@ def main():
     ap.add_argument("--eval-parcels", type=int, default=60,
                     help="geo: at most this many land-cover parcels per validation set (a fixed random subset) in the "
                          "validation runs during training (the buildings: always all)")
+    ap.add_argument("--max-rounds", type=int, default=3,
+                    help="corrective rounds without gradient per batch: 0..this many, uniformly")
+    ap.add_argument("--click-weight", type=float, default=0.0,
+                    help="BCE weight k: pixels under the click disks weigh 1 + k (0: plain BCE)")
+    ap.add_argument("--end-reach", type=int, default=END_REACH,
+                    help="brain: past-the-end samples lie 1..this many slices past the lesion's last slice (> 2: the "
+                         "prompt is sometimes the second-last lesion slice's mask, as an overshooting run carries)")
+    ap.add_argument("--propagate-end-fraction", type=float, default=PROPAGATE_END_FRACTION,
+                    help="brain: share of the Propagate samples taken past the lesion's end (empty target)")
     ap.add_argument("--final-parcels", type=int, default=200,
                     help="geo, --export-only: the same for the exported figures (0: all)")
     ap.add_argument("--no-init", action="store_true",
@@ -448,6 +483,8 @@ def main():
                          "testing the app while training goes on); writes model.onnx and manifest.json only")
     args = ap.parse_args()
     domain = args.domain
+    PROPAGATE_END_FRACTION = args.propagate_end_fraction
+    END_REACH = args.end_reach
     model_id = IDS[domain]
     p = PARAMS[domain]
     log = C.Logger(C.log_path("interactive_%s.log" % domain))
@@ -488,7 +525,7 @@ def main():
         return holder["net"]
 
     def sample_batch(step, bs):
-        return build_batch(holder["net"], objs, domain, p, rng, bs, weights)
+        return build_batch(holder["net"], objs, domain, p, rng, bs, weights, args.max_rounds, args.click_weight)
 
     def evaluate(net):
         if domain == "brain":
@@ -496,13 +533,17 @@ def main():
         return evaluate_geo(net, vsets, p, (args.final_parcels or None) if args.export_only else args.eval_parcels)
 
     def export(net, state, metrics):
-        manifest = make_manifest(domain, p, state, metrics, n_train, {"batch": args.batch, "seed": args.seed})
+        extra = {"batch": args.batch, "seed": args.seed}
+        if args.max_rounds != 3 or args.click_weight > 0:
+            extra["fineTune"] = {"maxCorrectiveRounds": args.max_rounds, "clickLossWeight": args.click_weight,
+                                 "propagateEndFraction": PROPAGATE_END_FRACTION, "endReachSlices": END_REACH}
+        manifest = make_manifest(domain, p, state, metrics, n_train, extra)
         in_ch = IN_CH[domain]
         path = os.path.join(C.MODELS_DIR, model_id, "model.onnx")
         C.export_onnx(net, in_ch, "sigmoid", path, manifest, {}, tile=p["cropSize"])
         C.write_manifest(model_id, manifest)
         if metrics:
-            write_card_figures(model_id, figures_block(domain, metrics, state))
+            write_card_figures(model_id, figures_block(domain, metrics, state, p))
         with open(C.log_path("interactive_%s_val_metrics.json" % domain), "w") as f:
             json.dump({"final": metrics, "baseline": state["baseline"],
                        "history": [{k: v for k, v in h.items() if not isinstance(v, dict)} for h in state["history"]]},

@@ -323,6 +323,7 @@ function MedicalPanel({ change, result }: { change: MedicalChangeDocument; resul
         <table className="compare-table" data-testid="compare-tracks">
           <thead>
             <tr>
+              <th title="RECIST target lesions: tick to choose them yourself">Target</th>
               <th>Track</th>
               <th>Status</th>
               {dates.map((d, i) => (
@@ -341,9 +342,11 @@ function MedicalPanel({ change, result }: { change: MedicalChangeDocument; resul
           <tbody>
             {rows.map((row) => (
               <tr key={row.track} data-testid={`track-row-${row.track}`} onClick={() => goTo(row.track)} className="clickable" title={`${row.className}${row.target ? ' · RECIST target' : ''}: click to go to its slice`}>
+                <td onClick={(e) => e.stopPropagation()}>
+                  <input type="checkbox" checked={row.target} data-testid={`target-${row.track}`} aria-label={`RECIST target: track ${row.track}`} onChange={() => void c.toggleTarget(row.track)} />
+                </td>
                 <td>
                   <span className="swatch" style={{ background: `rgb(${m.trackRgb(row.track).join(',')})` }} /> {row.track}
-                  {row.target ? ' ◎' : ''}
                 </td>
                 <td>{row.status}</td>
                 {row.volumeMl.map((v, i) => (
@@ -362,7 +365,7 @@ function MedicalPanel({ change, result }: { change: MedicalChangeDocument; resul
           </tbody>
           <tfoot>
             <tr data-testid="compare-totals">
-              <td colSpan={2}>Total</td>
+              <td colSpan={3}>Total</td>
               {change.totals.volumeMl.map((v, i) => (
                 <td key={`v${i}`} className="num">
                   {m.formatMl(v)}
@@ -378,6 +381,14 @@ function MedicalPanel({ change, result }: { change: MedicalChangeDocument; resul
           </tfoot>
         </table>
       </div>
+      {change.lesions.some((l) => l.target !== undefined) && (
+        <p className="hint">
+          Targets chosen by you.{' '}
+          <button className="small" data-testid="compare-auto-targets" onClick={() => void c.automaticTargets()}>
+            Automatic targets
+          </button>
+        </p>
+      )}
       {change.registration.length > 0 && (
         <p className="hint" data-testid="compare-registration">
           Registration: {change.registration.map((g) => `date ${g.from + 1} → baseline ${g.method}${g.method === 'none' ? '' : `, mutual information ${g.metricBefore.toFixed(3)} → ${g.metric.toFixed(3)}`}`).join('; ')}

@@ -176,6 +176,28 @@ export function loadSlices(): Promise<void> {
   return loading;
 }
 
+/** Ticks or unticks a track as a RECIST target: the engine recomputes RECIST and RANO, or says why it cannot. */
+export async function toggleTarget(track: number): Promise<void> {
+  const r = state.result;
+  if (!r || r.change.kind !== 'medical') return;
+  try {
+    applyCompare(m.targetsChanged(await api().compareTargets(r.compareId, m.toggledTargets(r.change.response.recistTargets, track))));
+  } catch (err) {
+    applyCompare(m.failed(message(err)));
+  }
+}
+
+/** Back to the targets compare chose (the largest measurable lesions). */
+export async function automaticTargets(): Promise<void> {
+  const r = state.result;
+  if (!r || r.change.kind !== 'medical') return;
+  try {
+    applyCompare(m.targetsChanged(await api().compareTargets(r.compareId, null)));
+  } catch (err) {
+    applyCompare(m.failed(message(err)));
+  }
+}
+
 export async function goToSlice(z: number): Promise<void> {
   applyCompare(m.sliceChanged(z));
   await loadSlices();

@@ -79,6 +79,15 @@ export const closed = () => (s: CompareState): CompareState => ({ ...initialComp
 
 export const errorDismissed = () => (s: CompareState): CompareState => ({ ...s, error: null });
 
+/** The medical document after the user chose the RECIST targets (or went back to compare's own). */
+export const targetsChanged = (change: MedicalChangeDocument) => (s: CompareState): CompareState =>
+  s.result && s.result.change.kind === 'medical' ? { ...s, result: { ...s.result, change }, error: null } : s;
+
+/** The target list after ticking or unticking one track's box. */
+export function toggledTargets(current: readonly number[], track: number): number[] {
+  return current.includes(track) ? current.filter((t) => t !== track) : [...current, track];
+}
+
 export const sliceChanged = (z: number) => (s: CompareState): CompareState => {
   if (!s.result) return s;
   const clamped = Math.max(0, Math.min(s.result.grid.depth - 1, Math.round(z)));

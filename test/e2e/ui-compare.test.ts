@@ -172,6 +172,22 @@ describe.skipIf(why !== null)(`UI: Compare view${why === null ? '' : ` (skipped:
     const pct = ((v1 - v0) / v0) * 100;
     expect(totals[totals.length - 1]).toBe(`${pct > 0 ? '+' : ''}${pct.toFixed(1)}%`);
 
+    // RECIST targets are the user's to choose: a lesion absent at baseline is refused with the reason, and the
+    // category stays; unticking every target is refused too.
+    const absent = doc.lesions.find((l) => l.instances[0] === null);
+    if (absent) {
+      await page.getByTestId(`target-${absent.track}`).click();
+      await expect.poll(() => page.getByTestId('compare-error').textContent()).toContain(`track ${absent.track} cannot be a target`);
+      expect(await page.getByTestId(`target-${absent.track}`).isChecked()).toBe(false);
+      await page.getByTestId('compare-error').getByRole('button').click();
+    }
+    const target = doc.response.recistTargets[0]!;
+    expect(await page.getByTestId(`target-${target}`).isChecked()).toBe(true);
+    await page.getByTestId(`target-${target}`).click();
+    await expect.poll(() => page.getByTestId('compare-error').textContent()).toContain('at least one target');
+    expect(await page.getByTestId('badge-recist').textContent()).toBe(`RECIST 1.1 ${doc.response.recist}`);
+    await page.getByTestId('compare-error').getByRole('button').click();
+
     // A row click goes to its track's slice; the slider says so.
     const last = doc.lesions[doc.lesions.length - 1]!;
     const want = change.trackSlices!.find((t) => t.track === last.track)!.z;

@@ -86,6 +86,16 @@ describe.skipIf(!HAVE_GBM)(`Compare view of a real glioblastoma pair${skipNote(!
     expect(hasColour(s0.overlay)).toBe(true);
     expect(hasColour(s1.overlay)).toBe(true);
     expect(() => store.slice({ compareId: r.compareId, timepoint: 2, z: 0, maxSize: 64 })).toThrow(/date 2/);
+    // Targets chosen by the user: RECIST is recomputed from them and says so; null goes back to compare's own choice.
+    const chosen = store.targets(r.compareId, [lesion.track]);
+    expect(chosen.response.recistTargets).toEqual([lesion.track]);
+    expect(chosen.lesions.find((l) => l.track === lesion.track)!.target).toBe(true);
+    expect(chosen.response.reasons.some((x) => x.includes('chosen by the user'))).toBe(true);
+    expect(chosen.timepoints).toEqual(change.timepoints);
+    const absent = change.lesions.find((l) => l.instances[0] === null);
+    if (absent) expect(() => store.targets(r.compareId, [absent.track])).toThrow(new RegExp(`track ${absent.track} cannot be a target`));
+    expect(() => store.targets(r.compareId, [])).toThrow(/at least one target/);
+    expect(store.targets(r.compareId, null)).toEqual(change);
     await store.close(r.compareId);
     expect(() => store.slice({ compareId: r.compareId, timepoint: 0, z: 0, maxSize: 64 })).toThrow(/no such comparison/);
   }, 240_000);

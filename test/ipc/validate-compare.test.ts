@@ -30,5 +30,9 @@ describe('compare channels', () => {
     expect(() => validateArgs('compare:slice', [{ compareId: 'r_ab12', timepoint: 0, z: 0, maxSize: 512 }])).toThrow(ValidationError);
     expect(() => validateArgs('compare:slice', [{ compareId: 'c_ab12', timepoint: -1, z: 0, maxSize: 512 }])).toThrow(/timepoint/);
     expect(() => validateArgs('compare:close', ['../c_1'])).toThrow(/comparison id/);
+    expect(validateArgs('compare:targets', ['c_1', [2, 5]])).toEqual(['c_1', [2, 5]]);
+    expect(validateArgs('compare:targets', ['c_1', null])).toEqual(['c_1', null]);
+    expect(() => validateArgs('compare:targets', ['c_1', [0]])).toThrow(/\[1, 1000000\]/);
+    expect(() => validateArgs('compare:targets', ['c_1', '1,3'])).toThrow(/array/);
   });
 });

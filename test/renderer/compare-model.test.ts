@@ -103,6 +103,17 @@ describe('tables and chart', () => {
     ]);
   });
 
+  it('ticks and unticks targets; a new document replaces the medical one only', () => {
+    expect(m.toggledTargets([1, 3], 3)).toEqual([1]);
+    expect(m.toggledTargets([1], 4)).toEqual([1, 4]);
+    const s = m.received(result(2))({ ...m.initialCompare, error: 'x' });
+    const change = { kind: 'medical' } as CompareResult['change'] & { kind: 'medical' };
+    const next = m.targetsChanged(change)({ ...s, result: { ...s.result!, change: { kind: 'medical' } as CompareResult['change'] } });
+    expect(next.result!.change).toBe(change);
+    expect(next.error).toBeNull();
+    expect(m.targetsChanged(change)({ ...s, result: { ...s.result!, change: { kind: 'geo' } as CompareResult['change'] } }).result!.change.kind).toBe('geo');
+  });
+
   it('colours a track as the engine draws it', () => {
     for (let t = 1; t <= 23; t++) expect(m.trackRgb(t)).toEqual(trackColour(t));
   });

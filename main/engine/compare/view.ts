@@ -16,7 +16,8 @@ import { renderSlice } from '../render/slice';
 import { previewSize } from '../render/reformat';
 import { hexToRgb } from '../export/overlay';
 import { resolveTimePoints, type TimePoint } from './timepoints';
-import { analyseMedical, type MedicalChange } from './medical/index';
+import { analyseMedical, baselineSlices, type MedicalChange } from './medical/index';
+import { withTargets } from './medical/response';
 import { invert4 } from './medical/affine';
 import { loadVolume, resampleLinear, resampleNearest, type Volume3 } from './medical/register';
 import { compareGeo, type GeoChangeDocument as EngineGeoChange } from './geo/index';
@@ -63,6 +64,9 @@ interface GeoDate {
 interface KeptMedical {
   kind: 'medical';
   dir: string;
+  /** The document as compare made it (its own targets), and each track's slice count at baseline for the target rules. */
+  change: MedicalChange;
+  baselineSlices: Map<number, number>;
   width: number;
   height: number;
   depth: number;
@@ -262,7 +266,7 @@ export class CompareStore {
       trackSlices,
       change,
       grid: { width: base.width, height: base.height, depth: base.depth, spacingMm: g.spacingMm, originMm: g.originMm, direction: g.direction },
-      kept: { kind: 'medical', dir, width: base.width, height: base.height, depth: base.depth, dates: kept },
+      kept: { kind: 'medical', dir, change, baselineSlices: baselineSlices(change, base.measures), width: base.width, height: base.height, depth: base.depth, dates: kept },
     };
   }
 
@@ -398,6 +402,16 @@ export class CompareStore {
       }
     }
     return { compareId: request.compareId, timepoint: t, z: request.z, width: outW, height: outH, scale, rgba, overlay, window };
+  }
+
+  /**
+   * The medical document with user-chosen RECIST target lesions (track ids), recomputed from the one compare made;
+   * null restores compare's own choice. Refuses (with the reason) tracks that are no possible targets.
+   */
+  targets(compareId: string, tracks: number[] | null): MedicalChangeDocument {
+    const k = this.get(compareId);
+    if (k.kind !== 'medical') throw new InputError(compareId, 'target lesions apply to medical comparisons');
+    return tracks === null ? k.change : withTargets(k.change, tracks, { baselineSlices: k.baselineSlices });
   }
 
   /** Forgets a comparison and removes its work files. */

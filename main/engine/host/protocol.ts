@@ -5,7 +5,7 @@ import type { ImageInfo, ModelSummary } from '../../../preload/formats';
 import type { DevicePlan, EditOperation, EditResult, JobProgress, ResultExportFormat, SessionView, PixelProbe, ResultProbability, ResultProbabilityRequest, ResultSlice, ResultSliceRequest, SegmentRequest, SliceBitmap, SliceRequest, TileBitmap, TileRequest } from '../../../preload/api';
 import type { ExportMeasurement } from '../../../preload/api';
 import type { CompareRunInput, EngineService, OpenOptions } from '../service';
-import type { CompareRequest, CompareResult, CompareSlice, CompareSliceRequest } from '../../../preload/compare';
+import type { CompareRequest, CompareResult, CompareSlice, CompareSliceRequest, MedicalChangeDocument } from '../../../preload/compare';
 import type { ImageWindows, PatientHeader, PixelSize } from '../../../preload/api';
 import type { DicomFolderScan } from '../io/dicom/scan';
 import type { AutosaveEntry, RestoredSession } from '../session/workspace';
@@ -42,6 +42,7 @@ export interface EngineCalls {
   compareRun: { params: [inputs: CompareRunInput[], request: Omit<CompareRequest, 'handles' | 'resultIds'>]; result: CompareResult };
   compareSlice: { params: [request: CompareSliceRequest]; result: CompareSlice };
   compareClose: { params: [compareId: string]; result: void };
+  compareTargets: { params: [compareId: string, tracks: number[] | null]; result: MedicalChangeDocument };
   newResult: { params: [path: string, modelId: string | null, options?: OpenOptions]; result: NewResult };
   promptModels: { params: []; result: ModelSummary[] };
   promptOpen: { params: [path: string, modelId: string | null, options?: OpenOptions]; result: PromptOpened };
@@ -53,7 +54,7 @@ export interface EngineCalls {
 }
 
 export type EngineMethod = keyof EngineCalls;
-export const ENGINE_METHODS = ['info', 'slice', 'tile', 'listModels', 'addModel', 'removeModel', 'devicePlan', 'modelCompatibility', 'segment', 'windows', 'patient', 'scanFolder', 'probe', 'resultSlice', 'resultProbability', 'editResult', 'undoEdit', 'redoEdit', 'saveSession', 'openSession', 'listAutosaves', 'closeResult', 'recoverAutosave', 'discardAutosave', 'exportResult', 'compareRun', 'compareSlice', 'compareClose', 'newResult', 'promptModels', 'promptOpen', 'promptClick', 'promptBox', 'promptPropagate', 'promptClear', 'promptClose'] as const satisfies readonly EngineMethod[];
+export const ENGINE_METHODS = ['info', 'slice', 'tile', 'listModels', 'addModel', 'removeModel', 'devicePlan', 'modelCompatibility', 'segment', 'windows', 'patient', 'scanFolder', 'probe', 'resultSlice', 'resultProbability', 'editResult', 'undoEdit', 'redoEdit', 'saveSession', 'openSession', 'listAutosaves', 'closeResult', 'recoverAutosave', 'discardAutosave', 'exportResult', 'compareRun', 'compareSlice', 'compareClose', 'compareTargets', 'newResult', 'promptModels', 'promptOpen', 'promptClick', 'promptBox', 'promptPropagate', 'promptClear', 'promptClose'] as const satisfies readonly EngineMethod[];
 
 // Compile-time check that every EngineService method has a wire entry and vice versa.
 type _SameKeys = [Exclude<keyof EngineService, EngineMethod>, Exclude<EngineMethod, keyof EngineService>] extends [never, never] ? true : never;

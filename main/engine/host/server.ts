@@ -156,6 +156,8 @@ export function serveEngine(service: EngineService, transport: HostTransport): {
         return service.compareSlice(p[0] as Parameters<EngineService['compareSlice']>[0]);
       case 'compareClose':
         return service.compareClose(p[0] as string);
+      case 'compareTargets':
+        return service.compareTargets(p[0] as string, p[1] as number[] | null);
       case 'newResult':
         return service.newResult(p[0] as string, p[1] as string | null, p[2] as OpenOptions | undefined);
       case 'promptModels':
