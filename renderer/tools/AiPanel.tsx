@@ -22,7 +22,7 @@ export function AiPanel() {
   const depth = image.info.depth;
   const propagating = v.jobId !== null && job?.jobId === v.jobId;
   const progress = propagating ? job?.progress : null;
-  const span = v.slices.length > 1 ? `slices ${v.slices[0]! + 1}–${v.slices[v.slices.length - 1]! + 1}` : v.slices.length === 1 ? `slice ${v.slices[0]! + 1}` : 'no object yet';
+  const span = v.slices.length === 0 ? 'no object yet' : depth === 1 ? 'outlined' : v.slices.length > 1 ? `slices ${v.slices[0]! + 1}–${v.slices[v.slices.length - 1]! + 1}` : `slice ${v.slices[0]! + 1}`;
   return (
     <section className="panel" data-testid="ai-panel">
       <h2>AI outline</h2>

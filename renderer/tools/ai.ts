@@ -178,13 +178,29 @@ async function busyWhile(label: string, run: () => Promise<void>): Promise<void>
   }
 }
 
+/**
+ * Runs a call on the open prompt; when the engine host no longer has it (the engine restarted), the model is opened
+ * again and the call repeated once (the object so far went with the old host).
+ */
+async function onPrompt<T>(call: (promptId: string) => Promise<T>): Promise<T | null> {
+  const promptId = await ensurePrompt();
+  if (!promptId) return null;
+  try {
+    return await call(promptId);
+  } catch (err) {
+    if (!/AI tool was closed/.test(err instanceof Error ? err.message : '')) throw err;
+    state.promptId = null;
+    const again = await ensurePrompt();
+    return again ? call(again) : null;
+  }
+}
+
 async function clickAt(x: number, y: number, z: number, positive: boolean): Promise<void> {
   await busyWhile('AI: outlining...', async () => {
-    const promptId = await ensurePrompt();
-    if (!promptId) return;
     state.clicks.push({ x, y, z, positive });
     changed();
-    const answer = await api().promptClick({ promptId, z, x, y, positive });
+    const answer = await onPrompt((promptId) => api().promptClick({ promptId, z, x, y, positive }));
+    if (!answer) return;
     took(answer);
     state.lastClickMs = answer.modelSeconds * 1000;
   });
@@ -194,9 +210,8 @@ async function clickAt(x: number, y: number, z: number, positive: boolean): Prom
 
 async function boxAt(z: number, a: Point, b: Point): Promise<void> {
   await busyWhile('AI: outlining...', async () => {
-    const promptId = await ensurePrompt();
-    if (!promptId) return;
-    const answer = await api().promptBox({ promptId, z, x0: Math.floor(a[0]), y0: Math.floor(a[1]), x1: Math.floor(b[0]), y1: Math.floor(b[1]) });
+    const answer = await onPrompt((promptId) => api().promptBox({ promptId, z, x0: Math.floor(a[0]), y0: Math.floor(a[1]), x1: Math.floor(b[0]), y1: Math.floor(b[1]) }));
+    if (!answer) return;
     took(answer);
     state.lastClickMs = answer.modelSeconds * 1000;
   });
@@ -257,8 +272,11 @@ export async function accept(): Promise<void> {
     }
     const { selectedId, activeClassId, result } = getState();
     const exists = selectedId !== null && result?.document.instances.some((r) => r.id === selectedId);
+    const depth = result?.undoStack.length ?? 0;
     await cmd.edit({ op: 'acceptPrompt', masks, target: exists ? { instanceId: selectedId } : { newInstanceOfClass: activeClassId } });
-    if (state.promptId) await api().promptClear(state.promptId);
+    // A refused edit (its error is shown) keeps the outline, so the work is not lost.
+    if ((getState().result?.undoStack.length ?? 0) <= depth) return;
+    if (state.promptId) await api().promptClear(state.promptId).catch(() => undefined);
     forget();
   });
 }

@@ -2,7 +2,8 @@
 // around its largest lesion slice; press A, click inside the lesion and the outline appears over it, an exclusion
 // click changes it, Enter adds the object to the measurements table with a volume, Ctrl+Z takes it away; Propagate
 // carries a click through the slices; the generated SAM-signature pair runs through the same path. Chromium + test
-// host + the real engine host with the shipped interactive model; screenshots in test-results/.
+// host + the real engine host with the shipped interactive model; screenshots in test-results/. Then a Sentinel-2
+// GeoTIFF (10 m pixels): a click on a field gives its parcel, and the table shows its area in hectares.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,6 +18,9 @@ import { RESULTS, cellText, imageToPage, readState, skipReason, startSession, un
 
 const root = join(__dirname, '..', '..');
 const brainModel = join(root, 'models', 'interactive-brain-flair');
+const geoModel = join(root, 'models', 'interactive-geo-rgb');
+const sentinel = join(root, '..', 'shared', 'data', 'landcover-sentinel2-korea');
+const SENTINEL_TILE = '202309_patchN_1';
 const lgg = join(root, '..', 'shared', 'data', 'tumor-lgg-flair');
 const splits = join(root, 'models', 'training', 'splits', 'brain_val.txt');
 const missing = skipReason ?? (!existsSync(lgg) || !existsSync(splits) ? '../shared/data/tumor-lgg-flair or the validation split is missing' : !existsSync(join(brainModel, 'model.onnx')) ? 'models/interactive-brain-flair is missing' : null);
@@ -229,4 +233,89 @@ describe.skipIf(missing !== null)(`UI: the AI tool on a FLAIR lesion${missing ==
     await until(() => readState(page), (v) => v.instanceIds.length === 2, 60_000, 'second object');
     expect(s.problems).toEqual([]);
   }, 120_000);
+});
+
+/** The largest 4-connected region of `value` that does not touch the raster's edge, as a 0/1 mask. */
+function largestInnerRegion(labels: ArrayLike<number>, W: number, H: number, value: number): Uint8Array {
+  const seen = new Uint8Array(W * H);
+  let best: number[] = [];
+  for (let start = 0; start < W * H; start++) {
+    if (seen[start] || labels[start] !== value) continue;
+    const region: number[] = [];
+    let edge = false;
+    const stack = [start];
+    seen[start] = 1;
+    while (stack.length) {
+      const i = stack.pop()!;
+      region.push(i);
+      const x = i % W;
+      const y = Math.floor(i / W);
+      if (x === 0 || y === 0 || x === W - 1 || y === H - 1) edge = true;
+      for (const j of [x > 0 ? i - 1 : -1, x < W - 1 ? i + 1 : -1, y > 0 ? i - W : -1, y < H - 1 ? i + W : -1]) {
+        if (j >= 0 && !seen[j] && labels[j] === value) {
+          seen[j] = 1;
+          stack.push(j);
+        }
+      }
+    }
+    if (!edge && region.length > best.length) best = region;
+  }
+  const out = new Uint8Array(W * H);
+  for (const i of best) out[i] = 1;
+  return out;
+}
+
+const geoMissing = skipReason ?? (!existsSync(join(sentinel, 'images', `${SENTINEL_TILE}.tif`)) ? '../shared/data/landcover-sentinel2-korea is missing' : !existsSync(join(geoModel, 'model.onnx')) ? 'models/interactive-geo-rgb is missing' : null);
+
+describe.skipIf(geoMissing !== null)(`UI: the AI tool on a Sentinel-2 GeoTIFF${geoMissing === null ? '' : ` (skipped: ${geoMissing})`}`, () => {
+  let s: Session;
+  let dir: string;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'delineate-ui-ai-geo-'));
+    const models = join(dir, 'models');
+    writeTestModels(models);
+    for (const f of ['manifest.json', 'model.onnx', 'README.md']) cpSync(join(geoModel, f), join(models, 'interactive-geo-rgb', f));
+    s = await startSession(models);
+  }, 120_000);
+
+  afterAll(async () => {
+    await s?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('a click on a field gives its parcel; accepted, the table shows it in hectares', async () => {
+    const { page, host } = s;
+    // Sentinel-2 labels: class 3 = field (classes.json); the largest field region inside the tile is the target.
+    const labels = await openImage(join(sentinel, 'labels', `${SENTINEL_TILE.replace('patchN', 'mask')}.tif`));
+    const { width: W, height: H } = labels;
+    const band = (await labels.read({ channels: [0] })).data;
+    await labels.close();
+    const parcel = largestInnerRegion(band, W, H, 3);
+    const parcelPx = parcel.reduce((a, b) => a + b, 0);
+    expect(parcelPx).toBeGreaterThan(100);
+    const seed = deepestPoint(parcel, W, H)!;
+
+    host.setNextDialogPath(join(sentinel, 'images', `${SENTINEL_TILE}.tif`));
+    await page.getByTestId('open-button').click();
+    await page.getByTestId('status-size').filter({ hasText: `${W} × ${H}` }).waitFor();
+    await page.getByTestId('fit-button').click();
+    await page.keyboard.press('a');
+    await page.getByTestId('ai-panel').waitFor();
+    await clickImage(page, seed.x, seed.y);
+    const px = await until(() => aiPixels(page), (n) => n > 0, 60_000, 'parcel outline');
+    await page.screenshot({ path: join(RESULTS, 'ui-ai-geotiff-parcel.png') });
+    await page.keyboard.press('Enter');
+    await until(() => readState(page), (v) => v.instanceIds.length === 1, 60_000, 'accepted parcel');
+    const rec = await page.evaluate(() => window.__delineateState!().result!.document.instances[0]!);
+    expect(rec.pixelCount).toBe(px);
+    // 10 m pixels: about 100 m² each (areas are measured on the ellipsoid); the table reads hectares once the class
+    // covers one.
+    const areaM2 = rec.areaM2 as number;
+    expect(Math.abs(areaM2 - px * 100) / (px * 100)).toBeLessThan(0.01);
+    expect(px).toBeGreaterThanOrEqual(100);
+    expect(await page.getByTestId('sort-areaHa').textContent()).toContain('ha');
+    expect(Number(await cellText(page, rec.id, 'areaHa'))).toBeCloseTo(areaM2 / 10_000, 2);
+    expect(s.problems).toEqual([]);
+  }, 180_000);
 });
