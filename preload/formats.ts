@@ -222,6 +222,11 @@ export interface ModelPostprocess {
   /** Drop components smaller than this fraction of their class's largest component (0..1). */
   minComponentFraction?: number;
   /**
+   * Drop components, other than their class's largest, whose mean probability is below this (0..1): a second real
+   * lesion is confident throughout, most false-positive blobs are not. Needs the model's probabilities (segment).
+   */
+  minComponentMeanProbability?: number;
+  /**
    * Drop objects (after touching ones are split) covering less ground than this, in m²: the labels' minimum
    * mapping unit. 2D rasters only: a geo raster by its own pixel area, any other picture at the model's
    * `resolution.mPerPx` (without either it does not apply).

@@ -251,7 +251,7 @@ export function postprocess(p: PostprocessInput): { instances: InstancesDocument
     p.onStep?.(doneWeight, totalWeight);
   };
   if (p.filter && !p.given) {
-    filterComponents({ labels: p.labels, width: p.width, height: p.height, depth: p.depth, nodataLabel: p.nodataLabel, connectivity: p.connectivity }, p.filter);
+    filterComponents({ labels: p.labels, width: p.width, height: p.height, depth: p.depth, nodataLabel: p.nodataLabel, connectivity: p.connectivity, ...(p.probability ? { probability: p.probability } : {}) }, p.filter);
     stepDone(STEP_WEIGHT.filter);
   }
   if (p.given) {

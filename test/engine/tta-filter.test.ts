@@ -100,6 +100,39 @@ describe('filterComponents', () => {
     expect(labels.filter((v) => v === 2)).toHaveLength(5);
   });
 
+  it('drops other components whose mean probability is under the bound, keeping a confident second one', () => {
+    const labels = map();
+    // Class 1: the 9-px block is unsure (0.6: the largest, kept anyway), the single pixel at (8, 1) sure (0.97).
+    // Class 2: the 2x2 block is sure (0.99 on all four pixels), the single pixel at (11, 0) is not (0.7).
+    const probability = new Float32Array(labels.length).fill(0.6);
+    probability[12 + 8] = 0.97;
+    for (const i of [4, 5, 16, 17]) probability[i] = 0.99;
+    probability[11] = 0.7;
+    const out = filterComponents({ ...base, labels, probability }, { minComponentMeanProbability: 0.9 });
+    expect(out).toEqual({ removedComponents: 1, removedPixels: 1 });
+    expect(labels[12 + 8]).toBe(1);
+    expect(labels[11]).toBe(0);
+    expect(labels.filter((v) => v === 1)).toHaveLength(10);
+    expect(labels.filter((v) => v === 2)).toHaveLength(4);
+  });
+
+  it('judges a component by its mean, not its peak, and does nothing without probabilities', () => {
+    // One class: a 10-px block, a 4-px block with one sure pixel (mean 0.7), a 3-px run sure throughout.
+    const rows = ['11111...22..', '11111...22..', '............', '.........333'];
+    const make = (): Uint8Array => Uint8Array.from(rows.join('').split('').map((ch) => (ch === '.' ? 0 : 1)));
+    const probability = new Float32Array(48).fill(0.6);
+    probability[8] = 1;
+    for (const i of [45, 46, 47]) probability[i] = 0.95;
+    const labels = make();
+    filterComponents({ ...base, labels, probability }, { minComponentMeanProbability: 0.9 });
+    expect(labels.filter((v) => v === 1)).toHaveLength(13);
+    expect(labels[8]).toBe(0);
+    expect(labels[46]).toBe(1);
+    const noProb = make();
+    expect(filterComponents({ ...base, labels: noProb }, { minComponentMeanProbability: 0.9 })).toEqual({ removedComponents: 0, removedPixels: 0 });
+    expect(noProb.filter((v) => v === 1)).toHaveLength(17);
+  });
+
   it('leaves nodata alone and counts 3D components once across slices', () => {
     // Two slices of 3 x 1: a column through both slices (2 px) and a single pixel on slice 1.
     const labels = Uint8Array.from([1, 0, 255, 1, 0, 1]);

@@ -268,12 +268,13 @@ export function validateManifest(value: unknown, file: string): ModelManifest {
     const post: NonNullable<ModelManifest['postprocess']> = {};
     if (pp.keepLargestComponents !== undefined) post.keepLargestComponents = c.int(pp.keepLargestComponents, 'postprocess.keepLargestComponents', 1);
     if (pp.minComponentFraction !== undefined) post.minComponentFraction = c.num(pp.minComponentFraction, 'postprocess.minComponentFraction', 0, 1);
+    if (pp.minComponentMeanProbability !== undefined) post.minComponentMeanProbability = c.num(pp.minComponentMeanProbability, 'postprocess.minComponentMeanProbability', 0, 1);
     if (pp.minObjectAreaM2 !== undefined) post.minObjectAreaM2 = c.num(pp.minObjectAreaM2, 'postprocess.minObjectAreaM2', 0, 1e12);
     if (pp.regularize !== undefined) {
       const r = c.obj(pp.regularize, 'postprocess.regularize');
       post.regularize = { shape: c.oneOf(r.shape, 'postprocess.regularize.shape', ['rectangle'] as const), minFill: c.num(r.minFill, 'postprocess.regularize.minFill', 0, 1) };
     }
-    const known = ['keepLargestComponents', 'minComponentFraction', 'minObjectAreaM2', 'regularize'];
+    const known = ['keepLargestComponents', 'minComponentFraction', 'minComponentMeanProbability', 'minObjectAreaM2', 'regularize'];
     const unknown = Object.keys(pp).filter((k) => !known.includes(k));
     if (unknown.length) c.fail(`postprocess.${unknown[0]!}`, `is not a known post-processing step (${known.join(', ')})`);
     manifest.postprocess = post;
