@@ -163,6 +163,32 @@ export interface ModelManifest {
   training?: Record<string, unknown>;
   /** Prompt models (task "prompt") only: how clicks reach the model. */
   interactive?: InteractiveSpec;
+  /** Probability calibration fitted on the validation split; the engine applies it before thresholds/argmax. */
+  calibration?: ModelCalibration;
+}
+
+/**
+ * Temperature scaling of the model's probabilities, p' = sigmoid(logit(p) / T + bias) for sigmoid outputs and
+ * p'_k = softmax(log p / T)_k over the softmax channels (class + background), applied to the averaged output of
+ * the test-time flips. Fitted on the validation split only; the ECE figures use 15 equal-width bins over the
+ * pixels whose class probability lies in [0.01, 0.99] (one-vs-rest per class for softmax models).
+ */
+export interface ModelCalibration {
+  temperature: number;
+  /** Sigmoid outputs only: p' = sigmoid(logit(p) / T + bias) (Platt scaling); default 0. */
+  bias?: number;
+  fittedOn: 'validation';
+  /** Expected calibration error after calibration, on the validation and the test split. */
+  eceValidation?: number;
+  eceTest?: number;
+  /**
+   * Size ranges (`volumeMlRange`, `areaM2Range`, ...; definition in main/engine/measure/index.ts): low = the
+   * object's pixels whose calibrated probability of its class is >= innerThreshold; high = the object plus the
+   * pixels connected to it (for a class total: anywhere) whose probability of that class is >= outerThreshold.
+   * Thresholds chosen on validation so that the true size lies inside for at least 85 % of validation objects.
+   */
+  sizeRange?: { innerThreshold: number; outerThreshold: number; [figure: string]: unknown };
+  [figure: string]: unknown;
 }
 
 /**

@@ -24,6 +24,8 @@ import { regularizeRectangles } from './postprocess/regularize';
 import { countLabels, measureInstances, pixelUnit } from './measure/index';
 import { geoMeasurer } from './measure/geo';
 import { writeZones } from './measure/zones';
+import { addSizeRanges, sizeRangesPx } from './measure/ranges';
+import { applyCalibration, calibratedOutputs, calibrationOf } from './inference/calibration';
 import { overlayBitmap } from './export/overlay';
 import { resultRasters, writeResultFolder, type ResultRasters } from './export/results';
 import { modelMinObjectPx, openSession, prepareSegment, inferenceRecord, sourceRecord, tileProgress, timedRun, validityOf, type SegmentOptions } from './segment-setup';
@@ -85,6 +87,11 @@ export async function segmentImage(src: ImageSource, options: SegmentOptions, on
   const plane = W * H;
   const { labels, nodataLabel } = labelArrayFor(m.classes.length, plane * D);
   const probability = new Float32Array(plane * D);
+  const calibration = calibrationOf(m, options.calibration !== false);
+  const outputs = calibratedOutputs(m.outputs, calibration);
+  // The size ranges need the calibrated probabilities and the thresholds fitted on them.
+  const sizeRange = options.calibration !== false ? m.calibration?.sizeRange : undefined;
+  const alternative = sizeRange ? { labels: labelArrayFor(m.classes.length, plane * D).labels, probability: new Float32Array(plane * D) } : null;
   // The boundary (or distance) head of each slice, kept for the instance split after all slices ran.
   const boundary = split ? new Float32Array(plane * D) : null;
   const probLength = m.classes.length * plane * D;
@@ -124,9 +131,14 @@ export async function segmentImage(src: ImageSource, options: SegmentOptions, on
         labels.fill(nodataLabel, z * plane, (z + 1) * plane);
         continue;
       }
-      const sliceLabels = probabilitiesToLabels(result.data, result.channels, plane, m.outputs, m.classes.length, valid);
+      applyCalibration(result.data, result.channels, plane, m.outputs, m.classes.length, calibration);
+      const sliceLabels = probabilitiesToLabels(result.data, result.channels, plane, outputs, m.classes.length, valid);
       labels.set(sliceLabels.labels, z * plane);
       probability.set(sliceLabels.probability, z * plane);
+      if (alternative) {
+        alternative.labels.set(sliceLabels.altLabels, z * plane);
+        alternative.probability.set(sliceLabels.altProbability, z * plane);
+      }
       if (boundary && split) {
         if (split.channel >= result.channels) throw new InputError(model.onnxPath, `${split.kind} channel ${split.channel} does not exist: the model outputs ${result.channels} channels`);
         const head = result.data.subarray(split.channel * plane, (split.channel + 1) * plane);
@@ -163,6 +175,7 @@ export async function segmentImage(src: ImageSource, options: SegmentOptions, on
     ...(boundary ? { boundary } : {}),
     ...(prep.postprocess ? { filter: prep.postprocess } : {}),
     ...(prep.postprocess?.regularize ? { regularize: prep.postprocess.regularize } : {}),
+    ...(alternative && sizeRange ? { alternative, sizeRange } : {}),
   });
   // Post-processing runs in one piece: a cancel that arrived meanwhile still discards the run.
   throwIfAborted(signal);
@@ -171,7 +184,7 @@ export async function segmentImage(src: ImageSource, options: SegmentOptions, on
     source: sourceRecord(src, geometry),
     model: { id: m.id, name: m.name, version: m.version },
     inference: {
-      ...inferenceRecord({ prep, session, tiles: totalTiles, seconds, inferenceMs: clock.ms, tilesSkipped, ...(options.threads ? { threads: options.threads } : {}), postprocessed: 'all' }),
+      ...inferenceRecord({ prep, session, tiles: totalTiles, seconds, inferenceMs: clock.ms, tilesSkipped, ...(options.threads ? { threads: options.threads } : {}), postprocessed: 'all', calibration }),
       instanceSplit: post.instanceSplit,
     },
     ...(prep.warnings.length ? { warnings: prep.warnings } : {}),
@@ -210,6 +223,10 @@ export interface PostprocessInput {
   regularize?: ModelPostprocess['regularize'];
   /** Told after each step how much of the work (by step weight) is done: `done` of `total`. */
   onStep?: (done: number, total: number) => void;
+  /** Most probable other class per pixel and its probability (probabilitiesToLabels), for the size ranges. */
+  alternative?: { labels: LabelArray; probability: Float32Array };
+  /** The manifest's calibration.sizeRange: with probability and alternative, every size gets a [low, high]. */
+  sizeRange?: { innerThreshold: number; outerThreshold: number };
 }
 
 /** Rough cost of post-processing one voxel (components, measurements), for the estimate before the first step ends. */
@@ -246,6 +263,8 @@ export function postprocess(p: PostprocessInput): { instances: InstancesDocument
   const regularizing = Boolean(p.regularize && !p.given && p.depth === 1);
   const totalWeight = (filtering ? STEP_WEIGHT.filter : 0) + STEP_WEIGHT.instances + (regularizing ? STEP_WEIGHT.regularize : 0) + STEP_WEIGHT.measure;
   let doneWeight = 0;
+  // The model's labels before the clean-up, so the size ranges can count pixels it removed.
+  const assignedLabels = p.sizeRange && p.alternative && p.probability && !p.given ? p.labels.slice() : null;
   const stepDone = (w: number): void => {
     doneWeight += w;
     p.onStep?.(doneWeight, totalWeight);
@@ -325,6 +344,24 @@ export function postprocess(p: PostprocessInput): { instances: InstancesDocument
     connectivity: p.connectivity,
   });
   stepDone(STEP_WEIGHT.measure);
+  if (p.sizeRange && p.probability && p.alternative && assignedLabels) {
+    const ranges = sizeRangesPx({
+      instances: cc.instances,
+      instanceClass: cc.stats.map((s) => s.classId),
+      probability: p.probability,
+      assignedLabels,
+      altLabels: p.alternative.labels,
+      altProbability: p.alternative.probability,
+      width: p.width,
+      height: p.height,
+      depth: p.depth,
+      connectivity: p.connectivity,
+      classCount: p.classes.length,
+      innerThreshold: p.sizeRange.innerThreshold,
+      outerThreshold: p.sizeRange.outerThreshold,
+    });
+    return { ...addSizeRanges(measured.instances, measured.classes, ranges), instanceMap: cc.instances, instanceSplit };
+  }
   return { ...measured, instanceMap: cc.instances, instanceSplit };
 }
 

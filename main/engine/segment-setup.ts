@@ -34,6 +34,8 @@ export interface SegmentOptions {
   probabilitiesMaxBytes?: number;
   /** Apply the manifest's test-time flips (default true; `--no-tta` turns them off). */
   testTimeFlips?: boolean;
+  /** Apply the manifest's probability calibration (default true; off to fit a new one on raw outputs). */
+  calibration?: boolean;
   /** Apply the manifest's component filters (default true; `--no-postprocess` turns them off). */
   modelPostprocess?: boolean;
   /** Components connectivity; default 8 in 2D, 26 in 3D. */
@@ -236,6 +238,8 @@ export function inferenceRecord(r: {
   threads?: number;
   /** Which of the manifest's filters ran: all of them in memory; the windowed path only the per-object ones. */
   postprocessed: 'all' | 'per-object';
+  /** The calibration applied to the probabilities. */
+  calibration?: { temperature: number; bias: number };
 }): InferenceRecord {
   const { prep } = r;
   return {
@@ -250,6 +254,7 @@ export function inferenceRecord(r: {
     ...(r.threads ? { threads: r.threads } : {}),
     ...(r.session.skipped.length ? { skippedDevices: r.session.skipped } : {}),
     ...(prep.tileTransforms.flips ? { testTimeFlips: prep.tileTransforms.flips } : {}),
+    ...(r.calibration && (r.calibration.temperature !== 1 || r.calibration.bias !== 0) ? { calibration: r.calibration } : {}),
     ...appliedPostprocess(prep.postprocess, r.postprocessed),
     ...resampleRecord(prep.resample),
   };

@@ -88,11 +88,17 @@ export function csvField(value: unknown): string {
 
 const AXES = ['X', 'Y', 'Z'];
 
-/** Flattens one instance to CSV columns: bbox -> bboxMinX.., number arrays -> nameX/nameY/nameZ. */
+/**
+ * Flattens one instance to CSV columns: bbox -> bboxMinX.., size ranges (volumeMlRange ...) -> volumeMlLow /
+ * volumeMlHigh, other number arrays -> nameX/nameY/nameZ.
+ */
 export function flattenRecord(rec: InstanceRecord): Array<[string, unknown]> {
   const out: Array<[string, unknown]> = [];
   for (const [key, value] of Object.entries(rec)) {
-    if (key === 'bbox') {
+    if (key.endsWith('Range') && Array.isArray(value) && value.length === 2) {
+      const base = key.slice(0, -'Range'.length);
+      out.push([`${base}Low`, value[0]], [`${base}High`, value[1]]);
+    } else if (key === 'bbox') {
       rec.bbox.min.forEach((v, i) => out.push([`bboxMin${AXES[i] ?? i}`, v]));
       rec.bbox.max.forEach((v, i) => out.push([`bboxMax${AXES[i] ?? i}`, v]));
     } else if (Array.isArray(value) && value.length <= 3 && value.every((v) => typeof v === 'number')) {

@@ -3,7 +3,7 @@
 // is described from its Deepness-style metadata_props (QGIS Deepness / GeoDeep models work unchanged).
 import { promises as fs, existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import type { ImageKind, InteractiveSpec, ManifestClass, ModelManifest, ModelSummary, NormalizationSpec } from '../../../preload/formats';
+import type { ImageKind, InteractiveSpec, ManifestClass, ModelCalibration, ModelManifest, ModelSummary, NormalizationSpec } from '../../../preload/formats';
 import { InputError } from '../image';
 import { readOnnxInfo, type OnnxModelInfo } from './onnx-meta';
 import { isNonCommercialLicense } from './license';
@@ -282,8 +282,24 @@ export function validateManifest(value: unknown, file: string): ModelManifest {
   if (m.card !== undefined) manifest.card = c.str(m.card, 'card');
   if (m.training !== undefined) manifest.training = c.obj(m.training, 'training');
   if (interactive) manifest.interactive = interactive;
+  if (m.calibration !== undefined) manifest.calibration = checkCalibration(c, m.calibration);
   if (path.isAbsolute(manifest.file) || manifest.file.split(/[\\/]/).includes('..')) c.fail('file', 'must be a path inside the model folder');
   return manifest;
+}
+
+/** The manifest's `calibration` block: a positive temperature, optional size-range thresholds (0..1). */
+function checkCalibration(c: Checker, value: unknown): ModelCalibration {
+  const k = c.obj(value, 'calibration');
+  const out: ModelCalibration = { ...k, temperature: c.num(k.temperature, 'calibration.temperature', 0.05, 20), fittedOn: c.oneOf(k.fittedOn, 'calibration.fittedOn', ['validation'] as const) };
+  for (const key of ['eceValidation', 'eceTest'] as const) if (k[key] !== undefined) out[key] = c.num(k[key], `calibration.${key}`, 0, 1);
+  if (k.bias !== undefined) out.bias = c.num(k.bias, 'calibration.bias', -20, 20);
+  if (k.sizeRange !== undefined) {
+    const r = c.obj(k.sizeRange, 'calibration.sizeRange');
+    const innerThreshold = c.num(r.innerThreshold, 'calibration.sizeRange.innerThreshold', 0, 1);
+    const outerThreshold = c.num(r.outerThreshold, 'calibration.sizeRange.outerThreshold', 0, 1);
+    out.sizeRange = { ...r, innerThreshold, outerThreshold };
+  }
+  return out;
 }
 
 /** Reads, parses and validates one manifest.json. */

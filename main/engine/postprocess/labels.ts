@@ -10,6 +10,13 @@ export interface LabelResult {
   labels: LabelArray;
   /** Probability of the assigned class (for label 0: of background, or 1 - max class probability). */
   probability: Float32Array;
+  /**
+   * The most probable class other than the assigned one (its label; 0 = none) and its probability: where the
+   * object could grow (size ranges, measure/ranges.ts). Sigmoid: a no-class pixel's best class; a class pixel's
+   * next class above 0, if any. Softmax: the next class after the assigned one (background excluded).
+   */
+  altLabels: LabelArray;
+  altProbability: Float32Array;
   nodataLabel: number;
 }
 
@@ -44,6 +51,8 @@ export function probabilitiesToLabels(
   for (const ch of chans) if (ch >= channels) throw new Error(`class channel ${ch} does not exist: the model has ${channels} output channels`);
   const { labels, nodataLabel } = labelArrayFor(classCount, pixels);
   const probability = new Float32Array(pixels);
+  const altLabels = labelArrayFor(classCount, pixels).labels;
+  const altProbability = new Float32Array(pixels);
   const sigmoid = outputs.type === 'sigmoid' || (outputs.type === 'logits' && channels === 1);
   // Channel 0 is background for softmax/logits unless the manifest says there is none or gives channel 0 another
   // role (a class, the boundary or the distance head).
@@ -57,16 +66,36 @@ export function probabilitiesToLabels(
     }
     let best = -1;
     let bestP = hasBackground ? probs[i]! : -Infinity;
+    // Best and second-best class channel (background left out), for the alternative class.
+    let top = -1;
+    let topP = -Infinity;
+    let second = -1;
+    let secondP = -Infinity;
     for (let k = 0; k < chans.length; k++) {
       const p = probs[chans[k]! * pixels + i]!;
       if (p > bestP) {
         bestP = p;
         best = k;
       }
+      if (p > topP) {
+        second = top;
+        secondP = topP;
+        top = k;
+        topP = p;
+      } else if (p > secondP) {
+        second = k;
+        secondP = p;
+      }
     }
     if (best >= 0 && threshold !== undefined && !hasBackground && bestP < threshold) best = -1;
     labels[i] = best + 1;
     probability[i] = best >= 0 ? bestP : hasBackground ? bestP : 1 - Math.max(0, bestP);
+    const alt = best === top ? second : top;
+    const altP = best === top ? secondP : topP;
+    if (alt >= 0 && altP > 0) {
+      altLabels[i] = alt + 1;
+      altProbability[i] = altP;
+    }
   }
-  return { labels, probability, nodataLabel };
+  return { labels, probability, altLabels, altProbability, nodataLabel };
 }

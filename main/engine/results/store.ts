@@ -400,8 +400,11 @@ export class ResultStore {
     const geo = r.geometry.type === 'geo' ? geoMeasurer(r.geometry, r.width, r.height) : null;
     return r.document.classes.map((c) => {
       const pixelCount = r.classPixelCounts[c.id] ?? 0;
+      // The model's size range (measure/ranges.ts) no longer describes a class a person edited: dropped, not kept stale.
+      const edited = instances.some((i) => i.classId === c.id && i.edited === true) || pixelCount !== c.pixelCount;
+      const kept = edited ? Object.fromEntries(Object.entries(c).filter(([k]) => !k.endsWith('Range'))) : c;
       const rec: ClassRecord = {
-        ...c,
+        ...(kept as ClassRecord),
         instanceCount: instances.reduce((n, i) => n + (i.classId === c.id ? 1 : 0), 0),
         pixelCount,
         ...sizeFields(pixelCount, unit, is3D),
