@@ -1,7 +1,9 @@
 // Status bar: what is open (name, size, kind, type, geometry), the cursor read-out (pixel, value in modality
 // units such as HU, patient mm or lon/lat, the object under it), the zoom and the engine.
+import { useSyncExternalStore } from 'react';
 import type { ImageInfo, PixelProbe } from '../preload/api';
 import { useStore } from './state/store';
+import { aiVersion, aiView, subscribeAi } from './tools/ai';
 import { instanceAt } from './viewer/Viewer';
 import { trim, userPixelSize } from './viewer/units';
 
@@ -43,6 +45,10 @@ export function StatusBar() {
   const engine = useStore((s) => s.engine);
   const resultSlice = useStore((s) => s.resultSlice);
   const result = useStore((s) => s.result);
+  const tool = useStore((s) => s.tool);
+  // The AI tool's model time per click, while the tool is on.
+  useSyncExternalStore(subscribeAi, aiVersion);
+  const clickMs = tool === 'ai' ? aiView().lastClickMs : null;
   const info = image?.info;
   const p = probe && cursor && probe.x === cursor.x && probe.y === cursor.y && probe.z === (cursor.z ?? z) ? probe : null;
   // The instance under a cursor on a coronal/sagittal view (cursor.z set) is not on the axial map.
@@ -72,6 +78,7 @@ export function StatusBar() {
           {p && <span data-testid="status-value">{valueText(p)}</span>}
           {p && whereText(p) && <span data-testid="status-world">{whereText(p)}</span>}
           {underRec && <span data-testid="status-object">#{underRec.id} {underRec.className}</span>}
+          {clickMs !== null && <span data-testid="status-ai-ms" title="Model time of the last AI click (onnxruntime only)">AI {clickMs < 10 ? clickMs.toFixed(1) : Math.round(clickMs)} ms/click</span>}
           <span data-testid="status-zoom">{Math.round(zoomPct)}%</span>
         </>
       ) : (

@@ -168,6 +168,8 @@ describe.skipIf(missing !== null)(`UI: the AI tool on a FLAIR lesion${missing ==
     expect(first).toBeGreaterThan(lesion * 0.4);
     expect(first).toBeLessThan(lesion * 2.5);
     await page.getByTestId('ai-click-ms').waitFor();
+    // The model time per click is in the status bar too.
+    expect(await page.getByTestId('status-ai-ms').textContent()).toMatch(/^AI [\d.]+ ms\/click$/);
     // The translucent yellow fill over the lesion: red up and blue down at most probe pixels (once the view redrew).
     const tintedNow = async (): Promise<number> => (await canvasAt(page, probes)).filter((p, i) => p[0]! >= before[i]![0]! && p[2]! < before[i]![2]! - 5).length;
     await until(tintedNow, (n) => n > probes.length * 0.4, 10_000, 'the outline fill over the lesion');
@@ -217,6 +219,32 @@ describe.skipIf(missing !== null)(`UI: the AI tool on a FLAIR lesion${missing ==
     expect((rec.bbox.max[2] ?? 0) - (rec.bbox.min[2] ?? 0)).toBeGreaterThan(0);
     await page.screenshot({ path: join(RESULTS, 'ui-ai-propagated.png') });
   }, 180_000);
+
+  it('a dragged box outlines the lesion; Esc discards it', async () => {
+    const { page } = s;
+    await page.keyboard.press('Escape'); // deselect the propagated object
+    const edits = (await readState(page)).undoStack;
+    const { width: W, truth } = scene;
+    let [x0, y0, x1, y1] = [Infinity, Infinity, -1, -1];
+    truth.forEach((v, i) => {
+      if (!v) return;
+      const x = i % W;
+      const y = Math.floor(i / W);
+      [x0, y0, x1, y1] = [Math.min(x0, x), Math.min(y0, y), Math.max(x1, x), Math.max(y1, y)];
+    });
+    const a = await imageToPage(page, x0 - 3, y0 - 3);
+    const b = await imageToPage(page, x1 + 3, y1 + 3);
+    await page.mouse.move(a.x, a.y);
+    await page.mouse.down();
+    await page.mouse.move(b.x, b.y, { steps: 10 });
+    await page.mouse.up();
+    const px = await until(() => aiPixels(page), (n) => n > 0, 60_000, 'outline from the box');
+    expect(px).toBeGreaterThan(truth.reduce((p, q) => p + q, 0) * 0.3);
+    await page.keyboard.press('Escape');
+    await until(() => aiPixels(page), (n) => n === 0, 10_000, 'discarded');
+    // Nothing was accepted: the result's edits are as before.
+    expect((await readState(page)).undoStack).toEqual(edits);
+  }, 120_000);
 
   it('the SAM-signature pair runs through the same path: click, Esc discards, click again, accept', async () => {
     const { page } = s;
