@@ -59,6 +59,8 @@ export interface SuppliedPlane {
   probability: Float32Array;
   boundary: Float32Array | null;
   probBytes: Uint8Array | null;
+  /** The most probable other class and its probability, where the run gives sizes a range. */
+  alternative?: { labels: LabelArray; probability: Float32Array } | null;
   tilesSkipped: number;
 }
 
@@ -108,6 +110,10 @@ export async function segmentImage(src: ImageSource, options: SegmentOptions, on
       if (boundary && supplied.boundary) boundary.set(supplied.boundary);
       if (probBytes && supplied.probBytes) probBytes.set(supplied.probBytes);
       tilesSkipped = supplied.tilesSkipped;
+      if (alternative && supplied.alternative) {
+        alternative.labels.set(supplied.alternative.labels);
+        alternative.probability.set(supplied.alternative.probability);
+      }
     }
     const modelInput = contextStacker((z) => normalizeSlice(input, z, normalizer!), D, prep.contextSlices);
     const modelChannels = contextChannels(channels, prep.contextSlices);

@@ -27,7 +27,7 @@ import { planNormalization } from './inference/normalize';
 import { planResample } from './inference/resample';
 import { planGlobalGrid, planRegion } from './inference/region';
 import { throwIfAborted } from './inference/tiling';
-import { labelArrayFor } from './postprocess/labels';
+import { labelArrayFor, type LabelArray } from './postprocess/labels';
 import { writeResultFolder } from './export/results';
 import { openSession, prepareSegment, splitChannel, tileProgress, timedRun, type SegmentOptions } from './segment-setup';
 import type { Connectivity } from './postprocess/components';
@@ -68,6 +68,7 @@ export interface ShardOptions {
   spacingMm?: number[];
   probabilities?: boolean;
   testTimeFlips?: boolean;
+  calibration?: boolean;
   modelPostprocess?: boolean;
   resample?: boolean;
   connectivity?: Connectivity;
@@ -77,7 +78,7 @@ export interface ShardOptions {
   instanceMaxPx?: number;
 }
 
-const OPTION_KEYS: ReadonlyArray<keyof ShardOptions> = ['tileSize', 'overlap', 'batch', 'spacingMm', 'probabilities', 'testTimeFlips', 'modelPostprocess', 'resample', 'connectivity', 'minSizePx', 'windowedMinPx', 'windowPx', 'instanceMaxPx'];
+const OPTION_KEYS: ReadonlyArray<keyof ShardOptions> = ['tileSize', 'overlap', 'batch', 'spacingMm', 'probabilities', 'testTimeFlips', 'calibration', 'modelPostprocess', 'resample', 'connectivity', 'minSizePx', 'windowedMinPx', 'windowPx', 'instanceMaxPx'];
 
 function shardOptions(o: SegmentOptions): ShardOptions {
   const out: Record<string, unknown> = {};
@@ -95,6 +96,8 @@ interface WindowEntry {
   probability: boolean;
   boundary: boolean;
   probBytes: boolean;
+  /** Alternative class labels and probability (size ranges), after the rest. */
+  alternative?: boolean;
   tiles: number;
   skipped: number;
   skippedTiles: number[];
@@ -163,12 +166,14 @@ function wholeRunPath(src: ImageSource, options: SegmentOptions & { model: Resol
   return useWindowed(src, options, plan ? plan.factor[0] * plan.factor[1] : 1) ? 'windowed' : 'in-memory';
 }
 
-function windowBytes(p: WindowPlanes): { bytes: Buffer; probability: boolean; boundary: boolean; probBytes: boolean } {
+function windowBytes(p: WindowPlanes): { bytes: Buffer; probability: boolean; boundary: boolean; probBytes: boolean; alternative: boolean } {
   const parts: Buffer[] = [Buffer.from(p.labels.buffer, p.labels.byteOffset, p.labels.byteLength)];
   if (p.probability) parts.push(Buffer.from(p.probability.buffer, p.probability.byteOffset, p.probability.byteLength));
   if (p.boundary) parts.push(Buffer.from(p.boundary.buffer, p.boundary.byteOffset, p.boundary.byteLength));
   if (p.probBytes) parts.push(Buffer.from(p.probBytes.buffer, p.probBytes.byteOffset, p.probBytes.byteLength));
-  return { bytes: Buffer.concat(parts), probability: p.probability !== null, boundary: p.boundary !== null, probBytes: p.probBytes !== null };
+  const alt = p.alternative;
+  if (alt) parts.push(Buffer.from(alt.labels.buffer, alt.labels.byteOffset, alt.labels.byteLength), Buffer.from(alt.probability.buffer, alt.probability.byteOffset, alt.probability.byteLength));
+  return { bytes: Buffer.concat(parts), probability: p.probability !== null, boundary: p.boundary !== null, probBytes: p.probBytes !== null, alternative: alt !== null };
 }
 
 /**
@@ -226,6 +231,7 @@ export async function segmentShard(
         run: timedRun(session, clock),
         // The in-memory path keeps probabilities only on request; so does the windowed one.
         keepProbabilities: resolved.probabilities === true,
+        ...(resolved.calibration === false ? { calibration: false } : {}),
         signal,
         onTiles: (done) => reportTiles(tilesDone + done),
       };
@@ -238,7 +244,7 @@ export async function segmentShard(
         const target = path.join(outDir, file);
         await writeFileAtomic(target, await deflateRawAsync(packed.bytes, { level: 1 }));
         written.push(target);
-        entries.push({ index: i, ...w, file, probability: packed.probability, boundary: packed.boundary, probBytes: packed.probBytes, tiles: planes.tiles, skipped: planes.skipped, skippedTiles: planes.skippedTiles });
+        entries.push({ index: i, ...w, file, probability: packed.probability, boundary: packed.boundary, probBytes: packed.probBytes, ...(packed.alternative ? { alternative: true } : {}), tiles: planes.tiles, skipped: planes.skipped, skippedTiles: planes.skippedTiles });
       }
     } finally {
       await session.dispose().catch(() => undefined);
@@ -353,7 +359,7 @@ async function readWindow(dir: string, e: WindowEntry, classCount: number): Prom
   const px = e.w * e.h;
   const { labels: probe } = labelArrayFor(classCount, 0);
   const labelBytes = px * probe.BYTES_PER_ELEMENT;
-  const want = labelBytes + (e.probability ? 4 * px : 0) + (e.boundary ? 4 * px : 0) + (e.probBytes ? classCount * px : 0);
+  const want = labelBytes + (e.probability ? 4 * px : 0) + (e.boundary ? 4 * px : 0) + (e.probBytes ? classCount * px : 0) + (e.alternative ? labelBytes + 4 * px : 0);
   if (raw.length !== want) throw new InputError(file, `holds ${raw.length} bytes; a ${e.w}x${e.h} window needs ${want}`);
   // Copies: the inflated buffer's offset may not suit a typed array's alignment.
   const slice = (start: number, end: number): ArrayBuffer => raw.buffer.slice(raw.byteOffset + start, raw.byteOffset + end) as ArrayBuffer;
@@ -369,7 +375,10 @@ async function readWindow(dir: string, e: WindowEntry, classCount: number): Prom
   const p = take(e.probability, 4 * px);
   const b = take(e.boundary, 4 * px);
   const q = take(e.probBytes, classCount * px);
-  return { labels, probability: p ? new Float32Array(p) : null, boundary: b ? new Float32Array(b) : null, probBytes: q ? new Uint8Array(q) : null, tiles: e.tiles, skipped: e.skipped, skippedTiles: e.skippedTiles };
+  const al = take(e.alternative === true, labelBytes);
+  const ap = take(e.alternative === true, 4 * px);
+  const alternative = al && ap ? { labels: probe instanceof Uint16Array ? new Uint16Array(al) : new Uint8Array(al), probability: new Float32Array(ap) } : null;
+  return { labels, probability: p ? new Float32Array(p) : null, boundary: b ? new Float32Array(b) : null, probBytes: q ? new Uint8Array(q) : null, alternative, tiles: e.tiles, skipped: e.skipped, skippedTiles: e.skippedTiles };
 }
 
 export type MergeOutcome =
@@ -438,6 +447,8 @@ async function assemblePlane(src: ImageSource, owner: Map<number, { dir: string;
   const split = splitChannel(model.manifest.outputs) !== null;
   const boundary = split ? new Float32Array(plane) : null;
   const probBytes = options.probabilities ? new Uint8Array(K * plane) : null;
+  // Made on the first window that has one (the shards computed it because the run gives sizes a range).
+  let alternative: { labels: LabelArray; probability: Float32Array } | null = null;
   const skipped = new Set<number>();
   for (const { dir, entry: e } of owner.values()) {
     const p = await readWindow(dir, e, K);
@@ -449,9 +460,14 @@ async function assemblePlane(src: ImageSource, owner: Map<number, { dir: string;
       if (p.probability) probability.set(p.probability.subarray(s, s + e.w), d);
       if (boundary && p.boundary) boundary.set(p.boundary.subarray(s, s + e.w), d);
       if (probBytes && p.probBytes) for (let k = 0; k < K; k++) probBytes.set(p.probBytes.subarray(k * e.w * e.h + s, k * e.w * e.h + s + e.w), k * plane + d);
+      if (p.alternative) {
+        alternative ??= { labels: labelArrayFor(K, plane).labels, probability: new Float32Array(plane) };
+        alternative.labels.set(p.alternative.labels.subarray(s, s + e.w), d);
+        alternative.probability.set(p.alternative.probability.subarray(s, s + e.w), d);
+      }
     }
   }
-  return { labels, probability, boundary, probBytes, tilesSkipped: skipped.size };
+  return { labels, probability, boundary, probBytes, alternative, tilesSkipped: skipped.size };
 }
 
 /** File-list shards: the per-input result folders, gathered into one output as one batch run writes them. */

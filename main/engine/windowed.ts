@@ -20,6 +20,7 @@ import { allocPixels, InputError, type ImageSource, type PixelArray } from './im
 import { normalizeSlice, planNormalization, type Normalizer } from './inference/normalize';
 import { throwIfAborted } from './inference/tiling';
 import { planGlobalGrid, planRegion, runRegion, type GlobalGrid } from './inference/region';
+import { applyCalibration, calibratedOutputs, calibrationOf } from './inference/calibration';
 import { contextChannels, contextStacker } from './inference/context';
 import { classChannels, labelArrayFor, probabilitiesToLabels, type LabelArray } from './postprocess/labels';
 import { boundaryFromDistance, type InstanceSplitMethod } from './postprocess/instances';
@@ -84,6 +85,8 @@ export interface WindowPlanes {
   boundary: Float32Array | null;
   /** p x 255 per class, channel-planar, when probabilities are kept. */
   probBytes: Uint8Array | null;
+  /** The most probable other class and its probability per pixel, where the run gives sizes a range. */
+  alternative: { labels: LabelArray; probability: Float32Array } | null;
   /** Tiles of the window run and skipped as nodata. */
   tiles: number;
   skipped: number;
@@ -102,6 +105,8 @@ export interface WindowInference {
   normalizer: Normalizer;
   run: (t: Tensor4) => Promise<Tensor4>;
   keepProbabilities: boolean;
+  /** false: the model's raw probabilities, without the manifest's calibration (default: calibrated). */
+  calibration?: boolean;
   signal?: AbortSignal | undefined;
   onTiles?: (done: number) => void;
 }
@@ -139,9 +144,12 @@ export async function inferWindow(wi: WindowInference, core: CoreWindow): Promis
   const margin: [number, number] = [Math.max(ox, rd.x + rd.width - core.x - core.w), Math.max(oy, rd.y + rd.height - core.y - core.h)];
   if (result.channels === 0) {
     const labels = labelArrayFor(K, corePx).labels.fill(labelArrayFor(K, 0).nodataLabel);
-    return { planes: { labels, probability: null, boundary: null, probBytes: wi.keepProbabilities ? new Uint8Array(K * corePx) : null, tiles: result.tiles, skipped: result.skipped, skippedTiles: result.skippedTiles }, image, margin };
+    return { planes: { labels, probability: null, boundary: null, probBytes: wi.keepProbabilities ? new Uint8Array(K * corePx) : null, alternative: null, tiles: result.tiles, skipped: result.skipped, skippedTiles: result.skippedTiles }, image, margin };
   }
-  const lr = probabilitiesToLabels(result.data, result.channels, corePx, m.outputs, K, validCore);
+  // The manifest's calibration, as in memory (pipeline.ts): thresholds and argmax see calibrated probabilities.
+  const calibration = calibrationOf(m, wi.calibration !== false);
+  applyCalibration(result.data, result.channels, corePx, m.outputs, K, calibration);
+  const lr = probabilitiesToLabels(result.data, result.channels, corePx, calibratedOutputs(m.outputs, calibration), K, validCore);
   let boundary: Float32Array | null = null;
   const split = prep.split;
   if (split) {
@@ -157,7 +165,9 @@ export async function inferWindow(wi: WindowInference, core: CoreWindow): Promis
       for (let i = 0; i < corePx; i++) bytes[k * corePx + i] = Math.round(Math.min(1, Math.max(0, result.data[ch * corePx + i]!)) * 255);
     });
   }
-  return { planes: { labels: lr.labels, probability: lr.probability, boundary, probBytes, tiles: result.tiles, skipped: result.skipped, skippedTiles: result.skippedTiles }, image, margin };
+  const sizeRange = wi.calibration !== false ? m.calibration?.sizeRange : undefined;
+  const alternative = sizeRange ? { labels: lr.altLabels, probability: lr.altProbability } : null;
+  return { planes: { labels: lr.labels, probability: lr.probability, boundary, probBytes, alternative, tiles: result.tiles, skipped: result.skipped, skippedTiles: result.skippedTiles }, image, margin };
 }
 
 /**
@@ -285,7 +295,7 @@ export async function segmentWindowed(
     const chosenWriter = full ? null : await TiffWriter.open(scratch, { width: W, height: H, channels: 1, dtype: 'uint8', geometry }, { tileSize: writerTile });
     if (chosenWriter) writers.push(chosenWriter);
 
-    const inference: WindowInference = { src, prep, grid, normalizer, run, keepProbabilities: probWriter !== null, signal, onTiles: (done) => reportTiles(tilesDone + done) };
+    const inference: WindowInference = { src, prep, grid, normalizer, run, keepProbabilities: probWriter !== null, ...(options.calibration === false ? { calibration: false } : {}), signal, onTiles: (done) => reportTiles(tilesDone + done) };
     for (let wi = 0; wi < windows.length; wi++) {
       const win = windows[wi]!;
       throwIfAborted(signal);
