@@ -5,7 +5,7 @@ import { useEffect, useMemo, useRef, useState } from 'react';
 import type { ClassRecord } from '../../preload/api';
 import { apply, useStore } from '../state/store';
 import * as op from '../state/operations';
-import { classTotal, columnsFor, instancesCsv, intensityUnit, sortInstances, summarySizeField, withPixelSize } from './columns';
+import { classTotal, columnsFor, instancesCsv, intensityUnit, sizeRange, sortInstances, summarySizeField, withPixelSize } from './columns';
 import { trim, userPixelSize } from '../viewer/units';
 import { copyText } from './clipboard';
 
@@ -40,6 +40,16 @@ function ClassChart({ classes, sizeKey, label, unit }: { classes: ClassRecord[];
         );
       })}
     </svg>
+  );
+}
+
+/** A class total's size range (the model's low–high, measure/ranges.ts), beside the total; nothing without one. */
+function ClassRange({ range, classId }: { range: [number, number] | null; classId: number }) {
+  if (!range) return null;
+  return (
+    <span className="range" data-testid={`class-range-${classId}`} title="size at the high and the low calibrated probability threshold (model card: coverage on held-out data)">
+      {' '}({trim(range[0])}–{trim(range[1])})
+    </span>
   );
 }
 
@@ -105,6 +115,7 @@ export function MeasurementsPanel() {
               <td className="num">{trim(c.instanceCount)}</td>
               <td className="num" data-testid={`class-total-${c.id}`}>
                 {trim(classTotal(c, sizeKey))}
+                <ClassRange range={sizeRange(c, sizeKey)} classId={c.id} />
               </td>
             </tr>
           ))}

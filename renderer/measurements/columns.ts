@@ -59,6 +59,22 @@ export function sizeValue(r: InstanceRecord | ClassRecord, key: string): number 
   return num(r[key]);
 }
 
+/**
+ * A record's size range [low, high] for a size field (measure/ranges.ts: the size at the calibrated probability
+ * thresholds); null when the model gives none or an edit made it stale.
+ */
+export function sizeRange(r: InstanceRecord | ClassRecord, key: string): [number, number] | null {
+  const pick = (k: string): [number, number] | null => {
+    const v = r[`${k}Range`];
+    return Array.isArray(v) && v.length === 2 && typeof v[0] === 'number' && typeof v[1] === 'number' ? [v[0], v[1]] : null;
+  };
+  if (key === 'areaHa') {
+    const m2 = pick('areaM2');
+    return pick('areaHa') ?? (m2 ? [m2[0] / 10_000, m2[1] / 10_000] : null);
+  }
+  return pick(key);
+}
+
 /** Columns that name or count rather than measure (id, class, slice number): the only ones without a unit. */
 export const UNITLESS_COLUMNS: ReadonlySet<string> = new Set(['id', 'className', 'recistSlice']);
 
@@ -109,6 +125,21 @@ export function columnsFor(doc: InstancesDocument, valueUnit = 'a.u.'): Column[]
     { key: 'className', label: 'Class', title: 'Class', value: (r) => r.className, format: fmtNum, numeric: false },
     { key: sizeKey, label: sizeLabel, unit: sizeUnit, title: sizeKey === 'areaHa' ? 'areaM2 in hectares' : sizeKey, value: (r) => sizeValue(r, sizeKey), format: sizeKey === 'areaHa' ? fmtHa : fmtNum, numeric: true },
   ];
+  if (doc.instances.some((r) => sizeRange(r, sizeKey) !== null)) {
+    const fmt = sizeKey === 'areaHa' ? fmtHa : fmtNum;
+    cols.push({
+      key: `${sizeKey}Range`,
+      label: 'Range',
+      unit: sizeUnit,
+      title: `${sizeKey === 'areaHa' ? 'areaM2Range in hectares' : `${sizeKey}Range`}: the size at the low and the high calibrated probability threshold (low–high); — after an edit`,
+      value: (r) => {
+        const range = sizeRange(r, sizeKey);
+        return range ? `${fmt(range[0])}–${fmt(range[1])}` : null;
+      },
+      format: fmtNum,
+      numeric: false,
+    });
+  }
   for (const axis of ['long', 'short'] as const) {
     const key = ['Mm', 'M', 'Px'].map((u) => `${axis}Axis${u}`).find((k) => present(doc, k));
     if (key) {
@@ -163,17 +194,29 @@ function csvCell(v: unknown): string {
 const CSV_FIELDS = [
   'id', 'classId', 'className', 'pixelCount',
   'volumeMl', 'volumeMm3', 'areaMm2', 'areaM2', 'areaHa', 'volumePx', 'areaPx',
+  'volumeMlRange', 'areaMm2Range', 'areaM2Range', 'areaHaRange', 'volumePxRange', 'areaPxRange',
   'longAxisMm', 'shortAxisMm', 'longAxisPx', 'shortAxisPx', 'maxFeretMm', 'maxFeretM', 'maxFeretPx',
   'perimeterMm', 'perimeterM', 'perimeterPx', 'surfaceAreaMm2',
   'meanIntensity', 'sdIntensity', 'minIntensity', 'maxIntensity', 'meanProbability',
   'centroidPx', 'centroidMm', 'centroidLonLat', 'recistSlice', 'edited',
 ];
 
+/** A CSV field's columns: a size range [low, high] becomes <size>Low and <size>High (as measurements.csv). */
+function csvColumns(f: string): Array<[string, (r: InstanceRecord) => unknown]> {
+  if (!f.endsWith('Range')) return [[f, (r) => r[f]]];
+  const base = f.slice(0, -'Range'.length);
+  const at = (r: InstanceRecord, i: number): unknown => (Array.isArray(r[f]) ? (r[f] as unknown[])[i] : undefined);
+  return [
+    [`${base}Low`, (r) => at(r, 0)],
+    [`${base}High`, (r) => at(r, 1)],
+  ];
+}
+
 /** One row per instance, header = instances.json field names (units in the names). */
 export function instancesCsv(doc: InstancesDocument): string {
-  const fields = CSV_FIELDS.filter((f) => doc.instances.some((r) => r[f] !== undefined));
-  const lines = [fields.join(',')];
-  for (const r of doc.instances) lines.push(fields.map((f) => csvCell(r[f])).join(','));
+  const fields = CSV_FIELDS.filter((f) => doc.instances.some((r) => r[f] !== undefined)).flatMap(csvColumns);
+  const lines = [fields.map(([name]) => name).join(',')];
+  for (const r of doc.instances) lines.push(fields.map(([, get]) => csvCell(get(r))).join(','));
   return lines.join('\n') + '\n';
 }
 
