@@ -242,3 +242,72 @@ describe('delineate segment --shard / merge (CLI)', () => {
     expect(good.code).toBe(0);
   }, 300_000);
 });
+
+describe('examples/slurm-array.sh and examples/kubernetes-indexed-job.yaml', () => {
+  const ex = path.join(t.dir, 'examples');
+  const bin = path.join(ex, 'bin');
+  const input = path.join(ex, 'wide.tif');
+  const repo = path.resolve(__dirname, '..', '..');
+  const hasYaml = spawnSync('/usr/bin/python3', ['-c', 'import yaml'], { encoding: 'utf8' }).status === 0;
+  // `delineate` on PATH, as the examples expect it, running this checkout's CLI with the test's models.
+  const pathEnv = (): Record<string, string> => ({ ...env, PATH: `${bin}:${process.env.PATH ?? ''}` });
+
+  beforeAll(async () => {
+    await ensureCliBundle();
+    if (!existsSync(path.join(models, 'tiny'))) writeModel(manifest('tiny'));
+    mkdirSync(bin, { recursive: true });
+    writeFileSync(path.join(bin, 'delineate'), `#!/bin/sh\nexec "${process.execPath}" "${path.join(repo, 'bin', 'delineate.cjs')}" "$@"\n`, { mode: 0o755 });
+    // Two windows of 2048 across, so both shards have work.
+    await writeGeo(input, 2100, 300, 5);
+    expect(runCli(['segment', input, '--model', 'tiny', '--out', path.join(ex, 'one')], env).code).toBe(0);
+  }, 120_000);
+
+  it('the Slurm script submits an array of N and a merge after it; its shard and merge steps give one run', async () => {
+    // submit: a stand-in sbatch records its arguments and answers job ids.
+    writeFileSync(path.join(bin, 'sbatch'), `#!/bin/sh\necho "$@" >> "${path.join(ex, 'sbatch.log')}"\necho $((1000 + $(wc -l < "${path.join(ex, 'sbatch.log')}")))\n`, { mode: 0o755 });
+    const script = path.join(repo, 'examples', 'slurm-array.sh');
+    const run = path.join(ex, 'slurm');
+    const submit = spawnSync('bash', [script, input, run, '2', 'tiny'], { encoding: 'utf8', env: { ...process.env, ...pathEnv() } });
+    expect(submit.stderr).toBe('');
+    expect(submit.status).toBe(0);
+    const calls = readFileSync(path.join(ex, 'sbatch.log'), 'utf8').trim().split('\n');
+    expect(calls[0]).toMatch(/--array=1-2 .*DELINEATE_MODE=shard/);
+    expect(calls[1]).toMatch(/--dependency=afterok:1001 .*DELINEATE_MODE=merge/);
+    // What Slurm then runs: each array task, then the merge.
+    for (const k of ['1', '2']) {
+      const r = spawnSync('bash', [script, input, run, '2', 'tiny'], { encoding: 'utf8', env: { ...process.env, ...pathEnv(), DELINEATE_MODE: 'shard', SLURM_ARRAY_TASK_ID: k } });
+      expect(r.status, r.stderr).toBe(0);
+    }
+    const m = spawnSync('bash', [script, input, run, '2', 'tiny'], { encoding: 'utf8', env: { ...process.env, ...pathEnv(), DELINEATE_MODE: 'merge' } });
+    expect(m.status, m.stderr).toBe(0);
+    expect(readFileSync(path.join(run, 'out', 'instances.json'), 'utf8').length).toBeGreaterThan(0);
+    await expectSameResult(path.join(ex, 'one'), path.join(run, 'out'));
+  }, 300_000);
+
+  it.skipIf(!hasYaml)(`the Kubernetes Jobs' shard command (K = JOB_COMPLETION_INDEX + 1) and merge command give one run${hasYaml ? '' : ' (skipped: python3-yaml missing)'}`, async () => {
+    const docs = JSON.parse(
+      spawnSync('/usr/bin/python3', ['-c', 'import json, sys, yaml; print(json.dumps(list(yaml.safe_load_all(open(sys.argv[1])))))', path.join(repo, 'examples', 'kubernetes-indexed-job.yaml')], { encoding: 'utf8' }).stdout,
+    ) as Array<{ kind: string; metadata: { name: string }; data?: Record<string, string>; spec?: { completionMode?: string; completions?: number; template: { spec: { containers: Array<{ args: string[] }>; initContainers?: Array<{ args: string[] }> } } } }>;
+    const config = docs.find((d) => d.kind === 'ConfigMap')!.data!;
+    const shardsJob = docs.find((d) => d.metadata.name === 'delineate-shards')!;
+    const mergeJob = docs.find((d) => d.metadata.name === 'delineate-merge')!;
+    expect(shardsJob.spec!.completionMode).toBe('Indexed');
+    expect(String(shardsJob.spec!.completions)).toBe(config.SHARDS);
+    // The pods' shell scripts, with the shared volume moved under the test's folder and 2 shards of the tiny model.
+    const data = path.join(ex, 'k8s');
+    mkdirSync(path.join(data, 'in'), { recursive: true });
+    const local = (script: string): string => script.replaceAll('/data/', `${data}/`);
+    const podEnv = { ...process.env, ...pathEnv(), SHARDS: '2', MODEL: 'tiny', INPUT: input };
+    const wait = local(mergeJob.spec!.template.spec.initContainers![0]!.args[0]!);
+    for (const index of ['0', '1']) {
+      const r = spawnSync('sh', ['-c', local(shardsJob.spec!.template.spec.containers[0]!.args[0]!)], { encoding: 'utf8', env: { ...podEnv, JOB_COMPLETION_INDEX: index } });
+      expect(r.status, r.stderr).toBe(0);
+    }
+    expect(existsSync(path.join(data, 'shards', '2', 'shard.json'))).toBe(true);
+    // The merge pod's wait ends once both shards are finished.
+    expect(spawnSync('sh', ['-c', wait], { encoding: 'utf8', env: podEnv, timeout: 20_000 }).status).toBe(0);
+    const m = spawnSync('sh', ['-c', local(mergeJob.spec!.template.spec.containers[0]!.args[0]!)], { encoding: 'utf8', env: podEnv });
+    expect(m.status, m.stderr).toBe(0);
+    await expectSameResult(path.join(ex, 'one'), path.join(data, 'out'));
+  }, 300_000);
+});
