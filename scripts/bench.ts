@@ -45,6 +45,10 @@ const BENCHES: Record<string, { about: string; run: (args: string[]) => Promise<
     about: 'the shipped brain model on a 22-slice FLAIR volume (../shared/data/tumor-lgg-flair, else generated) through the engine host as the app runs it and as `delineate segment` (wall time each, ratio; target <= 1.2; needs npm run build)',
     run: (args) => runScript('scripts/bench-app-vs-cli.ts', args),
   },
+  brain: {
+    about: 'end-to-end `delineate segment` of the shipped brain model on a 256x256x22 FLAIR volume (../shared/data/tumor-lgg-flair, else generated), a fresh process per run; last line: seconds per volume (target <= 3 s on 2 cores; needs npm run build)',
+    run: (args) => runScript('scripts/bench-brain.ts', args),
+  },
   shards: {
     about: 'one `delineate segment` process on a 3072x3072 RGB GeoTIFF (landcover-deepglobe, --no-tta unless --tta) vs `--shard K/4` as 4 processes at once + `delineate merge`: wall-time ratio, peak RSS per process, tiles/s per core, and whether the merged result equals the single run (needs npm run build)',
     run: (args) => runScript('scripts/bench-shards.ts', args),
