@@ -156,6 +156,10 @@ describe('raster shards', () => {
     const out = path.join(t.dir, 'mid-shards');
     await shardAndMerge(file, out, 3, { model: path.join(models, 'tiny'), ...small });
     await expectSameResult(windowed, path.join(out, 'merged'));
+    // Batches group different tiles in a window than in one run: each tile's output must not depend on its partners.
+    const batched = path.join(t.dir, 'mid-shards-batch');
+    await shardAndMerge(file, batched, 2, { model: path.join(models, 'tiny'), ...small, batch: 3 });
+    await expectSameResult(windowed, path.join(batched, 'merged'));
   }, 300_000);
 
   it('with resampling to the model resolution (0.5 m image, 1 m model), shards + merge equal one run', async () => {
