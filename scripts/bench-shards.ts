@@ -74,6 +74,8 @@ async function makeRaster(file: string, n: number): Promise<string> {
 
 interface Timed {
   wallS: number;
+  /** User + system CPU seconds: the cost on a machine of its own, whatever else shares these cores. */
+  cpuS: number;
   peakRssMb: number;
   stdout: string;
 }
@@ -83,7 +85,7 @@ function runCli(args: string[]): Promise<Timed> {
   const started = performance.now();
   return new Promise((resolve, reject) => {
     const useTime = existsSync('/usr/bin/time');
-    const child = useTime ? spawn('/usr/bin/time', ['-f', 'RSS_KB %M', process.execPath, cli, ...args]) : spawn(process.execPath, [cli, ...args]);
+    const child = useTime ? spawn('/usr/bin/time', ['-f', 'RSS_KB %M CPU_S %U %S', process.execPath, cli, ...args]) : spawn(process.execPath, [cli, ...args]);
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -91,8 +93,8 @@ function runCli(args: string[]): Promise<Timed> {
     child.on('error', reject);
     child.on('close', (code) => {
       if (code !== 0) return reject(new Error(`delineate ${args.join(' ')} exited with ${code}: ${stderr}`));
-      const rss = /RSS_KB (\d+)/.exec(stderr);
-      resolve({ wallS: (performance.now() - started) / 1000, peakRssMb: rss ? Number(rss[1]) / 1024 : NaN, stdout });
+      const rss = /RSS_KB (\d+) CPU_S ([\d.]+) ([\d.]+)/.exec(stderr);
+      resolve({ wallS: (performance.now() - started) / 1000, cpuS: rss ? Number(rss[2]) + Number(rss[3]) : NaN, peakRssMb: rss ? Number(rss[1]) / 1024 : NaN, stdout });
     });
   });
 }
@@ -116,7 +118,8 @@ async function main(): Promise<void> {
     console.log(`raster: ${size}x${size} RGB at 4.8 m (${what}); model ${model}${tta ? '' : ' --no-tta'}; ${os.cpus().length} cores, load ${os.loadavg()[0]!.toFixed(1)}`);
 
     const one = await runCli(['segment', raster, '--out', path.join(dir, 'one'), '--threads', threads, ...common]);
-    console.log(`one process (--threads ${threads}): ${one.wallS.toFixed(1)} s, peak RSS ${one.peakRssMb.toFixed(0)} MB`);
+    const oneTiles = Number(/(\d+) tiles/.exec(one.stdout)?.[1] ?? NaN);
+    console.log(`one process (--threads ${threads}): ${one.wallS.toFixed(1)} s wall, ${one.cpuS.toFixed(1)} s CPU, ${oneTiles} tiles, peak RSS ${one.peakRssMb.toFixed(0)} MB`);
 
     const t0 = performance.now();
     const parts = await Promise.all(
@@ -124,12 +127,12 @@ async function main(): Promise<void> {
     );
     const shardsWallS = (performance.now() - t0) / 1000;
     const tiles = parts.map((p) => Number(/(\d+) tiles/.exec(p.stdout)?.[1] ?? NaN));
-    parts.forEach((p, i) => console.log(`  shard ${i + 1}/${shards} (--threads ${shardThreads}): ${p.wallS.toFixed(1)} s, ${tiles[i]} tiles, peak RSS ${p.peakRssMb.toFixed(0)} MB`));
+    parts.forEach((p, i) => console.log(`  shard ${i + 1}/${shards} (--threads ${shardThreads}): ${p.wallS.toFixed(1)} s wall, ${p.cpuS.toFixed(1)} s CPU, ${tiles[i]} tiles (${(tiles[i]! / p.cpuS).toFixed(2)} per CPU-second), peak RSS ${p.peakRssMb.toFixed(0)} MB`));
     const merge = await runCli(['merge', ...parts.map((_, i) => path.join(dir, `shard-${i + 1}`)), '--out', path.join(dir, 'merged')]);
-    console.log(`${shards} shards at once: ${shardsWallS.toFixed(1)} s; merge: ${merge.wallS.toFixed(1)} s, peak RSS ${merge.peakRssMb.toFixed(0)} MB`);
+    console.log(`${shards} shards at once: ${shardsWallS.toFixed(1)} s wall; merge: ${merge.wallS.toFixed(1)} s wall, ${merge.cpuS.toFixed(1)} s CPU, peak RSS ${merge.peakRssMb.toFixed(0)} MB`);
     const totalTiles = tiles.reduce((a, b) => a + b, 0);
-    const cpuS = parts.reduce((a, p) => a + p.wallS, 0) * Number(shardThreads);
-    console.log(`tiles: ${totalTiles} over all shards; ${(totalTiles / cpuS).toFixed(2)} tiles/s per core-second of shard wall time (shared cores: a lower bound)`);
+    const cpuS = parts.reduce((a, p) => a + p.cpuS, 0);
+    console.log(`CPU: one run ${one.wallS > 0 ? one.cpuS.toFixed(1) : '?'} s (${(oneTiles / one.cpuS).toFixed(2)} tiles per CPU-second); shards ${cpuS.toFixed(1)} s for ${totalTiles} tiles (${(totalTiles / cpuS).toFixed(2)} per CPU-second; ${totalTiles - oneTiles} tiles run twice at window borders) + merge ${merge.cpuS.toFixed(1)} s = ${((cpuS + merge.cpuS) / one.cpuS).toFixed(2)}x the CPU of one run`);
 
     const a = await band0(path.join(dir, 'one', 'labels.tif'));
     const b = await band0(path.join(dir, 'merged', 'labels.tif'));
