@@ -2,7 +2,7 @@
 // them), one shared slice, a linked crosshair at the same grid pixel on every view with its world position in the
 // status line, the change overlay (on/off); beside it the lesion tracks with the response (medical) or the from-to
 // table and the net change chart (land cover), and the warnings. Esc or Close returns to the viewer.
-import { useEffect, useRef, type PointerEvent as ReactPointerEvent, type WheelEvent as ReactWheelEvent } from 'react';
+import { useEffect, useRef, useState, type PointerEvent as ReactPointerEvent, type WheelEvent as ReactWheelEvent } from 'react';
 import type { CompareResult, CompareSlice, GeoChangeDocument, MedicalChangeDocument } from '../../preload/api';
 import * as m from './model';
 import * as c from './commands';
@@ -45,6 +45,7 @@ export function CompareView() {
         </div>
         <aside className="compare-side" data-testid="compare-side">
           {result.change.kind === 'medical' ? <MedicalPanel change={result.change} result={result} /> : <GeoPanel change={result.change} />}
+          {result.timepoints.some((t) => t.date === null || t.date.length < 10) && <DatesForm />}
           <Warnings warnings={result.change.warnings} />
         </aside>
       </div>
@@ -451,6 +452,28 @@ function GeoPanel({ change }: { change: GeoChangeDocument }) {
           </tbody>
         </table>
       </div>
+    </section>
+  );
+}
+
+/** Dates typed by the user when a file has none (NIfTI, PNG stacks): the comparison runs again in their order. */
+function DatesForm() {
+  const inputs = c.useCompare((s) => s.inputs);
+  const result = c.useCompare((s) => s.result);
+  const [dates, setDates] = useState<string[]>(() => m.knownDates({ inputs, result }).map((d) => (d.length === 10 ? d : '')));
+  return (
+    <section className="panel" aria-label="Dates" data-testid="compare-dates">
+      <h3>Dates</h3>
+      <p className="hint">Not every image says when it was taken, so they are in the order you opened them. Give each its date to order them:</p>
+      {inputs.map((input, i) => (
+        <label key={input.handle} className="compare-date">
+          <span>{input.name}</span>
+          <input type="date" value={dates[i] ?? ''} data-testid={`compare-date-${i}`} onChange={(e) => setDates((d) => d.map((v, k) => (k === i ? e.target.value : v)))} />
+        </label>
+      ))}
+      <button data-testid="compare-dates-apply" disabled={dates.some((d) => !d)} onClick={() => void c.rerunWithDates(dates)}>
+        Compare again with these dates
+      </button>
     </section>
   );
 }

@@ -4,7 +4,8 @@
 // patient (DICOM PatientID, another study) or of the same place (overlapping map bounds) replaces the open one.
 import { useSyncExternalStore } from 'react';
 import type { CompareRequest, OpenedImage } from '../../preload/api';
-import { getState as getAppState } from '../state/store';
+import { apply as applyApp, getState as getAppState } from '../state/store';
+import * as op from '../state/operations';
 import { shownModel } from '../models/usable';
 import * as m from './model';
 
@@ -59,6 +60,12 @@ export function cancelChoice(): void {
   if (state.phase === 'choose') applyCompare(m.closed());
 }
 
+/** The other date could not be opened: back to the viewer, whose banner says why. */
+function failBeforeRun(err: unknown): void {
+  applyCompare(m.failed(message(err)));
+  applyApp(op.errorShown(`Compare: ${message(err)}`));
+}
+
 /** Compares the open image with an image picked in the open dialog (segmented with the chosen model first). */
 export async function compareWithImage(): Promise<void> {
   const first = current();
@@ -67,7 +74,7 @@ export async function compareWithImage(): Promise<void> {
   try {
     opened = await api().openFileDialog();
   } catch (err) {
-    applyCompare(m.failed(message(err)));
+    failBeforeRun(err);
     return;
   }
   if (!opened) return;
@@ -83,15 +90,20 @@ export async function compareWithSession(): Promise<void> {
     if (!opened) return;
     await run([first, { handle: opened.image.handle, name: opened.image.name, resultId: opened.result.resultId, owned: true }]);
   } catch (err) {
-    applyCompare(m.failed(message(err)));
+    failBeforeRun(err);
   }
 }
 
 let unsubscribe: (() => void) | null = null;
 
-/** Runs the comparison of these images (any order: the engine orders them by date) and shows it. */
-export async function run(inputs: m.CompareInputState[]): Promise<void> {
+/**
+ * Runs the comparison of these images (any order: the engine orders them by date, or by `dates` given one per input
+ * in input order) and shows it. A comparison shown before is closed; its images stay for this one.
+ */
+export async function run(inputs: m.CompareInputState[], dates?: string[]): Promise<void> {
   const jobId = `job_${crypto.randomUUID().replace(/-/g, '')}`;
+  const before = state.result;
+  if (before) void api().closeCompare(before.compareId).catch(() => undefined);
   applyCompare(m.started(inputs, jobId));
   unsubscribe?.();
   unsubscribe = api().on('job:progress', (p) => applyCompare(m.progressed(p)));
@@ -101,6 +113,7 @@ export async function run(inputs: m.CompareInputState[]): Promise<void> {
     handles: inputs.map((i) => i.handle),
     ...(inputs.some((i) => i.resultId) ? { resultIds: inputs.map((i) => i.resultId) } : {}),
     ...(model ? { model } : {}),
+    ...(dates ? { dates } : {}),
   };
   try {
     const result = await api().compare(jobId, request);
@@ -113,12 +126,27 @@ export async function run(inputs: m.CompareInputState[]): Promise<void> {
     await loadSlices();
   } catch (err) {
     const text = message(err);
-    if (getCompare().jobId === jobId) applyCompare(m.failed(/abort|cancel/i.test(text) ? 'Comparison cancelled.' : text));
+    if (getCompare().jobId === jobId) {
+      const cancelled = /abort|cancel/i.test(text);
+      applyCompare(m.failed(cancelled ? 'Comparison cancelled.' : text));
+      // Back in the viewer: its banner says why (a cancel needs no banner).
+      if (!cancelled) applyApp(op.errorShown(`Compare: ${text}`));
+    }
     if (getCompare().phase === 'idle') releaseInputs(inputs);
   } finally {
     unsubscribe?.();
     unsubscribe = null;
   }
+}
+
+/** Runs the comparison shown again with the dates the user typed (one per image, in the order they were opened). */
+export async function rerunWithDates(dates: string[]): Promise<void> {
+  const inputs = state.inputs;
+  if (inputs.length < 2 || dates.length !== inputs.length || dates.some((d) => !/^\d{4}-\d{2}-\d{2}$/.test(d))) {
+    applyCompare(m.failed('Enter a date (YYYY-MM-DD) for every image.'));
+    return;
+  }
+  await run(inputs, dates);
 }
 
 export async function cancelRun(): Promise<void> {

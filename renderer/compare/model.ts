@@ -62,7 +62,7 @@ export const initialCompare: CompareState = {
 
 export const choosing = () => (s: CompareState): CompareState => ({ ...initialCompare, phase: 'choose', overlay: s.overlay, mode: s.mode });
 
-export const started = (inputs: CompareInputState[], jobId: string) => (s: CompareState): CompareState => ({ ...s, phase: 'running', inputs, jobId, progress: null, error: null });
+export const started = (inputs: CompareInputState[], jobId: string) => (s: CompareState): CompareState => ({ ...s, phase: 'running', inputs, jobId, progress: null, error: null, result: null, slices: {}, cursor: null });
 
 export const progressed = (p: JobProgress) => (s: CompareState): CompareState => (s.jobId === p.jobId ? { ...s, progress: p } : s);
 
@@ -74,6 +74,11 @@ export const received = (result: CompareResult) => (s: CompareState): CompareSta
 };
 
 export const failed = (message: string) => (s: CompareState): CompareState => ({ ...s, phase: s.result ? 'shown' : 'idle', jobId: null, progress: null, error: message });
+
+/** The dates to put in the date fields: each input's date as the comparison found it ('' where it found none). */
+export function knownDates(s: Pick<CompareState, 'inputs' | 'result'>): string[] {
+  return s.inputs.map((_, i) => s.result?.timepoints.find((t) => t.input === i)?.date ?? '');
+}
 
 export const closed = () => (s: CompareState): CompareState => ({ ...initialCompare, overlay: s.overlay, mode: s.mode });
 

@@ -52,12 +52,31 @@ function readCompare(page: Page): Promise<CompareView> {
   });
 }
 
-/** The whole bitmap of a Compare canvas, as drawn. */
-function canvasRgba(page: Page, side: string): Promise<number[]> {
-  return page.evaluate((testId) => {
-    const c = document.querySelector<HTMLCanvasElement>(`[data-testid="${testId}"]`)!;
-    return Array.from(c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data);
-  }, `compare-canvas-${side}`);
+/**
+ * Counts on a Compare canvas, computed in the page (a whole bitmap over the wire takes many seconds): pixels that are
+ * not black, and pixels that differ from another canvas or from a snapshot taken earlier under `key`.
+ */
+function canvasCounts(page: Page, side: string, other: { side?: string; snapshot?: string; keep?: string } = {}): Promise<{ lit: number; differing: number }> {
+  return page.evaluate(
+    ({ side, other }) => {
+      const read = (s: string) => {
+        const c = document.querySelector<HTMLCanvasElement>(`[data-testid="compare-canvas-${s}"]`)!;
+        return c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+      };
+      const store = window as unknown as Record<string, Uint8ClampedArray | undefined>;
+      const a = read(side);
+      const b = other.side ? read(other.side) : other.snapshot ? store[other.snapshot] : undefined;
+      let lit = 0;
+      let differing = 0;
+      for (let i = 0; i < a.length; i += 4) {
+        if (a[i]! + a[i + 1]! + a[i + 2]! > 30) lit++;
+        if (b && (a[i] !== b[i] || a[i + 1] !== b[i + 1] || a[i + 2] !== b[i + 2])) differing++;
+      }
+      if (other.keep) store[other.keep] = a;
+      return { lit, differing };
+    },
+    { side, other },
+  );
 }
 
 function canvasPixelAt(page: Page, side: string, x: number, y: number): Promise<number[]> {
@@ -68,18 +87,6 @@ function canvasPixelAt(page: Page, side: string, x: number, y: number): Promise<
     },
     [`compare-canvas-${side}`, x, y] as const,
   );
-}
-
-/** Pixels that are not black, and pixels where two bitmaps differ. */
-function lit(rgba: number[]): number {
-  let n = 0;
-  for (let i = 0; i < rgba.length; i += 4) if (rgba[i]! + rgba[i + 1]! + rgba[i + 2]! > 30) n++;
-  return n;
-}
-function differing(a: number[], b: number[]): number {
-  let n = 0;
-  for (let i = 0; i < a.length; i += 4) if (a[i] !== b[i] || a[i + 1] !== b[i + 1] || a[i + 2] !== b[i + 2]) n++;
-  return n;
 }
 
 describe.skipIf(why !== null)(`UI: Compare view${why === null ? '' : ` (skipped: ${why})`}`, () => {
@@ -99,7 +106,7 @@ describe.skipIf(why !== null)(`UI: Compare view${why === null ? '' : ` (skipped:
 
   it('medical: baseline and follow-up side by side, linked cursor, response and tracks', async () => {
     const { page, host } = session;
-    const info = JSON.parse(readFileSync(join(GBM, 'info.json'), 'utf8')) as { baseline_maskVoxels: number; followup_maskVoxels: number };
+    const info = JSON.parse(readFileSync(join(GBM, 'info.json'), 'utf8')) as { baselineDate: string; followupDate: string; baseline_maskVoxels: number; followup_maskVoxels: number };
     const sessions: string[] = [];
     for (const date of ['baseline', 'followup']) {
       const out = join(dir, `gbm-${date}`);
@@ -123,11 +130,10 @@ describe.skipIf(why !== null)(`UI: Compare view${why === null ? '' : ` (skipped:
     const change = await page.evaluate(() => window.__delineateCompare!().result!);
     expect(view.z).toBe(change.trackSlices![0]!.z);
     await page.waitForTimeout(200);
-    const left = await canvasRgba(page, 'left');
-    const right = await canvasRgba(page, 'right');
-    expect(lit(left)).toBeGreaterThan(5000);
-    expect(lit(right)).toBeGreaterThan(5000);
-    expect(differing(left, right)).toBeGreaterThan(2000);
+    const left = await canvasCounts(page, 'left', { side: 'right' });
+    expect(left.lit).toBeGreaterThan(5000);
+    expect((await canvasCounts(page, 'right')).lit).toBeGreaterThan(5000);
+    expect(left.differing).toBeGreaterThan(2000);
 
     // The cursor over the left view: the crosshair at the same grid pixel on the right, and the LPS position.
     const box = (await page.getByTestId('compare-canvas-left').boundingBox())!;
@@ -209,6 +215,17 @@ describe.skipIf(why !== null)(`UI: Compare view${why === null ? '' : ` (skipped:
     );
     expect(shown).toBe(String(view.right));
     await page.getByTestId('compare-mode-side').click();
+
+    // NIfTI files carry no date: the view says so and takes the dates typed in; the comparison runs again with them.
+    expect(await page.getByTestId('compare-warnings').textContent()).toMatch(/no date found/);
+    expect(await page.getByTestId('compare-label-left').textContent()).toBe('date 1 · baseline.nii.gz');
+    await page.getByTestId('compare-date-0').fill(info.baselineDate);
+    await page.getByTestId('compare-date-1').fill(info.followupDate);
+    await page.getByTestId('compare-dates-apply').click();
+    await until(() => page.getByTestId('compare-label-left').textContent(), (t) => t === `${info.baselineDate} · baseline.nii.gz`, 180_000, 'the dated comparison');
+    expect(await page.getByTestId('compare-label-right').textContent()).toBe(`${info.followupDate} · followup.nii.gz`);
+    expect(await page.getByTestId('compare-dates').count()).toBe(0);
+    expect((await page.getByTestId('compare-warnings').count()) === 0 || !/no date found/.test((await page.getByTestId('compare-warnings').textContent()) ?? '')).toBe(true);
 
     // Esc: back to the viewer, the baseline still open with its result.
     await page.keyboard.press('Escape');
@@ -303,8 +320,8 @@ describe.skipIf(why !== null)(`UI: Compare view${why === null ? '' : ` (skipped:
     expect(result.timepoints.map((t) => t.date)).toEqual(['2023-09', '2024-12']);
     expect(result.grid.geotransform).toEqual(a.gt);
     await page.waitForTimeout(200);
-    expect(lit(await canvasRgba(page, 'left'))).toBeGreaterThan(1000);
-    expect(lit(await canvasRgba(page, 'right'))).toBeGreaterThan(1000);
+    expect((await canvasCounts(page, 'left')).lit).toBeGreaterThan(1000);
+    expect((await canvasCounts(page, 'right')).lit).toBeGreaterThan(1000);
 
     // From-to rows with hectares: forest -> field is there, with the document's area.
     const forestToField = doc.transitions.find((t) => t.from === 4 && t.to === 3)!;
@@ -323,10 +340,9 @@ describe.skipIf(why !== null)(`UI: Compare view${why === null ? '' : ` (skipped:
     const forestX = Number(await page.getByTestId('chart-bar-4').locator('rect').getAttribute('x'));
     expect(forestX).toBeLessThan(fieldX);
     // The change overlay is drawn (changed pixels in the new class's colour) and can be switched off.
-    const withOverlay = await canvasRgba(page, 'right');
+    await canvasCounts(page, 'right', { keep: 'withOverlay' });
     await page.getByTestId('compare-overlay-toggle').uncheck();
-    await page.waitForTimeout(200);
-    expect(differing(withOverlay, await canvasRgba(page, 'right'))).toBeGreaterThan(0);
+    await expect.poll(async () => (await canvasCounts(page, 'right', { snapshot: 'withOverlay' })).differing).toBeGreaterThan(0);
     await page.getByTestId('compare-overlay-toggle').check();
 
     // The map position of the cursor, in the grid's CRS.

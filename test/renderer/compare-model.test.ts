@@ -114,6 +114,12 @@ describe('tables and chart', () => {
     expect(m.targetsChanged(change)({ ...s, result: { ...s.result!, change: { kind: 'geo' } as CompareResult['change'] } }).result!.change.kind).toBe('geo');
   });
 
+  it('fills the date fields with what the comparison found, per input in the order they were opened', () => {
+    const r = { ...result(2), timepoints: [{ name: 'b', date: '2024-02-01', input: 1 }, { name: 'a', date: null, input: 0 }] };
+    const inputs = [0, 1].map((i) => ({ handle: `h${i}`, name: `n${i}`, resultId: null, owned: false }));
+    expect(m.knownDates({ inputs, result: r })).toEqual(['', '2024-02-01']);
+  });
+
   it('colours a track as the engine draws it', () => {
     for (let t = 1; t <= 23; t++) expect(m.trackRgb(t)).toEqual(trackColour(t));
   });
