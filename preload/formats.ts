@@ -177,6 +177,11 @@ export interface ModelCalibration {
   temperature: number;
   /** Sigmoid outputs only: p' = sigmoid(logit(p) / T + bias) (Platt scaling); default 0. */
   bias?: number;
+  /**
+   * Sigmoid outputs only: a strictly increasing curve applied after T and bias, linear between the points
+   * (isotonic regression on validation, made strictly increasing so a threshold keeps its pixels).
+   */
+  curve?: { p: number[]; calibrated: number[] };
   fittedOn: 'validation';
   /** Expected calibration error after calibration, on the validation and the test split. */
   eceValidation?: number;

@@ -239,7 +239,7 @@ export function inferenceRecord(r: {
   /** Which of the manifest's filters ran: all of them in memory; the windowed path only the per-object ones. */
   postprocessed: 'all' | 'per-object';
   /** The calibration applied to the probabilities. */
-  calibration?: { temperature: number; bias: number };
+  calibration?: { temperature: number; bias: number; curve?: { p: readonly number[] } };
 }): InferenceRecord {
   const { prep } = r;
   return {
@@ -254,7 +254,9 @@ export function inferenceRecord(r: {
     ...(r.threads ? { threads: r.threads } : {}),
     ...(r.session.skipped.length ? { skippedDevices: r.session.skipped } : {}),
     ...(prep.tileTransforms.flips ? { testTimeFlips: prep.tileTransforms.flips } : {}),
-    ...(r.calibration && (r.calibration.temperature !== 1 || r.calibration.bias !== 0) ? { calibration: r.calibration } : {}),
+    ...(r.calibration && (r.calibration.temperature !== 1 || r.calibration.bias !== 0 || r.calibration.curve)
+      ? { calibration: { temperature: r.calibration.temperature, bias: r.calibration.bias, ...(r.calibration.curve ? { curvePoints: r.calibration.curve.p.length } : {}) } }
+      : {}),
     ...appliedPostprocess(prep.postprocess, r.postprocessed),
     ...resampleRecord(prep.resample),
   };

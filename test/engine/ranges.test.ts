@@ -58,6 +58,20 @@ describe('calibration', () => {
     expect(Array.from(probabilitiesToLabels(calibrated, 1, P, outputs, 1).labels)).not.toEqual(Array.from(before));
   });
 
+  it('a curve maps linearly between its points, keeps the labels under a moved threshold, and must increase strictly', () => {
+    const cal = { temperature: 1, bias: 0, curve: { p: [0, 0.5, 1], calibrated: [0.1, 0.3, 0.9] } };
+    expect(calibrateSigmoid(0.25, cal)).toBeCloseTo(0.2, 9);
+    expect(calibrateSigmoid(0.75, cal)).toBeCloseTo(0.6, 9);
+    const P = 300;
+    const probs = Float32Array.from({ length: P }, (_, i) => (i + 0.5) / P);
+    const outputs = { type: 'sigmoid' as const, threshold: 0.5 };
+    const calibrated = Float32Array.from(probs);
+    applyCalibration(calibrated, 1, P, outputs, 1, cal);
+    expect(Array.from(probabilitiesToLabels(calibrated, 1, P, calibratedOutputs(outputs, cal), 1).labels)).toEqual(Array.from(probabilitiesToLabels(probs, 1, P, outputs, 1).labels));
+    const m = { ...brightManifest(), calibration: { temperature: 1, fittedOn: 'validation', curve: { p: [0, 0.5, 1], calibrated: [0.1, 0.3, 0.3] } } };
+    expect(() => validateManifest(m, 'm.json')).toThrow(/calibration\.curve" must increase strictly/);
+  });
+
   it('the manifest block is validated: a temperature must be positive, thresholds within 0..1', () => {
     const base = { ...brightManifest(), calibration: { temperature: 1.5, fittedOn: 'validation', sizeRange: { innerThreshold: 0.9, outerThreshold: 0.3 } } };
     expect(validateManifest(base, 'm.json').calibration?.sizeRange?.innerThreshold).toBe(0.9);

@@ -1,6 +1,6 @@
 // Calibration of a model's output probabilities (manifest `calibration`), applied in place to the averaged output
 // of a plane before thresholds and argmax: sigmoid p' = sigmoid(logit(p) / T + bias) (temperature and, where the
-// manifest gives one, a bias: Platt scaling); softmax p'_k = softmax(log p / T)_k over the channels that form the
+// manifest gives one, a bias: Platt scaling), then a strictly increasing curve where the manifest has one; softmax p'_k = softmax(log p / T)_k over the channels that form the
 // softmax (classes + background). Argmax is unchanged by T; the sigmoid threshold is moved with the map
 // (calibratedOutputs) so the labels stay those of the uncalibrated model.
 import type { ModelManifest } from '../../../preload/formats';
@@ -13,6 +13,11 @@ export interface CalibrationParams {
   temperature: number;
   /** Added to logit(p) / T (sigmoid outputs only). */
   bias: number;
+  /**
+   * Sigmoid outputs only: a strictly increasing curve applied after T and bias, linear between its points
+   * (isotonic regression fitted on validation, for models whose reliability a two-parameter map cannot follow).
+   */
+  curve?: { p: readonly number[]; calibrated: readonly number[] };
 }
 
 export const NO_CALIBRATION: CalibrationParams = { temperature: 1, bias: 0 };
@@ -22,12 +27,31 @@ const logit = (p: number): number => {
   return Math.log(q / (1 - q));
 };
 
-/** sigmoid(logit(p) / T + bias) */
-export function calibrateSigmoid(p: number, c: CalibrationParams): number {
-  return 1 / (1 + Math.exp(-(logit(p) / c.temperature + c.bias)));
+/** The curve at p: linear between its points, flat beyond its ends. */
+function onCurve(p: number, curve: NonNullable<CalibrationParams['curve']>): number {
+  const xs = curve.p;
+  const ys = curve.calibrated;
+  const n = xs.length;
+  if (p <= xs[0]!) return ys[0]!;
+  if (p >= xs[n - 1]!) return ys[n - 1]!;
+  let lo = 0;
+  let hi = n - 1;
+  while (hi - lo > 1) {
+    const mid = (lo + hi) >> 1;
+    if (xs[mid]! <= p) lo = mid;
+    else hi = mid;
+  }
+  const t = (p - xs[lo]!) / (xs[hi]! - xs[lo]!);
+  return ys[lo]! + t * (ys[hi]! - ys[lo]!);
 }
 
-const isIdentity = (c: CalibrationParams): boolean => c.temperature === 1 && c.bias === 0;
+/** sigmoid(logit(p) / T + bias), then the curve when there is one. */
+export function calibrateSigmoid(p: number, c: CalibrationParams): number {
+  const q = c.temperature === 1 && c.bias === 0 ? p : 1 / (1 + Math.exp(-(logit(p) / c.temperature + c.bias)));
+  return c.curve ? onCurve(q, c.curve) : q;
+}
+
+const isIdentity = (c: CalibrationParams): boolean => c.temperature === 1 && c.bias === 0 && !c.curve;
 
 function isSigmoid(outputs: ModelManifest['outputs'], channels: number): boolean {
   return outputs.type === 'sigmoid' || (outputs.type === 'logits' && channels === 1);
@@ -78,5 +102,5 @@ export function calibratedOutputs(outputs: ModelManifest['outputs'], c: Calibrat
 /** The manifest's calibration, or the identity when it has none or calibration is turned off. */
 export function calibrationOf(manifest: ModelManifest, enabled = true): CalibrationParams {
   const k = manifest.calibration;
-  return enabled && k ? { temperature: k.temperature, bias: k.bias ?? 0 } : NO_CALIBRATION;
+  return enabled && k ? { temperature: k.temperature, bias: k.bias ?? 0, ...(k.curve ? { curve: k.curve } : {}) } : NO_CALIBRATION;
 }

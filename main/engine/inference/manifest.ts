@@ -293,6 +293,15 @@ function checkCalibration(c: Checker, value: unknown): ModelCalibration {
   const out: ModelCalibration = { ...k, temperature: c.num(k.temperature, 'calibration.temperature', 0.05, 20), fittedOn: c.oneOf(k.fittedOn, 'calibration.fittedOn', ['validation'] as const) };
   for (const key of ['eceValidation', 'eceTest'] as const) if (k[key] !== undefined) out[key] = c.num(k[key], `calibration.${key}`, 0, 1);
   if (k.bias !== undefined) out.bias = c.num(k.bias, 'calibration.bias', -20, 20);
+  if (k.curve !== undefined) {
+    const cv = c.obj(k.curve, 'calibration.curve');
+    const xs = c.arr(cv.p, 'calibration.curve.p', 2).map((v, i) => c.num(v, `calibration.curve.p[${i}]`, 0, 1));
+    const ys = c.arr(cv.calibrated, 'calibration.curve.calibrated', 2).map((v, i) => c.num(v, `calibration.curve.calibrated[${i}]`, 0, 1));
+    if (xs.length !== ys.length) c.fail('calibration.curve', `has ${xs.length} points p and ${ys.length} calibrated values`);
+    // Strictly increasing both ways: the map must keep the order of probabilities, so a threshold keeps its pixels.
+    for (let i = 1; i < xs.length; i++) if (!(xs[i]! > xs[i - 1]! && ys[i]! > ys[i - 1]!)) c.fail('calibration.curve', `must increase strictly (point ${i})`);
+    out.curve = { p: xs, calibrated: ys };
+  }
   if (k.sizeRange !== undefined) {
     const r = c.obj(k.sizeRange, 'calibration.sizeRange');
     const innerThreshold = c.num(r.innerThreshold, 'calibration.sizeRange.innerThreshold', 0, 1);
