@@ -1,20 +1,30 @@
 // `npm run eval`: measures the shipped models through the app's own inference path (openImage -> segmentImage,
-// exactly what `delineate segment` runs; not the Python training code) on the committed validation splits in
-// models/training/splits/, reading the data in place from ../shared/data (or $DELINEATE_DATA).
+// exactly what `delineate segment` runs; not the Python training code) on the committed splits in
+// models/training/splits/, reading the data in place from ../shared/data (or $DELINEATE_DATA). Every figure is
+// given for the validation split (where every choice is made) and, beside it, the test split (<m>_test.txt, a
+// seeded half of the former validation set, used for nothing but these figures): see eval-sets.ts.
+// Beside the task figures: the expected calibration error (ECE, calibration-stats.ts) of the calibrated
+// probabilities and the size ranges' coverage of the true size and mean relative width (measure/ranges.ts).
 //   brain-flair-lgg      per-patient volumetric Dice (mean, median), and again with the input x16 as uint16
 //   landcover-deepglobe  per-class IoU and mIoU over the six classes, accumulated over all tiles, unknown ignored
 //   buildings-joplin     instance precision / recall / F1 at IoU 0.5 on the validation regions
 //   landcover-sentinel2-korea  per-class IoU over building, road, field, forest and "other" (the model's no class)
 // Flags: --model <id> (one model), --limit N (first N patients/tiles/regions: a quick check), --threads N (default 2),
-// --no-tta / --no-postprocess (the plain model, without the manifest's test-time flips / component filters).
-// Each model's figures also go to .tmp/eval-<id>[-no-tta][-no-postprocess].json. Missing models or data are reported and skipped (exit 0).
+// --no-tta / --no-postprocess (the plain model, without the manifest's test-time flips / component filters),
+// --calibration (also writes the reliability diagrams .tmp/eval-<id>-reliability.png, validation left, test right),
+// --fit-calibration (fits the temperature and the size-range thresholds on validation, calibration-fit.ts, and
+// writes them into the manifest; --dry-run prints the block instead). Each model's figures also go to .tmp/eval-<id>[-no-tta][-no-postprocess].json.
+// Missing models or data are reported and skipped (exit 0).
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { ImageSource, PixelBlock, Region } from '../main/engine/image';
 import { openImage } from '../main/engine/io';
 import { scanModels, type ResolvedModel } from '../main/engine/inference/manifest';
-import { brainTruth, DATA, readSplit, ROOT, SPLITS } from './eval-data';
+import { DATA, ROOT, SPLITS } from './eval-data';
+import { buildingBlocks, DEEPGLOBE, IGNORE_LABEL, openBrain, semanticLabelMap, SENTINEL2, SPLIT_NAMES, splitIds, type Block, type SemanticSet, type SplitName } from './eval-sets';
+import { accumulate, ece, newReliability, reliabilityTable, writeReliabilityPng, type Reliability } from './calibration-stats';
+import { fitCalibration, rangeFigures, readShift } from './calibration-fit';
 import { evalInteractive } from './eval-interactive';
 import { segmentImage, type SegmentOutcome } from '../main/engine/pipeline';
 import { accumulateIou, createIouAccumulator, detectionScores, dice, iouScores, matchInstances, mean, median } from '../main/engine/measure/agreement';
@@ -33,6 +43,9 @@ interface Args {
   /** Skip the manifest's test-time flips / component filters (to report the plain model beside them). */
   noTta?: boolean;
   noPostprocess?: boolean;
+  calibration?: boolean;
+  fitCalibration?: boolean;
+  dryRun?: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -45,7 +58,7 @@ function parseArgs(argv: string[]): Args {
       return v;
     };
     if (a === '--help' || a === '-h') {
-      console.log('usage: npm run eval [-- --model <id>] [--limit N] [--threads N] [--no-tta] [--no-postprocess]\n       npm run eval -- --interactive [--model interactive-brain-flair|interactive-geo-rgb] [--limit N] [--threads N]');
+      console.log('usage: npm run eval [-- --model <id>] [--limit N] [--threads N] [--no-tta] [--no-postprocess] [--calibration] [--fit-calibration [--dry-run]]\n       npm run eval -- --interactive [--model interactive-brain-flair|interactive-geo-rgb] [--limit N] [--threads N]');
       process.exit(0);
     }
     if (a === '--model') args.model = value();
@@ -53,7 +66,10 @@ function parseArgs(argv: string[]): Args {
     else if (a === '--threads') args.threads = positiveInt(a, value());
     else if (a === '--no-tta') args.noTta = true;
     else if (a === '--no-postprocess') args.noPostprocess = true;
-    else throw new Error(`unknown argument ${a} (use --model <id>, --limit N, --threads N, --no-tta, --no-postprocess)`);
+    else if (a === '--calibration') args.calibration = true;
+    else if (a === '--fit-calibration') args.fitCalibration = true;
+    else if (a === '--dry-run') args.dryRun = true;
+    else throw new Error(`unknown argument ${a} (use --model <id>, --limit N, --threads N, --no-tta, --no-postprocess, --calibration, --fit-calibration)`);
   }
   return args;
 }
@@ -84,7 +100,7 @@ async function segment(src: ImageSource, model: ResolvedModel, args: Args, total
   const t0 = performance.now();
   const out = await segmentImage(
     src,
-    { model, device: 'cpu', threads: args.threads, ...(args.noTta ? { testTimeFlips: false } : {}), ...(args.noPostprocess ? { modelPostprocess: false } : {}) },
+    { model, device: 'cpu', threads: args.threads, probabilities: true, ...(args.noTta ? { testTimeFlips: false } : {}), ...(args.noPostprocess ? { modelPostprocess: false } : {}) },
     () => {},
   );
   totals.wallSeconds += (performance.now() - t0) / 1000;
@@ -129,46 +145,124 @@ function scaledSource(src: ImageSource, factor: number): ImageSource {
   };
 }
 
+// ---------------------------------------------------------------- per split: calibration and size ranges
+
+/** What every model adds per split beside its task figures: reliability bins and size-range objects. */
+interface SplitExtras {
+  reliability: Reliability;
+  ranges: Array<{ truePx: number; sizePx: number; lowPx: number; highPx: number }>;
+}
+
+const newExtras = (): SplitExtras => ({ reliability: newReliability(), ranges: [] });
+
+/** The calibrated class probabilities of a run (p x 255, classes x pixels) against a reference in model labels. */
+function addReliability(x: SplitExtras, out: SegmentOutcome, truth: ArrayLike<number>, use?: (i: number) => boolean): void {
+  const probs = out.rasters.probabilities;
+  if (!probs) throw new Error('the run kept no probability maps');
+  accumulate(x.reliability, probs.data, 255, probs.channels, truth, IGNORE_LABEL, use);
+}
+
+/** A record's pixelCountRange (measure/ranges.ts) as a range object, or nothing when the model has no ranges. */
+function addRange(x: SplitExtras, rec: { pixelCount: number; [k: string]: unknown } | undefined, truePx: number): void {
+  const r = rec?.pixelCountRange;
+  if (!rec || !Array.isArray(r)) return;
+  x.ranges.push({ truePx, sizePx: rec.pixelCount, lowPx: Number(r[0]), highPx: Number(r[1]) });
+}
+
+function extrasSummary(x: SplitExtras): Record<string, unknown> {
+  return {
+    ece: ece(x.reliability),
+    reliability: reliabilityTable(x.reliability),
+    ...(x.ranges.length ? { sizeRange: rangeFigures(x.ranges) } : {}),
+  };
+}
+
+/** Key figures of both splits: [label, validation, test]. */
+type Rows = Array<[string, number | null, number | null]>;
+
+function extrasRows(v: SplitExtras, t: SplitExtras): Rows {
+  const rv = v.ranges.length ? rangeFigures(v.ranges) : null;
+  const rt = t.ranges.length ? rangeFigures(t.ranges) : null;
+  return [
+    ['ECE (15 bins, p in [0.01, 0.99])', ece(v.reliability), ece(t.reliability)],
+    ...(rv || rt
+      ? ([
+          ['size range: coverage of the true size', rv?.coverage ?? null, rt?.coverage ?? null],
+          ['size range: mean width / size', rv?.meanRelativeWidth ?? null, rt?.meanRelativeWidth ?? null],
+          ['size range: median width / size', rv?.medianRelativeWidth ?? null, rt?.medianRelativeWidth ?? null],
+          ['size range: total width / total size', rv?.totalWidthOverTotalSize ?? null, rt?.totalWidthOverTotalSize ?? null],
+          ['size range: objects', rv?.objects ?? null, rt?.objects ?? null],
+        ] as Rows)
+      : []),
+  ];
+}
+
+interface SplitResult {
+  perSplit: Record<SplitName, Record<string, unknown>>;
+  rows: Rows;
+  extras: Record<SplitName, SplitExtras>;
+}
+
 // ---------------------------------------------------------------- brain-flair-lgg
 
-async function evalBrain(model: ResolvedModel, args: Args): Promise<Record<string, unknown> | null> {
+async function evalBrain(model: ResolvedModel, args: Args): Promise<SplitResult | null> {
   const dataDir = path.join(DATA, 'tumor-lgg-flair');
   if (!existsSync(dataDir)) return skipData(dataDir);
-  const patients = readSplit('brain_val.txt').slice(0, args.limit);
-  const totals = newTotals();
-  const totalsScaled = newTotals();
-  const rows: Array<{ patient: string; slices: number; tumorPx: number; predictedPx: number; dice: number; diceX16: number }> = [];
-  for (const patient of patients) {
-    const dir = path.join(dataDir, patient);
-    const src = await openImage(dir);
-    try {
-      const truth = await brainTruth(dir, src);
-      const predicted = foreground(await segment(src, model, args, totals));
-      const d = dice(predicted, truth);
-      const d16 = dice(foreground(await segment(scaledSource(src, SCALE_FACTOR), model, args, totalsScaled)), truth);
-      rows.push({ patient, slices: src.depth, tumorPx: sum(truth), predictedPx: sum(predicted), dice: d, diceX16: d16 });
-      console.log(`  ${patient}  ${String(src.depth).padStart(3)} slices  tumor ${String(sum(truth)).padStart(6)} px  predicted ${String(sum(predicted)).padStart(6)} px  Dice ${fmt(d)}  x16 ${fmt(d16)}`);
-    } finally {
-      await src.close();
+  const ids = splitIds('brain_val.txt', 'brain_test.txt');
+  const perSplit = {} as Record<SplitName, Record<string, unknown>>;
+  const extras = { validation: newExtras(), test: newExtras() };
+  const rowsOf = {} as Record<SplitName, { dice: number[]; dice16: number[] }>;
+  for (const split of SPLIT_NAMES) {
+    const patients = ids[split].slice(0, args.limit);
+    const totals = newTotals();
+    const totalsScaled = newTotals();
+    const rows: Array<{ patient: string; slices: number; tumorPx: number; predictedPx: number; dice: number; diceX16: number }> = [];
+    console.log(`  ${split}:`);
+    for (const patient of patients) {
+      const { src, truth: readTruth } = await openBrain(patient);
+      try {
+        const truth = await readTruth();
+        const out = await segment(src, model, args, totals);
+        const predicted = foreground(out);
+        const d = dice(predicted, truth);
+        const d16 = dice(foreground(await segment(scaledSource(src, SCALE_FACTOR), model, args, totalsScaled)), truth);
+        addReliability(extras[split], out, truth);
+        addRange(extras[split], out.document.classes[0], sum(truth));
+        rows.push({ patient, slices: src.depth, tumorPx: sum(truth), predictedPx: sum(predicted), dice: d, diceX16: d16 });
+        const range = out.document.classes[0]?.volumeMlRange;
+        console.log(`  ${patient}  ${String(src.depth).padStart(3)} slices  tumor ${String(sum(truth)).padStart(6)} px  predicted ${String(sum(predicted)).padStart(6)} px${Array.isArray(range) ? ` (${fmt(Number(range[0]), 2)}-${fmt(Number(range[1]), 2)} mL)` : ''}  Dice ${fmt(d)}  x16 ${fmt(d16)}`);
+      } finally {
+        await src.close();
+      }
     }
+    const dices = rows.map((r) => r.dice);
+    const dices16 = rows.map((r) => r.diceX16);
+    rowsOf[split] = { dice: dices, dice16: dices16 };
+    const meanDiff = Math.abs(mean(dices) - mean(dices16));
+    const maxPatientDiff = Math.max(0, ...rows.map((r) => Math.abs(r.dice - r.diceX16)));
+    console.log(`  ${split} per-patient Dice: mean ${fmt(mean(dices))}, median ${fmt(median(dices))} over ${rows.length} patients (no tumor and no prediction scores 1)`);
+    console.log(`  ${split} input x${SCALE_FACTOR} (uint16): mean ${fmt(mean(dices16))}; |difference of means| ${fmt(meanDiff, 5)} (acceptance < ${SCALE_TOLERANCE}: ${meanDiff < SCALE_TOLERANCE ? 'pass' : 'FAIL'}); largest per-patient difference ${fmt(maxPatientDiff, 5)}`);
+    console.log(`  ${timingLine(totals)}; x${SCALE_FACTOR} run: ${timingLine(totalsScaled)}`);
+    perSplit[split] = {
+      metric: 'per-patient volumetric Dice over the slice stack (empty reference and empty prediction = 1)',
+      patients: rows.length,
+      meanDice: mean(dices),
+      medianDice: median(dices),
+      scaledInput: { factor: SCALE_FACTOR, dtype: 'uint16', meanDice: mean(dices16), medianDice: median(dices16), absMeanDifference: meanDiff, maxPatientDifference: maxPatientDiff, pass: meanDiff < SCALE_TOLERANCE },
+      ...extrasSummary(extras[split]),
+      timing: totals,
+      timingScaled: totalsScaled,
+      perPatient: rows,
+    };
   }
-  const dices = rows.map((r) => r.dice);
-  const dices16 = rows.map((r) => r.diceX16);
-  const meanDiff = Math.abs(mean(dices) - mean(dices16));
-  const maxPatientDiff = Math.max(0, ...rows.map((r) => Math.abs(r.dice - r.diceX16)));
-  console.log(`  per-patient Dice: mean ${fmt(mean(dices))}, median ${fmt(median(dices))} over ${rows.length} patients (no tumor and no prediction scores 1)`);
-  console.log(`  input x${SCALE_FACTOR} (uint16): mean ${fmt(mean(dices16))}, median ${fmt(median(dices16))}; |difference of means| ${fmt(meanDiff, 5)} (acceptance < ${SCALE_TOLERANCE}: ${meanDiff < SCALE_TOLERANCE ? 'pass' : 'FAIL'}); largest per-patient difference ${fmt(maxPatientDiff, 5)}`);
-  console.log(`  ${timingLine(totals)}; x${SCALE_FACTOR} run: ${timingLine(totalsScaled)}`);
-  return {
-    metric: 'per-patient volumetric Dice over the slice stack (empty reference and empty prediction = 1)',
-    patients: rows.length,
-    meanDice: mean(dices),
-    medianDice: median(dices),
-    scaledInput: { factor: SCALE_FACTOR, dtype: 'uint16', meanDice: mean(dices16), medianDice: median(dices16), absMeanDifference: meanDiff, maxPatientDifference: maxPatientDiff, pass: meanDiff < SCALE_TOLERANCE },
-    timing: totals,
-    timingScaled: totalsScaled,
-    perPatient: rows,
-  };
+  const rows: Rows = [
+    ['patients', rowsOf.validation.dice.length, rowsOf.test.dice.length],
+    ['mean per-patient Dice', mean(rowsOf.validation.dice), mean(rowsOf.test.dice)],
+    ['median per-patient Dice', median(rowsOf.validation.dice), median(rowsOf.test.dice)],
+    [`mean Dice, input x${SCALE_FACTOR} uint16`, mean(rowsOf.validation.dice16), mean(rowsOf.test.dice16)],
+    ...extrasRows(extras.validation, extras.test),
+  ];
+  return { perSplit, rows, extras };
 }
 
 function sum(mask: Uint8Array): number {
@@ -179,20 +273,7 @@ function sum(mask: Uint8Array): number {
 
 // ---------------------------------------------------------------- land cover (semantic)
 
-interface SemanticEval {
-  /** Folder under the data root, with classes.json. */
-  dataset: string;
-  split: string;
-  imagePath: (stem: string) => string;
-  labelPath: (stem: string) => string;
-  /**
-   * true: the data's class 0 is a real class the model predicts as "no class" (a background channel), scored as
-   * one more class. false: class 0 is "unknown" and its pixels are ignored.
-   */
-  zeroIsClass: boolean;
-}
-
-async function evalSemantic(spec: SemanticEval, model: ResolvedModel, args: Args): Promise<Record<string, unknown> | null> {
+async function evalSemantic(spec: SemanticSet, model: ResolvedModel, args: Args): Promise<SplitResult | null> {
   const dataDir = path.join(DATA, spec.dataset);
   if (!existsSync(dataDir)) return skipData(dataDir);
   const dataClasses = JSON.parse(readFileSync(path.join(dataDir, 'classes.json'), 'utf8')) as Record<string, { name: string }>;
@@ -205,6 +286,7 @@ async function evalSemantic(spec: SemanticEval, model: ResolvedModel, args: Args
     if (!hit) throw new Error(`model class "${c.name}" is not a class of ${spec.dataset} (${byIndex.map(([, v]) => v.name).join(', ')})`);
     toData.set(k + 1, Number(hit[0]));
   });
+  const toLabel = semanticLabelMap(spec, model);
   // Scored ids: data index k -> k + shift, so that with zeroIsClass the data's class 0 becomes id 1 and nothing is ignored.
   const shift = spec.zeroIsClass ? 1 : 0;
   const dataIds = byIndex.map(([i]) => Number(i)).filter((k) => spec.zeroIsClass || k !== 0);
@@ -212,54 +294,71 @@ async function evalSemantic(spec: SemanticEval, model: ResolvedModel, args: Args
   // Scored id of each model label (0 = no class, 1..N = classes); nodata and anything else score 0, which with
   // zeroIsClass lies outside the scored ids, i.e. counts as a miss.
   const scoredOf = [spec.zeroIsClass ? shift : 0, ...model.manifest.classes.map((_, k) => toData.get(k + 1)! + shift)];
-  const stems = readSplit(spec.split).slice(0, args.limit);
-  const acc = createIouAccumulator(Math.max(...dataIds) + shift);
-  const totals = newTotals();
-  for (const stem of stems) {
-    const src = await openImage(path.join(dataDir, spec.imagePath(stem)));
-    let predicted: Uint8Array;
-    try {
-      const out = await segment(src, model, args, totals);
-      predicted = Uint8Array.from(out.rasters.labels, (v) => scoredOf[v] ?? 0);
-    } finally {
-      await src.close();
-    }
-    const mask = await openImage(path.join(dataDir, spec.labelPath(stem)));
-    try {
-      const truth = (await mask.read({ channels: [0] })).data;
-      accumulateIou(acc, predicted, shift ? Uint8Array.from(truth, (v) => v + shift) : truth, 0);
-    } finally {
-      await mask.close();
-    }
-  }
-  const scores = iouScores(acc);
-  const perClass = dataIds.map((k) => scores.perClass[k + shift - 1] ?? null);
+  const ids = splitIds(spec.val, spec.test);
+  const perSplit = {} as Record<SplitName, Record<string, unknown>>;
+  const extras = { validation: newExtras(), test: newExtras() };
+  const mious = {} as Record<SplitName, { meanIou: number; withoutZero?: number; tiles: number }>;
   const valid = (xs: Array<number | null>): number[] => xs.filter((v): v is number => v !== null);
-  names.forEach((n, j) => console.log(`  ${n.padEnd(12)} IoU ${fmt(perClass[j] ?? null)}`));
-  const meanIou = mean(valid(perClass));
-  console.log(`  mIoU ${fmt(meanIou)} over ${valid(perClass).length} classes, ${stems.length} tiles (intersection and union summed over tiles${spec.zeroIsClass ? '' : '; unknown pixels ignored'})`);
-  let withoutZero: number | undefined;
-  if (spec.zeroIsClass) {
-    withoutZero = mean(valid(perClass.filter((_, j) => dataIds[j] !== 0)));
-    console.log(`  mIoU ${fmt(withoutZero)} over the model's ${dataIds.length - 1} classes (the same IoUs, "${dataName(0)}" left out of the mean)`);
+  for (const split of SPLIT_NAMES) {
+    const stems = ids[split].slice(0, args.limit);
+    const acc = createIouAccumulator(Math.max(...dataIds) + shift);
+    const totals = newTotals();
+    for (const stem of stems) {
+      const src = await openImage(path.join(dataDir, spec.imagePath(stem)));
+      let out: SegmentOutcome;
+      try {
+        out = await segment(src, model, args, totals);
+      } finally {
+        await src.close();
+      }
+      const predicted = Uint8Array.from(out.rasters.labels, (v) => scoredOf[v] ?? 0);
+      const mask = await openImage(path.join(dataDir, spec.labelPath(stem)));
+      try {
+        const truth = (await mask.read({ channels: [0] })).data;
+        accumulateIou(acc, predicted, shift ? Uint8Array.from(truth, (v) => v + shift) : truth, 0);
+        const truthLabels = Uint8Array.from(truth, (v) => toLabel(v));
+        addReliability(extras[split], out, truthLabels);
+        const truePx = new Array<number>(model.manifest.classes.length + 1).fill(0);
+        for (let i = 0; i < truthLabels.length; i++) if (truthLabels[i] !== IGNORE_LABEL) truePx[truthLabels[i]!]!++;
+        for (const c of out.document.classes) if (c.pixelCount > 0 || (truePx[c.id] ?? 0) > 0) addRange(extras[split], c, truePx[c.id] ?? 0);
+      } finally {
+        await mask.close();
+      }
+    }
+    const scores = iouScores(acc);
+    const perClass = dataIds.map((k) => scores.perClass[k + shift - 1] ?? null);
+    console.log(`  ${split}:`);
+    names.forEach((n, j) => console.log(`  ${n.padEnd(12)} IoU ${fmt(perClass[j] ?? null)}`));
+    const meanIou = mean(valid(perClass));
+    console.log(`  ${split} mIoU ${fmt(meanIou)} over ${valid(perClass).length} classes, ${stems.length} tiles (intersection and union summed over tiles${spec.zeroIsClass ? '' : '; unknown pixels ignored'})`);
+    let withoutZero: number | undefined;
+    if (spec.zeroIsClass) {
+      withoutZero = mean(valid(perClass.filter((_, j) => dataIds[j] !== 0)));
+      console.log(`  ${split} mIoU ${fmt(withoutZero)} over the model's ${dataIds.length - 1} classes (the same IoUs, "${dataName(0)}" left out of the mean)`);
+    }
+    console.log(`  ${timingLine(totals)}`);
+    mious[split] = { meanIou, tiles: stems.length, ...(withoutZero !== undefined ? { withoutZero } : {}) };
+    perSplit[split] = {
+      metric: `per-class IoU with intersection and union summed over all images of the split; ${spec.zeroIsClass ? `reference 0 (${dataName(0)}) scored as a class against the model's "no class"` : 'reference 0 (unknown) ignored'}`,
+      tiles: stems.length,
+      perClassIou: Object.fromEntries(names.map((n, j) => [n, perClass[j] ?? null])),
+      meanIou,
+      ...(withoutZero !== undefined ? { meanIouModelClasses: withoutZero } : {}),
+      ...extrasSummary(extras[split]),
+      timing: totals,
+    };
   }
-  console.log(`  ${timingLine(totals)}`);
-  return {
-    metric: `per-class IoU with intersection and union summed over all validation images; ${spec.zeroIsClass ? `reference 0 (${dataName(0)}) scored as a class against the model's "no class"` : 'reference 0 (unknown) ignored'}`,
-    tiles: stems.length,
-    perClassIou: Object.fromEntries(names.map((n, j) => [n, perClass[j] ?? null])),
-    meanIou,
-    ...(withoutZero !== undefined ? { meanIouModelClasses: withoutZero } : {}),
-    timing: totals,
-  };
+  const rows: Rows = [
+    ['tiles', mious.validation.tiles, mious.test.tiles],
+    ['mIoU', mious.validation.meanIou, mious.test.meanIou],
+    ...(spec.zeroIsClass ? ([["mIoU over the model's classes", mious.validation.withoutZero ?? null, mious.test.withoutZero ?? null]] as Rows) : []),
+    ...extrasRows(extras.validation, extras.test),
+  ];
+  return { perSplit, rows, extras };
 }
 
-const evalLandcover = (model: ResolvedModel, args: Args): Promise<Record<string, unknown> | null> =>
-  evalSemantic({ dataset: 'landcover-deepglobe', split: 'landcover_val.txt', imagePath: (s) => path.join('images', `${s}.jpg`), labelPath: (s) => path.join('masks', `${s}.png`), zeroIsClass: false }, model, args);
-
-// Sentinel-2 patches: images/<YYYYMM>_patchN_<k>.tif pair with labels/<YYYYMM>_mask_<k>.tif.
-const evalSentinel2 = (model: ResolvedModel, args: Args): Promise<Record<string, unknown> | null> =>
-  evalSemantic({ dataset: 'landcover-sentinel2-korea', split: 'sentinel2_val.txt', imagePath: (s) => path.join('images', `${s}.tif`), labelPath: (s) => path.join('labels', `${s.replace('_patchN_', '_mask_')}.tif`), zeroIsClass: true }, model, args);
+const evalLandcover = (model: ResolvedModel, args: Args): Promise<SplitResult | null> => evalSemantic(DEEPGLOBE, model, args);
+const evalSentinel2 = (model: ResolvedModel, args: Args): Promise<SplitResult | null> => evalSemantic(SENTINEL2, model, args);
 
 // ---------------------------------------------------------------- buildings-joplin
 
@@ -278,75 +377,111 @@ function shiftMap(map: ArrayLike<number>, width: number, height: number, dy: num
   return out;
 }
 
-async function evalBuildings(model: ResolvedModel, args: Args): Promise<Record<string, unknown> | null> {
+type Counts = { tp: number; fp: number; fn: number };
+const newCounts = (): { all: Counts; min10: Counts; registered: Counts } => ({ all: { tp: 0, fp: 0, fn: 0 }, min10: { tp: 0, fp: 0, fn: 0 }, registered: { tp: 0, fp: 0, fn: 0 } });
+
+async function evalBuildings(model: ResolvedModel, args: Args): Promise<SplitResult | null> {
   const dataDir = path.join(DATA, 'buildings-joplin');
   if (!existsSync(dataDir)) return skipData(dataDir);
-  // Split lines: "<tile> <row0> <col0> <size>", the region's top-left corner in pixels.
-  const regions = readSplit('buildings_val.txt')
-    .slice(0, args.limit)
-    .map((l) => {
-      const [tile, r, c, s] = l.split(/\s+/);
-      return { tile: tile!, row0: Number(r), col0: Number(c), size: Number(s) };
-    });
-  // Second score: the footprints moved onto the roofs (the shift the training script's --registered stage uses).
-  const [dy, dx] = readSplit('buildings_label_shift.txt')[0]!.split(/\s+/).map(Number) as [number, number];
+  const blocks = buildingBlocks();
+  // Second score: the footprints moved onto the roofs by the shift estimated on the training quadrants only.
+  const [dy, dx] = readShift();
   const totals = newTotals();
-  const counts = { all: { tp: 0, fp: 0, fn: 0 }, min10: { tp: 0, fp: 0, fn: 0 }, registered: { tp: 0, fp: 0, fn: 0 } };
-  const rows: Array<Record<string, unknown>> = [];
+  const counts = { validation: newCounts(), test: newCounts() };
+  const extras = { validation: newExtras(), test: newExtras() };
+  const rows: Record<SplitName, Array<Record<string, unknown>>> = { validation: [], test: [] };
   const splits = new Set<string>();
-  console.log('  predicted on the whole 1024x1024 tile (context for objects at the region border), then cropped to the region');
-  for (const reg of regions) {
-    const src = await openImage(path.join(dataDir, 'images', `${reg.tile}.tif`));
-    let predicted: Uint32Array;
+  const tiles = [...new Set([...blocks.validation, ...blocks.test].map((b) => b.tile))].slice(0, args.limit);
+  console.log('  predicted on the whole 1024x1024 tile (context for objects at the block border), then cropped to each 256x256 block');
+  for (const tile of tiles) {
+    const src = await openImage(path.join(dataDir, 'images', `${tile}.tif`));
+    let out: SegmentOutcome;
     try {
-      if (reg.row0 + reg.size > src.height || reg.col0 + reg.size > src.width) throw new Error(`region ${JSON.stringify(reg)} is outside the ${src.width}x${src.height} tile`);
-      const out = await segment(src, model, args, totals);
+      out = await segment(src, model, args, totals);
       splits.add(String(out.document.inference?.instanceSplit ?? 'components'));
-      predicted = cropInstances(out.rasters.instances, src.width, reg.row0, reg.col0, reg.size);
     } finally {
       await src.close();
     }
-    const gtSrc = await openImage(path.join(dataDir, 'instances', `${reg.tile}.tif`));
-    let truth: Uint32Array;
-    let truthRegistered: Uint32Array;
+    const W = out.document.source.width;
+    const gtSrc = await openImage(path.join(dataDir, 'instances', `${tile}.tif`));
+    let full: ArrayLike<number>;
+    let fullRegistered: Uint32Array;
     try {
-      const full = (await gtSrc.read({ channels: [0] })).data;
-      truth = cropInstances(full, gtSrc.width, reg.row0, reg.col0, reg.size);
-      truthRegistered = cropInstances(shiftMap(full, gtSrc.width, gtSrc.height, dy, dx), gtSrc.width, reg.row0, reg.col0, reg.size);
+      full = (await gtSrc.read({ channels: [0] })).data;
+      fullRegistered = shiftMap(full, gtSrc.width, gtSrc.height, dy, dx);
     } finally {
       await gtSrc.close();
     }
-    // Reference instances with no pixel in the region are absent from the crop, so they never count.
-    const all = matchInstances(predicted, truth, { iouThreshold: 0.5 });
-    const min10 = matchInstances(predicted, truth, { iouThreshold: 0.5, minPixels: TRAINING_MIN_AREA_PX });
-    const registered = matchInstances(predicted, truthRegistered, { iouThreshold: 0.5 });
-    for (const [key, m] of [['all', all], ['min10', min10], ['registered', registered]] as const) {
-      counts[key].tp += m.truePositives;
-      counts[key].fp += m.falsePositives;
-      counts[key].fn += m.falseNegatives;
+    const inBlockOf = (b: Block) => (i: number): boolean => {
+      const y = Math.floor(i / W);
+      const x = i - y * W;
+      return y >= b.row0 && y < b.row0 + b.size && x >= b.col0 && x < b.col0 + b.size;
+    };
+    // Size ranges: each building matched (IoU >= 0.5, whole tile) with a moved footprint, counted in the block of its centroid.
+    const refArea = new Map<number, number>();
+    for (let i = 0; i < fullRegistered.length; i++) if (fullRegistered[i]) refArea.set(fullRegistered[i]!, (refArea.get(fullRegistered[i]!) ?? 0) + 1);
+    const matched = matchInstances(out.rasters.instances, fullRegistered, { iouThreshold: 0.5 }).pairs;
+    const truthBinary = Uint8Array.from(fullRegistered, (v) => (v > 0 ? 1 : 0));
+    for (const split of SPLIT_NAMES) {
+      for (const b of blocks[split].filter((bl) => bl.tile === tile)) {
+        const predicted = cropInstances(out.rasters.instances, W, b.row0, b.col0, b.size);
+        const truth = cropInstances(full, W, b.row0, b.col0, b.size);
+        const truthRegistered = cropInstances(fullRegistered, W, b.row0, b.col0, b.size);
+        // Reference instances with no pixel in the block are absent from the crop, so they never count.
+        const all = matchInstances(predicted, truth, { iouThreshold: 0.5 });
+        const min10 = matchInstances(predicted, truth, { iouThreshold: 0.5, minPixels: TRAINING_MIN_AREA_PX });
+        const registered = matchInstances(predicted, truthRegistered, { iouThreshold: 0.5 });
+        for (const [key, m] of [['all', all], ['min10', min10], ['registered', registered]] as const) {
+          counts[split][key].tp += m.truePositives;
+          counts[split][key].fp += m.falsePositives;
+          counts[split][key].fn += m.falseNegatives;
+        }
+        addReliability(extras[split], out, truthBinary, inBlockOf(b));
+        for (const [p, r] of matched) {
+          const rec = out.document.instances[p - 1];
+          const c = rec?.centroidPx;
+          if (!rec || !Array.isArray(c)) continue;
+          const [cx, cy] = c as number[];
+          if (cy! >= b.row0 && cy! < b.row0 + b.size && cx! >= b.col0 && cx! < b.col0 + b.size) addRange(extras[split], rec, refArea.get(r) ?? 0);
+        }
+        const sc = detectionScores(all.truePositives, all.falsePositives, all.falseNegatives);
+        rows[split].push({ ...b, tp: all.truePositives, fp: all.falsePositives, fn: all.falseNegatives, ...sc });
+        console.log(`  ${split.padEnd(10)} ${b.tile} rows ${b.row0}.. cols ${b.col0}.. ${b.size}x${b.size}: TP ${all.truePositives} FP ${all.falsePositives} FN ${all.falseNegatives}  P ${fmt(sc.precision, 3)} R ${fmt(sc.recall, 3)} F1 ${fmt(sc.f1, 3)}`);
+      }
     }
-    const s = detectionScores(all.truePositives, all.falsePositives, all.falseNegatives);
-    rows.push({ ...reg, tp: all.truePositives, fp: all.falsePositives, fn: all.falseNegatives, ...s });
-    console.log(`  ${reg.tile} rows ${reg.row0}.. cols ${reg.col0}.. ${reg.size}x${reg.size}: TP ${all.truePositives} FP ${all.falsePositives} FN ${all.falseNegatives}  P ${fmt(s.precision, 3)} R ${fmt(s.recall, 3)} F1 ${fmt(s.f1, 3)}`);
   }
-  const overall = detectionScores(counts.all.tp, counts.all.fp, counts.all.fn);
-  const overall10 = detectionScores(counts.min10.tp, counts.min10.fp, counts.min10.fn);
-  const overallReg = detectionScores(counts.registered.tp, counts.registered.fp, counts.registered.fn);
-  console.log(`  instance split: ${[...splits].join(', ')}; one-to-one matching, greedy by IoU, IoU >= 0.5; counts summed over regions`);
-  console.log(`  precision ${fmt(overall.precision)}  recall ${fmt(overall.recall)}  F1 ${fmt(overall.f1)}  (every object with a pixel in the region)`);
-  console.log(`  precision ${fmt(overall10.precision)}  recall ${fmt(overall10.recall)}  F1 ${fmt(overall10.f1)}  (objects < ${TRAINING_MIN_AREA_PX} px in the region ignored, as the training script validates)`);
-  console.log(`  precision ${fmt(overallReg.precision)}  recall ${fmt(overallReg.recall)}  F1 ${fmt(overallReg.f1)}  (footprints moved ${dy} rows, ${dx} columns onto the roofs: models/training/splits/buildings_label_shift.txt)`);
+  console.log(`  instance split: ${[...splits].join(', ')}; one-to-one matching, greedy by IoU, IoU >= 0.5; counts summed over blocks`);
   console.log(`  ${timingLine(totals)}`);
+  const perSplit = {} as Record<SplitName, Record<string, unknown>>;
+  const score = (c: Counts): { precision: number; recall: number; f1: number } => detectionScores(c.tp, c.fp, c.fn);
+  for (const split of SPLIT_NAMES) {
+    const c = counts[split];
+    perSplit[split] = {
+      metric: 'instance precision/recall/F1 at IoU >= 0.5, one-to-one greedy matching, counts summed over the 256x256 blocks of the split; predicted on the whole tile, cropped to the block',
+      blocks: rows[split].length,
+      instanceSplit: [...splits],
+      ...score(c.all),
+      counts: c.all,
+      ignoringBelowMinArea: { minPixels: TRAINING_MIN_AREA_PX, ...score(c.min10), counts: c.min10 },
+      registeredFootprints: { shiftRowsCols: [dy, dx], shiftFile: 'models/training/splits/buildings_eval_shift.txt (training quadrants only)', ...score(c.registered), counts: c.registered },
+      ...extrasSummary(extras[split]),
+      perBlock: rows[split],
+    };
+  }
+  const v = counts.validation;
+  const t = counts.test;
   return {
-    metric: 'instance precision/recall/F1 at IoU >= 0.5, one-to-one greedy matching, counts summed over the validation regions; predicted on the whole tile, cropped to the region',
-    regions: regions.length,
-    instanceSplit: [...splits],
-    ...overall,
-    counts: counts.all,
-    ignoringBelowMinArea: { minPixels: TRAINING_MIN_AREA_PX, ...overall10, counts: counts.min10 },
-    registeredFootprints: { shiftRowsCols: [dy, dx], ...overallReg, counts: counts.registered },
-    timing: totals,
-    perRegion: rows,
+    perSplit,
+    rows: [
+      ['blocks', rows.validation.length, rows.test.length],
+      ['F1 (every object with a pixel in the block)', score(v.all).f1, score(t.all).f1],
+      ['precision', score(v.all).precision, score(t.all).precision],
+      ['recall', score(v.all).recall, score(t.all).recall],
+      [`F1, objects < ${TRAINING_MIN_AREA_PX} px ignored`, score(v.min10).f1, score(t.min10).f1],
+      [`F1, footprints moved ${dy} rows, ${dx} columns onto the roofs`, score(v.registered).f1, score(t.registered).f1],
+      ...extrasRows(extras.validation, extras.test),
+    ],
+    extras,
   };
 }
 
@@ -357,12 +492,21 @@ function skipData(dir: string): null {
   return null;
 }
 
-const EVALS: Record<string, (model: ResolvedModel, args: Args) => Promise<Record<string, unknown> | null>> = {
+const EVALS: Record<string, (model: ResolvedModel, args: Args) => Promise<SplitResult | null>> = {
   'brain-flair-lgg': evalBrain,
   'landcover-deepglobe': evalLandcover,
   'buildings-joplin': evalBuildings,
   'landcover-sentinel2-korea': evalSentinel2,
 };
+
+function printRows(rows: Rows): void {
+  const w = Math.max(...rows.map((r) => r[0].length));
+  console.log(`  ${''.padEnd(w)}  ${'validation'.padStart(10)}  ${'test'.padStart(10)}`);
+  for (const [label, v, t] of rows) {
+    const f = (x: number | null): string => (x === null ? '-' : Number.isInteger(x) ? String(x) : fmt(x));
+    console.log(`  ${label.padEnd(w)}  ${f(v).padStart(10)}  ${f(t).padStart(10)}`);
+  }
+}
 
 async function main(): Promise<void> {
   // The interactive (click) models have their own protocol and flags: scripts/eval-interactive.ts.
@@ -384,20 +528,37 @@ async function main(): Promise<void> {
       continue;
     }
     const t0 = performance.now();
+    if (args.fitCalibration) {
+      await fitCalibration(model, args.threads, args.dryRun);
+      continue;
+    }
     const result = await run(model, args);
     if (!result) continue;
+    console.log(`\n  ${id}: validation (every choice made here) and test (final figures only)`);
+    printRows(result.rows);
+    mkdirSync(OUT_DIR, { recursive: true });
+    const suffix = `${args.noTta ? '-no-tta' : ''}${args.noPostprocess ? '-no-postprocess' : ''}`;
+    let diagram: string | undefined;
+    if (args.calibration) {
+      diagram = path.join(OUT_DIR, `eval-${id}${suffix}-reliability.png`);
+      await writeReliabilityPng(diagram, [{ reliability: result.extras.validation.reliability }, { reliability: result.extras.test.reliability }]);
+      console.log(`  reliability diagram (validation left, test right; blue = share of positives per bin, red = mean probability, grey = bin size, log): ${path.relative(ROOT, diagram)}`);
+    }
     const summary = {
       model: modelRecord(model),
-      split: path.relative(ROOT, SPLITS),
+      splits: path.relative(ROOT, SPLITS),
+      calibration: model.manifest.calibration ?? null,
       limit: args.limit ?? null,
       threads: args.threads,
       seconds: (performance.now() - t0) / 1000,
       date: new Date().toISOString(),
       command: `npm run eval -- ${process.argv.slice(2).join(' ')}`.trim(),
-      ...result,
+      ...(diagram ? { reliabilityDiagram: path.relative(ROOT, diagram) } : {}),
+      keyFigures: result.rows.map(([label, validation, test]) => ({ label, validation, test })),
+      validation: result.perSplit.validation,
+      test: result.perSplit.test,
     };
-    mkdirSync(OUT_DIR, { recursive: true });
-    const file = path.join(OUT_DIR, `eval-${id}${args.noTta ? '-no-tta' : ''}${args.noPostprocess ? '-no-postprocess' : ''}.json`);
+    const file = path.join(OUT_DIR, `eval-${id}${suffix}.json`);
     writeFileSync(file, `${JSON.stringify(summary, null, 2)}\n`);
     console.log(`  summary: ${path.relative(ROOT, file)}`);
   }
