@@ -91,6 +91,10 @@ export async function segmentImage(src: ImageSource, options: SegmentOptions, on
   const probability = new Float32Array(plane * D);
   const calibration = calibrationOf(m, options.calibration !== false);
   const outputs = calibratedOutputs(m.outputs, calibration);
+  // The clean-up's mean-probability bound was chosen on the model's own probabilities; a calibration (monotone, so
+  // the labels stay) would move every mean, so the rule reads the probabilities as they were before it.
+  const calibrated = calibration.temperature !== 1 || calibration.bias !== 0 || calibration.curve !== undefined;
+  const uncalibrated = calibrated && prep.postprocess?.minComponentMeanProbability !== undefined ? new Float32Array(plane * D) : null;
   // The size ranges need the calibrated probabilities and the thresholds fitted on them.
   const sizeRange = options.calibration !== false ? m.calibration?.sizeRange : undefined;
   const alternative = sizeRange ? { labels: labelArrayFor(m.classes.length, plane * D).labels, probability: new Float32Array(plane * D) } : null;
@@ -137,6 +141,7 @@ export async function segmentImage(src: ImageSource, options: SegmentOptions, on
         labels.fill(nodataLabel, z * plane, (z + 1) * plane);
         continue;
       }
+      if (uncalibrated) uncalibrated.set(probabilitiesToLabels(result.data, result.channels, plane, m.outputs, m.classes.length, valid).probability, z * plane);
       applyCalibration(result.data, result.channels, plane, m.outputs, m.classes.length, calibration);
       const sliceLabels = probabilitiesToLabels(result.data, result.channels, plane, outputs, m.classes.length, valid);
       labels.set(sliceLabels.labels, z * plane);
@@ -180,6 +185,7 @@ export async function segmentImage(src: ImageSource, options: SegmentOptions, on
     ...minSizeOption(options.minSizePx, modelMinObjectPx(prep, src)),
     ...(boundary ? { boundary } : {}),
     ...(prep.postprocess ? { filter: prep.postprocess } : {}),
+    ...(uncalibrated ? { filterProbability: uncalibrated } : {}),
     ...(prep.postprocess?.regularize ? { regularize: prep.postprocess.regularize } : {}),
     ...(alternative && sizeRange ? { alternative, sizeRange } : {}),
   });
@@ -225,6 +231,8 @@ export interface PostprocessInput {
   given?: { instances: Uint32Array; stats: ComponentStats[] };
   /** The model's component filters (manifest `postprocess`), applied to the labels first. */
   filter?: ModelPostprocess;
+  /** Probabilities the filters read instead of `probability` (the model's own, when that one is calibrated). */
+  filterProbability?: Float32Array;
   /** Footprint regularisation of the instances (manifest `postprocess.regularize`); 2D only, after minSizePx. */
   regularize?: ModelPostprocess['regularize'];
   /** Told after each step how much of the work (by step weight) is done: `done` of `total`. */
@@ -232,7 +240,7 @@ export interface PostprocessInput {
   /** Most probable other class per pixel and its probability (probabilitiesToLabels), for the size ranges. */
   alternative?: { labels: LabelArray; probability: Float32Array };
   /** The manifest's calibration.sizeRange: with probability and alternative, every size gets a [low, high]. */
-  sizeRange?: { innerThreshold: number; outerThreshold: number };
+  sizeRange?: { innerThreshold: number; outerThreshold: number; classScope?: 'image' | 'objects' };
 }
 
 /** Rough cost of post-processing one voxel (components, measurements), for the estimate before the first step ends. */
@@ -276,7 +284,8 @@ export function postprocess(p: PostprocessInput): { instances: InstancesDocument
     p.onStep?.(doneWeight, totalWeight);
   };
   if (p.filter && !p.given) {
-    filterComponents({ labels: p.labels, width: p.width, height: p.height, depth: p.depth, nodataLabel: p.nodataLabel, connectivity: p.connectivity, ...(p.probability ? { probability: p.probability } : {}) }, p.filter);
+    const filterP = p.filterProbability ?? p.probability;
+    filterComponents({ labels: p.labels, width: p.width, height: p.height, depth: p.depth, nodataLabel: p.nodataLabel, connectivity: p.connectivity, ...(filterP ? { probability: filterP } : {}) }, p.filter);
     stepDone(STEP_WEIGHT.filter);
   }
   if (p.given) {
@@ -366,7 +375,9 @@ export function postprocess(p: PostprocessInput): { instances: InstancesDocument
       innerThreshold: p.sizeRange.innerThreshold,
       outerThreshold: p.sizeRange.outerThreshold,
     });
-    return { ...addSizeRanges(measured.instances, measured.classes, ranges), instanceMap: cc.instances, instanceSplit };
+    // classScope 'objects': a class total's high is the sum of its instances' highs (no pixels away from them).
+    const classRanges = p.sizeRange.classScope === 'objects' ? { lowPx: ranges.lowPx, highPx: ranges.highPx } : ranges;
+    return { ...addSizeRanges(measured.instances, measured.classes, classRanges), instanceMap: cc.instances, instanceSplit };
   }
   return { ...measured, instanceMap: cc.instances, instanceSplit };
 }

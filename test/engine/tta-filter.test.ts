@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as path from 'node:path';
 import { openImage } from '../../main/engine/io';
 import { writePng } from '../../main/engine/io/png';
-import { segmentImage } from '../../main/engine/pipeline';
+import { postprocess, segmentImage } from '../../main/engine/pipeline';
 import type { SegmentOptions } from '../../main/engine/segment-setup';
 import { brightManifest, tempDir, writeModelFolder } from '../fixtures/models';
 import { flipTensor, runTiled } from '../../main/engine/inference/tiling';
@@ -131,6 +131,18 @@ describe('filterComponents', () => {
     const noProb = make();
     expect(filterComponents({ ...base, labels: noProb }, { minComponentMeanProbability: 0.9 })).toEqual({ removedComponents: 0, removedPixels: 0 });
     expect(noProb.filter((v) => v === 1)).toHaveLength(17);
+  });
+
+  it("reads the model's own probabilities when a calibration changed the ones kept for the result", () => {
+    // A 6-px object and a 1-px one; calibrated, both look unsure (0.6); the model itself was sure of the small one.
+    const rows = ['111..1', '111...'];
+    const labels = (): Uint8Array => Uint8Array.from(rows.join('').split('').map((ch) => (ch === '.' ? 0 : 1)));
+    const probability = new Float32Array(12).fill(0.6);
+    const own = new Float32Array(12).fill(0.6);
+    own[5] = 0.99;
+    const common = { nodataLabel: 255, width: 6, height: 2, depth: 1, classes: [{ name: 'lesion', color: '#ff0000' }], geometry: { type: 'pixel' as const }, probability, connectivity: 8 as const, filter: { minComponentMeanProbability: 0.9 } };
+    expect(postprocess({ ...common, labels: labels(), filterProbability: own }).instances).toHaveLength(2);
+    expect(postprocess({ ...common, labels: labels() }).instances).toHaveLength(1);
   });
 
   it('leaves nodata alone and counts 3D components once across slices', () => {
