@@ -3,7 +3,7 @@
 // later dates nearest-neighbour with GDAL's pixel-centre rule), so a pixel (x, y, z) is the same world position on
 // every date, plus the change overlay of each slice. The work files (result folders written for kept results, the
 // segmented dates, change.tif) live in a temporary folder removed when the comparison is closed or fails.
-import { promises as fs } from 'node:fs';
+import { promises as fs, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -49,10 +49,8 @@ interface MedicalDate {
   /** The date's image on the baseline grid (0 where it has no data or no image). */
   image: Float32Array | null;
   window: { center: number; width: number } | null;
-  /** Instance ids on the baseline grid (nearest). */
-  instances: Uint32Array;
-  /** Instance id -> track id. */
-  trackOf: Map<number, number>;
+  /** Track id of every voxel on the baseline grid (its instance resampled nearest; 0 none), 16 bits to halve memory. */
+  tracks: Uint16Array | Uint32Array;
 }
 
 interface GeoDate {
@@ -133,6 +131,13 @@ function withoutPaths(text: string, names: Array<[string, string]>): string {
 
 export class CompareStore {
   private readonly kept = new Map<string, Kept>();
+
+  constructor() {
+    // A host that ends with comparisons open (the app quits, the window reloads) still removes their work folders.
+    process.once('exit', () => {
+      for (const k of this.kept.values()) rmSync(k.dir, { recursive: true, force: true });
+    });
+  }
 
   /** Runs a comparison of two or more dates and keeps it for `slice`; returns what the Compare view shows. */
   async run(inputs: CompareInput[], opts: CompareRunOptions): Promise<CompareResult> {
@@ -244,18 +249,22 @@ export class CompareStore {
         const ids = l.instances[i];
         for (const id of Array.isArray(ids) ? ids : ids === null || ids === undefined ? [] : [ids]) if (!trackOf.has(id)) trackOf.set(id, l.track);
       }
-      kept.push({ image, window: image ? percentileWindow(image) : null, instances, trackOf });
+      const maxTrack = change.lesions.reduce((n, l) => Math.max(n, l.track), 0);
+      const tracks = maxTrack < 65536 ? new Uint16Array(instances.length) : new Uint32Array(instances.length);
+      for (let v = 0; v < instances.length; v++) {
+        const id = instances[v]!;
+        if (id !== 0) tracks[v] = trackOf.get(id) ?? 0;
+      }
+      kept.push({ image, window: image ? percentileWindow(image) : null, tracks });
     }
     const g: MedicalGeometry = base.geometry;
     // Where each track is largest: the slice a click on its row goes to.
     const plane = base.width * base.height;
     const counts = new Map<number, Uint32Array>();
     for (const d of kept) {
-      for (let i = 0; i < d.instances.length; i++) {
-        const id = d.instances[i]!;
-        if (id === 0) continue;
-        const track = d.trackOf.get(id);
-        if (track === undefined) continue;
+      for (let i = 0; i < d.tracks.length; i++) {
+        const track = d.tracks[i]!;
+        if (track === 0) continue;
         let c = counts.get(track);
         if (!c) counts.set(track, (c = new Uint32Array(base.depth)));
         c[Math.floor(i / plane)]!++;
@@ -351,7 +360,7 @@ export class CompareStore {
           rgba[o * 4 + 1] = v;
           rgba[o * 4 + 2] = v;
           rgba[o * 4 + 3] = 255;
-          ids[o] = d.trackOf.get(d.instances[src]!) ?? 0;
+          ids[o] = d.tracks[src]!;
         }
       }
       // Lesion areas translucent, their outlines (a neighbour of another track) opaque, in the track's colour.
