@@ -119,6 +119,7 @@ export async function convertToCog(file: string): Promise<void> {
   const fh = await fs.open(file, 'r');
   const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${randomBytes(6).toString('hex')}.cog.tmp`);
   const levelFiles: string[] = [];
+  const levelHandles: FileHandle[] = [];
   let out: FileHandle | null = null;
   try {
     const { big, entries } = await readIfd(fh);
@@ -148,7 +149,9 @@ export async function convertToCog(file: string): Promise<void> {
       levels.map(async (l, i) => {
         const f = `${tmp}.${i}`;
         levelFiles.push(f);
-        return { ...l, fh: await fs.open(f, 'w'), band: Buffer.alloc(tile * l.w * pixelBytes), rows: 0, bandIndex: 0, counts: [] as number[], position: 0 };
+        const handle = await fs.open(f, 'w');
+        levelHandles.push(handle);
+        return { ...l, fh: handle, band: Buffer.alloc(tile * l.w * pixelBytes), rows: 0, bandIndex: 0, counts: [] as number[], position: 0 };
       }),
     );
     const flush = async (s: (typeof state)[number]): Promise<void> => {
@@ -258,7 +261,6 @@ export async function convertToCog(file: string): Promise<void> {
     }
     for (let li = state.length - 1; li >= 0; li--) {
       const s = state[li]!;
-      await s.fh.close();
       const data = await fs.readFile(levelFiles[li]!);
       let p = 0;
       for (const c of s.counts) {
@@ -278,6 +280,7 @@ export async function convertToCog(file: string): Promise<void> {
     await fs.rm(tmp, { force: true });
     throw err;
   } finally {
+    for (const h of levelHandles) await h.close().catch(() => undefined);
     for (const f of levelFiles) await fs.rm(f, { force: true });
   }
 }
