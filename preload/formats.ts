@@ -192,7 +192,13 @@ export interface ModelCalibration {
    * pixels connected to it (for a class total: anywhere) whose probability of that class is >= outerThreshold.
    * Thresholds chosen on validation so that the true size lies inside for at least 85 % of validation objects.
    */
-  sizeRange?: { innerThreshold: number; outerThreshold: number; [figure: string]: unknown };
+  sizeRange?: {
+    innerThreshold: number;
+    outerThreshold: number;
+    /** Where a class total's high counts hesitant pixels: anywhere in the image (default) or only grown from its objects. */
+    classScope?: 'image' | 'objects';
+    [figure: string]: unknown;
+  };
   [figure: string]: unknown;
 }
 

@@ -5,7 +5,7 @@
 //      probabilities as the app computes them (flips averaged; cached by calibration-cache.ts); for sigmoid models
 //      whose validation ECE stays above ECE_FIT_LIMIT at the optimum, the lowest-NLL pair within that limit;
 //   2. the size-range thresholds (calibration.sizeRange, measure/ranges.ts) on the calibrated probabilities: the pair
-//      with the smallest mean relative width among those whose range holds the true size for at least
+//      (and the class totals' scope: the image or the objects) with the smallest mean relative width among those whose range holds the true size for at least
 //      RANGE_TARGET of the validation objects (brain: the lesion volume per patient; land cover: each class's area
 //      per tile; buildings: the footprint area of each building matched at IoU >= 0.5).
 // DELINEATE_CALIB_DEBUG=1 prints every range object, =grid the coverage/width grid, =ece / =bins the reliability.
@@ -270,6 +270,8 @@ interface RangeObject {
   sizePx: number;
   lowPx: number[];
   highPx: number[];
+  /** Class totals: the high with classScope 'objects' (sum of the instances' highs); else the same as highPx. */
+  highObjectsPx: number[];
 }
 
 /** Range objects of one item, every inner/outer threshold of the grids. */
@@ -331,7 +333,10 @@ async function rangeObjects(model: ResolvedModel, fit: FitItem, cal: Calibration
     };
     return matchInstances(item.instances, ref, { iouThreshold: 0.5 })
       .pairs.filter(([p]) => inBlock(p))
-      .map(([p, r]) => ({ truePx: refArea.get(r)!, sizePx: sizes[p - 1]!, lowPx: lows.map((l) => l[p - 1]!), highPx: highs.map((h) => h[p - 1]!) }));
+      .map(([p, r]) => {
+        const highPx = highs.map((h) => h[p - 1]!);
+        return { truePx: refArea.get(r)!, sizePx: sizes[p - 1]!, lowPx: lows.map((l) => l[p - 1]!), highPx, highObjectsPx: highPx };
+      });
   }
   // Class totals: brain = the lesion volume of the patient; land cover = each class's area in the tile.
   const out: RangeObject[] = [];
@@ -341,7 +346,7 @@ async function rangeObjects(model: ResolvedModel, fit: FitItem, cal: Calibration
     for (let i = 0; i < P; i++) if (fit.truth[i] === c) truePx++;
     const sizePx = sum(sizes, ids);
     if (truePx === 0 && sizePx === 0) continue;
-    out.push({ truePx, sizePx, lowPx: lows.map((l) => sum(l, ids)), highPx: grownAt.map((g) => g.classHighPx[c]!) });
+    out.push({ truePx, sizePx, lowPx: lows.map((l) => sum(l, ids)), highPx: grownAt.map((g) => g.classHighPx[c]!), highObjectsPx: highs.map((h) => sum(h, ids)) });
   }
   return out;
 }
@@ -373,17 +378,21 @@ export function rangeFigures(objs: Array<{ truePx: number; sizePx: number; lowPx
   };
 }
 
-function chooseThresholds(objs: RangeObject[]): { innerThreshold: number; outerThreshold: number } & RangeFigures {
-  let best: ({ innerThreshold: number; outerThreshold: number } & RangeFigures) | null = null;
-  let widest: ({ innerThreshold: number; outerThreshold: number } & RangeFigures) | null = null;
-  INNER_GRID.forEach((inner, a) => {
-    OUTER_GRID.forEach((outer, b) => {
-      const f = rangeFigures(objs.map((o) => ({ truePx: o.truePx, sizePx: o.sizePx, lowPx: o.lowPx[a]!, highPx: o.highPx[b]! })));
-      const cand = { innerThreshold: inner, outerThreshold: outer, ...f };
-      if (f.coverage >= RANGE_TARGET && (!best || f.meanRelativeWidth < best.meanRelativeWidth)) best = cand;
-      if (!widest || f.coverage > widest.coverage || (f.coverage === widest.coverage && f.meanRelativeWidth < widest.meanRelativeWidth)) widest = cand;
+type Choice = { innerThreshold: number; outerThreshold: number; classScope: 'image' | 'objects' } & RangeFigures;
+
+function chooseThresholds(objs: RangeObject[]): Choice {
+  let best: Choice | null = null;
+  let widest: Choice | null = null;
+  for (const classScope of ['image', 'objects'] as const) {
+    INNER_GRID.forEach((inner, a) => {
+      OUTER_GRID.forEach((outer, b) => {
+        const f = rangeFigures(objs.map((o) => ({ truePx: o.truePx, sizePx: o.sizePx, lowPx: o.lowPx[a]!, highPx: (classScope === 'image' ? o.highPx : o.highObjectsPx)[b]! })));
+        const cand = { innerThreshold: inner, outerThreshold: outer, classScope, ...f };
+        if (f.coverage >= RANGE_TARGET && (!best || f.meanRelativeWidth < best.meanRelativeWidth)) best = cand;
+        if (!widest || f.coverage > widest.coverage || (f.coverage === widest.coverage && f.meanRelativeWidth < widest.meanRelativeWidth)) widest = cand;
+      });
     });
-  });
+  }
   return best ?? widest!;
 }
 
@@ -447,9 +456,9 @@ export async function fitCalibration(model: ResolvedModel, threads: number, dryR
   if (process.env.DELINEATE_CALIB_DEBUG === '1') {
     const a = INNER_GRID.indexOf(r.innerThreshold);
     const b = OUTER_GRID.indexOf(r.outerThreshold);
-    for (const o of objs) log(`    true ${o.truePx} size ${o.sizePx} range ${o.lowPx[a]!}-${o.highPx[b]!}`);
+    for (const o of objs) log(`    true ${o.truePx} size ${o.sizePx} range ${o.lowPx[a]!}-${(r.classScope === 'image' ? o.highPx : o.highObjectsPx)[b]!}`);
   }
-  log(`  size range: inner ${r.innerThreshold}, outer ${r.outerThreshold}: coverage ${(r.coverage * 100).toFixed(1)} % of ${r.objects} validation objects, mean width ${(r.meanRelativeWidth * 100).toFixed(1)} % of the size`);
+  log(`  size range: inner ${r.innerThreshold}, outer ${r.outerThreshold}, class totals over the ${r.classScope === 'image' ? 'image' : 'objects'}: coverage ${(r.coverage * 100).toFixed(1)} % of ${r.objects} validation objects, mean width ${(r.meanRelativeWidth * 100).toFixed(1)} % of the size`);
   const block: ModelCalibration = {
     temperature: t.cal.temperature,
     ...(sigmoid ? { bias: t.cal.bias } : {}),
@@ -462,6 +471,7 @@ export async function fitCalibration(model: ResolvedModel, threads: number, dryR
     sizeRange: {
       innerThreshold: r.innerThreshold,
       outerThreshold: r.outerThreshold,
+      classScope: r.classScope,
       objects: id === 'brain-flair-lgg' ? 'lesion volume per patient' : id === 'buildings-joplin' ? 'footprint area of each building matched at IoU >= 0.5 (footprints moved onto the roofs)' : 'area of each class per tile',
       target: RANGE_TARGET,
       validationObjects: r.objects,

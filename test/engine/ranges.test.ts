@@ -240,6 +240,10 @@ describe('a run with a calibrated manifest', () => {
       const header = measurementsCsv(doc.instances).split('\r\n')[0]!.split(',');
       expect(header).toContain('areaPxLow');
       expect(header).toContain('areaPxHigh');
+      // classScope 'objects': the class total's high grows only from its objects (the separate patch stays out).
+      const objectsDir = writeModelFolder(path.join(t.dir, 'models2'), { ...brightManifest('objects'), calibration: { temperature: 2, fittedOn: 'validation', sizeRange: { innerThreshold: 0.9, outerThreshold: 0.4, classScope: 'objects' } } });
+      const scoped = await segmentImage(src, { model: objectsDir, device: 'cpu' }, () => undefined);
+      expect(scoped.document.classes[0]!.areaPxRange).toEqual([64, 144]);
       // Without the calibration: no ranges (their thresholds belong to the calibrated probabilities).
       const raw = await segmentImage(src, { model: modelDir, device: 'cpu', calibration: false }, () => undefined);
       expect(raw.document.instances[0]!.areaPxRange).toBeUndefined();

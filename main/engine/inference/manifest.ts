@@ -307,6 +307,7 @@ function checkCalibration(c: Checker, value: unknown): ModelCalibration {
     const innerThreshold = c.num(r.innerThreshold, 'calibration.sizeRange.innerThreshold', 0, 1);
     const outerThreshold = c.num(r.outerThreshold, 'calibration.sizeRange.outerThreshold', 0, 1);
     out.sizeRange = { ...r, innerThreshold, outerThreshold };
+    if (r.classScope !== undefined) out.sizeRange.classScope = c.oneOf(r.classScope, 'calibration.sizeRange.classScope', ['image', 'objects'] as const);
   }
   return out;
 }

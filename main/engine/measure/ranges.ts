@@ -8,7 +8,8 @@
 //          nearest, by breadth-first growth from all objects at once).
 // Per class (the class total's object is the whole image): low = the sum of its instances' low; high = its pixels
 // plus every pixel anywhere whose probability of the class is >= outerThreshold (as above, connected or not), so a
-// class the model barely shows still gets the area it hesitated over. The thresholds are the manifest's calibration.sizeRange,
+// class the model barely shows still gets the area it hesitated over; with the manifest's classScope 'objects' the
+// sum of its instances' highs instead (chosen on validation where that holds the true size as often, narrower). The thresholds are the manifest's calibration.sizeRange,
 // chosen on the validation split so that the true size lies inside for 85-90 % of validation objects. A sure
 // object (probabilities near 1 inside, near 0 around) gets a narrow range; a hesitant outline a wide one.
 // Each unit's range is the size scaled by lowPx / pixelCount and highPx / pixelCount (the object's mean pixel size).
