@@ -141,9 +141,18 @@ export async function segmentImage(src: ImageSource, options: SegmentOptions, on
         labels.fill(nodataLabel, z * plane, (z + 1) * plane);
         continue;
       }
-      if (uncalibrated) uncalibrated.set(probabilitiesToLabels(result.data, result.channels, plane, m.outputs, m.classes.length, valid).probability, z * plane);
+      // Probability outputs: keep the class channels and read each labelled pixel's own class after labelling
+      // (cheap); logits need the activation, so those go through the labelling once more.
+      const ownChannels = uncalibrated && m.outputs.type !== 'logits' ? classChannels(m.outputs, m.classes.length, result.channels).map((ch) => result.data.slice(ch * plane, (ch + 1) * plane)) : null;
+      if (uncalibrated && !ownChannels) uncalibrated.set(probabilitiesToLabels(result.data, result.channels, plane, m.outputs, m.classes.length, valid).probability, z * plane);
       applyCalibration(result.data, result.channels, plane, m.outputs, m.classes.length, calibration);
       const sliceLabels = probabilitiesToLabels(result.data, result.channels, plane, outputs, m.classes.length, valid);
+      if (uncalibrated && ownChannels) {
+        for (let i = 0; i < plane; i++) {
+          const own = ownChannels[sliceLabels.labels[i]! - 1];
+          if (own) uncalibrated[z * plane + i] = own[i]!;
+        }
+      }
       labels.set(sliceLabels.labels, z * plane);
       probability.set(sliceLabels.probability, z * plane);
       if (alternative) {
