@@ -8,6 +8,8 @@ import * as c from './commands';
 
 export function CompareButton() {
   const hasImage = useStore((s) => s.image !== null);
+  // Plain pictures have no geometry to put two dates on one grid.
+  const picture = useStore((s) => s.image?.info.kind === 'image');
   const phase = c.useCompare((s) => s.phase);
   const root = useRef<HTMLDivElement>(null);
   const open = phase === 'choose';
@@ -15,7 +17,13 @@ export function CompareButton() {
   if (!hasImage) return null;
   return (
     <div className="menu-anchor" ref={root}>
-      <button data-testid="compare-button" disabled={phase === 'running'} aria-expanded={open} onClick={() => (open ? c.cancelChoice() : c.askCompare())} title="Compare this image with another date of the same patient or place">
+      <button
+        data-testid="compare-button"
+        disabled={phase === 'running' || picture}
+        aria-expanded={open}
+        onClick={() => (open ? c.cancelChoice() : c.askCompare())}
+        title={picture ? 'Compare needs medical images or georeferenced maps (a picture has no geometry)' : 'Compare this image with another date of the same patient or place'}
+      >
         Compare...
       </button>
       {open && <CompareChooser />}

@@ -2,9 +2,10 @@
 // them), one shared slice, a linked crosshair at the same grid pixel on every view with its world position in the
 // status line, the change overlay (on/off); beside it the lesion tracks with the response (medical) or the from-to
 // table and the net change chart (land cover), and the warnings. Esc or Close returns to the viewer.
-import { useEffect, useRef, useState, type PointerEvent as ReactPointerEvent, type WheelEvent as ReactWheelEvent } from 'react';
+import { useCallback, useEffect, useRef, useState, type PointerEvent as ReactPointerEvent, type WheelEvent as ReactWheelEvent } from 'react';
 import type { CompareResult, CompareSlice, GeoChangeDocument, MedicalChangeDocument } from '../../preload/api';
 import * as m from './model';
+import { useDismiss } from '../ui/useDismiss';
 import * as c from './commands';
 
 /** How often flicker changes the date on screen. */
@@ -143,9 +144,35 @@ function CompareToolbar({ result }: { result: CompareResult }) {
           </span>
         </label>
       )}
+      <AddDate />
       <button className="compare-close" data-testid="compare-close" onClick={() => void c.closeCompare()} title="Back to the viewer (Esc)">
         Close
       </button>
+    </div>
+  );
+}
+
+/** Another date for the comparison: an image (segmented with the chosen model) or a saved session. */
+function AddDate() {
+  const [open, setOpen] = useState(false);
+  const root = useRef<HTMLDivElement>(null);
+  const close = useCallback(() => setOpen(false), []);
+  useDismiss(open, close, root);
+  return (
+    <div className="menu-anchor" ref={root}>
+      <button data-testid="compare-add-date" aria-expanded={open} onClick={() => setOpen(!open)} title="Add a third (or later) date to the comparison">
+        Add date ▾
+      </button>
+      {open && (
+        <div className="menu" role="menu">
+          <button role="menuitem" data-testid="compare-add-image" onClick={() => (setOpen(false), void c.addDate('image'))}>
+            An image... (segmented with the chosen model)
+          </button>
+          <button role="menuitem" data-testid="compare-add-session" onClick={() => (setOpen(false), void c.addDate('session'))}>
+            A saved session... (its result)
+          </button>
+        </div>
+      )}
     </div>
   );
 }

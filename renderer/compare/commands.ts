@@ -139,6 +139,25 @@ export async function run(inputs: m.CompareInputState[], dates?: string[]): Prom
   }
 }
 
+/** Adds a date to the comparison shown (an image segmented with the chosen model, or a session) and runs it again. */
+export async function addDate(from: 'image' | 'session'): Promise<void> {
+  const inputs = state.inputs;
+  if (inputs.length < 2 || state.phase !== 'shown') return;
+  try {
+    let added: m.CompareInputState | null = null;
+    if (from === 'image') {
+      const opened = await api().openFileDialog();
+      if (opened) added = { handle: opened.handle, name: opened.name, resultId: null, owned: true };
+    } else {
+      const opened = await api().openSession();
+      if (opened) added = { handle: opened.image.handle, name: opened.image.name, resultId: opened.result.resultId, owned: true };
+    }
+    if (added) await run([...inputs, added]);
+  } catch (err) {
+    applyCompare(m.failed(message(err)));
+  }
+}
+
 /** Runs the comparison shown again with the dates the user typed (one per image, in the order they were opened). */
 export async function rerunWithDates(dates: string[]): Promise<void> {
   const inputs = state.inputs;

@@ -350,6 +350,21 @@ describe.skipIf(why !== null)(`UI: Compare view${why === null ? '' : ` (skipped:
     await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
     await expect.poll(() => page.getByTestId('compare-status').textContent()).toMatch(/map [\d.]+, [\d.]+ \(EPSG:\d+/);
     await page.screenshot({ path: join(RESULTS, 'ui-compare-geo.png') });
+
+    // A third date (the later session once more): the right-hand view takes any date but the left one.
+    host.setNextDialogPath(sessions[1]!);
+    await page.getByTestId('compare-add-date').click();
+    await page.getByTestId('compare-add-session').click();
+    await until(() => page.evaluate(() => window.__delineateCompare!().result?.timepoints.length ?? 0), (n) => n === 3, 60_000, 'three dates');
+    const three = await until(() => readCompare(page), (v) => v.phase === 'shown' && v.slices.length === 2, 30_000, 'the views of three dates');
+    expect([three.left, three.right]).toEqual([0, 2]);
+    const options = page.getByTestId('compare-right-date').locator('option');
+    expect(await options.count()).toBe(3);
+    expect(await options.nth(0).isDisabled()).toBe(true);
+    await page.getByTestId('compare-right-date').selectOption('1');
+    await until(() => readCompare(page), (v) => v.right === 1 && v.slices.some((x) => x.t === 1), 10_000, 'the middle date on the right');
+    const dateLabels = await page.evaluate(() => window.__delineateCompare!().result!.timepoints.map((t) => `${t.date} · ${t.name}`));
+    expect(await page.getByTestId('compare-label-right').textContent()).toBe(dateLabels[1]);
     await page.getByTestId('compare-close').click();
     await page.getByTestId('compare-view').waitFor({ state: 'detached' });
     expect(session.problems).toEqual([]);
