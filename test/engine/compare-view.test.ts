@@ -3,6 +3,7 @@
 // with its expert masks, and two overlapping Sentinel-2 patches with the later labels edited to create change.
 import { existsSync, readdirSync } from 'node:fs';
 import * as path from 'node:path';
+import { tmpdir } from 'node:os';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { GeoGeometry, ManifestClass } from '../../preload/formats';
 import type { MedicalChangeDocument } from '../../preload/compare';
@@ -99,6 +100,30 @@ describe.skipIf(!HAVE_GBM)(`Compare view of a real glioblastoma pair${skipNote(!
     await store.close(r.compareId);
     expect(() => store.slice({ compareId: r.compareId, timepoint: 0, z: 0, maxSize: 64 })).toThrow(/no such comparison/);
   }, 240_000);
+});
+
+describe('Compare view runs', () => {
+  it('a cancelled run rejects and leaves no work folder behind', async () => {
+    const before = new Set(readdirSync(tmpdir()).filter((n) => n.startsWith('delineate-compare-')));
+    const abort = new AbortController();
+    abort.abort(new DOMException('cancelled', 'AbortError'));
+    const store = new CompareStore();
+    // Two files that exist (taken as images to segment), so the run gets as far as its first cancellation point.
+    await expect(store.run([{ path: __filename }, { path: path.join(__dirname, 'helpers.ts') }], { model: 'any', signal: abort.signal })).rejects.toMatchObject({ name: 'AbortError' });
+    const left = readdirSync(tmpdir()).filter((n) => n.startsWith('delineate-compare-') && !before.has(n));
+    expect(left).toEqual([]);
+  });
+
+  it('a failed run (a missing file) names it and leaves no work folder behind', async () => {
+    const before = new Set(readdirSync(tmpdir()).filter((n) => n.startsWith('delineate-compare-')));
+    const missing = path.join(work.dir, 'missing.nii.gz');
+    await expect(new CompareStore().run([{ path: __filename }, { path: missing }], { model: 'any' })).rejects.toThrow(/missing\.nii\.gz.*no such file/);
+    expect(readdirSync(tmpdir()).filter((n) => n.startsWith('delineate-compare-') && !before.has(n))).toEqual([]);
+  });
+
+  it('needs two images', async () => {
+    await expect(new CompareStore().run([{ path: path.join(work.dir, 'one.nii.gz') }], {})).rejects.toThrow(/at least two/);
+  });
 });
 
 describe.skipIf(!HAVE_S2)(`Compare view of two Sentinel-2 dates${skipNote(!HAVE_S2, '../shared/data/landcover-sentinel2-korea missing')}`, () => {
