@@ -100,6 +100,8 @@ export interface EngineService {
 export interface CompareRunInput {
   path: string;
   resultId?: string;
+  /** The DICOM series opened in a folder of several. */
+  seriesUid?: string;
 }
 
 export interface EngineServiceOptions {
@@ -291,11 +293,12 @@ export function createEngineService(options: EngineServiceOptions = {}): EngineS
         model = fit.id;
       }
       const compareInputs = inputs.map((i) => {
-        if (!i.resultId) return { path: i.path };
+        const series = i.seriesUid ? { seriesUid: i.seriesUid } : {};
+        if (!i.resultId) return { path: i.path, ...series };
         const snap = results.snapshot(i.resultId);
         // A result of another image would put one date's lesions on another date's pixels.
         if (resolvePath(snap.path) !== resolvePath(i.path)) throw new Error(`result ${i.resultId} belongs to another image than ${i.path.split(/[\\/]/).pop()}`);
-        return { path: i.path, result: snap };
+        return { path: i.path, ...series, result: snap };
       });
       return comparisons.run(compareInputs, {
         ...(model ? { model } : {}),

@@ -321,7 +321,8 @@ export function createHandlers(deps: HandlerDeps) {
       }
       const inputs = handles.map((h, i) => {
         const resultId = resultIds?.[i];
-        return { path: files.resolve(h), ...(resultId ? { resultId } : {}) };
+        const seriesUid = openOptions(h).seriesUid;
+        return { path: files.resolve(h), ...(resultId ? { resultId } : {}), ...(seriesUid ? { seriesUid } : {}) };
       });
       return engine.call('compareRun', [inputs, rest], { jobId, onProgress: (p) => emit('job:progress', { jobId, ...p }) });
     },

@@ -1,7 +1,7 @@
 // The comparisons the Compare view shows (engine/compare/view.ts): kept results of two dates go in, every date comes
 // back on the common grid with its change overlay. Real data from ../shared (skipped without it): a glioblastoma pair
 // with its expert masks, and two overlapping Sentinel-2 patches with the later labels edited to create change.
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { tmpdir } from 'node:os';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -13,6 +13,7 @@ import { openImage } from '../../main/engine/io/index';
 import { writeTiff } from '../../main/engine/io/tiff-writer';
 import { measureFiles } from '../../main/engine/pipeline';
 import { sharedDir, skipNote, tempDir } from './helpers';
+import { writeCtSeries } from '../fixtures/dicom-writer';
 
 const GBM = path.join(sharedDir, 'data', 'longitudinal-gbm-t1c', 'patient01');
 const HAVE_GBM = existsSync(path.join(GBM, 'baseline.nii.gz'));
@@ -119,6 +120,18 @@ describe('Compare view runs', () => {
     const missing = path.join(work.dir, 'missing.nii.gz');
     await expect(new CompareStore().run([{ path: __filename }, { path: missing }], { model: 'any' })).rejects.toThrow(/missing\.nii\.gz.*no such file/);
     expect(readdirSync(tmpdir()).filter((n) => n.startsWith('delineate-compare-') && !before.has(n))).toEqual([]);
+  });
+
+  it('refuses a series of a folder of several that is not the one a comparison reads, naming it', async () => {
+    const dir = path.join(work.dir, 'two-series');
+    mkdirSync(dir, { recursive: true });
+    const base = { width: 16, height: 16, spacingMm: [1, 1, 2] as [number, number, number], orientation: [1, 0, 0, 0, 1, 0], originMm: [0, 0, 0] as [number, number, number], rescaleIntercept: 0, value: (x: number, y: number) => x + y, instanceNumber: (z: number) => z + 1 };
+    writeCtSeries(dir, { ...base, depth: 6, seriesUid: '1.2.826.0.1.3680043.9.7433.9.1', seriesDescription: 'large', fileName: (z) => `a${z}.dcm` });
+    writeCtSeries(dir, { ...base, depth: 3, seriesUid: '1.2.826.0.1.3680043.9.7433.9.2', seriesDescription: 'small', fileName: (z) => `b${z}.dcm` });
+    const store = new CompareStore();
+    await expect(store.run([{ path: dir, seriesUid: '1.2.826.0.1.3680043.9.7433.9.2' }, { path: __filename }], { model: 'any' })).rejects.toThrow(/two-series: holds 2 series and the one open \(small\) is not its largest/);
+    // The largest series passes this check (and fails later: these files are no medical time points with results).
+    await expect(store.run([{ path: dir, seriesUid: '1.2.826.0.1.3680043.9.7433.9.1' }, { path: __filename }], { model: 'any' })).rejects.not.toThrow(/holds 2 series/);
   });
 
   it('needs two images', async () => {

@@ -11,6 +11,7 @@ import type { CompareGrid, CompareResult, CompareSlice, CompareSliceRequest, Cha
 import type { ImageKind, InstancesDocument, MedicalGeometry } from '../../../preload/formats';
 import { InputError } from '../image';
 import { openImage } from '../io/index';
+import { listDicomSeries } from '../io/dicom/index';
 import { writeResultFolder, type ResultMaps } from '../export/results';
 import { renderSlice } from '../render/slice';
 import { previewSize } from '../render/reformat';
@@ -33,6 +34,8 @@ void _geoMatches;
 export interface CompareInput {
   /** The image file or folder. */
   path: string;
+  /** The DICOM series the app opened in that folder, when it holds several. */
+  seriesUid?: string;
   /** A kept result of that image: written as a result folder, so the comparison uses it instead of running a model. */
   result?: ResultMaps & { document: InstancesDocument };
 }
@@ -142,6 +145,16 @@ export class CompareStore {
   /** Runs a comparison of two or more dates and keeps it for `slice`; returns what the Compare view shows. */
   async run(inputs: CompareInput[], opts: CompareRunOptions): Promise<CompareResult> {
     if (inputs.length < 2) throw new InputError(inputs[0]?.path ?? 'compare', 'a comparison needs at least two images');
+    // The comparison reads a folder's largest series (registration, display): another series of a folder of several
+    // would put one series' lesions on another's pixels, so it is refused until opened from its own folder.
+    for (const input of inputs) {
+      if (!input.seriesUid) continue;
+      const series = await listDicomSeries(input.path);
+      if (series.length > 1 && series[0]!.uid !== input.seriesUid) {
+        const chosen = series.find((s) => s.uid === input.seriesUid);
+        throw new InputError(baseName(input.path), `holds ${series.length} series and the one open (${chosen?.description ?? input.seriesUid}) is not its largest, which a comparison reads: open that series from its own folder to compare it`);
+      }
+    }
     const dir = await fs.mkdtemp(path.join(tmpdir(), 'delineate-compare-'));
     try {
       const progress = opts.onProgress ?? ((): void => undefined);
