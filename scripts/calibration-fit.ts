@@ -399,7 +399,10 @@ function chooseThresholds(objs: RangeObject[]): Choice {
 /** Writes (or replaces) the manifest's top-level "calibration" block, leaving the rest of the file's text as it is. */
 function writeCalibration(manifestPath: string, block: ModelCalibration): void {
   const text = readFileSync(manifestPath, 'utf8');
-  const json = JSON.stringify(block, null, 2).replace(/\n/g, '\n  ');
+  // Number arrays (the curve's 256 points) on one line each, so the block stays readable.
+  const json = JSON.stringify(block, null, 2)
+    .replace(/\[\s+(-?[\d.e+-]+(?:,\s+-?[\d.e+-]+)*)\s+\]/g, (_m, inner: string) => `[${inner.split(/,\s+/).join(', ')}]`)
+    .replace(/\n/g, '\n  ');
   const start = text.indexOf('\n  "calibration": {');
   let body: string;
   if (start >= 0) {
