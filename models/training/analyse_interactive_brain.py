@@ -6,7 +6,8 @@ patient and per half of the validation patients, and the fit of Propagate's stop
   --fit-stop N         fit the stop rule's two thresholds on N training patients (never on validation patients):
                        propagate once without the rule, record each slice's contrast features, pick the pair of
                        thresholds with the best mean 3D Dice there, then report it on the validation patients
-  --stop C,R           evaluate with minContrast C and minRelativeIntensity R (0,0: no rule)
+  --stop C,R           evaluate with minContrast C and minRelativeIntensity R (0,0: no rule; default: the rule of
+                       train_interactive.PARAMS, the shipped one)
 
 The validation patients are those of splits/brain_val.txt (with splits/brain_test.txt, when it exists, as a part of
 them: the 16 are what the card's figures are on, and each half is reported apart too). Figures use interactive_common.py's
@@ -126,6 +127,7 @@ def main():
             len(val), np.mean([dice_with_rule(x, 0, 0) for x in vrecs]), np.mean([dice_with_rule(x, *best) for x in vrecs])))
     if args.stop:
         c, r = (float(v) for v in args.stop.split(","))
+        p.pop("propagateStop", None)  # 0,0: Propagate until a slice comes out empty
         if c or r:
             p["propagateStop"] = {"minContrast": c, "minRelativeIntensity": r, "ringPx": 4}
     report["params"] = p

@@ -377,7 +377,7 @@ def make_manifest(domain, p, state, metrics, n_train, extra_training):
                  "align_corners=False, source clamped to the crop), previous mask nearest "
                  "(src = floor((dst + 0.5) * side / S)), pixels past the image read 0"),
         "validation": {"source": "Python training-time validation (interactive_common.py: NoC protocol, at most 20 "
-                                 "clicks, stop at IoU 0.90, EMA weights)",
+                                 "clicks, stop at IoU 0.90, %s weights)" % ("raw (not EMA)" if state.get("raw_weights") else "EMA"),
                        "final": {k: (round(v, 4) if isinstance(v, float) else v) for k, v in (metrics or {}).items()
                                  if isinstance(v, (int, float))},
                        "baseline": C.pick_floats(state.get("baseline"))},
@@ -418,11 +418,11 @@ def figures_block(domain, metrics, state, p=None):
     """Markdown table of the validation figures (the card's figures block, rewritten at each validated export)."""
     p = p or {}
     f = lambda v: "%.2f" % v if isinstance(v, float) and v >= 1.5 else ("%.3f" % v if isinstance(v, float) else str(v))
-    head = ("Python validation of the exported weights (`train_interactive.py --domain %s`, EMA weights; protocol in "
+    head = ("Python validation of the exported weights (`train_interactive.py --domain %s`, %s weights; protocol in "
             "`interactive_common.py`: first click at the object's deepest interior point, each next click at the "
             "deepest point of the larger error region, every call with all clicks so far and the previous mask, at "
             "most 20 clicks, stop at IoU 0.90; NoC = clicks to reach the IoU, 20 when never). Step %d of training, "
-            "%.0f min of CPU time (1 thread, shared machine)." % (domain, state["step"], state["seconds"] / 60))
+            "%.0f min of CPU time (1 thread, shared machine)." % (domain, "raw (not EMA)" if state.get("raw_weights") else "EMA", state["step"], state["seconds"] / 60))
     if domain == "brain":
         rows = [("lesions, largest slice of each validation patient (>= 50 px)", metrics.get("objects"),
                  "-", metrics.get("NoC@85"), metrics.get("NoC@90"), metrics.get("IoU@1"), metrics.get("IoU@3"),
@@ -478,6 +478,8 @@ def main():
                     help="geo, --export-only: the same for the exported figures (0: all)")
     ap.add_argument("--no-init", action="store_true",
                     help="fresh run from random weights instead of the automatic model of the same data")
+    ap.add_argument("--export-raw", action="store_true",
+                    help="validate and export the newest checkpoint's raw (not EMA) weights, with resume.pt")
     ap.add_argument("--quick-export", action="store_true",
                     help="export the newest checkpoint's EMA weights without validating them (an early model for "
                          "testing the app while training goes on); writes model.onnx and manifest.json only")
@@ -549,6 +551,22 @@ def main():
                        "history": [{k: v for k, v in h.items() if not isinstance(v, dict)} for h in state["history"]]},
                       f, indent=1)
 
+    if args.export_raw:
+        # The newest checkpoint's raw weights, validated and exported: after a short fine-tuning run the EMA (0.998)
+        # still holds about half of the weights it started from, while the raw weights have annealed (lr 2%).
+        ck = C.latest_checkpoint(model_id)
+        if not ck:
+            raise SystemExit("nothing to export: no checkpoint for %s" % model_id)
+        st = torch.load(ck, map_location="cpu")
+        net = make_net()
+        net.load_state_dict(st["model"])
+        net.eval()
+        metrics = evaluate(net)
+        log("eval raw weights step %d: %s" % (st["step"], C.fmt_metrics(metrics)))
+        C.save_resume_point(model_id, net, st["step"], {k: st[k] for k in ("total", "base_lr", "seconds", "baseline", "seed", "batch")})
+        export(net, dict(st, raw_weights=True), metrics)
+        log("exported the raw weights of %s -> models/%s/model.onnx" % (os.path.relpath(ck, C.WORK_DIR), model_id))
+        return
     if args.quick_export:
         ck = C.latest_checkpoint(model_id)
         if not ck:
