@@ -489,7 +489,7 @@ export async function fitCalibration(model: ResolvedModel, threads: number, dryR
     return block;
   }
   writeCalibration(model.manifestPath, block);
-  log(`  written: ${path.relative(ROOT, model.manifestPath)} (calibration)`);
+  log(`  written: ${path.relative(ROOT, model.manifestPath)} (calibration); copy it into the ONNX file: /usr/bin/python3 models/training/embed_manifest.py ${id}`);
   return block;
 }
 
