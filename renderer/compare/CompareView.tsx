@@ -46,7 +46,8 @@ export function CompareView() {
         </div>
         <aside className="compare-side" data-testid="compare-side">
           {result.change.kind === 'medical' ? <MedicalPanel change={result.change} result={result} /> : <GeoPanel change={result.change} />}
-          {result.timepoints.some((t) => t.date === null || t.date.length < 10) && <DatesForm />}
+          {/* Month-precision dates (YYYYMM in a file name) order the dates well enough; only a missing date asks. */}
+          {result.timepoints.some((t) => t.date === null) && <DatesForm />}
           <Warnings warnings={result.change.warnings} />
         </aside>
       </div>
