@@ -6,7 +6,7 @@
 // cut into windows, or into shards run on different machines, still gets the labels of one run.
 import type { Tensor4 } from './runtime';
 import { axisTaps, modelGridSize, type AxisTaps } from './resample';
-import { flipTensor, gaussianWeights, reflectIndex, throwIfAborted, tileStarts, type TiledRunOptions } from './tiling';
+import { gaussianWeights, reflectIndex, runTileBatch, throwIfAborted, tileStarts, type TiledRunOptions } from './tiling';
 import type { PlaneResult } from './plane';
 
 /** The whole plane's tile grid (on the model grid when resampled) and resampling taps. */
@@ -219,30 +219,8 @@ export async function runRegion(
         }
       }
     });
-    const runActivated = async (data: Float32Array): Promise<Tensor4> => {
-      const o = await runBatch({ data, dims: [group.length, C, th, tw] });
-      const [n, k, oh, ow] = o.dims;
-      if (n !== group.length || oh !== th || ow !== tw) {
-        throw new Error(`the model returned ${o.dims.join('x')} for a ${group.length}x${C}x${th}x${tw} input; output must keep the tile size`);
-      }
-      if (options.activate) for (let b = 0; b < n; b++) options.activate(o.data.subarray(b * k * tilePixels, (b + 1) * k * tilePixels), k, tilePixels);
-      return o;
-    };
-    const out = await runActivated(tensor);
+    const out = await runTileBatch(runBatch, tensor, group.length, C, th, tw, options);
     const k = out.dims[1];
-    const flips = options.flips ?? [];
-    if (flips.length) {
-      const sum = out.data;
-      for (const axis of flips) {
-        throwIfAborted(options.signal);
-        const mirrored = await runActivated(flipTensor(tensor, group.length * C, th, tw, axis));
-        if (mirrored.dims[1] !== k) throw new Error(`the model returned ${mirrored.dims[1]} channels after ${k}`);
-        const back = flipTensor(mirrored.data, group.length * k, th, tw, axis);
-        for (let i = 0; i < sum.length; i++) sum[i]! += back[i]!;
-      }
-      const inv = 1 / (flips.length + 1);
-      for (let i = 0; i < sum.length; i++) sum[i]! *= inv;
-    }
     if (!acc) {
       K = k;
       acc = new Float32Array(K * SW * SH);

@@ -130,6 +130,49 @@ export interface PlaneInput {
   channels: number;
 }
 
+/**
+ * Runs one batch of n tiles (n x C x th x tw) through the model with the options' activation and test-time flips:
+ * the activated outputs of the identity and of each mirrored run, mirrored back, averaged in place. The whole-plane
+ * path (runTiled) and the global-grid region path (region.ts) both call this, which keeps their probabilities equal.
+ */
+export async function runTileBatch(
+  runBatch: (input: Tensor4) => Promise<Tensor4>,
+  input: Float32Array,
+  n: number,
+  C: number,
+  th: number,
+  tw: number,
+  options: Pick<TiledRunOptions, 'activate' | 'flips' | 'signal'>,
+): Promise<Tensor4> {
+  const tilePixels = tw * th;
+  const runActivated = async (data: Float32Array): Promise<Tensor4> => {
+    const o = await runBatch({ data, dims: [n, C, th, tw] });
+    const [on, k, oh, ow] = o.dims;
+    if (on !== n || oh !== th || ow !== tw) {
+      throw new Error(`the model returned ${o.dims.join('x')} for a ${n}x${C}x${th}x${tw} input; output must keep the tile size`);
+    }
+    if (options.activate) for (let b = 0; b < n; b++) options.activate(o.data.subarray(b * k * tilePixels, (b + 1) * k * tilePixels), k, tilePixels);
+    return o;
+  };
+  const out = await runActivated(input);
+  const k = out.dims[1];
+  const flips = options.flips ?? [];
+  if (flips.length) {
+    // Average of the identity and each mirrored run, mirrored back (probabilities, after activation), in place.
+    const sum = out.data;
+    for (const axis of flips) {
+      throwIfAborted(options.signal);
+      const mirrored = await runActivated(flipTensor(input, n * C, th, tw, axis));
+      if (mirrored.dims[1] !== k) throw new Error(`the model returned ${mirrored.dims[1]} channels after ${k}`);
+      const back = flipTensor(mirrored.data, n * k, th, tw, axis);
+      for (let i = 0; i < sum.length; i++) sum[i]! += back[i]!;
+    }
+    const inv = 1 / (flips.length + 1);
+    for (let i = 0; i < sum.length; i++) sum[i]! *= inv;
+  }
+  return out;
+}
+
 /** Runs `runBatch` over tiles of the plane and blends the outputs. Returns K x H x W probabilities. */
 export async function runTiled(
   plane: PlaneInput,
@@ -176,31 +219,8 @@ export async function runTiled(
         }
       }
     });
-    const runActivated = async (data: Float32Array): Promise<Tensor4> => {
-      const o = await runBatch({ data, dims: [group.length, C, th, tw] });
-      const [n, k, oh, ow] = o.dims;
-      if (n !== group.length || oh !== th || ow !== tw) {
-        throw new Error(`the model returned ${o.dims.join('x')} for a ${group.length}x${C}x${th}x${tw} input; output must keep the tile size`);
-      }
-      if (options.activate) for (let b = 0; b < n; b++) options.activate(o.data.subarray(b * k * tilePixels, (b + 1) * k * tilePixels), k, tilePixels);
-      return o;
-    };
-    const out = await runActivated(input);
+    const out = await runTileBatch(runBatch, input, group.length, C, th, tw, options);
     const k = out.dims[1];
-    const flips = options.flips ?? [];
-    if (flips.length) {
-      // Average of the identity and each mirrored run, mirrored back (probabilities, after activation), in place.
-      const sum = out.data;
-      for (const axis of flips) {
-        throwIfAborted(options.signal);
-        const mirrored = await runActivated(flipTensor(input, group.length * C, th, tw, axis));
-        if (mirrored.dims[1] !== k) throw new Error(`the model returned ${mirrored.dims[1]} channels after ${k}`);
-        const back = flipTensor(mirrored.data, group.length * k, th, tw, axis);
-        for (let i = 0; i < sum.length; i++) sum[i]! += back[i]!;
-      }
-      const inv = 1 / (flips.length + 1);
-      for (let i = 0; i < sum.length; i++) sum[i]! *= inv;
-    }
     if (!acc) {
       K = k;
       acc = new Float32Array(K * W * H);
