@@ -113,8 +113,8 @@ export function MeasurementsPanel() {
                 <span className="swatch" style={{ background: c.color }} /> {c.name}
               </td>
               <td className="num">{trim(c.instanceCount)}</td>
-              <td className="num" data-testid={`class-total-${c.id}`}>
-                {trim(classTotal(c, sizeKey))}
+              <td className="num">
+                <span data-testid={`class-total-${c.id}`}>{trim(classTotal(c, sizeKey))}</span>
                 <ClassRange range={sizeRange(c, sizeKey)} classId={c.id} />
               </td>
             </tr>

@@ -97,10 +97,19 @@ async function withBusyRaw<T>(label: string, run: () => Promise<T>): Promise<T> 
 function leaveImage(previous: OpenedImage | null, next: string): void {
   const { job, result } = getState();
   if (job) void api().cancelJob(job.jobId).catch(() => undefined);
-  const previousResultId = result && previous && result.handle === previous.handle ? result.resultId : null;
-  // Another date of the same patient or place stays open (with its result) while the Compare offer stands.
-  if (previous && previous.handle !== next) offerOrClose(previous, previousResultId, next);
-  else if (previousResultId) void api().closeResult(previousResultId).catch(() => undefined);
+  let previousResultId = result && previous && result.handle === previous.handle ? result.resultId : null;
+  // Work still unsaved here was discarded by the user (confirmLeave let it go): it goes now, autosave and all, and is
+  // never kept for a comparison; a plain picture has nothing to compare, so it is closed at once too.
+  const discarded = previousResultId !== null && op.unsavedWork(getState()).length > 0;
+  if (previousResultId && (discarded || previous?.info.kind === 'image')) {
+    void api().closeResult(previousResultId).catch(() => undefined);
+    previousResultId = null;
+  }
+  if (previous && previous.handle !== next) {
+    // Another date of the same patient or place stays open (with its result) while the Compare offer stands.
+    if (previous.info.kind === 'image') api().closeFile(previous.handle).catch(() => undefined);
+    else offerOrClose(previous, previousResultId, next);
+  } else if (previousResultId) void api().closeResult(previousResultId).catch(() => undefined);
 }
 
 /** An autosave that could not be written is said, not swallowed: the work is open but a crash would lose it. */

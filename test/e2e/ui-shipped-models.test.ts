@@ -102,6 +102,12 @@ describe.skipIf(skipReason !== null)(`UI: the shipped models in the picker${skip
     const forestHa = Number((await page.getByTestId('class-total-4').textContent())?.replace(/,/g, ''));
     expect(forestHa).toBeCloseTo(classes.find((c) => c.name === 'forest')!.areaHa as number, 0);
     expect(forestHa).toBeCloseTo((px('forest') * 100) / 10_000, -1);
+    // The class's size range from its calibrated probabilities stands beside the total and brackets it.
+    const rangeText = (await page.getByTestId('class-range-4').textContent()) ?? '';
+    const [lowHa, highHa] = (/\(([\d,.]+)–([\d,.]+)\)/.exec(rangeText) ?? []).slice(1).map((t) => Number(t.replace(/,/g, '')));
+    expect(lowHa).toBeLessThanOrEqual(forestHa);
+    expect(highHa).toBeGreaterThanOrEqual(forestHa);
+    expect(highHa).toBeGreaterThan(lowHa!);
     await page.getByTestId('fit-button').click();
     await page.screenshot({ path: join(RESULTS, 'ui-shipped-sentinel2.png') });
     expect(s.problems).toEqual([]);
