@@ -664,6 +664,11 @@ export interface InvokeChannels {
   'compare:close': { args: [compareId: CompareId]; result: void };
   /** The medical document with the RECIST target lesions the user chose (track ids); null: compare's own choice. */
   'compare:targets': { args: [compareId: CompareId, tracks: number[] | null]; result: MedicalChangeDocument };
+  /**
+   * Writes a medical comparison's DICOM SR measurement report (TID 1500: the track table, the responses and their
+   * reasons) with these target lesions (null: compare's own); main asks where (save dialog). Null when cancelled.
+   */
+  'compare:export-report': { args: [compareId: CompareId, tracks: number[] | null, deidentify: boolean]; result: SavedFile | null };
   /** An empty result for the image, its classes from the model (null: the shipped interactive model for its kind). */
   'result:new': { args: [handle: FileHandle, modelId: string | null]; result: NewResult };
   /** Installed interactive models (task "prompt": shipped click models, SAM-family pairs added by the user). */
@@ -740,6 +745,7 @@ export const METHOD_OF_CHANNEL = {
   'compare:slice': 'compareSlice',
   'compare:close': 'closeCompare',
   'compare:targets': 'compareTargets',
+  'compare:export-report': 'exportCompareReport',
   'result:new': 'newResult',
   'prompt:models': 'promptModels',
   'prompt:open': 'promptOpen',

@@ -60,6 +60,7 @@ const api: DelineateApi = {
   compareSlice: (request) => invoke('compare:slice', request),
   closeCompare: (compareId) => invoke('compare:close', compareId),
   compareTargets: (compareId, tracks) => invoke('compare:targets', compareId, tracks),
+  exportCompareReport: (compareId, tracks, deidentify) => invoke('compare:export-report', compareId, tracks, deidentify),
   newResult: (handle, modelId) => invoke('result:new', handle, modelId),
   promptModels: () => invoke('prompt:models'),
   promptOpen: (handle, modelId) => invoke('prompt:open', handle, modelId),

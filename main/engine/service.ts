@@ -82,6 +82,8 @@ export interface EngineService {
   compareClose(compareId: string): Promise<void>;
   /** A medical comparison with user-chosen RECIST target lesions (null: compare's own choice). */
   compareTargets(compareId: string, tracks: number[] | null): Promise<MedicalChangeDocument>;
+  /** Writes the comparison's DICOM SR report with these targets (null: compare's own) to out; the files written. */
+  compareExportReport(compareId: string, tracks: number[] | null, out: string, deidentify: boolean): Promise<string[]>;
   /** An empty result for the image (classes from the prompt model), kept and recorded like a model's result. */
   newResult(path: string, modelId: string | null, options?: OpenOptions): Promise<NewResult>;
   /** Installed interactive (task "prompt") models: what the AI tool may open. */
@@ -314,6 +316,10 @@ export function createEngineService(options: EngineServiceOptions = {}): EngineS
     compareClose: (compareId) => comparisons.close(compareId),
     async compareTargets(compareId, tracks) {
       return comparisons.targets(compareId, tracks);
+    },
+    async compareExportReport(compareId, tracks, out, deidentify) {
+      await comparisons.exportReport(compareId, tracks, out, deidentify);
+      return [out];
     },
     async exportResult(resultId, format, out, opts) {
       const snap = results.snapshot(resultId);

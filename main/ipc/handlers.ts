@@ -335,6 +335,11 @@ export function createHandlers(deps: HandlerDeps) {
     async 'compare:targets'(compareId, tracks) {
       return engine.call('compareTargets', [compareId, tracks]);
     },
+    async 'compare:export-report'(compareId, tracks, deidentify) {
+      const file = await dialogs.saveFile('change-report.dcm', [{ name: 'DICOM SR measurement report', extensions: ['dcm'] }]);
+      if (file === null) return null;
+      return saved(file, await engine.call('compareExportReport', [compareId, tracks, file, deidentify]));
+    },
   } satisfies InvokeHandlers;
 }
 

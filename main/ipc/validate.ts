@@ -409,6 +409,7 @@ export const VALIDATORS = {
   'compare:slice': [compareSliceRequest],
   'compare:close': [compareId],
   'compare:targets': [compareId, targetTracks],
+  'compare:export-report': [compareId, targetTracks, bool()],
 } satisfies { [C in InvokeChannel]: ArgGuards<InvokeChannels[C]['args']> };
 
 export function isInvokeChannel(channel: unknown): channel is InvokeChannel {

@@ -347,6 +347,9 @@ function MedicalPanel({ change, result }: { change: MedicalChangeDocument; resul
       <p className="hint" data-testid="compare-statement">
         {r.statement}
       </p>
+      <button type="button" data-testid="compare-export-report" title="DICOM SR measurement report (TID 1500): the track table with the targets ticked below, the responses and their reasons" onClick={() => void c.exportReport()}>
+        Export report (DICOM SR)…
+      </button>
       <h3>Lesions</h3>
       <div className="table-scroll">
         <table className="compare-table" data-testid="compare-tracks">

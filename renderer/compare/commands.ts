@@ -245,6 +245,22 @@ export async function automaticTargets(): Promise<void> {
   }
 }
 
+/**
+ * Saves the DICOM SR measurement report (TID 1500) of the comparison shown, with the target lesions the table shows:
+ * the ones ticked by the user, or compare's own. Honours the app-wide De-identify switch.
+ */
+export async function exportReport(): Promise<void> {
+  const r = state.result;
+  if (!r || r.change.kind !== 'medical') return;
+  const chosen = r.change.lesions.some((l) => l.target !== undefined) ? r.change.response.recistTargets : null;
+  try {
+    const saved = await api().exportCompareReport(r.compareId, chosen, getAppState().deidentify);
+    if (saved) applyApp(op.noticeShown(`Saved the measurement report ${saved.name}`));
+  } catch (err) {
+    applyCompare(m.failed(message(err)));
+  }
+}
+
 export async function goToSlice(z: number): Promise<void> {
   applyCompare(m.sliceChanged(z));
   await loadSlices();

@@ -227,6 +227,18 @@ describe.skipIf(why !== null)(`UI: Compare view${why === null ? '' : ` (skipped:
     expect(await page.getByTestId('compare-dates').count()).toBe(0);
     expect((await page.getByTestId('compare-warnings').count()) === 0 || !/no date found/.test((await page.getByTestId('compare-warnings').textContent()) ?? '')).toBe(true);
 
+    // The DICOM SR measurement report (TID 1500) is saved from the view: one file, an Enhanced SR whose groups carry
+    // every track's TrackingUID (its contents are checked against dcmtk, dciodvfy and pydicom in the engine tests).
+    const reportFile = join(dir, 'change-report.dcm');
+    host.setNextSavePath(reportFile);
+    await page.getByTestId('compare-export-report').click();
+    await until(async () => existsSync(reportFile), (v) => v, 60_000, 'the SR report written');
+    const report = readFileSync(reportFile);
+    expect(report.subarray(128, 132).toString('latin1')).toBe('DICM');
+    expect(report.includes(Buffer.from('1.2.840.10008.5.1.4.1.1.88.22'))).toBe(true);
+    const shownDoc = await page.evaluate(() => window.__delineateCompare!().result!.change);
+    for (const l of shownDoc.kind === 'medical' ? shownDoc.lesions : []) expect(report.includes(Buffer.from(l.trackingUid))).toBe(true);
+
     // Esc: back to the viewer, the baseline still open with its result.
     await page.keyboard.press('Escape');
     await page.getByTestId('compare-view').waitFor({ state: 'detached' });

@@ -19,6 +19,7 @@ import { hexToRgb } from '../export/overlay';
 import { resolveTimePoints, type TimePoint } from './timepoints';
 import { analyseMedical, baselineSlices, type MedicalChange } from './medical/index';
 import { withTargets } from './medical/response';
+import { exportMeasurementReport } from './medical/report';
 import { invert4 } from './medical/affine';
 import { loadVolume, resampleLinear, resampleNearest, type Volume3 } from './medical/register';
 import { compareGeo, type GeoChangeDocument as EngineGeoChange } from './geo/index';
@@ -211,6 +212,8 @@ export class CompareStore {
       } else {
         throw new InputError(inputs[0]!.path, 'plain pictures have no geometry to compare across dates (need medical or georeferenced images)');
       }
+      // The report export reads the document as the CLI writes it (with its inputs' paths, to find the dates' results).
+      if (change.kind === 'medical') await fs.writeFile(path.join(dir, 'change.json'), JSON.stringify(change, null, 2));
       // The window gets names, never paths.
       change.timepoints = change.timepoints.map((tp, i) => ({ input: inputs[order[i]!] ? baseName(inputs[order[i]!]!.path) : baseName(tp.input), date: tp.date }));
       change.warnings = change.warnings.map((w) => withoutPaths(w, names));
@@ -434,6 +437,13 @@ export class CompareStore {
     const k = this.get(compareId);
     if (k.kind !== 'medical') throw new InputError(compareId, 'target lesions apply to medical comparisons');
     return tracks === null ? k.change : withTargets(k.change, tracks, { baselineSlices: k.baselineSlices });
+  }
+
+  /** Writes the DICOM SR measurement report of a medical comparison, as `export --to sr [--targets]` does, to out. */
+  async exportReport(compareId: string, tracks: number[] | null, out: string, deidentify: boolean): Promise<void> {
+    const k = this.get(compareId);
+    if (k.kind !== 'medical') throw new InputError(compareId, 'a measurement report is made of medical comparisons only');
+    await exportMeasurementReport(path.join(k.dir, 'change.json'), out, { warnings: [], deidentify, ...(tracks ? { targets: tracks } : {}) });
   }
 
   /** Forgets a comparison and removes its work files. */

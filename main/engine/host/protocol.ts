@@ -43,6 +43,7 @@ export interface EngineCalls {
   compareSlice: { params: [request: CompareSliceRequest]; result: CompareSlice };
   compareClose: { params: [compareId: string]; result: void };
   compareTargets: { params: [compareId: string, tracks: number[] | null]; result: MedicalChangeDocument };
+  compareExportReport: { params: [compareId: string, tracks: number[] | null, out: string, deidentify: boolean]; result: string[] };
   newResult: { params: [path: string, modelId: string | null, options?: OpenOptions]; result: NewResult };
   promptModels: { params: []; result: ModelSummary[] };
   promptOpen: { params: [path: string, modelId: string | null, options?: OpenOptions]; result: PromptOpened };
@@ -54,7 +55,7 @@ export interface EngineCalls {
 }
 
 export type EngineMethod = keyof EngineCalls;
-export const ENGINE_METHODS = ['info', 'slice', 'tile', 'listModels', 'addModel', 'removeModel', 'devicePlan', 'modelCompatibility', 'segment', 'windows', 'patient', 'scanFolder', 'probe', 'resultSlice', 'resultProbability', 'editResult', 'undoEdit', 'redoEdit', 'saveSession', 'openSession', 'listAutosaves', 'closeResult', 'recoverAutosave', 'discardAutosave', 'exportResult', 'compareRun', 'compareSlice', 'compareClose', 'compareTargets', 'newResult', 'promptModels', 'promptOpen', 'promptClick', 'promptBox', 'promptPropagate', 'promptClear', 'promptClose'] as const satisfies readonly EngineMethod[];
+export const ENGINE_METHODS = ['info', 'slice', 'tile', 'listModels', 'addModel', 'removeModel', 'devicePlan', 'modelCompatibility', 'segment', 'windows', 'patient', 'scanFolder', 'probe', 'resultSlice', 'resultProbability', 'editResult', 'undoEdit', 'redoEdit', 'saveSession', 'openSession', 'listAutosaves', 'closeResult', 'recoverAutosave', 'discardAutosave', 'exportResult', 'compareRun', 'compareSlice', 'compareClose', 'compareTargets', 'compareExportReport', 'newResult', 'promptModels', 'promptOpen', 'promptClick', 'promptBox', 'promptPropagate', 'promptClear', 'promptClose'] as const satisfies readonly EngineMethod[];
 
 // Compile-time check that every EngineService method has a wire entry and vice versa.
 type _SameKeys = [Exclude<keyof EngineService, EngineMethod>, Exclude<EngineMethod, keyof EngineService>] extends [never, never] ? true : never;

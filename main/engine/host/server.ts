@@ -158,6 +158,8 @@ export function serveEngine(service: EngineService, transport: HostTransport): {
         return service.compareClose(p[0] as string);
       case 'compareTargets':
         return service.compareTargets(p[0] as string, p[1] as number[] | null);
+      case 'compareExportReport':
+        return service.compareExportReport(p[0] as string, p[1] as number[] | null, p[2] as string, p[3] as boolean);
       case 'newResult':
         return service.newResult(p[0] as string, p[1] as string | null, p[2] as OpenOptions | undefined);
       case 'promptModels':
