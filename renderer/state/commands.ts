@@ -94,22 +94,29 @@ async function withBusyRaw<T>(label: string, run: () => Promise<T>): Promise<T> 
  * in the engine host. Its work was saved or the user chose Discard (confirmLeave), so its autosave goes too: it is
  * not offered for recovery later.
  */
-function leaveImage(previous: OpenedImage | null, next: string): void {
+function leaveImage(previous: OpenedImage | null, next: string, closedResultId: string | null): void {
   const { job, result } = getState();
   if (job) void api().cancelJob(job.jobId).catch(() => undefined);
-  let previousResultId = result && previous && result.handle === previous.handle ? result.resultId : null;
-  // Work still unsaved here was discarded by the user (confirmLeave let it go): it goes now, autosave and all, and is
-  // never kept for a comparison; a plain picture has nothing to compare, so it is closed at once too.
-  const discarded = previousResultId !== null && op.unsavedWork(getState()).length > 0;
-  if (previousResultId && (discarded || previous?.info.kind === 'image')) {
-    void api().closeResult(previousResultId).catch(() => undefined);
-    previousResultId = null;
-  }
+  const previousResultId = result && previous && result.handle === previous.handle && result.resultId !== closedResultId ? result.resultId : null;
   if (previous && previous.handle !== next) {
-    // Another date of the same patient or place stays open (with its result) while the Compare offer stands.
+    // Another date of the same patient or place stays open (with its result) while the Compare offer stands; the
+    // offer reads the next image once the caller has shown it, so this stays synchronous with the caller's apply.
     if (previous.info.kind === 'image') api().closeFile(previous.handle).catch(() => undefined);
     else offerOrClose(previous, previousResultId, next);
   } else if (previousResultId) void api().closeResult(previousResultId).catch(() => undefined);
+}
+
+/**
+ * Before the next image shows: work still unsaved on the open result was discarded by the user (confirmLeave let it
+ * go), so it goes now, autosave and all, and is never kept for a comparison; a plain picture's result goes too
+ * (nothing to compare). Awaited, so a crash right after never offers discarded work again. The closed result's id.
+ */
+async function dropDiscarded(previous: OpenedImage | null): Promise<string | null> {
+  const { result } = getState();
+  const id = result && previous && result.handle === previous.handle ? result.resultId : null;
+  if (!id || (op.unsavedWork(getState()).length === 0 && previous!.info.kind !== 'image')) return null;
+  await api().closeResult(id).catch(() => undefined);
+  return id;
 }
 
 /** An autosave that could not be written is said, not swallowed: the work is open but a crash would lose it. */
@@ -125,7 +132,8 @@ export async function show(opened: OpenedImage): Promise<boolean> {
   const first = await firstSlice(opened);
   if (!first) return false;
   const previous = getState().image;
-  leaveImage(previous, opened.handle);
+  const closed = await dropDiscarded(previous);
+  leaveImage(previous, opened.handle, closed);
   apply(op.imageOpened(opened));
   apply(op.sliceLoaded(opened.handle, getState().z, first));
   // Banners about the image that was open are stale now.
@@ -406,7 +414,8 @@ export async function checkRecoverable(): Promise<void> {
 async function showSession(opened: OpenedSession, saved: boolean): Promise<boolean> {
   if (!(await firstSlice(opened.image))) return false;
   const previous = getState().image;
-  leaveImage(previous, opened.image.handle);
+  const closed = await dropDiscarded(previous);
+  leaveImage(previous, opened.image.handle, closed);
   apply(op.sessionRestored(opened, saved));
   apply(op.errorDismissed());
   apply(op.noticeShown(null));

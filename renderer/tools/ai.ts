@@ -162,8 +162,20 @@ function took(answer: PromptState): void {
   state.masks = new Map(answer.masks.map((m) => [m.z, { rle: m, canvas: null }]));
 }
 
+/** The engine call running now (busy), so Enter pressed meanwhile can wait for it instead of being lost. */
+let inFlight: Promise<void> | null = null;
+
 /** Runs one engine call with the busy state on; a failure is shown, never thrown. */
-async function busyWhile(label: string, run: () => Promise<void>): Promise<void> {
+function busyWhile(label: string, run: () => Promise<void>): Promise<void> {
+  const work = busyRun(label, run);
+  inFlight = work;
+  void work.finally(() => {
+    if (inFlight === work) inFlight = null;
+  });
+  return work;
+}
+
+async function busyRun(label: string, run: () => Promise<void>): Promise<void> {
   state.busy = true;
   apply(op.busyChanged(label));
   changed();
@@ -261,6 +273,8 @@ export function discard(): boolean {
  * result yet, an empty one is made first (its classes are the model's), so the object lands in the table.
  */
 export async function accept(): Promise<void> {
+  // Enter during a click still being outlined accepts the outline that click gives, once it is there.
+  if (state.busy && inFlight && !state.jobId) await inFlight;
   const image = getState().image;
   if (!image || state.busy || state.masks.size === 0) return;
   const masks = [...state.masks.values()].map((m) => m.rle);
