@@ -346,9 +346,14 @@ export function buildDicomSeg(input: SegExportInput): Uint8Array {
     ],
     PixelData: [bits.buffer],
   };
+  return encodePart10(ds, SEG_SOP_CLASS, sopInstanceUid);
+}
+
+/** A dataset as a DICOM Part 10 file (explicit VR little endian) with our file meta; the SEG and SR writers share it. */
+export function encodePart10(ds: NaturalDataset, sopClassUid: string, sopInstanceUid: string): Uint8Array {
   const meta = dcmjs.data.DicomMetaDictionary.denaturalizeDataset({
     FileMetaInformationVersion: new Uint8Array([0, 1]).buffer,
-    MediaStorageSOPClassUID: SEG_SOP_CLASS,
+    MediaStorageSOPClassUID: sopClassUid,
     MediaStorageSOPInstanceUID: sopInstanceUid,
     TransferSyntaxUID: EXPLICIT_LE,
     ImplementationClassUID: IMPLEMENTATION_UID,

@@ -6,14 +6,12 @@
 // Evaluations container holds the response (volumetric, RECIST 1.1, RANO), its reasons and the imaging-only statement.
 // DICOM dates are referenced (evidence sequences, Image Library, Source series for segmentation); results made from
 // NIfTI get the report anyway, in a study of its own with de-identified patient attributes. Encoded by dcmjs.
-import dcmjs, { type NaturalDataset } from 'dcmjs';
+import type { NaturalDataset } from 'dcmjs';
 import type { ChangeLesion, MedicalChange } from '../compare/medical/index';
 import { writeFileAtomic } from '../io/atomic';
-import { newUid, type CodedTerm } from './dicom-seg';
+import { encodePart10, newUid, type CodedTerm } from './dicom-seg';
 
 export const ENHANCED_SR_SOP_CLASS = '1.2.840.10008.5.1.4.1.1.88.22';
-const EXPLICIT_LE = '1.2.840.10008.1.2.1';
-const IMPLEMENTATION_UID = '2.25.223417926213376342066436424786397236119';
 /** Device Observer UID (TID 1004) of this application: the same in every report it writes. */
 const DEVICE_OBSERVER_UID = '2.25.291491787646900609281405378316174932810';
 
@@ -338,17 +336,7 @@ export function buildMeasurementReport(input: MeasurementReportInput): Uint8Arra
     ...(otherSeries.length ? { PertinentOtherEvidenceSequence: evidence(otherSeries) } : {}),
     ...container(null, SR_CODES.measurementReport, content, { ContentTemplateSequence: [{ MappingResource: 'DCMR', TemplateIdentifier: '1500' }] }),
   };
-  const meta = dcmjs.data.DicomMetaDictionary.denaturalizeDataset({
-    FileMetaInformationVersion: new Uint8Array([0, 1]).buffer,
-    MediaStorageSOPClassUID: ENHANCED_SR_SOP_CLASS,
-    MediaStorageSOPInstanceUID: sopInstanceUid,
-    TransferSyntaxUID: EXPLICIT_LE,
-    ImplementationClassUID: IMPLEMENTATION_UID,
-    ImplementationVersionName: 'DELINEATE_0_1',
-  });
-  const dict = new dcmjs.data.DicomDict(meta);
-  dict.dict = dcmjs.data.DicomMetaDictionary.denaturalizeDataset(ds);
-  return new Uint8Array(dict.write());
+  return encodePart10(ds, ENHANCED_SR_SOP_CLASS, sopInstanceUid);
 }
 
 export async function writeMeasurementReport(file: string, input: MeasurementReportInput): Promise<void> {
