@@ -1,30 +1,14 @@
 // From-to tallies of a map comparison: exact pixel counts and ellipsoidal areas per (from, to) pair of label values,
 // and the per-class gain, loss, net, gross and swap change (Pontius: swap = 2 x min(gain, loss), gross = gain + loss).
+import type { LandCoverClassChange, LandCoverTransition } from '../../../../preload/compare';
 import { M2_PER_HA } from '../../measure/geodesy';
 import { className, type ChangeClass } from './classes';
 
-export interface Transition {
-  from: number;
-  fromName: string;
-  to: number;
-  toName: string;
-  pixels: number;
-  areaHa: number;
-}
+/** One from-to pair as change.json and the contract carry it. */
+export type Transition = LandCoverTransition;
 
-export interface ClassChange {
-  id: number;
-  name: string;
-  color: string;
-  /** Area of the class on the earlier and on the later date, over the pixels valid on both. */
-  fromHa: number;
-  toHa: number;
-  gainHa: number;
-  lossHa: number;
-  netHa: number;
-  grossHa: number;
-  swapHa: number;
-}
+/** A class's change as change.json and the contract carry it (fromHa / toHa: its area on each date, over the pixels valid on both). */
+export type ClassChange = LandCoverClassChange;
 
 export interface PairSummary {
   transitions: Transition[];
