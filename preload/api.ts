@@ -2,7 +2,7 @@
 // main/ipc implements `InvokeHandlers` (checked with `satisfies`), preload/index.ts exposes one method per
 // channel, the test host serves the same handlers over a loopback socket. Change a channel here first.
 
-import type { ImageInfo, ImageKind, InferenceRecord, InstancesDocument, ModelSummary, RunWarning } from './formats';
+import type { ImageInfo, ImageKind, InferenceRecord, InstanceRecord, InstancesDocument, ModelSummary, RunWarning } from './formats';
 import type { CompareId, CompareRequest, CompareResult, CompareSlice, CompareSliceRequest, MedicalChangeDocument } from './compare';
 
 export type * from './formats';
@@ -246,6 +246,12 @@ export interface SegmentResult {
   probabilities?: boolean;
   /** The result is kept but its autosave could not be written (why): a crash now would lose it. */
   autosaveError?: string;
+  /**
+   * Set when the result is kept on disk (windowed Run of a large raster): document.instances is then EMPTY (records
+   * come from 'result:instances'), document.classes is complete, and 'result:slice' still answers with a preview-size
+   * map (nearest sampling).
+   */
+  windowed?: { width: number; height: number; instanceCount: number };
 }
 
 /** Opaque id of a segmentation result the engine host keeps (its instance map is the truth edits change). */
@@ -276,6 +282,62 @@ export interface ResultSlice {
   scaleY: number;
   /** Instance id per map pixel, row-major (0 = none); each instance's class is in the document. */
   instances: Uint32Array;
+}
+
+/** A result kept on disk (windowed Run of a large raster): the renderer asks for tiles and pages instead of maps. */
+export interface ResultTileRequest {
+  resultId: ResultId;
+  /** As TileRequest: level 0 full resolution, each level halves; tile column/row at that level. */
+  level: number;
+  x: number;
+  y: number;
+  tileSize: TileSize;
+  z: number;
+}
+
+/** One tile of a result's instance map, for in-memory and disk-kept results alike. */
+export interface ResultTile {
+  resultId: ResultId;
+  revision: number;
+  level: number;
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+  /** The full-resolution pixels covered: [x, y, width, height] (same rule as TileBitmap.imageRect). */
+  imageRect: [number, number, number, number];
+  /** Instance id per tile pixel (nearest sample of the 2^level block's top-left pixel at coarser levels). */
+  instances: Uint32Array;
+}
+
+export interface ResultProbabilityTileRequest extends ResultTileRequest {
+  classId: number;
+}
+
+export interface ResultProbabilityTile extends Omit<ResultTile, 'instances'> {
+  classId: number;
+  /** 0..255 */
+  probability: Uint8Array;
+}
+
+/** One page of a result's instance records (the table pages through results too large to send whole). */
+export interface ResultInstancesRequest {
+  resultId: ResultId;
+  offset: number;
+  /** At most 1000. */
+  limit: number;
+  sort?: { key: 'id' | 'area' | 'class' | 'meanProbability'; descending?: boolean };
+  /** Only instances of this class. */
+  classId?: number;
+}
+
+export interface ResultInstancesPage {
+  resultId: ResultId;
+  revision: number;
+  /** Instances matching the filter (all pages together). */
+  total: number;
+  offset: number;
+  instances: InstanceRecord[];
 }
 
 /** One class's model probability on one slice, at the same preview size and orientation as 'result:slice'. */
@@ -640,6 +702,14 @@ export interface InvokeChannels {
   'image:probe': { args: [request: ProbeRequest]; result: PixelProbe };
   'result:slice': { args: [request: ResultSliceRequest]; result: ResultSlice };
   'result:probability': { args: [request: ResultProbabilityRequest]; result: ResultProbability };
+  /** One tile of a result's instance map at a pyramid level (disk-kept and in-memory results alike). */
+  'result:tile': { args: [request: ResultTileRequest]; result: ResultTile };
+  /** One tile of one class's model probability (when the result kept its probabilities). */
+  'result:probability-tile': { args: [request: ResultProbabilityTileRequest]; result: ResultProbabilityTile };
+  /** A page of instance records, sorted and filtered by class. */
+  'result:instances': { args: [request: ResultInstancesRequest]; result: ResultInstancesPage };
+  /** The instance under a full-resolution pixel (null: none there). */
+  'result:instance-at': { args: [resultId: ResultId, x: number, y: number, z: number]; result: InstanceRecord | null };
   'result:edit': { args: [resultId: ResultId, operation: EditOperation]; result: EditResult };
   'result:undo': { args: [resultId: ResultId]; result: EditResult };
   'result:redo': { args: [resultId: ResultId]; result: EditResult };
@@ -731,6 +801,10 @@ export const METHOD_OF_CHANNEL = {
   'image:probe': 'probe',
   'result:slice': 'resultSlice',
   'result:probability': 'resultProbability',
+  'result:tile': 'resultTile',
+  'result:probability-tile': 'resultProbabilityTile',
+  'result:instances': 'resultInstances',
+  'result:instance-at': 'resultInstanceAt',
   'result:edit': 'editResult',
   'result:undo': 'undoEdit',
   'result:redo': 'redoEdit',

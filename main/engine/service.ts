@@ -1,7 +1,8 @@
 // The engine's service surface: what the engine host process exposes to the Electron shell, the test host
 // and (in-process) the CLI. Plain data in, plain data out; paths here are already resolved from handles.
 
-import type { ImageInfo, InstancesDocument, ModelSummary } from '../../preload/formats';
+import type { ImageInfo, InstanceRecord, InstancesDocument, ModelSummary } from '../../preload/formats';
+import type { ResultInstancesPage, ResultInstancesRequest, ResultProbabilityTile, ResultProbabilityTileRequest, ResultTile, ResultTileRequest } from '../../preload/api';
 import type { ImageWindows, PatientHeader, PixelSize } from '../../preload/api';
 import type { DicomFolderScan } from './io/dicom/scan';
 import type { ModelCompatibility } from '../../preload/api';
@@ -42,7 +43,7 @@ export interface EngineService {
     onProgress: ProgressFn,
     signal: AbortSignal,
     options?: OpenOptions,
-  ): Promise<{ document: InstancesDocument; overlay?: SliceBitmap; resultId?: string; probabilities?: boolean; autosaveError?: string }>;
+  ): Promise<{ document: InstancesDocument; overlay?: SliceBitmap; resultId?: string; probabilities?: boolean; autosaveError?: string; windowed?: { width: number; height: number; instanceCount: number } }>;
   /** Window presets by modality (CT: HU presets; MR and others: percentiles of the volume) and the value range. */
   windows(path: string, options?: OpenOptions): Promise<ImageWindows>;
   /** Patient and study attributes of a DICOM image for the header over the views ({} for other files). */
@@ -55,6 +56,14 @@ export interface EngineService {
   resultSlice(request: ResultSliceRequest): Promise<ResultSlice>;
   /** One class's model probability on one slice of a kept result (when its probability maps were kept). */
   resultProbability(request: ResultProbabilityRequest): Promise<ResultProbability>;
+  /** One tile of a kept result's instance map at a pyramid level (disk-kept results read it from their files). */
+  resultTile(request: ResultTileRequest): Promise<ResultTile>;
+  /** One tile of one class's model probability of a kept result. */
+  resultProbabilityTile(request: ResultProbabilityTileRequest): Promise<ResultProbabilityTile>;
+  /** A page of a kept result's instance records, sorted and filtered by class. */
+  resultInstances(request: ResultInstancesRequest): Promise<ResultInstancesPage>;
+  /** The record of the instance under a full-resolution pixel, or null. */
+  resultInstanceAt(resultId: string, x: number, y: number, z: number): Promise<InstanceRecord | null>;
   /** Applies a named edit operation to a kept result and re-measures what it touched. */
   editResult(resultId: string, operation: EditOperation): Promise<EditResult>;
   undoEdit(resultId: string): Promise<EditResult>;
@@ -255,6 +264,18 @@ export function createEngineService(options: EngineServiceOptions = {}): EngineS
     },
     async resultProbability(request) {
       return results.probability(request);
+    },
+    async resultTile(request) {
+      return results.tile(request);
+    },
+    async resultProbabilityTile(request) {
+      return results.probabilityTile(request);
+    },
+    async resultInstances(request) {
+      return results.instancePage(request);
+    },
+    async resultInstanceAt(resultId, x, y, z) {
+      return results.instanceAt(resultId, x, y, z);
     },
     // Each reply goes out only once the autosave holds the change, so a crash after it loses nothing.
     // An autosave that cannot be written (full disk, folder gone) is said in the reply, not only in a log.

@@ -242,6 +242,18 @@ export function createHandlers(deps: HandlerDeps) {
     async 'result:probability'(request) {
       return engine.call('resultProbability', [request]);
     },
+    async 'result:tile'(request) {
+      return engine.call('resultTile', [request]);
+    },
+    async 'result:probability-tile'(request) {
+      return engine.call('resultProbabilityTile', [request]);
+    },
+    async 'result:instances'(request) {
+      return engine.call('resultInstances', [request]);
+    },
+    async 'result:instance-at'(resultId, x, y, z) {
+      return engine.call('resultInstanceAt', [resultId, x, y, z]);
+    },
     async 'result:edit'(resultId, operation) {
       return engine.call('editResult', [resultId, operation]);
     },

@@ -2,7 +2,7 @@
 // argument of every channel or it does not compile. Anything else (wrong type, extra keys, extra arguments)
 // is refused with a message that says which argument and why.
 
-import { EDIT_OPERATION_NAMES, RESULT_EXPORT_FORMATS, type CompareRequest, type CompareSliceRequest, type ExportRequest, type SaveSessionRequest, type SessionMeasurement, type ExportMeasurement, type SessionView, type EditOperation, type InvokeChannel, InvokeChannels, ProbeRequest, ResultProbabilityRequest, ResultSliceRequest, SegmentRequest, SliceRequest, TileRequest, TileSize } from '../../preload/api';
+import { EDIT_OPERATION_NAMES, RESULT_EXPORT_FORMATS, type CompareRequest, type CompareSliceRequest, type ExportRequest, type SaveSessionRequest, type SessionMeasurement, type ExportMeasurement, type SessionView, type EditOperation, type InvokeChannel, InvokeChannels, ProbeRequest, ResultInstancesRequest, ResultProbabilityRequest, ResultProbabilityTileRequest, ResultSliceRequest, ResultTileRequest, SegmentRequest, SliceRequest, TileRequest, TileSize } from '../../preload/api';
 import type { PromptBoxRequest, PromptClickRequest, PromptPropagateRequest } from '../../preload/api';
 import { HANDLE_PATTERN } from '../services/files';
 import { RECENT_ID_PATTERN } from '../services/recent';
@@ -163,6 +163,32 @@ const resultProbabilityRequest: Guard<ResultProbabilityRequest> = object(
     maxSize: num({ min: 1, max: 16384, integer: true }),
   },
   { axis: sliceAxis },
+);
+
+const resultTileFields = {
+  resultId,
+  level: num({ min: 0, max: 24, integer: true }),
+  x: num({ min: 0, max: 1_000_000, integer: true }),
+  y: num({ min: 0, max: 1_000_000, integer: true }),
+  tileSize,
+  z: num({ min: 0, max: 1_000_000, integer: true }),
+};
+
+const resultTileRequest: Guard<ResultTileRequest> = object(resultTileFields);
+
+const resultProbabilityTileRequest: Guard<ResultProbabilityTileRequest> = object({ ...resultTileFields, classId: num({ min: 0, max: 65534, integer: true }) });
+
+const resultInstancesRequest: Guard<ResultInstancesRequest> = object(
+  {
+    resultId,
+    offset: num({ min: 0, max: 1_000_000_000, integer: true }),
+    // A page, not the whole table: large results hold millions of records.
+    limit: num({ min: 1, max: 1000, integer: true }),
+  },
+  {
+    sort: object({ key: oneOf(['id', 'area', 'class', 'meanProbability'] as const) }, { descending: bool() }),
+    classId: num({ min: 0, max: 65534, integer: true }),
+  },
 );
 
 function pair(item: Guard<number>): Guard<[number, number]> {
@@ -387,6 +413,10 @@ export const VALIDATORS = {
   'image:probe': [probeRequest],
   'result:slice': [resultSliceRequest],
   'result:probability': [resultProbabilityRequest],
+  'result:tile': [resultTileRequest],
+  'result:probability-tile': [resultProbabilityTileRequest],
+  'result:instances': [resultInstancesRequest],
+  'result:instance-at': [resultId, pixelIndex, pixelIndex, pixelIndex],
   'result:edit': [resultId, editOperation],
   'result:undo': [resultId],
   'result:redo': [resultId],

@@ -1,7 +1,8 @@
 // Wire protocol between the Electron shell (or the test host) and the engine host process.
 // Messages are structured-cloned (utilityProcess / fork with 'advanced' serialization), so typed arrays pass as is.
 
-import type { ImageInfo, ModelSummary } from '../../../preload/formats';
+import type { ImageInfo, InstanceRecord, ModelSummary } from '../../../preload/formats';
+import type { ResultInstancesPage, ResultInstancesRequest, ResultProbabilityTile, ResultProbabilityTileRequest, ResultTile, ResultTileRequest } from '../../../preload/api';
 import type { DevicePlan, EditOperation, EditResult, JobProgress, ResultExportFormat, SessionView, PixelProbe, ResultProbability, ResultProbabilityRequest, ResultSlice, ResultSliceRequest, SegmentRequest, SliceBitmap, SliceRequest, TileBitmap, TileRequest } from '../../../preload/api';
 import type { ExportMeasurement } from '../../../preload/api';
 import type { CompareRunInput, EngineService, OpenOptions } from '../service';
@@ -29,6 +30,10 @@ export interface EngineCalls {
   probe: { params: [path: string, x: number, y: number, z: number, options?: OpenOptions]; result: PixelProbe };
   resultSlice: { params: [request: ResultSliceRequest]; result: ResultSlice };
   resultProbability: { params: [request: ResultProbabilityRequest]; result: ResultProbability };
+  resultTile: { params: [request: ResultTileRequest]; result: ResultTile };
+  resultProbabilityTile: { params: [request: ResultProbabilityTileRequest]; result: ResultProbabilityTile };
+  resultInstances: { params: [request: ResultInstancesRequest]; result: ResultInstancesPage };
+  resultInstanceAt: { params: [resultId: string, x: number, y: number, z: number]; result: InstanceRecord | null };
   editResult: { params: [resultId: string, operation: EditOperation]; result: EditResult };
   undoEdit: { params: [resultId: string]; result: EditResult };
   redoEdit: { params: [resultId: string]; result: EditResult };
@@ -55,7 +60,7 @@ export interface EngineCalls {
 }
 
 export type EngineMethod = keyof EngineCalls;
-export const ENGINE_METHODS = ['info', 'slice', 'tile', 'listModels', 'addModel', 'removeModel', 'devicePlan', 'modelCompatibility', 'segment', 'windows', 'patient', 'scanFolder', 'probe', 'resultSlice', 'resultProbability', 'editResult', 'undoEdit', 'redoEdit', 'saveSession', 'openSession', 'listAutosaves', 'closeResult', 'recoverAutosave', 'discardAutosave', 'exportResult', 'compareRun', 'compareSlice', 'compareClose', 'compareTargets', 'compareExportReport', 'newResult', 'promptModels', 'promptOpen', 'promptClick', 'promptBox', 'promptPropagate', 'promptClear', 'promptClose'] as const satisfies readonly EngineMethod[];
+export const ENGINE_METHODS = ['info', 'slice', 'tile', 'listModels', 'addModel', 'removeModel', 'devicePlan', 'modelCompatibility', 'segment', 'windows', 'patient', 'scanFolder', 'probe', 'resultSlice', 'resultProbability', 'resultTile', 'resultProbabilityTile', 'resultInstances', 'resultInstanceAt', 'editResult', 'undoEdit', 'redoEdit', 'saveSession', 'openSession', 'listAutosaves', 'closeResult', 'recoverAutosave', 'discardAutosave', 'exportResult', 'compareRun', 'compareSlice', 'compareClose', 'compareTargets', 'compareExportReport', 'newResult', 'promptModels', 'promptOpen', 'promptClick', 'promptBox', 'promptPropagate', 'promptClear', 'promptClose'] as const satisfies readonly EngineMethod[];
 
 // Compile-time check that every EngineService method has a wire entry and vice versa.
 type _SameKeys = [Exclude<keyof EngineService, EngineMethod>, Exclude<EngineMethod, keyof EngineService>] extends [never, never] ? true : never;

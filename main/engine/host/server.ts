@@ -118,6 +118,14 @@ export function serveEngine(service: EngineService, transport: HostTransport): {
         return service.resultSlice(p[0] as Parameters<EngineService['resultSlice']>[0]);
       case 'resultProbability':
         return service.resultProbability(p[0] as Parameters<EngineService['resultProbability']>[0]);
+      case 'resultTile':
+        return service.resultTile(p[0] as Parameters<EngineService['resultTile']>[0]);
+      case 'resultProbabilityTile':
+        return service.resultProbabilityTile(p[0] as Parameters<EngineService['resultProbabilityTile']>[0]);
+      case 'resultInstances':
+        return service.resultInstances(p[0] as Parameters<EngineService['resultInstances']>[0]);
+      case 'resultInstanceAt':
+        return service.resultInstanceAt(p[0] as string, p[1] as number, p[2] as number, p[3] as number);
       case 'editResult':
         return service.editResult(p[0] as string, p[1] as Parameters<EngineService['editResult']>[1]);
       case 'undoEdit':

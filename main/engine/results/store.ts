@@ -1,7 +1,8 @@
 // Segmentation results kept in the engine host after `segment`, keyed by result id: the label and instance maps
 // (the truth edits change), the document, and the undo/redo stacks of named operations with their patches.
 // Serves per-slice instance maps to the viewer and re-measures only the instances an edit touched.
-import type { EditOperation, EditOperationName, EditResult, ResultProbability, ResultProbabilityRequest, ResultSlice, SliceAxis } from '../../../preload/api';
+import type { EditOperation, EditOperationName, EditResult, ResultInstancesPage, ResultInstancesRequest, ResultProbability, ResultProbabilityRequest, ResultProbabilityTile, ResultProbabilityTileRequest, ResultSlice, ResultTile, ResultTileRequest, SliceAxis } from '../../../preload/api';
+import { pageOf, resultTileRect, sampleTile } from './tiles';
 import type { ClassRecord, InstanceRecord, InstancesDocument } from '../../../preload/formats';
 import type { PixelArray } from '../image';
 import type { ComponentStats, Connectivity } from '../postprocess/components';
@@ -226,6 +227,51 @@ export class ResultStore {
     const out: ResultProbability = { resultId: r.id, classId: request.classId, z: request.z, revision: r.revision, width: outW, height: outH, scaleX: layout.width / outW, scaleY: layout.height / outH, values, edited };
     if (axis !== 'axial') out.axis = axis;
     return out;
+  }
+
+  /** One axial tile of the instance map at a pyramid level (nearest sampling), as the disk-kept store answers it. */
+  tile(request: ResultTileRequest): ResultTile {
+    const r = this.get(request.resultId);
+    checkIndex(planeLayout(r, r.geometry, 'axial'), request.z);
+    const rect = resultTileRect(r.width, r.height, request);
+    const instances = sampleTile(new Uint32Array(rect.outW * rect.outH), r.instances, r.width, rect, 0, 0, request.z * r.width * r.height);
+    return { resultId: r.id, revision: r.revision, level: request.level, x: request.x, y: request.y, width: rect.outW, height: rect.outH, imageRect: [rect.x0, rect.y0, rect.w, rect.h], instances };
+  }
+
+  /** One class's probability x 255 on an axial tile (0 where an applied edit touched the pixel, as probability()). */
+  probabilityTile(request: ResultProbabilityTileRequest): ResultProbabilityTile {
+    const r = this.get(request.resultId);
+    const p = r.probabilities;
+    if (!p) throw new Error('the probability maps of this result were not kept (over the memory cap, or a restored session): run the model again');
+    const k = request.classId - 1;
+    if (!Number.isInteger(k) || k < 0 || k >= p.channels) throw new RangeError(`class ${request.classId} has no probability map`);
+    checkIndex(planeLayout(r, r.geometry, 'axial'), request.z);
+    const rect = resultTileRect(r.width, r.height, request);
+    const plane = r.width * r.height;
+    const offset = k * plane * r.depth + request.z * plane;
+    const probability = sampleTile(new Uint8Array(rect.outW * rect.outH), p.data, r.width, rect, 0, 0, offset);
+    const counts = r.editCount;
+    if (counts) {
+      const edited = sampleTile(new Uint32Array(probability.length), counts, r.width, rect, 0, 0, request.z * plane);
+      for (let i = 0; i < edited.length; i++) if (edited[i]! > 0) probability[i] = 0;
+    }
+    return { resultId: r.id, revision: r.revision, level: request.level, x: request.x, y: request.y, width: rect.outW, height: rect.outH, imageRect: [rect.x0, rect.y0, rect.w, rect.h], classId: request.classId, probability };
+  }
+
+  /** A page of the instance records, sorted and filtered (the table pages large results). */
+  instancePage(request: ResultInstancesRequest): ResultInstancesPage {
+    const r = this.get(request.resultId);
+    const page = pageOf(r.document.instances, request);
+    return { resultId: r.id, revision: r.revision, total: page.total, offset: request.offset, instances: page.instances };
+  }
+
+  /** The record of the instance under pixel (x, y) of slice z, or null for background. */
+  instanceAt(id: string, x: number, y: number, z: number): InstanceRecord | null {
+    const r = this.get(id);
+    if (!Number.isInteger(x) || !Number.isInteger(y) || !Number.isInteger(z) || x < 0 || y < 0 || z < 0 || x >= r.width || y >= r.height || z >= r.depth) throw new RangeError(`pixel ${x},${y},${z} is outside the result (${r.width}x${r.height}x${r.depth})`);
+    const iid = r.instances[z * r.width * r.height + y * r.width + x]!;
+    if (iid === 0) return null;
+    return r.document.instances.find((rec) => rec.id === iid) ?? null;
   }
 
   async edit(id: string, op: EditOperation): Promise<EditResult> {
