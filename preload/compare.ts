@@ -145,8 +145,11 @@ export interface CompareResult {
   grid: CompareGrid;
   /** In date order (index 0 is the baseline / earliest date). */
   timepoints: CompareTimepoint[];
-  /** Medical: the common-grid slice where each track is largest (over all dates), for a row click to go to. */
-  trackSlices?: Array<{ track: number; z: number }>;
+  /**
+   * Medical: per track, the common-grid slice where it is largest (over all dates), for a row click to go to, and
+   * the colour the engine draws it with in the slices (for the table's swatch).
+   */
+  trackSlices?: Array<{ track: number; z: number; rgb: [number, number, number] }>;
 }
 
 export interface CompareSliceRequest {

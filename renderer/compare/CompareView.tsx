@@ -378,7 +378,7 @@ function MedicalPanel({ change, result }: { change: MedicalChangeDocument; resul
                   <input type="checkbox" checked={row.target} data-testid={`target-${row.track}`} aria-label={`RECIST target: track ${row.track}`} onChange={() => void c.toggleTarget(row.track)} />
                 </td>
                 <td>
-                  <span className="swatch" style={{ background: `rgb(${m.trackRgb(row.track).join(',')})` }} /> {row.track}
+                  <span className="swatch" style={{ background: `rgb(${m.trackRgb(result, row.track).join(',')})` }} /> {row.track}
                 </td>
                 <td>{row.status}</td>
                 {row.volumeMl.map((v, i) => (

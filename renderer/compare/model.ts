@@ -248,22 +248,9 @@ export function netBars(classes: LandCoverClassChange[], chartWidth: number): { 
   return { zero, bars, maxAbsHa };
 }
 
-/** The track colours the engine draws the lesions with (main/engine/compare/view.ts trackColour), for the table's swatches. */
-const TRACK_RGB: Array<[number, number, number]> = [
-  [230, 25, 75],
-  [60, 180, 75],
-  [255, 225, 25],
-  [0, 130, 200],
-  [245, 130, 48],
-  [145, 30, 180],
-  [70, 240, 240],
-  [240, 50, 230],
-  [210, 245, 60],
-  [250, 190, 190],
-];
-
-export function trackRgb(track: number): [number, number, number] {
-  return TRACK_RGB[(Math.max(1, track) - 1) % TRACK_RGB.length]!;
+/** The colour the engine draws a track with (sent with the result), for the table's swatch; grey if unknown. */
+export function trackRgb(result: CompareResult, track: number): [number, number, number] {
+  return result.trackSlices?.find((t) => t.track === track)?.rgb ?? [128, 128, 128];
 }
 
 // ---------------------------------------------------------------- the offer

@@ -80,7 +80,9 @@ describe.skipIf(!HAVE_GBM)(`Compare view of a real glioblastoma pair${skipNote(!
     expect([s0.width, s0.height, s0.scale]).toEqual([256, 256, 1]);
     expect(differing(s0.rgba, s1.rgba)).toBeGreaterThan(1000);
     expect(opaque(s1.overlay)).toBeGreaterThan(0);
-    const [cr, cg, cb] = trackColour(lesion.track);
+    // The colour sent with the result (the table's swatch) is the one the slices are drawn with.
+    expect(at!.rgb).toEqual(trackColour(lesion.track));
+    const [cr, cg, cb] = at!.rgb;
     const hasColour = (o: Uint8Array): boolean => {
       for (let i = 0; i < o.length; i += 4) if (o[i + 3] === 255 && o[i] === cr && o[i + 1] === cg && o[i + 2] === cb) return true;
       return false;

@@ -1,10 +1,9 @@
 // The Compare view's pure parts: its operations (swipe, flicker, date pickers, cursor, slices), the grid-pixel and
 // world-position arithmetic the linked cursor rests on, the table and chart helpers, the offer's tests, and the track
-// colours matching the engine's.
+// swatches taken from the colours the engine sends.
 import { describe, expect, it } from 'vitest';
 import type { CompareResult, CompareSlice, ImageInfo, LandCoverClassChange } from '../../preload/api';
 import * as m from '../../renderer/compare/model';
-import { trackColour } from '../../main/engine/compare/view';
 import { apply4, voxelToLps } from '../../main/engine/compare/medical/affine';
 
 const result = (n: number, depth = 24): CompareResult =>
@@ -13,7 +12,7 @@ const result = (n: number, depth = 24): CompareResult =>
     kind: 'medical',
     grid: { width: 256, height: 200, depth, spacingMm: [0.9, 0.8, 5], originMm: [-120, 100, 30], direction: [0.98, 0.17, 0, -0.17, 0.98, 0, 0, 0, 1] },
     timepoints: Array.from({ length: n }, (_, i) => ({ name: `t${i}.nii.gz`, date: `2024-0${i + 1}-01`, input: i })),
-    trackSlices: [{ track: 1, z: 7 }],
+    trackSlices: [{ track: 1, z: 7, rgb: [230, 25, 75] }, { track: 4, z: 9, rgb: [0, 130, 200] }],
     change: {} as CompareResult['change'],
   }) as CompareResult;
 
@@ -120,8 +119,11 @@ describe('tables and chart', () => {
     expect(m.knownDates({ inputs, result: r })).toEqual(['', '2024-02-01']);
   });
 
-  it('colours a track as the engine draws it', () => {
-    for (let t = 1; t <= 23; t++) expect(m.trackRgb(t)).toEqual(trackColour(t));
+  it('colours a track with the colour the engine sent for it, grey when it sent none', () => {
+    const r = result(2);
+    expect(m.trackRgb(r, 4)).toEqual([0, 130, 200]);
+    expect(m.trackRgb(r, 1)).toEqual([230, 25, 75]);
+    expect(m.trackRgb(r, 2)).toEqual([128, 128, 128]);
   });
 });
 

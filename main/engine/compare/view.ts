@@ -197,7 +197,7 @@ export class CompareStore {
       let change: ChangeDocument;
       let grid: CompareGrid;
       let kept: Kept;
-      let trackSlices: Array<{ track: number; z: number }> | undefined;
+      let trackSlices: Array<{ track: number; z: number; rgb: [number, number, number] }> | undefined;
       if (kind === 'medical') {
         const out = await this.medical(timepoints, dir, opts, warnings, after);
         change = out.change;
@@ -234,7 +234,7 @@ export class CompareStore {
     }
   }
 
-  private async medical(tps: TimePoint[], dir: string, opts: CompareRunOptions, warnings: string[], progress: (f: number, m: string) => void): Promise<{ change: MedicalChange; grid: CompareGrid; kept: KeptMedical; trackSlices: Array<{ track: number; z: number }> }> {
+  private async medical(tps: TimePoint[], dir: string, opts: CompareRunOptions, warnings: string[], progress: (f: number, m: string) => void): Promise<{ change: MedicalChange; grid: CompareGrid; kept: KeptMedical; trackSlices: Array<{ track: number; z: number; rgb: [number, number, number] }> }> {
     const { change, dates, followupToBaseline } = await analyseMedical(tps, {
       register: opts.register ?? 'rigid',
       warnings,
@@ -286,7 +286,7 @@ export class CompareStore {
         c[Math.floor(i / plane)]!++;
       }
     }
-    const trackSlices = [...counts].map(([track, c]) => ({ track, z: c.indexOf(Math.max(...c)) })).sort((a, b) => a.track - b.track);
+    const trackSlices = [...counts].map(([track, c]) => ({ track, z: c.indexOf(Math.max(...c)), rgb: trackColour(track) })).sort((a, b) => a.track - b.track);
     return {
       trackSlices,
       change,
