@@ -1,16 +1,23 @@
 // `delineate measure` on 2D label rasters above the streaming threshold (postprocess/streaming.ts): the label map is
 // read strip by strip from disk, never whole, and the result folder (labels.tif, instances.tif, instances.json,
-// measurements.csv, overlay.png) is written as it goes. Same fields and values as the in-memory path; overlay.png is
-// a preview (every n-th pixel, longest side <= PREVIEW_PX), as for windowed segmentation.
+// measurements.csv, overlay.png, and zones.csv/zones.geojson with --zones) is written as it goes. Same fields and
+// values as the in-memory path; overlay.png is a preview (every n-th pixel, longest side <= PREVIEW_PX), as for
+// windowed segmentation. Label values are class ids (components per class, streaming.ts) or, with
+// `--labels-are instances`, instance ids (postprocess/streaming-instances.ts); zones are summed from the same strips.
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import type { InstancesDocument, ManifestClass } from '../../preload/formats';
-import { allocPixels, type ImageSource } from './image';
+import type { ClassRecord, InstanceRecord, InstancesDocument, ManifestClass } from '../../preload/formats';
+import { allocPixels, InputError, type ImageSource, type PixelArray } from './image';
 import type { Connectivity } from './postprocess/components';
-import { labelNodata, measureStreaming } from './postprocess/streaming';
+import { labelNodata, measureStreaming, streamShapes } from './postprocess/streaming';
+import { GIVEN_NODATA_LABEL, streamGivenInstances } from './postprocess/streaming-instances';
+import { measureInstances } from './measure/index';
+import { geoMeasurer } from './measure/geo';
+import { ZoneAccumulator } from './measure/zones';
 import { labelColormap, overlayRgb } from './export/overlay';
 import { measurementsCsv } from './export/results';
 import { writeFileAtomic } from './io/atomic';
+import { openGeoTiff } from './io/geotiff';
 import { writePng } from './io/png';
 import { sourceRecord } from './segment-setup';
 
@@ -24,11 +31,18 @@ export interface StreamedMeasureOptions {
   /** Class list entry for a label value the user's list does not name. */
   defaultClass: (id: number) => ManifestClass;
   stripRows?: number;
+  /** 'instances': every label value is one instance (`--labels-are instances`). Default 'classes'. */
+  labelsAre?: 'classes' | 'instances';
+  /** Class id of an instance value (with labelsAre 'instances'; default 1). */
+  classOfInstance?: Map<number, number>;
+  /** GeoJSON zones file: zones.csv and zones.geojson are written too. */
+  zones?: string;
 }
 
 /** Measures a label raster against its image strip by strip and writes the result folder. */
 export async function measureFilesStreamed(image: ImageSource, labels: ImageSource, outDir: string, options: StreamedMeasureOptions): Promise<{ document: InstancesDocument; files: string[] }> {
   const { width: W, height: H, geometry } = image;
+  if (options.zones && geometry.type !== 'geo') throw new InputError(image.file, '--zones needs a georeferenced image');
   await fs.mkdir(outDir, { recursive: true });
   const labelsPath = path.join(outDir, 'labels.tif');
   const instancesPath = path.join(outDir, 'instances.tif');
@@ -39,40 +53,85 @@ export async function measureFilesStreamed(image: ImageSource, labels: ImageSour
   const display = image.channels >= 3 ? [0, 1, 2] : [0];
   const preview = { labels: new Uint16Array(pw * ph), image: allocPixels(image.dtype, pw * ph * display.length) };
   const classList = (maxLabel: number): ManifestClass[] => Array.from({ length: Math.max(options.classes?.length ?? 0, maxLabel) }, (_, i) => options.classes?.[i] ?? options.defaultClass(i + 1));
-  const nodataLabel = await labelNodata(labels, options.stripRows);
-  const measured = await measureStreaming({
-    labels,
-    nodataLabel,
-    intensity: image,
-    connectivity: options.connectivity,
+  const given = options.labelsAre === 'instances';
+  const nodataLabel = given ? GIVEN_NODATA_LABEL : await labelNodata(labels, options.stripRows);
+  const geo = geometry.type === 'geo' ? geoMeasurer(geometry, W, H) : null;
+  const zones = options.zones && geometry.type === 'geo' ? await ZoneAccumulator.open(options.zones, { geometry, width: W, height: H, nodataLabel, geo }) : null;
+  const labelsOptions = (maxLabel: number): { colormap: Array<[number, number, number]>; description: string } => ({
+    colormap: labelColormap(classList(maxLabel), maxLabel > 254 ? 65536 : 256),
+    description: `labels: 0=none;${classList(maxLabel)
+      .map((c, i) => `${i + 1}=${c.name}`)
+      .join(';')};${nodataLabel}=nodata`,
+  });
+  const onStrip = async (y0: number, rows: number, cleaned: PixelArray): Promise<void> => {
+    zones?.add(y0, rows, cleaned);
+    const first = y0 + ((scale - (y0 % scale)) % scale);
+    if (first >= y0 + rows) return;
+    const block = await image.read({ x: 0, y: y0, width: W, height: rows, channels: display });
+    const plane = W * rows;
+    for (let y = first; y < y0 + rows; y += scale) {
+      for (let x = 0; x < W; x += scale) {
+        const p = (y / scale) * pw + x / scale;
+        const s = (y - y0) * W + x;
+        preview.labels[p] = cleaned[s]!;
+        for (let c = 0; c < display.length; c++) preview.image[c * pw * ph + p] = block.data[c * plane + s]!;
+      }
+    }
+  };
+  const common = {
     geometry,
     instancesPath,
     labelsPath,
-    labelsOptions: (maxLabel) => ({
-      colormap: labelColormap(classList(maxLabel), maxLabel > 254 ? 65536 : 256),
-      description: `labels: 0=none;${classList(maxLabel)
-        .map((c, i) => `${i + 1}=${c.name}`)
-        .join(';')};${nodataLabel}=nodata`,
-    }),
-    defaultClass: options.defaultClass,
-    ...(options.classes ? { classes: options.classes } : {}),
+    onStrip,
     ...(options.minSizePx ? { minPixels: options.minSizePx } : {}),
     ...(options.stripRows ? { stripRows: options.stripRows } : {}),
-    onStrip: async (y0, rows, cleaned) => {
-      const first = y0 + ((scale - (y0 % scale)) % scale);
-      if (first >= y0 + rows) return;
-      const block = await image.read({ x: 0, y: y0, width: W, height: rows, channels: display });
-      const plane = W * rows;
-      for (let y = first; y < y0 + rows; y += scale) {
-        for (let x = 0; x < W; x += scale) {
-          const p = (y / scale) * pw + x / scale;
-          const s = (y - y0) * W + x;
-          preview.labels[p] = cleaned[s]!;
-          for (let c = 0; c < display.length; c++) preview.image[c * pw * ph + p] = block.data[c * plane + s]!;
-        }
-      }
-    },
-  });
+  };
+  let measured: { instances: InstanceRecord[]; classes: ClassRecord[]; classList: ManifestClass[] };
+  if (given) {
+    const classOf = options.classOfInstance;
+    const cc = await streamGivenInstances({
+      ...common,
+      values: labels,
+      intensity: image,
+      labelsOptions,
+      ...(classOf ? { classOf: (v: number) => classOf.get(v) ?? 1 } : {}),
+    });
+    const instanceSrc = await openGeoTiff(cc.instancesPath);
+    let shapes: Array<Record<string, unknown>>;
+    try {
+      shapes = await streamShapes(cc.stats, instanceSrc, { geometry, connectivity: options.connectivity, geo, ...(options.stripRows ? { stripRows: options.stripRows } : {}) });
+    } finally {
+      await instanceSrc.close();
+    }
+    const list = classList(cc.maxClass);
+    const m = measureInstances(cc.stats, {
+      geometry,
+      depth: 1,
+      classes: list,
+      validPixelCount: cc.valid,
+      classPixelCounts: Array.from(cc.perValue.subarray(0, list.length + 1)),
+      hasProbability: false,
+      hasIntensity: true,
+      shapes,
+      width: W,
+      height: H,
+      connectivity: options.connectivity,
+      geo,
+    });
+    // Each record also names the label value it came from, as in memory.
+    measured = { instances: m.instances.map((r, i) => ({ ...r, labelValue: cc.valueOfId[i] })), classes: m.classes, classList: list };
+  } else {
+    measured = await measureStreaming({
+      ...common,
+      labels,
+      nodataLabel,
+      intensity: image,
+      connectivity: options.connectivity,
+      labelsOptions,
+      defaultClass: options.defaultClass,
+      ...(options.classes ? { classes: options.classes } : {}),
+    });
+  }
   const files = [labelsPath, instancesPath];
   const document: InstancesDocument = { source: sourceRecord(image, geometry), classes: measured.classes, instances: measured.instances };
   const jsonPath = path.join(outDir, 'instances.json');
@@ -82,5 +141,6 @@ export async function measureFilesStreamed(image: ImageSource, labels: ImageSour
   const overlayPath = path.join(outDir, 'overlay.png');
   await writePng(overlayPath, overlayRgb({ data: preview.image, width: pw, height: ph, depth: 1, channels: display.length }, preview.labels, 0, measured.classList), pw, ph, 3);
   files.push(jsonPath, csvPath, overlayPath);
+  if (zones) files.push(...(await zones.write(outDir, measured.classList, document.instances)));
   return { document, files };
 }

@@ -498,14 +498,17 @@ export async function measureFiles(imagePath: string, labelsPath: string, outDir
         throw new InputError(labelsPath, `label map is ${labelSrc.width}x${labelSrc.height}x${labelSrc.depth}; the image is ${image.width}x${image.height}x${image.depth}`);
       }
       if (labelSrc.channels !== 1) throw new InputError(labelsPath, `a label map has one channel; this has ${labelSrc.channels}`);
-      // 2D rasters above the streaming threshold are read strip by strip (zones and given instances need the whole map).
-      if (image.depth === 1 && image.kind !== 'medical' && image.width * image.height > streamingThresholdPx() && options.labelsAre !== 'instances' && !options.zones) {
+      // 2D rasters above the streaming threshold are read strip by strip (classes or given instances, with zones).
+      if (image.depth === 1 && image.kind !== 'medical' && image.width * image.height > streamingThresholdPx()) {
         const minSizePx = minSizePixels(image, options);
         return await measureFilesStreamed(image, labelSrc, outDir, {
           connectivity: options.connectivity ?? 8,
           defaultClass: (id) => ({ name: `class ${id}`, color: DEFAULT_COLORS[(id - 1) % DEFAULT_COLORS.length]! }),
           ...(minSizePx ? { minSizePx } : {}),
           ...(options.classes ? { classes: options.classes } : {}),
+          ...(options.labelsAre === 'instances' ? { labelsAre: 'instances' as const } : {}),
+          ...(options.classOfInstance ? { classOfInstance: options.classOfInstance } : {}),
+          ...(options.zones ? { zones: options.zones } : {}),
         });
       }
       block = await labelSrc.read();

@@ -158,57 +158,94 @@ export function planeShapeFields(s: ComponentStats, mask: Uint8Array, ctx: Shape
   return out;
 }
 
+/**
+ * Shape fields of one 3D instance, fed slice by slice (z from s.min[2] to s.max[2], each its bbox crop): the in-memory
+ * path crops the instance map, the streaming volume path (postprocess/streaming-volume.ts) slices read from disk, so
+ * both give identical fields. Holds one crop (the previous slice) per instance.
+ */
+export class VolumeShapeAccumulator {
+  private best: { long: Axis; short: Axis | null; z: number } | null = null;
+  private readonly hullPts: number[] = [];
+  private readonly faces = [0, 0, 0];
+  private prev: Uint8Array | null = null;
+  private readonly w: number;
+  private readonly h: number;
+
+  constructor(
+    private readonly s: ComponentStats,
+    private readonly ctx: ShapeContext,
+  ) {
+    this.w = s.max[0] - s.min[0] + 1;
+    this.h = s.max[1] - s.min[1] + 1;
+  }
+
+  /** Adds slice z (mask[y * w + x] of the bbox); slices come in order, every one of the instance's z range. */
+  add(z: number, mask: Uint8Array): void {
+    const { w, h } = this;
+    const { geometry, join } = this.ctx;
+    const [sx, sy] = geometry.type === 'geo' ? [1, 1] : planarSpacing(geometry);
+    this.countFaces(mask);
+    for (let y = 0; y < h; y++) {
+      for (let x = 0; x < w; x++) {
+        const v = mask[y * w + x]!;
+        const right = x + 1 < w ? mask[y * w + x + 1]! : 0;
+        const down = y + 1 < h ? mask[(y + 1) * w + x]! : 0;
+        if (x === 0 && v) this.faces[0]!++;
+        if (y === 0 && v) this.faces[1]!++;
+        if (v !== right) this.faces[0]!++;
+        if (v !== down) this.faces[1]!++;
+      }
+    }
+    const hull = convexHull(rowExtremes(mask, w, h));
+    for (let i = 0; i < hull.length; i += 2) this.hullPts.push(hull[i]!, hull[i + 1]!, z);
+    const rings = traceRings(mask, w, h, join);
+    if (rings.length === 0) return;
+    const axes = pieceAxes(mask, w, h, rings, sx, sy, join);
+    if (axes && (!this.best || axes.long.length > this.best.long.length)) this.best = { ...axes, z };
+  }
+
+  /** Faces between slices: voxels present in exactly one of two neighbouring slices (null = outside the bbox). */
+  private countFaces(mask: Uint8Array | null): void {
+    const prev = this.prev;
+    if (mask || prev) for (let i = 0; i < this.w * this.h; i++) if ((mask?.[i] ?? 0) !== (prev?.[i] ?? 0)) this.faces[2]!++;
+    this.prev = mask;
+  }
+
+  /** The fields, after the last slice. */
+  finish(): Record<string, unknown> {
+    this.countFaces(null);
+    const { s, ctx } = this;
+    const { geometry, geo } = ctx;
+    const unit = unitSuffix(geometry, geo);
+    const [sx, sy] = geometry.type === 'geo' ? [1, 1] : planarSpacing(geometry);
+    const sz = geometry.type === 'medical' ? geometry.spacingMm[2] : geometry.type === 'pixel' && geometry.spacingMm ? geometry.spacingMm[2] : 1;
+    const [x0, y0] = s.min;
+    const out: Record<string, unknown> = {};
+    const centroid = s.sum.map((v) => v / s.pixelCount) as [number, number, number];
+    const best = this.best;
+    out[`maxFeret${unit}`] = round(maxPairDistance(this.hullPts, 3, [sx, sy, sz]).length);
+    out[`surfaceArea${unit === 'Px' ? 'Px' : 'Mm2'}`] = round(this.faces[0]! * sy * sz + this.faces[1]! * sx * sz + this.faces[2]! * sx * sy);
+    Object.assign(out, axisFields('long', best?.long ?? null, unit, x0, y0), axisFields('short', best?.short ?? null, unit, x0, y0));
+    out.recistSlice = best?.z ?? null;
+    if (unit === 'Mm') {
+      // User spacing has no origin or direction: its world frame is the scaled pixel grid.
+      const world = geometry.type === 'pixel' ? [centroid[0] * sx, centroid[1] * sy, centroid[2] * sz] : pixelToWorld(geometry, centroid[2])(centroid[0], centroid[1]);
+      out.centroidMm = world.map(round);
+    }
+    return out;
+  }
+}
+
 /** Shape fields of one instance (everything beyond the basic counts). */
 function shapeFields(s: ComponentStats, map: Uint32Array, W: number, H: number, D: number, ctx: ShapeContext): Record<string, unknown> {
   const [x0, y0, z0] = s.min;
   const w = s.max[0] - x0 + 1;
   const h = s.max[1] - y0 + 1;
   if (D === 1) return planeShapeFields(s, cropMask(map, W, H, 0, s.id, x0, y0, w, h), ctx);
-  const { geometry, geo, join } = ctx;
-  const unit = unitSuffix(geometry, geo);
-  const [sx, sy] = geometry.type === 'geo' ? [1, 1] : planarSpacing(geometry);
-  const sz = geometry.type === 'medical' ? geometry.spacingMm[2] : geometry.type === 'pixel' && geometry.spacingMm ? geometry.spacingMm[2] : 1;
-  const out: Record<string, unknown> = {};
-  const centroid = s.sum.map((v) => v / s.pixelCount) as [number, number, number];
   // Volume: RECIST axes on the slice with the largest long axis; Feret over the per-slice hull vertices in 3D.
-  let best: { long: Axis; short: Axis | null; z: number } | null = null;
-  const hullPts: number[] = [];
-  const faces = [0, 0, 0];
-  let prev: Uint8Array | null = null;
-  for (let z = z0; z <= s.max[2] + 1; z++) {
-    const mask = z <= s.max[2] ? cropMask(map, W, H, z, s.id, x0, y0, w, h) : null;
-    // Faces between slices: voxels present in exactly one of two neighbouring slices.
-    if (mask || prev) for (let i = 0; i < w * h; i++) if ((mask?.[i] ?? 0) !== (prev?.[i] ?? 0)) faces[2]!++;
-    prev = mask;
-    if (!mask) continue;
-    for (let y = 0; y < h; y++) {
-      for (let x = 0; x < w; x++) {
-        const v = mask[y * w + x]!;
-        const right = x + 1 < w ? mask[y * w + x + 1]! : 0;
-        const down = y + 1 < h ? mask[(y + 1) * w + x]! : 0;
-        if (x === 0 && v) faces[0]!++;
-        if (y === 0 && v) faces[1]!++;
-        if (v !== right) faces[0]!++;
-        if (v !== down) faces[1]!++;
-      }
-    }
-    const hull = convexHull(rowExtremes(mask, w, h));
-    for (let i = 0; i < hull.length; i += 2) hullPts.push(hull[i]!, hull[i + 1]!, z);
-    const rings = traceRings(mask, w, h, join);
-    if (rings.length === 0) continue;
-    const axes = pieceAxes(mask, w, h, rings, sx, sy, join);
-    if (axes && (!best || axes.long.length > best.long.length)) best = { ...axes, z };
-  }
-  out[`maxFeret${unit}`] = round(maxPairDistance(hullPts, 3, [sx, sy, sz]).length);
-  out[`surfaceArea${unit === 'Px' ? 'Px' : 'Mm2'}`] = round(faces[0]! * sy * sz + faces[1]! * sx * sz + faces[2]! * sx * sy);
-  Object.assign(out, axisFields('long', best?.long ?? null, unit, x0, y0), axisFields('short', best?.short ?? null, unit, x0, y0));
-  out.recistSlice = best?.z ?? null;
-  if (unit === 'Mm') {
-    // User spacing has no origin or direction: its world frame is the scaled pixel grid.
-    const world = geometry.type === 'pixel' ? [centroid[0] * sx, centroid[1] * sy, centroid[2] * sz] : pixelToWorld(geometry, centroid[2])(centroid[0], centroid[1]);
-    out.centroidMm = world.map(round);
-  }
-  return out;
+  const acc = new VolumeShapeAccumulator(s, ctx);
+  for (let z = z0; z <= s.max[2]; z++) acc.add(z, cropMask(map, W, H, z, s.id, x0, y0, w, h));
+  return acc.finish();
 }
 
 /** Measures instances (basic + shape fields when an instance map is given) and summarises classes. */
