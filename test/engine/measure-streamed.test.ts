@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Geometry, InstanceRecord } from '../../preload/formats';
+import type { GeoGeometry, Geometry, InstanceRecord } from '../../preload/formats';
 import { openGeoTiff } from '../../main/engine/io/geotiff';
 import { openImage } from '../../main/engine/io';
 import { writeTiff } from '../../main/engine/io/tiff-writer';
@@ -77,10 +77,10 @@ async function readBand(file: string): Promise<number[]> {
   }
 }
 
-const UTM: Geometry = { type: 'geo', geotransform: [500000, 10, 0, 4000000, 0, -10], crs: 'EPSG:32633' };
+const UTM: GeoGeometry = { type: 'geo', geotransform: [500000, 10, 0, 4000000, 0, -10], crs: 'EPSG:32633' };
 
 /** A zones GeoJSON in map coordinates of `g`: a square, one with a hole, a multipolygon, a concave one, one outside. */
-function zonesGeojson(g: Geometry & { type: 'geo' }, W: number, H: number, seed: number): object {
+function zonesGeojson(g: GeoGeometry, W: number, H: number, seed: number): object {
   const [ox, a, , oy, , e] = g.geotransform;
   const rand = rng(seed);
   // Pixel position -> map; a random sub-pixel jitter keeps vertices off pixel centres (no ties for the oracle).
@@ -174,13 +174,13 @@ describe('measure --labels-are instances, streamed', () => {
     const doc = JSON.parse(readFileSync(path.join(c.dir, 'str', 'instances.json'), 'utf8')) as { instances: InstanceRecord[] };
     // Ids are per value, not per connected piece: a value drawn twice is one instance.
     expect(new Set(doc.instances.map((r) => r.labelValue)).size).toBe(doc.instances.length);
-    expect(doc.instances.some((r) => r.labelValue !== undefined && r.labelValue > 255)).toBe(true);
+    expect(doc.instances.some((r) => typeof r.labelValue === 'number' && r.labelValue > 255)).toBe(true);
   });
 
   it('with zones (pixel geometry without a CRS, 4-connected)', async () => {
     const W = 260;
     const H = 530;
-    const geo: Geometry = { type: 'geo', geotransform: [1000, 2, 0, 5000, 0, -2], crs: null };
+    const geo: GeoGeometry = { type: 'geo', geotransform: [1000, 2, 0, 5000, 0, -2], crs: null };
     const c = await writeCase('instzones', W, H, instanceRaster(W, H, 8), geo);
     const zones = path.join(c.dir, 'zones.geojson');
     writeFileSync(zones, JSON.stringify(zonesGeojson(geo, W, H, 3)));
@@ -194,7 +194,7 @@ describe('measure --zones, streamed', () => {
     const H = 650;
     const c = await writeCase('zones', W, H, classRaster(W, H, 4), UTM);
     const zones = path.join(c.dir, 'zones.geojson');
-    writeFileSync(zones, JSON.stringify(zonesGeojson(UTM as Geometry & { type: 'geo' }, W, H, 1)));
+    writeFileSync(zones, JSON.stringify(zonesGeojson(UTM, W, H, 1)));
     await expectStreamedEqualsInMemory(c, { zones, classes: CLASSES, minSizePx: 4 }, ['zones.csv', 'zones.geojson']);
     const csv = readFileSync(path.join(c.dir, 'str', 'zones.csv'), 'utf8').trim().split('\r\n');
     expect(csv).toHaveLength(6);
@@ -230,7 +230,7 @@ describe.skipIf(!hasGdal)('measure --zones, streamed, against GDAL rasterize + n
   it('gives each zone the pixel count of every class, nodata and none', async () => {
     const W = 900;
     const H = 1100;
-    const geo = { type: 'geo', geotransform: [300000, 5, 0, 6000000, 0, -5], crs: null } as const;
+    const geo: GeoGeometry = { type: 'geo', geotransform: [300000, 5, 0, 6000000, 0, -5], crs: null };
     const labels = classRaster(W, H, 12);
     const c = await writeCase('zoracle', W, H, labels, geo);
     const zones = path.join(c.dir, 'zones.geojson');
