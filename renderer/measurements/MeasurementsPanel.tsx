@@ -1,6 +1,7 @@
 // Measurements: per-class summary with a bar chart of total area/volume (plain SVG), and a sortable table of
 // instances; a row click selects and centres the object, an image click selects (and scrolls to) its row.
 // Shift/Ctrl-click on rows picks several objects (Merge). Copy as CSV puts every instance with the instances.json field names (units in the names) on the clipboard.
+// A windowed result (kept on disk, its document without instances) shows its objects page by page (PagedInstances).
 import { useEffect, useMemo, useRef, useState } from 'react';
 import type { ClassRecord } from '../../preload/api';
 import { apply, useStore } from '../state/store';
@@ -8,6 +9,7 @@ import * as op from '../state/operations';
 import { classTotal, columnsFor, instancesCsv, intensityUnit, sizeRange, sortInstances, summarySizeField, withPixelSize } from './columns';
 import { trim, userPixelSize } from '../viewer/units';
 import { copyText } from './clipboard';
+import { PagedInstances } from './PagedInstances';
 
 /** Rows drawn at most; a result with more (thousands of buildings) says so and keeps sorting over all. */
 const MAX_ROWS = 1000;
@@ -77,7 +79,8 @@ export function MeasurementsPanel() {
     row?.scrollIntoView({ block: 'nearest' });
   }, [selectedId]);
 
-  if (!doc) return null;
+  if (!doc || !result) return null;
+  const windowed = result.windowed !== undefined;
   const [sizeKey, sizeName, sizeUnit] = summarySizeField(doc);
   const sizeLabel = `${sizeName} (${sizeUnit})`;
   return (
@@ -86,6 +89,7 @@ export function MeasurementsPanel() {
         Measurements
         <button
           className="small"
+          hidden={windowed}
           data-testid="copy-csv"
           title="Copy every object as CSV (instances.json field names)"
           onClick={() => void copyText(instancesCsv(doc)).then((ok) => setCopied(ok ? `${trim(doc.instances.length)} rows copied` : 'copy failed'))}
@@ -122,50 +126,54 @@ export function MeasurementsPanel() {
         </tbody>
       </table>
       <ClassChart classes={doc.classes} sizeKey={sizeKey} label={sizeLabel} unit={sizeUnit} />
-      <div className="table-wrap" ref={tableRef}>
-        <table className="instances" data-testid="instances-table">
-          <thead>
-            <tr>
-              {columns.map((c) => (
-                <th
-                  key={c.key}
-                  className={c.numeric ? 'num sortable' : 'sortable'}
-                  title={`${c.title} — click to sort`}
-                  data-testid={`sort-${c.key}`}
-                  aria-sort={sort.key === c.key ? (sort.dir === 1 ? 'ascending' : 'descending') : 'none'}
-                  onClick={() => apply(op.sortChanged(c.key))}
-                >
-                  {c.label}
-                  {sort.key === c.key ? (sort.dir === 1 ? ' ▲' : ' ▼') : ''}
-                  <br />
-                  <span className="unit">{c.unit ?? '\u00a0'}</span>
-                </th>
-              ))}
-            </tr>
-          </thead>
-          <tbody>
-            {rows.slice(0, MAX_ROWS).map((r) => (
-              <tr
-                key={r.id}
-                data-testid={`instance-row-${r.id}`}
-                aria-selected={r.id === selectedId || extraSelectedIds.includes(r.id)}
-                className={r.id === selectedId || extraSelectedIds.includes(r.id) ? 'selected' : ''}
-                // Shift/Ctrl-click picks several objects (for Merge).
-                onClick={(e) => apply(e.shiftKey || e.ctrlKey || e.metaKey ? op.instanceToggled(r.id) : op.instanceSelected(r.id, true))}
-              >
+      {windowed ? (
+        <PagedInstances doc={doc} resultId={result.resultId} revision={result.revision} valueUnit={valueUnit} />
+      ) : (
+        <div className="table-wrap" ref={tableRef}>
+          <table className="instances" data-testid="instances-table">
+            <thead>
+              <tr>
                 {columns.map((c) => (
-                  <td key={c.key} className={c.numeric ? 'num' : ''} data-col={c.key} title={c.cellTitle?.(r)}>
-                    {c.key === 'className' && <span className="swatch" style={{ background: doc.classes.find((k) => k.id === r.classId)?.color ?? '#888' }} />}
-                    {c.format(c.value(r))}
-                    {c.key === 'id' && r.edited === true ? <span title="Edited by hand">✎</span> : null}
-                  </td>
+                  <th
+                    key={c.key}
+                    className={c.numeric ? 'num sortable' : 'sortable'}
+                    title={`${c.title} — click to sort`}
+                    data-testid={`sort-${c.key}`}
+                    aria-sort={sort.key === c.key ? (sort.dir === 1 ? 'ascending' : 'descending') : 'none'}
+                    onClick={() => apply(op.sortChanged(c.key))}
+                  >
+                    {c.label}
+                    {sort.key === c.key ? (sort.dir === 1 ? ' ▲' : ' ▼') : ''}
+                    <br />
+                    <span className="unit">{c.unit ?? '\u00a0'}</span>
+                  </th>
                 ))}
               </tr>
-            ))}
-          </tbody>
-        </table>
-        {rows.length > MAX_ROWS && <p className="muted">Showing {trim(MAX_ROWS)} of {trim(rows.length)} objects (sort to see others; CSV has all).</p>}
-      </div>
+            </thead>
+            <tbody>
+              {rows.slice(0, MAX_ROWS).map((r) => (
+                <tr
+                  key={r.id}
+                  data-testid={`instance-row-${r.id}`}
+                  aria-selected={r.id === selectedId || extraSelectedIds.includes(r.id)}
+                  className={r.id === selectedId || extraSelectedIds.includes(r.id) ? 'selected' : ''}
+                  // Shift/Ctrl-click picks several objects (for Merge).
+                  onClick={(e) => apply(e.shiftKey || e.ctrlKey || e.metaKey ? op.instanceToggled(r.id) : op.instanceSelected(r.id, true))}
+                >
+                  {columns.map((c) => (
+                    <td key={c.key} className={c.numeric ? 'num' : ''} data-col={c.key} title={c.cellTitle?.(r)}>
+                      {c.key === 'className' && <span className="swatch" style={{ background: doc.classes.find((k) => k.id === r.classId)?.color ?? '#888' }} />}
+                      {c.format(c.value(r))}
+                      {c.key === 'id' && r.edited === true ? <span title="Edited by hand">✎</span> : null}
+                    </td>
+                  ))}
+                </tr>
+              ))}
+            </tbody>
+          </table>
+          {rows.length > MAX_ROWS && <p className="muted">Showing {trim(MAX_ROWS)} of {trim(rows.length)} objects (sort to see others; CSV has all).</p>}
+        </div>
+      )}
     </section>
   );
 }

@@ -286,6 +286,16 @@ export async function runSegmentation(): Promise<void> {
   }
 }
 
+/** Selects the object under a full-resolution pixel of a windowed result (its record comes from the engine host). */
+export async function selectAt(resultId: string, x: number, y: number, z: number): Promise<void> {
+  try {
+    const record = await api().resultInstanceAt(resultId, x, y, z);
+    if (getState().result?.resultId === resultId) apply(op.instanceRecordSelected(record));
+  } catch (err) {
+    report(err);
+  }
+}
+
 export async function cancelJob(): Promise<void> {
   const job = getState().job;
   if (job) await api().cancelJob(job.jobId).catch(report);

@@ -1,6 +1,7 @@
 // Every way the renderer's state changes, one named operation each (pure: state in, state out).
 // Edits of a result are not here: they are operations on the engine host's instance map (result:edit), and
 // `resultEdited` only takes in what the host answers.
+import type { InstanceRecord } from '../../preload/api';
 import type { EditResult, EngineStatus, JobProgress, ModelSummary, OpenedImage, OpenedSession, RecoverableSession, PixelProbe, ResultSlice, SegmentResult, SliceBitmap } from '../../preload/api';
 import type { DevicePlan, ModelCompatibility, RecentFile } from '../../preload/api';
 import type { AppState, OverlayStyle, SortState, Tool, UnsavedPrompt } from './store';
@@ -72,7 +73,17 @@ export const resultReceived = (handle: string, result: SegmentResult) => (s: App
   const firstClass = result.document.classes[0]?.id ?? 1;
   return {
     ...s,
-    result: { resultId: result.resultId, handle, document: result.document, revision: 0, undoStack: [], redoStack: [], probabilities: result.probabilities === true, savedDepth: null },
+    result: {
+      resultId: result.resultId,
+      handle,
+      document: result.document,
+      revision: 0,
+      undoStack: [],
+      redoStack: [],
+      probabilities: result.probabilities === true,
+      savedDepth: null,
+      ...(result.windowed ? { windowed: result.windowed } : {}),
+    },
     resultSlice: null,
     probability: null,
     planes: planesWithoutResult(s.planes),
@@ -99,7 +110,8 @@ export const resultSliceLoaded = (slice: ResultSlice) => (s: AppState): AppState
  */
 export const resultEdited = (edit: EditResult, kind: 'edit' | 'undo' | 'redo' = 'edit') => (s: AppState): AppState => {
   if (s.result?.resultId !== edit.resultId) return s;
-  const exists = (id: number | null) => id !== null && edit.document.instances.some((r) => r.id === id);
+  // A windowed result's document lists no instances: its selection stays (the record is refreshed when clicked).
+  const exists = (id: number | null) => id !== null && (s.result?.windowed !== undefined || edit.document.instances.some((r) => r.id === id));
   const selectedId = edit.createdInstanceId ?? (exists(s.selectedId) ? s.selectedId : null);
   const saved = s.result.savedDepth;
   const savedDepth = kind === 'edit' && saved !== null && saved > s.result.undoStack.length ? null : saved;
@@ -144,8 +156,18 @@ export const unsavedPromptShown = (prompt: UnsavedPrompt | null) => (s: AppState
 
 export const instanceSelected = (id: number | null, focus = false) => (s: AppState): AppState => {
   if (s.selectedId === id && !focus && s.extraSelectedIds.length === 0) return s;
-  return { ...s, selectedId: id, extraSelectedIds: [], focusRequest: focus ? s.focusRequest + 1 : s.focusRequest };
+  const selectedRecord = s.selectedRecord?.id === id ? s.selectedRecord : null;
+  return { ...s, selectedId: id, selectedRecord, extraSelectedIds: [], focusRequest: focus ? s.focusRequest + 1 : s.focusRequest };
 };
+
+/** An object of a windowed result picked (table row, click): its record comes along, as the document lacks it. */
+export const instanceRecordSelected = (record: InstanceRecord | null, focus = false) => (s: AppState): AppState => ({
+  ...s,
+  selectedId: record?.id ?? null,
+  selectedRecord: record,
+  extraSelectedIds: [],
+  focusRequest: focus ? s.focusRequest + 1 : s.focusRequest,
+});
 
 export const overlayStyled = (patch: Partial<OverlayStyle>) => (s: AppState): AppState => ({ ...s, overlay: { ...s.overlay, ...patch } });
 

@@ -5,6 +5,7 @@ import type { ManualMeasurement } from '../measurements/manual';
 import type { ResultProbability } from '../../preload/api';
 import type { DevicePlan, ModelCompatibility, RecentFile } from '../../preload/api';
 import type { FolderScan, ImageWindows, PatientHeader } from '../../preload/api';
+import type { InstanceRecord } from '../../preload/api';
 import type { EditOperationName, EngineStatus, RecoverableSession, InstancesDocument, JobProgress, ModelSummary, OpenedImage, PixelProbe, ResultSlice, SliceBitmap } from '../../preload/api';
 
 export interface JobState {
@@ -28,6 +29,11 @@ export interface ResultState {
   probabilities?: boolean;
   /** Wall time of the run that made it, from Run to its overlay on screen (post-processing included). */
   wallSeconds?: number;
+  /**
+   * Kept on disk by a windowed Run (a raster too large for memory): document.instances is empty, the table pages
+   * through 'result:instances' and the viewer draws 'result:tile' tiles.
+   */
+  windowed?: { width: number; height: number; instanceCount: number };
   /**
    * Where the last saved session sits in the undo stack: its depth (undoStack.length) when saved or opened. Null when
    * this result was never saved, or when the saved state was in the redo stack and a new edit dropped it. Undo back
@@ -94,6 +100,8 @@ export interface AppState {
   resultSlice: ResultSlice | null;
   overlay: OverlayStyle;
   selectedId: number | null;
+  /** The record of selectedId where the document does not list it (a windowed result: from its table page or a click). */
+  selectedRecord: InstanceRecord | null;
   tool: Tool;
   /** Brush diameter in the image's length unit (mm, m, or px without spacing). */
   brushDiameter: number;
@@ -177,6 +185,7 @@ export const initialState: AppState = {
   resultSlice: null,
   overlay: { visible: true, opacity: 0.45, outline: false, colorBy: 'class', hiddenClasses: [], mode: 'labels', probabilityClassId: 1 },
   selectedId: null,
+  selectedRecord: null,
   tool: 'pan',
   brushDiameter: 5,
   activeClassId: 1,

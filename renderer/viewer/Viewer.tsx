@@ -6,8 +6,9 @@
 // share the linked 3D cursor: a click (or the crosshair tool's drag) moves it, and each view draws the other two
 // planes as lines. Image and overlay are both drawn onto the plane's full pixel extent (coronal/sagittal rows
 // stretched by the z/x spacing ratio), so previews of any size line up with each other and with the read-out.
-// Rasters larger than the preview get full-resolution tiles of the level that matches the zoom (tiles.ts).
-import { useCallback, useEffect, useMemo, useRef } from 'react';
+// Rasters larger than the preview get full-resolution tiles of the level that matches the zoom (tiles.ts), and so do
+// results larger than their preview map (overlayTiles.ts: ids painted per tile, unsmoothed, over the map).
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import type { ImageInfo, InstanceRecord, ResultSlice, SliceAxis, SliceBitmap } from '../../preload/api';
 import { apply, getState, useStore } from '../state/store';
 import * as op from '../state/operations';
@@ -17,6 +18,8 @@ import { tip } from '../shortcuts';
 import { viewerActions } from './actions';
 import { moveCrosshair, stepView } from './mpr';
 import { TileLayer } from './tiles';
+import { OverlayTileLayer, type OverlayTileStyle } from './overlayTiles';
+import { InstanceClassIndex } from './instanceClasses';
 import { formatLength, lengthUnit, niceLength } from './units';
 import { orientationLetters } from './orientation';
 import { drawShapes, isShapeTool, shapeDoubleClick, shapePointerDown, shapePointerMove, shapePointerUp, toggleAt, useShapesKey } from '../tools/gestures';
@@ -101,6 +104,7 @@ export function Viewer({ axis = 'axial', mpr = false }: { axis?: SliceAxis; mpr?
   const probability = useStore((s) => (axis === 'axial' ? s.probability : s.planes[axis].probability));
   const overlay = useStore((s) => s.overlay);
   const selectedId = useStore((s) => s.selectedId);
+  const selectedRecord = useStore((s) => s.selectedRecord);
   const tool = useStore((s) => s.tool);
   const brushDiameter = useStore((s) => s.brushDiameter);
   const focusRequest = useStore((s) => s.focusRequest);
@@ -113,21 +117,26 @@ export function Viewer({ axis = 'axial', mpr = false }: { axis?: SliceAxis; mpr?
   // Tiles arrive asynchronously: each asks for one redraw on the next frame, whatever draw is current then.
   const redraw = useRef<() => void>(() => undefined);
   const redrawPending = useRef(false);
-  const tiles = useMemo(
+  const requestRedraw = useRef(() => {
+    if (redrawPending.current) return;
+    redrawPending.current = true;
+    requestAnimationFrame(() => {
+      redrawPending.current = false;
+      redraw.current();
+    });
+  });
+  const tiles = useMemo(() => new TileLayer((request) => window.delineate.imageTile(request), () => requestRedraw.current()), []);
+  const overlayTiles = useMemo(
     () =>
-      new TileLayer(
-        (request) => window.delineate.imageTile(request),
-        () => {
-          if (redrawPending.current) return;
-          redrawPending.current = true;
-          requestAnimationFrame(() => {
-            redrawPending.current = false;
-            redraw.current();
-          });
-        },
+      new OverlayTileLayer(
+        { tile: (request) => window.delineate.resultTile(request), probability: (request) => window.delineate.resultProbabilityTile(request) },
+        () => requestRedraw.current(),
       ),
     [],
   );
+  // Classes of a windowed result's ids arrive in pages: each page repaints the tiles (a new style key).
+  const [classesVersion, setClassesVersion] = useState(0);
+  const classIndex = useMemo(() => new InstanceClassIndex((request) => window.delineate.resultInstances(request), () => setClassesVersion((v) => v + 1)), []);
 
   const info = image?.info;
   const plane = useMemo(() => (info ? planeGeometry(info, axis, slice) : { pw: 1, ph: 1, count: 1, flip: false, aspect: 1 }), [info, axis, slice]);
@@ -165,7 +174,49 @@ export function Viewer({ axis = 'axial', mpr = false }: { axis?: SliceAxis; mpr?
     const rgba = paintOverlay(resultSlice, { colorOf, opacity: overlay.opacity, outline: overlay.outline, selectedId });
     return toCanvas(resultSlice.width, resultSlice.height, rgba);
   }, [resultSlice, probability, result, colorOf, overlay.visible, overlay.opacity, overlay.outline, overlay.mode, overlay.probabilityClassId, selectedId]);
-  const selected = useMemo(() => document_?.instances.find((r) => r.id === selectedId) ?? null, [document_, selectedId]);
+  // A windowed result's document lists no instances: its selected record came with the selection.
+  const selected = useMemo(
+    () => document_?.instances.find((r) => r.id === selectedId) ?? (selectedRecord && selectedRecord.id === selectedId ? selectedRecord : null),
+    [document_, selectedId, selectedRecord],
+  );
+  const windowed = result?.windowed !== undefined;
+
+  // Overlay tiles (full resolution where the view is finer than the preview map): what they are of, and their style.
+  useEffect(() => {
+    overlayTiles.setSource(
+      result && resultSlice && resultSlice.resultId === result.resultId && axial && aspect === 1
+        ? {
+            resultId: result.resultId,
+            revision: result.revision,
+            z: resultSlice.z,
+            width: widthPx,
+            height: heightPx,
+            previewScale: Math.min(resultSlice.scaleX, resultSlice.scaleY),
+            mode: overlay.mode === 'probability' && result.probabilities ? 'probability' : 'labels',
+            classId: overlay.probabilityClassId,
+          }
+        : null,
+    );
+    if (result && windowed) classIndex.reset(result.resultId, result.revision, result.document.classes);
+  }, [overlayTiles, classIndex, result, windowed, resultSlice, axial, aspect, widthPx, heightPx, overlay.mode, overlay.probabilityClassId]);
+  const tileStyle = useMemo((): OverlayTileStyle | null => {
+    if (!document_) return null;
+    const classColor = new Map(document_.classes.filter((c) => !overlay.hiddenClasses.includes(c.id)).map((c) => [c.id, hexToRgb(c.color)]));
+    const paintColor = windowed
+      ? (id: number): Rgb | undefined => {
+          const classId = classIndex.classOf(id);
+          if (classId === undefined || !classColor.has(classId)) return undefined;
+          return overlay.colorBy === 'instance' ? instanceColor(id) : classColor.get(classId);
+        }
+      : (id: number): Rgb | undefined => colorOf.get(id);
+    const key = JSON.stringify([overlay.colorBy, overlay.hiddenClasses, overlay.opacity, overlay.outline, windowed ? classesVersion : 0]);
+    return { key, colorOf: paintColor, opacity: overlay.opacity, outline: overlay.outline, selectedId };
+  }, [document_, windowed, classIndex, classesVersion, colorOf, overlay.colorBy, overlay.hiddenClasses, overlay.opacity, overlay.outline, selectedId]);
+  useEffect(() => {
+    if (tileStyle) overlayTiles.setStyle(tileStyle);
+    requestRedraw.current();
+  }, [overlayTiles, tileStyle]);
+  useEffect(() => () => overlayTiles.dispose(), [overlayTiles]);
 
   /** Plane row of voxel z (coronal/sagittal rows run superior at the top when flipped). */
   const rowOfZ = useCallback((vz: number) => (plane.flip ? volumeDepth - 1 - vz : vz), [plane.flip, volumeDepth]);
@@ -220,10 +271,24 @@ export function Viewer({ axis = 'axial', mpr = false }: { axis?: SliceAxis; mpr?
     // The preview is the backdrop while tiles load; under a full cover of tiles it is not drawn.
     if (sliceCanvas && !(axial && tiles.covers(view.current, canvas.clientWidth, canvas.clientHeight, dpr))) ctx.drawImage(sliceCanvas, 0, 0, widthPx, heightPx);
     if (axial) tiles.draw(ctx, view.current, canvas.clientWidth, canvas.clientHeight, dpr);
+    const overlayOn = getState().overlay.visible && getState().result !== null;
+    const covered = overlayOn && axial ? overlayTiles.coveredRects(view.current, canvas.clientWidth, canvas.clientHeight, dpr) : null;
     if (overlayCanvas) {
       ctx.imageSmoothingEnabled = false;
-      ctx.drawImage(overlayCanvas, 0, 0, widthPx, heightPx);
+      if (covered && covered.length > 0) {
+        // The preview map is the backdrop only where no overlay tile is drawn: never both blended on one pixel.
+        ctx.save();
+        ctx.beginPath();
+        ctx.rect(0, 0, widthPx, heightPx);
+        for (const r of covered) ctx.rect(r[0], r[1], r[2], r[3]);
+        ctx.clip('evenodd');
+        ctx.drawImage(overlayCanvas, 0, 0, widthPx, heightPx);
+        ctx.restore();
+      } else {
+        ctx.drawImage(overlayCanvas, 0, 0, widthPx, heightPx);
+      }
     }
+    if (overlayOn && axial) overlayTiles.draw(ctx, view.current, canvas.clientWidth, canvas.clientHeight, dpr);
     // Screen-space decorations: thin lines whatever the zoom.
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     const sx = (x: number) => tx + x * s;
@@ -307,7 +372,7 @@ export function Viewer({ axis = 'axial', mpr = false }: { axis?: SliceAxis; mpr?
     // shapesKey is not read here: drawShapes reads the shape drafts from module state (tools/gestures.ts), and a new
     // key (a draft or manual measurement changed) must give a new draw, which the effects below then run.
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [slice, sliceCanvas, overlayCanvas, widthPx, heightPx, aspect, axial, axis, mpr, rowOfZ, selected, tool, editsHere, brushRadiusPx, tiles, shapesKey]);
+  }, [slice, sliceCanvas, overlayCanvas, widthPx, heightPx, aspect, axial, axis, mpr, rowOfZ, selected, tool, editsHere, brushRadiusPx, tiles, overlayTiles, shapesKey]);
   useEffect(() => {
     redraw.current = draw;
   }, [draw]);
@@ -349,11 +414,22 @@ export function Viewer({ axis = 'axial', mpr = false }: { axis?: SliceAxis; mpr?
       return performance.now() - t0;
     };
     viewerActions.tileStats = tiles.stats;
+    viewerActions.overlayTileStats = overlayTiles.stats;
+    viewerActions.centreOn = (x, y, s) => {
+      const canvas = canvasRef.current;
+      if (!canvas) return;
+      const scale = Math.min(MAX_ZOOM, Math.max(MIN_ZOOM, s));
+      // Whole CSS pixels: at 1:1 image pixels then land on whole screen pixels.
+      view.current = { s: scale, tx: Math.round(canvas.clientWidth / 2 - x * scale), ty: Math.round(canvas.clientHeight / 2 - y * scale * aspect) };
+      draw();
+    };
     return () => {
       viewerActions.panBy = null;
       viewerActions.tileStats = null;
+      viewerActions.overlayTileStats = null;
+      viewerActions.centreOn = null;
     };
-  }, [draw, tiles, axial]);
+  }, [draw, tiles, overlayTiles, axial, aspect]);
 
   // Fit once per opened image (and once the plane's aspect is known); later slices keep the user's pan and zoom.
   useEffect(() => {
@@ -517,9 +593,12 @@ export function Viewer({ axis = 'axial', mpr = false }: { axis?: SliceAxis; mpr?
     if ((e.button === 0 || (e.button === 2 && tool === 'ai')) && editsHere && isShapeTool(tool)) shapePointerUp(imagePoint(e));
     if (g?.kind === 'pan' && g.click && g.moved < CLICK_SLOP) {
       const [x, y] = imagePoint(e);
-      const id = instanceAt(resultSlice, x, y);
+      // The full-resolution tile under the pointer when there is one (the preview map is coarser).
+      const id = (axial ? overlayTiles.idAt(x, y) : null) ?? instanceAt(resultSlice, x, y);
+      const res = getState().result;
       // Shift/Ctrl-click picks several objects (for Merge).
       if (axial && (e.shiftKey || e.ctrlKey || e.metaKey)) toggleAt([x, y]);
+      else if (axial && res?.windowed && x >= 0 && y >= 0 && x < widthPx && y < heightPx) void cmd.selectAt(res.resultId, Math.floor(x), Math.floor(y), getState().z);
       else apply(op.instanceSelected(id === 0 ? null : id));
       // In the MPR layout a click also moves the linked cursor there.
       if (mpr) crosshairTo(e);

@@ -1,6 +1,7 @@
 // Viewer actions other parts of the UI trigger (the Fit button, the F key): the mounted viewers register them.
 import type { SliceAxis } from '../../preload/api';
 import type { TileStats } from './tiles';
+import type { OverlayTileStats } from './overlayTiles';
 
 /** Each mounted view's fit, by axis (the MPR layout mounts three). */
 const fits = new Map<SliceAxis, () => void>();
@@ -12,6 +13,10 @@ export const viewerActions: {
   panBy: ((dx: number, dy: number) => number) | null;
   /** The axial view's tile layer counters (what was requested, drawn, cached). */
   tileStats: TileStats | null;
+  /** The axial view's overlay tile counters (result tiles asked for, drawn, painted). */
+  overlayTileStats: OverlayTileStats | null;
+  /** Centres the axial view on image point (x, y) at s screen px per image px, on whole screen pixels (tests, benchmark). */
+  centreOn: ((x: number, y: number, s: number) => void) | null;
   /** The view under the pointer (arrow keys scroll it), null when none. */
   hovered: SliceAxis | null;
   registerFit(axis: SliceAxis, fit: () => void): () => void;
@@ -19,6 +24,8 @@ export const viewerActions: {
   fit: null,
   panBy: null,
   tileStats: null,
+  overlayTileStats: null,
+  centreOn: null,
   hovered: null,
   registerFit(axis, fit) {
     fits.set(axis, fit);

@@ -1,0 +1,436 @@
+// Full-resolution overlay for results larger than their preview map: where the view is finer than the preview map
+// ('result:slice', nearest-sampled), the viewer asks this layer to paint the result's instance tiles ('result:tile')
+// or one class's probability tiles ('result:probability-tile') of the pyramid level that matches the zoom, as
+// tiles.ts does for the image. The preview map stays the backdrop outside the tiles drawn (the caller clips it
+// away under them, so the two never blend twice). Tiles keep their ids, so fills, outlines and the selection rim
+// are painted here, per tile, from the ids: an outline pixel at a tile's edge looks at the neighbouring tile's
+// border row or column (repainted once that neighbour arrives), so no outline appears along tile seams. Painted
+// tiles are drawn unsmoothed: at 1:1 every overlay pixel sits on one image pixel. A new revision (an edit) or
+// another result, slice, mode or class starts an empty cache; a style change (colours, opacity, outline,
+// selection) repaints the cached tiles lazily, when they are drawn.
+import type { ResultProbabilityTile, ResultProbabilityTileRequest, ResultTile, ResultTileRequest, TileSize } from '../../preload/api';
+import { HEAT_LUT, type Rgb } from '../overlays/colors';
+import { levelFor, type TileView } from './tiles';
+
+/** What the tiles are of: a new key starts an empty cache. */
+export interface OverlaySource {
+  resultId: string;
+  /** Edit revision: tiles of an older revision are dropped. */
+  revision: number;
+  z: number;
+  /** Result size in image pixels. */
+  width: number;
+  height: number;
+  /** Image pixels per preview-map pixel: tiles are only asked for where they are finer than the map. */
+  previewScale: number;
+  mode: 'labels' | 'probability';
+  /** Probability mode: the class shown. */
+  classId: number;
+}
+
+/** How instance tiles are painted; `key` names the style (a new key repaints). */
+export interface OverlayTileStyle {
+  key: string;
+  /** Colour of an instance id; undefined: not drawn (hidden class, or class not known yet). */
+  colorOf(id: number): Rgb | undefined;
+  /** 0..1 fill opacity. */
+  opacity: number;
+  outline: boolean;
+  selectedId: number | null;
+}
+
+/** Counters the benchmark and the end-to-end test read. */
+export interface OverlayTileStats {
+  requested: Array<[number, number, number]>;
+  received: number;
+  failed: number;
+  /** Tiles drawn by the last draw, and the level it wanted (null: the preview map sufficed). */
+  drawn: number;
+  level: number | null;
+  cached: number;
+  inFlight: number;
+  /** Tiles painted (first paint, neighbour arrived, style changed). */
+  painted: number;
+}
+
+interface Entry {
+  level: number;
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+  rect: [number, number, number, number];
+  ids: Uint32Array | null;
+  probability: Uint8Array | null;
+  /** Ids present in the tile: a selection change repaints only the tiles it touches. */
+  present: Set<number> | null;
+  canvas: HTMLCanvasElement | null;
+  /** Style key and the neighbours known when it was painted ('' = not painted). */
+  paintedKey: string;
+}
+
+export interface OverlayFetch {
+  tile(request: ResultTileRequest): Promise<ResultTile>;
+  probability(request: ResultProbabilityTileRequest): Promise<ResultProbabilityTile>;
+}
+
+export interface OverlayTileOptions {
+  tileSize?: TileSize;
+  /** Tiles kept: a 512-px tile holds 1 MiB of ids and 1 MiB of painted RGBA. */
+  maxTiles?: number;
+  maxInFlight?: number;
+  marginPx?: number;
+}
+
+/** The four neighbours' ids along a tile's border: left/right columns and top/bottom rows (null: unknown). */
+export interface TileBorders {
+  left: Uint32Array | null;
+  right: Uint32Array | null;
+  top: Uint32Array | null;
+  bottom: Uint32Array | null;
+}
+
+/**
+ * RGBA of one instance tile, the rules of paintOverlay (overlays/colors.ts) with the neighbours' borders: a pixel is
+ * an edge when a 4-neighbour has another id, or lies outside the result (image border). A side whose neighbour tile
+ * is unknown is treated as the same id (no edge) until it arrives.
+ */
+export function paintInstanceTile(
+  ids: Uint32Array,
+  w: number,
+  h: number,
+  borders: TileBorders,
+  atImageEdge: { left: boolean; right: boolean; top: boolean; bottom: boolean },
+  style: Pick<OverlayTileStyle, 'colorOf' | 'opacity' | 'outline' | 'selectedId'>,
+): Uint8ClampedArray {
+  const out = new Uint8ClampedArray(w * h * 4);
+  const fillA = Math.round(Math.max(0, Math.min(1, style.opacity)) * 255);
+  const selA = Math.min(255, Math.round(fillA * 1.4 + 40));
+  // Colours are looked up once per id run, not per pixel.
+  let lastId = -1;
+  let lastRgb: Rgb | undefined;
+  for (let y = 0; y < h; y++) {
+    const row = y * w;
+    for (let x = 0; x < w; x++) {
+      const i = row + x;
+      const id = ids[i]!;
+      if (id === 0) continue;
+      if (id !== lastId) {
+        lastId = id;
+        lastRgb = style.colorOf(id);
+      }
+      const rgb = lastRgb;
+      if (!rgb) continue;
+      const l = x > 0 ? ids[i - 1] : atImageEdge.left ? -1 : (borders.left?.[y] ?? id);
+      const r = x < w - 1 ? ids[i + 1] : atImageEdge.right ? -1 : (borders.right?.[y] ?? id);
+      const t = y > 0 ? ids[i - w] : atImageEdge.top ? -1 : (borders.top?.[x] ?? id);
+      const b = y < h - 1 ? ids[i + w] : atImageEdge.bottom ? -1 : (borders.bottom?.[x] ?? id);
+      const edge = l !== id || r !== id || t !== id || b !== id;
+      const selected = id === style.selectedId;
+      let a: number;
+      let c: Rgb = rgb;
+      if (selected && edge) {
+        c = [255, 255, 255];
+        a = 255;
+      } else if (style.outline) {
+        if (!edge) continue;
+        a = 255;
+      } else {
+        a = selected ? selA : fillA;
+      }
+      const o = i * 4;
+      out[o] = c[0];
+      out[o + 1] = c[1];
+      out[o + 2] = c[2];
+      out[o + 3] = a;
+    }
+  }
+  return out;
+}
+
+/** RGBA of one probability tile in the heat-map colours (as paintProbability, without edited pixels). */
+export function paintProbabilityTile(values: Uint8Array, opacity: number): Uint8ClampedArray {
+  const out = new Uint8ClampedArray(values.length * 4);
+  const a = Math.max(0, Math.min(1, opacity)) * 255;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
+    const o = i * 4;
+    out[o] = HEAT_LUT[v * 3]!;
+    out[o + 1] = HEAT_LUT[v * 3 + 1]!;
+    out[o + 2] = HEAT_LUT[v * 3 + 2]!;
+    out[o + 3] = Math.round(a * Math.min(1, v / 51));
+  }
+  return out;
+}
+
+function column(ids: Uint32Array, w: number, h: number, x: number): Uint32Array {
+  const out = new Uint32Array(h);
+  for (let y = 0; y < h; y++) out[y] = ids[y * w + x]!;
+  return out;
+}
+
+/** Distinct ids of a tile (runs of one id are common: one Set insertion per run). */
+function idsIn(ids: Uint32Array): Set<number> {
+  const out = new Set<number>();
+  let last = -1;
+  for (let i = 0; i < ids.length; i++) {
+    const id = ids[i]!;
+    if (id !== last) {
+      out.add(id);
+      last = id;
+    }
+  }
+  return out;
+}
+
+export class OverlayTileLayer {
+  readonly tileSize: TileSize;
+  private readonly maxTiles: number;
+  private readonly maxInFlight: number;
+  private readonly marginPx: number;
+  private source: OverlaySource | null = null;
+  private sourceId = '';
+  private generation = 0;
+  private style: OverlayTileStyle | null = null;
+  private readonly cache = new Map<string, Entry>();
+  private readonly inFlight = new Set<string>();
+  private readonly failed = new Set<string>();
+  private queue: Array<{ key: string; level: number; x: number; y: number }> = [];
+  readonly stats: OverlayTileStats = { requested: [], received: 0, failed: 0, drawn: 0, level: null, cached: 0, inFlight: 0, painted: 0 };
+
+  constructor(
+    private readonly fetch: OverlayFetch,
+    /** A tile arrived that the current view may show (the viewer redraws). */
+    private readonly onLoad: () => void,
+    options: OverlayTileOptions = {},
+  ) {
+    this.tileSize = options.tileSize ?? 512;
+    this.maxTiles = options.maxTiles ?? 64;
+    this.maxInFlight = options.maxInFlight ?? 4;
+    this.marginPx = options.marginPx ?? 128;
+  }
+
+  setSource(source: OverlaySource | null): void {
+    const id = source ? JSON.stringify([source.resultId, source.revision, source.z, source.width, source.height, source.mode, source.mode === 'probability' ? source.classId : 0]) : '';
+    this.source = source;
+    if (id === this.sourceId) return;
+    this.sourceId = id;
+    this.generation++;
+    this.cache.clear();
+    this.inFlight.clear();
+    this.failed.clear();
+    this.queue = [];
+    this.stats.cached = 0;
+    this.stats.inFlight = 0;
+  }
+
+  setStyle(style: OverlayTileStyle): void {
+    this.style = style;
+  }
+
+  get maxLevel(): number {
+    const src = this.source;
+    if (!src) return 0;
+    let l = 0;
+    while (Math.max(src.width, src.height) / 2 ** l > this.tileSize) l++;
+    return l;
+  }
+
+  /** The level the view wants, or null where the preview map is as fine (no tiles then). */
+  wantedLevel(view: TileView, dpr: number): number | null {
+    const src = this.source;
+    if (!src) return null;
+    const level = levelFor(view.s, dpr, this.maxLevel);
+    return 2 ** level < src.previewScale ? level : null;
+  }
+
+  private visible(level: number, view: TileView, cssWidth: number, cssHeight: number, margin: number) {
+    const src = this.source!;
+    const span = this.tileSize * 2 ** level;
+    const x0 = Math.max(0, Math.floor((-view.tx - margin) / view.s / span));
+    const y0 = Math.max(0, Math.floor((-view.ty - margin) / view.s / span));
+    const x1 = Math.min(Math.ceil(src.width / span) - 1, Math.floor((cssWidth - view.tx + margin) / view.s / span));
+    const y1 = Math.min(Math.ceil(src.height / span) - 1, Math.floor((cssHeight - view.ty + margin) / view.s / span));
+    return { x0, y0, x1, y1, span };
+  }
+
+  /**
+   * Image rectangles of the cached tiles the view would draw now (the caller keeps the preview overlay out of
+   * them), or null when the preview map is as fine as the view.
+   */
+  coveredRects(view: TileView, cssWidth: number, cssHeight: number, dpr: number): Array<[number, number, number, number]> | null {
+    const level = this.wantedLevel(view, dpr);
+    if (level === null) return null;
+    const v = this.visible(level, view, cssWidth, cssHeight, 0);
+    const out: Array<[number, number, number, number]> = [];
+    for (let y = v.y0; y <= v.y1; y++) {
+      for (let x = v.x0; x <= v.x1; x++) {
+        const e = this.cache.get(this.key(level, x, y));
+        if (e) out.push(e.rect);
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Paints the cached tiles of the wanted level onto ctx (its transform maps image pixels to device pixels),
+   * repainting those whose style changed, and queues the missing visible ones. Returns the tiles drawn.
+   */
+  draw(ctx: CanvasRenderingContext2D, view: TileView, cssWidth: number, cssHeight: number, dpr: number): number {
+    this.stats.drawn = 0;
+    this.stats.level = null;
+    const level = this.wantedLevel(view, dpr);
+    if (level === null || !this.style) {
+      this.queue = [];
+      return 0;
+    }
+    this.stats.level = level;
+    const v = this.visible(level, view, cssWidth, cssHeight, 0);
+    let drawn = 0;
+    // Crisp: each overlay pixel covers its image pixels exactly (no blur into the neighbours).
+    ctx.imageSmoothingEnabled = false;
+    for (let y = v.y0; y <= v.y1; y++) {
+      for (let x = v.x0; x <= v.x1; x++) {
+        const key = this.key(level, x, y);
+        const e = this.cache.get(key);
+        if (!e) continue;
+        this.cache.delete(key);
+        this.cache.set(key, e);
+        this.paint(e);
+        if (e.canvas) ctx.drawImage(e.canvas, e.rect[0], e.rect[1], e.rect[2], e.rect[3]);
+        drawn++;
+      }
+    }
+    const q = this.visible(level, view, cssWidth, cssHeight, this.marginPx);
+    const cx = (cssWidth / 2 - view.tx) / view.s / q.span - 0.5;
+    const cy = (cssHeight / 2 - view.ty) / view.s / q.span - 0.5;
+    const wanted: Array<{ key: string; level: number; x: number; y: number; d: number }> = [];
+    for (let y = q.y0; y <= q.y1; y++) {
+      for (let x = q.x0; x <= q.x1; x++) {
+        const key = this.key(level, x, y);
+        if (this.cache.has(key) || this.inFlight.has(key) || this.failed.has(key)) continue;
+        wanted.push({ key, level, x, y, d: (x - cx) ** 2 + (y - cy) ** 2 });
+      }
+    }
+    wanted.sort((a, b) => a.d - b.d);
+    this.queue = wanted;
+    this.pump();
+    this.stats.drawn = drawn;
+    return drawn;
+  }
+
+  /** Instance id at image pixel (x, y) from a cached finest tile, or null when no cached tile of level 0 holds it. */
+  idAt(x: number, y: number): number | null {
+    const tx = Math.floor(x / this.tileSize);
+    const ty = Math.floor(y / this.tileSize);
+    const e = this.cache.get(this.key(0, tx, ty));
+    if (!e?.ids) return null;
+    const lx = Math.floor(x) - e.rect[0];
+    const ly = Math.floor(y) - e.rect[1];
+    if (lx < 0 || ly < 0 || lx >= e.width || ly >= e.height) return null;
+    return e.ids[ly * e.width + lx] ?? null;
+  }
+
+  private key(level: number, x: number, y: number): string {
+    return `${level}/${x}/${y}`;
+  }
+
+  /** The same-level neighbours of a tile that are cached with ids of matching size (left, right, top, bottom). */
+  private neighbours(e: Entry): [Entry | null, Entry | null, Entry | null, Entry | null] {
+    const get = (dx: number, dy: number, sameRows: boolean) => {
+      const n = this.cache.get(this.key(e.level, e.x + dx, e.y + dy));
+      return n?.ids && (sameRows ? n.height === e.height : n.width === e.width) ? n : null;
+    };
+    return [get(-1, 0, true), get(1, 0, true), get(0, -1, false), get(0, 1, false)];
+  }
+
+  /** (Re)paints a tile when its style or known neighbours changed since it was painted. */
+  private paint(e: Entry): void {
+    const style = this.style;
+    const src = this.source;
+    if (!style || !src) return;
+    let rgba: Uint8ClampedArray;
+    if (e.probability) {
+      const key = `p:${style.opacity}`;
+      if (e.paintedKey === key) return;
+      rgba = paintProbabilityTile(e.probability, Math.max(style.opacity, 0.35));
+      e.paintedKey = key;
+    } else if (e.ids) {
+      const sel = style.selectedId !== null && e.present?.has(style.selectedId) ? style.selectedId : 0;
+      // Sides on the image border need no neighbour: they are always edges (as paintOverlay's map border).
+      const atImageEdge = { left: e.rect[0] <= 0, top: e.rect[1] <= 0, right: e.rect[0] + e.rect[2] >= src.width, bottom: e.rect[1] + e.rect[3] >= src.height };
+      const [l, r, t, b] = this.neighbours(e);
+      // Which neighbours were known is part of the key: one arriving later repaints the seam it shares.
+      const key = `i:${style.key}:${sel}:${l ? 1 : 0}${r ? 1 : 0}${t ? 1 : 0}${b ? 1 : 0}`;
+      if (e.paintedKey === key) return;
+      const borders: TileBorders = {
+        left: l?.ids ? column(l.ids, l.width, l.height, l.width - 1) : null,
+        right: r?.ids ? column(r.ids, r.width, r.height, 0) : null,
+        top: t?.ids ? t.ids.subarray((t.height - 1) * t.width, t.height * t.width) : null,
+        bottom: b?.ids ? b.ids.subarray(0, b.width) : null,
+      };
+      rgba = paintInstanceTile(e.ids, e.width, e.height, borders, atImageEdge, { ...style, selectedId: sel === 0 ? null : sel });
+      e.paintedKey = key;
+    } else {
+      return;
+    }
+    if (!e.canvas) {
+      e.canvas = document.createElement('canvas');
+      e.canvas.width = e.width;
+      e.canvas.height = e.height;
+    }
+    e.canvas.getContext('2d')?.putImageData(new ImageData(rgba as Uint8ClampedArray<ArrayBuffer>, e.width, e.height), 0, 0);
+    this.stats.painted++;
+  }
+
+  private pump(): void {
+    const src = this.source;
+    while (src && this.inFlight.size < this.maxInFlight && this.queue.length > 0) {
+      const t = this.queue.shift()!;
+      const generation = this.generation;
+      this.inFlight.add(t.key);
+      this.stats.inFlight = this.inFlight.size;
+      this.stats.requested.push([t.level, t.x, t.y]);
+      if (this.stats.requested.length > 4096) this.stats.requested.splice(0, 1024);
+      const request: ResultTileRequest = { resultId: src.resultId, level: t.level, x: t.x, y: t.y, tileSize: this.tileSize, z: src.z };
+      const answer: Promise<Omit<Entry, 'present' | 'canvas' | 'paintedKey'>> =
+        src.mode === 'probability'
+          ? this.fetch.probability({ ...request, classId: src.classId }).then((p) => ({ level: p.level, x: p.x, y: p.y, width: p.width, height: p.height, rect: p.imageRect, ids: null, probability: p.probability }))
+          : this.fetch.tile(request).then((p) => ({ level: p.level, x: p.x, y: p.y, width: p.width, height: p.height, rect: p.imageRect, ids: p.instances, probability: null }));
+      answer
+        .then((tile) => {
+          if (generation !== this.generation) return;
+          if (tile.width * tile.height <= 0) throw new Error('empty tile');
+          const present = tile.ids ? idsIn(tile.ids) : null;
+          this.store(t.key, { ...tile, present, canvas: null, paintedKey: '' });
+          this.stats.received++;
+          this.onLoad();
+        })
+        .catch(() => {
+          // A failing tile leaves the preview map showing there; not asked for again until the source changes.
+          if (generation === this.generation) this.failed.add(t.key);
+          this.stats.failed++;
+        })
+        .finally(() => {
+          if (generation !== this.generation) return;
+          this.inFlight.delete(t.key);
+          this.stats.inFlight = this.inFlight.size;
+          this.pump();
+        });
+    }
+  }
+
+  private store(key: string, entry: Entry): void {
+    this.cache.delete(key);
+    this.cache.set(key, entry);
+    while (this.cache.size > this.maxTiles) {
+      const oldest = this.cache.keys().next().value as string;
+      this.cache.delete(oldest);
+    }
+    this.stats.cached = this.cache.size;
+  }
+
+  dispose(): void {
+    this.setSource(null);
+  }
+}
