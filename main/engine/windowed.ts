@@ -18,7 +18,7 @@ import type { SliceBitmap } from '../../preload/api';
 import type { ProgressFn } from './service';
 import { allocPixels, InputError, type ImageSource, type PixelArray } from './image';
 import { normalizeSlice, planNormalization, type Normalizer } from './inference/normalize';
-import { throwIfAborted } from './inference/tiling';
+import { abortable, throwIfAborted, yielder } from './inference/tiling';
 import { planGlobalGrid, planRegion, runRegion, type GlobalGrid } from './inference/region';
 import { applyCalibration, calibratedOutputs, calibrationOf } from './inference/calibration';
 import { contextChannels, contextStacker } from './inference/context';
@@ -28,6 +28,7 @@ import { measureStreaming } from './postprocess/streaming';
 import { openGeoTiff } from './io/geotiff';
 import { TiffWriter, writeTiff } from './io/tiff-writer';
 import { writeFileAtomic } from './io/atomic';
+import { writeJsonWithArray } from './io/json-stream';
 import { writePng } from './io/png';
 import { labelColormap, overlayBitmap, overlayRgb } from './export/overlay';
 import { measurementsCsv, narrowInstances } from './export/results';
@@ -123,8 +124,10 @@ export async function inferWindow(wi: WindowInference, core: CoreWindow): Promis
   const channels = prep.channels;
   const region = planRegion(grid, core);
   const rd = region.read;
-  const block = await src.read({ ...rd, channels: Array.from({ length: channels }, (_, c) => c) });
-  const fileMask = src.readMask ? await src.readMask(rd) : null;
+  // Reads race the cancel: a 2300 x 2300 compressed window can take longer than a cancel may wait.
+  const block = await abortable(src.read({ ...rd, channels: Array.from({ length: channels }, (_, c) => c), ...(wi.signal ? { signal: wi.signal } : {}) }), wi.signal);
+  const fileMask = src.readMask ? await abortable(src.readMask(rd), wi.signal) : null;
+  throwIfAborted(wi.signal);
   const px = rd.width * rd.height;
   const valid = validityOf(block.data, px, channels, src.nodata, fileMask);
   const one = normalizeSlice({ data: block.data, width: rd.width, height: rd.height, depth: 1, channels, ...(src.nodata !== undefined ? { nodata: src.nodata } : {}) }, 0, wi.normalizer);
@@ -213,6 +216,15 @@ export interface WindowedOutcome {
   skippedDevices: string[];
 }
 
+/** The items of a list, checking the cancel (and letting it arrive) now and then. */
+async function* checkedItems<T>(items: readonly T[], signal: AbortSignal | undefined): AsyncGenerator<T> {
+  const pause = yielder(signal);
+  for (const item of items) {
+    await pause();
+    yield item;
+  }
+}
+
 /** Segments a 2D raster window by window and writes the result folder as it goes; see the file header. */
 export async function segmentWindowed(
   src: ImageSource,
@@ -237,13 +249,20 @@ export async function segmentWindowed(
   const totalTiles = tilesOf.reduce((a, b) => a + b, 0);
   // Widest context a window read around its core (for the record).
   const ctx: [number, number] = [0, 0];
-  const withInstances = W * H <= (options.instanceMaxPx ?? INSTANCE_MAX_PX);
+  // The whole-map instance stage only where streaming cannot give the same objects: the boundary split and the
+  // footprint regularisation work on the whole map. Everything else streams (same records, bounded memory).
+  const needsWholeMap = split !== null || Boolean(prep.postprocess?.regularize);
+  const withInstances = needsWholeMap && W * H <= (options.instanceMaxPx ?? INSTANCE_MAX_PX);
 
   throwIfAborted(signal);
   onProgress({ stage: 'reading', done: 0, total: 1 });
-  const normalizer = await windowedNormalizer(src, m.normalization, channels);
+  const normalizer = await abortable(windowedNormalizer(src, m.normalization, channels), signal);
   // With supplied window results (a merge), options.runtime is one whose session runs nothing.
   const session = await openSession(prep, options);
+  if (signal?.aborted) {
+    await session.dispose().catch(() => undefined);
+    throwIfAborted(signal);
+  }
   const clock = { ms: 0 };
   const run = timedRun(session, clock);
 
@@ -429,14 +448,22 @@ export async function segmentWindowed(
         ...inferenceRecord({ prep, session, tiles: totalTiles, seconds, inferenceMs: clock.ms, tilesSkipped, ...(options.threads ? { threads: options.threads } : {}), postprocessed: 'per-object' }),
         windowed: { windowPx, contextPx: ctx, windows: windows.length },
         ...(instanceSplit ? { instanceSplit } : {}),
-        ...(!full ? { instances: `streamed: ${W}x${H} is above the ${options.instanceMaxPx ?? INSTANCE_MAX_PX} px in-memory limit${split ? '; the boundary split needs the whole map, so instances are connected components' : ''}` } : {}),
+        ...(!full
+          ? {
+              instances: needsWholeMap
+                ? `streamed: ${W}x${H} is above the ${options.instanceMaxPx ?? INSTANCE_MAX_PX} px in-memory limit${split ? '; the boundary split needs the whole map, so instances are connected components' : ''}`
+                : 'streamed: components and measurements strip by strip from labels.tif',
+            }
+          : {}),
       },
       ...(prep.warnings.length ? { warnings: prep.warnings } : {}),
       classes,
       instances,
     };
     const jsonPath = path.join(outDir, 'instances.json');
-    await writeFileAtomic(jsonPath, JSON.stringify(document, null, 2) + '\n');
+    // Streamed: 100000 records never become one string (JSON.stringify of them all takes seconds and 100s of MB).
+    const { instances: records, ...head } = document;
+    await writeJsonWithArray(jsonPath, head, 'instances', checkedItems(records, signal));
     files.push(jsonPath);
     const csvPath = path.join(outDir, 'measurements.csv');
     await writeFileAtomic(csvPath, measurementsCsv(instances));

@@ -2,7 +2,8 @@
 // accumulated into a float probability map, so tile borders leave no seams. Tiles are placed inside the image
 // (the last one flush with the border, steps spread evenly); only an image smaller than a tile is padded, by
 // reflection (mirror without repeating the edge pixel), so the model never sees an artificial black border.
-// Cancellation is checked between batches and throws an AbortError; callers write nothing on error.
+// Cancellation is checked before every model call (each batch and each of its test-time flips) and throws an
+// AbortError, so a cancel waits for at most the one call in flight; callers write nothing on error.
 // With a validity mask, tiles that hold no valid pixel are never run (their pixels are nodata, labelled 255 later).
 // Resampling (resample.ts) and window-by-window processing (../windowed.ts) happen around this function.
 import type { Tensor4 } from './runtime';
@@ -71,6 +72,45 @@ export class AbortError extends Error {
 
 export function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new AbortError('segmentation cancelled');
+}
+
+/**
+ * Settles with `work`, or rejects with an AbortError as soon as `signal` aborts, whichever comes first: a cancel
+ * need not wait for a long read (a 2300 x 2300 window of a compressed GeoTIFF). The abandoned work runs on and its
+ * outcome is dropped (its rejection is caught here). Never use it around a model call: the session is disposed
+ * right after a cancel, and must not be while a run is in flight.
+ */
+export function abortable<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return work;
+  if (signal.aborted) {
+    work.catch(() => undefined);
+    return Promise.reject(new AbortError('segmentation cancelled'));
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(new AbortError('segmentation cancelled'));
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (err: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(err);
+      },
+    );
+  });
+}
+
+/** Lets pending events (a cancel message) run, at most every `everyMs` of synchronous work; then checks the signal. */
+export function yielder(signal: AbortSignal | undefined, everyMs = 50): () => Promise<void> {
+  let last = performance.now();
+  return async () => {
+    if (performance.now() - last < everyMs) return;
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    last = performance.now();
+    throwIfAborted(signal);
+  };
 }
 
 export interface TiledRunOptions {

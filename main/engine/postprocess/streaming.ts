@@ -24,7 +24,7 @@ import type { ClassRecord, Geometry, InstanceRecord, ManifestClass } from '../..
 import { InputError, type ImageSource, type PixelArray, type PixelBlock, type Region } from '../image';
 import { openGeoTiff } from '../io/geotiff';
 import { TiffWriter, type TiffWriteOptions } from '../io/tiff-writer';
-import { throwIfAborted } from '../inference/tiling';
+import { throwIfAborted, yielder } from '../inference/tiling';
 import { cropMask, measureInstances, planeShapeFields, shapeContext } from '../measure/index';
 import type { GeoMeasurer } from '../measure/geo';
 import { backwardNeighbours, type ComponentStats, type Connectivity } from './components';
@@ -473,6 +473,7 @@ export async function streamShapes(stats: ComponentStats[], instances: RowSource
   let winY = 0;
   let winRows = 0;
   let next = 0; // first instance not yet measured; ids grow with their first row
+  const pause = yielder(options.signal);
   for (let y0 = 0; y0 < H && next < stats.length; y0 += S) {
     throwIfAborted(options.signal);
     const end = Math.min(H, y0 + 2 * S);
@@ -492,6 +493,8 @@ export async function streamShapes(stats: ComponentStats[], instances: RowSource
     winRows = end - y0;
     const bandEnd = Math.min(H, y0 + S);
     for (; next < stats.length && stats[next]!.min[1] < bandEnd; next++) {
+      // A band of a 40000 px wide raster holds thousands of objects: let a cancel arrive between them.
+      await pause();
       const s = stats[next]!;
       const [x0, sy0] = s.min;
       const w = s.max[0] - x0 + 1;
