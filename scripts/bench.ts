@@ -53,6 +53,10 @@ const BENCHES: Record<string, { about: string; run: (args: string[]) => Promise<
     about: 'one `delineate segment` process on a 3072x3072 RGB GeoTIFF (landcover-deepglobe, --no-tta unless --tta) vs `--shard K/4` as 4 processes at once + `delineate merge`: wall-time ratio, peak RSS per process, tiles/s per core, and whether the merged result equals the single run (needs npm run build)',
     run: (args) => runScript('scripts/bench-shards.ts', args),
   },
+  'app-large': {
+    about: 'a generated 20000x20000 RGB GeoTIFF at 4.8 m (--size N) segmented through the engine host as the app runs it (windowed, result kept on disk; --model small|landcover-deepglobe|<folder>, default a 1x1 convolution with landcover-deepglobe\'s inputs and outputs), then three full-resolution result tiles; last line: peak RSS of engine host + this process (target <= 1.5 GB, the same +-20% at 40000 as at 10000); --cancel: cancel time and what is left (needs npm run build)',
+    run: (args) => runScript('scripts/bench-app-large.ts', args),
+  },
   measure: {
     about: 'components + measurements of a 20000x20000 label raster with 100000 objects, streamed from a GeoTIFF on disk (time, peak RSS), beside scikit-image',
     run: (args) => runScript('scripts/bench-measure.ts', args),

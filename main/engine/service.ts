@@ -120,6 +120,10 @@ export interface EngineServiceOptions {
   autosaveDir?: string;
   /** The user's models folder (the app's userData/models); 'addModel' copies into it. */
   userModelsDir?: string;
+  /** 2D rasters above this many model-grid pixels run window by window and stay on disk (default: as segmentToFolder). */
+  windowedMinPx?: number;
+  /** Core window edge of windowed runs (default: the windowed path's). */
+  windowPx?: number;
 }
 
 import { openImage } from './io';
@@ -141,6 +145,14 @@ import { scanDicomFolder } from './io/dicom/scan';
 import { CompareStore } from './compare/view';
 import { resolve as resolvePath } from 'node:path';
 import { emptyResult, listPromptModels, LivePrompts } from './interactive/live';
+import { DiskResultStore, newResultFolder } from './results/disk';
+import { resolveModel } from './inference/manifest';
+import { planResample } from './inference/resample';
+import { throwIfAborted } from './inference/tiling';
+import { segmentWindowed, useWindowed } from './windowed';
+import { postprocess } from './pipeline';
+import { labelArrayFor } from './postprocess/labels';
+import { promises as fsp } from 'node:fs';
 
 // The contract's format list and the exporter's must stay the same list.
 const _formatsMatch: [ResultExportFormat, ExportFormat] extends [ExportFormat, ResultExportFormat] ? true : never = true;
@@ -162,6 +174,59 @@ export function createEngineService(options: EngineServiceOptions = {}): EngineS
   const comparisons = new CompareStore();
   // The AI tool's live prompts (model, embeddings, clicks): a crash in one takes down this host, never the window.
   const prompts = new LivePrompts();
+  // Results of windowed runs (rasters too large for memory): their maps stay in files, read tile by tile.
+  const disk = new DiskResultStore();
+
+  /** A windowed run into a folder of its own that the disk store then owns; a cancel or failure leaves no folder. */
+  async function segmentOnDisk(
+    src: Awaited<ReturnType<typeof openImage>>,
+    model: Awaited<ReturnType<typeof resolveModel>>,
+    request: Omit<SegmentRequest, 'handle'>,
+    onProgress: ProgressFn,
+    signal: AbortSignal,
+    windowedMinPx: number | undefined,
+  ): ReturnType<EngineService['segment']> {
+    const dir = await newResultFolder();
+    try {
+      const { outcome } = await segmentWindowed(
+        src,
+        dir,
+        {
+          model,
+          ...(request.device ? { device: request.device } : {}),
+          ...(request.overlap !== undefined ? { overlap: request.overlap } : {}),
+          ...(request.modelPostprocess === false ? { modelPostprocess: false } : {}),
+          ...(windowedMinPx !== undefined ? { windowedMinPx } : {}),
+          ...(options.windowPx !== undefined ? { windowPx: options.windowPx } : {}),
+          probabilities: true,
+        },
+        onProgress,
+        signal,
+        postprocess,
+      );
+      throwIfAborted(signal);
+      onProgress({ stage: 'overviews', done: 0, total: 1 });
+      const resultId = await disk.add(
+        {
+          dir,
+          path: src.file,
+          document: outcome.document,
+          classes: model.manifest.classes,
+          geometry: src.geometry,
+          width: src.width,
+          height: src.height,
+          nodataLabel: labelArrayFor(model.manifest.classes.length, 0).nodataLabel,
+        },
+        signal,
+      );
+      const instanceCount = outcome.document.instances.length;
+      // The records stay on disk: the renderer pages through them ('result:instances').
+      return { document: { ...outcome.document, instances: [] }, overlay: outcome.overlay, resultId, probabilities: true, windowed: { width: src.width, height: src.height, instanceCount } };
+    } catch (err) {
+      await fsp.rm(dir, { recursive: true, force: true });
+      throw err;
+    }
+  }
   return {
     async info(path, options) {
       const src = await openImage(path, options);
@@ -202,6 +267,15 @@ export function createEngineService(options: EngineServiceOptions = {}): EngineS
     async segment(path, request, onProgress, signal, open = {}) {
       const src = await openImage(path, open);
       try {
+        // The same choice as the CLI's segmentToFolder: a raster whose model grid is too large for memory runs window by window.
+        if (src.depth === 1 && src.kind !== 'medical') {
+          const model = await resolveModel(request.modelId);
+          const plan = planResample(model.manifest.resolution, src.geometry, src.width, src.height);
+          const windowedMinPx = options.windowedMinPx;
+          if (useWindowed(src, windowedMinPx !== undefined ? { model, windowedMinPx } : { model }, plan ? plan.factor[0] * plan.factor[1] : 1)) {
+            return await segmentOnDisk(src, model, request, onProgress, signal, windowedMinPx);
+          }
+        }
         const out = await segmentImage(
           src,
           {
@@ -260,41 +334,47 @@ export function createEngineService(options: EngineServiceOptions = {}): EngineS
       return sources.use(path, open, (src) => probePixel(src, x, y, z));
     },
     async resultSlice(request) {
+      if (disk.has(request.resultId)) return disk.slice(request.resultId, request.z, request.maxSize, request.axis);
       return results.slice(request.resultId, request.z, request.maxSize, request.axis);
     },
     async resultProbability(request) {
+      if (disk.has(request.resultId)) throw new Error('this result is kept on disk: its probabilities come by tile (result:probability-tile)');
       return results.probability(request);
     },
     async resultTile(request) {
-      return results.tile(request);
+      return disk.has(request.resultId) ? disk.tile(request) : results.tile(request);
     },
     async resultProbabilityTile(request) {
-      return results.probabilityTile(request);
+      return disk.has(request.resultId) ? disk.probabilityTile(request) : results.probabilityTile(request);
     },
     async resultInstances(request) {
-      return results.instancePage(request);
+      return disk.has(request.resultId) ? disk.instancePage(request) : results.instancePage(request);
     },
     async resultInstanceAt(resultId, x, y, z) {
-      return results.instanceAt(resultId, x, y, z);
+      return disk.has(resultId) ? disk.instanceAt(resultId, x, y, z) : results.instanceAt(resultId, x, y, z);
     },
     // Each reply goes out only once the autosave holds the change, so a crash after it loses nothing.
     // An autosave that cannot be written (full disk, folder gone) is said in the reply, not only in a log.
     async editResult(resultId, operation) {
+      // Disk-kept results have no autosave yet: their edits live in this host only.
+      if (disk.has(resultId)) return disk.edit(resultId, operation);
       const r = await results.edit(resultId, operation);
       const autosaveError = await sessions.recorded(resultId, { edit: operation });
       return autosaveError ? { ...r, autosaveError } : r;
     },
     async undoEdit(resultId) {
+      if (disk.has(resultId)) return disk.undo(resultId);
       const r = await results.undo(resultId);
       const autosaveError = await sessions.recorded(resultId, 'undo');
       return autosaveError ? { ...r, autosaveError } : r;
     },
     async redoEdit(resultId) {
+      if (disk.has(resultId)) return disk.redo(resultId);
       const r = await results.redo(resultId);
       const autosaveError = await sessions.recorded(resultId, 'redo');
       return autosaveError ? { ...r, autosaveError } : r;
     },
-    closeResult: (resultId) => sessions.close(resultId),
+    closeResult: (resultId) => (disk.has(resultId) ? disk.close(resultId) : sessions.close(resultId)),
     saveSession: (resultId, file, view) => sessions.save(resultId, file, view),
     openSession: (file) => sessions.open(file),
     listAutosaves: () => sessions.list(),
@@ -318,6 +398,7 @@ export function createEngineService(options: EngineServiceOptions = {}): EngineS
       const compareInputs = inputs.map((i) => {
         const series = i.seriesUid ? { seriesUid: i.seriesUid } : {};
         if (!i.resultId) return { path: i.path, ...series };
+        if (disk.has(i.resultId)) throw new Error(`comparing a result kept on disk (a windowed run of ${i.path.split(/[\\/]/).pop()}) is not available: compare smaller images`);
         const snap = results.snapshot(i.resultId);
         // A result of another image would put one date's lesions on another date's pixels.
         if (resolvePath(snap.path) !== resolvePath(i.path)) throw new Error(`result ${i.resultId} belongs to another image than ${i.path.split(/[\\/]/).pop()}`);
@@ -343,6 +424,7 @@ export function createEngineService(options: EngineServiceOptions = {}): EngineS
       return [out];
     },
     async exportResult(resultId, format, out, opts) {
+      if (disk.has(resultId)) return disk.export(resultId, format, out, opts.deidentify ? { deidentify: true } : {});
       const snap = results.snapshot(resultId);
       const z = opts.z ?? Math.floor(snap.depth / 2);
       const exportOptions: ExportOptions = { z, ...(opts.deidentify ? { deidentify: true } : {}), ...(opts.measurements?.length ? { measurements: opts.measurements } : {}), ...(opts.pixelSize ? { pixelSize: opts.pixelSize } : {}) };

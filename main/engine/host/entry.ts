@@ -16,4 +16,6 @@ process.on('disconnect', () => process.exit(0));
 const autosaveDir = process.env.DELINEATE_AUTOSAVE_DIR;
 // The user's models folder ('models:add' copies into it; the registry reads it through the same variable).
 const userModelsDir = process.env.DELINEATE_USER_MODELS_DIR;
-serveEngine(createEngineService({ ...(autosaveDir ? { autosaveDir } : {}), ...(userModelsDir ? { userModelsDir } : {}) }), transport);
+// Rasters above this many pixels run window by window and stay on disk (tests and benchmarks lower it).
+const windowedMinPx = Number(process.env.DELINEATE_WINDOWED_MIN_PX ?? '') || undefined;
+serveEngine(createEngineService({ ...(autosaveDir ? { autosaveDir } : {}), ...(userModelsDir ? { userModelsDir } : {}), ...(windowedMinPx ? { windowedMinPx } : {}) }), transport);

@@ -1,0 +1,676 @@
+// Results kept on disk: a windowed Run of a raster too large for memory leaves labels.tif, instances.tif and
+// probabilities.tif (tiled, with nearest overviews) in a folder the host owns; this store answers the viewer from
+// them (tiles and previews read from the pyramid level that fits) and keeps only small state in memory: the class
+// totals, and per record its sort keys in typed arrays plus its byte range in records.jsonl, read when a page or a
+// pick needs it. Edits that change no pixel (delete, merge, class change) are an overlay of id remaps and replaced
+// records with undo/redo; pixel edits (brush, polygon, split ...) are refused on such results for now.
+import { promises as fs, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import type { EditOperation, EditOperationName, EditResult, ResultInstancesPage, ResultInstancesRequest, ResultProbabilityTile, ResultProbabilityTileRequest, ResultSlice, ResultTile, ResultTileRequest, SliceAxis } from '../../../preload/api';
+import type { ClassRecord, Geometry, InstanceRecord, InstancesDocument, ManifestClass } from '../../../preload/formats';
+import { convertToCog } from '../io/cog';
+import { openGeoTiff, type GeoTiffSource } from '../io/geotiff';
+import { TiffWriter } from '../io/tiff-writer';
+import { writeChunksAtomic } from '../export/atomic-stream';
+import { labelColormap } from '../export/overlay';
+import { measurementsCsv } from '../export/results';
+import { previewSize } from '../render/reformat';
+import { checkPage, resultTileRect, sizeOfRecord, type ResultTileRect } from './tiles';
+
+/** What a windowed run leaves for the store: its folder (which the store then owns) and the run's document. */
+export interface DiskResultInput {
+  /** Folder holding labels.tif, instances.tif (and probabilities.tif); removed when the result is closed. */
+  dir: string;
+  /** The image the result belongs to. */
+  path: string;
+  document: InstancesDocument;
+  classes: ManifestClass[];
+  geometry: Geometry;
+  width: number;
+  height: number;
+  nodataLabel: number;
+}
+
+/** The part of an instance's state an edit changes: its record (undefined: as the run wrote it), whether it is shown, where its pixels go. */
+interface IdState {
+  record: InstanceRecord | undefined;
+  alive: boolean;
+  /** Pixels of this id read as this id instead (0: none); undefined: as they are. */
+  remap: number | undefined;
+}
+
+interface Change {
+  id: number;
+  before: IdState;
+  after: IdState;
+}
+
+interface Step {
+  op: EditOperation;
+  changes: Change[];
+}
+
+/** Size fields a class record sums over its instances (and a merged record sums over its parts). */
+const SUM_FIELDS = ['areaM2', 'areaMm2', 'areaPx', 'volumeMl'] as const;
+
+const round = (v: number): number => Math.round(v * 1e6) / 1e6;
+
+interface Kept {
+  id: string;
+  dir: string;
+  path: string;
+  width: number;
+  height: number;
+  geometry: Geometry;
+  classes: ManifestClass[];
+  nodataLabel: number;
+  /** The document without its records (instances: []), classes kept up to date with the edits. */
+  document: InstancesDocument;
+  revision: number;
+  instances: GeoTiffSource;
+  probabilities: GeoTiffSource | null;
+  records: FileHandle;
+  /** Per record (sorted by id): id, class, sort size, mean probability (NaN: none), alive, byte range in records.jsonl. */
+  ids: Uint32Array;
+  classIds: Uint16Array;
+  sizes: Float64Array;
+  meanProbability: Float32Array;
+  alive: Uint8Array;
+  offsets: Float64Array;
+  /** Edited ids' state (absent: as the run wrote it). */
+  state: Map<number, IdState>;
+  undo: Step[];
+  redo: Step[];
+  /** The last sorted and filtered order a page was cut from, kept while revision and query stay the same. */
+  order: { key: string; revision: number; positions: Uint32Array } | null;
+}
+
+/** The folder under which this process keeps its disk results; made on first use, removed at exit. */
+let root: string | null = null;
+
+function rootDir(): string {
+  if (root) return root;
+  const base = tmpdir();
+  // Folders of hosts that died without cleaning up (a crash, a kill) are removed here: their pid is gone.
+  for (const name of safeList(base)) {
+    const m = /^delineate-results-(\d+)-/.exec(name);
+    if (m && !pidAlive(Number(m[1]))) rmSync(path.join(base, name), { recursive: true, force: true });
+  }
+  root = mkdtempSync(path.join(base, `delineate-results-${process.pid}-`));
+  const made = root;
+  process.once('exit', () => rmSync(made, { recursive: true, force: true }));
+  return made;
+}
+
+function safeList(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** A new empty folder for one windowed run's files (the run writes into it; the store removes it on close). */
+export async function newResultFolder(): Promise<string> {
+  return fs.mkdtemp(path.join(rootDir(), 'r-'));
+}
+
+export class DiskResultStore {
+  private readonly results = new Map<string, Kept>();
+  private counter = 0;
+
+  has(id: string): boolean {
+    return this.results.has(id);
+  }
+
+  /** Where a result's folder is (tests check that it goes on close). */
+  folderOf(id: string): string {
+    return this.get(id).dir;
+  }
+
+  /**
+   * Takes over a windowed run's folder: adds overviews to its rasters, writes the records one JSON line each with
+   * their byte ranges, and opens the rasters. On failure the folder is removed.
+   */
+  async add(input: DiskResultInput, signal?: AbortSignal): Promise<string> {
+    const { dir } = input;
+    let instances: GeoTiffSource | null = null;
+    let probabilities: GeoTiffSource | null = null;
+    let records: FileHandle | null = null;
+    try {
+      const probPath = path.join(dir, 'probabilities.tif');
+      const hasProb = await fs.stat(probPath).then(
+        () => true,
+        () => false,
+      );
+      // Overviews so any zoom reads about one tile's worth of pixels (nearest: ids and labels stay values that exist).
+      for (const f of ['instances.tif', 'labels.tif', ...(hasProb ? ['probabilities.tif'] : [])]) {
+        signal?.throwIfAborted();
+        await convertToCog(path.join(dir, f));
+      }
+      const recs = [...input.document.instances].sort((a, b) => a.id - b.id);
+      const n = recs.length;
+      const ids = new Uint32Array(n);
+      const classIds = new Uint16Array(n);
+      const sizes = new Float64Array(n);
+      const meanProbability = new Float32Array(n);
+      const offsets = new Float64Array(n + 1);
+      const file = path.join(dir, 'records.jsonl');
+      const out = await fs.open(file, 'w');
+      try {
+        let at = 0;
+        let chunk: string[] = [];
+        let chunkBytes = 0;
+        for (let i = 0; i < n; i++) {
+          const rec = recs[i]!;
+          ids[i] = rec.id;
+          classIds[i] = rec.classId;
+          sizes[i] = sizeOfRecord(rec);
+          meanProbability[i] = typeof rec.meanProbability === 'number' ? rec.meanProbability : NaN;
+          const line = JSON.stringify(rec) + '\n';
+          const bytes = Buffer.byteLength(line);
+          offsets[i] = at;
+          at += bytes;
+          chunk.push(line);
+          chunkBytes += bytes;
+          if (chunkBytes > 1 << 20) {
+            await out.write(chunk.join(''));
+            chunk = [];
+            chunkBytes = 0;
+          }
+        }
+        offsets[n] = at;
+        if (chunk.length) await out.write(chunk.join(''));
+      } finally {
+        await out.close();
+      }
+      signal?.throwIfAborted();
+      records = await fs.open(file, 'r');
+      instances = await openGeoTiff(path.join(dir, 'instances.tif'));
+      probabilities = hasProb ? await openGeoTiff(probPath) : null;
+      const id = `r_${Date.now().toString(36)}d${(this.counter++).toString(36)}`;
+      this.results.set(id, {
+        id,
+        dir,
+        path: input.path,
+        width: input.width,
+        height: input.height,
+        geometry: input.geometry,
+        classes: input.classes,
+        nodataLabel: input.nodataLabel,
+        document: { ...input.document, instances: [] },
+        revision: 0,
+        instances,
+        probabilities,
+        records,
+        ids,
+        classIds,
+        sizes,
+        meanProbability,
+        alive: new Uint8Array(n).fill(1),
+        offsets,
+        state: new Map(),
+        undo: [],
+        redo: [],
+        order: null,
+      });
+      return id;
+    } catch (err) {
+      await instances?.close().catch(() => undefined);
+      await probabilities?.close().catch(() => undefined);
+      await records?.close().catch(() => undefined);
+      await fs.rm(dir, { recursive: true, force: true });
+      throw err;
+    }
+  }
+
+  /** Forgets a result and removes its folder; an unknown id is no error. */
+  async close(id: string): Promise<void> {
+    const r = this.results.get(id);
+    if (!r) return;
+    this.results.delete(id);
+    await r.instances.close().catch(() => undefined);
+    await r.probabilities?.close().catch(() => undefined);
+    await r.records.close().catch(() => undefined);
+    await fs.rm(r.dir, { recursive: true, force: true });
+  }
+
+  private get(id: string): Kept {
+    const r = this.results.get(id);
+    if (!r) throw new Error(`result ${id} is no longer kept (run the model again)`);
+    return r;
+  }
+
+  private checkPlane(r: Kept, z: number): void {
+    if (z !== 0) throw new RangeError(`slice ${z} is outside this 2D result (0)`);
+  }
+
+  /** The id a stored id reads as now (merges and deletions followed; 0: none). */
+  private resolver(r: Kept): ((id: number) => number) | null {
+    if (r.state.size === 0) return null;
+    const cache = new Map<number, number>();
+    return (id) => {
+      if (id === 0) return 0;
+      const hit = cache.get(id);
+      if (hit !== undefined) return hit;
+      let cur = id;
+      // Chains are short (a merge into an object later deleted); the bound guards against a cycle.
+      for (let k = 0; k < 64; k++) {
+        const next = r.state.get(cur)?.remap;
+        if (next === undefined) break;
+        cur = next;
+        if (cur === 0) break;
+      }
+      cache.set(id, cur);
+      return cur;
+    };
+  }
+
+  /**
+   * Nearest samples of `src` band `band` at the tile's full-resolution pixels (x0 + tx * step, y0 + ty * step), read
+   * from the pyramid level that has them: overview pixel i holds full-resolution pixel i * levelStep (io/cog.ts).
+   */
+  private async sampleRect(src: GeoTiffSource, band: number, rect: ResultTileRect): Promise<{ data: ArrayLike<number> }> {
+    const { x0, y0, w, h, outW, outH, step } = rect;
+    const block = await src.readReduced({ x: x0, y: y0, width: w, height: h, channels: [band] }, outW, outH);
+    const bw = block.width;
+    const bh = block.height;
+    // The level's step: overview blocks of w >= levelStep pixels have ceil(w / levelStep) columns.
+    const levelStep = (scale: number): number => 2 ** Math.max(0, Math.ceil(Math.log2(scale) - 1e-9));
+    const sx = levelStep(w / bw);
+    const sy = levelStep(h / bh);
+    const out = new Float64Array(outW * outH);
+    for (let ty = 0; ty < outH; ty++) {
+      const by = Math.min(bh - 1, Math.floor((ty * step) / sy));
+      for (let tx = 0; tx < outW; tx++) {
+        const bx = Math.min(bw - 1, Math.floor((tx * step) / sx));
+        out[ty * outW + tx] = block.data[by * bw + bx]!;
+      }
+    }
+    return { data: out };
+  }
+
+  async tile(request: ResultTileRequest): Promise<ResultTile> {
+    const r = this.get(request.resultId);
+    this.checkPlane(r, request.z);
+    const rect = resultTileRect(r.width, r.height, request);
+    const { data } = await this.sampleRect(r.instances, 0, rect);
+    const instances = Uint32Array.from(data);
+    const resolve = this.resolver(r);
+    if (resolve) for (let i = 0; i < instances.length; i++) instances[i] = resolve(instances[i]!);
+    return { resultId: r.id, revision: r.revision, level: request.level, x: request.x, y: request.y, width: rect.outW, height: rect.outH, imageRect: [rect.x0, rect.y0, rect.w, rect.h], instances };
+  }
+
+  async probabilityTile(request: ResultProbabilityTileRequest): Promise<ResultProbabilityTile> {
+    const r = this.get(request.resultId);
+    if (!r.probabilities) throw new Error('the probability maps of this result were not kept: run the model again');
+    const k = request.classId - 1;
+    if (!Number.isInteger(k) || k < 0 || k >= r.probabilities.channels) throw new RangeError(`class ${request.classId} has no probability map`);
+    this.checkPlane(r, request.z);
+    const rect = resultTileRect(r.width, r.height, request);
+    const { data } = await this.sampleRect(r.probabilities, k, rect);
+    const probability = Uint8Array.from(data);
+    return { resultId: r.id, revision: r.revision, level: request.level, x: request.x, y: request.y, width: rect.outW, height: rect.outH, imageRect: [rect.x0, rect.y0, rect.w, rect.h], classId: request.classId, probability };
+  }
+
+  /** A preview-size map, sampled as the in-memory store samples (nearest pixel centre) from the level that has it. */
+  async slice(id: string, z: number, maxSize: number, axis: SliceAxis = 'axial'): Promise<ResultSlice> {
+    const r = this.get(id);
+    if (axis !== 'axial') throw new RangeError(`a 2D result has no ${axis} slices`);
+    this.checkPlane(r, z);
+    const { width: W, height: H } = r;
+    const { outW, outH } = previewSize(W, H, maxSize);
+    const block = await r.instances.readReduced({ x: 0, y: 0, width: W, height: H, channels: [0] }, outW, outH);
+    const resolve = this.resolver(r);
+    const instances = new Uint32Array(outW * outH);
+    for (let oy = 0; oy < outH; oy++) {
+      const row = Math.min(H - 1, Math.floor(((oy + 0.5) * H) / outH));
+      const by = Math.min(block.height - 1, Math.floor((row * block.height) / H));
+      for (let ox = 0; ox < outW; ox++) {
+        const col = Math.min(W - 1, Math.floor(((ox + 0.5) * W) / outW));
+        const bx = Math.min(block.width - 1, Math.floor((col * block.width) / W));
+        const v = block.data[by * block.width + bx]!;
+        instances[oy * outW + ox] = resolve ? resolve(v) : v;
+      }
+    }
+    return { resultId: id, z, revision: r.revision, width: outW, height: outH, scaleX: W / outW, scaleY: H / outH, instances };
+  }
+
+  private indexOf(r: Kept, id: number): number {
+    let lo = 0;
+    let hi = r.ids.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const v = r.ids[mid]!;
+      if (v === id) return mid;
+      if (v < id) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return -1;
+  }
+
+  private async readRecord(r: Kept, index: number): Promise<InstanceRecord> {
+    const edited = r.state.get(r.ids[index]!)?.record;
+    if (edited) return edited;
+    const start = r.offsets[index]!;
+    const length = r.offsets[index + 1]! - start;
+    const buf = Buffer.alloc(length);
+    await r.records.read(buf, 0, length, start);
+    return JSON.parse(buf.toString('utf8')) as InstanceRecord;
+  }
+
+  /** The record of a live instance, or null. */
+  private async recordOf(r: Kept, id: number): Promise<InstanceRecord | null> {
+    const index = this.indexOf(r, id);
+    if (index < 0 || !r.alive[index]) return null;
+    return this.readRecord(r, index);
+  }
+
+  async instanceAt(id: string, x: number, y: number, z: number): Promise<InstanceRecord | null> {
+    const r = this.get(id);
+    if (!Number.isInteger(x) || !Number.isInteger(y) || x < 0 || y < 0 || x >= r.width || y >= r.height || z !== 0) throw new RangeError(`pixel ${x},${y},${z} is outside the result (${r.width}x${r.height}x1)`);
+    const block = await r.instances.read({ x, y, width: 1, height: 1, channels: [0] });
+    const stored = block.data[0]!;
+    const now = this.resolver(r)?.(stored) ?? stored;
+    return now === 0 ? null : this.recordOf(r, now);
+  }
+
+  async instancePage(request: ResultInstancesRequest): Promise<ResultInstancesPage> {
+    const r = this.get(request.resultId);
+    checkPage(request);
+    const key = request.sort?.key ?? 'id';
+    const desc = request.sort?.descending === true;
+    const cacheKey = `${key}|${desc}|${request.classId ?? ''}`;
+    let positions: Uint32Array;
+    if (r.order && r.order.key === cacheKey && r.order.revision === r.revision) positions = r.order.positions;
+    else {
+      const n = r.ids.length;
+      const picked: number[] = [];
+      for (let i = 0; i < n; i++) if (r.alive[i] && (request.classId === undefined || r.classIds[i] === request.classId)) picked.push(i);
+      const value = key === 'id' ? r.ids : key === 'class' ? r.classIds : key === 'area' ? r.sizes : null;
+      const sign = desc ? -1 : 1;
+      // Records without a model probability sort below every probability (as pageOf does for in-memory results).
+      const prob = (i: number): number => (Number.isNaN(r.meanProbability[i]!) ? -1 : r.meanProbability[i]!);
+      picked.sort(value ? (a, b) => sign * (value[a]! - value[b]!) || r.ids[a]! - r.ids[b]! : (a, b) => sign * (prob(a) - prob(b)) || r.ids[a]! - r.ids[b]!);
+      positions = Uint32Array.from(picked);
+      r.order = { key: cacheKey, revision: r.revision, positions };
+    }
+    const end = Math.min(positions.length, request.offset + request.limit);
+    const instances: InstanceRecord[] = [];
+    for (let k = request.offset; k < end; k++) instances.push(await this.readRecord(r, positions[k]!));
+    return { resultId: r.id, revision: r.revision, total: positions.length, offset: request.offset, instances };
+  }
+
+  /** The document as it stands (records not included: they come by page), for the edit replies. */
+  private reply(r: Kept, changed: number[]): EditResult {
+    return {
+      resultId: r.id,
+      revision: r.revision,
+      document: r.document,
+      changedInstanceIds: [...new Set(changed)].sort((a, b) => a - b),
+      zRange: changed.length ? [0, 0] : null,
+      undoStack: r.undo.map((s): EditOperationName => s.op.op),
+      redoStack: r.redo.map((s): EditOperationName => s.op.op),
+    };
+  }
+
+  private stateOf(r: Kept, id: number): IdState {
+    return r.state.get(id) ?? { record: undefined, alive: true, remap: undefined };
+  }
+
+  /** Sets ids' states (typed arrays and class totals follow), given the records before and after. */
+  private async apply(r: Kept, changes: Change[], direction: 'forward' | 'undo'): Promise<void> {
+    for (const c of changes) {
+      const index = this.indexOf(r, c.id);
+      if (index < 0) continue;
+      const from = direction === 'forward' ? c.before : c.after;
+      const to = direction === 'forward' ? c.after : c.before;
+      const before = from.alive ? await this.readRecord(r, index) : null;
+      if (to.record === undefined && to.alive && to.remap === undefined) r.state.delete(c.id);
+      else r.state.set(c.id, to);
+      r.alive[index] = to.alive ? 1 : 0;
+      const after = to.alive ? await this.readRecord(r, index) : null;
+      if (after) {
+        r.classIds[index] = after.classId;
+        r.sizes[index] = sizeOfRecord(after);
+        r.meanProbability[index] = typeof after.meanProbability === 'number' ? after.meanProbability : NaN;
+      }
+      this.adjustClasses(r, before, -1);
+      this.adjustClasses(r, after, 1);
+    }
+  }
+
+  /** Adds (sign 1) or removes (-1) one record's share of its class totals. */
+  private adjustClasses(r: Kept, rec: InstanceRecord | null, sign: 1 | -1): void {
+    if (!rec) return;
+    const classes = r.document.classes;
+    const i = classes.findIndex((c) => c.id === rec.classId);
+    if (i < 0) return;
+    const c: ClassRecord = { ...classes[i]! };
+    // The valid pixel count behind `fraction`, from the run's totals (kept across edits).
+    const valid = validPixels(r);
+    c.instanceCount += sign;
+    c.pixelCount += sign * rec.pixelCount;
+    for (const f of SUM_FIELDS) {
+      const v = rec[f];
+      if (typeof v === 'number' && typeof c[f] === 'number') c[f] = round((c[f] as number) + sign * v);
+    }
+    if (typeof c.areaM2 === 'number' && 'areaHa' in c) c.areaHa = round(c.areaM2 / 10000);
+    if (valid > 0) c.fraction = c.pixelCount / valid;
+    // The model's size range no longer describes a class a person edited.
+    for (const k of Object.keys(c)) if (k.endsWith('Range')) delete c[k];
+    const next = classes.slice();
+    next[i] = c;
+    r.document = { ...r.document, classes: next };
+  }
+
+  async edit(id: string, op: EditOperation): Promise<EditResult> {
+    const r = this.get(id);
+    const changes: Change[] = [];
+    const live = async (iid: number): Promise<InstanceRecord> => {
+      const rec = await this.recordOf(r, iid);
+      if (!rec) throw new RangeError(`instance ${iid} does not exist in this result`);
+      return rec;
+    };
+    switch (op.op) {
+      case 'deleteInstance': {
+        await live(op.instanceId);
+        const before = this.stateOf(r, op.instanceId);
+        changes.push({ id: op.instanceId, before, after: { ...before, alive: false, remap: 0 } });
+        break;
+      }
+      case 'setInstanceClass': {
+        const rec = await live(op.instanceId);
+        const cls = r.classes[op.classId - 1];
+        if (!Number.isInteger(op.classId) || !cls) throw new RangeError(`class ${op.classId} is not a class of this result (1..${r.classes.length})`);
+        if (rec.classId === op.classId) throw new Error(`instance ${op.instanceId} is already of class ${cls.name}`);
+        const before = this.stateOf(r, op.instanceId);
+        changes.push({ id: op.instanceId, before, after: { ...before, record: { ...rec, classId: op.classId, className: cls.name, edited: true } } });
+        break;
+      }
+      case 'mergeInstances': {
+        const [target, ...rest] = op.instanceIds;
+        if (target === undefined || rest.length === 0) throw new RangeError('merging needs at least two instances');
+        if (new Set(op.instanceIds).size !== op.instanceIds.length) throw new RangeError('an instance is named twice in the merge');
+        const parts = [];
+        for (const iid of op.instanceIds) parts.push(await live(iid));
+        const before = this.stateOf(r, target);
+        changes.push({ id: target, before, after: { ...before, record: mergedRecord(parts) } });
+        for (const iid of rest) {
+          const b = this.stateOf(r, iid);
+          changes.push({ id: iid, before: b, after: { ...b, alive: false, remap: target } });
+        }
+        break;
+      }
+      default:
+        throw new Error(`${op.op} is not available on a result kept on disk (a windowed run of a large raster): delete, merge and class changes are`);
+    }
+    await this.apply(r, changes, 'forward');
+    r.undo.push({ op, changes });
+    r.redo = [];
+    r.revision++;
+    return this.reply(r, changes.map((c) => c.id));
+  }
+
+  async undo(id: string): Promise<EditResult> {
+    const r = this.get(id);
+    const step = r.undo.pop();
+    if (!step) throw new Error('nothing to undo');
+    await this.apply(r, [...step.changes].reverse(), 'undo');
+    r.redo.push(step);
+    r.revision++;
+    return this.reply(r, step.changes.map((c) => c.id));
+  }
+
+  async redo(id: string): Promise<EditResult> {
+    const r = this.get(id);
+    const step = r.redo.pop();
+    if (!step) throw new Error('nothing to redo');
+    await this.apply(r, step.changes, 'forward');
+    r.undo.push(step);
+    r.revision++;
+    return this.reply(r, step.changes.map((c) => c.id));
+  }
+
+  /** The live records in id order, a chunk at a time (exports stream them). */
+  private async *liveRecords(r: Kept): AsyncGenerator<InstanceRecord> {
+    for (let i = 0; i < r.ids.length; i++) if (r.alive[i]) yield await this.readRecord(r, i);
+  }
+
+  /**
+   * Writes the result as it stands: 'json' (the document with every live record), 'csv' (the records' table),
+   * 'geotiff' (labels.tif with the edits applied strip by strip). Other formats need the whole map in memory.
+   */
+  async export(id: string, format: string, out: string, options: { deidentify?: boolean } = {}): Promise<string[]> {
+    const r = this.get(id);
+    const records: InstanceRecord[] = [];
+    switch (format) {
+      case 'json':
+      case 'csv': {
+        for await (const rec of this.liveRecords(r)) records.push(rec);
+        if (format === 'csv') {
+          await writeChunksAtomic(out, [measurementsCsv(records)]);
+          return [out];
+        }
+        const doc: InstancesDocument = { ...r.document, instances: records };
+        if (options.deidentify) doc.source = { ...doc.source, file: path.basename(doc.source.file) };
+        await writeChunksAtomic(out, [JSON.stringify(doc, null, 2) + '\n']);
+        return [out];
+      }
+      case 'geotiff':
+        await this.exportLabels(r, out);
+        return [out];
+      default:
+        throw new Error(`${format} export of a result kept on disk (a windowed run of a large raster) is not available: export GeoTIFF, JSON or CSV`);
+    }
+  }
+
+  /** labels.tif with deletions (label 0) and class changes applied, written strip by strip to a temporary file renamed over `out`. */
+  private async exportLabels(r: Kept, out: string): Promise<void> {
+    const labelsPath = path.join(r.dir, 'labels.tif');
+    if (r.state.size === 0) {
+      const tmp = `${out}.${process.pid}.tmp`;
+      await fs.copyFile(labelsPath, tmp);
+      await fs.rename(tmp, out);
+      return;
+    }
+    const resolve = this.resolver(r)!;
+    const classOf = new Map<number, number>();
+    for (const [iid, s] of r.state) if (s.record) classOf.set(iid, s.record.classId);
+    const labels = await openGeoTiff(labelsPath);
+    const dtype = labels.dtype === 'uint16' ? 'uint16' : 'uint8';
+    const names = r.classes.map((c, i) => `${i + 1}=${c.name}`).join(';');
+    const writer = await TiffWriter.open(out, { width: r.width, height: r.height, channels: 1, dtype, geometry: r.geometry, nodata: r.nodataLabel }, { colormap: labelColormap(r.classes, dtype === 'uint8' ? 256 : 65536), description: `labels: 0=none;${names};${r.nodataLabel}=nodata`, tileSize: 256 });
+    try {
+      for (let y = 0; y < r.height; y += 256) {
+        const h = Math.min(256, r.height - y);
+        const region = { x: 0, y, width: r.width, height: h, channels: [0] };
+        const lab = (await labels.read(region)).data;
+        const ins = (await r.instances.read(region)).data;
+        const strip = dtype === 'uint16' ? new Uint16Array(lab.length) : new Uint8Array(lab.length);
+        for (let i = 0; i < lab.length; i++) {
+          const stored = ins[i]!;
+          if (stored === 0) strip[i] = lab[i]!;
+          else {
+            const now = resolve(stored);
+            strip[i] = now === 0 ? 0 : (classOf.get(now) ?? lab[i]!);
+          }
+        }
+        await writer.writeWindow(0, y, r.width, h, strip);
+      }
+      await writer.close();
+    } catch (err) {
+      await writer.abort().catch(() => undefined);
+      throw err;
+    } finally {
+      await labels.close();
+    }
+  }
+
+  /** What a result is, for the service (source path and size). */
+  info(id: string): { path: string; width: number; height: number; instanceCount: number } {
+    const r = this.get(id);
+    let live = 0;
+    for (let i = 0; i < r.alive.length; i++) live += r.alive[i]!;
+    return { path: r.path, width: r.width, height: r.height, instanceCount: live };
+  }
+
+  /** Closes every result (the host is going away). */
+  async closeAll(): Promise<void> {
+    for (const id of [...this.results.keys()]) await this.close(id);
+  }
+}
+
+/** Valid (non-nodata) pixels of the run, from its class totals (fraction = pixelCount / valid). */
+function validPixels(r: Kept): number {
+  for (const c of r.document.classes) if (c.fraction > 0) return c.pixelCount / c.fraction;
+  return 0;
+}
+
+/** The record of merged objects: sizes summed, box joined, centroid and probability weighted by pixel count. */
+function mergedRecord(parts: InstanceRecord[]): InstanceRecord {
+  const first = parts[0]!;
+  const pixelCount = parts.reduce((n, p) => n + p.pixelCount, 0);
+  const dims = first.bbox.min.length;
+  const min = first.bbox.min.slice();
+  const max = first.bbox.max.slice();
+  const centroid = new Array<number>(first.centroidPx.length).fill(0);
+  let probSum = 0;
+  let probPixels = 0;
+  for (const p of parts) {
+    for (let d = 0; d < dims; d++) {
+      min[d] = Math.min(min[d]!, p.bbox.min[d]!);
+      max[d] = Math.max(max[d]!, p.bbox.max[d]!);
+    }
+    p.centroidPx.forEach((v, d) => (centroid[d]! += (v * p.pixelCount) / pixelCount));
+    if (typeof p.meanProbability === 'number') {
+      probSum += p.meanProbability * p.pixelCount;
+      probPixels += p.pixelCount;
+    }
+  }
+  // Shape measurements (perimeter, axes) of the joined object would need its pixels: left out rather than stale.
+  const rec: InstanceRecord = { id: first.id, classId: first.classId, className: first.className, pixelCount, bbox: { min, max }, centroidPx: centroid.map(round), edited: true };
+  for (const f of SUM_FIELDS) {
+    if (parts.every((p) => typeof p[f] === 'number')) rec[f] = round(parts.reduce((t, p) => t + (p[f] as number), 0));
+  }
+  if (typeof first.areaM2 === 'number' && 'areaHa' in first) rec.areaHa = round((rec.areaM2 as number) / 10000);
+  if ('meanProbability' in first) rec.meanProbability = probPixels === pixelCount ? round(probSum / pixelCount) : null;
+  return rec;
+}
+
+/** For tests and the exit path: the folder this process keeps disk results under (null before the first). */
+export function resultsRoot(): string | null {
+  return root;
+}
+

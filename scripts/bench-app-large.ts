@@ -1,0 +1,172 @@
+// The app's Run on a large orthomosaic: a generated RGB GeoTIFF at 4.8 m segmented through the engine host as the
+// app runs it (a forked dist/engine-host.cjs, the 'segment' call of the segment:run handler with a job id and
+// progress), which takes the windowed path and keeps the result on disk; then three full-resolution result tiles
+// ('result:tile') and a page of the table ('result:instances'), as the viewer asks for them. Peak RSS of the engine
+// host (VmHWM) plus this process. Target: <= 1.5 GB, the same (+-20%) at 40000² as at 10000².
+//   node scripts/run-ts.mjs scripts/bench-app-large.ts [--size 20000] [--model small|landcover-deepglobe|<folder>]
+//        [--cancel] [--keep]
+// small (default): a 1x1 convolution with landcover-deepglobe's inputs and outputs (RGB in, 6 land-cover classes
+// out, 256 px tiles, 25 % overlap, 4.8 m), so 40000² runs in reasonable time on two cores; the shipped model's
+// test-time flips are left out. --cancel: cancels after the first inference progress and prints how long the
+// job took to reject and whether the host's result folder is gone. Needs `npm run build`.
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { EngineHostClient, forkHost } from '../main/engine/host/client';
+import { TiffWriter } from '../main/engine/io/tiff-writer';
+import { buildPixelModel } from '../test/fixtures/onnx-builder';
+
+function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? (process.argv[i + 1] ?? fallback) : fallback;
+}
+
+const SIZE = Number(arg('size', '20000'));
+const MODEL = arg('model', 'small');
+const CANCEL = process.argv.includes('--cancel');
+const KEEP = process.argv.includes('--keep');
+const ROOT = process.cwd();
+const GSD_M = 4.8;
+
+/** Fields (256 px, five colours), roads and noise, written in bands of tile rows: never whole in memory. */
+async function makeRaster(file: string, n: number): Promise<void> {
+  const writer = await TiffWriter.open(file, { width: n, height: n, channels: 3, dtype: 'uint8', geometry: { type: 'geo', geotransform: [500000, GSD_M, 0, 5000000, 0, -GSD_M], crs: 'EPSG:32633' } });
+  try {
+    const rows = writer.tileSize;
+    let seed = 99;
+    for (let y0 = 0; y0 < n; y0 += rows) {
+      const h = Math.min(rows, n - y0);
+      const band = new Uint8Array(3 * n * h);
+      for (let y = 0; y < h; y++) {
+        const gy = y0 + y;
+        for (let x = 0; x < n; x++) {
+          seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+          const field = (((x >> 8) * 31 + (gy >> 8) * 17) % 5) * 40;
+          const road = x % 1500 < 6 || gy % 1700 < 5 ? 60 : 0;
+          const noise = seed >>> 28;
+          const i = y * n + x;
+          band[i] = Math.min(255, 30 + field + road + noise);
+          band[n * h + i] = Math.min(255, 60 + ((field * 3) % 160) + road + noise);
+          band[2 * n * h + i] = Math.min(255, 40 + ((field * 7) % 120) + road + noise);
+        }
+      }
+      await writer.writeWindow(0, y0, n, h, band);
+    }
+    await writer.close();
+  } catch (err) {
+    await writer.abort();
+    throw err;
+  }
+}
+
+/** landcover-deepglobe's manifest with a 1x1 convolution that picks the class whose red-channel centre is nearest. */
+function smallModel(dir: string): string {
+  const shipped = JSON.parse(readFileSync(path.join(ROOT, 'models', 'landcover-deepglobe', 'manifest.json'), 'utf8')) as Record<string, unknown>;
+  const { testTimeFlips: _flips, calibration: _cal, card: _card, training: _training, ...rest } = shipped;
+  void _flips;
+  void _cal;
+  void _card;
+  void _training;
+  const folder = path.join(dir, 'models', 'bench-landcover-small');
+  mkdirSync(folder, { recursive: true });
+  // Red of the five generated field colours after the manifest's normalisation; a sixth class sits far away.
+  const mean = 104.69;
+  const std = 32.9;
+  const centres = [30, 70, 110, 150, 190, 600].map((r) => (r + 8 - mean) / std);
+  const sharp = 4;
+  writeFileSync(path.join(folder, 'model.onnx'), buildPixelModel({ inChannels: 3, weights: centres.map((c) => [2 * c * sharp, 0, 0]), bias: centres.map((c) => -c * c * sharp), activation: 'softmax' }));
+  writeFileSync(path.join(folder, 'manifest.json'), JSON.stringify({ ...rest, id: 'bench-landcover-small', name: 'landcover-deepglobe inputs and outputs, 1x1 convolution (benchmark)' }, null, 2));
+  return folder;
+}
+
+/** Peak resident set of a live process (VmHWM), in MB. */
+function peakRssMb(pid: number): number {
+  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+/** Result folders the host keeps under its temporary folder. */
+function hostFolders(tmp: string): string[] {
+  if (!existsSync(tmp)) return [];
+  return readdirSync(tmp)
+    .filter((n) => n.startsWith('delineate-results-'))
+    .flatMap((n) => readdirSync(path.join(tmp, n)).map((r) => path.join(n, r)));
+}
+
+async function main(): Promise<void> {
+  const hostBundle = path.join(ROOT, 'dist', 'engine-host.cjs');
+  if (!existsSync(hostBundle)) throw new Error('dist/engine-host.cjs is missing: run npm run build first');
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'delineate-bench-app-large-'));
+  // The host's temporary folder (where it keeps result folders), so the bench can see what it leaves.
+  const hostTmp = path.join(dir, 'host-tmp');
+  mkdirSync(hostTmp);
+  const engine = new EngineHostClient({ spawn: forkHost(hostBundle, [], { TMPDIR: hostTmp, DELINEATE_AUTOSAVE_DIR: path.join(dir, 'autosave') }) });
+  try {
+    const raster = path.join(dir, `rgb-${SIZE}.tif`);
+    let t0 = performance.now();
+    await makeRaster(raster, SIZE);
+    console.log(`generated ${SIZE}x${SIZE} RGB GeoTIFF at ${GSD_M} m in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    const model = MODEL === 'small' ? smallModel(dir) : MODEL;
+    await engine.start();
+    const pid = engine.pid!;
+    const jobId = 'bench-app-large';
+    let lastPrint = 0;
+    let firstInference: number | null = null;
+    t0 = performance.now();
+    const run = engine.call('segment', [raster, { modelId: model, device: 'cpu' }, {}], {
+      jobId,
+      onProgress: (p) => {
+        if (p.stage === 'inference' && firstInference === null) {
+          firstInference = performance.now();
+          if (CANCEL) engine.cancel(jobId);
+        }
+        const now = Date.now();
+        if (process.stderr.isTTY && now - lastPrint > 1000) {
+          lastPrint = now;
+          process.stderr.write(`\r  ${p.stage} ${p.done}/${p.total}${p.etaSeconds !== undefined ? `, ${Math.ceil(p.etaSeconds)} s left` : ''}   `);
+        }
+      },
+    });
+    if (CANCEL) {
+      const outcome = await run.then(
+        () => 'finished',
+        (e: unknown) => (e instanceof Error ? e.message : String(e)),
+      );
+      const ms = performance.now() - (firstInference ?? t0);
+      const left = hostFolders(hostTmp);
+      console.log(`app-large cancel: ${SIZE}x${SIZE}, rejected ${ms.toFixed(0)} ms after the cancel (${outcome}); result folders left: ${left.length ? left.join(', ') : 'none'}`);
+      return;
+    }
+    const r = await run;
+    if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
+    const runS = (performance.now() - t0) / 1000;
+    if (!r.windowed || !r.resultId) throw new Error('the run did not take the windowed path');
+    console.log(`run: ${runS.toFixed(1)} s, ${r.windowed.instanceCount} objects, classes ${r.document.classes.map((c) => `${c.name} ${c.instanceCount}`).join(', ')}`);
+    // Three full-resolution tiles where a person zooms in: the centre, a corner, the far edge.
+    const last = Math.floor((SIZE - 1) / 512);
+    const half = Math.floor(last / 2);
+    t0 = performance.now();
+    for (const [x, y] of [[half, half], [0, 0], [last, last]] as const) {
+      const tile = await engine.call('resultTile', [{ resultId: r.resultId, level: 0, x, y, tileSize: 512, z: 0 }]);
+      if (tile.instances.length !== tile.width * tile.height) throw new Error('tile size mismatch');
+    }
+    const tileMs = (performance.now() - t0) / 3;
+    const page = await engine.call('resultInstances', [{ resultId: r.resultId, offset: 0, limit: 100, sort: { key: 'area', descending: true } }]);
+    console.log(`tiles: ${tileMs.toFixed(0)} ms each (512 px, level 0); table page of ${page.instances.length} of ${page.total}`);
+    const hostMb = peakRssMb(pid);
+    const selfMb = process.resourceUsage().maxRSS / 1024;
+    await engine.call('closeResult', [r.resultId]);
+    const left = hostFolders(hostTmp);
+    if (left.length) console.log(`result folders left after close: ${left.join(', ')}`);
+    console.log(`app-large: peak RSS ${Math.round(hostMb + selfMb)} MB (engine host ${Math.round(hostMb)} MB + test host ${Math.round(selfMb)} MB), ${SIZE}x${SIZE}, 3 tiles`);
+  } finally {
+    await engine.stop();
+    if (KEEP) console.log(`kept ${dir}`);
+    else rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((e: unknown) => {
+  console.error(e);
+  process.exitCode = 1;
+});
