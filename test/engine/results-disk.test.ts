@@ -120,6 +120,23 @@ describe('windowed Run kept on disk', () => {
     expect(tile.probability[15 * 256 + 15]).toBeGreaterThan(200);
     expect(tile.probability[60 * 256 + 60]).toBeLessThan(55);
     await expect(service.resultProbabilityTile({ resultId, level: 0, x: 0, y: 0, tileSize: 256, z: 0, classId: 7 })).rejects.toThrow(/class 7/);
+    // Zoomed out, a probability is the mean of the 2x2 block it covers (average overviews), not one of its pixels.
+    const full = await readAll(path.join(folder, 'probabilities.tif'));
+    const coarse = await service.resultProbabilityTile({ resultId, level: 1, x: 0, y: 0, tileSize: 256, z: 0, classId: 1 });
+    let mismatches = 0;
+    let blended = 0;
+    for (let ty = 0; ty < coarse.height; ty++) {
+      for (let tx = 0; tx < coarse.width; tx++) {
+        const i = 2 * ty * W + 2 * tx;
+        const block = [full[i]!, full[i + 1]!, full[i + W]!, full[i + W + 1]!];
+        const mean = Math.round(block.reduce((a, b) => a + b, 0) / 4);
+        if (coarse.probability[ty * coarse.width + tx] !== mean) mismatches++;
+        if (!block.includes(mean)) blended++;
+      }
+    }
+    expect(mismatches).toBe(0);
+    // Object edges that do not fall on even pixels give blocks whose mean is none of their values.
+    expect(blended).toBeGreaterThan(0);
   });
 
   it('pages: total, sort by area both ways, class filter, and offsets past the end', async () => {

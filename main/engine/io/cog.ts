@@ -115,7 +115,11 @@ function encodeIfd(entries: RawEntry[], big: boolean, at: number, next: number):
 const OVERVIEW_TAGS = new Set([258, 259, 262, 277, 284, 320, 322, 323, 338, 339]);
 
 /** Rewrites `file` (tiled, DEFLATE, chunky) in place as a COG; see the file header. */
-export async function convertToCog(file: string): Promise<void> {
+/**
+ * `resampling: 'average'` (8-bit samples only: probabilities, images) builds each overview as the 2x2 mean of the
+ * level below instead of picking pixels; ids and labels keep the default nearest.
+ */
+export async function convertToCog(file: string, options: { resampling?: 'nearest' | 'average' } = {}): Promise<void> {
   const fh = await fs.open(file, 'r');
   const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${randomBytes(6).toString('hex')}.cog.tmp`);
   const levelFiles: string[] = [];
@@ -140,6 +144,8 @@ export async function convertToCog(file: string): Promise<void> {
     const counts = numbers(get(325)!);
     const across = Math.ceil(W / tile);
     const down = Math.ceil(H / tile);
+    const average = options.resampling === 'average';
+    if (average && bytesPer !== 1) throw new Error(`COG: average overviews need 8-bit samples, ${file} has ${bytesPer * 8}-bit`);
 
     // Overview sizes: halve until the image fits in one tile.
     const levels: Array<{ w: number; h: number; step: number }> = [];
@@ -169,6 +175,30 @@ export async function convertToCog(file: string): Promise<void> {
       s.rows = 0;
       s.bandIndex++;
     };
+    // Average: level i is the 2x2 mean of level i - 1's rows (the full resolution for the first), a row pair at a time.
+    const pending = state.map((s) => ({ sums: new Uint32Array(s.w * spp), n: 0, received: 0 }));
+    const pushAverage = async (li: number, row: Uint8Array, rowW: number, rowsAbove: number): Promise<void> => {
+      const s = state[li];
+      const p = pending[li];
+      if (!s || !p) return;
+      for (let x = 0; x < s.w; x++) {
+        const a = 2 * x * spp;
+        const b = Math.min(rowW - 1, 2 * x + 1) * spp;
+        for (let c = 0; c < spp; c++) p.sums[x * spp + c]! += row[a + c]! + row[b + c]!;
+      }
+      p.n++;
+      p.received++;
+      // A pair of rows, or the last odd row of the level above (counted twice so its mean stays a mean).
+      if (p.n < 2 && p.received < rowsAbove) return;
+      const out = new Uint8Array(s.w * spp);
+      for (let i = 0; i < out.length; i++) out[i] = Math.round((p.sums[i]! * (p.n === 1 ? 2 : 1)) / 4);
+      p.sums.fill(0);
+      p.n = 0;
+      s.band.set(out, s.rows * s.w * pixelBytes);
+      s.rows++;
+      if (s.rows === tile) await flush(s);
+      await pushAverage(li + 1, out, s.w, s.h);
+    };
     for (let ty = 0; ty < down; ty++) {
       if (state.length === 0) break;
       const rows = Math.min(tile, H - ty * tile);
@@ -178,6 +208,10 @@ export async function convertToCog(file: string): Promise<void> {
         const raw = await inflateAsync(await readAt(fh, offsets[i]!, counts[i]!));
         const w = Math.min(tile, W - tx * tile);
         for (let y = 0; y < rows; y++) raw.copy(band, (y * W + tx * tile) * pixelBytes, y * tile * pixelBytes, (y * tile + w) * pixelBytes);
+      }
+      if (average) {
+        for (let y = 0; y < rows; y++) await pushAverage(0, band.subarray(y * W * pixelBytes, (y + 1) * W * pixelBytes), W, H);
+        continue;
       }
       for (let y = 0; y < rows; y++) {
         const gy = ty * tile + y;

@@ -1,5 +1,5 @@
 // Results kept on disk: a windowed Run of a raster too large for memory leaves labels.tif, instances.tif and
-// probabilities.tif (tiled, with nearest overviews) in a folder the host owns; this store answers the viewer from
+// probabilities.tif (tiled, with overviews: nearest for ids and labels, average for probabilities) in a folder the host owns; this store answers the viewer from
 // them (tiles and previews read from the pyramid level that fits) and keeps only small state in memory: the class
 // totals, and per record its sort keys in typed arrays plus its byte range in records.jsonl, read when a page or a
 // pick needs it. Edits that change no pixel (delete, merge, class change) are an overlay of id remaps and replaced
@@ -155,10 +155,12 @@ export class DiskResultStore {
         () => false,
       );
       // Overviews so any zoom reads about one tile's worth of pixels (nearest: ids and labels stay values that exist).
-      for (const f of ['instances.tif', 'labels.tif', ...(hasProb ? ['probabilities.tif'] : [])]) {
+      for (const f of ['instances.tif', 'labels.tif']) {
         signal?.throwIfAborted();
         await convertToCog(path.join(dir, f));
       }
+      // Probabilities zoomed out read as the mean of what they cover, as an image's overview does.
+      if (hasProb) await convertToCog(probPath, { resampling: 'average' });
       const recs = [...input.document.instances].sort((a, b) => a.id - b.id);
       const n = recs.length;
       const ids = new Uint32Array(n);
