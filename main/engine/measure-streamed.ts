@@ -4,6 +4,8 @@
 // values as the in-memory path; overlay.png is a preview (every n-th pixel, longest side <= PREVIEW_PX), as for
 // windowed segmentation. Label values are class ids (components per class, streaming.ts) or, with
 // `--labels-are instances`, instance ids (postprocess/streaming-instances.ts); zones are summed from the same strips.
+// NIfTI label volumes above the threshold are read slice by slice (postprocess/streaming-volume.ts): labels.nii.gz
+// and instances.nii.gz are streamed out, overlay.png shows the middle slice, as in memory.
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { ClassRecord, InstanceRecord, InstancesDocument, ManifestClass } from '../../preload/formats';
@@ -18,6 +20,9 @@ import { labelColormap, overlayRgb } from './export/overlay';
 import { measurementsCsv } from './export/results';
 import { writeFileAtomic } from './io/atomic';
 import { openGeoTiff } from './io/geotiff';
+import { isNiftiPath, openNiftiSlices, type NiftiSlices } from './io/nifti-stream';
+import { streamVolumeComponents, streamVolumeShapes } from './postprocess/streaming-volume';
+import type { LabelArray } from './postprocess/labels';
 import { writePng } from './io/png';
 import { sourceRecord } from './segment-setup';
 
@@ -142,5 +147,100 @@ export async function measureFilesStreamed(image: ImageSource, labels: ImageSour
   await writePng(overlayPath, overlayRgb({ data: preview.image, width: pw, height: ph, depth: 1, channels: display.length }, preview.labels, 0, measured.classList), pw, ph, 3);
   files.push(jsonPath, csvPath, overlayPath);
   if (zones) files.push(...(await zones.write(outDir, measured.classList, document.instances)));
+  return { document, files };
+}
+
+/** A NIfTI image and label volume opened for slice-by-slice reading, and the image as the document describes it. */
+export interface StreamedVolume {
+  image: NiftiSlices;
+  labels: NiftiSlices;
+  /** Header-only view of the image (never read): for the document's source record and size rules. */
+  info: ImageSource;
+}
+
+/**
+ * Opens image and labels for the streamed volume path when both are NIfTI volumes (depth > 1) with more voxels than
+ * `thresholdPx` and an image of one or two channels (an RGB display needs the whole volume); else null.
+ */
+export async function openStreamedVolume(imagePath: string, labelsPath: string, thresholdPx: number): Promise<StreamedVolume | null> {
+  if (!isNiftiPath(imagePath) || !isNiftiPath(labelsPath)) return null;
+  const labels = await openNiftiSlices(labelsPath);
+  const l = labels.layout;
+  if (l.depth <= 1 || l.width * l.height * l.depth <= thresholdPx) return null;
+  const image = await openNiftiSlices(imagePath);
+  const m = image.layout;
+  if (m.channels >= 3) return null;
+  if (l.width !== m.width || l.height !== m.height || l.depth !== m.depth) {
+    throw new InputError(labelsPath, `label map is ${l.width}x${l.height}x${l.depth}; the image is ${m.width}x${m.height}x${m.depth}`);
+  }
+  if (l.channels !== 1) throw new InputError(labelsPath, `a label map has one channel; this has ${l.channels}`);
+  const info: ImageSource = {
+    file: imagePath,
+    format: 'nifti',
+    kind: 'medical',
+    width: m.width,
+    height: m.height,
+    depth: m.depth,
+    channels: m.channels,
+    dtype: m.dtype,
+    geometry: m.geometry,
+    meta: m.meta,
+    read: () => Promise.reject(new Error(`${imagePath}: streamed volumes are read slice by slice`)),
+    close: () => Promise.resolve(),
+  };
+  return { image, labels, info };
+}
+
+/** Measures a NIfTI label volume against its image slice by slice and writes the result folder. */
+export async function measureVolumeFilesStreamed(volume: StreamedVolume, outDir: string, options: Omit<StreamedMeasureOptions, 'stripRows' | 'labelsAre' | 'classOfInstance' | 'zones'> & { signal?: AbortSignal }): Promise<{ document: InstancesDocument; files: string[] }> {
+  const { info } = volume;
+  const { width: W, height: H, depth: D, geometry } = info;
+  await fs.mkdir(outDir, { recursive: true });
+  const labelsPath = path.join(outDir, 'labels.nii.gz');
+  const instancesPath = path.join(outDir, 'instances.nii.gz');
+  // overlay.png: the middle slice, as resultRasters draws it.
+  const mid = Math.floor(D / 2);
+  let midLabels: LabelArray | null = null;
+  let display: PixelArray | null = null;
+  const cc = await streamVolumeComponents({
+    labels: volume.labels,
+    intensity: volume.image,
+    connectivity: options.connectivity,
+    geometry,
+    instancesPath,
+    labelsPath,
+    ...(options.minSizePx ? { minPixels: options.minSizePx } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
+    onSlice: (z, labels, _ids, intensity) => {
+      if (z !== mid) return;
+      midLabels = labels.slice();
+      display = intensity ? intensity.slice() : null;
+    },
+  });
+  const instances = await openNiftiSlices(instancesPath);
+  const shapes = await streamVolumeShapes(cc.stats, instances, { geometry, connectivity: options.connectivity, ...(options.signal ? { signal: options.signal } : {}) });
+  const classList = Array.from({ length: Math.max(options.classes?.length ?? 0, cc.maxLabel) }, (_, i) => options.classes?.[i] ?? options.defaultClass(i + 1));
+  const measured = measureInstances(cc.stats, {
+    geometry,
+    depth: D,
+    classes: classList,
+    validPixelCount: cc.valid,
+    classPixelCounts: Array.from(cc.perValue.subarray(0, classList.length + 1)),
+    hasProbability: false,
+    hasIntensity: true,
+    shapes,
+    width: W,
+    height: H,
+    connectivity: options.connectivity,
+  });
+  const document: InstancesDocument = { source: sourceRecord(info, geometry), classes: measured.classes, instances: measured.instances };
+  const files = [labelsPath, instancesPath];
+  const jsonPath = path.join(outDir, 'instances.json');
+  await writeFileAtomic(jsonPath, JSON.stringify(document, null, 2) + '\n');
+  const csvPath = path.join(outDir, 'measurements.csv');
+  await writeFileAtomic(csvPath, measurementsCsv(document.instances));
+  const overlayPath = path.join(outDir, 'overlay.png');
+  await writePng(overlayPath, overlayRgb({ data: display ?? new Uint8Array(W * H), width: W, height: H, depth: 1, channels: 1 }, midLabels ?? new Uint8Array(W * H), 0, classList), W, H, 3);
+  files.push(jsonPath, csvPath, overlayPath);
   return { document, files };
 }

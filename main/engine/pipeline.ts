@@ -24,7 +24,7 @@ import { regularizeRectangles } from './postprocess/regularize';
 import { countLabels, measureInstances, pixelUnit } from './measure/index';
 import { geoMeasurer } from './measure/geo';
 import { writeZones } from './measure/zones';
-import { addSizeRanges, sizeRangesPx } from './measure/ranges';
+import { addSizeRanges, rangesFromPixels, sizeRangesPx, type SizeRangeParams } from './measure/ranges';
 import { applyCalibration, calibratedOutputs, calibrationOf } from './inference/calibration';
 import { overlayBitmap } from './export/overlay';
 import { resultRasters, writeResultFolder, type ResultRasters } from './export/results';
@@ -32,7 +32,7 @@ import { modelMinObjectPx, openSession, prepareSegment, inferenceRecord, sourceR
 import { segmentWindowed, useWindowed } from './windowed';
 import { planResample } from './inference/resample';
 import { streamingThresholdPx } from './postprocess/streaming';
-import { measureFilesStreamed } from './measure-streamed';
+import { measureFilesStreamed, measureVolumeFilesStreamed, openStreamedVolume } from './measure-streamed';
 
 export type { SegmentOptions } from './segment-setup';
 
@@ -249,7 +249,7 @@ export interface PostprocessInput {
   /** Most probable other class per pixel and its probability (probabilitiesToLabels), for the size ranges. */
   alternative?: { labels: LabelArray; probability: Float32Array };
   /** The manifest's calibration.sizeRange: with probability and alternative, every size gets a [low, high]. */
-  sizeRange?: { innerThreshold: number; outerThreshold: number; classScope?: 'image' | 'objects' };
+  sizeRange?: SizeRangeParams;
 }
 
 /** Rough cost of post-processing one voxel (components, measurements), for the estimate before the first step ends. */
@@ -381,11 +381,10 @@ export function postprocess(p: PostprocessInput): { instances: InstancesDocument
       depth: p.depth,
       connectivity: p.connectivity,
       classCount: p.classes.length,
-      innerThreshold: p.sizeRange.innerThreshold,
+      innerThreshold: p.sizeRange.innerThreshold ?? 1,
       outerThreshold: p.sizeRange.outerThreshold,
     });
-    // classScope 'objects': a class total's high is the sum of its instances' highs (no pixels away from them).
-    const classRanges = p.sizeRange.classScope === 'objects' ? { lowPx: ranges.lowPx, highPx: ranges.highPx } : ranges;
+    const classRanges = rangesFromPixels(ranges, p.sizeRange);
     return { ...addSizeRanges(measured.instances, measured.classes, classRanges), instanceMap: cc.instances, instanceSplit };
   }
   return { ...measured, instanceMap: cc.instances, instanceSplit };
@@ -489,6 +488,18 @@ function minSizePixels(image: ImageSource, options: MeasureOptions): number | un
 /** `delineate measure`: components and measurements of a label map against its image; writes the result folder. */
 export async function measureFiles(imagePath: string, labelsPath: string, outDir: string, options: MeasureOptions): Promise<{ document: InstancesDocument; files: string[] }> {
   const openOptions: OpenOptions = options.spacingMm ? { spacingMm: options.spacingMm } : {};
+  // NIfTI volumes above the streaming threshold are read slice by slice, never whole (given instances: in memory).
+  const volume = options.labelsAre !== 'instances' ? await openStreamedVolume(imagePath, labelsPath, streamingThresholdPx()) : null;
+  if (volume) {
+    if (options.zones) throw new InputError(imagePath, '--zones needs a georeferenced image');
+    const minSizePx = minSizePixels(volume.info, options);
+    return measureVolumeFilesStreamed(volume, outDir, {
+      connectivity: options.connectivity ?? 26,
+      defaultClass: (id) => ({ name: `class ${id}`, color: DEFAULT_COLORS[(id - 1) % DEFAULT_COLORS.length]! }),
+      ...(minSizePx ? { minSizePx } : {}),
+      ...(options.classes ? { classes: options.classes } : {}),
+    });
+  }
   const image = await openImage(imagePath, openOptions);
   try {
     const labelSrc = await openImage(labelsPath, openOptions);

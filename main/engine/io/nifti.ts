@@ -150,19 +150,28 @@ function toArrayBuffer(buf: Buffer): ArrayBuffer {
   return buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer;
 }
 
-/** Reads a whole .nii / .nii.gz (NIfTI voxel data is not tiled: a window still needs the full decompressed file). */
-export async function openNifti(file: string): Promise<ImageSource> {
-  let bytes: Buffer = await fs.readFile(file);
-  if (bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b) {
-    try {
-      // Capped: a few hundred KiB of gzip can inflate to gigabytes.
-      bytes = gunzipSync(bytes, { maxOutputLength: maxDecodedBytes() + 4096 });
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') checkDecodedSize(file, 'the gzip stream', Number.POSITIVE_INFINITY);
-      throw new InputError(file, `corrupt or truncated gzip data (${firstLine(err)})`);
-    }
-  }
-  const ab = toArrayBuffer(bytes);
+/** What a NIfTI header says about the voxels that follow it: size, types, scaling, data offset and geometry. */
+export interface NiftiLayout {
+  width: number;
+  height: number;
+  depth: number;
+  channels: number;
+  storedDtype: DType;
+  /** The type read() returns: the stored one, or float when scl_slope/scl_inter scale the values. */
+  dtype: DType;
+  scaled: boolean;
+  slope: number;
+  inter: number;
+  /** Byte offset of the first voxel. */
+  offset: number;
+  littleEndian: boolean;
+  geometry: MedicalGeometry;
+  meta: Record<string, unknown>;
+}
+
+/** Parses the header at the start of `head` (the decompressed file, or at least its first 544 bytes + vox_offset). */
+export function niftiLayout(file: string, head: Buffer): NiftiLayout {
+  const ab = toArrayBuffer(head);
   if (!nifti.isNIFTI(ab)) throw new InputError(file, 'not a NIfTI file (no n+1/n+2 magic; .hdr/.img pairs are not supported)');
   let header: nifti.NIFTI1 | nifti.NIFTI2;
   try {
@@ -182,22 +191,8 @@ export async function openNifti(file: string): Promise<ImageSource> {
   for (let i = 4; i <= rank; i++) channels *= dim(i);
   const storedDtype = DTYPE_OF_CODE[header.datatypeCode];
   if (!storedDtype) throw new InputError(file, `NIfTI datatype ${header.datatypeCode} is not supported (integers and float32/64 only)`);
-  const voxels = width * height * depth * channels;
-  const bytesPer = BYTES_PER_SAMPLE[storedDtype];
-  checkDecodedSize(file, `a ${width}x${height}x${depth}x${channels} ${storedDtype} volume`, voxels * bytesPer);
   const voxOffset = Number.isFinite(header.vox_offset) ? Math.round(header.vox_offset) : 0;
   const offset = Math.max(voxOffset, header instanceof nifti.NIFTI2 ? 544 : 348);
-  if (offset + voxels * bytesPer > bytes.length) {
-    throw new InputError(file, `truncated NIfTI: ${voxels} voxels need ${voxels * bytesPer} bytes after the header, the file has ${Math.max(0, bytes.length - offset)}`);
-  }
-  // Own, aligned copy of the voxel data, byte-swapped when the file is big-endian.
-  const stored = allocPixels(storedDtype, voxels);
-  const storedBytes = new Uint8Array(stored.buffer);
-  storedBytes.set(bytes.subarray(offset, offset + voxels * bytesPer));
-  if (!header.littleEndian && bytesPer > 1) {
-    for (let i = 0; i < storedBytes.length; i += bytesPer) storedBytes.subarray(i, i + bytesPer).reverse();
-  }
-
   const slope = header.scl_slope;
   const inter = header.scl_inter;
   // scl_slope 0 means "no scaling" (NIfTI-1 spec); identity scaling keeps the stored type.
@@ -209,7 +204,7 @@ export async function openNifti(file: string): Promise<ImageSource> {
   let transform: 'sform' | 'qform' | 'pixdim';
   if (header.sform_code > 0) {
     transform = 'sform';
-    affine = header.sform_code >= header.qform_code || header instanceof nifti.NIFTI2 ? header.affine : readSform(bytes, header.littleEndian);
+    affine = header.sform_code >= header.qform_code || header instanceof nifti.NIFTI2 ? header.affine : readSform(head, header.littleEndian);
   } else if (header.qform_code > 0) {
     transform = 'qform';
     const qfac = (header.pixDims[0] ?? 1) < 0 ? -1 : 1;
@@ -225,6 +220,58 @@ export async function openNifti(file: string): Promise<ImageSource> {
     ];
   }
   const geometry = geometryFromRasAffine(affine);
+
+  return {
+    width,
+    height,
+    depth,
+    channels,
+    storedDtype,
+    dtype,
+    scaled,
+    slope,
+    inter,
+    offset,
+    littleEndian: header.littleEndian,
+    geometry,
+    meta: {
+      niftiVersion: header instanceof nifti.NIFTI2 ? 2 : 1,
+      niftiDatatype: storedDtype,
+      transform,
+      qformCode: header.qform_code,
+      sformCode: header.sform_code,
+      ...(scaled ? { sclSlope: slope, sclInter: inter } : {}),
+    },
+  };
+}
+
+/** Reads a whole .nii / .nii.gz (NIfTI voxel data is not tiled: a window still needs the full decompressed file). */
+export async function openNifti(file: string): Promise<ImageSource> {
+  let bytes: Buffer = await fs.readFile(file);
+  if (bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b) {
+    try {
+      // Capped: a few hundred KiB of gzip can inflate to gigabytes.
+      bytes = gunzipSync(bytes, { maxOutputLength: maxDecodedBytes() + 4096 });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') checkDecodedSize(file, 'the gzip stream', Number.POSITIVE_INFINITY);
+      throw new InputError(file, `corrupt or truncated gzip data (${firstLine(err)})`);
+    }
+  }
+  const layout = niftiLayout(file, bytes);
+  const { width, height, depth, channels, storedDtype, dtype, scaled, slope, inter, offset, littleEndian, geometry } = layout;
+  const voxels = width * height * depth * channels;
+  const bytesPer = BYTES_PER_SAMPLE[storedDtype];
+  checkDecodedSize(file, `a ${width}x${height}x${depth}x${channels} ${storedDtype} volume`, voxels * bytesPer);
+  if (offset + voxels * bytesPer > bytes.length) {
+    throw new InputError(file, `truncated NIfTI: ${voxels} voxels need ${voxels * bytesPer} bytes after the header, the file has ${Math.max(0, bytes.length - offset)}`);
+  }
+  // Own, aligned copy of the voxel data, byte-swapped when the file is big-endian.
+  const stored = allocPixels(storedDtype, voxels);
+  const storedBytes = new Uint8Array(stored.buffer);
+  storedBytes.set(bytes.subarray(offset, offset + voxels * bytesPer));
+  if (!littleEndian && bytesPer > 1) {
+    for (let i = 0; i < storedBytes.length; i += bytesPer) storedBytes.subarray(i, i + bytesPer).reverse();
+  }
 
   const storedType: DType = storedDtype;
   async function read(region: Region = {}): Promise<PixelBlock> {
@@ -250,14 +297,7 @@ export async function openNifti(file: string): Promise<ImageSource> {
     channels,
     dtype,
     geometry,
-    meta: {
-      niftiVersion: header instanceof nifti.NIFTI2 ? 2 : 1,
-      niftiDatatype: storedDtype,
-      transform,
-      qformCode: header.qform_code,
-      sformCode: header.sform_code,
-      ...(scaled ? { sclSlope: slope, sclInter: inter } : {}),
-    },
+    meta: layout.meta,
     read,
     close: async () => undefined,
   };
@@ -277,7 +317,7 @@ function readSform(bytes: Buffer, littleEndian: boolean): number[][] {
 }
 
 /** Geometry a writer uses: medical as is; pixel/geo as an LPS-identity grid with the known (or unit) spacing. */
-function writerGeometry(volume: VolumeData): MedicalGeometry {
+function writerGeometry(volume: Pick<VolumeData, 'geometry'>): MedicalGeometry {
   const g = volume.geometry;
   if (g.type === 'medical') return g;
   const spacingMm: Vec3 = g.type === 'pixel' && g.spacingMm ? g.spacingMm : [1, 1, 1];
@@ -290,13 +330,12 @@ export async function writeNifti(path: string, volume: VolumeData): Promise<void
   await writeFileAtomic(path, encodeNifti(volume, /\.gz$/i.test(path)));
 }
 
-/** NIfTI-1 single-file bytes: 348-byte header, 4 empty extension bytes, voxels (x fastest, channels as dim 4). */
-export function encodeNifti(volume: VolumeData, gzip: boolean): Buffer {
-  const { width, height, depth, channels, data } = volume;
-  const dtype = dtypeOf(data);
-  if (data.length !== width * height * depth * channels) {
-    throw new RangeError(`writeNifti: ${data.length} samples for ${width}x${height}x${depth}x${channels}`);
-  }
+/**
+ * The 352 bytes before the voxels of a NIfTI-1 file written here (header + empty extension flag), for writers that
+ * stream the voxels after it (postprocess/streaming-volume.ts) as well as encodeNifti.
+ */
+export function niftiHeader(volume: Pick<VolumeData, 'width' | 'height' | 'depth' | 'channels' | 'geometry'> & { dtype: DType }): Buffer {
+  const { width, height, depth, channels, dtype } = volume;
   const g = writerGeometry(volume);
   const affine = rasAffineFromGeometry(g);
   const header = Buffer.alloc(352);
@@ -333,6 +372,16 @@ export function encodeNifti(volume: VolumeData, gzip: boolean): Buffer {
   for (let row = 0; row < 3; row++) for (let col = 0; col < 4; col++) header.writeFloatLE(affine[row]![col]!, 280 + row * 16 + col * 4);
   header.write('n+1\0', 344, 4, 'latin1');
   // Bytes 348..351: extension flag 0 (no extensions).
+  return header;
+}
+
+/** NIfTI-1 single-file bytes: 348-byte header, 4 empty extension bytes, voxels (x fastest, channels as dim 4). */
+export function encodeNifti(volume: VolumeData, gzip: boolean): Buffer {
+  const { width, height, depth, channels, data } = volume;
+  if (data.length !== width * height * depth * channels) {
+    throw new RangeError(`writeNifti: ${data.length} samples for ${width}x${height}x${depth}x${channels}`);
+  }
+  const header = niftiHeader({ width, height, depth, channels, dtype: dtypeOf(data), geometry: volume.geometry });
   const voxels = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
   const out = Buffer.concat([header, voxels]);
   return gzip ? gzipSync(out, { level: 6 }) : out;
