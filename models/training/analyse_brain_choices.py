@@ -91,6 +91,8 @@ for m in (0.85, 0.9, 0.93, 0.95):
     for z in (1, 2, 3, 4, 6):
         for v in (0, 100, 500):
             RULES["mean%.2f+sl%d+vox%d" % (m, z, v)] = dict(mean=m, slices=z, minvox=v)
+for m in (0.8, 0.88, 0.91, 0.97):  # finer steps of the rule the manifest expresses (minComponentMeanProbability)
+    RULES["mean%.2f+sl1+vox0" % m] = dict(mean=m, slices=1, minvox=0)
 for z in (3, 4, 5, 6, 8):
     for v in (0, 500):
         RULES["sl%d+vox%d" % (z, v)] = dict(slices=z, minvox=v)
@@ -102,17 +104,22 @@ def rule_dice(name, table, gt_total):
     return 1.0 if sp + gt_total == 0 else float(2 * inter / (sp + gt_total))
 
 
-def net_probs(tag, path, patient, vol):
-    """(plain, mirrored-back) probabilities of one network on one patient, cached as float16."""
+def net_probs(tag, path, patient, vol, flip=True):
+    """(plain, mirrored-back) probabilities of one network on one patient, cached as float16. flip=False skips the
+    mirrored run (returned as None): the 3 s budget leaves no room for the flip with a student."""
     os.makedirs(CACHE, exist_ok=True)
-    f = os.path.join(CACHE, "%s_%s.npz" % (tag, patient))
+    f = os.path.join(CACHE, "%s_%s%s.npz" % (tag, patient, "" if flip else "_plain"))
     if os.path.exists(f) and os.path.getmtime(f) >= os.path.getmtime(path):
         z = np.load(f)
-        return z["plain"].astype(np.float32), z["flip"].astype(np.float32)
+        return z["plain"].astype(np.float32), (z["flip"].astype(np.float32) if flip else None)
     net = net_probs.loaded.get(path)
     if net is None:
         net = net_probs.loaded[path] = B.load_resume_net(path)[0]
     a = B.predict_volume(net, vol, context=0)
+    if not flip:
+        np.savez(f + ".tmp.npz", plain=a.astype(np.float16))
+        os.replace(f + ".tmp.npz", f)
+        return a, None
     b = B.predict_volume(net, np.ascontiguousarray(vol[:, :, ::-1]), context=0)[:, :, ::-1]
     np.savez(f + ".tmp.npz", plain=a.astype(np.float16), flip=b.astype(np.float16))
     os.replace(f + ".tmp.npz", f)
@@ -122,7 +129,7 @@ def net_probs(tag, path, patient, vol):
 net_probs.loaded = {}
 
 
-def configs(nets):
+def configs(nets, student_flip=True):
     """Network configurations: name -> function(dict tag -> (plain, flip)) -> probability volume."""
     out = {}
     tags = list(nets)
@@ -130,7 +137,8 @@ def configs(nets):
     out["ens3+flip"] = lambda P: np.mean([0.5 * (P[t][0] + P[t][1]) for t in members], 0)
     out["ens3"] = lambda P: np.mean([P[t][0] for t in members], 0)
     for t in tags:
-        out[t + "+flip"] = (lambda t: lambda P: 0.5 * (P[t][0] + P[t][1]))(t)
+        if student_flip or t.startswith("m"):
+            out[t + "+flip"] = (lambda t: lambda P: 0.5 * (P[t][0] + P[t][1]))(t)
         out[t] = (lambda t: lambda P: P[t][0])(t)
     for i in range(len(members)):
         for j in range(i + 1, len(members)):
@@ -139,9 +147,11 @@ def configs(nets):
     return out
 
 
-def pasted_report(folder):
+def pasted_report(folder, students=(), members=True, student_flip=True):
     import nibabel as nib
-    nets = {"m%d" % i: B.load_resume_net(m)[0] for i, m in enumerate(MEMBERS)}
+    nets = {"m%d" % i: B.load_resume_net(m)[0] for i, m in enumerate(MEMBERS)} if members else {}
+    for s in students:
+        nets["s_" + os.path.splitext(os.path.basename(s))[0]] = B.load_resume_net(s)[0]
     for f in sorted(glob.glob(os.path.join(folder, "*_img.nii.gz"))):
         # NIfTI (x, y, z) -> the slice stacks' (z, y, x)
         img = np.transpose(np.asarray(nib.load(f).dataobj), (2, 1, 0)).astype(np.float32)
@@ -150,9 +160,12 @@ def pasted_report(folder):
         P = {}
         for t, net in nets.items():
             a = B.predict_volume(net, vol, context=0)
-            b = B.predict_volume(net, np.ascontiguousarray(vol[:, :, ::-1]), context=0)[:, :, ::-1]
+            flip = student_flip or t.startswith("m")
+            b = B.predict_volume(net, np.ascontiguousarray(vol[:, :, ::-1]), context=0)[:, :, ::-1] if flip else None
             P[t] = (a, b)
-        for cname, fn in configs(nets).items():
+        for cname, fn in configs(nets, student_flip).items():
+            if not members and not cname.startswith("s_"):
+                continue
             prob = fn(P)
             lab, _ = ndimage.label(prob > 0.5, structure=np.ones((3, 3, 3)))
             ids, cnt = np.unique(lab[pasted & (lab > 0)], return_counts=True)
@@ -172,10 +185,15 @@ def main():
     p.add_argument("--test", metavar="NET:RULE", help="also score this configuration on the test patients")
     p.add_argument("--per-patient", metavar="NET:RULE", help="print per-patient Dice of a configuration (choice set)")
     p.add_argument("--pasted", metavar="DIR", help="score the components on pasted real lesions (see above)")
+    p.add_argument("--no-student-flip", action="store_true",
+                   help="run the students without the left-right flip only (half the time; no s_*+flip rows)")
+    p.add_argument("--no-members", action="store_true", help="--pasted: the students only")
+    p.add_argument("--rules", metavar="PREFIX", help="print only the rules whose name starts with one of these "
+                   "comma-separated prefixes (e.g. largest,mean: what the manifest can express)")
     args = p.parse_args()
     C.setup_torch(2)
     if args.pasted:
-        return pasted_report(args.pasted)
+        return pasted_report(args.pasted, args.students, not args.no_members, not args.no_student_flip)
     data = B.load_patients()
     val = B.val_patients(list(data))
     test = read_ids(TEST_SPLIT)
@@ -185,14 +203,15 @@ def main():
     nets = {"m%d" % i: m for i, m in enumerate(MEMBERS)}
     for s in args.students:
         nets["s_" + os.path.splitext(os.path.basename(s))[0]] = s
-    cfgs = configs(nets)
+    student_flip = not args.no_student_flip
+    cfgs = configs(nets, student_flip)
     print("choice patients: %d (validation %d minus test %d)" % (len(choice), len(val), len(test)))
 
     def score(patients, only=None):
         res = {}
         for k in patients:
             vol, gt = data[k]
-            P = {t: net_probs(t, path, k, vol) for t, path in nets.items()}
+            P = {t: net_probs(t, path, k, vol, flip=student_flip or t.startswith("m")) for t, path in nets.items()}
             for cname, fn in cfgs.items():
                 if only and cname != only[0]:
                     continue
@@ -205,6 +224,9 @@ def main():
 
     res = score(choice)
     rows = sorted(res.items(), key=lambda kv: -np.mean(kv[1]))
+    if args.rules:
+        prefixes = tuple(args.rules.split(","))
+        rows = [kv for kv in rows if kv[0][1].startswith(prefixes)]
     print("%-22s %-22s %7s %7s %7s" % ("network", "rule", "mean", "median", "min"))
     for (c, r), v in rows:
         print("%-22s %-22s %7.4f %7.4f %7.3f" % (c, r, np.mean(v), np.median(v), np.min(v)))
