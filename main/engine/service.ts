@@ -375,7 +375,10 @@ export function createEngineService(options: EngineServiceOptions = {}): EngineS
       return autosaveError ? { ...r, autosaveError } : r;
     },
     closeResult: (resultId) => (disk.has(resultId) ? disk.close(resultId) : sessions.close(resultId)),
-    saveSession: (resultId, file, view) => sessions.save(resultId, file, view),
+    async saveSession(resultId, file, view) {
+      if (disk.has(resultId)) throw new Error('a session of a result kept on disk (a windowed run of a large raster) cannot be saved yet: export it (GeoTIFF, JSON or CSV) instead');
+      return sessions.save(resultId, file, view);
+    },
     openSession: (file) => sessions.open(file),
     listAutosaves: () => sessions.list(),
     recoverAutosave: (sessionId) => sessions.recover(sessionId),
