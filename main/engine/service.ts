@@ -338,7 +338,7 @@ export function createEngineService(options: EngineServiceOptions = {}): EngineS
       return results.slice(request.resultId, request.z, request.maxSize, request.axis);
     },
     async resultProbability(request) {
-      if (disk.has(request.resultId)) throw new Error('this result is kept on disk: its probabilities come by tile (result:probability-tile)');
+      if (disk.has(request.resultId)) return disk.probability(request);
       return results.probability(request);
     },
     async resultTile(request) {

@@ -135,6 +135,11 @@ describe('windowed Run kept on disk', () => {
       }
     }
     expect(mismatches).toBe(0);
+    // The preview heat-map reads the pyramid too, on the grid of the preview slice.
+    const heat = await service.resultProbability({ resultId, classId: 1, z: 0, maxSize: 350 });
+    expect([heat.width, heat.height]).toEqual([350, 260]);
+    expect(heat.values[Math.floor(330 / 2) * 350 + Math.floor(530 / 2)]).toBeGreaterThan(200);
+    expect(heat.values[5]).toBeLessThan(55);
     // Object edges that do not fall on even pixels give blocks whose mean is none of their values.
     expect(blended).toBeGreaterThan(0);
   });

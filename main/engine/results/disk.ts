@@ -8,7 +8,7 @@ import { promises as fs, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import type { EditOperation, EditOperationName, EditResult, ResultInstancesPage, ResultInstancesRequest, ResultProbabilityTile, ResultProbabilityTileRequest, ResultSlice, ResultTile, ResultTileRequest, SliceAxis } from '../../../preload/api';
+import type { EditOperation, EditOperationName, EditResult, ResultInstancesPage, ResultInstancesRequest, ResultProbability, ResultProbabilityRequest, ResultProbabilityTile, ResultProbabilityTileRequest, ResultSlice, ResultTile, ResultTileRequest, SliceAxis } from '../../../preload/api';
 import type { ClassRecord, Geometry, InstanceRecord, InstancesDocument, ManifestClass } from '../../../preload/formats';
 import { convertToCog } from '../io/cog';
 import { openGeoTiff, type GeoTiffSource } from '../io/geotiff';
@@ -347,6 +347,30 @@ export class DiskResultStore {
       }
     }
     return { resultId: id, z, revision: r.revision, width: outW, height: outH, scaleX: W / outW, scaleY: H / outH, instances };
+  }
+
+  /** One class's probability x 255 at preview size, on the same grid as slice() (no pixel edits here: `edited` is all 0). */
+  async probability(request: ResultProbabilityRequest): Promise<ResultProbability> {
+    const r = this.get(request.resultId);
+    if (!r.probabilities) throw new Error('the probability maps of this result were not kept: run the model again');
+    const k = request.classId - 1;
+    if (!Number.isInteger(k) || k < 0 || k >= r.probabilities.channels) throw new RangeError(`class ${request.classId} has no probability map`);
+    const axis = request.axis ?? 'axial';
+    if (axis !== 'axial') throw new RangeError(`a 2D result has no ${axis} slices`);
+    this.checkPlane(r, request.z);
+    const { width: W, height: H } = r;
+    const { outW, outH } = previewSize(W, H, request.maxSize);
+    const block = await r.probabilities.readReduced({ x: 0, y: 0, width: W, height: H, channels: [k] }, outW, outH);
+    const values = new Uint8Array(outW * outH);
+    for (let oy = 0; oy < outH; oy++) {
+      const row = Math.min(H - 1, Math.floor(((oy + 0.5) * H) / outH));
+      const by = Math.min(block.height - 1, Math.floor((row * block.height) / H));
+      for (let ox = 0; ox < outW; ox++) {
+        const col = Math.min(W - 1, Math.floor(((ox + 0.5) * W) / outW));
+        values[oy * outW + ox] = block.data[by * block.width + Math.min(block.width - 1, Math.floor((col * block.width) / W))]!;
+      }
+    }
+    return { resultId: r.id, classId: request.classId, z: request.z, revision: r.revision, width: outW, height: outH, scaleX: W / outW, scaleY: H / outH, values, edited: new Uint8Array(outW * outH) };
   }
 
   private indexOf(r: Kept, id: number): number {
