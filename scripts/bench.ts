@@ -58,8 +58,12 @@ const BENCHES: Record<string, { about: string; run: (args: string[]) => Promise<
     run: (args) => runScript('scripts/bench-app-large.ts', args),
   },
   measure: {
-    about: 'components + measurements of a 20000x20000 label raster with 100000 objects, streamed from a GeoTIFF on disk (time, peak RSS), beside scikit-image',
-    run: (args) => runScript('scripts/bench-measure.ts', args),
+    about:
+      'components + measurements of a 20000x20000 label raster with 100000 objects, streamed from a GeoTIFF on disk (time, peak RSS), beside scikit-image; then `measure --zones` (400 parcels) and `--labels-are instances` (60000 ids) on 20000x20000, and a 1024x1024x600 .nii.gz label volume (time, peak RSS each; `-- measure --case zones|instances|volume` for one)',
+    run: async (args) => {
+      if (args.length > 0) return runScript('scripts/bench-measure.ts', args);
+      for (const c of ['classes', 'zones', 'instances', 'volume']) await runScript('scripts/bench-measure.ts', ['--case', c]);
+    },
   },
 };
 

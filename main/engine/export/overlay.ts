@@ -43,17 +43,24 @@ export function displayRgb(image: SliceImage, z: number): Uint8Array {
   const out = new Uint8Array(plane * 3);
   const bands = image.channels >= 3 ? [0, 1, 2] : [0, 0, 0];
   const asIs = image.data instanceof Uint8Array;
+  // One stretch per distinct band: a grey image shows band 0 three times and needs one sort, not three.
+  const stretch = new Map<number, { lo: number; scale: number }>();
   bands.forEach((c, k) => {
     const start = (c * image.depth + z) * plane;
     const src = image.data.subarray(start, start + plane);
     let lo = 0;
     let scale = 1;
     if (!asIs) {
-      const finite = Float64Array.from(src as ArrayLike<number>).filter((v) => Number.isFinite(v)).sort();
-      const pick = (p: number): number => finite[Math.min(finite.length - 1, Math.floor((p / 100) * (finite.length - 1)))] ?? 0;
-      lo = pick(0.5);
-      const hi = pick(99.5);
-      scale = hi > lo ? 255 / (hi - lo) : 1;
+      const known = stretch.get(c);
+      if (known) ({ lo, scale } = known);
+      else {
+        const finite = Float64Array.from(src as ArrayLike<number>).filter((v) => Number.isFinite(v)).sort();
+        const pick = (p: number): number => finite[Math.min(finite.length - 1, Math.floor((p / 100) * (finite.length - 1)))] ?? 0;
+        lo = pick(0.5);
+        const hi = pick(99.5);
+        scale = hi > lo ? 255 / (hi - lo) : 1;
+        stretch.set(c, { lo, scale });
+      }
     }
     for (let i = 0; i < plane; i++) {
       const v = (src[i]! - lo) * scale;
