@@ -19,12 +19,12 @@ import type { ProgressFn } from './service';
 import { allocPixels, InputError, type ImageSource, type PixelArray } from './image';
 import { normalizeSlice, planNormalization, type Normalizer } from './inference/normalize';
 import { abortable, throwIfAborted, yielder } from './inference/tiling';
-import { planGlobalGrid, planRegion, runRegion, type GlobalGrid } from './inference/region';
+import { planGlobalGrid, planRegion, runRegion, type GlobalGrid, type TileCache } from './inference/region';
 import { applyCalibration, calibratedOutputs, calibrationOf } from './inference/calibration';
 import { contextChannels, contextStacker } from './inference/context';
 import { classChannels, labelArrayFor, probabilitiesToLabels, type LabelArray } from './postprocess/labels';
 import { boundaryFromDistance, type InstanceSplitMethod } from './postprocess/instances';
-import { measureStreaming } from './postprocess/streaming';
+import { bytesToUnit, measureStreaming } from './postprocess/streaming';
 import { openGeoTiff } from './io/geotiff';
 import { TiffWriter, writeTiff } from './io/tiff-writer';
 import { writeFileAtomic } from './io/atomic';
@@ -42,6 +42,8 @@ export const WINDOWED_MIN_PX = 4096 * 4096;
 export const INSTANCE_MAX_PX = 8192 * 8192;
 /** Core window edge (a multiple of the output's 256 px tiles). */
 export const WINDOW_PX = 2048;
+/** Most bytes of tile outputs kept for later windows: a 8192 px wide raster's border tiles (~135 MB) fit. */
+export const TILE_CACHE_MAX_BYTES = 256 * 1024 * 1024;
 /** Longest side of overlay.png for windowed rasters. */
 const PREVIEW_PX = 2048;
 
@@ -93,6 +95,8 @@ export interface WindowPlanes {
   skipped: number;
   /** Whole-grid indices of the skipped tiles (a merge counts each once, as one in-memory run does). */
   skippedTiles: number[];
+  /** Tiles whose output came from an earlier window instead of the model. */
+  reused?: number;
 }
 
 /** Window results that come from elsewhere (a merge of shards) instead of the model. */
@@ -110,6 +114,8 @@ export interface WindowInference {
   calibration?: boolean;
   signal?: AbortSignal | undefined;
   onTiles?: (done: number) => void;
+  /** Outputs of tiles shared with later windows (windowTileCache); none: every window runs all its tiles. */
+  cache?: TileCache;
 }
 
 /**
@@ -138,6 +144,7 @@ export async function inferWindow(wi: WindowInference, core: CoreWindow): Promis
     ...(wi.signal ? { signal: wi.signal } : {}),
     ...prep.tileTransforms,
     ...(wi.onTiles ? { onTiles: wi.onTiles } : {}),
+    ...(wi.cache ? { cache: wi.cache } : {}),
   });
   const ox = core.x - rd.x;
   const oy = core.y - rd.y;
@@ -147,7 +154,7 @@ export async function inferWindow(wi: WindowInference, core: CoreWindow): Promis
   const margin: [number, number] = [Math.max(ox, rd.x + rd.width - core.x - core.w), Math.max(oy, rd.y + rd.height - core.y - core.h)];
   if (result.channels === 0) {
     const labels = labelArrayFor(K, corePx).labels.fill(labelArrayFor(K, 0).nodataLabel);
-    return { planes: { labels, probability: null, boundary: null, probBytes: wi.keepProbabilities ? new Uint8Array(K * corePx) : null, alternative: null, tiles: result.tiles, skipped: result.skipped, skippedTiles: result.skippedTiles }, image, margin };
+    return { planes: { labels, probability: null, boundary: null, probBytes: wi.keepProbabilities ? new Uint8Array(K * corePx) : null, alternative: null, tiles: result.tiles, skipped: result.skipped, skippedTiles: result.skippedTiles, reused: result.reused }, image, margin };
   }
   // The manifest's calibration, as in memory (pipeline.ts): thresholds and argmax see calibrated probabilities.
   const calibration = calibrationOf(m, wi.calibration !== false);
@@ -170,7 +177,38 @@ export async function inferWindow(wi: WindowInference, core: CoreWindow): Promis
   }
   const sizeRange = wi.calibration !== false ? m.calibration?.sizeRange : undefined;
   const alternative = sizeRange ? { labels: lr.altLabels, probability: lr.altProbability } : null;
-  return { planes: { labels: lr.labels, probability: lr.probability, boundary, probBytes, alternative, tiles: result.tiles, skipped: result.skipped, skippedTiles: result.skippedTiles }, image, margin };
+  return { planes: { labels: lr.labels, probability: lr.probability, boundary, probBytes, alternative, tiles: result.tiles, skipped: result.skipped, skippedTiles: result.skippedTiles, reused: result.reused }, image, margin };
+}
+
+/**
+ * Keeps the output of each tile a later window also needs (windows run in the given order) until its last window
+ * ran, within `maxBytes`; past that, such tiles simply run again. `startWindow(i)` drops what no window from i on needs.
+ */
+export function windowTileCache(tilesPerWindow: number[][], maxBytes = TILE_CACHE_MAX_BYTES): TileCache & { startWindow(i: number): void; readonly bytes: number } {
+  const lastUse = new Map<number, number>();
+  tilesPerWindow.forEach((tiles, w) => tiles.forEach((t) => lastUse.set(t, w)));
+  const kept = new Map<number, Float32Array>();
+  let bytes = 0;
+  let current = 0;
+  return {
+    get: (t) => kept.get(t),
+    offer(t, output) {
+      if ((lastUse.get(t) ?? -1) <= current || kept.has(t) || bytes + output.byteLength > maxBytes) return;
+      kept.set(t, output.slice());
+      bytes += output.byteLength;
+    },
+    startWindow(i) {
+      current = i;
+      for (const [t, a] of kept) {
+        if (lastUse.get(t)! >= i) continue;
+        kept.delete(t);
+        bytes -= a.byteLength;
+      }
+    },
+    get bytes() {
+      return bytes;
+    },
+  };
 }
 
 /**
@@ -245,7 +283,8 @@ export async function segmentWindowed(
   const writerTile = windowPx % 256 === 0 ? 256 : windowPx;
   const grid = planGlobalGrid(W, H, tileSize, overlap, factor);
   const windows = planWindows(W, H, windowPx);
-  const tilesOf = windows.map((w) => planRegion(grid, w).tiles.length);
+  const tilesPerWindow = windows.map((w) => planRegion(grid, w).tiles);
+  const tilesOf = tilesPerWindow.map((t) => t.length);
   const totalTiles = tilesOf.reduce((a, b) => a + b, 0);
   // Widest context a window read around its core (for the record).
   const ctx: [number, number] = [0, 0];
@@ -294,6 +333,7 @@ export async function segmentWindowed(
   let tilesDone = 0;
   const reportTiles = tileProgress(onProgress, started, totalTiles);
   let tilesSkipped = 0;
+  let tilesReused = 0;
 
   try {
     const labelWriter = await TiffWriter.open(
@@ -314,10 +354,23 @@ export async function segmentWindowed(
     const chosenWriter = full ? null : await TiffWriter.open(scratch, { width: W, height: H, channels: 1, dtype: 'uint8', geometry }, { tileSize: writerTile });
     if (chosenWriter) writers.push(chosenWriter);
 
-    const inference: WindowInference = { src, prep, grid, normalizer, run, keepProbabilities: probWriter !== null, ...(options.calibration === false ? { calibration: false } : {}), signal, onTiles: (done) => reportTiles(tilesDone + done) };
+    const cache = supply ? null : windowTileCache(tilesPerWindow);
+    const inference: WindowInference = {
+      src,
+      prep,
+      grid,
+      normalizer,
+      run,
+      keepProbabilities: probWriter !== null,
+      ...(options.calibration === false ? { calibration: false } : {}),
+      signal,
+      onTiles: (done) => reportTiles(tilesDone + done),
+      ...(cache ? { cache } : {}),
+    };
     for (let wi = 0; wi < windows.length; wi++) {
       const win = windows[wi]!;
       throwIfAborted(signal);
+      cache?.startWindow(wi);
       let planes: WindowPlanes;
       let image: PixelArray;
       if (supply) {
@@ -331,6 +384,7 @@ export async function segmentWindowed(
       }
       tilesDone += tilesOf[wi]!;
       tilesSkipped += planes.skipped;
+      tilesReused += planes.reused ?? 0;
       throwIfAborted(signal);
 
       const corePx = win.w * win.h;
@@ -396,11 +450,11 @@ export async function segmentWindowed(
         depth: 1,
         classes: m.classes,
         geometry,
-        probability: Float32Array.from(full.probability, (v) => v / 255),
+        probability: bytesToUnit(full.probability),
         intensity: full.intensity,
         connectivity: options.connectivity ?? 8,
         ...(minPx > 1 ? { minSizePx: minPx } : {}),
-        ...(full.boundary ? { boundary: Float32Array.from(full.boundary, (v) => v / 255) } : {}),
+        ...(full.boundary ? { boundary: bytesToUnit(full.boundary) } : {}),
         // Footprint regularisation is per object: instances.tif and instances.json get the squared-off outlines,
         // labels.tif (already streamed) keeps the model's pixels.
         ...(prep.postprocess?.regularize ? { regularize: prep.postprocess.regularize } : {}),
@@ -447,6 +501,8 @@ export async function segmentWindowed(
       inference: {
         ...inferenceRecord({ prep, session, tiles: totalTiles, seconds, inferenceMs: clock.ms, tilesSkipped, ...(options.threads ? { threads: options.threads } : {}), postprocessed: 'per-object' }),
         windowed: { windowPx, contextPx: ctx, windows: windows.length },
+        // Tiles counted once per window that needs them; this many of those came from an earlier window's run.
+        ...(tilesReused ? { tilesReused } : {}),
         ...(instanceSplit ? { instanceSplit } : {}),
         ...(!full
           ? {
