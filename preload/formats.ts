@@ -187,14 +187,20 @@ export interface ModelCalibration {
   eceValidation?: number;
   eceTest?: number;
   /**
-   * Size ranges (`volumeMlRange`, `areaM2Range`, ...; definition in main/engine/measure/index.ts): low = the
-   * object's pixels whose calibrated probability of its class is >= innerThreshold; high = the object plus the
-   * pixels connected to it (for a class total: anywhere) whose probability of that class is >= outerThreshold.
-   * Thresholds chosen on validation so that the true size lies inside for at least 85 % of validation objects.
+   * Size ranges (`volumeMlRange`, `areaM2Range`, ...; definition in main/engine/measure/ranges.ts and
+   * docs/inference.md): 'thresholds': low = the object's pixels whose calibrated probability of its class is
+   * >= innerThreshold, high = the object plus the pixels connected to it (for a class total: anywhere) whose
+   * probability of that class is >= outerThreshold; 'probabilityMass': low = n - lowScale x sum(1 - p) over the
+   * object, high = n + highScale x sum(p) over those surrounding pixels. Parameters chosen on validation (the
+   * narrowest whose range holds the true size for 85 % of validation cases, with a margin: docs/inference.md).
    */
   sizeRange?: {
-    innerThreshold: number;
+    /** Default 'thresholds'. */
+    method?: 'thresholds' | 'probabilityMass';
+    innerThreshold?: number;
     outerThreshold: number;
+    lowScale?: number;
+    highScale?: number;
     /** Where a class total's high counts hesitant pixels: anywhere in the image (default) or only grown from its objects. */
     classScope?: 'image' | 'objects';
     [figure: string]: unknown;

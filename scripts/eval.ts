@@ -13,7 +13,8 @@
 // --no-tta / --no-postprocess (the plain model, without the manifest's test-time flips / component filters),
 // --calibration (also writes the reliability diagrams .tmp/eval-<id>-reliability.png, validation left, test right),
 // --fit-calibration (fits the temperature and the size-range thresholds on validation, calibration-fit.ts, and
-// writes them into the manifest; --dry-run prints the block instead). Each model's figures also go to .tmp/eval-<id>[-no-tta][-no-postprocess].json.
+// writes them into the manifest; --dry-run prints the block instead), --fit-ranges (refits only the size range on
+// validation, on the manifest's calibration as it stands: after the model changes). Each model's figures also go to .tmp/eval-<id>[-no-tta][-no-postprocess].json.
 // Missing models or data are reported and skipped (exit 0).
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -24,7 +25,8 @@ import { scanModels, type ResolvedModel } from '../main/engine/inference/manifes
 import { DATA, ROOT, SPLITS } from './eval-data';
 import { buildingBlocks, DEEPGLOBE, IGNORE_LABEL, openBrain, semanticLabelMap, SENTINEL2, SPLIT_NAMES, splitIds, type Block, type SemanticSet, type SplitName } from './eval-sets';
 import { accumulate, ece, newReliability, reliabilityTable, writeReliabilityPng, type Reliability } from './calibration-stats';
-import { fitCalibration, rangeFigures, readShift } from './calibration-fit';
+import { fitCalibration, fitRanges, minCaseShare, rangeFigures, readShift } from './calibration-fit';
+import { isRangeCase } from './range-fit';
 import { evalInteractive } from './eval-interactive';
 import { segmentImage, type SegmentOutcome } from '../main/engine/pipeline';
 import { accumulateIou, createIouAccumulator, detectionScores, dice, iouScores, matchInstances, mean, median } from '../main/engine/measure/agreement';
@@ -45,6 +47,7 @@ interface Args {
   noPostprocess?: boolean;
   calibration?: boolean;
   fitCalibration?: boolean;
+  fitRanges?: boolean;
   dryRun?: boolean;
 }
 
@@ -58,7 +61,7 @@ function parseArgs(argv: string[]): Args {
       return v;
     };
     if (a === '--help' || a === '-h') {
-      console.log('usage: npm run eval [-- --model <id>] [--limit N] [--threads N] [--no-tta] [--no-postprocess] [--calibration] [--fit-calibration [--dry-run]]\n       npm run eval -- --interactive [--model interactive-brain-flair|interactive-geo-rgb] [--limit N] [--threads N]');
+      console.log('usage: npm run eval [-- --model <id>] [--limit N] [--threads N] [--no-tta] [--no-postprocess] [--calibration] [--fit-calibration | --fit-ranges [--dry-run]]\n       npm run eval -- --interactive [--model interactive-brain-flair|interactive-geo-rgb] [--limit N] [--threads N]');
       process.exit(0);
     }
     if (a === '--model') args.model = value();
@@ -68,8 +71,9 @@ function parseArgs(argv: string[]): Args {
     else if (a === '--no-postprocess') args.noPostprocess = true;
     else if (a === '--calibration') args.calibration = true;
     else if (a === '--fit-calibration') args.fitCalibration = true;
+    else if (a === '--fit-ranges') args.fitRanges = true;
     else if (a === '--dry-run') args.dryRun = true;
-    else throw new Error(`unknown argument ${a} (use --model <id>, --limit N, --threads N, --no-tta, --no-postprocess, --calibration, --fit-calibration)`);
+    else throw new Error(`unknown argument ${a} (use --model <id>, --limit N, --threads N, --no-tta, --no-postprocess, --calibration, --fit-calibration, --fit-ranges)`);
   }
   return args;
 }
@@ -190,6 +194,7 @@ function extrasRows(v: SplitExtras, t: SplitExtras): Rows {
           ['size range: coverage of the true size', rv?.coverage ?? null, rt?.coverage ?? null],
           ['size range: mean width / size', rv?.meanRelativeWidth ?? null, rt?.meanRelativeWidth ?? null],
           ['size range: median width / size', rv?.medianRelativeWidth ?? null, rt?.medianRelativeWidth ?? null],
+          ['size range: mean width / true size', rv?.meanWidthOverTrueSize ?? null, rt?.meanWidthOverTrueSize ?? null],
           ['size range: total width / total size', rv?.totalWidthOverTotalSize ?? null, rt?.totalWidthOverTotalSize ?? null],
           ['size range: objects', rv?.objects ?? null, rt?.objects ?? null],
         ] as Rows)
@@ -320,7 +325,8 @@ async function evalSemantic(spec: SemanticSet, model: ResolvedModel, args: Args)
         addReliability(extras[split], out, truthLabels);
         const truePx = new Array<number>(model.manifest.classes.length + 1).fill(0);
         for (let i = 0; i < truthLabels.length; i++) if (truthLabels[i] !== IGNORE_LABEL) truePx[truthLabels[i]!]!++;
-        for (const c of out.document.classes) if (c.pixelCount > 0 || (truePx[c.id] ?? 0) > 0) addRange(extras[split], c, truePx[c.id] ?? 0);
+        // A case: the class's true or reported area is at least minCaseShare of the tile (as the fit counts them).
+        for (const c of out.document.classes) if (isRangeCase(truePx[c.id] ?? 0, c.pixelCount, truthLabels.length, minCaseShare(model.manifest.id))) addRange(extras[split], c, truePx[c.id] ?? 0);
       } finally {
         await mask.close();
       }
@@ -530,6 +536,10 @@ async function main(): Promise<void> {
     const t0 = performance.now();
     if (args.fitCalibration) {
       await fitCalibration(model, args.threads, args.dryRun);
+      continue;
+    }
+    if (args.fitRanges) {
+      await fitRanges(model, args.threads, args.dryRun);
       continue;
     }
     const result = await run(model, args);

@@ -304,9 +304,14 @@ function checkCalibration(c: Checker, value: unknown): ModelCalibration {
   }
   if (k.sizeRange !== undefined) {
     const r = c.obj(k.sizeRange, 'calibration.sizeRange');
-    const innerThreshold = c.num(r.innerThreshold, 'calibration.sizeRange.innerThreshold', 0, 1);
+    const method = r.method === undefined ? 'thresholds' : c.oneOf(r.method, 'calibration.sizeRange.method', ['thresholds', 'probabilityMass'] as const);
     const outerThreshold = c.num(r.outerThreshold, 'calibration.sizeRange.outerThreshold', 0, 1);
-    out.sizeRange = { ...r, innerThreshold, outerThreshold };
+    out.sizeRange = { ...r, method, outerThreshold };
+    if (method === 'thresholds') out.sizeRange.innerThreshold = c.num(r.innerThreshold, 'calibration.sizeRange.innerThreshold', 0, 1);
+    else {
+      out.sizeRange.lowScale = c.num(r.lowScale, 'calibration.sizeRange.lowScale', 0, 1000);
+      out.sizeRange.highScale = c.num(r.highScale, 'calibration.sizeRange.highScale', 0, 1000);
+    }
     if (r.classScope !== undefined) out.sizeRange.classScope = c.oneOf(r.classScope, 'calibration.sizeRange.classScope', ['image', 'objects'] as const);
   }
   return out;

@@ -1,17 +1,23 @@
 // Size ranges: a [low, high] beside every instance's and every class's size, measured from the object's own
-// calibrated probabilities (issue 22). Definition (also in docs/measurements.md):
-//   low  = the object's pixels whose probability of its class is >= innerThreshold;
-//   high = the object's pixels plus every pixel connected to it (same connectivity as the instances, through such
-//          pixels) whose probability of the object's class is >= outerThreshold, as the pixel's most probable other
-//          class or as its own class before the clean-up removed it (keepLargestComponents, minimum size); pixels
-//          of another object of the same class never count. Each such pixel counts for one object only (the
-//          nearest, by breadth-first growth from all objects at once).
-// Per class (the class total's object is the whole image): low = the sum of its instances' low; high = its pixels
-// plus every pixel anywhere whose probability of the class is >= outerThreshold (as above, connected or not), so a
-// class the model barely shows still gets the area it hesitated over; with the manifest's classScope 'objects' the
-// sum of its instances' highs instead (chosen on validation where that holds the true size as often, narrower). The thresholds are the manifest's calibration.sizeRange,
-// chosen on the validation split so that the true size lies inside for 85-90 % of validation objects. A sure
-// object (probabilities near 1 inside, near 0 around) gets a narrow range; a hesitant outline a wide one.
+// calibrated probabilities (issue 22). Two definitions; the manifest's calibration.sizeRange says which, with the
+// parameters chosen on the model's validation split (docs/inference.md, "Calibration and size ranges"):
+// - 'thresholds': low = the object's pixels whose probability of its class is >= innerThreshold; high = the object's
+//   pixels plus its hesitant surroundings (below) counted as whole pixels.
+// - 'probabilityMass': low = n - lowScale x (sum over the object's pixels of 1 - p), the expected number of its
+//   pixels that are not its class, scaled; high = n + highScale x (sum over its hesitant surroundings of p), the
+//   expected number of its class's pixels it missed, scaled (low floored at 0, both rounded outwards to whole
+//   pixels). The scales are fitted because neighbouring pixels err together: the sums assume independent pixels
+//   and are too small by a factor that validation measures.
+// Hesitant surroundings of an object: every pixel connected to it (same connectivity as the instances, through
+// such pixels) whose probability of the object's class is >= outerThreshold, as the pixel's most probable other
+// class or as its own class before the clean-up removed it (keepLargestComponents, minimum size); pixels of another
+// object of the same class never count. Each such pixel counts for one object only (the nearest, by breadth-first
+// growth from all objects at once).
+// Per class (the class total's object is the whole image): low = the sum of its instances' lows; high = its pixels
+// plus (thresholds) every pixel anywhere whose probability of the class is >= outerThreshold, or (probabilityMass)
+// highScale x the sum of those pixels' probabilities, so a class the model barely shows still gets the area it
+// hesitated over; with the manifest's classScope 'objects' the sum of its instances' highs instead. A sure object
+// (probabilities near 1 inside, near 0 around) gets a narrow range; a hesitant outline a wide one.
 // Each unit's range is the size scaled by lowPx / pixelCount and highPx / pixelCount (the object's mean pixel size).
 import type { ClassRecord, InstanceRecord } from '../../../preload/formats';
 import type { Connectivity } from '../postprocess/components';
@@ -55,11 +61,33 @@ function offsets(connectivity: Connectivity, is3D: boolean): Array<[number, numb
   return out;
 }
 
-/** Low and high pixel counts per instance (index = id - 1). */
-export function sizeRangesPx(p: SizeRangeInput): { lowPx: number[]; highPx: number[]; grown: Uint32Array; classHighPx: number[] } {
+/** What one pass over the maps measures per instance (index = id - 1) and per class (index = label). */
+export interface RangePixels {
+  /** Threshold definition: pixels >= innerThreshold; the object and its hesitant surroundings. */
+  lowPx: number[];
+  highPx: number[];
+  /** Owner (instance id) of each pixel of the surroundings, 0 elsewhere. */
+  grown: Uint32Array;
+  /** Per class: its pixels plus every pixel anywhere whose probability of the class is >= outerThreshold. */
+  classHighPx: number[];
+  /** Pixels of each instance; of each class (its instances' pixels). */
+  sizePx: number[];
+  classPx: number[];
+  /** Probability-mass definition: sum of (1 - p) over the object's pixels; sum of p over its surroundings. */
+  doubtPx: number[];
+  grownMassPx: number[];
+  /** Per class: sum of the class's probability over the pixels outside it that reach outerThreshold. */
+  classMassPx: number[];
+}
+
+/** Low and high pixel counts per instance (index = id - 1), and the sums the probability-mass range needs. */
+export function sizeRangesPx(p: SizeRangeInput): RangePixels {
   const n = p.instanceClass.length;
   const lowPx = new Array<number>(n).fill(0);
   const highPx = new Array<number>(n).fill(0);
+  const doubtPx = new Array<number>(n).fill(0);
+  const grownMassPx = new Array<number>(n).fill(0);
+  const sizePx = new Array<number>(n).fill(0);
   const { width: W, height: H, depth: D } = p;
   const plane = W * H;
   const total = plane * D;
@@ -72,6 +100,8 @@ export function sizeRangesPx(p: SizeRangeInput): { lowPx: number[]; highPx: numb
     if (id === 0) continue;
     highPx[id - 1]!++;
     if (p.probability[i]! >= p.innerThreshold) lowPx[id - 1]!++;
+    doubtPx[id - 1]! += 1 - p.probability[i]!;
+    sizePx[id - 1]!++;
     queue[tail++] = i;
   }
   const nbs = offsets(p.connectivity, D > 1);
@@ -96,22 +126,61 @@ export function sizeRangesPx(p: SizeRangeInput): { lowPx: number[]; highPx: numb
       if (pc < p.outerThreshold) continue;
       grown[j] = id;
       highPx[id - 1]!++;
+      grownMassPx[id - 1]! += pc;
       queue[tail++] = j;
     }
   }
   // Class totals: every pixel outside the class's instances whose probability of the class reaches the threshold.
   const maxClass = p.classCount;
   const classHighPx = new Array<number>(maxClass + 1).fill(0);
+  const classMassPx = new Array<number>(maxClass + 1).fill(0);
+  const classPx = new Array<number>(maxClass + 1).fill(0);
   for (let i = 0; i < total; i++) {
     const id = p.instances[i]!;
     const own = id !== 0 ? p.instanceClass[id - 1]! : 0;
-    if (own !== 0) classHighPx[own]!++;
+    if (own !== 0) {
+      classHighPx[own]!++;
+      classPx[own]!++;
+    }
     const a = p.assignedLabels[i]!;
-    if (a !== 0 && a !== own && a <= maxClass && p.probability[i]! >= p.outerThreshold) classHighPx[a]!++;
+    if (a !== 0 && a !== own && a <= maxClass && p.probability[i]! >= p.outerThreshold) {
+      classHighPx[a]!++;
+      classMassPx[a]! += p.probability[i]!;
+    }
     const b = p.altLabels[i]!;
-    if (b !== 0 && b !== own && b !== a && b <= maxClass && p.altProbability[i]! >= p.outerThreshold) classHighPx[b]!++;
+    if (b !== 0 && b !== own && b !== a && b <= maxClass && p.altProbability[i]! >= p.outerThreshold) {
+      classHighPx[b]!++;
+      classMassPx[b]! += p.altProbability[i]!;
+    }
   }
-  return { lowPx, highPx, grown, classHighPx };
+  return { lowPx, highPx, grown, classHighPx, sizePx, classPx, doubtPx, grownMassPx, classMassPx };
+}
+
+/** The manifest's calibration.sizeRange as the engine uses it (manifest.ts validates it). */
+export interface SizeRangeParams {
+  /** Default 'thresholds' (manifests written before the probability-mass range). */
+  method?: 'thresholds' | 'probabilityMass';
+  /** thresholds only. */
+  innerThreshold?: number;
+  outerThreshold: number;
+  /** probabilityMass only: the factors on the object's doubt (low side) and its surroundings' mass (high side). */
+  lowScale?: number;
+  highScale?: number;
+  /** Where a class total's high counts hesitant pixels: anywhere in the image (default) or only around its objects. */
+  classScope?: 'image' | 'objects';
+}
+
+/** Pixel-count ranges per instance and per class under the manifest's definition (see the header). */
+export function rangesFromPixels(r: RangePixels, params: SizeRangeParams): { lowPx: number[]; highPx: number[]; classHighPx?: number[] } {
+  if ((params.method ?? 'thresholds') === 'thresholds') return params.classScope === 'objects' ? { lowPx: r.lowPx, highPx: r.highPx } : r;
+  const a = params.lowScale ?? 1;
+  const c = params.highScale ?? 1;
+  // Rounded outwards to whole pixels: pixelCountRange stays a count, and the range never narrows by rounding.
+  const lowPx = r.doubtPx.map((d, j) => Math.max(0, Math.floor(r.sizePx[j]! - a * d + 1e-9)));
+  const highPx = r.grownMassPx.map((m, j) => Math.ceil(r.sizePx[j]! + c * m - 1e-9));
+  if (params.classScope === 'objects') return { lowPx, highPx };
+  const classHighPx = r.classMassPx.map((m, k) => Math.ceil(r.classPx[k]! + c * m - 1e-9));
+  return { lowPx, highPx, classHighPx };
 }
 
 /** Size fields that get a `<field>Range` (the physical ones, or pixels when the image has no spacing). */
