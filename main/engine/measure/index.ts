@@ -29,13 +29,15 @@
 //   `fraction` = pixelCount / valid pixels, where valid means not nodata.
 // - Size ranges (segment with a model whose manifest has `calibration.sizeRange`; measure/ranges.ts):
 //   `pixelCountRange` and `volumeMlRange` / `areaMm2Range` / `areaM2Range` / `areaHaRange` (`areaPxRange`,
-//   `volumePxRange`) = [low, high] measured from the object's own calibrated probabilities: low = its pixels whose
-//   probability of its class is >= innerThreshold; high = its pixels plus the pixels connected to it whose
-//   probability of its class is >= outerThreshold (each counted for one object; pixels of another object of the
-//   class never). A class total's low is the sum of its instances' lows, its high counts such pixels anywhere in
-//   the image. Physical ranges = the size x lowPx / pixelCount and x highPx / pixelCount. The thresholds were chosen
-//   on the model's validation split so that the true size lies inside for 85-90 % of validation objects; the
-//   model card gives the coverage and width on the test split. An edit removes the edited object's and class's
+//   `volumePxRange`) = [low, high] measured from the object's own calibrated probabilities. With the shipped
+//   models' method 'probabilityMass': low = n - lowScale x sum(1 - p) over its n pixels, high = n + highScale x
+//   sum(p) over its hesitant surroundings (the pixels connected to it whose probability of its class is >=
+//   outerThreshold, each counted for one object; pixels of another object of the class never); with 'thresholds':
+//   low = its pixels with p >= innerThreshold, high = its pixels plus those surroundings. A class total's low is the
+//   sum of its instances' lows, its high counts such pixels anywhere in the image (or around its objects only).
+//   Physical ranges = the size x lowPx / pixelCount and x highPx / pixelCount. The method and its parameters were
+//   chosen on the model's validation split (docs/inference.md, "Calibration and size ranges"); the model card
+//   gives the coverage and width on the test split. An edit removes the edited object's and class's
 //   ranges (the model's probabilities no longer describe them).
 import type { ClassRecord, Geometry, InstanceRecord } from '../../../preload/formats';
 import type { ComponentStats, Connectivity } from '../postprocess/components';
