@@ -11,6 +11,8 @@ await Promise.all([
   build({ ...watchless, entryPoints: ['main/index.ts'], outfile: 'dist/main/index.cjs', external }),
   build({ ...watchless, entryPoints: ['main/engine/host/entry.ts'], outfile: 'dist/engine-host.cjs', external }),
   build({ ...watchless, entryPoints: ['main/cli/index.ts'], outfile: 'dist/cli.cjs', external }),
+  // GeoTIFF decode workers: the CLI and the engine host both find it beside themselves (io/geotiff-pool.ts).
+  build({ ...watchless, entryPoints: ['main/engine/io/geotiff-worker.ts'], outfile: 'dist/geotiff-worker.cjs', external }),
   // A sandboxed preload may require only 'electron': everything else is bundled in.
   build({ ...watchless, entryPoints: ['preload/index.ts'], outfile: 'dist/preload/index.cjs', external: ['electron'] }),
 ]);

@@ -15,6 +15,10 @@ if (!entry) {
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 // Inside the repo, so the engine finds the app root (package.json) and the shipped models from the bundle.
 const outfile = path.join(root, '.tmp', 'run', `${path.basename(entry).replace(/\.[cm]?tsx?$/, '')}.cjs`);
-await build({ ...nodeBundleOptions, entryPoints: [path.resolve(entry)], outfile, external: nodeExternals });
+await Promise.all([
+  build({ ...nodeBundleOptions, entryPoints: [path.resolve(entry)], outfile, external: nodeExternals }),
+  // The GeoTIFF decode pool looks for its worker beside the running bundle, as in dist/.
+  build({ ...nodeBundleOptions, entryPoints: [path.join(root, 'main/engine/io/geotiff-worker.ts')], outfile: path.join(path.dirname(outfile), 'geotiff-worker.cjs'), external: nodeExternals }),
+]);
 const run = spawnSync(process.execPath, ['--enable-source-maps', outfile, ...args], { stdio: 'inherit' });
 process.exit(run.status ?? 1);

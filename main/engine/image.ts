@@ -23,6 +23,8 @@ export interface Region {
   depth?: number;
   /** Channel indices to read (default: all). */
   channels?: number[];
+  /** Cancels the read: blocks not yet decoded are dropped and the read rejects with the signal's reason. */
+  signal?: AbortSignal;
 }
 
 /** Pixels of a region, channel-planar. */

@@ -1,6 +1,7 @@
 // Entry point of the engine host process (bundled to dist/engine-host.cjs): serves the real engine to the
 // Electron shell (utilityProcess) or to the test host and tests (child_process.fork).
 
+import { closeDecodePool } from '../io/geotiff-pool';
 import { createEngineService } from '../service';
 import { detectTransport, installCrashGuards, serveEngine } from './server';
 
@@ -10,8 +11,8 @@ if (!transport) {
   process.exit(2);
 }
 installCrashGuards(transport);
-// Without a parent the host has no purpose: exit rather than linger as an orphan.
-process.on('disconnect', () => process.exit(0));
+// Without a parent the host has no purpose: exit rather than linger as an orphan (decode threads ended first).
+process.on('disconnect', () => void closeDecodePool().finally(() => process.exit(0)));
 // The shell names the autosave folder (Electron: userData/autosave; the test host: a temporary folder).
 const autosaveDir = process.env.DELINEATE_AUTOSAVE_DIR;
 // The user's models folder ('models:add' copies into it; the registry reads it through the same variable).

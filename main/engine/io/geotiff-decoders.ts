@@ -3,15 +3,24 @@
 // (geotiff.js needs a browser canvas for it), and YCbCr JPEG through sharp/libjpeg-turbo, which does the colour
 // conversion and chroma upsampling the way GDAL's libjpeg does; LZW through our bounded decoder (geotiff-lzw.ts).
 // DEFLATE and LZW output is capped at the block's expected size (plus slack): a tile cannot inflate to gigabytes.
-import { inflate } from 'node:zlib';
+import { inflate, inflateSync } from 'node:zlib';
 import { promisify } from 'node:util';
-import sharp from 'sharp';
+import type sharpModule from 'sharp';
 import { BaseDecoder, addDecoder, getDecoder } from 'geotiff';
 import { decodeLzw } from './geotiff-lzw';
 import { MAX_BLOCK_BYTES } from './geotiff-scan';
 import { maxDecodedBytes } from './limits';
 
 const inflateAsync = promisify(inflate);
+
+/**
+ * Decode workers inflate on their own thread (they are the parallelism); the calling thread hands DEFLATE to zlib's
+ * pool instead. Set before the first decoder is made.
+ */
+let inflateOnThisThread = false;
+export function inflateOnCallingThread(): void {
+  inflateOnThisThread = true;
+}
 
 /** Parameters geotiff.js hands every decoder, plus what ours need (the IFD's photometric and sample count). */
 export interface BlockDecoderParams {
@@ -45,7 +54,8 @@ class NodeDeflateDecoder extends BaseDecoder {
   override async decodeBlock(buffer: ArrayBufferLike): Promise<ArrayBufferLike> {
     const limit = blockByteLimit(this.parameters as unknown as BlockDecoderParams);
     try {
-      return toArrayBuffer(await inflateAsync(new Uint8Array(buffer), { maxOutputLength: limit }));
+      const input = new Uint8Array(buffer);
+      return toArrayBuffer(inflateOnThisThread ? inflateSync(input, { maxOutputLength: limit }) : await inflateAsync(input, { maxOutputLength: limit }));
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') throw new Error(`DEFLATE block inflates to more than ${limit} bytes (corrupt)`);
       throw err;
@@ -68,8 +78,13 @@ function spliceJpegTables(tables: Uint8Array | undefined, block: Uint8Array): Ui
   return out;
 }
 
+let sharpLoaded: Promise<typeof sharpModule> | null = null;
+
 /** Raw pixels of an encoded image through sharp, forced to `channels` samples (alpha added or dropped as needed). */
 async function sharpRaw(data: Uint8Array, channels: number): Promise<ArrayBuffer> {
+  // Loaded on first use: a decode worker that only inflates never pays for libvips.
+  sharpLoaded ??= import('sharp').then((m) => m.default);
+  const sharp = await sharpLoaded;
   let img = sharp(data, { failOn: 'error', limitInputPixels: false });
   const { info } = await img.clone().raw().toBuffer({ resolveWithObject: true });
   if (info.channels !== channels) {

@@ -11,7 +11,9 @@ import { BYTES_PER_SAMPLE, InputError, allocPixels, type ImageSource, type Pixel
 import { crsFromGeoKeys } from '../geo/geokeys';
 import { lonLatBounds, resolveCrs } from '../geo/crs';
 import { gsdM } from '../measure/geodesy';
+import { BlockError, decodeBlockJob, type BlockJob, type Decoder } from './geotiff-block';
 import { blockDecoder, type BlockDecoderParams } from './geotiff-decoders';
+import { PoolStoppedError, decodePool, poolMinBlocks, type DecodePool } from './geotiff-pool';
 import { scanTiff, type TiffScan } from './geotiff-scan';
 import { pixelGeometry } from './raster-sharp';
 import { firstLine, resolveRegion } from './region';
@@ -20,6 +22,7 @@ import { firstLine, resolveRegion } from './region';
 export const MAX_READ_BYTES = 2 ** 32;
 /** Blocks decoded at once: enough to keep zlib's 4 pool threads and the disk busy. */
 const CONCURRENCY = 8;
+let nextReaderId = 1;
 
 const COMPRESSION_NAMES: Record<number, string> = {
   1: 'NONE',
@@ -52,6 +55,11 @@ function numbers(v: unknown): number[] | null {
   if (v === undefined || v === null) return null;
   if (Array.isArray(v) || ArrayBuffer.isView(v)) return Array.from(v as ArrayLike<number>, Number);
   return null;
+}
+
+/** A tag geotiff.js types as lazily loaded but that a TIFF stores inline (one SHORT), so it is already parsed. */
+function inlineValue(fd: ReturnType<GeoTIFFImage['getFileDirectory']>, name: 'Predictor'): unknown {
+  return fd.hasTag(name) ? (fd.getValue as (tag: string) => unknown).call(fd, name) : undefined;
 }
 
 function geoKeysOf(image: GeoTIFFImage): Record<string, unknown> | null {
@@ -113,6 +121,15 @@ interface Window {
   height: number;
 }
 
+/** One window read in progress: where the blocks go and who decodes them. */
+interface CopyContext {
+  win: Window;
+  out: PixelArray;
+  plane: number;
+  pool: DecodePool | null;
+  signal: AbortSignal | undefined;
+}
+
 /**
  * Reads windows of one IFD (full resolution, an overview or a mask) block by block. Layouts it does not handle
  * (odd bit depths, float16, big-endian with a predictor) go through geotiff.js's readRasters instead.
@@ -131,7 +148,10 @@ class BlockReader {
   private readonly compression: number;
   private offsets: number[] | null = null;
   private counts: number[] | null = null;
-  private decoder: Promise<{ decode(b: ArrayBufferLike): Promise<ArrayBufferLike> }> | null = null;
+  private params: Promise<BlockDecoderParams> | null = null;
+  private decoder: Promise<Decoder> | null = null;
+  /** Names this IFD's decoder parameters in the workers, which keep one decoder per key. */
+  private readonly decoderKey = `ifd-${nextReaderId++}`;
   /** Whether our fast path applies; else readRasters. */
   readonly fast: boolean;
 
@@ -163,7 +183,7 @@ class BlockReader {
       !ycbcrRaw &&
       ((this.dtype !== null && this.bits !== 16) || (this.bits === 16 && format !== 3) || (this.bits === 1 && this.samples === 1)) &&
       // Big-endian multi-byte samples with a predictor would need the predictor undone before the byte swap: rare, left to geotiff.js.
-      (this.littleEndian || this.bits <= 8 || !fd.hasTag('Predictor'));
+      (this.littleEndian || this.bits <= 8 || Number(inlineValue(fd, 'Predictor') ?? 1) === 1);
   }
 
   private async tables(): Promise<void> {
@@ -174,8 +194,9 @@ class BlockReader {
     this.counts = numbers(await fd.loadValue(tiled ? 'TileByteCounts' : 'StripByteCounts')) ?? [];
   }
 
-  private async getDecoder(): Promise<{ decode(b: ArrayBufferLike): Promise<ArrayBufferLike> }> {
-    this.decoder ??= (async () => {
+  /** What a decoder needs from the IFD (plain data: it is posted to the decode workers too). */
+  private decoderParams(): Promise<BlockDecoderParams> {
+    this.params ??= (async () => {
       const fd = this.image.getFileDirectory();
       const params: BlockDecoderParams = {
         tileWidth: this.blockW,
@@ -188,107 +209,75 @@ class BlockReader {
       };
       if (this.compression === 7 && fd.hasTag('JPEGTables')) params.JPEGTables = (await fd.loadValue('JPEGTables')) as Uint8Array;
       if (this.compression === 34887) params.LercParameters = numbers(await fd.loadValue('LercParameters')) ?? [];
-      return blockDecoder(this.compression, params);
+      return params;
     })();
+    return this.params;
+  }
+
+  private getDecoder(): Promise<Decoder> {
+    this.decoder ??= this.decoderParams().then((params) => blockDecoder(this.compression, params));
     return this.decoder;
   }
 
-  /** Decoded bytes of block `index` (uncompressed, predictor undone, native byte order). */
-  private async block(index: number, samplesInBlock: number, rows: number): Promise<Uint8Array> {
+  /** The block as stored, in its own ArrayBuffer (it may be handed to a worker), or null for a sparse block. */
+  private async rawBlock(index: number): Promise<ArrayBuffer | null> {
     await this.tables();
     const offset = this.offsets![index];
     const count = this.counts![index];
-    const bytesPer = this.bits === 1 ? 0 : BYTES_PER_SAMPLE[this.dtype!];
-    const rowBytes = this.bits === 1 ? Math.ceil((this.blockW * samplesInBlock) / 8) : this.blockW * samplesInBlock * bytesPer;
-    const need = rowBytes * rows;
     if (offset === undefined || count === undefined) throw new InputError(this.file, `block ${index} is missing from the offset table (corrupt)`);
-    if (count === 0 || offset === 0) {
-      // Sparse block (GDAL SPARSE_OK): nodata, or zero.
-      return new Uint8Array(need);
-    }
+    // Sparse block (GDAL SPARSE_OK): nodata, or zero.
+    if (count === 0 || offset === 0) return null;
     if (offset + count > this.fileSize) throw new InputError(this.file, `block ${index} runs past the end of the file (truncated)`);
-    const raw = Buffer.allocUnsafe(count);
-    const { bytesRead } = await this.fh.read(raw, 0, count, offset);
+    const raw = new ArrayBuffer(count);
+    const { bytesRead } = await this.fh.read(new Uint8Array(raw), 0, count, offset);
     if (bytesRead < count) throw new InputError(this.file, `block ${index} is truncated`);
+    return raw;
+  }
+
+  /** Decoded bytes of 1-bit block `index` (masks): rows padded to whole bytes. */
+  private async bitBlock(index: number, rows: number): Promise<Uint8Array> {
+    const need = Math.ceil(this.blockW / 8) * rows;
+    const raw = await this.rawBlock(index);
+    if (!raw) return new Uint8Array(need);
     let bytes: Uint8Array;
-    if (this.compression === 1) {
-      bytes = raw;
-    } else {
-      let decoded: ArrayBufferLike;
-      try {
-        const src = raw.buffer.slice(raw.byteOffset, raw.byteOffset + count);
-        decoded = await (await this.getDecoder()).decode(src);
-      } catch (err) {
-        throw new InputError(this.file, `corrupt or undecodable ${compressionName(this.compression)} block ${index} (${firstLine(err)})`);
-      }
-      bytes = new Uint8Array(decoded);
+    try {
+      bytes = this.compression === 1 ? new Uint8Array(raw) : new Uint8Array(await (await this.getDecoder()).decode(raw));
+    } catch (err) {
+      throw new InputError(this.file, `corrupt or undecodable ${compressionName(this.compression)} block ${index} (${firstLine(err)})`);
     }
-    if (bytes.length < need) {
-      // Strips may end early (last strip); anything shorter than the rows it must hold is corrupt.
-      throw new InputError(this.file, `block ${index} decodes to ${bytes.length} bytes, expected ${need} (corrupt)`);
-    }
-    if (!this.littleEndian && bytesPer > 1) {
-      const copy = Buffer.from(bytes.subarray(0, need));
-      if (bytesPer === 2) copy.swap16();
-      else if (bytesPer === 4) copy.swap32();
-      else copy.swap64();
-      bytes = copy;
-    }
+    if (bytes.length < need) throw new InputError(this.file, `block ${index} decodes to ${bytes.length} bytes, expected ${need} (corrupt)`);
     return bytes;
   }
 
-  /** Typed view of block bytes in the sample type (copied when the bytes are not aligned for it). */
-  private view(bytes: Uint8Array): PixelArray {
-    const dtype = this.dtype!;
-    const size = BYTES_PER_SAMPLE[dtype];
-    let b = bytes;
-    if (b.byteOffset % size !== 0) b = b.slice();
-    const n = Math.floor(b.byteLength / size);
-    const buf = b.buffer as ArrayBuffer;
-    switch (dtype) {
-      case 'uint8':
-        return b;
-      case 'int8':
-        return new Int8Array(buf, b.byteOffset, n);
-      case 'uint16':
-        return new Uint16Array(buf, b.byteOffset, n);
-      case 'int16':
-        return new Int16Array(buf, b.byteOffset, n);
-      case 'uint32':
-        return new Uint32Array(buf, b.byteOffset, n);
-      case 'int32':
-        return new Int32Array(buf, b.byteOffset, n);
-      case 'float32':
-        return new Float32Array(buf, b.byteOffset, n);
-      case 'float64':
-        return new Float64Array(buf, b.byteOffset, n);
-    }
-  }
-
   /** Fills `out` (channel-planar, win.width x win.height per channel) with the given samples of a window. */
-  async read(win: Window, samples: number[], out: PixelArray): Promise<void> {
+  async read(win: Window, samples: number[], out: PixelArray, signal?: AbortSignal): Promise<void> {
     if (!this.fast) return this.readSlow(win, samples, out);
     const plane = win.width * win.height;
     const bx0 = Math.floor(win.x / this.blockW);
     const bx1 = Math.floor((win.x + win.width - 1) / this.blockW);
     const by0 = Math.floor(win.y / this.blockH);
     const by1 = Math.floor((win.y + win.height - 1) / this.blockH);
-    const jobs: Array<() => Promise<void>> = [];
+    const blocks: Array<{ index: number; bx: number; by: number; spp: number; samples: number[]; outChannels: number[] }> = [];
     for (let by = by0; by <= by1; by++) {
       for (let bx = bx0; bx <= bx1; bx++) {
         if (this.planar === 2 && this.samples > 1) {
-          samples.forEach((s, ci) => jobs.push(() => this.copyBlock(s * this.across * this.down + by * this.across + bx, bx, by, 1, [0], [ci], win, out, plane)));
+          samples.forEach((s, ci) => blocks.push({ index: s * this.across * this.down + by * this.across + bx, bx, by, spp: 1, samples: [0], outChannels: [ci] }));
         } else {
-          jobs.push(() => this.copyBlock(by * this.across + bx, bx, by, this.samples, samples, samples.map((_, i) => i), win, out, plane));
+          blocks.push({ index: by * this.across + bx, bx, by, spp: this.samples, samples, outChannels: samples.map((_, i) => i) });
         }
       }
     }
-    await runLimited(jobs, CONCURRENCY);
+    // Uncompressed data and reads of a few blocks stay on this thread: posting them would cost more than it saves.
+    const pool = this.compression !== 1 && this.bits !== 1 && blocks.length >= poolMinBlocks() ? decodePool() : null;
+    const ctx: CopyContext = { win, out, plane, pool, signal };
+    const jobs = blocks.map((b) => () => this.copyBlock(b.index, b.bx, b.by, b.spp, b.samples, b.outChannels, ctx));
+    await runLimited(jobs, pool ? Math.max(CONCURRENCY, pool.threads * 4) : CONCURRENCY);
   }
 
-  private async copyBlock(index: number, bx: number, by: number, spp: number, samples: number[], outChannels: number[], win: Window, out: PixelArray, plane: number): Promise<void> {
+  private async copyBlock(index: number, bx: number, by: number, spp: number, samples: number[], outChannels: number[], ctx: CopyContext): Promise<void> {
+    const { win, out, plane, signal } = ctx;
+    signal?.throwIfAborted();
     const rowsInBlock = this.image.isTiled ? this.blockH : Math.min(this.blockH, this.height - by * this.blockH);
-    const bytes = await this.block(index, spp, rowsInBlock);
     const x0 = Math.max(win.x, bx * this.blockW);
     const x1 = Math.min(win.x + win.width, (bx + 1) * this.blockW, this.width);
     const y0 = Math.max(win.y, by * this.blockH);
@@ -296,6 +285,7 @@ class BlockReader {
     const cw = x1 - x0;
     if (cw <= 0 || y1 <= y0) return;
     if (this.bits === 1) {
+      const bytes = await this.bitBlock(index, rowsInBlock);
       // 1-bit masks: rows padded to whole bytes, most significant bit first; set = valid = 255 (GDAL's convention).
       const rowBytes = Math.ceil(this.blockW / 8);
       for (let y = y0; y < y1; y++) {
@@ -308,18 +298,57 @@ class BlockReader {
       }
       return;
     }
-    const src = this.view(bytes);
-    for (let y = y0; y < y1; y++) {
-      const rowStart = ((y - by * this.blockH) * this.blockW + (x0 - bx * this.blockW)) * spp;
-      const dstRow = (y - win.y) * win.width + (x0 - win.x);
-      for (let i = 0; i < samples.length; i++) {
-        const s = samples[i]!;
-        const dst = outChannels[i]! * plane + dstRow;
-        if (spp === 1) {
-          out.set(src.subarray(rowStart, rowStart + cw), dst);
+    const size = BYTES_PER_SAMPLE[this.dtype!];
+    const ch = y1 - y0;
+    const raw = await this.rawBlock(index);
+    let pixels: Uint8Array;
+    if (!raw) {
+      pixels = new Uint8Array(samples.length * cw * ch * size);
+    } else {
+      const job: BlockJob = {
+        compression: this.compression,
+        compressionName: compressionName(this.compression),
+        params: await this.decoderParams(),
+        index,
+        raw,
+        dtype: this.dtype!,
+        littleEndian: this.littleEndian,
+        spp,
+        blockW: this.blockW,
+        rows: rowsInBlock,
+        samples,
+        cropX: x0 - bx * this.blockW,
+        cropY: y0 - by * this.blockH,
+        cropW: cw,
+        cropH: ch,
+      };
+      try {
+        const local = async (): Promise<Uint8Array> => decodeBlockJob(job, this.compression === 1 ? null : await this.getDecoder());
+        if (ctx.pool) {
+          // The raw buffer moves to the worker; until a worker has answered once, a copy stays here in case it cannot start.
+          const retry = ctx.pool.proven ? null : new Uint8Array(raw).slice().buffer;
+          pixels = await ctx.pool.decode({ decoderKey: this.decoderKey, job }, signal).catch((err: unknown) => {
+            if (!(retry && err instanceof PoolStoppedError && err.workerNeverStarted)) throw err;
+            job.raw = retry;
+            return local();
+          });
         } else {
-          for (let k = 0, p = rowStart + s; k < cw; k++, p += spp) out[dst + k] = src[p]!;
+          pixels = await local();
         }
+      } catch (err) {
+        if (err instanceof BlockError) throw new InputError(this.file, err.message);
+        if (err instanceof PoolStoppedError) throw new InputError(this.file, `block ${index} was not decoded: ${err.message}`);
+        throw err;
+      }
+    }
+    // Band-sequential rectangle -> rows of the channel-planar window, as bytes (bit patterns kept exactly).
+    const outBytes = new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+    const rowBytes = cw * size;
+    for (let i = 0; i < samples.length; i++) {
+      const base = outChannels[i]! * plane;
+      for (let y = 0; y < ch; y++) {
+        const from = (i * ch + y) * rowBytes;
+        outBytes.set(pixels.subarray(from, from + rowBytes), (base + (y0 - win.y + y) * win.width + (x0 - win.x)) * size);
       }
     }
   }
@@ -538,17 +567,17 @@ async function build(file: string, main: OpenedTiff, sidecars: OpenedTiff[], clo
 
   async function read(region: Region = {}): Promise<PixelBlock> {
     const r = resolveRegion(region, width, height, 1, channels, file);
-    return readLevel(levels[0]!, { x: r.x, y: r.y, width: r.width, height: r.height }, r.channels);
+    return readLevel(levels[0]!, { x: r.x, y: r.y, width: r.width, height: r.height }, r.channels, region.signal);
   }
 
-  async function readLevel(level: Level, win: Window, samples: number[]): Promise<PixelBlock> {
+  async function readLevel(level: Level, win: Window, samples: number[], signal?: AbortSignal): Promise<PixelBlock> {
     const plane = win.width * win.height;
     const bytes = plane * samples.length * BYTES_PER_SAMPLE[dtype!];
     if (bytes > MAX_READ_BYTES) {
       throw new InputError(file, `a ${win.width}x${win.height} window of ${samples.length} band(s) needs ${(bytes / 2 ** 30).toFixed(1)} GiB: read it by windows or from an overview`);
     }
     const out = allocPixels(dtype!, plane * samples.length);
-    await level.reader.read(win, samples, out);
+    await level.reader.read(win, samples, out, signal);
     return { data: out, width: win.width, height: win.height, depth: 1, channels: samples.length, dtype: dtype! };
   }
 
@@ -575,7 +604,7 @@ async function build(file: string, main: OpenedTiff, sidecars: OpenedTiff[], clo
     const index = pickLevel(win, Math.max(1, targetWidth), Math.max(1, targetHeight));
     const level = levels[index]!;
     const lw = index === 0 ? win : levelWindow(level, win);
-    const block = await readLevel(level, lw, r.channels);
+    const block = await readLevel(level, lw, r.channels, region.signal);
     const reduced: ReducedBlock = { ...block, level: index, scaleX: r.width / lw.width, scaleY: r.height / lw.height };
     if (level.mask) {
       const mask = new Uint8Array(lw.width * lw.height);
