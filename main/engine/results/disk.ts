@@ -57,6 +57,13 @@ const SUM_FIELDS = ['areaM2', 'areaMm2', 'areaPx', 'volumeMl'] as const;
 
 const round = (v: number): number => Math.round(v * 1e6) / 1e6;
 
+/**
+ * Full-resolution pixels per pixel of the pyramid level a block came from: overview pixel i holds pixel i * step
+ * (io/cog.ts), and a block of w >= step pixels at that level has ceil(w / step) columns, so w / columns is in
+ * (step / 2, step].
+ */
+const levelStep = (scale: number): number => 2 ** Math.max(0, Math.ceil(Math.log2(scale) - 1e-9));
+
 interface Kept {
   id: string;
   dir: string;
@@ -288,8 +295,6 @@ export class DiskResultStore {
     const block = await src.readReduced({ x: x0, y: y0, width: w, height: h, channels: [band] }, outW, outH);
     const bw = block.width;
     const bh = block.height;
-    // The level's step: overview blocks of w >= levelStep pixels have ceil(w / levelStep) columns.
-    const levelStep = (scale: number): number => 2 ** Math.max(0, Math.ceil(Math.log2(scale) - 1e-9));
     const sx = levelStep(w / bw);
     const sy = levelStep(h / bh);
     const out = new Float64Array(outW * outH);
@@ -334,14 +339,16 @@ export class DiskResultStore {
     const { width: W, height: H } = r;
     const { outW, outH } = previewSize(W, H, maxSize);
     const block = await r.instances.readReduced({ x: 0, y: 0, width: W, height: H, channels: [0] }, outW, outH);
+    const sx = levelStep(W / block.width);
+    const sy = levelStep(H / block.height);
     const resolve = this.resolver(r);
     const instances = new Uint32Array(outW * outH);
     for (let oy = 0; oy < outH; oy++) {
       const row = Math.min(H - 1, Math.floor(((oy + 0.5) * H) / outH));
-      const by = Math.min(block.height - 1, Math.floor((row * block.height) / H));
+      const by = Math.min(block.height - 1, Math.floor(row / sy));
       for (let ox = 0; ox < outW; ox++) {
         const col = Math.min(W - 1, Math.floor(((ox + 0.5) * W) / outW));
-        const bx = Math.min(block.width - 1, Math.floor((col * block.width) / W));
+        const bx = Math.min(block.width - 1, Math.floor(col / sx));
         const v = block.data[by * block.width + bx]!;
         instances[oy * outW + ox] = resolve ? resolve(v) : v;
       }
@@ -361,13 +368,15 @@ export class DiskResultStore {
     const { width: W, height: H } = r;
     const { outW, outH } = previewSize(W, H, request.maxSize);
     const block = await r.probabilities.readReduced({ x: 0, y: 0, width: W, height: H, channels: [k] }, outW, outH);
+    const sx = levelStep(W / block.width);
+    const sy = levelStep(H / block.height);
     const values = new Uint8Array(outW * outH);
     for (let oy = 0; oy < outH; oy++) {
       const row = Math.min(H - 1, Math.floor(((oy + 0.5) * H) / outH));
-      const by = Math.min(block.height - 1, Math.floor((row * block.height) / H));
+      const by = Math.min(block.height - 1, Math.floor(row / sy));
       for (let ox = 0; ox < outW; ox++) {
         const col = Math.min(W - 1, Math.floor(((ox + 0.5) * W) / outW));
-        values[oy * outW + ox] = block.data[by * block.width + Math.min(block.width - 1, Math.floor((col * block.width) / W))]!;
+        values[oy * outW + ox] = block.data[by * block.width + Math.min(block.width - 1, Math.floor(col / sx))]!;
       }
     }
     return { resultId: r.id, classId: request.classId, z: request.z, revision: r.revision, width: outW, height: outH, scaleX: W / outW, scaleY: H / outH, values, edited: new Uint8Array(outW * outH) };
