@@ -298,7 +298,12 @@ describe.skipIf(!hasSkimage)('measure --labels-are instances, streamed, against 
     const rawLabels = path.join(c.dir, 'labels.u16');
     const rawImage = path.join(c.dir, 'image.i16');
     writeFileSync(rawLabels, values);
-    writeFileSync(rawImage, (await (await openGeoTiff(c.image)).read()).data as Int16Array);
+    const imageSrc = await openGeoTiff(c.image);
+    try {
+      writeFileSync(rawImage, (await imageSrc.read()).data as Int16Array);
+    } finally {
+      await imageSrc.close();
+    }
     // Perimeter: marching squares at 0.5 on the padded mask, diagonal pixels joined (fully_connected="high"),
     // the outline definition of measure/index.ts; skimage's own `perimeter` is a different estimator.
     const script = [
