@@ -25,6 +25,7 @@ import { contextChannels, contextStacker } from './inference/context';
 import { classChannels, labelArrayFor, probabilitiesToLabels, type LabelArray } from './postprocess/labels';
 import { boundaryFromDistance, type InstanceSplitMethod } from './postprocess/instances';
 import { bytesToUnit, measureStreaming } from './postprocess/streaming';
+import { measureStreamingSplit } from './postprocess/streaming-split';
 import { openGeoTiff } from './io/geotiff';
 import { TiffWriter, writeTiff } from './io/tiff-writer';
 import { writeFileAtomic } from './io/atomic';
@@ -313,6 +314,9 @@ export async function segmentWindowed(
   const files: string[] = [];
   const writers: TiffWriter[] = [];
   const scratch = path.join(outDir, '.chosen-probability.tif');
+  const boundaryScratch = path.join(outDir, '.boundary.tif');
+  // Above the in-memory limit the boundary split streams too (component by component, the same objects).
+  const splitStreamed = split !== null && !withInstances;
   const { labels: labelProbe, nodataLabel } = labelArrayFor(K, 0);
   const labelDtype = labelProbe instanceof Uint16Array ? 'uint16' : 'uint8';
   const classNames = m.classes.map((c, i) => `${i + 1}=${c.name}`).join(';');
@@ -353,6 +357,9 @@ export async function segmentWindowed(
     // Above the instance limit: the chosen class's probability x 255 for the streaming pass, removed afterwards.
     const chosenWriter = full ? null : await TiffWriter.open(scratch, { width: W, height: H, channels: 1, dtype: 'uint8', geometry }, { tileSize: writerTile });
     if (chosenWriter) writers.push(chosenWriter);
+    // The boundary head x 255 for the streamed split (the whole-map stage keeps the same bytes in memory).
+    const boundaryWriter = splitStreamed ? await TiffWriter.open(boundaryScratch, { width: W, height: H, channels: 1, dtype: 'uint8', geometry }, { tileSize: writerTile }) : null;
+    if (boundaryWriter) writers.push(boundaryWriter);
 
     const cache = supply ? null : windowTileCache(tilesPerWindow);
     const inference: WindowInference = {
@@ -397,6 +404,12 @@ export async function segmentWindowed(
         await chosenWriter.writeWindow(win.x, win.y, win.w, win.h, chosen);
       }
       if (probWriter) await probWriter.writeWindow(win.x, win.y, win.w, win.h, planes.probBytes ?? new Uint8Array(K * corePx));
+      if (boundaryWriter) {
+        const bytes = new Uint8Array(corePx);
+        const b = planes.boundary;
+        if (b) for (let i = 0; i < corePx; i++) bytes[i] = Math.round(Math.min(1, Math.max(0, b[i]!)) * 255);
+        await boundaryWriter.writeWindow(win.x, win.y, win.w, win.h, bytes);
+      }
 
       if (full) {
         for (let y = 0; y < win.h; y++) {
@@ -431,7 +444,7 @@ export async function segmentWindowed(
     onProgress({ stage: 'writing', done: 0, total: 1 });
     for (const w of writers) {
       await w.close();
-      if (w !== chosenWriter) files.push(w.target);
+      if (w !== chosenWriter && w !== boundaryWriter) files.push(w.target);
     }
     writers.length = 0;
 
@@ -470,27 +483,36 @@ export async function segmentWindowed(
       const labelSrc = await openGeoTiff(path.join(outDir, 'labels.tif'));
       const chosenSrc = await openGeoTiff(scratch);
       const instancesPath = path.join(outDir, 'instances.tif');
+      const boundarySrc = splitStreamed ? await openGeoTiff(boundaryScratch) : null;
       try {
-        const streamed = await measureStreaming({
-          labels: labelSrc,
+        const common = {
           nodataLabel,
           intensity: src,
           probability: chosenSrc,
           connectivity: options.connectivity ?? 8,
           geometry,
-          classes: m.classes,
           instancesPath,
           ...(minPx > 1 ? { minPixels: minPx } : {}),
           ...(signal ? { signal } : {}),
-        });
-        instances = streamed.instances;
-        classes = streamed.classes;
-        instanceSplit = 'components';
+        };
+        if (boundarySrc) {
+          const streamed = await measureStreamingSplit({ ...common, labels: labelSrc, boundary: boundarySrc, classes: m.classes });
+          instances = streamed.instances;
+          classes = streamed.classes;
+          instanceSplit = 'boundary-watershed';
+        } else {
+          const streamed = await measureStreaming({ ...common, labels: labelSrc, classes: m.classes });
+          instances = streamed.instances;
+          classes = streamed.classes;
+          instanceSplit = 'components';
+        }
         files.push(instancesPath);
       } finally {
         await labelSrc.close();
         await chosenSrc.close();
+        await boundarySrc?.close();
         await fs.rm(scratch, { force: true });
+        await fs.rm(boundaryScratch, { force: true });
       }
     }
 
@@ -507,7 +529,7 @@ export async function segmentWindowed(
         ...(!full
           ? {
               instances: needsWholeMap
-                ? `streamed: ${W}x${H} is above the ${options.instanceMaxPx ?? INSTANCE_MAX_PX} px in-memory limit${split ? '; the boundary split needs the whole map, so instances are connected components' : ''}`
+                ? `streamed: ${W}x${H} is above the ${options.instanceMaxPx ?? INSTANCE_MAX_PX} px in-memory limit${split ? '; boundary split component by component (the same objects as on the whole map)' : ''}${prep.postprocess?.regularize ? '; the footprint regularisation needs the whole map, so outlines are the model\'s pixels' : ''}`
                 : 'streamed: components and measurements strip by strip from labels.tif',
             }
           : {}),
@@ -534,6 +556,7 @@ export async function segmentWindowed(
     for (const w of writers) await w.abort().catch(() => undefined);
     for (const f of files) await fs.rm(f, { force: true });
     await fs.rm(scratch, { force: true });
+    await fs.rm(boundaryScratch, { force: true });
     await fs.rm(path.join(outDir, 'instances.tif'), { force: true });
     if (madeDir) await fs.rmdir(outDir).catch(() => undefined);
     throw err;
