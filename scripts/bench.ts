@@ -57,6 +57,10 @@ const BENCHES: Record<string, { about: string; run: (args: string[]) => Promise<
     about: 'a generated 20000x20000 RGB GeoTIFF at 4.8 m (--size N) segmented through the engine host as the app runs it (windowed, result kept on disk; --model small|landcover-deepglobe|<folder>, default a 1x1 convolution with landcover-deepglobe\'s inputs and outputs), then three full-resolution result tiles; last line: peak RSS of engine host + this process (target <= 1.5 GB, the same +-20% at 40000 as at 10000); --cancel: cancel time and what is left (needs npm run build)',
     run: (args) => runScript('scripts/bench-app-large.ts', args),
   },
+  'landcover-8192': {
+    about: '`delineate segment` of an 8192x8192 RGB GeoTIFF at 4.8 m (a mosaic of ../shared/data/landcover-deepglobe photos, else generated) with the shipped landcover-deepglobe model, flips on, vs onnxruntime alone running the same tiles and flips; last line: time ratio (target <= 1.3), peak RSS (target <= 1.5 GB), instances. Args: [--size N] [--raster file.tif] [--threads N] [--keep]; needs npm run build',
+    run: (args) => runScript('scripts/bench-landcover.ts', args),
+  },
   measure: {
     about:
       'components + measurements of a 20000x20000 label raster with 100000 objects, streamed from a GeoTIFF on disk (time, peak RSS), beside scikit-image; then `measure --zones` (400 parcels) and `--labels-are instances` (60000 ids) on 20000x20000, and a 1024x1024x600 .nii.gz label volume (time, peak RSS each; `-- measure --case zones|instances|volume` for one)',

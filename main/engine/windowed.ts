@@ -5,10 +5,13 @@
 // TiffWriters. Peak memory depends on the window, not the raster. Shards (shards.ts) run the same windows on other
 // machines, and their merge feeds the stored window results through this same file (`supply`).
 //
-// Instances: rasters up to INSTANCE_MAX_PX keep a label map in memory and go through the same whole-map components
-// and measurements as the in-memory path; larger ones stream components and measurements over the written labels.tif
-// strip by strip (postprocess/streaming.ts: same records, bounded memory), with the chosen class's probability kept
-// in a scratch uint8 raster for meanProbability. The boundary-head split needs the whole map, so they get components.
+// Instances stream: components and measurements run over the written labels.tif strip by strip
+// (postprocess/streaming.ts: the in-memory path's records, bounded memory), with the chosen class's probability kept
+// in a scratch uint8 raster for meanProbability; a model's boundary head is kept the same way and the split runs
+// component by component (postprocess/streaming-split.ts: the whole-map split's objects). Models with a boundary
+// head or footprint regularisation keep a whole-map stage up to INSTANCE_MAX_PX (~10 B/px): the regularisation
+// needs the whole map, so above that limit their outlines are the model's pixels (the record says so).
+// Tiles that several windows need run once (windowTileCache), and instances.json is written piece by piece.
 // No partial output: writers write temporary files, renamed only after every window succeeded; any error or cancel
 // removes them (and anything already written in this run).
 import { promises as fs } from 'node:fs';
@@ -39,7 +42,7 @@ import type { PostprocessInput } from './pipeline';
 
 /** 2D rasters above this many pixels run window by window (4096 x 4096: about 1 GB of float planes in memory). */
 export const WINDOWED_MIN_PX = 4096 * 4096;
-/** Windowed rasters up to this many pixels still get per-instance records (the whole-map stage holds ~10 B/px). */
+/** Up to this many pixels, models with a boundary head or regularisation get the whole-map instance stage. */
 export const INSTANCE_MAX_PX = 8192 * 8192;
 /** Core window edge (a multiple of the output's 256 px tiles). */
 export const WINDOW_PX = 2048;
@@ -289,8 +292,8 @@ export async function segmentWindowed(
   const totalTiles = tilesOf.reduce((a, b) => a + b, 0);
   // Widest context a window read around its core (for the record).
   const ctx: [number, number] = [0, 0];
-  // The whole-map instance stage only where streaming cannot give the same objects: the boundary split and the
-  // footprint regularisation work on the whole map. Everything else streams (same records, bounded memory).
+  // The whole-map instance stage only for models with a boundary split or footprint regularisation (the latter
+  // needs the whole map); everything else streams (same records, bounded memory).
   const needsWholeMap = split !== null || Boolean(prep.postprocess?.regularize);
   const withInstances = needsWholeMap && W * H <= (options.instanceMaxPx ?? INSTANCE_MAX_PX);
 
