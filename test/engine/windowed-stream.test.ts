@@ -10,6 +10,7 @@ import { writeTiff } from '../../main/engine/io/tiff-writer';
 import { createOrtRuntime, type ModelRuntime } from '../../main/engine/inference/runtime';
 import { planGlobalGrid } from '../../main/engine/inference/region';
 import { windowTileCache } from '../../main/engine/windowed';
+import { addFlipped, flipTensor } from '../../main/engine/inference/tiling';
 import type { Geometry, InstancesDocument } from '../../preload/formats';
 import { brightManifest, tempDir, writeModelFolder } from '../fixtures/models';
 
@@ -103,5 +104,22 @@ describe('tiles shared by windows', () => {
     small.offer(2, out);
     expect(small.get(1)).toBeDefined();
     expect(small.get(2)).toBeUndefined();
+  });
+});
+
+describe('addFlipped', () => {
+  it('adds the mirrored tensor exactly as flipTensor + add does', () => {
+    const planes = 3;
+    const th = 5;
+    const tw = 7;
+    const data = Float32Array.from({ length: planes * th * tw }, (_, i) => Math.sin(i) * 0.37);
+    for (const axis of ['x', 'y', 'xy'] as const) {
+      const base = Float32Array.from({ length: data.length }, (_, i) => Math.cos(i) * 0.11);
+      const expected = base.slice();
+      const back = flipTensor(data, planes, th, tw, axis);
+      for (let i = 0; i < expected.length; i++) expected[i]! += back[i]!;
+      addFlipped(base, data, planes, th, tw, axis);
+      expect(Array.from(base)).toEqual(Array.from(expected));
+    }
   });
 });
