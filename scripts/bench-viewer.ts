@@ -6,7 +6,12 @@
 //  2. the same tiles drawn by canvas 2D and by WebGL2 (textures uploaded once, gl.finish + one readPixels), the
 //     measurement behind renderer/viewer/tiles.ts choosing canvas 2D.
 //  3. time from clicking Run to the first overlay drawn, on a 512x512 image.
+//  4. panning a 40000x40000 result at 1:1 (a windowed run kept on disk; one band, image content in a 4096² square and
+//     nodata around it so the run stays short; the same 1x1-convolution model):
+//     the overlay is drawn from full-resolution result tiles (renderer/viewer/overlayTiles.ts). The last line names
+//     its median frame. --large-size N changes the raster, --no-large leaves the case out.
 //   npm run bench -- viewer [--size 10000] [--frames 150] [--no-overlay] [--overlay-timeout 600] [--no-ovr] [--keep]
+//                           [--large-size 40000] [--large-timeout 3600] [--no-large]
 // Runs under tsx (the test host bundles its browser bridge from its own folder, which a bundled copy would lose).
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -16,6 +21,7 @@ import type { Page } from 'playwright-core';
 import { TiffWriter } from '../main/engine/io/tiff-writer';
 import { ENGINE_HOST, RENDERER_DIR, startTestHost } from '../test/host/server';
 import { brightManifest, writeModelFolder } from '../test/fixtures/models';
+import { contentArea, objectCorner, writeLargeRaster } from '../test/fixtures/large-raster';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -29,6 +35,9 @@ const OVERLAY_TIMEOUT_S = Number(arg('overlay-timeout', '600'));
 const KEEP = process.argv.includes('--keep');
 /** Leave overviews out: coarser tiles are then built by the engine from finer ones. */
 const NO_OVR = process.argv.includes('--no-ovr');
+const LARGE = !process.argv.includes('--no-large');
+const LARGE_SIZE = Number(arg('large-size', '40000'));
+const LARGE_TIMEOUT_S = Number(arg('large-timeout', '3600'));
 const CHROMIUM = '/usr/bin/chromium';
 const VIEWPORT = { width: 1400, height: 860 };
 /** Screenshots of the view after each pan run, beside the e2e tests' (look at them). */
@@ -217,6 +226,46 @@ function rendererShootout(page: Page, frames: number): Promise<{ canvas2d: numbe
   }, frames);
 }
 
+/** Case 4: a windowed result of LARGE_SIZE² panned at 1:1 with its overlay drawn from result tiles. */
+async function largeResult(page: Page, host: Awaited<ReturnType<typeof startTestHost>>, dir: string): Promise<void> {
+  const file = join(dir, 'large.tif');
+  let t = performance.now();
+  const ovr = await writeLargeRaster(file, LARGE_SIZE);
+  const area = contentArea(LARGE_SIZE);
+  console.log(`large raster: ${LARGE_SIZE}x${LARGE_SIZE}x1 uint8 (content ${area.size}² at ${area.x0}, nodata elsewhere)${ovr ? ' with overviews' : ''} written in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+  await open(page, host, file, `${LARGE_SIZE} × ${LARGE_SIZE}`);
+  t = performance.now();
+  await page.getByTestId('run-button').click();
+  const done = await page.waitForFunction(
+    () => {
+      const s = window.__delineateState!();
+      if (s.error) return { error: s.error, count: 0 };
+      return s.result?.windowed && s.resultSlice?.resultId === s.result.resultId ? { error: null, count: s.result.windowed.instanceCount } : false;
+    },
+    undefined,
+    { polling: 1000, timeout: LARGE_TIMEOUT_S * 1000 },
+  );
+  const outcome = (await done.jsonValue()) as { error: string | null; count: number };
+  if (outcome.error) throw new Error(`large run failed: ${outcome.error}`);
+  console.log(`large result: windowed, ${outcome.count} objects, run in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+  const corner = objectCorner(contentArea(LARGE_SIZE));
+  await page.evaluate(([x, y]) => window.__delineateViewer!.centreOn!(x!, y!, 1), [corner.x, corner.y]);
+  await page.waitForFunction(() => {
+    const o = window.__delineateViewer!.overlayTileStats!;
+    return o.level === 0 && o.drawn > 0 && o.inFlight === 0;
+  }, undefined, { polling: 100, timeout: 120_000 });
+  await pan(page, 30, 24);
+  const r = await pan(page, FRAMES, 24);
+  const o = await page.evaluate(() => {
+    const t = window.__delineateViewer!.overlayTileStats!;
+    return { level: t.level, drawn: t.drawn, requested: t.requested.length, received: t.received, painted: t.painted };
+  });
+  const s = stats(r.frames);
+  await page.screenshot({ path: join(RESULTS, 'bench-viewer-large-100.png') });
+  console.log(`  overlay tiles: level ${o.level ?? '-'}, ${o.drawn} drawn in the last frame, ${o.requested} asked, ${o.received} arrived, ${o.painted} painted; image tiles ${fmt(r.meanDrawn)}/frame`);
+  console.log(`viewer-large: pan ${LARGE_SIZE}x${LARGE_SIZE} result at 1:1 with overlay tiles: median frame ${fmt(s.median)} ms (p95 ${fmt(s.p95)} ms, max ${fmt(s.max)} ms, ${FRAMES} frames; target < 16 ms)`);
+}
+
 async function main(): Promise<void> {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing`);
   if (!existsSync(join(RENDERER_DIR, 'index.html')) || !existsSync(ENGINE_HOST)) throw new Error('dist/ is not built (npm run build)');
@@ -284,7 +333,11 @@ async function main(): Promise<void> {
           const s = window.__delineateState!();
           return s.result !== null && s.resultSlice !== null && s.resultSlice.resultId === s.result.resultId;
         }, undefined, { polling: 500, timeout: OVERLAY_TIMEOUT_S * 1000 });
-        const n = await page.evaluate(() => window.__delineateState!().result!.document.instances.length);
+        // A windowed result (kept on disk) lists no instances in its document: its count comes with it.
+        const n = await page.evaluate(() => {
+          const r = window.__delineateState!().result!;
+          return r.windowed?.instanceCount ?? r.document.instances.length;
+        });
         overlay = `${n} instances, run in ${((performance.now() - t) / 1000).toFixed(1)} s`;
       } catch {
         await page.getByTestId('cancel-button').click().catch(() => undefined);
@@ -310,6 +363,7 @@ async function main(): Promise<void> {
     console.log(`pan ${FRAMES} frames, ${VIEWPORT.width}x${VIEWPORT.height} CSS px, draw + 1-px read-back:\n${rows.join('\n')}  (target: median < 16 ms)`);
     const shoot = await rendererShootout(page, 60);
     console.log(`same ${shoot.tiles} tiles of 512 px per frame: canvas 2D median ${fmt(shoot.canvas2d)} ms, WebGL2 ${shoot.webgl2 === null ? 'unavailable' : `median ${fmt(shoot.webgl2)} ms`} (${shoot.webglRenderer})`);
+    if (LARGE) await largeResult(page, host, dir);
     if (KEEP) console.log(`kept: ${dir}`);
   } finally {
     await browser.close();
