@@ -2,7 +2,7 @@
 // Each entry measures one path that has a performance target; add new ones to BENCHES.
 import { spawnSync } from 'node:child_process';
 import { benchDicom } from './bench-dicom';
-import { benchGeotiff } from './bench-geotiff';
+import { benchGeotiff, parseBenchGeotiffArgs } from './bench-geotiff';
 
 /** Runs a script-style benchmark in its own process (it holds large rasters; a fresh heap keeps RSS honest). */
 function runScript(script: string, args: string[]): Promise<void> {
@@ -17,8 +17,11 @@ const BENCHES: Record<string, { about: string; run: (args: string[]) => Promise<
     run: (args) => benchDicom(args[0] !== undefined ? Number(args[0]) : undefined),
   },
   geotiff: {
-    about: 'full read of a generated 10000x10000x3 DEFLATE COG (default size 10000), beside gdal_translate -of ENVI',
-    run: (args) => benchGeotiff(args[0] !== undefined ? Number(args[0]) : undefined),
+    about: 'full read of a generated 10000x10000x3 DEFLATE COG (default size 10000) with the decode pool, beside gdal_translate -of ENVI with GDAL_NUM_THREADS=ALL_CPUS; last line: time ratio (target <= 1.0). Args: [size] [--repeats N] [--single]',
+    run: (args) => {
+      const { size, ...options } = parseBenchGeotiffArgs(args);
+      return benchGeotiff(size, options);
+    },
   },
   inference: {
     about: 'segment a generated 8192x8192 RGB GeoTIFF with a ~1.56M-parameter U-Net (time, session.run share, tiles/s, Mpx/s, RSS), then peak RSS on 20000x20000 with a pixel model',
