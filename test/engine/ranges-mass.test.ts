@@ -2,11 +2,15 @@
 // the width follows the image (a sharp and a blurred probability map of the same disc), the true size of a
 // generated case falls inside, the fit's objects give the ranges the app gives, and the choice is the narrowest
 // that reaches the coverage target.
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
+import * as path from 'node:path';
 import { validateManifest } from '../../main/engine/inference/manifest';
+import { openImage } from '../../main/engine/io';
+import { writePng } from '../../main/engine/io/png';
+import { segmentImage } from '../../main/engine/pipeline';
 import { rangesFromPixels, sizeRangesPx, type RangePixels, type SizeRangeInput, type SizeRangeParams } from '../../main/engine/measure/ranges';
 import { chooseRange, figuresOf, isRangeCase, OUTER_GRID, rangeFigures, rangeOf, type RangeObject } from '../../scripts/range-fit';
-import { brightManifest } from '../fixtures/models';
+import { brightManifest, tempDir, writeModelFolder } from '../fixtures/models';
 
 /**
  * A disc of radius R (pixels) at the centre of a W x W plane, seen through a probability map that falls from 1 to 0
@@ -197,5 +201,53 @@ describe('range fit (scripts/range-fit.ts)', () => {
     expect(isRangeCase(0, 700, 65536, 0.01)).toBe(true);
     expect(isRangeCase(3, 0, 65536, 0)).toBe(true);
     expect(isRangeCase(0, 0, 65536, 0)).toBe(false);
+  });
+});
+
+describe('a run with a probability-mass manifest', () => {
+  const t = tempDir();
+  afterAll(() => t.cleanup());
+
+  it('a sharp square gets a narrow range and the same square with a hesitant edge a wide one, both around its size', async () => {
+    // BRIGHT_MODEL: p(bright) = sigmoid(20 v / 255 - 10): 220 -> 0.999, 135 -> 0.64, 120 -> 0.36, 0 -> 0.00005.
+    const W = 40;
+    const H = 32;
+    const sharp = new Uint8Array(W * H);
+    const blurry = new Uint8Array(W * H);
+    for (let y = 8; y <= 21; y++) {
+      for (let x = 8; x <= 21; x++) {
+        const ring = x === 8 || x === 21 || y === 8 || y === 21;
+        const edge = x === 9 || x === 20 || y === 9 || y === 20;
+        if (!ring) sharp[y * W + x] = 220;
+        blurry[y * W + x] = ring ? 120 : edge ? 135 : 220;
+      }
+    }
+    const files = { sharp: path.join(t.dir, 'sharp.png'), blurry: path.join(t.dir, 'blurry.png') };
+    await writePng(files.sharp, sharp, W, H, 1);
+    await writePng(files.blurry, blurry, W, H, 1);
+    const modelDir = writeModelFolder(path.join(t.dir, 'models'), {
+      ...brightManifest('mass'),
+      calibration: { temperature: 1, fittedOn: 'validation', sizeRange: { method: 'probabilityMass', lowScale: 2, highScale: 3, outerThreshold: 0.2 } },
+    });
+    const widths: number[] = [];
+    for (const file of [files.sharp, files.blurry]) {
+      const src = await openImage(file);
+      try {
+        const doc = (await segmentImage(src, { model: modelDir, device: 'cpu' }, () => undefined)).document;
+        expect(doc.instances).toHaveLength(1);
+        const rec = doc.instances[0]!;
+        expect(rec.pixelCount).toBe(144);
+        const [low, high] = rec.areaPxRange as [number, number];
+        expect(low).toBeLessThanOrEqual(144);
+        expect(high).toBeGreaterThanOrEqual(144);
+        expect(doc.classes[0]!.areaPxRange).toBeDefined();
+        widths.push(high - low);
+      } finally {
+        await src.close();
+      }
+    }
+    // Sharp: almost no doubt inside, nothing hesitant around. Blurry: 44 edge pixels at 0.64 and a ring of 52 at 0.36.
+    expect(widths[0]!).toBeLessThanOrEqual(2);
+    expect(widths[1]!).toBeGreaterThan(50);
   });
 });
