@@ -90,6 +90,8 @@ export interface SliceBitmap {
   /** RGBA, width*height*4 bytes. */
   rgba: Uint8Array;
   window: { center: number; width: number };
+  /** One window per shown band when the default per-band stretch was used (`window` is then the first band's). */
+  bandWindows?: Array<{ center: number; width: number }>;
   /** The plane shown (absent: axial). */
   axis?: SliceAxis;
   /** Full-resolution pixels of the plane: [columns, rows] (axial: [width, height]; coronal: [width, depth]; sagittal: [height, depth]). */
@@ -120,6 +122,32 @@ export interface ImageWindows {
   rangeHigh: number;
   /** 'HU' for CT; absent for signal units. */
   valueUnit?: string;
+  /** 16-bit, 32-bit and float 2D rasters: per-band statistics and the per-band stretch shown by default. */
+  bandStats?: BandStatsSummary;
+}
+
+/** Statistics of one band (nodata, NaN and masked pixels left out), for the display panel. */
+export interface BandStatsInfo {
+  /** 0-based band index. */
+  band: number;
+  validCount: number;
+  min: number;
+  max: number;
+  mean: number;
+  stdDev: number;
+  /** Values at the stretch's low and high percentiles (BandStatsSummary.lowPct / highPct). */
+  low: number;
+  high: number;
+}
+
+/** Band statistics from the smallest adequate overview, and the percentiles of the default per-band stretch. */
+export interface BandStatsSummary {
+  bands: BandStatsInfo[];
+  /** Pixels of the level the statistics were computed on (an overview, or full resolution). */
+  levelWidth: number;
+  levelHeight: number;
+  lowPct: number;
+  highPct: number;
 }
 
 /**
@@ -208,6 +236,8 @@ export interface TileRequest {
   z: number;
   /** Display window; pass the preview's (SliceBitmap.window) so tiles match it. Default: as for 'image:slice'. */
   window?: { center: number; width: number };
+  /** One window per shown band (the preview's SliceBitmap.bandWindows); takes precedence over `window`. */
+  bandWindows?: Array<{ center: number; width: number }>;
   /** Bands shown as R,G,B (0-based), as for 'image:slice'. */
   bands?: number[];
 }

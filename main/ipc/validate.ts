@@ -121,6 +121,7 @@ const tileRequest: Guard<TileRequest> = object(
   },
   {
     window: object({ center: num(), width: num({ min: 0 }) }),
+    bandWindows: arrayOf(object({ center: num(), width: num({ min: 0 }) }), { min: 1, max: 3 }),
     bands: arrayOf(num({ min: 0, max: 65535, integer: true }), { min: 1, max: 3 }),
   },
 );

@@ -1,6 +1,7 @@
 // Display controls: the views of a volume (single, or axial/coronal/sagittal with the crosshair tool),
 // window/level (numbers, presets by modality with the active one shown, Auto), the pixel size of an image without
-// geometry (so areas read in mm² or m²), and band selection for multiband rasters (grey, or an RGB composite).
+// geometry (so areas read in mm² or m²), band selection for multiband rasters (grey, or an RGB composite), and the
+// per-band statistics and stretch of 16-bit and float rasters.
 import { apply, useStore } from '../state/store';
 import * as cmd from '../state/commands';
 import * as op from '../state/operations';
@@ -10,6 +11,7 @@ import { lacksGeometry, plain, trim, userPixelSize } from './units';
 import { activePreset, applyPreset, autoWindow, setPixelSize } from './clinical';
 import { useEffect, useState } from 'react';
 import type { PixelSize } from '../../preload/api';
+import { BandStatsTable } from './BandStats';
 
 export function DisplayPanel() {
   const image = useStore((s) => s.image);
@@ -94,6 +96,7 @@ export function DisplayPanel() {
           Auto
         </button>
       </div>
+      {windows?.bandStats && <BandStatsTable stats={windows.bandStats} shownBands={bands} stretched={!display.window} />}
       {lacksGeometry(info) && <PixelSizeField />}
       {channels > 1 && (
         <div className="bands" data-testid="band-controls">

@@ -382,7 +382,7 @@ export function Viewer({ axis = 'axial', mpr = false }: { axis?: SliceAxis; mpr?
     tiles.setSource(
       // Tiles are square in image pixels: an image with non-square pixels keeps its (stretched) preview instead.
       image && slice && axial && aspect === 1
-        ? { handle: image.handle, z: getState().z, width: widthPx, height: heightPx, window: slice.window, bands: getState().display.bands, previewScale: slice.scale }
+        ? { handle: image.handle, z: getState().z, width: widthPx, height: heightPx, window: slice.window, ...(slice.bandWindows ? { bandWindows: slice.bandWindows } : {}), bands: getState().display.bands, previewScale: slice.scale }
         : null,
     );
     // A newly opened image arrives with its first slice in one update (state/commands.ts reads the slice before it

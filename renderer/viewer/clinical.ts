@@ -1,5 +1,5 @@
 // What an opened image needs besides its pixels: the header over the views (patient, study, series: DICOM only),
-// its window presets by modality (MR opens on the volume's 1-99 % window, not a per-slice stretch), the preset
+// per-band statistics of 16-bit and float rasters (for the display panel), its window presets by modality (MR opens on the volume's 1-99 % window, not a per-slice stretch), the preset
 // that matches the window shown, and the pixel size a person gives an image without geometry.
 import type { ImageWindows, PixelSize, WindowPresetInfo } from '../../preload/api';
 import { apply, getState } from '../state/store';
@@ -11,8 +11,11 @@ const api = () => window.delineate;
 /** Asks for the header and window presets of the open image (once per image; late answers for another are dropped). */
 export async function loadImageExtras(handle: string): Promise<void> {
   const image = getState().image;
-  if (!image || image.handle !== handle || image.info.kind !== 'medical') return;
-  const [patient, windows] = await Promise.all([api().patientHeader(handle).catch(() => null), api().imageWindows(handle).catch(() => null)]);
+  if (!image || image.handle !== handle) return;
+  const medical = image.info.kind === 'medical';
+  // Other images ask only when they are 16-bit or float 2D rasters: their windows carry the per-band statistics.
+  if (!medical && (image.info.dtype === 'uint8' || image.info.dtype === 'int8' || image.info.depth > 1)) return;
+  const [patient, windows] = await Promise.all([medical ? api().patientHeader(handle).catch(() => null) : null, api().imageWindows(handle).catch(() => null)]);
   if (patient) apply(op.patientLoaded(handle, patient));
   if (!windows) return;
   apply(op.windowsLoaded(handle, windows));

@@ -23,6 +23,8 @@ export interface TileSourceKey {
   width: number;
   height: number;
   window: { center: number; width: number };
+  /** One window per shown band (the preview's per-band stretch of 16-bit and float rasters), when it has them. */
+  bandWindows?: Array<{ center: number; width: number }>;
   bands: number[] | null;
   /** Image pixels per preview pixel: tiles are only worth asking for where they are finer than the preview. */
   previewScale: number;
@@ -97,7 +99,7 @@ export class TileLayer {
   }
 
   setSource(source: TileSourceKey | null): void {
-    const id = source ? JSON.stringify([source.handle, source.z, source.width, source.height, source.window.center, source.window.width, source.bands]) : '';
+    const id = source ? JSON.stringify([source.handle, source.z, source.width, source.height, source.window.center, source.window.width, source.bandWindows ?? null, source.bands]) : '';
     this.source = source;
     if (id === this.sourceId) return;
     this.sourceId = id;
@@ -226,6 +228,7 @@ export class TileLayer {
         tileSize: this.tileSize,
         z: src.z,
         window: src.window,
+        ...(src.bandWindows ? { bandWindows: src.bandWindows } : {}),
         ...(src.bands ? { bands: src.bands } : {}),
       };
       this.fetchTile(request)

@@ -1,6 +1,7 @@
-// Per-band statistics and percentile contrast stretch for display, computed on a reduced-resolution read (an overview
-// when the source has one) so they cost about the same for a 100 MB and a 10 GB raster. Nodata, NaN and masked pixels
-// are left out.
+// Per-band statistics and percentile contrast stretch for display, computed on a reduced-resolution read (the smallest
+// overview that still has ~1024 pixels on the long side, when the source has one) so they cost about the same for a
+// 100 MB and a 10 GB raster. Nodata, NaN and masked pixels are left out. 16-bit and float rasters are shown with each
+// band stretched between its own 2nd and 98th percentile by default (render/band-stretch.ts).
 import type { ImageSource, PixelBlock } from '../image';
 
 export interface BandStatistics {
@@ -53,17 +54,54 @@ export function blockStatistics(block: PixelBlock, nodata: number | 'nan' | unde
   return out;
 }
 
-/** Band statistics from a read of about maxSize pixels on the long side (an overview where the source has one). */
-export async function bandStatistics(src: ImageSource, options: { bands?: number[]; maxSize?: number; percentiles?: number[] } = {}): Promise<BandStatistics[]> {
+/** Band statistics and the size of the level they were computed on. */
+export interface LevelStatistics {
+  bands: BandStatistics[];
+  /** Pixels of the level read (an overview, or full resolution when the source has none small enough). */
+  levelWidth: number;
+  levelHeight: number;
+}
+
+/**
+ * Band statistics from the smallest adequate level: the coarsest overview that still has maxSize pixels (default
+ * 1024) on the long side, full resolution when there is none. Without overviews a raster larger than that is read
+ * whole only up to MAX_FULL_READ_PIXELS; beyond, the statistics come from its centre window of that size instead.
+ */
+export async function levelStatistics(src: ImageSource, options: { bands?: number[]; maxSize?: number; percentiles?: number[] } = {}): Promise<LevelStatistics> {
   const maxSize = options.maxSize ?? 1024;
   const channels = options.bands ?? Array.from({ length: src.channels }, (_, i) => i);
   const scale = Math.max(1, Math.max(src.width, src.height) / maxSize);
   const tw = Math.max(1, Math.round(src.width / scale));
   const th = Math.max(1, Math.round(src.height / scale));
-  const reduced = src.readReduced ? await src.readReduced({ channels }, tw, th) : null;
+  // The level readReduced will pick (the coarsest with at least tw x th), to refuse reading a huge one whole.
+  const overviews = Array.isArray(src.meta.overviews) ? (src.meta.overviews as Array<{ width: number; height: number }>) : [];
+  const level = [{ width: src.width, height: src.height }, ...overviews].filter((l) => l.width >= tw && l.height >= th).pop() ?? { width: src.width, height: src.height };
+  let reduced = null;
+  if (src.readReduced && level.width * level.height > MAX_FULL_READ_PIXELS) {
+    // No overview small enough (a big raster without a pyramid): a centre window, never the whole raster.
+    const side = Math.floor(Math.sqrt(MAX_FULL_READ_PIXELS));
+    const w = Math.min(src.width, side);
+    const h = Math.min(src.height, side);
+    reduced = await src.readReduced({ channels, x: Math.floor((src.width - w) / 2), y: Math.floor((src.height - h) / 2), width: w, height: h }, w, h);
+  } else if (src.readReduced) {
+    reduced = await src.readReduced({ channels }, tw, th);
+  }
   const block = reduced ?? (await src.read({ channels, ...(src.depth > 1 ? { z: Math.floor(src.depth / 2), depth: 1 } : {}) }));
   const stats = blockStatistics(block, src.nodata, reduced?.mask, options.percentiles);
-  return stats.map((s, i) => ({ ...s, band: channels[i]! }));
+  return { bands: stats.map((s, i) => ({ ...s, band: channels[i]! })), levelWidth: block.width, levelHeight: block.height };
+}
+
+/** Largest level read whole for statistics (4096²): a raster with no overview under it is sampled in its centre. */
+export const MAX_FULL_READ_PIXELS = 4096 * 4096;
+
+/** Band statistics from a read of about maxSize pixels on the long side (an overview where the source has one). */
+export async function bandStatistics(src: ImageSource, options: { bands?: number[]; maxSize?: number; percentiles?: number[] } = {}): Promise<BandStatistics[]> {
+  return (await levelStatistics(src, options)).bands;
+}
+
+/** Whether an image is shown with the per-band percentile stretch by default: 16-bit, 32-bit and float 2D rasters. */
+export function usesBandStretch(src: Pick<ImageSource, 'dtype' | 'depth' | 'meta'> & { readReduced?: unknown }): boolean {
+  return src.depth === 1 && src.dtype !== 'uint8' && src.dtype !== 'int8' && typeof src.readReduced === 'function' && src.meta.windowCenter === undefined;
 }
 
 /** Linear stretch of a band to 0..255 between two percentiles: what a display window for 16-bit or float data uses. */

@@ -5,6 +5,7 @@
 import type { SliceBitmap, SliceRequest } from '../../../preload/api';
 import type { ImageSource, PixelBlock } from '../image';
 import { checkIndex, planeLayout, previewSize, type PlaneLayout } from './reformat';
+import { bandStretch } from './band-stretch';
 
 interface Window {
   center: number;
@@ -85,6 +86,19 @@ async function readReformatted(src: ImageSource, layout: PlaneLayout, index: num
   return { data: out, width: pw, height: ph, depth: 1, channels: channels.length, dtype: 'float32' };
 }
 
+/** Value -> 0..255 for the R, G and B channels: one window for all, or one per shown band (grey: the first). */
+export function byteMaps(window: Window, bandWindows: Window[] | null | undefined, shownCount: number): [(v: number) => number, (v: number) => number, (v: number) => number] {
+  const map = (w: Window): ((v: number) => number) => {
+    const lo = w.center - w.width / 2;
+    const k = 255 / (w.width > 0 ? w.width : 1);
+    return (v) => Math.max(0, Math.min(255, Math.round((v - lo) * k)));
+  };
+  const all = map(window);
+  if (!bandWindows || bandWindows.length === 0) return [all, all, all];
+  const ws = shownCount === 3 && bandWindows.length === 3 ? bandWindows.map(map) : [map(bandWindows[0]!)];
+  return [ws[0]!, ws[1] ?? ws[0]!, ws[2] ?? ws[0]!];
+}
+
 export async function renderSlice(src: ImageSource, request: Omit<SliceRequest, 'handle'>): Promise<SliceBitmap> {
   const z = request.z;
   const axis = request.axis ?? 'axial';
@@ -126,28 +140,30 @@ export async function renderSlice(src: ImageSource, request: Omit<SliceRequest, 
     if (c !== undefined && ww !== undefined && ww > 0) window = { center: c, width: ww };
   }
   if (!window && src.dtype === 'uint8') window = { center: 127.5, width: 255 }; // shown as stored
+  // 16-bit and float rasters: each band between its own 2nd and 98th percentile (overview statistics).
+  const bandWindows = window || axis !== 'axial' ? null : await bandStretch(src, bands);
+  if (bandWindows) window = bandWindows[0];
   if (!window) {
     const p = percentiles(planes, [0.005, 0.995]);
     const lo = p?.[0] ?? 0;
     const hi = p?.[1] ?? 1;
     window = { center: (lo + hi) / 2, width: hi > lo ? hi - lo : 1 };
   }
-  const lo = window.center - window.width / 2;
-  const k = 255 / (window.width > 0 ? window.width : 1);
   const n = outW * outH;
   const rgba = new Uint8Array(n * 4);
-  const toByte = (v: number): number => Math.max(0, Math.min(255, Math.round((v - lo) * k)));
+  const [toR, toG, toB] = byteMaps(window, bandWindows, shown.length);
   for (let i = 0; i < n; i++) {
     const r = shown[0]![i]!;
     const g = shown.length === 3 ? shown[1]![i]! : r;
     const b = shown.length === 3 ? shown[2]![i]! : r;
     const valid = !Number.isNaN(r) && !Number.isNaN(g) && !Number.isNaN(b);
-    rgba[i * 4] = valid ? toByte(r) : 0;
-    rgba[i * 4 + 1] = valid ? toByte(g) : 0;
-    rgba[i * 4 + 2] = valid ? toByte(b) : 0;
+    rgba[i * 4] = valid ? toR(r) : 0;
+    rgba[i * 4 + 1] = valid ? toG(g) : 0;
+    rgba[i * 4 + 2] = valid ? toB(b) : 0;
     rgba[i * 4 + 3] = valid ? 255 : 0;
   }
   const bitmap: SliceBitmap = { width: outW, height: outH, scale: Math.max(layout.width / outW, layout.height / outH), rgba, window: { center: window.center, width: window.width } };
+  if (bandWindows) bitmap.bandWindows = bandWindows.map((w) => ({ center: w.center, width: w.width }));
   if (axis !== 'axial') {
     bitmap.axis = axis;
     bitmap.flipRows = layout.flipRows;

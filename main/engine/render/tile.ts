@@ -5,7 +5,7 @@
 // or a zoom reuses them and a window/level change re-colours without re-reading the file.
 import type { TileBitmap, TileRequest } from '../../../preload/api';
 import type { ImageSource } from '../image';
-import { downsample, renderSlice } from './slice';
+import { byteMaps, downsample, renderSlice } from './slice';
 
 interface Planes {
   width: number;
@@ -20,6 +20,11 @@ interface Entry {
 }
 
 type Request = Omit<TileRequest, 'handle'>;
+
+interface DefaultWindow {
+  window: { center: number; width: number };
+  bandWindows: Array<{ center: number; width: number }> | undefined;
+}
 
 /** Full-resolution pixel rect a tile covers, and its size in tile pixels. */
 export function tileRect(width: number, height: number, level: number, x: number, y: number, tileSize: number): { x0: number; y0: number; w: number; h: number; outW: number; outH: number } | null {
@@ -44,7 +49,7 @@ export class TileRenderer {
   private readonly ids = new WeakMap<ImageSource, number>();
   private nextId = 1;
   private readonly cache = new Map<string, Entry>();
-  private readonly windows = new Map<string, Promise<{ center: number; width: number }>>();
+  private readonly windows = new Map<string, Promise<DefaultWindow>>();
   private bytes = 0;
 
   /** budgetBytes bounds the kept tiles (Float32 planes); the default holds ~80 RGB tiles of 512 px. */
@@ -63,33 +68,32 @@ export class TileRenderer {
     if (bands.length !== 1 && bands.length !== 3) bands = [bands[0]!];
     const unique = [...new Set(bands)];
     const { planes, width, height } = await this.planes(src, z, unique, tileSize, level, x, y);
-    const window = request.window ?? (await this.defaultWindow(src, z, bands));
+    const chosen = request.bandWindows && request.bandWindows.length > 0 ? { window: request.bandWindows[0]!, bandWindows: request.bandWindows } : request.window ? { window: request.window, bandWindows: undefined } : await this.defaultWindow(src, z, bands);
+    const { window, bandWindows } = chosen;
     const shown = bands.map((b) => planes[unique.indexOf(b)]!);
-    const lo = window.center - window.width / 2;
-    const k = 255 / (window.width > 0 ? window.width : 1);
     const n = width * height;
     const rgba = new Uint8Array(n * 4);
-    const toByte = (v: number): number => Math.max(0, Math.min(255, Math.round((v - lo) * k)));
+    const [toR, toG, toB] = byteMaps(window, bandWindows, shown.length);
     const [r, g = r, b = r] = shown.length === 3 ? shown : [shown[0]!];
     for (let i = 0; i < n; i++) {
       const rv = r![i]!;
       const gv = g![i]!;
       const bv = b![i]!;
       const valid = !Number.isNaN(rv) && !Number.isNaN(gv) && !Number.isNaN(bv);
-      rgba[i * 4] = valid ? toByte(rv) : 0;
-      rgba[i * 4 + 1] = valid ? toByte(gv) : 0;
-      rgba[i * 4 + 2] = valid ? toByte(bv) : 0;
+      rgba[i * 4] = valid ? toR(rv) : 0;
+      rgba[i * 4 + 1] = valid ? toG(gv) : 0;
+      rgba[i * 4 + 2] = valid ? toB(bv) : 0;
       rgba[i * 4 + 3] = valid ? 255 : 0;
     }
     return { level, x, y, width, height, imageRect: [rect.x0, rect.y0, rect.w, rect.h], rgba, window: { center: window.center, width: window.width } };
   }
 
-  /** The window 'image:slice' would pick (file window, uint8 as stored, else a percentile stretch of a small preview). */
-  private defaultWindow(src: ImageSource, z: number, bands: number[]): Promise<{ center: number; width: number }> {
+  /** The window(s) 'image:slice' would pick (file window, uint8 as stored, per-band stretch, else a percentile stretch of a small preview). */
+  private defaultWindow(src: ImageSource, z: number, bands: number[]): Promise<DefaultWindow> {
     const key = `${this.idOf(src)}|${z}|${bands.join(',')}`;
     let w = this.windows.get(key);
     if (!w) {
-      w = renderSlice(src, { z, maxSize: 512, bands }).then((s) => s.window);
+      w = renderSlice(src, { z, maxSize: 512, bands }).then((s) => ({ window: s.window, bandWindows: s.bandWindows }));
       w.catch(() => this.windows.delete(key));
       this.windows.set(key, w);
     }

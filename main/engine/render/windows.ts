@@ -3,6 +3,7 @@
 import type { ImageWindows } from '../../../preload/api';
 import type { ImageSource } from '../image';
 import { windowPresetsFor } from '../io/dicom/presets';
+import { bandStatsInfo } from './band-stretch';
 
 /** Slices read for the sample, evenly spaced (a 600-slice CT is not decoded twice over for a preset list). */
 const MAX_SLICES = 24;
@@ -47,5 +48,8 @@ export async function volumeWindows(src: ImageSource): Promise<ImageWindows> {
   const width = numberOf(src.meta.windowWidth);
   const fileWindow = center !== undefined && width !== undefined && width > 0 ? { center, width } : undefined;
   const modality = typeof src.meta.modality === 'string' ? src.meta.modality : null;
-  return windowPresetsFor(modality, await sampleValues(src), fileWindow);
+  const windows = windowPresetsFor(modality, await sampleValues(src), fileWindow);
+  const bandStats = await bandStatsInfo(src);
+  // These images open on the per-band stretch (the engine's default), not on one window for all bands.
+  return bandStats ? { ...windows, autoId: '', bandStats } : windows;
 }
