@@ -262,6 +262,9 @@ export function createOrtRuntime(host: HostCapabilities = detectHost()): ModelRu
         executionProviders: [EP_NAME[device]],
         graphOptimizationLevel: 'all',
         ...(options.threads ? { intraOpNumThreads: options.threads, interOpNumThreads: 1 } : {}),
+        // Idle intra-op threads sleep instead of spinning: between tiles the engine's own work (blending, labels,
+        // decoding, compression) needs the cores, and on a busy 2-core machine a land-cover tile ran 16 % faster.
+        extra: { session: { intra_op: { allow_spinning: '0' } } },
       }),
     );
   };
