@@ -50,7 +50,7 @@ export interface SegmentOptions {
   windowedMinPx?: number;
   /** Core window edge in pixels for the windowed path (multiple of 16; default 2048). */
   windowPx?: number;
-  /** Windowed rasters up to this many pixels still get instances (whole-map; default INSTANCE_MAX_PX). */
+  /** Windowed models with a boundary head or regularisation get the whole-map instance stage up to this many pixels (default INSTANCE_MAX_PX); all else streams. */
   instanceMaxPx?: number;
   /** Told, before the first tile runs, how the model does not suit the image (the CLI prints them). */
   onWarnings?: (warnings: RunWarning[]) => void;
