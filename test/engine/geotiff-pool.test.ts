@@ -7,7 +7,7 @@ import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { openGeoTiff } from '../../main/engine/io/geotiff';
-import { closeDecodePool, decodePoolStats, decodeThreads, MAX_DECODE_THREADS } from '../../main/engine/io/geotiff-pool';
+import { closeDecodePool, decodePool, decodePoolStats, decodeThreads, MAX_DECODE_THREADS, setDecodeWorkerScript } from '../../main/engine/io/geotiff-pool';
 import { InputError } from '../../main/engine/image';
 import { hasGdal, repoRoot, sharedDir, skipNote, tempDir } from './helpers';
 import { bytesOf, gdalPixels, hasPythonGdal, maxByteDiff } from './geo-oracle';
@@ -173,6 +173,31 @@ ds = None
       expect(Buffer.compare(bytesOf(after.data), gdalPixels(file, tmp.dir))).toBe(0);
     } finally {
       await src.close();
+    }
+  });
+
+  it('a worker that cannot start: the read decodes on the calling thread instead, and later reads skip the pool', async () => {
+    const file = at('fallback.tif');
+    expect(spawnSync('gdal_translate', ['-q', '-co', 'TILED=YES', '-co', 'BLOCKXSIZE=32', '-co', 'BLOCKYSIZE=32', '-co', 'COMPRESS=LZW', at('src-UInt16.tif'), file]).status).toBe(0);
+    const broken = at('broken-worker.cjs');
+    writeFileSync(broken, "throw new Error('a broken worker bundle');\n");
+    await usePool(true);
+    setDecodeWorkerScript(broken);
+    try {
+      const started = decodePoolStats.workersStarted;
+      const src = await openGeoTiff(file);
+      try {
+        expect(Buffer.compare(bytesOf((await src.read()).data), gdalPixels(file, tmp.dir))).toBe(0);
+        // Tried once per thread at most, not once per block.
+        expect(decodePoolStats.workersStarted - started).toBeGreaterThan(0);
+        expect(decodePoolStats.workersStarted - started).toBeLessThanOrEqual(2);
+        expect(decodePool()).toBeNull();
+        expect(Buffer.compare(bytesOf((await src.read({ x: 10, y: 10, width: 200, height: 150 })).data), gdalPixels(file, tmp.dir, { srcwin: [10, 10, 200, 150] }))).toBe(0);
+      } finally {
+        await src.close();
+      }
+    } finally {
+      setDecodeWorkerScript(null);
     }
   });
 

@@ -2,7 +2,7 @@
 // started on the first large read, one thread per core up to 8 (DELINEATE_DECODE_THREADS overrides; 0 turns the
 // pool off). Threads are unref'd while idle, so they never keep a CLI process alive, and end after a minute idle
 // or on closeDecodePool(). A worker that fails or exits rejects the blocks it held: reads never hang.
-import { Worker } from 'node:worker_threads';
+import { Worker, threadId } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -70,12 +70,19 @@ interface Slot {
 }
 
 let builtFromSource: string | null = null;
+let scriptOverride: string | null = null;
+
+/** Tests: start workers from this file instead (null: the bundle, as shipped). Takes effect for the next pool. */
+export function setDecodeWorkerScript(file: string | null): void {
+  scriptOverride = file;
+}
 
 /**
  * The worker script: the bundle beside this code (dist/geotiff-worker.cjs, unpacked from an asar archive), else,
  * when running from the TypeScript sources (tests), a bundle built once per process with esbuild.
  */
 function workerScript(): string | null {
+  if (scriptOverride) return scriptOverride;
   for (const dir of [__dirname, path.join(__dirname, '..')]) {
     const file = path.join(dir, 'geotiff-worker.cjs');
     const unpacked = file.replace(`app.asar${path.sep}`, `app.asar.unpacked${path.sep}`);
@@ -89,7 +96,7 @@ function workerScript(): string | null {
     // esbuild is a development dependency: this branch only runs from the sources, never in a shipped build.
     const esbuild = createRequire(source)('esbuild') as { buildSync(options: Record<string, unknown>): unknown };
     // Inside the checkout (its .tmp/, ignored), so the bundle finds sharp in node_modules like dist/ does.
-    const dir = path.join(__dirname, '..', '..', '..', '.tmp', `geotiff-worker-${process.pid}`);
+    const dir = path.join(__dirname, '..', '..', '..', '.tmp', `geotiff-worker-${process.pid}-${threadId}`);
     mkdirSync(dir, { recursive: true });
     const outfile = path.join(dir, 'geotiff-worker.cjs');
     esbuild.buildSync({ entryPoints: [source], outfile, bundle: true, platform: 'node', target: 'node20', format: 'cjs', external: ['sharp'], logLevel: 'error' });
@@ -120,6 +127,10 @@ class DecodePool {
     return new Promise<Uint8Array>((resolve, reject) => {
       if (signal?.aborted) {
         reject(abortError(signal));
+        return;
+      }
+      if (this.broken) {
+        reject(new PoolStoppedError('the decode workers cannot start', true));
         return;
       }
       const task: Task = { req: { ...req, id: this.nextId++ }, resolve, reject, signal, onAbort: undefined };
