@@ -4,17 +4,22 @@
 // ('result:tile') and a page of the table ('result:instances'), as the viewer asks for them. Peak RSS of the engine
 // host (VmHWM) plus this process. Target: <= 1.5 GB, the same (+-20%) at 40000² as at 10000².
 //   node scripts/run-ts.mjs scripts/bench-app-large.ts [--size 20000] [--model small|landcover-deepglobe|<folder>]
-//        [--cancel] [--keep]
+//        [--cancel] [--store-only] [--keep]
 // small (default): a 1x1 convolution with landcover-deepglobe's inputs and outputs (RGB in, 6 land-cover classes
 // out, 256 px tiles, 25 % overlap, 4.8 m), so 40000² runs in reasonable time on two cores; the shipped model's
 // test-time flips are left out. --cancel: cancels after the first inference progress and prints how long the
-// job took to reject and whether the host's result folder is gone. Needs `npm run build`.
+// job took to reject and whether the host's result folder is gone. --store-only: no model and no host: synthetic
+// labels, instances and probabilities (500 px objects) written straight to GeoTIFF, then the disk result store alone
+// (overviews, records, the same three tiles, a preview, a heat-map and a page) in this process, for the store's
+// share of the memory at sizes the model cannot reach on two cores. Needs `npm run build` (not for --store-only).
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { EngineHostClient, forkHost } from '../main/engine/host/client';
 import { TiffWriter } from '../main/engine/io/tiff-writer';
 import { buildPixelModel } from '../test/fixtures/onnx-builder';
+import { DiskResultStore } from '../main/engine/results/disk';
+import type { InstanceRecord, InstancesDocument } from '../preload/formats';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -25,6 +30,7 @@ const SIZE = Number(arg('size', '20000'));
 const MODEL = arg('model', 'small');
 const CANCEL = process.argv.includes('--cancel');
 const KEEP = process.argv.includes('--keep');
+const STORE_ONLY = process.argv.includes('--store-only');
 const ROOT = process.cwd();
 const GSD_M = 4.8;
 
@@ -93,7 +99,67 @@ function hostFolders(tmp: string): string[] {
     .flatMap((n) => readdirSync(path.join(tmp, n)).map((r) => path.join(n, r)));
 }
 
+/** Peak resident set of this process so far, in MB. */
+function selfPeakMb(): number {
+  return peakRssMb(process.pid);
+}
+
+/** --store-only: the disk result store on synthetic rasters, without the model (see the header). */
+async function storeOnly(): Promise<void> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'delineate-bench-app-large-store-'));
+  try {
+    const block = 500;
+    const across = Math.ceil(SIZE / block);
+    const geometry = { type: 'geo' as const, geotransform: [500000, GSD_M, 0, 5000000, 0, -GSD_M] as [number, number, number, number, number, number], crs: 'EPSG:32633' };
+    let t0 = performance.now();
+    const labels = await TiffWriter.open(path.join(dir, 'labels.tif'), { width: SIZE, height: SIZE, channels: 1, dtype: 'uint8', geometry, nodata: 255 });
+    const instances = await TiffWriter.open(path.join(dir, 'instances.tif'), { width: SIZE, height: SIZE, channels: 1, dtype: 'uint32', geometry });
+    const probabilities = await TiffWriter.open(path.join(dir, 'probabilities.tif'), { width: SIZE, height: SIZE, channels: 1, dtype: 'uint8', geometry });
+    for (let y0 = 0; y0 < SIZE; y0 += 256) {
+      const h = Math.min(256, SIZE - y0);
+      const l = new Uint8Array(SIZE * h);
+      const ids = new Uint32Array(SIZE * h);
+      const p = new Uint8Array(SIZE * h).fill(10);
+      for (let y = 0; y < h; y++) {
+        const gy = y0 + y;
+        if (gy % block <= 20) continue;
+        for (let x = 0; x < SIZE; x++) {
+          if (x % block <= 20) continue;
+          const k = y * SIZE + x;
+          l[k] = 1;
+          ids[k] = Math.floor(gy / block) * across + Math.floor(x / block) + 1;
+          p[k] = 230;
+        }
+      }
+      await labels.writeWindow(0, y0, SIZE, h, l);
+      await instances.writeWindow(0, y0, SIZE, h, ids);
+      await probabilities.writeWindow(0, y0, SIZE, h, p);
+    }
+    for (const w of [labels, instances, probabilities]) await w.close();
+    console.log(`generated ${SIZE}x${SIZE} labels, instances and probabilities in ${((performance.now() - t0) / 1000).toFixed(1)} s (peak ${Math.round(selfPeakMb())} MB so far)`);
+    const side = block - 21;
+    const records: InstanceRecord[] = [];
+    for (let id = 1; id <= across * across; id++) records.push({ id, classId: 1, className: 'object', pixelCount: side * side, bbox: { min: [0, 0], max: [side, side] }, centroidPx: [side / 2, side / 2], areaM2: side * side * GSD_M * GSD_M, meanProbability: 0.9 });
+    const document: InstancesDocument = { source: { file: 'synthetic.tif', kind: 'geo', width: SIZE, height: SIZE, depth: 1 }, classes: [{ id: 1, name: 'object', color: '#e6194b', instanceCount: records.length, pixelCount: records.length * side * side, fraction: 0.9 }], instances: records };
+    const store = new DiskResultStore();
+    t0 = performance.now();
+    const id = await store.add({ dir, path: 'synthetic.tif', document, classes: [{ name: 'object', color: '#e6194b' }], geometry, width: SIZE, height: SIZE, nodataLabel: 255 });
+    records.length = 0;
+    const addS = (performance.now() - t0) / 1000;
+    const last = Math.floor((SIZE - 1) / 512);
+    for (const [x, y] of [[last >> 1, last >> 1], [0, 0], [last, last]] as const) await store.tile({ resultId: id, level: 0, x, y, tileSize: 512, z: 0 });
+    await store.slice(id, 0, 2048);
+    await store.probability({ resultId: id, classId: 1, z: 0, maxSize: 2048 });
+    await store.instancePage({ resultId: id, offset: 0, limit: 1000, sort: { key: 'area', descending: true } });
+    await store.close(id);
+    console.log(`app-large store only: peak RSS ${Math.round(selfPeakMb())} MB, ${SIZE}x${SIZE}, ${across * across} objects, overviews + records ${addS.toFixed(0)} s, 3 tiles`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 async function main(): Promise<void> {
+  if (STORE_ONLY) return storeOnly();
   const hostBundle = path.join(ROOT, 'dist', 'engine-host.cjs');
   if (!existsSync(hostBundle)) throw new Error('dist/engine-host.cjs is missing: run npm run build first');
   const dir = mkdtempSync(path.join(os.tmpdir(), 'delineate-bench-app-large-'));
