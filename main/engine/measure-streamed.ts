@@ -20,6 +20,7 @@ import { labelColormap, overlayRgb } from './export/overlay';
 import { measurementsCsv } from './export/results';
 import { writeFileAtomic } from './io/atomic';
 import { openGeoTiff } from './io/geotiff';
+import { writeJsonWithArray } from './io/json-stream';
 import { isNiftiPath, openNiftiSlices, type NiftiSlices } from './io/nifti-stream';
 import { streamVolumeComponents, streamVolumeShapes } from './postprocess/streaming-volume';
 import type { LabelArray } from './postprocess/labels';
@@ -140,7 +141,8 @@ export async function measureFilesStreamed(image: ImageSource, labels: ImageSour
   const files = [labelsPath, instancesPath];
   const document: InstancesDocument = { source: sourceRecord(image, geometry), classes: measured.classes, instances: measured.instances };
   const jsonPath = path.join(outDir, 'instances.json');
-  await writeFileAtomic(jsonPath, JSON.stringify(document, null, 2) + '\n');
+  // Record by record: 100000 records never become one string (the same bytes as JSON.stringify(document, null, 2)).
+  await writeJsonWithArray(jsonPath, { source: document.source, classes: document.classes }, 'instances', document.instances);
   const csvPath = path.join(outDir, 'measurements.csv');
   await writeFileAtomic(csvPath, measurementsCsv(document.instances));
   const overlayPath = path.join(outDir, 'overlay.png');
@@ -236,7 +238,8 @@ export async function measureVolumeFilesStreamed(volume: StreamedVolume, outDir:
   const document: InstancesDocument = { source: sourceRecord(info, geometry), classes: measured.classes, instances: measured.instances };
   const files = [labelsPath, instancesPath];
   const jsonPath = path.join(outDir, 'instances.json');
-  await writeFileAtomic(jsonPath, JSON.stringify(document, null, 2) + '\n');
+  // Record by record: 100000 records never become one string (the same bytes as JSON.stringify(document, null, 2)).
+  await writeJsonWithArray(jsonPath, { source: document.source, classes: document.classes }, 'instances', document.instances);
   const csvPath = path.join(outDir, 'measurements.csv');
   await writeFileAtomic(csvPath, measurementsCsv(document.instances));
   const overlayPath = path.join(outDir, 'overlay.png');
