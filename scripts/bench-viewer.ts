@@ -82,7 +82,12 @@ const fmt = (v: number) => v.toFixed(2);
 async function open(page: Page, host: Awaited<ReturnType<typeof startTestHost>>, file: string, size: string): Promise<void> {
   host.setNextDialogPath(file);
   await page.getByTestId('open-button').click();
-  await page.getByTestId('status-size').filter({ hasText: size }).waitFor({ timeout: 600_000 });
+  // The last image's result is unsaved work: the app asks before replacing it, and a benchmark discards it.
+  const discard = page.getByTestId('unsaved-discard');
+  const shown = page.getByTestId('status-size').filter({ hasText: size });
+  const asked = await Promise.race([discard.waitFor({ timeout: 600_000 }).then(() => true, () => false), shown.waitFor({ timeout: 600_000 }).then(() => false)]);
+  if (asked) await discard.click();
+  await shown.waitFor({ timeout: 600_000 });
   await page.waitForFunction(() => window.__delineateState!().slice !== null, undefined, { timeout: 600_000, polling: 100 });
   await page.getByTestId('fit-button').click();
 }

@@ -402,7 +402,11 @@ export class OverlayTileLayer {
           if (generation !== this.generation) return;
           if (tile.width * tile.height <= 0) throw new Error('empty tile');
           const present = tile.ids ? idsIn(tile.ids) : null;
-          this.store(t.key, { ...tile, present, canvas: null, paintedKey: '' });
+          const entry: Entry = { ...tile, present, canvas: null, paintedKey: '' };
+          this.store(t.key, entry);
+          // Painted now, between frames, not in the next draw; so are the neighbours whose shared seam it settles.
+          this.paint(entry);
+          for (const n of this.neighbours(entry)) if (n) this.paint(n);
           this.stats.received++;
           this.onLoad();
         })
