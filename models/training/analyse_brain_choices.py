@@ -41,6 +41,19 @@ def read_ids(path):
         return [l.strip() for l in f if l.strip() and not l.startswith("#")]
 
 
+def load_some(ids):
+    """Only these patients (as train_brain.load_patients reads them): loading all 90 takes minutes on a shared CPU."""
+    import glob as G
+    from PIL import Image
+    out = {}
+    for p in ids:
+        idx = sorted(int(os.path.basename(f).split("_")[0]) for f in G.glob(os.path.join(B.DATA, p, "*_image.png")))
+        img = np.stack([np.array(Image.open(os.path.join(B.DATA, p, "%03d_image.png" % i))) for i in idx])
+        msk = np.stack([np.array(Image.open(os.path.join(B.DATA, p, "%03d_mask.png" % i))) > 0 for i in idx])
+        out[p] = (B.normalise_volume(img), msk.astype(np.uint8))
+    return out
+
+
 def component_table(prob, gt):
     """Per 3D 26-connected component of prob > 0.5: size, peak probability, voxels inside the expert mask."""
     pred = prob > 0.5
@@ -194,8 +207,10 @@ def main():
     C.setup_torch(2)
     if args.pasted:
         return pasted_report(args.pasted, args.students, not args.no_members, not args.no_student_flip)
-    data = B.load_patients()
-    val = B.val_patients(list(data))
+    val = read_ids(B.SPLIT)
+    if not val:
+        raise SystemExit("%s is missing" % B.SPLIT)
+    data = load_some(val)
     test = read_ids(TEST_SPLIT)
     if not test:
         raise SystemExit("%s is missing: the choice patients are validation minus test" % TEST_SPLIT)
