@@ -1,4 +1,5 @@
-// UI end to end on a result far larger than its preview map: a generated 40000 x 40000 GeoTIFF (written strip by
+// UI end to end on a result far larger than its preview map: a generated 8192 x 8192 GeoTIFF by default, 40000 x 40000
+// for the acceptance figure (DELINEATE_E2E_LARGE_PX=40000: about 30 min on two busy cores, so not in every run; written strip by
 // strip, tiled, DEFLATE, with .ovr overviews when gdaladdo is installed; image content in a 4096² square, nodata
 // elsewhere, so the run's model tiles stay few) segmented by a 1x1-convolution model on 1024-px tiles through the
 // engine host's windowed path (the result stays on disk). Zoomed to 1:1 on a known object
@@ -6,7 +7,7 @@
 // edge pixels of the 'result:tile' ids and sit on the object's true pixel boundary (the preview map is 20x coarser).
 // Also: a click selects through 'result:instance-at', the table shows the total and pages, a row click centres the
 // object, and the median pan frame with the overlay (target < 16 ms) is printed. Chromium + test host + real engine.
-//   DELINEATE_E2E_LARGE_PX=8192 npx vitest run test/e2e/ui-large-overlay.test.ts   (a smaller raster, same checks)
+//   DELINEATE_E2E_LARGE_PX=40000 npx vitest run test/e2e/ui-large-overlay.test.ts   (the orthomosaic size, same checks)
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,7 +18,7 @@ import { RESULTS, readState, skipReason, startSession, until, type Session } fro
 
 if (skipReason) console.warn(`ui e2e tests skipped: ${skipReason}`);
 
-const N = Number(process.env.DELINEATE_E2E_LARGE_PX ?? 40000);
+const N = Number(process.env.DELINEATE_E2E_LARGE_PX ?? 8192);
 /** Image content in a 4096² square (nodata around it, whose tiles the run skips), far from the origin. */
 const AREA = contentArea(N);
 /** The object whose top-left corner the test zooms to (its 48-px surroundings cross no 512-px tile seam). */
