@@ -4,7 +4,7 @@
 // or on closeDecodePool(). A worker that fails or exits rejects the blocks it held: reads never hang.
 import { Worker, threadId } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import { BlockError, type BlockJob } from './geotiff-block';
@@ -96,7 +96,9 @@ function workerScript(): string | null {
     // esbuild is a development dependency: this branch only runs from the sources, never in a shipped build.
     const esbuild = createRequire(source)('esbuild') as { buildSync(options: Record<string, unknown>): unknown };
     // Inside the checkout (its .tmp/, ignored), so the bundle finds sharp in node_modules like dist/ does.
-    const dir = path.join(__dirname, '..', '..', '..', '.tmp', `geotiff-worker-${process.pid}-${threadId}`);
+    const tmp = path.join(__dirname, '..', '..', '..', '.tmp');
+    removeStaleBuilds(tmp);
+    const dir = path.join(tmp, `geotiff-worker-${process.pid}-${threadId}`);
     mkdirSync(dir, { recursive: true });
     const outfile = path.join(dir, 'geotiff-worker.cjs');
     esbuild.buildSync({ entryPoints: [source], outfile, bundle: true, platform: 'node', target: 'node20', format: 'cjs', external: ['sharp'], logLevel: 'error' });
@@ -105,6 +107,24 @@ function workerScript(): string | null {
     return outfile;
   } catch {
     return null;
+  }
+}
+
+/** Source builds of processes that are gone (a test runner that kills its forks skips their exit handlers). */
+function removeStaleBuilds(tmp: string): void {
+  let names: string[] = [];
+  try {
+    names = readdirSync(tmp).filter((n) => /^geotiff-worker-\d+/.test(n));
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const pid = Number(/^geotiff-worker-(\d+)/.exec(name)![1]);
+    try {
+      process.kill(pid, 0);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ESRCH') rmSync(path.join(tmp, name), { recursive: true, force: true });
+    }
   }
 }
 
