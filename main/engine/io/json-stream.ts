@@ -2,10 +2,9 @@
 // written piece by piece through a temporary sibling, fsynced and renamed over the target, so neither the whole
 // text nor the whole array need exist at once, and no reader ever sees half a file. The bytes are exactly
 // JSON.stringify(document, null, 2) + '\n' of the document with the array in place.
-import { promises as fs } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
-import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { writeAtomicWith } from './atomic';
 
 /** Characters buffered before a write (bounded memory, few system calls). */
 const FLUSH_CHARS = 1 << 20;
@@ -43,11 +42,9 @@ export async function writeJsonWithArray(target: string, head: Record<string, un
   const at = framed.indexOf(JSON.stringify(marker));
   const before = framed.slice(0, at);
   const after = framed.slice(at + marker.length + 2);
-  const tmp = path.join(path.dirname(target), `.${path.basename(target)}.${randomBytes(6).toString('hex')}.tmp`);
-  const fh = await fs.open(tmp, 'w');
-  let n = 0;
-  try {
+  return writeAtomicWith(target, async (fh) => {
     const out = new ChunkedWriter(fh);
+    let n = 0;
     await out.write(before);
     for await (const item of items) {
       // Array items of a top-level key sit two levels deep: every line of their text is indented by 4 spaces.
@@ -58,18 +55,6 @@ export async function writeJsonWithArray(target: string, head: Record<string, un
     await out.write(n === 0 ? '[]' : '\n  ]');
     await out.write(after + '\n');
     await out.flush();
-    await fh.sync();
-  } catch (err) {
-    await fh.close().catch(() => undefined);
-    await fs.rm(tmp, { force: true });
-    throw err;
-  }
-  await fh.close();
-  try {
-    await fs.rename(tmp, target);
-  } catch (err) {
-    await fs.rm(tmp, { force: true });
-    throw err;
-  }
-  return n;
+    return n;
+  });
 }
