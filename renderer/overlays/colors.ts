@@ -28,6 +28,35 @@ export interface OverlayPaint {
   selectedId: number | null;
 }
 
+/** Fill alpha at `opacity`, and the selected instance's brighter one. */
+export function overlayAlphas(opacity: number): { fillA: number; selA: number } {
+  const fillA = Math.round(Math.max(0, Math.min(1, opacity)) * 255);
+  return { fillA, selA: Math.min(255, Math.round(fillA * 1.4 + 40)) };
+}
+
+/**
+ * Writes pixel i of an overlay (the rules of paintOverlay, shared with the full-resolution tiles so the two never
+ * differ): the selected instance's edge is opaque white; outline mode keeps only edges, opaque; otherwise a fill.
+ */
+export function putOverlayPixel(out: Uint8ClampedArray, i: number, rgb: Rgb, edge: boolean, selected: boolean, outline: boolean, fillA: number, selA: number): void {
+  let a: number;
+  let c: Rgb = rgb;
+  if (selected && edge) {
+    c = [255, 255, 255];
+    a = 255;
+  } else if (outline) {
+    if (!edge) return;
+    a = 255;
+  } else {
+    a = selected ? selA : fillA;
+  }
+  const o = i * 4;
+  out[o] = c[0];
+  out[o + 1] = c[1];
+  out[o + 2] = c[2];
+  out[o + 3] = a;
+}
+
 /**
  * RGBA pixels of the overlay at the map's resolution. Filled: every pixel at `opacity`, the selected instance
  * brighter. Outline: only pixels with a 4-neighbour of another id. The selected instance always gets an
@@ -36,8 +65,7 @@ export interface OverlayPaint {
 export function paintOverlay(slice: ResultSlice, p: OverlayPaint): Uint8ClampedArray {
   const { width: w, height: h, instances } = slice;
   const out = new Uint8ClampedArray(w * h * 4);
-  const fillA = Math.round(Math.max(0, Math.min(1, p.opacity)) * 255);
-  const selA = Math.min(255, Math.round(fillA * 1.4 + 40));
+  const { fillA, selA } = overlayAlphas(p.opacity);
   for (let y = 0; y < h; y++) {
     for (let x = 0; x < w; x++) {
       const i = y * w + x;
@@ -47,23 +75,7 @@ export function paintOverlay(slice: ResultSlice, p: OverlayPaint): Uint8ClampedA
       if (!rgb) continue;
       const edge =
         x === 0 || y === 0 || x === w - 1 || y === h - 1 || instances[i - 1] !== id || instances[i + 1] !== id || instances[i - w] !== id || instances[i + w] !== id;
-      const selected = id === p.selectedId;
-      let a: number;
-      let c: Rgb = rgb;
-      if (selected && edge) {
-        c = [255, 255, 255];
-        a = 255;
-      } else if (p.outline) {
-        if (!edge) continue;
-        a = 255;
-      } else {
-        a = selected ? selA : fillA;
-      }
-      const o = i * 4;
-      out[o] = c[0];
-      out[o + 1] = c[1];
-      out[o + 2] = c[2];
-      out[o + 3] = a;
+      putOverlayPixel(out, i, rgb, edge, id === p.selectedId, p.outline, fillA, selA);
     }
   }
   return out;
@@ -105,12 +117,13 @@ export function heatGradientCss(): string {
 /**
  * RGBA of a probability slice (values p x 255) in the heat-map colours. Opacity ramps up over p 0..0.2, so the
  * large near-zero background does not darken the image; pixels a person edited are left clear (no model value).
+ * `edited` null: none edited (the full-resolution tiles, which carry no edits).
  */
-export function paintProbability(values: Uint8Array, edited: Uint8Array, opacity: number): Uint8ClampedArray {
+export function paintProbability(values: Uint8Array, edited: Uint8Array | null, opacity: number): Uint8ClampedArray {
   const out = new Uint8ClampedArray(values.length * 4);
   const a = Math.max(0, Math.min(1, opacity)) * 255;
   for (let i = 0; i < values.length; i++) {
-    if (edited[i]) continue;
+    if (edited?.[i]) continue;
     const v = values[i]!;
     const o = i * 4;
     out[o] = HEAT_LUT[v * 3]!;

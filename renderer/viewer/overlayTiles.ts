@@ -9,8 +9,8 @@
 // another result, slice, mode or class starts an empty cache; a style change (colours, opacity, outline,
 // selection) repaints the cached tiles lazily, when they are drawn.
 import type { ResultProbabilityTile, ResultProbabilityTileRequest, ResultTile, ResultTileRequest, TileSize } from '../../preload/api';
-import { HEAT_LUT, type Rgb } from '../overlays/colors';
-import { levelFor, type TileView } from './tiles';
+import { overlayAlphas, paintProbability, putOverlayPixel, type Rgb } from '../overlays/colors';
+import { TileGrid, type TileStats, type TileView } from './tileGrid';
 
 /** What the tiles are of: a new key starts an empty cache. */
 export interface OverlaySource {
@@ -40,15 +40,7 @@ export interface OverlayTileStyle {
 }
 
 /** Counters the benchmark and the end-to-end test read. */
-export interface OverlayTileStats {
-  requested: Array<[number, number, number]>;
-  received: number;
-  failed: number;
-  /** Tiles drawn by the last draw, and the level it wanted (null: the preview map sufficed). */
-  drawn: number;
-  level: number | null;
-  cached: number;
-  inFlight: number;
+export interface OverlayTileStats extends TileStats {
   /** Tiles painted (first paint, neighbour arrived, style changed). */
   painted: number;
 }
@@ -104,8 +96,7 @@ export function paintInstanceTile(
   style: Pick<OverlayTileStyle, 'colorOf' | 'opacity' | 'outline' | 'selectedId'>,
 ): Uint8ClampedArray {
   const out = new Uint8ClampedArray(w * h * 4);
-  const fillA = Math.round(Math.max(0, Math.min(1, style.opacity)) * 255);
-  const selA = Math.min(255, Math.round(fillA * 1.4 + 40));
+  const { fillA, selA } = overlayAlphas(style.opacity);
   // Colours are looked up once per id run, not per pixel.
   let lastId = -1;
   let lastRgb: Rgb | undefined;
@@ -126,23 +117,7 @@ export function paintInstanceTile(
       const t = y > 0 ? ids[i - w] : atImageEdge.top ? -1 : (borders.top?.[x] ?? id);
       const b = y < h - 1 ? ids[i + w] : atImageEdge.bottom ? -1 : (borders.bottom?.[x] ?? id);
       const edge = l !== id || r !== id || t !== id || b !== id;
-      const selected = id === style.selectedId;
-      let a: number;
-      let c: Rgb = rgb;
-      if (selected && edge) {
-        c = [255, 255, 255];
-        a = 255;
-      } else if (style.outline) {
-        if (!edge) continue;
-        a = 255;
-      } else {
-        a = selected ? selA : fillA;
-      }
-      const o = i * 4;
-      out[o] = c[0];
-      out[o + 1] = c[1];
-      out[o + 2] = c[2];
-      out[o + 3] = a;
+      putOverlayPixel(out, i, rgb, edge, id === style.selectedId, style.outline, fillA, selA);
     }
   }
   return out;
@@ -150,17 +125,7 @@ export function paintInstanceTile(
 
 /** RGBA of one probability tile in the heat-map colours (as paintProbability, without edited pixels). */
 export function paintProbabilityTile(values: Uint8Array, opacity: number): Uint8ClampedArray {
-  const out = new Uint8ClampedArray(values.length * 4);
-  const a = Math.max(0, Math.min(1, opacity)) * 255;
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i]!;
-    const o = i * 4;
-    out[o] = HEAT_LUT[v * 3]!;
-    out[o + 1] = HEAT_LUT[v * 3 + 1]!;
-    out[o + 2] = HEAT_LUT[v * 3 + 2]!;
-    out[o + 3] = Math.round(a * Math.min(1, v / 51));
-  }
-  return out;
+  return paintProbability(values, null, opacity);
 }
 
 function column(ids: Uint32Array, w: number, h: number, x: number): Uint32Array {
@@ -185,18 +150,9 @@ function idsIn(ids: Uint32Array): Set<number> {
 
 export class OverlayTileLayer {
   readonly tileSize: TileSize;
-  private readonly maxTiles: number;
-  private readonly maxInFlight: number;
-  private readonly marginPx: number;
-  private source: OverlaySource | null = null;
-  private sourceId = '';
-  private generation = 0;
   private style: OverlayTileStyle | null = null;
-  private readonly cache = new Map<string, Entry>();
-  private readonly inFlight = new Set<string>();
-  private readonly failed = new Set<string>();
-  private queue: Array<{ key: string; level: number; x: number; y: number }> = [];
   readonly stats: OverlayTileStats = { requested: [], received: 0, failed: 0, drawn: 0, level: null, cached: 0, inFlight: 0, painted: 0 };
+  private readonly grid: TileGrid<OverlaySource, Entry>;
 
   constructor(
     private readonly fetch: OverlayFetch,
@@ -205,23 +161,25 @@ export class OverlayTileLayer {
     options: OverlayTileOptions = {},
   ) {
     this.tileSize = options.tileSize ?? 512;
-    this.maxTiles = options.maxTiles ?? 64;
-    this.maxInFlight = options.maxInFlight ?? 4;
-    this.marginPx = options.marginPx ?? 128;
+    this.grid = new TileGrid<OverlaySource, Entry>({
+      tileSize: this.tileSize,
+      maxTiles: options.maxTiles ?? 64,
+      maxInFlight: options.maxInFlight ?? 4,
+      marginPx: options.marginPx ?? 128,
+      stats: this.stats,
+      load: (t, src, isCurrent) => this.load(t.level, t.x, t.y, src, isCurrent),
+      onLoad: (entry) => {
+        // Painted now, between frames, not in the next draw; so are the neighbours whose shared seam it settles.
+        this.paint(entry);
+        for (const n of this.neighbours(entry)) if (n) this.paint(n);
+        this.onLoad();
+      },
+    });
   }
 
   setSource(source: OverlaySource | null): void {
     const id = source ? JSON.stringify([source.resultId, source.revision, source.z, source.width, source.height, source.mode, source.mode === 'probability' ? source.classId : 0]) : '';
-    this.source = source;
-    if (id === this.sourceId) return;
-    this.sourceId = id;
-    this.generation++;
-    this.cache.clear();
-    this.inFlight.clear();
-    this.failed.clear();
-    this.queue = [];
-    this.stats.cached = 0;
-    this.stats.inFlight = 0;
+    this.grid.setSource(source, id);
   }
 
   setStyle(style: OverlayTileStyle): void {
@@ -229,29 +187,12 @@ export class OverlayTileLayer {
   }
 
   get maxLevel(): number {
-    const src = this.source;
-    if (!src) return 0;
-    let l = 0;
-    while (Math.max(src.width, src.height) / 2 ** l > this.tileSize) l++;
-    return l;
+    return this.grid.maxLevel;
   }
 
   /** The level the view wants, or null where the preview map is as fine (no tiles then). */
   wantedLevel(view: TileView, dpr: number): number | null {
-    const src = this.source;
-    if (!src) return null;
-    const level = levelFor(view.s, dpr, this.maxLevel);
-    return 2 ** level < src.previewScale ? level : null;
-  }
-
-  private visible(level: number, view: TileView, cssWidth: number, cssHeight: number, margin: number) {
-    const src = this.source!;
-    const span = this.tileSize * 2 ** level;
-    const x0 = Math.max(0, Math.floor((-view.tx - margin) / view.s / span));
-    const y0 = Math.max(0, Math.floor((-view.ty - margin) / view.s / span));
-    const x1 = Math.min(Math.ceil(src.width / span) - 1, Math.floor((cssWidth - view.tx + margin) / view.s / span));
-    const y1 = Math.min(Math.ceil(src.height / span) - 1, Math.floor((cssHeight - view.ty + margin) / view.s / span));
-    return { x0, y0, x1, y1, span };
+    return this.grid.wantedLevel(view, dpr);
   }
 
   /**
@@ -261,11 +202,11 @@ export class OverlayTileLayer {
   coveredRects(view: TileView, cssWidth: number, cssHeight: number, dpr: number): Array<[number, number, number, number]> | null {
     const level = this.wantedLevel(view, dpr);
     if (level === null) return null;
-    const v = this.visible(level, view, cssWidth, cssHeight, 0);
+    const v = this.grid.visible(level, view, cssWidth, cssHeight, 0);
     const out: Array<[number, number, number, number]> = [];
     for (let y = v.y0; y <= v.y1; y++) {
       for (let x = v.x0; x <= v.x1; x++) {
-        const e = this.cache.get(this.key(level, x, y));
+        const e = this.grid.peek(level, x, y);
         if (e) out.push(e.rect);
       }
     }
@@ -281,40 +222,24 @@ export class OverlayTileLayer {
     this.stats.level = null;
     const level = this.wantedLevel(view, dpr);
     if (level === null || !this.style) {
-      this.queue = [];
+      this.grid.clearQueue();
       return 0;
     }
     this.stats.level = level;
-    const v = this.visible(level, view, cssWidth, cssHeight, 0);
+    const v = this.grid.visible(level, view, cssWidth, cssHeight, 0);
     let drawn = 0;
     // Crisp: each overlay pixel covers its image pixels exactly (no blur into the neighbours).
     ctx.imageSmoothingEnabled = false;
     for (let y = v.y0; y <= v.y1; y++) {
       for (let x = v.x0; x <= v.x1; x++) {
-        const key = this.key(level, x, y);
-        const e = this.cache.get(key);
+        const e = this.grid.use(level, x, y);
         if (!e) continue;
-        this.cache.delete(key);
-        this.cache.set(key, e);
         this.paint(e);
         if (e.canvas) ctx.drawImage(e.canvas, e.rect[0], e.rect[1], e.rect[2], e.rect[3]);
         drawn++;
       }
     }
-    const q = this.visible(level, view, cssWidth, cssHeight, this.marginPx);
-    const cx = (cssWidth / 2 - view.tx) / view.s / q.span - 0.5;
-    const cy = (cssHeight / 2 - view.ty) / view.s / q.span - 0.5;
-    const wanted: Array<{ key: string; level: number; x: number; y: number; d: number }> = [];
-    for (let y = q.y0; y <= q.y1; y++) {
-      for (let x = q.x0; x <= q.x1; x++) {
-        const key = this.key(level, x, y);
-        if (this.cache.has(key) || this.inFlight.has(key) || this.failed.has(key)) continue;
-        wanted.push({ key, level, x, y, d: (x - cx) ** 2 + (y - cy) ** 2 });
-      }
-    }
-    wanted.sort((a, b) => a.d - b.d);
-    this.queue = wanted;
-    this.pump();
+    this.grid.request(level, view, cssWidth, cssHeight);
     this.stats.drawn = drawn;
     return drawn;
   }
@@ -323,7 +248,7 @@ export class OverlayTileLayer {
   idAt(x: number, y: number): number | null {
     const tx = Math.floor(x / this.tileSize);
     const ty = Math.floor(y / this.tileSize);
-    const e = this.cache.get(this.key(0, tx, ty));
+    const e = this.grid.peek(0, tx, ty);
     if (!e?.ids) return null;
     const lx = Math.floor(x) - e.rect[0];
     const ly = Math.floor(y) - e.rect[1];
@@ -331,14 +256,10 @@ export class OverlayTileLayer {
     return e.ids[ly * e.width + lx] ?? null;
   }
 
-  private key(level: number, x: number, y: number): string {
-    return `${level}/${x}/${y}`;
-  }
-
   /** The same-level neighbours of a tile that are cached with ids of matching size (left, right, top, bottom). */
   private neighbours(e: Entry): [Entry | null, Entry | null, Entry | null, Entry | null] {
     const get = (dx: number, dy: number, sameRows: boolean) => {
-      const n = this.cache.get(this.key(e.level, e.x + dx, e.y + dy));
+      const n = this.grid.peek(e.level, e.x + dx, e.y + dy);
       return n?.ids && (sameRows ? n.height === e.height : n.width === e.width) ? n : null;
     };
     return [get(-1, 0, true), get(1, 0, true), get(0, -1, false), get(0, 1, false)];
@@ -347,7 +268,7 @@ export class OverlayTileLayer {
   /** (Re)paints a tile when its style or known neighbours changed since it was painted. */
   private paint(e: Entry): void {
     const style = this.style;
-    const src = this.source;
+    const src = this.grid.source;
     if (!style || !src) return;
     let rgba: Uint8ClampedArray;
     if (e.probability) {
@@ -383,55 +304,16 @@ export class OverlayTileLayer {
     this.stats.painted++;
   }
 
-  private pump(): void {
-    const src = this.source;
-    while (src && this.inFlight.size < this.maxInFlight && this.queue.length > 0) {
-      const t = this.queue.shift()!;
-      const generation = this.generation;
-      this.inFlight.add(t.key);
-      this.stats.inFlight = this.inFlight.size;
-      this.stats.requested.push([t.level, t.x, t.y]);
-      if (this.stats.requested.length > 4096) this.stats.requested.splice(0, 1024);
-      const request: ResultTileRequest = { resultId: src.resultId, level: t.level, x: t.x, y: t.y, tileSize: this.tileSize, z: src.z };
-      const answer: Promise<Omit<Entry, 'present' | 'canvas' | 'paintedKey'>> =
-        src.mode === 'probability'
-          ? this.fetch.probability({ ...request, classId: src.classId }).then((p) => ({ level: p.level, x: p.x, y: p.y, width: p.width, height: p.height, rect: p.imageRect, ids: null, probability: p.probability }))
-          : this.fetch.tile(request).then((p) => ({ level: p.level, x: p.x, y: p.y, width: p.width, height: p.height, rect: p.imageRect, ids: p.instances, probability: null }));
-      answer
-        .then((tile) => {
-          if (generation !== this.generation) return;
-          if (tile.width * tile.height <= 0) throw new Error('empty tile');
-          const present = tile.ids ? idsIn(tile.ids) : null;
-          const entry: Entry = { ...tile, present, canvas: null, paintedKey: '' };
-          this.store(t.key, entry);
-          // Painted now, between frames, not in the next draw; so are the neighbours whose shared seam it settles.
-          this.paint(entry);
-          for (const n of this.neighbours(entry)) if (n) this.paint(n);
-          this.stats.received++;
-          this.onLoad();
-        })
-        .catch(() => {
-          // A failing tile leaves the preview map showing there; not asked for again until the source changes.
-          if (generation === this.generation) this.failed.add(t.key);
-          this.stats.failed++;
-        })
-        .finally(() => {
-          if (generation !== this.generation) return;
-          this.inFlight.delete(t.key);
-          this.stats.inFlight = this.inFlight.size;
-          this.pump();
-        });
-    }
-  }
-
-  private store(key: string, entry: Entry): void {
-    this.cache.delete(key);
-    this.cache.set(key, entry);
-    while (this.cache.size > this.maxTiles) {
-      const oldest = this.cache.keys().next().value as string;
-      this.cache.delete(oldest);
-    }
-    this.stats.cached = this.cache.size;
+  private async load(level: number, x: number, y: number, src: OverlaySource, isCurrent: () => boolean): Promise<Entry | null> {
+    const request: ResultTileRequest = { resultId: src.resultId, level, x, y, tileSize: this.tileSize, z: src.z };
+    const tile: Omit<Entry, 'present' | 'canvas' | 'paintedKey'> =
+      src.mode === 'probability'
+        ? await this.fetch.probability({ ...request, classId: src.classId }).then((p) => ({ level: p.level, x: p.x, y: p.y, width: p.width, height: p.height, rect: p.imageRect, ids: null, probability: p.probability }))
+        : await this.fetch.tile(request).then((p) => ({ level: p.level, x: p.x, y: p.y, width: p.width, height: p.height, rect: p.imageRect, ids: p.instances, probability: null }));
+    // Another result, revision, slice or class since: dropped.
+    if (!isCurrent()) return null;
+    if (tile.width * tile.height <= 0) throw new Error('empty tile');
+    return { ...tile, present: tile.ids ? idsIn(tile.ids) : null, canvas: null, paintedKey: '' };
   }
 
   dispose(): void {
