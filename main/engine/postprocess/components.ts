@@ -99,12 +99,27 @@ export function addPixel(s: ComponentStats, x: number, y: number, z: number, pro
   s.sum[1] += y;
   s.sum[2] += z;
   if (probability !== undefined) s.probabilitySum += probability;
-  if (intensity !== undefined) {
-    s.intensitySum += intensity;
-    s.intensitySumSq += intensity * intensity;
-    if (intensity < s.intensityMin) s.intensityMin = intensity;
-    if (intensity > s.intensityMax) s.intensityMax = intensity;
+  if (intensity !== undefined) addIntensity(s, intensity);
+}
+
+/** Adds one pixel's intensity to an object's statistics (sums in the caller's raster order). */
+export function addIntensity(s: ComponentStats, intensity: number): void {
+  s.intensitySum += intensity;
+  s.intensitySumSq += intensity * intensity;
+  if (intensity < s.intensityMin) s.intensityMin = intensity;
+  if (intensity > s.intensityMax) s.intensityMax = intensity;
+}
+
+/** Root of `a` in a union-find parent table, compressing the path walked (keeps later finds O(1)-ish). */
+export function findRoot(parent: Uint32Array, a: number): number {
+  let r = a;
+  while (parent[r] !== r) r = parent[r]!;
+  while (parent[a] !== r) {
+    const p = parent[a]!;
+    parent[a] = r;
+    a = p;
   }
+  return r;
 }
 
 /** Labels connected components of every class (values other than 0 and nodata). */
@@ -115,17 +130,7 @@ export function connectedComponents(input: ComponentsInput): ComponentsResult {
   const provisional = new Uint32Array(n);
   let parent = new Uint32Array(1024);
   let next = 1;
-  const find = (a: number): number => {
-    let r = a;
-    while (parent[r] !== r) r = parent[r]!;
-    // Path compression keeps later finds O(1)-ish.
-    while (parent[a] !== r) {
-      const p = parent[a]!;
-      parent[a] = r;
-      a = p;
-    }
-    return r;
-  };
+  const find = (a: number): number => findRoot(parent, a);
   const neighbours = backwardNeighbours(input.connectivity, D > 1);
 
   for (let z = 0; z < D; z++) {

@@ -10,15 +10,13 @@
 //   sums equal the in-memory ones bit for bit.
 // Shape fields then come from streaming.ts streamShapes on the instance map written here (ids grow with first row).
 // Memory: O(strip) + O(65536) per-value tables + the records.
-import { promises as fs } from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import type { Geometry } from '../../../preload/formats';
-import { InputError, type PixelArray } from '../image';
+import type { PixelArray } from '../image';
 import { TiffWriter, type TiffWriteOptions } from '../io/tiff-writer';
 import { throwIfAborted } from '../inference/tiling';
-import type { ComponentStats } from './components';
-import { STRIP_ROWS, type RowSource, type StreamingComponents } from './streaming';
+import { addIntensity, newComponentStats, type ComponentStats } from './components';
+import { STRIP_ROWS, type StreamingComponents } from './streaming';
+import { checkLabels, instanceMapPath, openInstanceWriter, readRows, writeInstanceRows, type RowSource } from './streaming-common';
 
 /** Label value of the class map's nodata, as the in-memory path uses for given instances. */
 export const GIVEN_NODATA_LABEL = 255;
@@ -52,19 +50,6 @@ export interface GivenInstancesResult extends StreamingComponents {
   maxClass: number;
 }
 
-async function readRows(src: RowSource, y: number, rows: number): Promise<PixelArray> {
-  return (await src.read({ x: 0, y, width: src.width, height: rows, channels: [0] })).data;
-}
-
-function checkValues(data: PixelArray, file: string): void {
-  if (data instanceof Uint8Array || data instanceof Uint16Array) return;
-  for (let i = 0; i < data.length; i++) {
-    const v = data[i]!;
-    if (!Number.isInteger(v) || v < 0) throw new InputError(file, `label maps hold non-negative integers; found ${v}`);
-    if (v > 65535) throw new InputError(file, `label value ${v} is above 65535`);
-  }
-}
-
 /** Instances given by their ids in a raster on disk: statistics, instance map and class map, strip by strip. */
 export async function streamGivenInstances(input: GivenInstancesInput): Promise<GivenInstancesResult> {
   const src = input.values;
@@ -83,7 +68,7 @@ export async function streamGivenInstances(input: GivenInstancesInput): Promise<
     throwIfAborted(input.signal);
     const rows = Math.min(S, H - y0);
     const v = await readRows(src, y0, rows);
-    checkValues(v, src.file);
+    checkLabels(v, src.file);
     for (let y = 0; y < rows; y++) {
       const gy = y0 + y;
       for (let x = 0; x < W; x++) {
@@ -93,7 +78,7 @@ export async function streamGivenInstances(input: GivenInstancesInput): Promise<
         if (k === 0) {
           valueOfOrder.push(value);
           k = order[value] = valueOfOrder.length;
-          stats.push({ id: k, classId: classOf(value), pixelCount: 0, min: [x, gy, 0], max: [x, gy, 0], sum: [0, 0, 0], probabilitySum: 0, intensitySum: 0, intensitySumSq: 0, intensityMin: Infinity, intensityMax: -Infinity });
+          stats.push(newComponentStats(k, classOf(value), x, gy, 0));
         }
         const s = stats[k - 1]!;
         s.pixelCount++;
@@ -129,23 +114,11 @@ export async function streamGivenInstances(input: GivenInstancesInput): Promise<
   let valid = 0;
 
   // ---- pass 2
-  let tmpDir: string | null = null;
-  let instancesPath = input.instancesPath;
-  if (!instancesPath) {
-    tmpDir = await fs.mkdtemp(path.join(os.tmpdir(), 'delineate-instances-'));
-    instancesPath = path.join(tmpDir, 'instances.tif');
-  }
-  const cleanup = async (): Promise<void> => {
-    if (tmpDir) await fs.rm(tmpDir, { recursive: true, force: true });
-  };
+  const { instancesPath, cleanup } = await instanceMapPath(input.instancesPath);
   const wide = kept.length >= 65536;
   const writers: TiffWriter[] = [];
   try {
-    const instWriter = await TiffWriter.open(
-      instancesPath,
-      { width: W, height: H, channels: 1, dtype: wide ? 'uint32' : 'uint16', geometry: input.geometry },
-      { description: 'instances: value = id in instances.json, 0 = none', tileSize },
-    );
+    const instWriter = await openInstanceWriter(instancesPath, W, H, wide, input.geometry, tileSize);
     writers.push(instWriter);
     const labelWriter = input.labelsPath
       ? await TiffWriter.open(
@@ -171,18 +144,11 @@ export async function streamGivenInstances(input: GivenInstancesInput): Promise<
         // The class map is what the in-memory path counts: nodata is its 255, classes are the kept instances'.
         if (c !== GIVEN_NODATA_LABEL) valid++;
         perValue[c]!++;
-        if (intensity && id !== 0) {
-          const s = kept[id - 1]!;
-          const t = intensity[i]!;
-          s.intensitySum += t;
-          s.intensitySumSq += t * t;
-          if (t < s.intensityMin) s.intensityMin = t;
-          if (t > s.intensityMax) s.intensityMax = t;
-        }
+        if (intensity && id !== 0) addIntensity(kept[id - 1]!, intensity[i]!);
       }
       const strip = out.subarray(0, px);
       const labels = cls.subarray(0, px);
-      await instWriter.writeWindow(0, y0, W, rows, wide ? strip : Uint16Array.from(strip));
+      await writeInstanceRows(instWriter, y0, rows, strip, wide);
       if (labelWriter) await labelWriter.writeWindow(0, y0, W, rows, labels);
       if (input.onStrip) await input.onStrip(y0, rows, labels, strip);
     }

@@ -26,11 +26,11 @@ import type { PixelArray } from '../image';
 import { openGeoTiff } from '../io/geotiff';
 import { TiffWriter } from '../io/tiff-writer';
 import { throwIfAborted, yielder } from '../inference/tiling';
-import { measureInstances } from '../measure/index';
 import type { GeoMeasurer } from '../measure/geo';
 import { addPixel, newComponentStats, type ComponentStats, type Connectivity } from './components';
 import { DEFAULT_MIN_SEED_PX, DEFAULT_SEED_THRESHOLD, splitInstancesByBoundary } from './instances';
-import { STRIP_ROWS, bytesToUnit, streamComponents, streamShapes, type RowSource } from './streaming';
+import { STRIP_ROWS, bytesToUnit, measureInstanceMap, streamComponents } from './streaming';
+import { openInstanceWriter, readRows as rows, writeInstanceRows, type RowSource } from './streaming-common';
 
 export interface StreamingSplitInput {
   /** Class labels (0 = background, nodataLabel = nodata). */
@@ -62,10 +62,6 @@ interface SplitCrop {
   local: Uint32Array;
   /** Provisional id of local piece 1 minus one. */
   base: number;
-}
-
-async function rows(src: RowSource, y: number, n: number, x = 0, w = src.width): Promise<PixelArray> {
-  return (await src.read({ x, y, width: w, height: n, channels: [0] })).data;
 }
 
 /** Passes 1 and 2 (see the header): the instance map on disk and the statistics of every instance. */
@@ -225,15 +221,14 @@ export async function streamBoundarySplit(input: StreamingSplitInput): Promise<{
     }
     // ---- the instance map at its narrowest type, as the whole-map stage writes it
     const wide = nextFinal >= 65536;
-    const target = await TiffWriter.open(input.instancesPath, { width: W, height: H, channels: 1, dtype: wide ? 'uint32' : 'uint16', geometry: input.geometry }, { description: 'instances: value = id in instances.json, 0 = none', tileSize });
+    const target = await openInstanceWriter(input.instancesPath, W, H, wide, input.geometry, tileSize);
     writers.push(target);
     const wideSrc = await openGeoTiff(wideTmp);
     try {
       for (let y0 = 0; y0 < H; y0 += S) {
         throwIfAborted(input.signal);
         const n = Math.min(S, H - y0);
-        const strip = await rows(wideSrc, y0, n);
-        await target.writeWindow(0, y0, W, n, wide ? strip : Uint16Array.from(strip));
+        await writeInstanceRows(target, y0, n, await rows(wideSrc, y0, n), wide);
       }
     } finally {
       await wideSrc.close();
@@ -260,32 +255,5 @@ export interface StreamingSplitMeasureInput extends StreamingSplitInput {
 /** The boundary split and the measurements of its instances, as the whole-map postprocess gives them. */
 export async function measureStreamingSplit(input: StreamingSplitMeasureInput): Promise<{ instances: InstanceRecord[]; classes: ClassRecord[] }> {
   const split = await streamBoundarySplit(input);
-  const instanceSrc = await openGeoTiff(input.instancesPath);
-  let shapes: Array<Record<string, unknown>>;
-  try {
-    shapes = await streamShapes(split.stats, instanceSrc, {
-      geometry: input.geometry,
-      connectivity: input.connectivity,
-      ...(input.stripRows ? { stripRows: input.stripRows } : {}),
-      ...(input.geo !== undefined ? { geo: input.geo } : {}),
-      ...(input.signal ? { signal: input.signal } : {}),
-    });
-  } finally {
-    await instanceSrc.close();
-  }
-  const classPixelCounts = Array.from(split.perValue.subarray(0, input.classes.length + 1));
-  return measureInstances(split.stats, {
-    geometry: input.geometry,
-    depth: 1,
-    classes: input.classes,
-    validPixelCount: split.valid,
-    classPixelCounts,
-    hasProbability: input.probability !== undefined,
-    hasIntensity: input.intensity !== undefined,
-    shapes,
-    width: input.labels.width,
-    height: input.labels.height,
-    connectivity: input.connectivity,
-    ...(input.geo !== undefined ? { geo: input.geo } : {}),
-  });
+  return measureInstanceMap(split.stats, input.instancesPath, input.classes, split, input);
 }

@@ -20,8 +20,9 @@ import type { NiftiSlices } from '../io/nifti-stream';
 import { NiftiSliceWriter } from '../io/nifti-stream';
 import { throwIfAborted } from '../inference/tiling';
 import { cropMask, shapeContext, VolumeShapeAccumulator } from '../measure/index';
-import { backwardNeighbours, connectedComponents, type ComponentStats, type Connectivity } from './components';
+import { addIntensity, backwardNeighbours, connectedComponents, type ComponentStats, type Connectivity } from './components';
 import type { LabelArray } from './labels';
+import { checkLabels, PieceTable } from './streaming-common';
 
 export interface VolumeStreamingInput {
   labels: NiftiSlices;
@@ -49,29 +50,9 @@ export interface VolumeStreamingResult {
   nodataLabel: number;
 }
 
-/** Growable typed column indexed by provisional id. */
-class Column<T extends Float64Array | Int32Array> {
-  constructor(
-    public data: T,
-    private readonly make: (n: number) => T,
-  ) {}
-  ensure(n: number): void {
-    if (n <= this.data.length) return;
-    const grown = this.make(Math.max(n, this.data.length * 2));
-    grown.set(this.data);
-    this.data = grown;
-  }
-}
-
 /** A slice as a label array, checked as pipeline.ts checks whole label maps (wide only when the volume is). */
 function asLabels(data: PixelArray, wide: boolean, file: string): LabelArray {
-  if (!(data instanceof Uint8Array || data instanceof Uint16Array)) {
-    for (let i = 0; i < data.length; i++) {
-      const v = data[i]!;
-      if (!Number.isInteger(v) || v < 0) throw new InputError(file, `label maps hold non-negative integers; found ${v}`);
-      if (v > 65535) throw new InputError(file, `label value ${v} is above 65535`);
-    }
-  }
+  checkLabels(data, file);
   if (wide) return data instanceof Uint16Array ? data : Uint16Array.from(data);
   return data instanceof Uint8Array ? data : Uint8Array.from(data);
 }
@@ -109,41 +90,7 @@ export async function streamVolumeComponents(input: VolumeStreamingInput): Promi
   const labelSlice = (cls: LabelArray): Uint32Array =>
     connectedComponents({ labels: cls, width: W, height: H, depth: 1, nodataLabel: nodata, connectivity: inPlane }).instances;
 
-  let parent = new Uint32Array(1 << 16);
-  const make64 = (n: number): Float64Array => new Float64Array(n);
-  const make32 = (n: number): Int32Array => new Int32Array(n);
-  const count = new Column(make64(1 << 16), make64);
-  const minX = new Column(make32(1 << 16), make32);
-  const minY = new Column(make32(1 << 16), make32);
-  const maxX = new Column(make32(1 << 16), make32);
-  const maxY = new Column(make32(1 << 16), make32);
-  const minZ = new Column(make32(1 << 16), make32);
-  const maxZ = new Column(make32(1 << 16), make32);
-  const sumX = new Column(make64(1 << 16), make64);
-  const sumY = new Column(make64(1 << 16), make64);
-  const sumZ = new Column(make64(1 << 16), make64);
-  const classOf = new Column(make32(1 << 16), make32);
-  const columns = [count, minX, minY, maxX, maxY, minZ, maxZ, sumX, sumY, sumZ, classOf];
-  const find = (a: number): number => {
-    let r = a;
-    while (parent[r] !== r) r = parent[r]!;
-    while (parent[a] !== r) {
-      const p = parent[a]!;
-      parent[a] = r;
-      a = p;
-    }
-    return r;
-  };
-  const union = (a: number, b: number): void => {
-    const ra = find(a);
-    const rb = find(b);
-    if (ra < rb) parent[rb] = ra;
-    else if (rb < ra) parent[ra] = rb;
-  };
-  const perValue = new Float64Array(65536);
-  let valid = 0;
-  let maxLabel = 0;
-  let total = 0;
+  const table = new PieceTable();
   const bases = new Float64Array(D);
   let prevCls: LabelArray | null = null;
   const prevIds = new Uint32Array(plane);
@@ -157,44 +104,9 @@ export async function streamVolumeComponents(input: VolumeStreamingInput): Promi
       const ids = labelSlice(cls);
       let k = 0;
       for (let i = 0; i < plane; i++) if (ids[i]! > k) k = ids[i]!;
-      const base = total;
+      const base = table.add(k, z);
       bases[z] = base;
-      total += k;
-      if (total + 1 > parent.length) {
-        const grown = new Uint32Array(Math.max(total + 1, parent.length * 2));
-        grown.set(parent);
-        parent = grown;
-      }
-      for (const c of columns) c.ensure(total + 1);
-      const n = count.data;
-      for (let g = base + 1; g <= total; g++) {
-        parent[g] = g;
-        minX.data[g] = 0x7fffffff;
-        minY.data[g] = 0x7fffffff;
-        minZ.data[g] = z;
-        maxZ.data[g] = z;
-      }
-      for (let y = 0; y < H; y++) {
-        for (let x = 0; x < W; x++) {
-          const i = y * W + x;
-          const c = cls[i]!;
-          if (c === nodata) continue;
-          valid++;
-          if (c === 0) continue;
-          perValue[c]!++;
-          if (c > maxLabel && c !== 255 && c !== 65535) maxLabel = c;
-          const g = base + ids[i]!;
-          if (n[g] === 0) classOf.data[g] = c;
-          n[g]!++;
-          if (x < minX.data[g]!) minX.data[g] = x;
-          if (x > maxX.data[g]!) maxX.data[g] = x;
-          if (y < minY.data[g]!) minY.data[g] = y;
-          if (y > maxY.data[g]!) maxY.data[g] = y;
-          sumX.data[g]! += x;
-          sumY.data[g]! += y;
-          sumZ.data[g]! += z;
-        }
-      }
+      table.addPixels(cls, ids, base, W, H, 0, z, nodata);
       // Join with the previous slice.
       if (prevCls && across.length > 0) {
         for (let y = 0; y < H; y++) {
@@ -208,7 +120,7 @@ export async function streamVolumeComponents(input: VolumeStreamingInput): Promi
               if (nx < 0 || nx >= W || ny < 0 || ny >= H) continue;
               const j = ny * W + nx;
               if (prevCls[j] !== c) continue;
-              union(base + ids[i]!, prevIds[j]!);
+              table.union(base + ids[i]!, prevIds[j]!);
             }
           }
         }
@@ -221,51 +133,8 @@ export async function streamVolumeComponents(input: VolumeStreamingInput): Promi
   }
 
   // ---- resolve: fold pieces into their roots (the smallest id of each set); final ids in id order.
-  for (let g = 1; g <= total; g++) {
-    const r = find(g);
-    if (r === g) continue;
-    count.data[r]! += count.data[g]!;
-    if (minX.data[g]! < minX.data[r]!) minX.data[r] = minX.data[g]!;
-    if (minY.data[g]! < minY.data[r]!) minY.data[r] = minY.data[g]!;
-    if (maxX.data[g]! > maxX.data[r]!) maxX.data[r] = maxX.data[g]!;
-    if (maxY.data[g]! > maxY.data[r]!) maxY.data[r] = maxY.data[g]!;
-    if (maxZ.data[g]! > maxZ.data[r]!) maxZ.data[r] = maxZ.data[g]!;
-    sumX.data[r]! += sumX.data[g]!;
-    sumY.data[r]! += sumY.data[g]!;
-    sumZ.data[r]! += sumZ.data[g]!;
-  }
-  const minPixels = input.minPixels ?? 0;
-  const finalOf = new Uint32Array(total + 1);
-  const stats: ComponentStats[] = [];
-  for (let g = 1; g <= total; g++) {
-    const r = find(g);
-    if (r !== g) {
-      finalOf[g] = finalOf[r]!;
-      continue;
-    }
-    const voxels = count.data[g]!;
-    if (minPixels > 1 && voxels < minPixels) {
-      perValue[classOf.data[g]!]! -= voxels;
-      continue;
-    }
-    const id = stats.length + 1;
-    finalOf[g] = id;
-    stats.push({
-      id,
-      classId: classOf.data[g]!,
-      pixelCount: voxels,
-      min: [minX.data[g]!, minY.data[g]!, minZ.data[g]!],
-      max: [maxX.data[g]!, maxY.data[g]!, maxZ.data[g]!],
-      sum: [sumX.data[g]!, sumY.data[g]!, sumZ.data[g]!],
-      probabilitySum: 0,
-      intensitySum: 0,
-      intensitySumSq: 0,
-      intensityMin: Infinity,
-      intensityMax: -Infinity,
-    });
-  }
-  parent = new Uint32Array(0);
-  for (const c of columns) c.data = c.data.subarray(0, 0) as typeof c.data;
+  const { stats, finalOf } = table.resolve(input.minPixels ?? 0);
+  const { perValue, valid, maxLabel } = table;
 
   // ---- pass 2
   const instWide = stats.length >= 65536;
@@ -296,12 +165,7 @@ export async function streamVolumeComponents(input: VolumeStreamingInput): Promi
         for (let i = 0; i < plane; i++) {
           const id = out[i]!;
           if (id === 0) continue;
-          const s = stats[id - 1]!;
-          const v = intensity[i]!;
-          s.intensitySum += v;
-          s.intensitySumSq += v * v;
-          if (v < s.intensityMin) s.intensityMin = v;
-          if (v > s.intensityMax) s.intensityMax = v;
+          addIntensity(stats[id - 1]!, intensity[i]!);
         }
       }
       if (instWide) await instWriter.write(out);

@@ -17,17 +17,18 @@
 //   planeShapeFields on its bbox crop); taller ones get a crop read of their own.
 // Memory: O(strip) for the rasters + ~100 bytes per provisional id + the records; only a single instance taller
 // than two strips costs its own bbox crop (as in memory).
-import { promises as fs } from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import type { ClassRecord, Geometry, InstanceRecord, ManifestClass } from '../../../preload/formats';
-import { InputError, type ImageSource, type PixelArray, type PixelBlock, type Region } from '../image';
+import type { PixelArray } from '../image';
 import { openGeoTiff } from '../io/geotiff';
 import { TiffWriter, type TiffWriteOptions } from '../io/tiff-writer';
 import { throwIfAborted, yielder } from '../inference/tiling';
 import { cropMask, measureInstances, planeShapeFields, shapeContext } from '../measure/index';
 import type { GeoMeasurer } from '../measure/geo';
-import { backwardNeighbours, type ComponentStats, type Connectivity } from './components';
+import { addIntensity, backwardNeighbours, findRoot, type ComponentStats, type Connectivity } from './components';
+import { checkLabels, instanceMapPath, openInstanceWriter, PieceTable, readRows, writeInstanceRows, type RowSource } from './streaming-common';
+
+/** Kept here too: callers of streamComponents name their sources with it. */
+export type { RowSource } from './streaming-common';
 
 /** Rows per strip: a multiple of the output's 256 px TIFF tiles. */
 export const STRIP_ROWS = 512;
@@ -39,9 +40,6 @@ export function streamingThresholdPx(env: NodeJS.ProcessEnv = process.env): numb
   const v = Number(env.DELINEATE_STREAMING_THRESHOLD_PX);
   return env.DELINEATE_STREAMING_THRESHOLD_PX !== undefined && Number.isFinite(v) && v >= 0 ? v : STREAMING_MIN_PX;
 }
-
-/** A raster read by rows: what the streaming passes need from an ImageSource. */
-export type RowSource = Pick<ImageSource, 'file' | 'width' | 'height' | 'dtype'> & { read(region: Region): Promise<PixelBlock> };
 
 export interface StreamingInput {
   /** Label map (channel 0): class ids, 0 = background, nodataLabel = nodata. */
@@ -82,20 +80,6 @@ export interface StreamingComponents {
   cleanup(): Promise<void>;
 }
 
-/** Growable typed array of one kind. */
-class Column<T extends Float64Array | Int32Array> {
-  constructor(
-    public data: T,
-    private readonly make: (n: number) => T,
-  ) {}
-  ensure(n: number): void {
-    if (n <= this.data.length) return;
-    const grown = this.make(Math.max(n, this.data.length * 2));
-    grown.set(this.data);
-    this.data = grown;
-  }
-}
-
 /**
  * Union-find labelling of one strip on its own. After label(): ids[i] = 1..count in raster order of each strip
  * component's first pixel (0 = background or nodata). Deterministic, so pass 2 reproduces pass 1's ids.
@@ -121,15 +105,7 @@ class StripLabeller {
   }
 
   private find(a: number): number {
-    const parent = this.parent;
-    let r = a;
-    while (parent[r] !== r) r = parent[r]!;
-    while (parent[a] !== r) {
-      const p = parent[a]!;
-      parent[a] = r;
-      a = p;
-    }
-    return r;
+    return findRoot(this.parent, a);
   }
 
   /** Labels `rows` rows of class values; returns the number of strip components. */
@@ -202,20 +178,6 @@ export function bytesToUnit(data: PixelArray): Float32Array {
   return out;
 }
 
-async function readRows(src: RowSource, y: number, rows: number): Promise<PixelArray> {
-  return (await src.read({ x: 0, y, width: src.width, height: rows, channels: [0] })).data;
-}
-
-/** Refuses label values that cannot be classes (as pipeline.ts does for in-memory label maps). */
-function checkLabels(data: PixelArray, file: string): void {
-  if (data instanceof Uint8Array || data instanceof Uint16Array) return;
-  for (let i = 0; i < data.length; i++) {
-    const v = data[i]!;
-    if (!Number.isInteger(v) || v < 0) throw new InputError(file, `label maps hold non-negative integers; found ${v}`);
-    if (v > 65535) throw new InputError(file, `label value ${v} is above 65535`);
-  }
-}
-
 /** Largest label value of a raster read strip by strip (chooses nodata 255 or 65535, as pipeline.ts does). */
 export async function scanLabelMax(src: RowSource, stripRows = STRIP_ROWS): Promise<number> {
   let max = 0;
@@ -243,38 +205,10 @@ export async function streamComponents(input: StreamingInput): Promise<Streaming
   const nodata = input.nodataLabel;
   const labeller = new StripLabeller(W, Math.min(S, H), input.connectivity, nodata);
   // Global provisional ids (index 0 unused): equivalence table and per-piece statistics.
-  let parent = new Uint32Array(1 << 16);
-  const count = new Column(new Float64Array(1 << 16), (n) => new Float64Array(n));
-  const minX = new Column(new Int32Array(1 << 16), (n) => new Int32Array(n));
-  const minY = new Column(new Int32Array(1 << 16), (n) => new Int32Array(n));
-  const maxX = new Column(new Int32Array(1 << 16), (n) => new Int32Array(n));
-  const maxY = new Column(new Int32Array(1 << 16), (n) => new Int32Array(n));
-  const sumX = new Column(new Float64Array(1 << 16), (n) => new Float64Array(n));
-  const sumY = new Column(new Float64Array(1 << 16), (n) => new Float64Array(n));
-  const classOf = new Column(new Int32Array(1 << 16), (n) => new Int32Array(n));
-  const find = (a: number): number => {
-    let r = a;
-    while (parent[r] !== r) r = parent[r]!;
-    while (parent[a] !== r) {
-      const p = parent[a]!;
-      parent[a] = r;
-      a = p;
-    }
-    return r;
-  };
-  const union = (a: number, b: number): void => {
-    const ra = find(a);
-    const rb = find(b);
-    if (ra < rb) parent[rb] = ra;
-    else if (rb < ra) parent[ra] = rb;
-  };
+  const table = new PieceTable();
   const up = backwardNeighbours(input.connectivity, false).filter(([, dy]) => dy < 0);
   const prevCls = new Float64Array(W);
   const prevIds = new Uint32Array(W);
-  const perValue = new Float64Array(65536);
-  let valid = 0;
-  let maxLabel = 0;
-  let total = 0; // provisional ids handed out
   const bases: number[] = [];
 
   // ---- pass 1
@@ -283,52 +217,10 @@ export async function streamComponents(input: StreamingInput): Promise<Streaming
     const rows = Math.min(S, H - y0);
     const cls = await readRows(src, y0, rows);
     checkLabels(cls, src.file);
-    const k = labeller.label(cls, rows);
-    const base = total;
+    const base = table.add(labeller.label(cls, rows), 0);
     bases.push(base);
-    total += k;
-    if (total + 1 > parent.length) {
-      const grown = new Uint32Array(Math.max(total + 1, parent.length * 2));
-      grown.set(parent);
-      parent = grown;
-    }
-    for (const c of [count, minX, minY, maxX, maxY, sumX, sumY, classOf]) c.ensure(total + 1);
-    const n = count.data;
-    const x0s = minX.data;
-    const y0s = minY.data;
-    const x1s = maxX.data;
-    const y1s = maxY.data;
-    const sx = sumX.data;
-    const sy = sumY.data;
-    const cl = classOf.data;
-    for (let g = base + 1; g <= total; g++) {
-      parent[g] = g;
-      x0s[g] = 0x7fffffff;
-    }
     const ids = labeller.ids;
-    for (let y = 0; y < rows; y++) {
-      const gy = y0 + y;
-      for (let x = 0; x < W; x++) {
-        const i = y * W + x;
-        const c = cls[i]!;
-        if (c === nodata) continue;
-        valid++;
-        if (c === 0) continue;
-        perValue[c]!++;
-        if (c > maxLabel && c !== 255 && c !== 65535) maxLabel = c;
-        const g = base + ids[i]!;
-        if (n[g] === 0) {
-          cl[g] = c;
-          y0s[g] = gy;
-        }
-        n[g]!++;
-        if (x < x0s[g]!) x0s[g] = x;
-        if (x > x1s[g]!) x1s[g] = x;
-        y1s[g] = gy;
-        sx[g]! += x;
-        sy[g]! += gy;
-      }
-    }
+    table.addPixels(cls, ids, base, W, rows, y0, 0, nodata);
     // Join with the previous strip's last row.
     if (y0 > 0) {
       for (let x = 0; x < W; x++) {
@@ -337,7 +229,7 @@ export async function streamComponents(input: StreamingInput): Promise<Streaming
         for (const [dx] of up) {
           const nx = x + dx;
           if (nx < 0 || nx >= W || prevCls[nx] !== c) continue;
-          union(base + ids[x]!, prevIds[nx]!);
+          table.union(base + ids[x]!, prevIds[nx]!);
         }
       }
     }
@@ -350,69 +242,16 @@ export async function streamComponents(input: StreamingInput): Promise<Streaming
   }
 
   // ---- resolve: fold pieces into their roots (a root is the smallest id of its set), final ids in id order.
-  {
-    const n = count.data;
-    for (let g = 1; g <= total; g++) {
-      const r = find(g);
-      if (r === g) continue;
-      n[r]! += n[g]!;
-      if (minX.data[g]! < minX.data[r]!) minX.data[r] = minX.data[g]!;
-      if (maxX.data[g]! > maxX.data[r]!) maxX.data[r] = maxX.data[g]!;
-      if (maxY.data[g]! > maxY.data[r]!) maxY.data[r] = maxY.data[g]!;
-      sumX.data[r]! += sumX.data[g]!;
-      sumY.data[r]! += sumY.data[g]!;
-    }
-  }
   const minPixels = input.minPixels ?? 0;
-  const finalOf = new Uint32Array(total + 1);
-  const stats: ComponentStats[] = [];
-  for (let g = 1; g <= total; g++) {
-    const r = find(g);
-    if (r !== g) {
-      finalOf[g] = finalOf[r]!;
-      continue;
-    }
-    const pixelCount = count.data[g]!;
-    if (pixelCount < minPixels) {
-      perValue[classOf.data[g]!]! -= pixelCount;
-      continue;
-    }
-    const id = stats.length + 1;
-    finalOf[g] = id;
-    stats.push({
-      id,
-      classId: classOf.data[g]!,
-      pixelCount,
-      min: [minX.data[g]!, minY.data[g]!, 0],
-      max: [maxX.data[g]!, maxY.data[g]!, 0],
-      sum: [sumX.data[g]!, sumY.data[g]!, 0],
-      probabilitySum: 0,
-      intensitySum: 0,
-      intensitySumSq: 0,
-      intensityMin: Infinity,
-      intensityMax: -Infinity,
-    });
-  }
-  parent = new Uint32Array(0);
+  const { stats, finalOf } = table.resolve(minPixels);
+  const { perValue, valid, maxLabel } = table;
 
   // ---- pass 2: relabel, write, gather intensity and probability in raster order.
-  let tmpDir: string | null = null;
-  let instancesPath = input.instancesPath;
-  if (!instancesPath) {
-    tmpDir = await fs.mkdtemp(path.join(os.tmpdir(), 'delineate-instances-'));
-    instancesPath = path.join(tmpDir, 'instances.tif');
-  }
-  const cleanup = async (): Promise<void> => {
-    if (tmpDir) await fs.rm(tmpDir, { recursive: true, force: true });
-  };
+  const { instancesPath, cleanup } = await instanceMapPath(input.instancesPath);
   const wide = stats.length >= 65536;
   const writers: TiffWriter[] = [];
   try {
-    const instWriter = await TiffWriter.open(
-      instancesPath,
-      { width: W, height: H, channels: 1, dtype: wide ? 'uint32' : 'uint16', geometry: input.geometry },
-      { description: 'instances: value = id in instances.json, 0 = none', tileSize },
-    );
+    const instWriter = await openInstanceWriter(instancesPath, W, H, wide, input.geometry, tileSize);
     writers.push(instWriter);
     const labelWriter = input.labelsPath
       ? await TiffWriter.open(input.labelsPath, { width: W, height: H, channels: 1, dtype: nodata > 255 ? 'uint16' : 'uint8', geometry: input.geometry, nodata }, { ...input.labelsOptions?.(maxLabel), tileSize })
@@ -443,17 +282,11 @@ export async function streamComponents(input: StreamingInput): Promise<Streaming
           if (id === 0) continue;
           const s = stats[id - 1]!;
           if (probability) s.probabilitySum += probability[i]!;
-          if (intensity) {
-            const v = intensity[i]!;
-            s.intensitySum += v;
-            s.intensitySumSq += v * v;
-            if (v < s.intensityMin) s.intensityMin = v;
-            if (v > s.intensityMax) s.intensityMax = v;
-          }
+          if (intensity) addIntensity(s, intensity[i]!);
         }
       }
       const strip = out.subarray(0, px);
-      await instWriter.writeWindow(0, y0, W, rows, wide ? strip : Uint16Array.from(strip));
+      await writeInstanceRows(instWriter, y0, rows, strip, wide);
       if (labelWriter) await labelWriter.writeWindow(0, y0, W, rows, cleaned);
       if (input.onStrip) await input.onStrip(y0, rows, cleaned, strip);
     }
@@ -536,43 +369,54 @@ export interface StreamingMeasureInput extends Omit<StreamingInput, 'nodataLabel
   geo?: GeoMeasurer | null;
 }
 
+/** Pass 3 and the records: shape fields from an instance map on disk, then measure/index.ts measureInstances. */
+export async function measureInstanceMap(
+  stats: ComponentStats[],
+  instancesPath: string,
+  classes: ManifestClass[],
+  counts: { perValue: Float64Array; valid: number },
+  input: Pick<StreamingInput, 'labels' | 'geometry' | 'connectivity' | 'stripRows' | 'probability' | 'intensity' | 'signal'> & { geo?: GeoMeasurer | null },
+): Promise<{ instances: InstanceRecord[]; classes: ClassRecord[] }> {
+  const instanceSrc = await openGeoTiff(instancesPath);
+  let shapes: Array<Record<string, unknown>>;
+  try {
+    shapes = await streamShapes(stats, instanceSrc, {
+      geometry: input.geometry,
+      connectivity: input.connectivity,
+      ...(input.stripRows ? { stripRows: input.stripRows } : {}),
+      ...(input.geo !== undefined ? { geo: input.geo } : {}),
+      ...(input.signal ? { signal: input.signal } : {}),
+    });
+  } finally {
+    await instanceSrc.close();
+  }
+  const classPixelCounts = Array.from(counts.perValue.subarray(0, classes.length + 1));
+  return measureInstances(stats, {
+    geometry: input.geometry,
+    depth: 1,
+    classes,
+    validPixelCount: counts.valid,
+    classPixelCounts,
+    hasProbability: input.probability !== undefined,
+    hasIntensity: input.intensity !== undefined,
+    shapes,
+    width: input.labels.width,
+    height: input.labels.height,
+    connectivity: input.connectivity,
+    ...(input.geo !== undefined ? { geo: input.geo } : {}),
+  });
+}
+
 /** Streaming components + measurements: the in-memory postprocess's instances and classes, from rasters on disk. */
 export async function measureStreaming(input: StreamingMeasureInput): Promise<{ instances: InstanceRecord[]; classes: ClassRecord[]; classList: ManifestClass[]; stats: ComponentStats[]; nodataLabel: number }> {
   const src = input.labels;
   const nodataLabel = input.nodataLabel ?? (await labelNodata(src, input.stripRows));
   const cc = await streamComponents({ ...input, nodataLabel });
   try {
-    const instanceSrc = await openGeoTiff(cc.instancesPath);
-    let shapes: Array<Record<string, unknown>>;
-    try {
-      shapes = await streamShapes(cc.stats, instanceSrc, {
-        geometry: input.geometry,
-        connectivity: input.connectivity,
-        ...(input.stripRows ? { stripRows: input.stripRows } : {}),
-        ...(input.geo !== undefined ? { geo: input.geo } : {}),
-        ...(input.signal ? { signal: input.signal } : {}),
-      });
-    } finally {
-      await instanceSrc.close();
-    }
     const classCount = Math.max(input.classes?.length ?? 0, cc.maxLabel);
     const fallback = input.defaultClass ?? ((id: number): ManifestClass => ({ name: `class ${id}`, color: '#ff0000' }));
     const classList = Array.from({ length: classCount }, (_, i) => input.classes?.[i] ?? fallback(i + 1));
-    const classPixelCounts = Array.from(cc.perValue.subarray(0, classCount + 1));
-    const measured = measureInstances(cc.stats, {
-      geometry: input.geometry,
-      depth: 1,
-      classes: classList,
-      validPixelCount: cc.valid,
-      classPixelCounts,
-      hasProbability: input.probability !== undefined,
-      hasIntensity: input.intensity !== undefined,
-      shapes,
-      width: src.width,
-      height: src.height,
-      connectivity: input.connectivity,
-      ...(input.geo !== undefined ? { geo: input.geo } : {}),
-    });
+    const measured = await measureInstanceMap(cc.stats, cc.instancesPath, classList, cc, input);
     return { ...measured, classList, stats: cc.stats, nodataLabel };
   } finally {
     await cc.cleanup();
