@@ -17,6 +17,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { EngineHostClient, forkHost } from '../main/engine/host/client';
 import { TiffWriter } from '../main/engine/io/tiff-writer';
+import { writeFieldsRaster } from './fields-raster';
 import { buildPixelModel } from '../test/fixtures/onnx-builder';
 import { DiskResultStore } from '../main/engine/results/disk';
 import type { InstanceRecord, InstancesDocument } from '../preload/formats';
@@ -35,35 +36,8 @@ const ROOT = process.cwd();
 const GSD_M = 4.8;
 
 /** Fields (256 px, five colours), roads and noise, written in bands of tile rows: never whole in memory. */
-async function makeRaster(file: string, n: number): Promise<void> {
-  const writer = await TiffWriter.open(file, { width: n, height: n, channels: 3, dtype: 'uint8', geometry: { type: 'geo', geotransform: [500000, GSD_M, 0, 5000000, 0, -GSD_M], crs: 'EPSG:32633' } });
-  try {
-    const rows = writer.tileSize;
-    let seed = 99;
-    for (let y0 = 0; y0 < n; y0 += rows) {
-      const h = Math.min(rows, n - y0);
-      const band = new Uint8Array(3 * n * h);
-      for (let y = 0; y < h; y++) {
-        const gy = y0 + y;
-        for (let x = 0; x < n; x++) {
-          seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
-          const field = (((x >> 8) * 31 + (gy >> 8) * 17) % 5) * 40;
-          const road = x % 1500 < 6 || gy % 1700 < 5 ? 60 : 0;
-          const noise = seed >>> 28;
-          const i = y * n + x;
-          band[i] = Math.min(255, 30 + field + road + noise);
-          band[n * h + i] = Math.min(255, 60 + ((field * 3) % 160) + road + noise);
-          band[2 * n * h + i] = Math.min(255, 40 + ((field * 7) % 120) + road + noise);
-        }
-      }
-      await writer.writeWindow(0, y0, n, h, band);
-    }
-    await writer.close();
-  } catch (err) {
-    await writer.abort();
-    throw err;
-  }
-}
+const makeRaster = (file: string, n: number): Promise<void> =>
+  writeFieldsRaster(file, n, { gsdM: GSD_M, fieldShift: 8, road: { periodPx: [1500, 1700], widthPx: [6, 5], value: 60 } });
 
 /** landcover-deepglobe's manifest with a 1x1 convolution that picks the class whose red-channel centre is nearest. */
 function smallModel(dir: string): string {

@@ -9,7 +9,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { TiffWriter } from '../main/engine/io/tiff-writer';
+import { writeFieldsRaster } from './fields-raster';
 import { resolveModel } from '../main/engine/inference/manifest';
 import { segmentToFolder } from '../main/engine/pipeline';
 import type { ModelManifest } from '../preload/formats';
@@ -28,37 +28,9 @@ const threads = Number(arg('threads', '2'));
 const withInstances = process.argv.includes('--instances');
 const keep = process.argv.includes('--keep');
 
-/** A 3-band uint8 GeoTIFF with fields, roads and noise, written in bands of tile rows (never whole in memory). */
-async function makeRaster(file: string, n: number): Promise<void> {
-  const gsdM = 0.5;
-  const writer = await TiffWriter.open(file, { width: n, height: n, channels: 3, dtype: 'uint8', geometry: { type: 'geo', geotransform: [500000, gsdM, 0, 5000000, 0, -gsdM], crs: 'EPSG:32633' } });
-  try {
-    const rows = writer.tileSize;
-    let seed = 99;
-    for (let y0 = 0; y0 < n; y0 += rows) {
-      const h = Math.min(rows, n - y0);
-      const band = new Uint8Array(3 * n * h);
-      for (let y = 0; y < h; y++) {
-        const gy = y0 + y;
-        for (let x = 0; x < n; x++) {
-          seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
-          const field = (((x >> 7) * 31 + (gy >> 7) * 17) % 5) * 40;
-          const road = x % 700 < 12 || gy % 900 < 10 ? 90 : 0;
-          const noise = seed >>> 28;
-          const i = y * n + x;
-          band[i] = Math.min(255, 30 + field + road + noise);
-          band[n * h + i] = Math.min(255, 60 + ((field * 3) % 160) + road + noise);
-          band[2 * n * h + i] = Math.min(255, 40 + ((field * 7) % 120) + road + noise);
-        }
-      }
-      await writer.writeWindow(0, y0, n, h, band);
-    }
-    await writer.close();
-  } catch (err) {
-    await writer.abort();
-    throw err;
-  }
-}
+/** A 3-band uint8 GeoTIFF with fields (128 px), roads and noise, at 0.5 m, never whole in memory. */
+const makeRaster = (file: string, n: number): Promise<void> =>
+  writeFieldsRaster(file, n, { gsdM: 0.5, fieldShift: 7, road: { periodPx: [700, 900], widthPx: [12, 10], value: 90 } });
 
 function manifest(id: string, classes: number): ModelManifest {
   return {
