@@ -10,6 +10,7 @@ import { classTotal, columnsFor, instancesCsv, intensityUnit, sizeRange, sortIns
 import { trim, userPixelSize } from '../viewer/units';
 import { copyText } from './clipboard';
 import { PagedInstances } from './PagedInstances';
+import { InstancesTable } from './InstancesTable';
 
 /** Rows drawn at most; a result with more (thousands of buildings) says so and keeps sorting over all. */
 const MAX_ROWS = 1000;
@@ -129,50 +130,18 @@ export function MeasurementsPanel() {
       {windowed ? (
         <PagedInstances doc={doc} resultId={result.resultId} revision={result.revision} valueUnit={valueUnit} />
       ) : (
-        <div className="table-wrap" ref={tableRef}>
-          <table className="instances" data-testid="instances-table">
-            <thead>
-              <tr>
-                {columns.map((c) => (
-                  <th
-                    key={c.key}
-                    className={c.numeric ? 'num sortable' : 'sortable'}
-                    title={`${c.title} — click to sort`}
-                    data-testid={`sort-${c.key}`}
-                    aria-sort={sort.key === c.key ? (sort.dir === 1 ? 'ascending' : 'descending') : 'none'}
-                    onClick={() => apply(op.sortChanged(c.key))}
-                  >
-                    {c.label}
-                    {sort.key === c.key ? (sort.dir === 1 ? ' ▲' : ' ▼') : ''}
-                    <br />
-                    <span className="unit">{c.unit ?? '\u00a0'}</span>
-                  </th>
-                ))}
-              </tr>
-            </thead>
-            <tbody>
-              {rows.slice(0, MAX_ROWS).map((r) => (
-                <tr
-                  key={r.id}
-                  data-testid={`instance-row-${r.id}`}
-                  aria-selected={r.id === selectedId || extraSelectedIds.includes(r.id)}
-                  className={r.id === selectedId || extraSelectedIds.includes(r.id) ? 'selected' : ''}
-                  // Shift/Ctrl-click picks several objects (for Merge).
-                  onClick={(e) => apply(e.shiftKey || e.ctrlKey || e.metaKey ? op.instanceToggled(r.id) : op.instanceSelected(r.id, true))}
-                >
-                  {columns.map((c) => (
-                    <td key={c.key} className={c.numeric ? 'num' : ''} data-col={c.key} title={c.cellTitle?.(r)}>
-                      {c.key === 'className' && <span className="swatch" style={{ background: doc.classes.find((k) => k.id === r.classId)?.color ?? '#888' }} />}
-                      {c.format(c.value(r))}
-                      {c.key === 'id' && r.edited === true ? <span title="Edited by hand">✎</span> : null}
-                    </td>
-                  ))}
-                </tr>
-              ))}
-            </tbody>
-          </table>
-          {rows.length > MAX_ROWS && <p className="muted">Showing {trim(MAX_ROWS)} of {trim(rows.length)} objects (sort to see others; CSV has all).</p>}
-        </div>
+        <InstancesTable
+          columns={columns}
+          rows={rows.slice(0, MAX_ROWS)}
+          classes={doc.classes}
+          sort={sort}
+          onSort={(key) => apply(op.sortChanged(key))}
+          isSelected={(id) => id === selectedId || extraSelectedIds.includes(id)}
+          // Shift/Ctrl-click picks several objects (for Merge).
+          onRowClick={(r, e) => apply(e.shiftKey || e.ctrlKey || e.metaKey ? op.instanceToggled(r.id) : op.instanceSelected(r.id, true))}
+          wrapRef={tableRef}
+          footer={rows.length > MAX_ROWS && <p className="muted">Showing {trim(MAX_ROWS)} of {trim(rows.length)} objects (sort to see others; CSV has all).</p>}
+        />
       )}
     </section>
   );

@@ -7,6 +7,7 @@ import { apply, getState, useStore } from '../state/store';
 import * as op from '../state/operations';
 import { columnsFor, summarySizeField } from './columns';
 import { trim } from '../viewer/units';
+import { InstancesTable } from './InstancesTable';
 import { neighbourPages, pageBounds, pageRequest, serverSortKey } from './paging';
 
 interface Page {
@@ -75,51 +76,18 @@ export function PagedInstances({ doc, resultId, revision, valueUnit }: { doc: In
         {loading && <span className="muted small-note">loading…</span>}
       </div>
       {error && <p className="muted">Could not read the objects: {error}</p>}
-      <div className="table-wrap">
-        <table className="instances" data-testid="instances-table" data-offset={page?.offset ?? 0}>
-          <thead>
-            <tr>
-              {columns.map((c) => {
-                const sortable = serverSortKey(c.key, sizeKey) !== null;
-                return (
-                  <th
-                    key={c.key}
-                    className={`${c.numeric ? 'num ' : ''}${sortable ? 'sortable' : ''}`}
-                    title={sortable ? `${c.title} — click to sort` : `${c.title} (this large result sorts by id, class, size or probability only)`}
-                    data-testid={`sort-${c.key}`}
-                    aria-sort={sort.key === c.key ? (sort.dir === 1 ? 'ascending' : 'descending') : 'none'}
-                    onClick={() => sortable && apply(op.sortChanged(c.key))}
-                  >
-                    {c.label}
-                    {sort.key === c.key ? (sort.dir === 1 ? ' ▲' : ' ▼') : ''}
-                    <br />
-                    <span className="unit">{c.unit ?? '\u00a0'}</span>
-                  </th>
-                );
-              })}
-            </tr>
-          </thead>
-          <tbody>
-            {(page?.instances ?? []).map((r) => (
-              <tr
-                key={r.id}
-                data-testid={`instance-row-${r.id}`}
-                aria-selected={r.id === selectedId}
-                className={r.id === selectedId ? 'selected' : ''}
-                onClick={() => getState().result?.resultId === resultId && apply(op.instanceRecordSelected(r, true))}
-              >
-                {columns.map((c) => (
-                  <td key={c.key} className={c.numeric ? 'num' : ''} data-col={c.key} title={c.cellTitle?.(r)}>
-                    {c.key === 'className' && <span className="swatch" style={{ background: doc.classes.find((k) => k.id === r.classId)?.color ?? '#888' }} />}
-                    {c.format(c.value(r))}
-                    {c.key === 'id' && r.edited === true ? <span title="Edited by hand">✎</span> : null}
-                  </td>
-                ))}
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <InstancesTable
+        columns={columns}
+        rows={page?.instances ?? []}
+        classes={doc.classes}
+        sort={sort}
+        onSort={(key) => apply(op.sortChanged(key))}
+        isSelected={(id) => id === selectedId}
+        onRowClick={(r) => getState().result?.resultId === resultId && apply(op.instanceRecordSelected(r, true))}
+        sortable={(k) => serverSortKey(k, sizeKey) !== null}
+        unsortableNote="this large result sorts by id, class, size or probability only"
+        offset={page?.offset ?? 0}
+      />
     </>
   );
 }
