@@ -3,7 +3,7 @@
 // source and shared by previews, tiles and the display panel ('image:windows'), so all three agree.
 import type { BandStatsSummary } from '../../../preload/api';
 import type { ImageSource } from '../image';
-import { levelStatistics, percentileStretch, usesBandStretch, type LevelStatistics } from '../io/geotiff-stats';
+import { levelStatistics, percentileStretch, usesBandStretch } from '../io/geotiff-stats';
 
 /** Percentiles of the default stretch. */
 export const STRETCH_LOW_PCT = 2;
@@ -14,13 +14,13 @@ export interface DisplayWindow {
   width: number;
 }
 
-const cache = new WeakMap<ImageSource, Promise<LevelStatistics>>();
+const cache = new WeakMap<ImageSource, Promise<BandStatsSummary>>();
 
 /** Statistics of every band of the source (cached per opened source; a failed read is not kept). */
-export function sourceStatistics(src: ImageSource): Promise<LevelStatistics> {
+export function sourceStatistics(src: ImageSource): Promise<BandStatsSummary> {
   let s = cache.get(src);
   if (!s) {
-    s = levelStatistics(src, { percentiles: [STRETCH_LOW_PCT, STRETCH_HIGH_PCT] });
+    s = levelStatistics(src, { lowPct: STRETCH_LOW_PCT, highPct: STRETCH_HIGH_PCT });
     s.catch(() => cache.delete(src));
     cache.set(src, s);
   }
@@ -34,7 +34,7 @@ export async function bandStretch(src: ImageSource, bands: number[]): Promise<Di
   const windows = bands.map((b) => {
     const s = stats.bands[b];
     if (!s || s.validCount === 0) return null;
-    const { center, width } = percentileStretch(s, STRETCH_LOW_PCT, STRETCH_HIGH_PCT);
+    const { center, width } = percentileStretch(s);
     return { center, width };
   });
   return windows.every((w) => w !== null) ? (windows as DisplayWindow[]) : null;
@@ -42,22 +42,5 @@ export async function bandStretch(src: ImageSource, bands: number[]): Promise<Di
 
 /** The statistics as the contract gives them to the display panel, or undefined when the source has no stretch. */
 export async function bandStatsInfo(src: ImageSource): Promise<BandStatsSummary | undefined> {
-  if (!usesBandStretch(src)) return undefined;
-  const stats = await sourceStatistics(src);
-  return {
-    levelWidth: stats.levelWidth,
-    levelHeight: stats.levelHeight,
-    lowPct: STRETCH_LOW_PCT,
-    highPct: STRETCH_HIGH_PCT,
-    bands: stats.bands.map((s) => ({
-      band: s.band,
-      validCount: s.validCount,
-      min: s.min,
-      max: s.max,
-      mean: s.mean,
-      stdDev: s.stdDev,
-      low: s.percentiles[`p${STRETCH_LOW_PCT}`] ?? s.min,
-      high: s.percentiles[`p${STRETCH_HIGH_PCT}`] ?? s.max,
-    })),
-  };
+  return usesBandStretch(src) ? sourceStatistics(src) : undefined;
 }
