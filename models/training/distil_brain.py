@@ -48,7 +48,7 @@ def predict_bf16(net, vol, bs=16):
     return np.concatenate(out)
 
 
-def teacher_probs(train, data, log):
+def teacher_probs(train, data, log, every_slice=False):
     """(uint8 teacher probability p x 255, bool has-teacher) of every training slice, in the order of `train`.
 
     Only the slices with an expert-outlined lesion get the teacher (the shared 2-core machine cannot run six
@@ -67,7 +67,7 @@ def teacher_probs(train, data, log):
             probs.append(np.load(full))
             has.append(np.ones(len(vol), bool))
             continue
-        if os.path.exists(part):
+        if os.path.exists(part) and not every_slice:
             z = np.load(part)
             probs.append(z["p"])
             has.append(z["has"])
@@ -76,15 +76,19 @@ def teacher_probs(train, data, log):
             nets = [B.load_resume_net(m)[0] for m in MEMBERS]
             log("teacher: mean of %d members with the left-right flip: %s" % (
                 len(nets), ", ".join(os.path.relpath(m, C.MODELS_DIR) for m in MEMBERS)))
-        sel = gt.reshape(len(gt), -1).any(1)
+        sel = np.ones(len(gt), bool) if every_slice else gt.reshape(len(gt), -1).any(1)
         q = np.zeros(vol.shape, np.uint8)
         if sel.any():
             sub = np.ascontiguousarray(vol[sel])
             mirrored = np.ascontiguousarray(sub[:, :, ::-1])
             p = np.mean([0.5 * (predict_bf16(n, sub) + predict_bf16(n, mirrored)[:, :, ::-1]) for n in nets], 0)
             q[sel] = np.round(np.clip(p, 0, 1) * 255).astype(np.uint8)
-        np.savez(part + ".tmp.npz", p=q, has=sel)
-        os.replace(part + ".tmp.npz", part)
+        if every_slice:
+            np.save(full + ".tmp.npy", q)
+            os.replace(full + ".tmp.npy", full)
+        else:
+            np.savez(part + ".tmp.npz", p=q, has=sel)
+            os.replace(part + ".tmp.npz", part)
         probs.append(q)
         has.append(sel)
         log("teacher %s: %d of %d slices (%.0fs so far)" % (k, int(sel.sum()), len(vol), time.time() - t0))
@@ -116,6 +120,9 @@ def main():
     p.add_argument("--seed", type=int, default=20261205)
     p.add_argument("--save-every", type=int, default=100)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--teacher-every-slice", action="store_true",
+                   help="run the teacher on every training slice (not only those with a lesion), so the student also "
+                        "learns the ensemble's lower confidence on false-positive blobs in lesion-free slices")
     p.add_argument("--resume", action="store_true", help="continue from checkpoints/brain-flair-lgg-distil/full.pt")
     args = p.parse_args()
     C.setup_torch(args.threads)
@@ -128,7 +135,7 @@ def main():
         raise SystemExit("training and validation patients overlap")
     log("distil: %d training patients (validation %d never seen), alpha %.2f, lr %g, steps %d, init %s" % (
         len(train), len(val), args.alpha, args.lr, args.steps, os.path.relpath(args.init, C.MODELS_DIR)))
-    T, HAS = teacher_probs(train, data, log)
+    T, HAS = teacher_probs(train, data, log, args.teacher_every_slice)
     X = np.concatenate([data[k][0] for k in train])
     Y = np.concatenate([data[k][1] for k in train])
     assert len(T) == len(X) == len(Y)
