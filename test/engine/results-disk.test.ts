@@ -1,6 +1,7 @@
 // Windowed Run in the app: a raster above the windowed threshold is segmented window by window into a folder the
 // engine keeps, and the viewer reads it by tile and by page. Tiles must equal crops (level 0) and nearest samples
-// (coarser levels) of instances.tif; pages sort and filter; delete, class change and merge edit it with undo/redo;
+// (coarser levels) of instances.tif; pages sort and filter; delete, class change and merge edit it with undo/redo
+// (pixel edits: results-disk-edits.test.ts);
 // close and cancel leave no folder. In-memory results answer the same channels.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, readdirSync } from 'node:fs';
@@ -211,7 +212,8 @@ describe('windowed Run kept on disk', () => {
     await service.undoEdit(resultId);
     expect((await service.resultInstanceAt(resultId, 305, 45, 0))!.id).toBe(b.id);
 
-    await expect(service.editResult(resultId, { op: 'fillHoles', instanceId: a.id })).rejects.toThrow(/not available on a result kept on disk/);
+    // Pixel edits work too (results-disk-edits.test.ts compares them with the in-memory store); unknown objects are refused.
+    await expect(service.editResult(resultId, { op: 'fillHoles', instanceId: 99999 })).rejects.toThrow(/instance 99999 does not exist/);
   });
 
   it('exports the labels with the edits applied, and JSON with every live record', async () => {

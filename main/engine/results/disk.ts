@@ -3,13 +3,23 @@
 // them (tiles and previews read from the pyramid level that fits) and keeps only small state in memory: the class
 // totals, and per record its sort keys in typed arrays plus its byte range in records.jsonl, read when a page or a
 // pick needs it. Edits that change no pixel (delete, merge, class change) are an overlay of id remaps and replaced
-// records with undo/redo; pixel edits (brush, polygon, split ...) are refused on such results for now.
+// records; pixel edits (brush, eraser, polygon, fill holes, split, region grow, the AI tool) run the in-memory
+// operations on a crop of the maps (the window the operation can reach) and keep what they wrote in a sparse
+// overlay of 256 x 256 tiles (results/disk-edits.ts) that every read consults before the id remaps; the objects
+// they touched are re-measured from their window with the in-memory store's measurement code. Undo/redo replays
+// both kinds in order. Memory follows the edited area and the edited objects' boxes, never the raster.
 import { promises as fs, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import type { EditOperation, EditOperationName, EditResult, ResultInstancesPage, ResultInstancesRequest, ResultProbability, ResultProbabilityRequest, ResultProbabilityTile, ResultProbabilityTileRequest, ResultSlice, ResultTile, ResultTileRequest, SliceAxis } from '../../../preload/api';
 import type { ClassRecord, Geometry, InstanceRecord, InstancesDocument, ManifestClass } from '../../../preload/formats';
+import { InputError, type PixelArray } from '../image';
+import { openImage } from '../io';
+import { measureInstances, planeShapeFields, shapeContext } from '../measure/index';
+import type { Connectivity } from '../postprocess/components';
+import { runOperation, type EditTarget, type Patch } from './edit';
+import { checkOnRaster, clipWindow, isPixelOperation, joinWindows, objectMask, operationWindow, PixelOverlay, shiftOperation, span, stepped, windowStats, type PixelOperation, type PixelWindow } from './disk-edits';
 import { convertToCog } from '../io/cog';
 import { openGeoTiff, type GeoTiffSource } from '../io/geotiff';
 import { TiffWriter } from '../io/tiff-writer';
@@ -31,7 +41,24 @@ export interface DiskResultInput {
   width: number;
   height: number;
   nodataLabel: number;
+  /** How the run connected pixels into objects (splits and outlines follow it); default 8. */
+  connectivity?: Connectivity;
 }
+
+/** Reads channel 0 of the image a result belongs to, inside a full-resolution window (intensities of edited objects, region growing). */
+export type ReadIntensityWindow = (path: string, win: PixelWindow) => Promise<PixelArray>;
+
+export interface DiskResultStoreOptions {
+  readIntensity?: ReadIntensityWindow;
+  /**
+   * Largest window (pixels) one edit reads: the operation's reach and the boxes of the objects it changes. Maps,
+   * masks and intensities of such a window take about 12 bytes a pixel; a larger edit is refused with a message.
+   */
+  maxEditWindowPx?: number;
+}
+
+/** Default edit window cap: 2^25 pixels (a 5792 x 5792 box), about 400 MB at the widest. */
+export const MAX_EDIT_WINDOW_PX = 2 ** 25;
 
 /** The part of an instance's state an edit changes: its record (undefined: as the run wrote it), whether it is shown, where its pixels go. */
 interface IdState {
@@ -50,6 +77,10 @@ interface Change {
 interface Step {
   op: EditOperation;
   changes: Change[];
+  /** A pixel edit's patch, in the coordinates of the crop it ran on; applied to the overlay before the id changes. */
+  pixels?: { patch: Patch; crop: PixelWindow };
+  createdInstanceId?: number;
+  createdInstanceIds?: number[];
 }
 
 /** Size fields a class record sums over its instances (and a merged record sums over its parts). */
@@ -88,6 +119,17 @@ interface Kept {
   offsets: Float64Array;
   /** Edited ids' state (absent: as the run wrote it). */
   state: Map<number, IdState>;
+  /** Pixels the applied pixel edits wrote (read before the id remaps of state). */
+  overlay: PixelOverlay;
+  /** labels.tif, opened on the first pixel edit (reads of crops and of the export). */
+  labels: GeoTiffSource | null;
+  connectivity: Connectivity;
+  /** The id the next new object gets (as the in-memory store: never handed out twice, even after an undo). */
+  nextInstanceId: number;
+  /** Whether the run's records carry a meanProbability (an edited record then says null when it has none). */
+  hadProbability: boolean;
+  /** Edits of this result, one after the other (each reads what the one before wrote). */
+  queue: Promise<unknown>;
   undo: Step[];
   redo: Step[];
   /** The last sorted and filtered order a page was cut from, kept while revision and query stay the same. */
@@ -136,6 +178,13 @@ export async function newResultFolder(): Promise<string> {
 export class DiskResultStore {
   private readonly results = new Map<string, Kept>();
   private counter = 0;
+  private readonly readIntensity: ReadIntensityWindow;
+  private readonly maxEditWindowPx: number;
+
+  constructor(options: DiskResultStoreOptions = {}) {
+    this.readIntensity = options.readIntensity ?? readImageWindow;
+    this.maxEditWindowPx = options.maxEditWindowPx ?? MAX_EDIT_WINDOW_PX;
+  }
 
   has(id: string): boolean {
     return this.results.has(id);
@@ -230,6 +279,12 @@ export class DiskResultStore {
         alive: new Uint8Array(n).fill(1),
         offsets,
         state: new Map(),
+        overlay: new PixelOverlay(input.width),
+        labels: null,
+        connectivity: input.connectivity ?? 8,
+        nextInstanceId: (n > 0 ? ids[n - 1]! : 0) + 1,
+        hadProbability: recs.some((rec) => 'meanProbability' in rec),
+        queue: Promise.resolve(),
         undo: [],
         redo: [],
         order: null,
@@ -251,6 +306,7 @@ export class DiskResultStore {
     this.results.delete(id);
     await r.instances.close().catch(() => undefined);
     await r.probabilities?.close().catch(() => undefined);
+    await r.labels?.close().catch(() => undefined);
     await r.records.close().catch(() => undefined);
     await fs.rm(r.dir, { recursive: true, force: true });
   }
@@ -314,6 +370,8 @@ export class DiskResultStore {
     const rect = resultTileRect(r.width, r.height, request);
     const { data } = await this.sampleRect(r.instances, 0, rect);
     const instances = Uint32Array.from(data);
+    // Pixel edits first (what they wrote is an id as stored), then the id remaps.
+    r.overlay.forEachEdited(stepped(rect.x0, rect.outW, rect.step), stepped(rect.y0, rect.outH, rect.step), (ox, oy, iid) => (instances[oy * rect.outW + ox] = iid));
     const resolve = this.resolver(r);
     if (resolve) for (let i = 0; i < instances.length; i++) instances[i] = resolve(instances[i]!);
     return { resultId: r.id, revision: r.revision, level: request.level, x: request.x, y: request.y, width: rect.outW, height: rect.outH, imageRect: [rect.x0, rect.y0, rect.w, rect.h], instances };
@@ -328,6 +386,8 @@ export class DiskResultStore {
     const rect = resultTileRect(r.width, r.height, request);
     const { data } = await this.sampleRect(r.probabilities, k, rect);
     const probability = Uint8Array.from(data);
+    // As the in-memory store: the model's probability does not describe pixels a person painted (0 there).
+    r.overlay.forEachEdited(stepped(rect.x0, rect.outW, rect.step), stepped(rect.y0, rect.outH, rect.step), (ox, oy) => (probability[oy * rect.outW + ox] = 0));
     return { resultId: r.id, revision: r.revision, level: request.level, x: request.x, y: request.y, width: rect.outW, height: rect.outH, imageRect: [rect.x0, rect.y0, rect.w, rect.h], classId: request.classId, probability };
   }
 
@@ -342,21 +402,21 @@ export class DiskResultStore {
     const sx = levelStep(W / block.width);
     const sy = levelStep(H / block.height);
     const resolve = this.resolver(r);
+    const { cols, rows } = previewGrid(W, H, outW, outH);
     const instances = new Uint32Array(outW * outH);
     for (let oy = 0; oy < outH; oy++) {
-      const row = Math.min(H - 1, Math.floor(((oy + 0.5) * H) / outH));
-      const by = Math.min(block.height - 1, Math.floor(row / sy));
+      const by = Math.min(block.height - 1, Math.floor(rows[oy]! / sy));
       for (let ox = 0; ox < outW; ox++) {
-        const col = Math.min(W - 1, Math.floor(((ox + 0.5) * W) / outW));
-        const bx = Math.min(block.width - 1, Math.floor(col / sx));
-        const v = block.data[by * block.width + bx]!;
-        instances[oy * outW + ox] = resolve ? resolve(v) : v;
+        const bx = Math.min(block.width - 1, Math.floor(cols[ox]! / sx));
+        instances[oy * outW + ox] = block.data[by * block.width + bx]!;
       }
     }
+    r.overlay.forEachEdited(cols, rows, (ox, oy, iid) => (instances[oy * outW + ox] = iid));
+    if (resolve) for (let i = 0; i < instances.length; i++) instances[i] = resolve(instances[i]!);
     return { resultId: id, z, revision: r.revision, width: outW, height: outH, scaleX: W / outW, scaleY: H / outH, instances };
   }
 
-  /** One class's probability x 255 at preview size, on the same grid as slice() (no pixel edits here: `edited` is all 0). */
+  /** One class's probability x 255 at preview size, on the same grid as slice(); pixels an applied edit wrote read 0 and are flagged in `edited`. */
   async probability(request: ResultProbabilityRequest): Promise<ResultProbability> {
     const r = this.get(request.resultId);
     if (!r.probabilities) throw new Error('the probability maps of this result were not kept: run the model again');
@@ -379,7 +439,13 @@ export class DiskResultStore {
         values[oy * outW + ox] = block.data[by * block.width + Math.min(block.width - 1, Math.floor(col / sx))]!;
       }
     }
-    return { resultId: r.id, classId: request.classId, z: request.z, revision: r.revision, width: outW, height: outH, scaleX: W / outW, scaleY: H / outH, values, edited: new Uint8Array(outW * outH) };
+    const edited = new Uint8Array(outW * outH);
+    const grid = previewGrid(W, H, outW, outH);
+    r.overlay.forEachEdited(grid.cols, grid.rows, (ox, oy) => {
+      values[oy * outW + ox] = 0;
+      edited[oy * outW + ox] = 1;
+    });
+    return { resultId: r.id, classId: request.classId, z: request.z, revision: r.revision, width: outW, height: outH, scaleX: W / outW, scaleY: H / outH, values, edited };
   }
 
   private indexOf(r: Kept, id: number): number {
@@ -416,7 +482,8 @@ export class DiskResultStore {
     const r = this.get(id);
     if (!Number.isInteger(x) || !Number.isInteger(y) || x < 0 || y < 0 || x >= r.width || y >= r.height || z !== 0) throw new RangeError(`pixel ${x},${y},${z} is outside the result (${r.width}x${r.height}x1)`);
     const block = await r.instances.read({ x, y, width: 1, height: 1, channels: [0] });
-    const stored = block.data[0]!;
+    let stored = block.data[0]!;
+    r.overlay.forEachEdited([x], [y], (_ox, _oy, iid) => (stored = iid));
     const now = this.resolver(r)?.(stored) ?? stored;
     return now === 0 ? null : this.recordOf(r, now);
   }
@@ -448,8 +515,8 @@ export class DiskResultStore {
   }
 
   /** The document as it stands (records not included: they come by page), for the edit replies. */
-  private reply(r: Kept, changed: number[]): EditResult {
-    return {
+  private reply(r: Kept, changed: number[], created?: Pick<Step, 'createdInstanceId' | 'createdInstanceIds'>): EditResult {
+    const out: EditResult = {
       resultId: r.id,
       revision: r.revision,
       document: r.document,
@@ -458,6 +525,9 @@ export class DiskResultStore {
       undoStack: r.undo.map((s): EditOperationName => s.op.op),
       redoStack: r.redo.map((s): EditOperationName => s.op.op),
     };
+    if (created?.createdInstanceId !== undefined) out.createdInstanceId = created.createdInstanceId;
+    if (created?.createdInstanceIds?.length) out.createdInstanceIds = created.createdInstanceIds;
+    return out;
   }
 
   private stateOf(r: Kept, id: number): IdState {
@@ -510,8 +580,19 @@ export class DiskResultStore {
     r.document = { ...r.document, classes: next };
   }
 
+  /** Runs one edit, undo or redo of a result after the ones already asked for (each reads what the last wrote). */
+  private serial<T>(r: Kept, fn: () => Promise<T>): Promise<T> {
+    const run = r.queue.then(fn, fn);
+    r.queue = run.catch(() => undefined);
+    return run;
+  }
+
   async edit(id: string, op: EditOperation): Promise<EditResult> {
     const r = this.get(id);
+    return this.serial(r, () => (isPixelOperation(op) ? this.pixelEdit(r, op) : this.idEdit(r, op)));
+  }
+
+  private async idEdit(r: Kept, op: EditOperation): Promise<EditResult> {
     const changes: Change[] = [];
     const live = async (iid: number): Promise<InstanceRecord> => {
       const rec = await this.recordOf(r, iid);
@@ -531,7 +612,10 @@ export class DiskResultStore {
         if (!Number.isInteger(op.classId) || !cls) throw new RangeError(`class ${op.classId} is not a class of this result (1..${r.classes.length})`);
         if (rec.classId === op.classId) throw new Error(`instance ${op.instanceId} is already of class ${cls.name}`);
         const before = this.stateOf(r, op.instanceId);
-        changes.push({ id: op.instanceId, before, after: { ...before, record: { ...rec, classId: op.classId, className: cls.name, edited: true } } });
+        const record: InstanceRecord = { ...rec, classId: op.classId, className: cls.name, edited: true };
+        // The model's probability of the new class over the object (as the in-memory store re-measures it).
+        if ('meanProbability' in rec) record.meanProbability = await this.meanProbabilityAs(r, rec, op.classId);
+        changes.push({ id: op.instanceId, before, after: { ...before, record } });
         break;
       }
       case 'mergeInstances': {
@@ -549,7 +633,7 @@ export class DiskResultStore {
         break;
       }
       default:
-        throw new Error(`${op.op} is not available on a result kept on disk (a windowed run of a large raster): delete, merge and class changes are`);
+        throw new Error(`${op.op} is not an edit of ids`);
     }
     await this.apply(r, changes, 'forward');
     r.undo.push({ op, changes });
@@ -560,22 +644,234 @@ export class DiskResultStore {
 
   async undo(id: string): Promise<EditResult> {
     const r = this.get(id);
-    const step = r.undo.pop();
-    if (!step) throw new Error('nothing to undo');
-    await this.apply(r, [...step.changes].reverse(), 'undo');
-    r.redo.push(step);
-    r.revision++;
-    return this.reply(r, step.changes.map((c) => c.id));
+    return this.serial(r, async () => {
+      const step = r.undo.pop();
+      if (!step) throw new Error('nothing to undo');
+      if (step.pixels) r.overlay.apply(step.pixels.patch, step.pixels.crop, 'undo');
+      await this.apply(r, [...step.changes].reverse(), 'undo');
+      r.redo.push(step);
+      r.revision++;
+      return this.reply(r, step.changes.map((c) => c.id));
+    });
   }
 
   async redo(id: string): Promise<EditResult> {
     const r = this.get(id);
-    const step = r.redo.pop();
-    if (!step) throw new Error('nothing to redo');
+    return this.serial(r, async () => {
+      const step = r.redo.pop();
+      if (!step) throw new Error('nothing to redo');
+      if (step.pixels) r.overlay.apply(step.pixels.patch, step.pixels.crop, 'forward');
+      await this.apply(r, step.changes, 'forward');
+      r.undo.push(step);
+      r.revision++;
+      return this.reply(r, step.changes.map((c) => c.id), step);
+    });
+  }
+
+  /**
+   * Mean of class classId's probability over an object's pixels, read from its box; null (stale, not kept) when the
+   * probabilities are not kept or the box is larger than one edit may read.
+   */
+  private async meanProbabilityAs(r: Kept, rec: InstanceRecord, classId: number): Promise<number | null> {
+    const [x0, y0, x1, y1] = boxOfRecord(rec);
+    const win = clipWindow(x0, y0, x1, y1, r.width, r.height);
+    if (!r.probabilities || !win || win.width * win.height > this.maxEditWindowPx || classId > r.probabilities.channels) return null;
+    const maps = await this.readMaps(r, win);
+    const p = (await r.probabilities.read({ x: win.x0, y: win.y0, width: win.width, height: win.height, channels: [classId - 1] })).data;
+    let sum = 0;
+    let n = 0;
+    for (let i = 0; i < maps.instances.length; i++) {
+      if (maps.instances[i] !== rec.id) continue;
+      sum += p[i]! / 255;
+      n++;
+    }
+    return n > 0 ? sum / n : null;
+  }
+
+  /** The class of a live object (undefined: no such object now). */
+  private classOf(r: Kept, id: number): number | undefined {
+    const index = this.indexOf(r, id);
+    return index >= 0 && r.alive[index] ? r.classIds[index] : undefined;
+  }
+
+  /** A slot in the per-record arrays for an id the store has not seen (new objects get ids above every other). */
+  private ensureIndex(r: Kept, id: number): number {
+    const found = this.indexOf(r, id);
+    if (found >= 0) return found;
+    const n = r.ids.length;
+    if (n > 0 && r.ids[n - 1]! > id) throw new Error(`internal: new object id ${id} is below an existing one`);
+    const grow = <T extends Uint32Array | Uint16Array | Uint8Array | Float32Array | Float64Array>(a: T, make: (len: number) => T, extra: number): T => {
+      const b = make(a.length + extra);
+      b.set(a);
+      return b;
+    };
+    r.ids = grow(r.ids, (len) => new Uint32Array(len), 1);
+    r.ids[n] = id;
+    r.classIds = grow(r.classIds, (len) => new Uint16Array(len), 1);
+    r.sizes = grow(r.sizes, (len) => new Float64Array(len), 1);
+    r.meanProbability = grow(r.meanProbability, (len) => new Float32Array(len), 1);
+    r.meanProbability[n] = NaN;
+    r.alive = grow(r.alive, (len) => new Uint8Array(len), 1);
+    // New objects' records live in state only: a zero-length byte range.
+    r.offsets = grow(r.offsets, (len) => new Float64Array(len), 1);
+    r.offsets[n + 1] = r.offsets[n]!;
+    return n;
+  }
+
+  private async labelsOf(r: Kept): Promise<GeoTiffSource> {
+    r.labels ??= await openGeoTiff(path.join(r.dir, 'labels.tif'));
+    return r.labels;
+  }
+
+  private checkWindow(r: Kept, win: PixelWindow, op: EditOperation): void {
+    const px = win.width * win.height;
+    if (px > this.maxEditWindowPx) {
+      throw new InputError('edit', `${op.op} on this result kept on disk would read a ${win.width} x ${win.height} pixel window (the drawn shape and the boxes of the objects it changes), more than the ${this.maxEditWindowPx} pixels one edit may read: edit a smaller area or a smaller object`);
+    }
+  }
+
+  /**
+   * Instance ids (read through the overlay and the id remaps) and labels (the class of each pixel's object; as
+   * stored where there is none) of a full-resolution window, as the in-memory maps hold them.
+   */
+  private async readMaps(r: Kept, win: PixelWindow): Promise<{ instances: Uint32Array; labels: Uint16Array }> {
+    const region = { x: win.x0, y: win.y0, width: win.width, height: win.height, channels: [0] };
+    const instances = Uint32Array.from((await r.instances.read(region)).data);
+    const labels = Uint16Array.from((await (await this.labelsOf(r)).read(region)).data);
+    r.overlay.forEachEdited(span(win.x0, win.width), span(win.y0, win.height), (ox, oy, iid, label) => {
+      instances[oy * win.width + ox] = iid;
+      labels[oy * win.width + ox] = label;
+    });
+    const resolve = this.resolver(r);
+    const classes = new Map<number, number | undefined>();
+    for (let i = 0; i < instances.length; i++) {
+      const stored = instances[i]!;
+      if (stored === 0) continue;
+      const now = resolve ? resolve(stored) : stored;
+      instances[i] = now;
+      if (now === 0) {
+        labels[i] = 0;
+        continue;
+      }
+      let c = classes.get(now);
+      if (c === undefined && !classes.has(now)) {
+        c = this.classOf(r, now);
+        classes.set(now, c);
+      }
+      if (c !== undefined) labels[i] = c;
+    }
+    return { instances, labels };
+  }
+
+  /**
+   * A pixel edit: the operation runs on the crop it can reach (operationWindow), its patch goes into the overlay,
+   * and the objects it changed are re-measured from their boxes joined with the patch's box.
+   */
+  private async pixelEdit(r: Kept, op: PixelOperation): Promise<EditResult> {
+    checkOnRaster(op, r.width, r.height);
+    // fillHoles and splitInstance work inside the object's box: read its record for it (and to refuse unknown ids).
+    let own: InstanceRecord | null = null;
+    if (op.op === 'fillHoles' || op.op === 'splitInstance') {
+      own = await this.recordOf(r, op.instanceId);
+      if (!own) throw new InputError('edit', `instance ${op.instanceId} does not exist`);
+    }
+    const ownBox = own ? boxOfRecord(own) : null;
+    const win = operationWindow(op, r.width, r.height, (iid) => (own && iid === own.id && ownBox ? ownBox : undefined)) ?? { x0: 0, y0: 0, width: 1, height: 1 };
+    this.checkWindow(r, win, op);
+    const maps = await this.readMaps(r, win);
+    const target: EditTarget = {
+      width: win.width,
+      height: win.height,
+      depth: 1,
+      instances: maps.instances,
+      labels: maps.labels,
+      nodataLabel: r.nodataLabel,
+      classCount: r.classes.length,
+      classOf: (iid) => this.classOf(r, iid),
+      boxOf: (iid) => (own && ownBox && iid === own.id ? [ownBox[0] - win.x0, ownBox[1] - win.y0, 0, ownBox[2] - win.x0, ownBox[3] - win.y0, 0] : undefined),
+      nextInstanceId: r.nextInstanceId,
+      connectivity: r.connectivity,
+    };
+    if (op.op === 'regionGrow') target.intensity = await this.readIntensityOf(r, win);
+    const outcome = runOperation(target, shiftOperation(op, win.x0, win.y0));
+    for (const created of [outcome.createdInstanceId, ...(outcome.createdInstanceIds ?? [])]) if (created !== undefined) r.nextInstanceId = Math.max(r.nextInstanceId, created + 1);
+    const step: Step = { op, changes: [], pixels: { patch: outcome.patch, crop: win } };
+    if (outcome.createdInstanceId !== undefined) step.createdInstanceId = outcome.createdInstanceId;
+    if (outcome.createdInstanceIds?.length) step.createdInstanceIds = outcome.createdInstanceIds;
+    if (outcome.patch.indices.length > 0) {
+      // Writes the patch into the overlay (taken out again when measuring fails).
+      step.changes = await this.remeasure(r, op, outcome.patch, win);
+    }
     await this.apply(r, step.changes, 'forward');
     r.undo.push(step);
+    r.redo = [];
     r.revision++;
-    return this.reply(r, step.changes.map((c) => c.id));
+    return this.reply(r, step.changes.map((c) => c.id), step);
+  }
+
+  private async readIntensityOf(r: Kept, win: PixelWindow): Promise<PixelArray> {
+    try {
+      return await this.readIntensity(r.path, win);
+    } catch (err) {
+      throw new Error(`the image ${r.path} could not be read for the edited objects' intensities: ${(err as Error).message}`);
+    }
+  }
+
+  /**
+   * Applies a pixel patch to the overlay and measures the objects it changed from the window holding their old
+   * boxes and the patch, as the in-memory store does (statsInBox + measureInstances): the id changes to apply.
+   */
+  private async remeasure(r: Kept, op: EditOperation, patch: Patch, crop: PixelWindow): Promise<Change[]> {
+    const changed = new Set<number>();
+    for (let k = 0; k < patch.indices.length; k++) {
+      if (patch.beforeInstance[k]) changed.add(patch.beforeInstance[k]!);
+      if (patch.afterInstance[k]) changed.add(patch.afterInstance[k]!);
+    }
+    const b = patch.box!;
+    let win: PixelWindow | null = { x0: crop.x0 + b[0], y0: crop.y0 + b[1], width: b[3] - b[0] + 1, height: b[4] - b[1] + 1 };
+    for (const iid of changed) {
+      const rec = await this.recordOf(r, iid);
+      if (rec) {
+        const [x0, y0, x1, y1] = boxOfRecord(rec);
+        win = joinWindows(win, clipWindow(x0, y0, x1, y1, r.width, r.height));
+      }
+    }
+    const box = win!;
+    this.checkWindow(r, box, op);
+    const intensity = await this.readIntensityOf(r, box);
+    r.overlay.apply(patch, crop, 'forward');
+    try {
+      const maps = await this.readMaps(r, box);
+      let probability: Map<number, ArrayLike<number>> | null = null;
+      if (r.probabilities) {
+        const needed = new Set<number>();
+        for (let i = 0; i < maps.instances.length; i++) if (changed.has(maps.instances[i]!)) needed.add(maps.labels[i]!);
+        probability = new Map();
+        for (const classId of needed) {
+          if (classId < 1 || classId > r.probabilities.channels) continue;
+          const block = await r.probabilities.read({ x: box.x0, y: box.y0, width: box.width, height: box.height, channels: [classId - 1] });
+          probability.set(classId, block.data);
+        }
+      }
+      const stats = windowStats(box, maps.instances, maps.labels, changed, probability, intensity);
+      const ctx = shapeContext(r.geometry, r.width, r.height, r.connectivity);
+      const shapes = stats.map((s) => planeShapeFields(s, objectMask(box, maps.instances, s), ctx));
+      const measured = measureInstances(stats, { geometry: r.geometry, depth: 1, classes: r.classes, validPixelCount: validPixels(r), classPixelCounts: [], hasProbability: r.probabilities !== null, hasIntensity: true, shapes, width: r.width, height: r.height, connectivity: r.connectivity });
+      const fresh = new Map(measured.instances.map((rec) => [rec.id, rec]));
+      const changes: Change[] = [];
+      for (const iid of [...changed].sort((p, q) => p - q)) {
+        const index = this.indexOf(r, iid);
+        const before: IdState = index >= 0 ? this.stateOf(r, iid) : { record: undefined, alive: false, remap: undefined };
+        this.ensureIndex(r, iid);
+        const rec = fresh.get(iid);
+        const after: IdState = rec ? { record: { ...rec, ...(r.hadProbability && !('meanProbability' in rec) ? { meanProbability: null } : {}), edited: true }, alive: true, remap: undefined } : { record: undefined, alive: false, remap: undefined };
+        changes.push({ id: iid, before, after });
+      }
+      return changes;
+    } catch (err) {
+      r.overlay.apply(patch, crop, 'undo');
+      throw err;
+    }
   }
 
   /** The live records in id order, a chunk at a time (exports stream them). */
@@ -611,16 +907,16 @@ export class DiskResultStore {
     }
   }
 
-  /** labels.tif with deletions (label 0) and class changes applied, written strip by strip to a temporary file renamed over `out`. */
+  /** labels.tif with pixel edits, deletions (label 0) and class changes applied, written strip by strip to a temporary file renamed over `out`. */
   private async exportLabels(r: Kept, out: string): Promise<void> {
     const labelsPath = path.join(r.dir, 'labels.tif');
-    if (r.state.size === 0) {
+    if (r.state.size === 0 && r.overlay.empty) {
       const tmp = `${out}.${process.pid}.tmp`;
       await fs.copyFile(labelsPath, tmp);
       await fs.rename(tmp, out);
       return;
     }
-    const resolve = this.resolver(r)!;
+    const resolve = this.resolver(r) ?? ((v: number): number => v);
     const classOf = new Map<number, number>();
     for (const [iid, s] of r.state) if (s.record) classOf.set(iid, s.record.classId);
     const labels = await openGeoTiff(labelsPath);
@@ -631,8 +927,13 @@ export class DiskResultStore {
       for (let y = 0; y < r.height; y += 256) {
         const h = Math.min(256, r.height - y);
         const region = { x: 0, y, width: r.width, height: h, channels: [0] };
-        const lab = (await labels.read(region)).data;
-        const ins = (await r.instances.read(region)).data;
+        const lab = Uint16Array.from((await labels.read(region)).data);
+        const ins = Uint32Array.from((await r.instances.read(region)).data);
+        // What pixel edits wrote replaces the stored pixels (strips are whole rows of overlay tiles).
+        r.overlay.forEachEdited(span(0, r.width), span(y, h), (ox, oy, iid, label) => {
+          ins[oy * r.width + ox] = iid;
+          lab[oy * r.width + ox] = label;
+        });
         const strip = dtype === 'uint16' ? new Uint16Array(lab.length) : new Uint8Array(lab.length);
         for (let i = 0; i < lab.length; i++) {
           const stored = ins[i]!;
@@ -664,6 +965,31 @@ export class DiskResultStore {
   /** Closes every result (the host is going away). */
   async closeAll(): Promise<void> {
     for (const id of [...this.results.keys()]) await this.close(id);
+  }
+}
+
+/** Inclusive [x0, y0, x1, y1] of a record's box. */
+function boxOfRecord(rec: InstanceRecord): [number, number, number, number] {
+  const { min, max } = rec.bbox;
+  return [min[0] ?? 0, min[1] ?? 0, max[0] ?? 0, max[1] ?? 0];
+}
+
+/** Full-resolution column and row of each preview pixel (nearest pixel centre), as slice() samples. */
+function previewGrid(W: number, H: number, outW: number, outH: number): { cols: Float64Array; rows: Float64Array } {
+  const cols = new Float64Array(outW);
+  const rows = new Float64Array(outH);
+  for (let ox = 0; ox < outW; ox++) cols[ox] = Math.min(W - 1, Math.floor(((ox + 0.5) * W) / outW));
+  for (let oy = 0; oy < outH; oy++) rows[oy] = Math.min(H - 1, Math.floor(((oy + 0.5) * H) / outH));
+  return { cols, rows };
+}
+
+/** Channel 0 of an image inside a window, read through the engine's image reader. */
+async function readImageWindow(file: string, win: PixelWindow): Promise<PixelArray> {
+  const src = await openImage(file);
+  try {
+    return (await src.read({ x: win.x0, y: win.y0, width: win.width, height: win.height, channels: [0] })).data;
+  } finally {
+    await src.close();
   }
 }
 

@@ -1,0 +1,287 @@
+// Pixel edits on a result kept on disk (a windowed Run) must give what the same edits give on the in-memory store:
+// the same sequence of operations (brush into an object and into a new one, eraser, polygon fill and erase, fill
+// holes, split, the AI tool's mask, region growing, delete, merge, class change, undo, redo) is applied to the disk
+// result through the engine service and to an in-memory ResultStore built from the very maps the windowed run wrote;
+// after each step the ids per pixel (tiles at level 0 and zoomed out, the preview, clicks), the records (pixel count,
+// box, centroid, area, intensity) and the class totals must agree, and the exported labels GeoTIFF must equal the
+// in-memory label map. Crops the disk store reads: a stroke's box +- radius (here at most 60 x 25 px), an object's
+// box for fill holes / split (80 x 80, 120 x 120), the seed +- 15 px for region growing, the mask's 40 x 30 box; and
+// for re-measuring, the edited objects' boxes joined with the patch's box.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cpSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
+import * as path from 'node:path';
+import { createEngineService, type EngineService } from '../../main/engine/service';
+import { openImage } from '../../main/engine/io';
+import { writeTiff } from '../../main/engine/io/tiff-writer';
+import { DiskResultStore, resultsRoot } from '../../main/engine/results/disk';
+import { ResultStore } from '../../main/engine/results/store';
+import { encodeMaskRle } from '../../main/engine/results/rle';
+import { labelArrayFor } from '../../main/engine/postprocess/labels';
+import { levelCount } from '../../main/engine/render/tile';
+import type { ClassRecord, Geometry, InstanceRecord, InstancesDocument, ManifestClass } from '../../preload/formats';
+import type { EditOperation, EditResult, ResultTileRequest } from '../../preload/api';
+import { brightManifest, tempDir, writeModelFolder } from '../fixtures/models';
+
+const t = tempDir('delineate-results-disk-edits-');
+afterAll(() => t.cleanup());
+
+const W = 600;
+const H = 450;
+const geo: Geometry = { type: 'geo', geotransform: [500000, 0.5, 0, 5000000, 0, -0.5], crs: 'EPSG:32633' };
+const CLASSES: ManifestClass[] = [
+  { name: 'bright', color: '#ff0000' },
+  { name: 'dim', color: '#0000ff' },
+];
+// Squares [x, y, size]; several cross the 256 px overlay tiles and the 128 px run windows.
+const A: [number, number, number] = [20, 20, 60];
+const B: [number, number, number] = [150, 40, 50];
+const RING: [number, number, number] = [230, 30, 80];
+const S: [number, number, number] = [60, 230, 120];
+const D: [number, number, number] = [450, 300, 40];
+const E: [number, number, number] = [520, 60, 30];
+const noProgress = (): void => undefined;
+
+async function readAll(file: string): Promise<{ data: Float64Array; channels: number }> {
+  const src = await openImage(file);
+  try {
+    const block = await src.read();
+    return { data: Float64Array.from(block.data), channels: block.channels };
+  } finally {
+    await src.close();
+  }
+}
+
+async function readChannel0(file: string): Promise<Float64Array> {
+  const src = await openImage(file);
+  try {
+    return Float64Array.from((await src.read({ channels: [0] })).data);
+  } finally {
+    await src.close();
+  }
+}
+
+describe('pixel edits on a result kept on disk agree with the in-memory store', () => {
+  const models = path.join(t.dir, 'models');
+  const file = path.join(t.dir, 'ortho.tif');
+  let service: EngineService;
+  let mem: ResultStore;
+  let diskId = '';
+  let memId = '';
+  let folder = '';
+  let original: Float64Array;
+  const at = { A: 0, B: 0, RING: 0, S: 0, D: 0, E: 0 };
+  /** The disk store's document after its last edit (its class totals; records come by page). */
+  let lastDoc: InstancesDocument | null = null;
+
+  beforeAll(async () => {
+    writeModelFolder(models, { ...brightManifest('bright'), classes: CLASSES }, { inChannels: 1, weights: [[0], [20], [0]], bias: [0, -10, -50], activation: 'softmax' });
+    const px = new Uint8Array(W * H);
+    for (let i = 0; i < px.length; i++) px[i] = 40 + (i % 11);
+    for (const [x0, y0, s] of [A, B, RING, S, D, E]) for (let y = y0; y < y0 + s; y++) for (let x = x0; x < x0 + s; x++) px[y * W + x] = 220;
+    // The ring's hole (background inside it) for fill holes.
+    for (let y = RING[1] + 25; y < RING[1] + 55; y++) for (let x = RING[0] + 25; x < RING[0] + 55; x++) px[y * W + x] = 40 + ((y * W + x) % 11);
+    await writeTiff(file, { data: px, width: W, height: H, depth: 1, channels: 1, geometry: geo });
+    service = createEngineService({ windowedMinPx: 0, windowPx: 128 });
+    const r = await service.segment(file, { modelId: path.join(models, 'bright'), device: 'cpu' }, noProgress, new AbortController().signal);
+    expect(r.windowed).toBeDefined();
+    diskId = r.resultId!;
+    lastDoc = r.document;
+    const root = resultsRoot()!;
+    folder = path.join(root, readdirSync(root).at(-1)!);
+    // The in-memory store gets the very maps, probabilities and records the windowed run kept.
+    const instancesMap = await readAll(path.join(folder, 'instances.tif'));
+    original = instancesMap.data;
+    const labelsMap = await readAll(path.join(folder, 'labels.tif'));
+    const probs = await readAll(path.join(folder, 'probabilities.tif'));
+    const records: InstanceRecord[] = [];
+    for (let offset = 0; ; offset += 1000) {
+      const page = await service.resultInstances({ resultId: diskId, offset, limit: 1000 });
+      records.push(...page.instances);
+      if (records.length >= page.total) break;
+    }
+    const { labels, nodataLabel } = labelArrayFor(CLASSES.length, W * H);
+    labels.set(labelsMap.data);
+    const document: InstancesDocument = { ...r.document, instances: records };
+    mem = new ResultStore(readChannel0);
+    memId = mem.add({ path: file, width: W, height: H, depth: 1, geometry: geo, classes: CLASSES, labels, nodataLabel, instances: Uint32Array.from(instancesMap.data), document, connectivity: 8, probabilities: { data: Uint8Array.from(probs.data), channels: probs.channels } });
+    for (const [k, sq] of Object.entries({ A, B, RING, S, D, E })) at[k as keyof typeof at] = original[(sq[1] + 2) * W + sq[0] + 2]!;
+    expect(new Set(Object.values(at)).size).toBe(6);
+    expect(at.A).toBeGreaterThan(0);
+  });
+
+  /** Applies one operation to both stores; they must name the same changed and created objects. */
+  async function both(op: EditOperation): Promise<EditResult> {
+    const d = await service.editResult(diskId, op);
+    const m = await mem.edit(memId, op);
+    expect(d.changedInstanceIds, op.op).toEqual(m.changedInstanceIds);
+    expect(d.createdInstanceId, op.op).toEqual(m.createdInstanceId);
+    expect(d.createdInstanceIds, op.op).toEqual(m.createdInstanceIds);
+    expect(d.undoStack).toEqual(m.undoStack);
+    return d;
+  }
+
+  async function undoBoth(): Promise<void> {
+    const d = await service.undoEdit(diskId);
+    const m = await mem.undo(memId);
+    lastDoc = d.document;
+    expect(d.undoStack).toEqual(m.undoStack);
+    expect(d.redoStack).toEqual(m.redoStack);
+  }
+
+  async function redoBoth(): Promise<void> {
+    const d = await service.redoEdit(diskId);
+    const m = await mem.redo(memId);
+    lastDoc = d.document;
+    expect(d.undoStack).toEqual(m.undoStack);
+  }
+
+  async function allRecords(): Promise<InstanceRecord[]> {
+    const out: InstanceRecord[] = [];
+    for (let offset = 0; ; offset += 1000) {
+      const page = await service.resultInstances({ resultId: diskId, offset, limit: 1000 });
+      out.push(...page.instances);
+      if (out.length >= page.total) return out;
+    }
+  }
+
+  /** Ids per pixel (every tile of every level, the preview), records and class totals of both stores agree. */
+  async function expectSame(when: string): Promise<void> {
+    const levels = levelCount(W, H, 256);
+    expect(levels).toBeGreaterThan(1);
+    for (let level = 0; level < levels; level++) {
+      const n = Math.ceil(W / 256 / 2 ** level);
+      const m = Math.ceil(H / 256 / 2 ** level);
+      for (let y = 0; y < m; y++) {
+        for (let x = 0; x < n; x++) {
+          const req: ResultTileRequest = { resultId: diskId, level, x, y, tileSize: 256, z: 0 };
+          const dt = await service.resultTile(req);
+          const mt = mem.tile({ ...req, resultId: memId });
+          expect([dt.width, dt.height], when).toEqual([mt.width, mt.height]);
+          let mismatches = 0;
+          for (let i = 0; i < dt.instances.length; i++) if (dt.instances[i] !== mt.instances[i]) mismatches++;
+          expect(mismatches, `${when}: tile ${level}/${x}/${y}`).toBe(0);
+        }
+      }
+    }
+    const dp = await service.resultSlice({ resultId: diskId, z: 0, maxSize: 350 });
+    const mp = mem.slice(memId, 0, 350);
+    expect(Array.from(dp.instances), `${when}: preview`).toEqual(Array.from(mp.instances));
+    const disk = await allRecords();
+    const memory = mem.instancePage({ resultId: memId, offset: 0, limit: 1000 }).instances;
+    expect(disk.map((r) => r.id), `${when}: ids`).toEqual(memory.map((r) => r.id));
+    for (let i = 0; i < disk.length; i++) {
+      const d = disk[i]!;
+      const m = memory[i]!;
+      const what = `${when}: object ${d.id}`;
+      expect([d.classId, d.pixelCount, d.bbox], what).toEqual([m.classId, m.pixelCount, m.bbox]);
+      d.centroidPx.forEach((v, k) => expect(v, what).toBeCloseTo(m.centroidPx[k]!, 4));
+      expect(d.areaM2 as number, what).toBeCloseTo(m.areaM2 as number, 4);
+      // Pixel-edited objects are re-measured in full on both (a merged record on disk sums its parts instead).
+      for (const key of ['perimeterM', 'meanIntensity', 'meanProbability']) {
+        if (typeof d[key] === 'number' && typeof m[key] === 'number') expect(d[key] as number, `${what} ${key}`).toBeCloseTo(m[key] as number, 4);
+      }
+    }
+    const dc = (await service.resultInstances({ resultId: diskId, offset: 0, limit: 1 })).total;
+    expect(dc).toBe(memory.length);
+    const memClasses = mem.state(memId).document.classes;
+    expect(lastDoc, when).not.toBeNull();
+    lastDoc!.classes.forEach((c: ClassRecord, k) => {
+      const mc = memClasses[k]!;
+      expect([c.id, c.instanceCount, c.pixelCount], `${when}: class ${c.id}`).toEqual([mc.id, mc.instanceCount, mc.pixelCount]);
+      expect(c.areaM2 as number, `${when}: class ${c.id} area`).toBeCloseTo(mc.areaM2 as number, 3);
+    });
+  }
+
+  async function step(op: EditOperation, when: string): Promise<EditResult> {
+    const d = await both(op);
+    lastDoc = d.document;
+    await expectSame(when);
+    return d;
+  }
+
+  it('starts equal', async () => {
+    await expectSame('before any edit');
+  });
+
+  it('brush into an object and into a new one, eraser, polygon fill and erase', async () => {
+    await step({ op: 'paintStroke', z: 0, points: [[78, 50], [110, 52]], radiusPx: [6, 6], target: { instanceId: at.A } }, 'paint into A');
+    const made = await step({ op: 'paintStroke', z: 0, points: [[400, 200], [430, 215]], radiusPx: [5, 5], target: { newInstanceOfClass: 2 } }, 'paint a new object');
+    expect(made.createdInstanceId).toBeGreaterThan(Math.max(...Object.values(at)));
+    expect((await service.resultInstanceAt(diskId, 415, 207, 0))?.id).toBe(made.createdInstanceId);
+    // Cuts B in two parts (it stays one object).
+    await step({ op: 'eraseStroke', z: 0, points: [[175, 30], [175, 100]], radiusPx: [3, 3] }, 'erase across B');
+    await step({ op: 'fillPolygon', z: 0, points: [[470, 320], [560, 330], [540, 420], [465, 400]], target: { newInstanceOfClass: 1 } }, 'polygon over D');
+    await step({ op: 'erasePolygon', z: 0, points: [[510, 50], [560, 50], [560, 75], [510, 75]], instanceId: at.E }, 'erase half of E');
+  });
+
+  it('fill holes, split, the AI tool and region growing', async () => {
+    const filled = await step({ op: 'fillHoles', instanceId: at.RING }, 'fill the ring');
+    expect(filled.changedInstanceIds).toEqual([at.RING]);
+    expect((await service.resultInstanceAt(diskId, RING[0] + 40, RING[1] + 40, 0))?.id).toBe(at.RING);
+    const split = await step({ op: 'splitInstance', z: 0, instanceId: at.S, line: [[50, 300], [190, 302]] }, 'split S');
+    expect(split.createdInstanceIds?.length).toBe(1);
+    const bits = new Uint8Array(40 * 30);
+    for (let y = 0; y < 30; y++) for (let x = 0; x < 40; x++) if ((x - 20) ** 2 + (y - 15) ** 2 < 14 ** 2) bits[y * 40 + x] = 1;
+    await step({ op: 'acceptPrompt', masks: [encodeMaskRle(0, 250, 380, 40, 30, bits)], target: { newInstanceOfClass: 1 } }, 'accept a mask');
+    const grown = await step({ op: 'regionGrow', z: 0, seed: [560.5, 200.5], tolerance: 6, maxRadiusPx: 15, target: { newInstanceOfClass: 2 } }, 'region grow');
+    expect(grown.createdInstanceId).toBeDefined();
+  });
+
+  it('delete, merge and class change mixed with pixel edits; undo x2 and redo; a new object after undo gets a fresh id', async () => {
+    const piece = (await service.resultInstanceAt(diskId, 100, 320, 0))!;
+    await step({ op: 'deleteInstance', instanceId: piece.id }, 'delete a split piece');
+    await step({ op: 'mergeInstances', instanceIds: [at.A, at.B] }, 'merge A and B');
+    // A pixel edit after the merge reads B's pixels as A's.
+    await step({ op: 'eraseStroke', z: 0, points: [[160, 60], [195, 60]], radiusPx: [4, 4], instanceId: at.A }, 'erase merged B');
+    await step({ op: 'setInstanceClass', instanceId: at.RING, classId: 2 }, 'reclass the ring');
+    await undoBoth();
+    await expectSame('undo reclass');
+    await undoBoth();
+    await expectSame('undo erase after merge');
+    await redoBoth();
+    await expectSame('redo erase after merge');
+    const fresh = await step({ op: 'paintStroke', z: 0, points: [[350, 420]], radiusPx: [4, 4], target: { newInstanceOfClass: 1 } }, 'paint after undo');
+    expect(fresh.createdInstanceId).toBeDefined();
+  });
+
+  it('the exported labels GeoTIFF equals the in-memory label map', async () => {
+    const out = path.join(t.dir, 'labels-edited.tif');
+    await service.exportResult(diskId, 'geotiff', out, {});
+    const exported = (await readAll(out)).data;
+    const labels = mem.snapshot(memId).labels;
+    let mismatches = 0;
+    for (let i = 0; i < labels.length; i++) if (exported[i] !== labels[i]) mismatches++;
+    expect(mismatches).toBe(0);
+    // The probability heat-map reads 0 where a person painted, on both stores.
+    const dp = await service.resultProbabilityTile({ resultId: diskId, level: 0, x: 1, y: 0, tileSize: 256, z: 0, classId: 2 });
+    const mp = mem.probabilityTile({ resultId: memId, level: 0, x: 1, y: 0, tileSize: 256, z: 0, classId: 2 });
+    expect(Array.from(dp.probability)).toEqual(Array.from(mp.probability));
+  });
+
+  it('undoing every edit gives back the maps the run wrote', async () => {
+    for (;;) {
+      const d = await service.undoEdit(diskId);
+      await mem.undo(memId);
+      lastDoc = d.document;
+      if (d.undoStack.length === 0) break;
+    }
+    await expectSame('all undone');
+    const tile = await service.resultTile({ resultId: diskId, level: 0, x: 0, y: 0, tileSize: 256, z: 0 });
+    for (let y = 0; y < 256; y += 7) for (let x = 0; x < 256; x += 5) expect(tile.instances[y * 256 + x]).toBe(original[y * W + x]);
+  });
+
+  it('an edit that would read more than the window cap is refused with a message; the store is unchanged', async () => {
+    const dir = path.join(t.dir, 'capped');
+    mkdirSync(dir);
+    for (const f of ['instances.tif', 'labels.tif', 'probabilities.tif']) cpSync(path.join(folder, f), path.join(dir, f));
+    const records: InstanceRecord[] = await allRecords();
+    const store = new DiskResultStore({ maxEditWindowPx: 100 * 100 });
+    const id = await store.add({ dir, path: file, document: { ...mem.state(memId).document, instances: records }, classes: CLASSES, geometry: geo, width: W, height: H, nodataLabel: labelArrayFor(CLASSES.length, 0).nodataLabel });
+    await expect(store.edit(id, { op: 'fillHoles', instanceId: at.S })).rejects.toThrow(/fillHoles on this result kept on disk would read a 120 x 120 pixel window/);
+    const small = await store.edit(id, { op: 'fillHoles', instanceId: at.RING });
+    expect(small.changedInstanceIds).toEqual([at.RING]);
+    expect(small.undoStack).toEqual(['fillHoles']);
+    await store.close(id);
+    expect(existsSync(dir)).toBe(false);
+  });
+});
