@@ -10,10 +10,10 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { ClassRecord, InstanceRecord, InstancesDocument, ManifestClass } from '../../preload/formats';
 import { allocPixels, InputError, type ImageSource, type PixelArray } from './image';
-import type { Connectivity } from './postprocess/components';
+import type { ComponentStats, Connectivity } from './postprocess/components';
 import { labelNodata, measureStreaming, streamShapes } from './postprocess/streaming';
 import { GIVEN_NODATA_LABEL, streamGivenInstances } from './postprocess/streaming-instances';
-import { measureInstances } from './measure/index';
+import { measureInstances, type MeasureOptions } from './measure/index';
 import { geoMeasurer } from './measure/geo';
 import { ZoneAccumulator } from './measure/zones';
 import { labelColormap, overlayRgb } from './export/overlay';
@@ -45,6 +45,44 @@ export interface StreamedMeasureOptions {
   zones?: string;
 }
 
+/** The class of each label value 1..maxLabel: the user's list, then a default entry for each value it does not name. */
+function classListFor(options: Pick<StreamedMeasureOptions, 'classes' | 'defaultClass'>, maxLabel: number): ManifestClass[] {
+  return Array.from({ length: Math.max(options.classes?.length ?? 0, maxLabel) }, (_, i) => options.classes?.[i] ?? options.defaultClass(i + 1));
+}
+
+/**
+ * Instance and class records of a streamed label map (2D or volume): measured against the image's intensities, with
+ * no probability map, class pixel counts from the per-value tally and shape fields already measured from disk.
+ */
+function measureCounted(
+  counted: { stats: ComponentStats[]; valid: number; perValue: Float64Array },
+  shapes: ReadonlyArray<Record<string, unknown>>,
+  classes: ManifestClass[],
+  layout: Pick<MeasureOptions, 'geometry' | 'depth' | 'width' | 'height' | 'connectivity' | 'geo'>,
+): { instances: InstanceRecord[]; classes: ClassRecord[] } {
+  return measureInstances(counted.stats, {
+    ...layout,
+    classes,
+    validPixelCount: counted.valid,
+    classPixelCounts: Array.from(counted.perValue.subarray(0, classes.length + 1)),
+    hasProbability: false,
+    hasIntensity: true,
+    shapes,
+  });
+}
+
+/** Writes instances.json, measurements.csv and overlay.png of a measured document; returns their paths. */
+async function writeDocumentFiles(outDir: string, document: InstancesDocument, overlay: { rgb: Uint8Array; width: number; height: number }): Promise<string[]> {
+  const jsonPath = path.join(outDir, 'instances.json');
+  // Record by record: 100000 records never become one string (the same bytes as JSON.stringify(document, null, 2)).
+  await writeJsonWithArray(jsonPath, { source: document.source, classes: document.classes }, 'instances', document.instances);
+  const csvPath = path.join(outDir, 'measurements.csv');
+  await writeFileAtomic(csvPath, measurementsCsv(document.instances));
+  const overlayPath = path.join(outDir, 'overlay.png');
+  await writePng(overlayPath, overlay.rgb, overlay.width, overlay.height, 3);
+  return [jsonPath, csvPath, overlayPath];
+}
+
 /** Measures a label raster against its image strip by strip and writes the result folder. */
 export async function measureFilesStreamed(image: ImageSource, labels: ImageSource, outDir: string, options: StreamedMeasureOptions): Promise<{ document: InstancesDocument; files: string[] }> {
   const { width: W, height: H, geometry } = image;
@@ -58,7 +96,7 @@ export async function measureFilesStreamed(image: ImageSource, labels: ImageSour
   const ph = Math.ceil(H / scale);
   const display = image.channels >= 3 ? [0, 1, 2] : [0];
   const preview = { labels: new Uint16Array(pw * ph), image: allocPixels(image.dtype, pw * ph * display.length) };
-  const classList = (maxLabel: number): ManifestClass[] => Array.from({ length: Math.max(options.classes?.length ?? 0, maxLabel) }, (_, i) => options.classes?.[i] ?? options.defaultClass(i + 1));
+  const classList = (maxLabel: number): ManifestClass[] => classListFor(options, maxLabel);
   const given = options.labelsAre === 'instances';
   const nodataLabel = given ? GIVEN_NODATA_LABEL : await labelNodata(labels, options.stripRows);
   const geo = geometry.type === 'geo' ? geoMeasurer(geometry, W, H) : null;
@@ -110,20 +148,7 @@ export async function measureFilesStreamed(image: ImageSource, labels: ImageSour
       await instanceSrc.close();
     }
     const list = classList(cc.maxClass);
-    const m = measureInstances(cc.stats, {
-      geometry,
-      depth: 1,
-      classes: list,
-      validPixelCount: cc.valid,
-      classPixelCounts: Array.from(cc.perValue.subarray(0, list.length + 1)),
-      hasProbability: false,
-      hasIntensity: true,
-      shapes,
-      width: W,
-      height: H,
-      connectivity: options.connectivity,
-      geo,
-    });
+    const m = measureCounted(cc, shapes, list, { geometry, depth: 1, width: W, height: H, connectivity: options.connectivity, geo });
     // Each record also names the label value it came from, as in memory.
     measured = { instances: m.instances.map((r, i) => ({ ...r, labelValue: cc.valueOfId[i] })), classes: m.classes, classList: list };
   } else {
@@ -138,16 +163,9 @@ export async function measureFilesStreamed(image: ImageSource, labels: ImageSour
       ...(options.classes ? { classes: options.classes } : {}),
     });
   }
-  const files = [labelsPath, instancesPath];
   const document: InstancesDocument = { source: sourceRecord(image, geometry), classes: measured.classes, instances: measured.instances };
-  const jsonPath = path.join(outDir, 'instances.json');
-  // Record by record: 100000 records never become one string (the same bytes as JSON.stringify(document, null, 2)).
-  await writeJsonWithArray(jsonPath, { source: document.source, classes: document.classes }, 'instances', document.instances);
-  const csvPath = path.join(outDir, 'measurements.csv');
-  await writeFileAtomic(csvPath, measurementsCsv(document.instances));
-  const overlayPath = path.join(outDir, 'overlay.png');
-  await writePng(overlayPath, overlayRgb({ data: preview.image, width: pw, height: ph, depth: 1, channels: display.length }, preview.labels, 0, measured.classList), pw, ph, 3);
-  files.push(jsonPath, csvPath, overlayPath);
+  const overlay = overlayRgb({ data: preview.image, width: pw, height: ph, depth: 1, channels: display.length }, preview.labels, 0, measured.classList);
+  const files = [labelsPath, instancesPath, ...(await writeDocumentFiles(outDir, document, { rgb: overlay, width: pw, height: ph }))];
   if (zones) files.push(...(await zones.write(outDir, measured.classList, document.instances)));
   return { document, files };
 }
@@ -221,29 +239,10 @@ export async function measureVolumeFilesStreamed(volume: StreamedVolume, outDir:
   });
   const instances = await openNiftiSlices(instancesPath);
   const shapes = await streamVolumeShapes(cc.stats, instances, { geometry, connectivity: options.connectivity, ...(options.signal ? { signal: options.signal } : {}) });
-  const classList = Array.from({ length: Math.max(options.classes?.length ?? 0, cc.maxLabel) }, (_, i) => options.classes?.[i] ?? options.defaultClass(i + 1));
-  const measured = measureInstances(cc.stats, {
-    geometry,
-    depth: D,
-    classes: classList,
-    validPixelCount: cc.valid,
-    classPixelCounts: Array.from(cc.perValue.subarray(0, classList.length + 1)),
-    hasProbability: false,
-    hasIntensity: true,
-    shapes,
-    width: W,
-    height: H,
-    connectivity: options.connectivity,
-  });
+  const classList = classListFor(options, cc.maxLabel);
+  const measured = measureCounted(cc, shapes, classList, { geometry, depth: D, width: W, height: H, connectivity: options.connectivity });
   const document: InstancesDocument = { source: sourceRecord(info, geometry), classes: measured.classes, instances: measured.instances };
-  const files = [labelsPath, instancesPath];
-  const jsonPath = path.join(outDir, 'instances.json');
-  // Record by record: 100000 records never become one string (the same bytes as JSON.stringify(document, null, 2)).
-  await writeJsonWithArray(jsonPath, { source: document.source, classes: document.classes }, 'instances', document.instances);
-  const csvPath = path.join(outDir, 'measurements.csv');
-  await writeFileAtomic(csvPath, measurementsCsv(document.instances));
-  const overlayPath = path.join(outDir, 'overlay.png');
-  await writePng(overlayPath, overlayRgb({ data: display ?? new Uint8Array(W * H), width: W, height: H, depth: 1, channels: 1 }, midLabels ?? new Uint8Array(W * H), 0, classList), W, H, 3);
-  files.push(jsonPath, csvPath, overlayPath);
+  const overlay = overlayRgb({ data: display ?? new Uint8Array(W * H), width: W, height: H, depth: 1, channels: 1 }, midLabels ?? new Uint8Array(W * H), 0, classList);
+  const files = [labelsPath, instancesPath, ...(await writeDocumentFiles(outDir, document, { rgb: overlay, width: W, height: H }))];
   return { document, files };
 }
