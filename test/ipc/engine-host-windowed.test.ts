@@ -1,5 +1,5 @@
 // The windowed Run through the real engine host process, as the app runs it (threshold lowered by environment):
-// the result comes back marked windowed, its tiles and pages cross the process boundary, closing removes its
+// the result comes back marked windowed, its tiles, pages and a pixel edit cross the process boundary, closing removes its
 // folder, and a cancel after the first inference progress rejects quickly and leaves no folder. Skips when dist/
 // is not built.
 import { afterAll, describe, expect, it } from 'vitest';
@@ -51,6 +51,19 @@ describe.skipIf(skip)(`windowed Run in the engine host process${skip ? ' (skippe
     expect(tile.instances[30 * 256 + 30]).toBe(at!.id);
     const page = await engine.call('resultInstances', [{ resultId: r.resultId!, offset: 0, limit: 10, sort: { key: 'area', descending: true } }]);
     expect(page.instances.map((i) => i.pixelCount)).toEqual([2500, 1600, 900]);
+    // A pixel edit (brush into a new object) crosses the boundary too: new id, its pixels in the tiles, its record paged.
+    const painted = await engine.call('editResult', [r.resultId!, { op: 'paintStroke', z: 0, points: [[120, 250], [140, 250]], radiusPx: [3, 3], target: { newInstanceOfClass: 1 } }]);
+    const made = painted.createdInstanceId!;
+    expect(made).toBeGreaterThan(3);
+    expect(painted.document.classes[0]!.instanceCount).toBe(4);
+    const edited = await engine.call('resultTile', [{ resultId: r.resultId!, level: 0, x: 0, y: 0, tileSize: 256, z: 0 }]);
+    expect(edited.revision).toBe(1);
+    expect(edited.instances[250 * 256 + 130]).toBe(made);
+    expect((await engine.call('resultInstanceAt', [r.resultId!, 130, 250, 0]))?.id).toBe(made);
+    const after = await engine.call('resultInstances', [{ resultId: r.resultId!, offset: 0, limit: 10 }]);
+    expect(after.instances.map((i) => i.id)).toContain(made);
+    await engine.call('undoEdit', [r.resultId!]);
+    expect(await engine.call('resultInstanceAt', [r.resultId!, 130, 250, 0])).toBeNull();
     await engine.call('closeResult', [r.resultId!]);
     expect(kept(tmp)).toEqual([]);
   });
