@@ -194,17 +194,22 @@ export interface ModelCalibration {
    * object, high = n + highScale x sum(p) over those surrounding pixels. Parameters chosen on validation (the
    * narrowest whose range holds the true size for 85 % of validation cases, with a margin: docs/inference.md).
    */
-  sizeRange?: {
-    /** Default 'thresholds'. */
-    method?: 'thresholds' | 'probabilityMass';
-    innerThreshold?: number;
-    outerThreshold: number;
-    lowScale?: number;
-    highScale?: number;
-    /** Where a class total's high counts hesitant pixels: anywhere in the image (default) or only grown from its objects. */
-    classScope?: 'image' | 'objects';
-    [figure: string]: unknown;
-  };
+  sizeRange?: SizeRangeCalibration;
+  [figure: string]: unknown;
+}
+
+/** ModelCalibration.sizeRange: how a size's [low, high] is defined, with the validation figures it was chosen by. */
+export interface SizeRangeCalibration {
+  /** Default 'thresholds' (manifests written before the probability-mass range). */
+  method?: 'thresholds' | 'probabilityMass';
+  /** thresholds only. */
+  innerThreshold?: number;
+  outerThreshold: number;
+  /** probabilityMass only: the factors on the object's doubt (low side) and its surroundings' mass (high side). */
+  lowScale?: number;
+  highScale?: number;
+  /** Where a class total's high counts hesitant pixels: anywhere in the image (default) or only grown from its objects. */
+  classScope?: 'image' | 'objects';
   [figure: string]: unknown;
 }
 

@@ -19,7 +19,7 @@
 // hesitated over; with the manifest's classScope 'objects' the sum of its instances' highs instead. A sure object
 // (probabilities near 1 inside, near 0 around) gets a narrow range; a hesitant outline a wide one.
 // Each unit's range is the size scaled by lowPx / pixelCount and highPx / pixelCount (the object's mean pixel size).
-import type { ClassRecord, InstanceRecord } from '../../../preload/formats';
+import type { ClassRecord, InstanceRecord, SizeRangeCalibration } from '../../../preload/formats';
 import type { Connectivity } from '../postprocess/components';
 import type { LabelArray } from '../postprocess/labels';
 
@@ -156,19 +156,8 @@ export function sizeRangesPx(p: SizeRangeInput): RangePixels {
   return { lowPx, highPx, grown, classHighPx, sizePx, classPx, doubtPx, grownMassPx, classMassPx };
 }
 
-/** The manifest's calibration.sizeRange as the engine uses it (manifest.ts validates it). */
-export interface SizeRangeParams {
-  /** Default 'thresholds' (manifests written before the probability-mass range). */
-  method?: 'thresholds' | 'probabilityMass';
-  /** thresholds only. */
-  innerThreshold?: number;
-  outerThreshold: number;
-  /** probabilityMass only: the factors on the object's doubt (low side) and its surroundings' mass (high side). */
-  lowScale?: number;
-  highScale?: number;
-  /** Where a class total's high counts hesitant pixels: anywhere in the image (default) or only around its objects. */
-  classScope?: 'image' | 'objects';
-}
+/** The manifest's calibration.sizeRange as the engine uses it (manifest.ts validates it), without its figures. */
+export type SizeRangeParams = Pick<SizeRangeCalibration, 'method' | 'innerThreshold' | 'outerThreshold' | 'lowScale' | 'highScale' | 'classScope'>;
 
 /** Pixel-count ranges per instance and per class under the manifest's definition (see the header). */
 export function rangesFromPixels(r: RangePixels, params: SizeRangeParams): { lowPx: number[]; highPx: number[]; classHighPx?: number[] } {
