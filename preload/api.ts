@@ -242,8 +242,10 @@ export interface TileRequest {
   bands?: number[];
 }
 
-export interface TileBitmap {
+/** Where a pyramid tile sits: image tiles and result tiles alike, so both cover pixels by the same rule. */
+export interface TilePlacement {
   level: number;
+  /** Tile column and row at that level. */
   x: number;
   y: number;
   /** Tile pixels (edge tiles are smaller than tileSize). */
@@ -251,6 +253,9 @@ export interface TileBitmap {
   height: number;
   /** The full-resolution image pixels the tile covers: [x, y, width, height]. */
   imageRect: [number, number, number, number];
+}
+
+export interface TileBitmap extends TilePlacement {
   /** RGBA, width*height*4 bytes. */
   rgba: Uint8Array;
   window: { center: number; width: number };
@@ -326,16 +331,9 @@ export interface ResultTileRequest {
 }
 
 /** One tile of a result's instance map, for in-memory and disk-kept results alike. */
-export interface ResultTile {
+export interface ResultTile extends TilePlacement {
   resultId: ResultId;
   revision: number;
-  level: number;
-  x: number;
-  y: number;
-  width: number;
-  height: number;
-  /** The full-resolution pixels covered: [x, y, width, height] (same rule as TileBitmap.imageRect). */
-  imageRect: [number, number, number, number];
   /** Instance id per tile pixel (nearest sample of the 2^level block's top-left pixel at coarser levels). */
   instances: Uint32Array;
 }
