@@ -12,7 +12,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node
 import * as os from 'node:os';
 import * as path from 'node:path';
 import sharp from 'sharp';
-import { TiffWriter } from '../main/engine/io/tiff-writer';
+import { fieldsFallback, writeRgbStrips } from './fields-raster';
 import { openImage } from '../main/engine/io';
 import { resolveModel } from '../main/engine/inference/manifest';
 import { normalizeSlice, planNormalization } from '../main/engine/inference/normalize';
@@ -40,17 +40,16 @@ export async function makeMosaic(file: string, n: number): Promise<string> {
     if (info.channels !== 3) continue;
     tiles.push(new Uint8Array(data.buffer, data.byteOffset, data.length));
   }
-  const gsdM = 4.8;
-  const writer = await TiffWriter.open(file, { width: n, height: n, channels: 3, dtype: 'uint8', geometry: { type: 'geo', geotransform: [500000, gsdM, 0, 5000000, 0, -gsdM], crs: 'EPSG:32633' } });
-  try {
-    let seed = 2024;
-    const rand = (): number => {
-      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
-      return seed >>> 8;
-    };
-    for (let y0 = 0; y0 < n; y0 += T) {
-      const h = Math.min(T, n - y0);
-      const band = new Uint8Array(3 * n * h);
+  let seed = 2024;
+  const rand = (): number => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return seed >>> 8;
+  };
+  await writeRgbStrips(
+    file,
+    n,
+    4.8,
+    (band, y0, h) => {
       for (let x0 = 0; x0 < n; x0 += T) {
         const w = Math.min(T, n - x0);
         const tile = tiles.length ? tiles[rand() % tiles.length]! : null;
@@ -62,21 +61,13 @@ export async function makeMosaic(file: string, n: number): Promise<string> {
             if (turn & 1) sx = T - 1 - sx;
             if (turn & 2) sy = T - 1 - sy;
             const i = y * n + x0 + x;
-            for (let c = 0; c < 3; c++) {
-              const gx = x0 + x;
-              const gy = y0 + y;
-              band[c * n * h + i] = tile ? tile[(sy * T + sx) * 3 + c]! : Math.min(255, 30 + (((((gx >> 7) * 31 + (gy >> 7) * 17) % 5) * 40 * (c + 1)) % 200) + (gx % 700 < 12 || gy % 900 < 10 ? 90 : 0));
-            }
+            for (let c = 0; c < 3; c++) band[c * n * h + i] = tile ? tile[(sy * T + sx) * 3 + c]! : fieldsFallback(x0 + x, y0 + y, c);
           }
         }
       }
-      await writer.writeWindow(0, y0, n, h, band);
-    }
-    await writer.close();
-  } catch (err) {
-    await writer.abort();
-    throw err;
-  }
+    },
+    T,
+  );
   return tiles.length ? `${tiles.length} DeepGlobe photos as a mosaic of ${T} px tiles` : 'generated fields and roads (DeepGlobe photos not found)';
 }
 

@@ -11,7 +11,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node
 import * as os from 'node:os';
 import * as path from 'node:path';
 import sharp from 'sharp';
-import { TiffWriter } from '../main/engine/io/tiff-writer';
+import { fieldsFallback, writeRgbStrips } from './fields-raster';
 import { openImage } from '../main/engine/io';
 import type { InstancesDocument } from '../preload/formats';
 
@@ -32,8 +32,6 @@ const cli = path.join(root, 'bin', 'delineate.cjs');
 const photos = path.resolve(root, '..', 'shared', 'data', 'landcover-deepglobe', 'images');
 
 async function makeRaster(file: string, n: number): Promise<string> {
-  const gsdM = 4.8;
-  const writer = await TiffWriter.open(file, { width: n, height: n, channels: 3, dtype: 'uint8', geometry: { type: 'geo', geotransform: [500000, gsdM, 0, 5000000, 0, -gsdM], crs: 'EPSG:32633' } });
   const half = Math.ceil(n / 2);
   const names = existsSync(photos) ? readdirSync(photos).filter((f) => /\.jpe?g$/i.test(f)).sort().slice(0, 4) : [];
   // Four quadrants, each a photo resized to half the raster, channel-planar.
@@ -44,31 +42,18 @@ async function makeRaster(file: string, n: number): Promise<string> {
     for (let i = 0; i < half * half; i++) for (let c = 0; c < 3; c++) planar[c * half * half + i] = data[i * 3 + c]!;
     quads.push(planar);
   }
-  try {
-    const rows = writer.tileSize;
-    for (let y0 = 0; y0 < n; y0 += rows) {
-      const h = Math.min(rows, n - y0);
-      const band = new Uint8Array(3 * n * h);
-      for (let y = 0; y < h; y++) {
-        const gy = y0 + y;
-        for (let x = 0; x < n; x++) {
-          const i = y * n + x;
-          for (let c = 0; c < 3; c++) {
-            let v: number;
-            const q = quads[(gy >= half ? 2 : 0) + (x >= half ? 1 : 0)];
-            if (q) v = q[c * half * half + (gy % half) * half + (x % half)]!;
-            else v = Math.min(255, 30 + ((((x >> 7) * 31 + (gy >> 7) * 17) % 5) * 40 * (c + 1)) % 200 + (x % 700 < 12 || gy % 900 < 10 ? 90 : 0));
-            band[c * n * h + i] = v;
-          }
+  await writeRgbStrips(file, n, 4.8, (band, y0, h) => {
+    for (let y = 0; y < h; y++) {
+      const gy = y0 + y;
+      for (let x = 0; x < n; x++) {
+        const i = y * n + x;
+        for (let c = 0; c < 3; c++) {
+          const q = quads[(gy >= half ? 2 : 0) + (x >= half ? 1 : 0)];
+          band[c * n * h + i] = q ? q[c * half * half + (gy % half) * half + (x % half)]! : fieldsFallback(x, gy, c);
         }
       }
-      await writer.writeWindow(0, y0, n, h, band);
     }
-    await writer.close();
-  } catch (err) {
-    await writer.abort();
-    throw err;
-  }
+  });
   return names.length === 4 ? `DeepGlobe photos ${names.join(', ')}` : 'generated fields and roads';
 }
 

@@ -18,7 +18,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
-import { TiffWriter } from '../main/engine/io/tiff-writer';
+import { writeRgbStrips } from './fields-raster';
 import { ENGINE_HOST, RENDERER_DIR, startTestHost } from '../test/host/server';
 import { brightManifest, writeModelFolder } from '../test/fixtures/models';
 import { contentArea, objectCorner, writeLargeRaster } from '../test/fixtures/large-raster';
@@ -45,30 +45,19 @@ const RESULTS = join(__dirname, '..', 'test-results');
 
 /** Dark texture with bright squares (what the "bright" model finds), written in bands of tile rows. */
 async function makeRaster(file: string, n: number): Promise<void> {
-  const writer = await TiffWriter.open(file, { width: n, height: n, channels: 3, dtype: 'uint8', geometry: { type: 'geo', geotransform: [500000, 0.5, 0, 5000000, 0, -0.5], crs: 'EPSG:32633' } });
-  try {
-    const rows = writer.tileSize;
-    for (let y0 = 0; y0 < n; y0 += rows) {
-      const h = Math.min(rows, n - y0);
-      const band = new Uint8Array(3 * n * h);
-      for (let y = 0; y < h; y++) {
-        const gy = y0 + y;
-        for (let x = 0; x < n; x++) {
-          const bright = x % 700 > 100 && x % 700 < 300 && gy % 500 > 150 && gy % 500 < 320;
-          const t = (x * 7 + gy * 13) & 63;
-          const i = y * n + x;
-          band[i] = bright ? 230 : 30 + t + ((x >> 6) & 31);
-          band[n * h + i] = bright ? 220 : 40 + ((gy >> 5) & 63);
-          band[2 * n * h + i] = bright ? 200 : 60 + t;
-        }
+  await writeRgbStrips(file, n, 0.5, (band, y0, h) => {
+    for (let y = 0; y < h; y++) {
+      const gy = y0 + y;
+      for (let x = 0; x < n; x++) {
+        const bright = x % 700 > 100 && x % 700 < 300 && gy % 500 > 150 && gy % 500 < 320;
+        const t = (x * 7 + gy * 13) & 63;
+        const i = y * n + x;
+        band[i] = bright ? 230 : 30 + t + ((x >> 6) & 31);
+        band[n * h + i] = bright ? 220 : 40 + ((gy >> 5) & 63);
+        band[2 * n * h + i] = bright ? 200 : 60 + t;
       }
-      await writer.writeWindow(0, y0, n, h, band);
     }
-    await writer.close();
-  } catch (err) {
-    await writer.abort();
-    throw err;
-  }
+  });
 }
 
 function stats(ms: number[]): { median: number; p95: number; max: number } {
