@@ -3,12 +3,16 @@
 // attributes. Simplified outlines are checked (no crossing or touching segments, ring nesting unchanged) and fall back
 // to the traced outline, which is valid by construction (rings of a pixel mask never touch). Writers: GeoJSON
 // (RFC 7946: WGS84 lon/lat, counter-clockwise outer rings), GeoPackage (SQLite through sql.js, GP header + WKB) and
-// Shapefile (.shp/.shx/.dbf/.prj/.cpg by hand). Every file is written atomically (temporary + rename).
+// Shapefile (.shp/.shx/.dbf/.prj/.cpg by hand). Every file is written atomically (temporary + rename). Each writer
+// also takes features one at a time (vector-stream.ts traces them from a map read by block), and featureTracer is the
+// one per-feature step both paths take.
+import { promises as fs } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
 import type { Geometry, InstanceRecord, InstancesDocument } from '../../../preload/formats';
 import { InputError } from '../image';
 import { epsgCode, lonLatToMap, mapToLonLat, resolveCrs } from '../geo/crs';
 import { writeFileAtomic } from '../io/atomic';
-import { writeChunksAtomic } from './atomic-stream';
+import { tempSibling, writeChunksAtomic } from './atomic-stream';
 import { pixelToWorld, planarSpacing, simplifyRing, traceRings } from '../postprocess/contours';
 import { crsToWkt } from './crs-wkt';
 import { flattenRecord } from './results';
@@ -199,23 +203,19 @@ function orientPolygons(polys: VPolygon[]): VPolygon[] {
   return polys.map((p) => p.map((r, k) => ((k === 0) === signedArea(r) > 0 ? r : [...r].reverse())));
 }
 
-/** The polygons of one instance; simplified when that stays valid. */
-function instancePolygons(src: VectorSource, rec: InstanceRecord, t: (x: number, y: number) => XY, toleranceMapUnits: number, joinDiagonals: boolean): { polygons: VPolygon[]; simplified: boolean } {
-  const { width: W, instances } = src;
-  const x0 = rec.bbox.min[0]!;
-  const y0 = rec.bbox.min[1]!;
-  const w = rec.bbox.max[0]! - x0 + 1;
-  const h = rec.bbox.max[1]! - y0 + 1;
-  const mask = new Uint8Array(w * h);
-  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) mask[y * w + x] = instances[(y0 + y) * W + x0 + x] === rec.id ? 1 : 0;
-  const traced = traceRings(mask, w, h, joinDiagonals, [x0, y0]);
+/**
+ * The polygons of one instance from its mask (1 = the instance) over its bounding box, whose pixel (0, 0) is image
+ * pixel `origin`; simplified when that stays valid.
+ */
+function maskPolygons(mask: Uint8Array, w: number, h: number, origin: [number, number], geometry: Geometry, t: (x: number, y: number) => XY, toleranceMapUnits: number, joinDiagonals: boolean): { polygons: VPolygon[]; simplified: boolean } {
+  const traced = traceRings(mask, w, h, joinDiagonals, origin);
   if (traced.length === 0) return { polygons: [], simplified: false };
   const raw = traced.map((r) => ({ hole: r.hole, ring: toRing(r.points, t) }));
   const groups = nest(traced.map((r) => ({ hole: r.hole, ring: toRing(r.points, (x, y) => [x, -y]) })));
   const build = (rings: VRing[]): VPolygon[] => orientPolygons(groups.map((g) => [rings[g.outer]!, ...g.holes.map((i) => rings[i]!)]));
   const rawPolys = build(raw.map((r) => r.ring));
   if (toleranceMapUnits <= 0) return { polygons: rawPolys, simplified: false };
-  const [sx, sy] = planarSpacing(src.geometry);
+  const [sx, sy] = planarSpacing(geometry);
   const simple = traced.map((r) => toRing(simplifyRing(r.points, toleranceMapUnits, sx, sy), t));
   if (!ringsAreSimple(simple)) return { polygons: rawPolys, simplified: false };
   // Nesting must not change: vertex 0 (kept by simplifyRing) is inside the same rings as before.
@@ -234,77 +234,207 @@ function attributeValue(v: unknown): AttrValue {
   return JSON.stringify(v);
 }
 
-function fieldsOf(features: VectorFeature[]): FieldDef[] {
-  const types = new Map<string, Set<string>>();
-  for (const f of features) {
-    for (const [k, v] of Object.entries(f.properties)) {
-      const set = types.get(k) ?? new Set<string>();
+/** A record's attributes as the vector formats carry them (flattened, non-finite numbers as null). */
+export function recordProperties(rec: InstanceRecord): Record<string, AttrValue> {
+  const properties: Record<string, AttrValue> = {};
+  for (const [k, v] of flattenRecord(rec)) properties[k] = attributeValue(v);
+  return properties;
+}
+
+/** Throws unless a record's bbox is a 2D box of whole pixels inside a width x height map. */
+export function checkRecordBox(rec: InstanceRecord, width: number, height: number, file: string): void {
+  const [x0, y0] = rec.bbox.min;
+  const [x1, y1] = rec.bbox.max;
+  const ok = [x0, y0, x1, y1].every((v) => Number.isInteger(v)) && x0! >= 0 && y0! >= 0 && x1! >= x0! && y1! >= y0! && x1! < width && y1! < height;
+  if (!ok) throw new InputError(file, `instance ${rec.id}: bbox ${JSON.stringify(rec.bbox)} is not inside the ${width}x${height} instance map`);
+}
+
+/**
+ * Field types (and the longest text of each text field, in UTF-8 bytes: Shapefile column widths) gathered one
+ * feature's attributes at a time, so a streamed layer knows its fields before its first feature is written.
+ */
+export class FieldCollector {
+  private readonly types = new Map<string, Set<string>>();
+  private readonly longest = new Map<string, number>();
+  private readonly enc = new TextEncoder();
+
+  add(properties: Record<string, AttrValue>): void {
+    for (const [k, v] of Object.entries(properties)) {
+      const set = this.types.get(k) ?? new Set<string>();
       if (v !== null) set.add(typeof v === 'number' ? (Number.isInteger(v) && Math.abs(v) < 2 ** 31 ? 'integer' : 'real') : typeof v === 'boolean' ? 'boolean' : 'text');
-      types.set(k, set);
+      this.types.set(k, set);
+      const bytes = v === null ? 0 : this.enc.encode(String(v)).length;
+      if (bytes > (this.longest.get(k) ?? 0)) this.longest.set(k, bytes);
     }
   }
-  return [...types].map(([name, set]): FieldDef => {
-    if (set.has('text') || (set.has('boolean') && set.size > 1)) return { name, type: 'text' };
-    if (set.has('boolean')) return { name, type: 'boolean' };
-    if (set.has('real')) return { name, type: 'real' };
-    return { name, type: set.has('integer') ? 'integer' : 'text' };
-  });
+
+  fields(): FieldDef[] {
+    return [...this.types].map(([name, set]): FieldDef => {
+      if (set.has('text') || (set.has('boolean') && set.size > 1)) return { name, type: 'text' };
+      if (set.has('boolean')) return { name, type: 'boolean' };
+      if (set.has('real')) return { name, type: 'real' };
+      return { name, type: set.has('integer') ? 'integer' : 'text' };
+    });
+  }
+
+  /** Longest value of each field as text, in UTF-8 bytes (0 when always null). */
+  textBytes(): Record<string, number> {
+    return Object.fromEntries(this.longest);
+  }
+}
+
+/** Turns one instance's mask into its feature: the per-feature step both the in-memory and the streamed exports take. */
+export interface FeatureTracer {
+  /** "EPSG:n" or WKT of the output coordinates. */
+  crs: string;
+  /** The feature of `rec` from its mask over rec.bbox (1 = the instance, row-major); null when the mask is empty. */
+  feature(rec: InstanceRecord, mask: Uint8Array): VectorFeature | null;
+}
+
+/** Checks that a result can become vectors (2D, georeferenced, a known output CRS) and sets up the per-feature step. */
+export function featureTracer(geometry: Geometry, file: string, options: VectorOptions = {}): FeatureTracer {
+  if (geometry.type !== 'geo' || !geometry.crs) throw new InputError(file, 'vector exports need a georeferenced image with a CRS (GeoTIFF); use nifti, seg, csv or json');
+  const crs = options.crs ?? geometry.crs;
+  resolveCrs(crs); // CrsError early when the output CRS is unknown offline
+  const t = outputTransform(geometry, geometry.crs, crs);
+  const [sx, sy] = planarSpacing(geometry);
+  const tolerance = options.toleranceMapUnits ?? Math.min(sx, sy);
+  const joinDiagonals = options.joinDiagonals ?? true;
+  return {
+    crs,
+    feature(rec, mask) {
+      const x0 = rec.bbox.min[0]!;
+      const y0 = rec.bbox.min[1]!;
+      const w = rec.bbox.max[0]! - x0 + 1;
+      const h = rec.bbox.max[1]! - y0 + 1;
+      const { polygons, simplified } = maskPolygons(mask, w, h, [x0, y0], geometry, t, tolerance, joinDiagonals);
+      if (polygons.length === 0) return null;
+      return { id: rec.id, properties: recordProperties(rec), polygons, simplified };
+    },
+  };
 }
 
 /** One feature per instance of a 2D georeferenced result, in the source CRS or options.crs. */
 export function buildVectorLayer(src: VectorSource, options: VectorOptions = {}): VectorLayer {
-  const g = src.geometry;
   const file = src.document.source.file;
-  if (g.type !== 'geo' || !g.crs) throw new InputError(file, 'vector exports need a georeferenced image with a CRS (GeoTIFF); use nifti, seg, csv or json');
+  const tracer = featureTracer(src.geometry, file, options);
   if (src.instances.length !== src.width * src.height) throw new InputError(file, 'vector exports are 2D: the result has more than one slice');
-  const crs = options.crs ?? g.crs;
-  resolveCrs(crs); // CrsError early when the output CRS is unknown offline
-  const t = outputTransform(g, g.crs, crs);
-  const [sx, sy] = planarSpacing(g);
-  const tolerance = options.toleranceMapUnits ?? Math.min(sx, sy);
+  const { width: W, height: H, instances } = src;
   const features: VectorFeature[] = [];
+  const collector = new FieldCollector();
   for (const rec of src.document.instances) {
-    const { polygons, simplified } = instancePolygons(src, rec, t, tolerance, options.joinDiagonals ?? true);
-    if (polygons.length === 0) continue;
-    const properties: Record<string, AttrValue> = {};
-    for (const [k, v] of flattenRecord(rec)) properties[k] = attributeValue(v);
-    features.push({ id: rec.id, properties, polygons, simplified });
+    checkRecordBox(rec, W, H, file);
+    const x0 = rec.bbox.min[0]!;
+    const y0 = rec.bbox.min[1]!;
+    const w = rec.bbox.max[0]! - x0 + 1;
+    const h = rec.bbox.max[1]! - y0 + 1;
+    const mask = new Uint8Array(w * h);
+    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) mask[y * w + x] = instances[(y0 + y) * W + x0 + x] === rec.id ? 1 : 0;
+    const f = tracer.feature(rec, mask);
+    if (!f) continue;
+    collector.add(f.properties);
+    features.push(f);
   }
-  return { name: options.layerName ?? 'instances', crs, fields: fieldsOf(features), features };
+  return { name: options.layerName ?? 'instances', crs: tracer.crs, fields: collector.fields(), features };
+}
+
+/** Bounds of the outer rings of features, gathered one feature at a time. */
+class Extent {
+  minX = Infinity;
+  minY = Infinity;
+  maxX = -Infinity;
+  maxY = -Infinity;
+  count = 0;
+
+  add(polygons: VPolygon[]): this {
+    this.count++;
+    for (const p of polygons) {
+      for (const [x, y] of p[0] ?? []) {
+        if (x < this.minX) this.minX = x;
+        if (y < this.minY) this.minY = y;
+        if (x > this.maxX) this.maxX = x;
+        if (y > this.maxY) this.maxY = y;
+      }
+    }
+    return this;
+  }
+
+  get box(): [number, number, number, number] {
+    return [this.minX, this.minY, this.maxX, this.maxY];
+  }
 }
 
 function bounds(features: VectorFeature[]): [number, number, number, number] {
-  let [minX, minY, maxX, maxY] = [Infinity, Infinity, -Infinity, -Infinity];
-  for (const f of features) {
-    for (const p of f.polygons) {
-      for (const [x, y] of p[0] ?? []) {
-        if (x < minX) minX = x;
-        if (y < minY) minY = y;
-        if (x > maxX) maxX = x;
-        if (y > maxY) maxY = y;
-      }
-    }
-  }
-  return [minX, minY, maxX, maxY];
+  const e = new Extent();
+  for (const f of features) e.add(f.polygons);
+  return e.box;
 }
+
+/** What a writer needs before the first feature of a streamed layer. */
+export interface LayerHead {
+  name: string;
+  /** "EPSG:n" or WKT of the coordinates. */
+  crs: string;
+  fields: FieldDef[];
+  /** Longest value of each field as text, in UTF-8 bytes (Shapefile text column widths; FieldCollector gives it). */
+  textBytes: Record<string, number>;
+}
+
+/** Features in the order they are written: an array, or a generator that traces them one at a time. */
+export type FeatureStream = Iterable<VectorFeature> | AsyncIterable<VectorFeature>;
+
+/** Characters or bytes gathered before one write of a streamed file (bounded memory, few system calls). */
+const FLUSH_BYTES = 1 << 20;
 
 // ---------------------------------------------------------------- GeoJSON
 
 const closed = (r: VRing): XY[] => (r.length > 0 ? [...r, r[0]!] : r);
 
+function geojsonFeature(f: VectorFeature): string {
+  const coords = f.polygons.map((p) => p.map(closed));
+  const geometry = coords.length === 1 ? { type: 'Polygon', coordinates: coords[0] } : { type: 'MultiPolygon', coordinates: coords };
+  return JSON.stringify({ type: 'Feature', id: f.id, geometry, properties: f.properties });
+}
+
+function checkWgs84(crs: string): void {
+  if (epsgCode(crs) !== 4326) throw new Error('GeoJSON (RFC 7946) is always WGS84 lon/lat: build the layer with crs EPSG:4326');
+}
+
 /** RFC 7946 FeatureCollection in pieces (one per feature, so big layers stream); the layer must be in EPSG:4326. */
 export function* geojsonChunks(layer: VectorLayer): Generator<string> {
-  if (epsgCode(layer.crs) !== 4326) throw new Error('GeoJSON (RFC 7946) is always WGS84 lon/lat: build the layer with crs EPSG:4326');
+  checkWgs84(layer.crs);
   const b = bounds(layer.features);
   yield `{"type":"FeatureCollection","name":${JSON.stringify(layer.name)},${layer.features.length > 0 ? `"bbox":${JSON.stringify(b)},` : ''}"features":[\n`;
   let first = true;
   for (const f of layer.features) {
-    const coords = f.polygons.map((p) => p.map(closed));
-    const geometry = coords.length === 1 ? { type: 'Polygon', coordinates: coords[0] } : { type: 'MultiPolygon', coordinates: coords };
-    yield `${first ? '' : ',\n'}${JSON.stringify({ type: 'Feature', id: f.id, geometry, properties: f.properties })}`;
+    yield `${first ? '' : ',\n'}${geojsonFeature(f)}`;
     first = false;
   }
   yield '\n]}\n';
+}
+
+/**
+ * The same FeatureCollection from features that arrive one at a time: the bbox is known only after the last, so it
+ * follows "features" (member order is free in JSON; readers see the same object).
+ */
+export async function* geojsonStreamChunks(head: Pick<LayerHead, 'name' | 'crs'>, features: FeatureStream): AsyncGenerator<string> {
+  checkWgs84(head.crs);
+  const extent = new Extent();
+  let parts: string[] = [`{"type":"FeatureCollection","name":${JSON.stringify(head.name)},"features":[\n`];
+  let size = 0;
+  for await (const f of features) {
+    const text = `${extent.count > 0 ? ',\n' : ''}${geojsonFeature(f)}`;
+    extent.add(f.polygons);
+    parts.push(text);
+    size += text.length;
+    if (size >= FLUSH_BYTES) {
+      yield parts.join('');
+      parts = [];
+      size = 0;
+    }
+  }
+  parts.push(`\n]${extent.count > 0 ? `,"bbox":${JSON.stringify(extent.box)}` : ''}}\n`);
+  yield parts.join('');
 }
 
 export function geojsonText(layer: VectorLayer): string {
@@ -313,6 +443,11 @@ export function geojsonText(layer: VectorLayer): string {
 
 export async function writeGeoJson(file: string, layer: VectorLayer): Promise<void> {
   await writeChunksAtomic(file, geojsonChunks(layer));
+}
+
+/** Streamed GeoJSON, written to a temporary sibling and renamed over `file` once the last feature is in. */
+export async function writeGeoJsonStream(file: string, head: Pick<LayerHead, 'name' | 'crs'>, features: FeatureStream): Promise<void> {
+  await writeChunksAtomic(file, geojsonStreamChunks(head, features));
 }
 
 // ---------------------------------------------------------------- WKB / GeoPackage
@@ -352,7 +487,7 @@ export function multiPolygonWkb(polys: VPolygon[]): Uint8Array {
 /** GeoPackage geometry blob: "GP", version 0, flags (little endian, xy envelope), srs id, envelope, WKB. */
 export function gpkgGeometry(polys: VPolygon[], srsId: number): Uint8Array {
   const wkb = multiPolygonWkb(polys);
-  const [minX, minY, maxX, maxY] = bounds([{ id: 0, properties: {}, polygons: polys, simplified: false }]);
+  const [minX, minY, maxX, maxY] = new Extent().add(polys).box;
   const out = new Uint8Array(8 + 32 + wkb.length);
   const dv = new DataView(out.buffer);
   out[0] = 0x47;
@@ -369,13 +504,22 @@ const sqlName = (s: string): string => `"${s.replace(/"/g, '""')}"`;
 
 /** GeoPackage 1.2 bytes with one feature table (MULTIPOLYGON) named after the layer. */
 export async function geopackageBytes(layer: VectorLayer): Promise<Uint8Array> {
+  return geopackageFromStream(layer, layer.features);
+}
+
+/**
+ * GeoPackage 1.2 bytes from features that arrive one at a time. The database lives in sql.js's memory: each feature
+ * costs its stored row (geometry blob + attributes), never the raster it was traced from; the layer's extent is
+ * written after the last feature.
+ */
+export async function geopackageFromStream(head: Pick<LayerHead, 'name' | 'crs' | 'fields'>, features: FeatureStream): Promise<Uint8Array> {
   const { default: initSqlJs } = await import('sql.js');
   const SQL = await initSqlJs();
   const db = new SQL.Database();
   try {
-    const code = epsgCode(layer.crs);
+    const code = epsgCode(head.crs);
     const srsId = code ?? 100000;
-    const r = resolveCrs(layer.crs);
+    const r = resolveCrs(head.crs);
     db.run('PRAGMA application_id = 1196444487'); // "GPKG"
     db.run('PRAGMA user_version = 10200');
     db.run(`CREATE TABLE gpkg_spatial_ref_sys (srs_name TEXT NOT NULL, srs_id INTEGER NOT NULL PRIMARY KEY, organization TEXT NOT NULL,
@@ -390,36 +534,30 @@ export async function geopackageBytes(layer: VectorLayer): Promise<Uint8Array> {
     srs.run(['Undefined cartesian SRS', -1, 'NONE', -1, 'undefined', 'undefined cartesian coordinate reference system']);
     srs.run(['Undefined geographic SRS', 0, 'NONE', 0, 'undefined', 'undefined geographic coordinate reference system']);
     srs.run(['WGS 84 geodetic', 4326, 'EPSG', 4326, crsToWkt('EPSG:4326', 'ogc'), 'longitude/latitude coordinates in decimal degrees on the WGS 84 spheroid']);
-    if (srsId !== 4326) srs.run([r.name, srsId, code !== null ? 'EPSG' : 'NONE', code ?? srsId, crsToWkt(layer.crs, 'ogc'), null]);
+    if (srsId !== 4326) srs.run([r.name, srsId, code !== null ? 'EPSG' : 'NONE', code ?? srsId, crsToWkt(head.crs, 'ogc'), null]);
     srs.free();
-    const [minX, minY, maxX, maxY] = bounds(layer.features);
-    const has = layer.features.length > 0;
-    db.run('INSERT INTO gpkg_contents (table_name, data_type, identifier, description, min_x, min_y, max_x, max_y, srs_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)', [
-      layer.name,
-      'features',
-      layer.name,
-      'Delineate instances',
-      has ? minX : null,
-      has ? minY : null,
-      has ? maxX : null,
-      has ? maxY : null,
-      srsId,
-    ]);
-    db.run('INSERT INTO gpkg_geometry_columns VALUES (?, ?, ?, ?, 0, 0)', [layer.name, 'geom', 'MULTIPOLYGON', srsId]);
+    db.run('INSERT INTO gpkg_contents (table_name, data_type, identifier, description, srs_id) VALUES (?, ?, ?, ?, ?)', [head.name, 'features', head.name, 'Delineate instances', srsId]);
+    db.run('INSERT INTO gpkg_geometry_columns VALUES (?, ?, ?, ?, 0, 0)', [head.name, 'geom', 'MULTIPOLYGON', srsId]);
     const sqlType: Record<FieldDef['type'], string> = { integer: 'INTEGER', real: 'DOUBLE', text: 'TEXT', boolean: 'BOOLEAN' };
-    const columns = layer.fields.filter((f) => f.name.toLowerCase() !== 'fid' && f.name.toLowerCase() !== 'geom');
-    db.run(`CREATE TABLE ${sqlName(layer.name)} (fid INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, geom MULTIPOLYGON${columns.map((c) => `, ${sqlName(c.name)} ${sqlType[c.type]}`).join('')})`);
-    const insert = db.prepare(`INSERT INTO ${sqlName(layer.name)} (fid, geom${columns.map((c) => `, ${sqlName(c.name)}`).join('')}) VALUES (?, ?${columns.map(() => ', ?').join('')})`);
-    db.run('BEGIN');
-    for (const f of layer.features) {
-      const values = columns.map((c) => {
-        const v = f.properties[c.name] ?? null;
-        return typeof v === 'boolean' ? (v ? 1 : 0) : v;
-      });
-      insert.run([f.id, gpkgGeometry(f.polygons, srsId), ...values]);
+    const columns = head.fields.filter((f) => f.name.toLowerCase() !== 'fid' && f.name.toLowerCase() !== 'geom');
+    db.run(`CREATE TABLE ${sqlName(head.name)} (fid INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, geom MULTIPOLYGON${columns.map((c) => `, ${sqlName(c.name)} ${sqlType[c.type]}`).join('')})`);
+    const insert = db.prepare(`INSERT INTO ${sqlName(head.name)} (fid, geom${columns.map((c) => `, ${sqlName(c.name)}`).join('')}) VALUES (?, ?${columns.map(() => ', ?').join('')})`);
+    const extent = new Extent();
+    try {
+      db.run('BEGIN');
+      for await (const f of features) {
+        const values = columns.map((c) => {
+          const v = f.properties[c.name] ?? null;
+          return typeof v === 'boolean' ? (v ? 1 : 0) : v;
+        });
+        insert.run([f.id, gpkgGeometry(f.polygons, srsId), ...values]);
+        extent.add(f.polygons);
+      }
+      db.run('COMMIT');
+    } finally {
+      insert.free();
     }
-    db.run('COMMIT');
-    insert.free();
+    if (extent.count > 0) db.run('UPDATE gpkg_contents SET min_x = ?, min_y = ?, max_x = ?, max_y = ? WHERE table_name = ?', [...extent.box, head.name]);
     return db.export();
   } finally {
     db.close();
@@ -428,6 +566,11 @@ export async function geopackageBytes(layer: VectorLayer): Promise<Uint8Array> {
 
 export async function writeGeoPackage(file: string, layer: VectorLayer): Promise<void> {
   await writeFileAtomic(file, await geopackageBytes(layer));
+}
+
+/** A GeoPackage of streamed features, written atomically once complete. */
+export async function writeGeoPackageStream(file: string, head: Pick<LayerHead, 'name' | 'crs' | 'fields'>, features: FeatureStream): Promise<void> {
+  await writeFileAtomic(file, await geopackageFromStream(head, features));
 }
 
 // ---------------------------------------------------------------- Shapefile
@@ -458,27 +601,29 @@ function dbfNumber(v: number, f: DbfField): string {
   return s.padStart(f.length, ' ');
 }
 
-function dbfBytes(layer: VectorLayer): Uint8Array {
-  const enc = new TextEncoder();
-  const names = dbfFieldNames(layer.fields.map((f) => f.name));
-  const fields: DbfField[] = layer.fields.map((f, i) => {
+function dbfFields(head: LayerHead): DbfField[] {
+  const names = dbfFieldNames(head.fields.map((f) => f.name));
+  return head.fields.map((f, i) => {
     const name = names[i]!;
     if (f.type === 'integer') return { name, type: 'N', length: 11, decimals: 0, source: f };
     if (f.type === 'real') return { name, type: 'N', length: 24, decimals: 10, source: f };
     if (f.type === 'boolean') return { name, type: 'L', length: 1, decimals: 0, source: f };
-    const longest = layer.features.reduce((m, ft) => Math.max(m, enc.encode(String(ft.properties[f.name] ?? '')).length), 1);
-    return { name, type: 'C', length: Math.min(254, longest), decimals: 0, source: f };
+    return { name, type: 'C', length: Math.min(254, Math.max(1, head.textBytes[f.name] ?? 0)), decimals: 0, source: f };
   });
+}
+
+/** The .dbf header for `count` records (the count is patched in when a streamed layer ends). */
+function dbfHeader(fields: DbfField[], count: number, now: Date): Uint8Array {
+  const enc = new TextEncoder();
   const headerLength = 32 + 32 * fields.length + 1;
   const recordLength = 1 + fields.reduce((n, f) => n + f.length, 0);
-  const out = new Uint8Array(headerLength + recordLength * layer.features.length + 1);
+  const out = new Uint8Array(headerLength);
   const dv = new DataView(out.buffer);
-  const now = new Date();
   out[0] = 0x03;
   out[1] = now.getUTCFullYear() - 1900;
   out[2] = now.getUTCMonth() + 1;
   out[3] = now.getUTCDate();
-  dv.setUint32(4, layer.features.length, true);
+  dv.setUint32(4, count, true);
   dv.setUint16(8, headerLength, true);
   dv.setUint16(10, recordLength, true);
   out[29] = 0x57; // language driver: ANSI; the .cpg says UTF-8
@@ -490,101 +635,189 @@ function dbfBytes(layer: VectorLayer): Uint8Array {
     out[at + 17] = f.decimals;
   });
   out[headerLength - 1] = 0x0d;
-  let o = headerLength;
-  for (const ft of layer.features) {
-    out[o++] = 0x20;
-    for (const f of fields) {
-      const v = ft.properties[f.source.name] ?? null;
-      let text: Uint8Array;
-      if (f.type === 'N') text = enc.encode(typeof v === 'number' ? dbfNumber(v, f) : ''.padStart(f.length, ' '));
-      else if (f.type === 'L') text = enc.encode(v === true ? 'T' : v === false ? 'F' : '?');
-      else {
-        let b = enc.encode(v === null ? '' : String(v));
-        if (b.length > f.length) {
-          // Cut on a character boundary.
-          let cut = f.length;
-          while (cut > 0 && (b[cut]! & 0xc0) === 0x80) cut--;
-          b = b.subarray(0, cut);
-        }
-        text = new Uint8Array(f.length).fill(0x20);
-        text.set(b);
-      }
-      out.set(text.subarray(0, f.length), o);
-      o += f.length;
-    }
-  }
-  out[o] = 0x1a;
   return out;
 }
 
-/** .shp and .shx of polygon records (outer rings clockwise, holes counter-clockwise, as ESRI wants). */
-function shpBytes(layer: VectorLayer): { shp: Uint8Array; shx: Uint8Array } {
-  const records = layer.features.map((f) => {
-    const rings = f.polygons.flatMap((p) => p.map((r) => closed([...r].reverse())));
-    const points = rings.reduce((n, r) => n + r.length, 0);
-    const content = 44 + 4 * rings.length + 16 * points;
-    return { f, rings, points, content };
-  });
-  const total = 100 + records.reduce((n, r) => n + 8 + r.content, 0);
-  const shp = new Uint8Array(total);
-  const shx = new Uint8Array(100 + 8 * records.length);
-  const b = bounds(layer.features);
-  const header = (buf: Uint8Array, lengthBytes: number): void => {
-    const dv = new DataView(buf.buffer);
-    dv.setInt32(0, 9994, false);
-    dv.setInt32(24, lengthBytes / 2, false);
-    dv.setInt32(28, 1000, true);
-    dv.setInt32(32, 5, true);
-    const bb = layer.features.length > 0 ? b : [0, 0, 0, 0];
-    bb.forEach((v, i) => dv.setFloat64(36 + i * 8, v, true));
-  };
-  header(shp, shp.length);
-  header(shx, shx.length);
-  const dv = new DataView(shp.buffer);
-  const xv = new DataView(shx.buffer);
-  let o = 100;
-  records.forEach((r, k) => {
-    xv.setInt32(100 + k * 8, o / 2, false);
-    xv.setInt32(104 + k * 8, r.content / 2, false);
-    dv.setInt32(o, k + 1, false);
-    dv.setInt32(o + 4, r.content / 2, false);
-    o += 8;
-    const [minX, minY, maxX, maxY] = bounds([r.f]);
-    dv.setInt32(o, 5, true);
-    [minX, minY, maxX, maxY].forEach((v, i) => dv.setFloat64(o + 4 + i * 8, v, true));
-    dv.setInt32(o + 36, r.rings.length, true);
-    dv.setInt32(o + 40, r.points, true);
-    o += 44;
-    let start = 0;
-    for (const ring of r.rings) {
-      dv.setInt32(o, start, true);
-      o += 4;
-      start += ring.length;
-    }
-    for (const ring of r.rings) {
-      for (const [x, y] of ring) {
-        dv.setFloat64(o, x, true);
-        dv.setFloat64(o + 8, y, true);
-        o += 16;
+function dbfRecord(ft: VectorFeature, fields: DbfField[], enc: TextEncoder): Uint8Array {
+  const out = new Uint8Array(1 + fields.reduce((n, f) => n + f.length, 0));
+  let o = 0;
+  out[o++] = 0x20;
+  for (const f of fields) {
+    const v = ft.properties[f.source.name] ?? null;
+    let text: Uint8Array;
+    if (f.type === 'N') text = enc.encode(typeof v === 'number' ? dbfNumber(v, f) : ''.padStart(f.length, ' '));
+    else if (f.type === 'L') text = enc.encode(v === true ? 'T' : v === false ? 'F' : '?');
+    else {
+      let b = enc.encode(v === null ? '' : String(v));
+      if (b.length > f.length) {
+        // Cut on a character boundary.
+        let cut = f.length;
+        while (cut > 0 && (b[cut]! & 0xc0) === 0x80) cut--;
+        b = b.subarray(0, cut);
       }
+      text = new Uint8Array(f.length).fill(0x20);
+      text.set(b);
     }
-  });
-  return { shp, shx };
+    out.set(text.subarray(0, f.length), o);
+    o += f.length;
+  }
+  return out;
 }
+
+/** The 100-byte header .shp and .shx share: file length and the layer's bounds (zeros when empty). */
+function shpHeader(lengthBytes: number, box: [number, number, number, number] | null): Uint8Array {
+  const out = new Uint8Array(100);
+  const dv = new DataView(out.buffer);
+  dv.setInt32(0, 9994, false);
+  dv.setInt32(24, lengthBytes / 2, false);
+  dv.setInt32(28, 1000, true);
+  dv.setInt32(32, 5, true);
+  (box ?? [0, 0, 0, 0]).forEach((v, i) => dv.setFloat64(36 + i * 8, v, true));
+  return out;
+}
+
+/** One polygon record (number k, 1-based) of the .shp: outer rings clockwise, holes counter-clockwise, as ESRI wants. */
+function shpRecord(f: VectorFeature, k: number): Uint8Array {
+  const rings = f.polygons.flatMap((p) => p.map((r) => closed([...r].reverse())));
+  const points = rings.reduce((n, r) => n + r.length, 0);
+  const content = 44 + 4 * rings.length + 16 * points;
+  const out = new Uint8Array(8 + content);
+  const dv = new DataView(out.buffer);
+  dv.setInt32(0, k, false);
+  dv.setInt32(4, content / 2, false);
+  let o = 8;
+  const [minX, minY, maxX, maxY] = new Extent().add(f.polygons).box;
+  dv.setInt32(o, 5, true);
+  [minX, minY, maxX, maxY].forEach((v, i) => dv.setFloat64(o + 4 + i * 8, v, true));
+  dv.setInt32(o + 36, rings.length, true);
+  dv.setInt32(o + 40, points, true);
+  o += 44;
+  let start = 0;
+  for (const ring of rings) {
+    dv.setInt32(o, start, true);
+    o += 4;
+    start += ring.length;
+  }
+  for (const ring of rings) {
+    for (const [x, y] of ring) {
+      dv.setFloat64(o, x, true);
+      dv.setFloat64(o + 8, y, true);
+      o += 16;
+    }
+  }
+  return out;
+}
+
+/** A temporary sibling written in appended chunks, whose first bytes can be rewritten before it is renamed. */
+class StreamedFile {
+  readonly tmp: string;
+  private parts: Uint8Array[] = [];
+  private size = 0;
+  /** Bytes written or queued. */
+  length = 0;
+
+  private constructor(
+    readonly target: string,
+    private readonly fh: FileHandle,
+    tmp: string,
+  ) {
+    this.tmp = tmp;
+  }
+
+  static async open(target: string): Promise<StreamedFile> {
+    const tmp = tempSibling(target);
+    return new StreamedFile(target, await fs.open(tmp, 'w'), tmp);
+  }
+
+  async append(bytes: Uint8Array): Promise<void> {
+    this.parts.push(bytes);
+    this.size += bytes.length;
+    this.length += bytes.length;
+    if (this.size >= FLUSH_BYTES) await this.flush();
+  }
+
+  private async flush(): Promise<void> {
+    if (this.size === 0) return;
+    const data = Buffer.concat(this.parts);
+    this.parts = [];
+    this.size = 0;
+    await this.fh.write(data);
+  }
+
+  /** Writes what is queued, puts `head` at offset 0, and syncs. */
+  async finish(head: Uint8Array): Promise<void> {
+    await this.flush();
+    await this.fh.write(head, 0, head.length, 0);
+    await this.fh.sync();
+    await this.fh.close();
+  }
+
+  async discard(): Promise<void> {
+    await this.fh.close().catch(() => undefined);
+    await fs.rm(this.tmp, { force: true });
+  }
+}
+
+/** Shapefile offsets and lengths are counted in 16-bit words in signed 32-bit fields. */
+const SHP_MAX_BYTES = 2 * 0x7fffffff;
 
 /** Writes base.shp, .shx, .dbf, .prj (ESRI WKT) and .cpg; `file` is the .shp path. Returns the written paths. */
 export async function writeShapefile(file: string, layer: VectorLayer): Promise<string[]> {
+  const collector = new FieldCollector();
+  for (const f of layer.features) collector.add(f.properties);
+  return writeShapefileStream(file, { name: layer.name, crs: layer.crs, fields: layer.fields, textBytes: collector.textBytes() }, layer.features);
+}
+
+/**
+ * The Shapefile of features that arrive one at a time: records go straight to temporary .shp/.shx/.dbf siblings
+ * (fixed layouts), and the headers (file lengths, bounds, record count) are written over the placeholders at the
+ * end. Then every part is renamed into place, the .shp last: a reader that finds it finds its companions complete.
+ */
+export async function writeShapefileStream(file: string, head: LayerHead, features: FeatureStream): Promise<string[]> {
   const base = file.replace(/\.shp$/i, '');
-  const prj = crsToWkt(layer.crs, 'esri');
-  const { shp, shx } = shpBytes(layer);
-  const parts: Array<[string, Uint8Array | string]> = [
-    [`${base}.dbf`, dbfBytes(layer)],
-    [`${base}.prj`, prj],
-    [`${base}.cpg`, 'UTF-8'],
-    [`${base}.shx`, shx],
-    // The .shp last: a reader that finds it finds its companions complete.
-    [`${base}.shp`, shp],
-  ];
-  for (const [p, data] of parts) await writeFileAtomic(p, data);
-  return parts.map(([p]) => p);
+  const prj = crsToWkt(head.crs, 'esri');
+  const fields = dbfFields(head);
+  const now = new Date();
+  const enc = new TextEncoder();
+  const files: StreamedFile[] = [];
+  try {
+    for (const ext of ['dbf', 'shx', 'shp']) files.push(await StreamedFile.open(`${base}.${ext}`));
+    const [dbf, shx, shp] = files as [StreamedFile, StreamedFile, StreamedFile];
+    const dbfHead = dbfHeader(fields, 0, now);
+    await dbf.append(new Uint8Array(dbfHead.length));
+    await shp.append(new Uint8Array(100));
+    await shx.append(new Uint8Array(100));
+    const extent = new Extent();
+    const index = new Uint8Array(8);
+    const xv = new DataView(index.buffer);
+    for await (const f of features) {
+      const rec = shpRecord(f, extent.count + 1);
+      if (shp.length + rec.length > SHP_MAX_BYTES) throw new InputError(`${base}.shp`, 'the layer is larger than a Shapefile can hold (4 GB): export gpkg instead');
+      xv.setInt32(0, shp.length / 2, false);
+      xv.setInt32(4, (rec.length - 8) / 2, false);
+      await shx.append(index.slice());
+      await shp.append(rec);
+      await dbf.append(dbfRecord(f, fields, enc));
+      extent.add(f.polygons);
+    }
+    await dbf.append(Uint8Array.of(0x1a));
+    const box = extent.count > 0 ? extent.box : null;
+    await dbf.finish(dbfHeader(fields, extent.count, now));
+    await shx.finish(shpHeader(shx.length, box));
+    await shp.finish(shpHeader(shp.length, box));
+  } catch (err) {
+    for (const f of files) await f.discard();
+    throw err;
+  }
+  try {
+    await fs.rename(files[0]!.tmp, files[0]!.target);
+    await writeFileAtomic(`${base}.prj`, prj);
+    await writeFileAtomic(`${base}.cpg`, 'UTF-8');
+    await fs.rename(files[1]!.tmp, files[1]!.target);
+    await fs.rename(files[2]!.tmp, files[2]!.target);
+  } catch (err) {
+    for (const f of files) await fs.rm(f.tmp, { force: true });
+    throw err;
+  }
+  return [`${base}.dbf`, `${base}.prj`, `${base}.cpg`, `${base}.shx`, `${base}.shp`];
 }
