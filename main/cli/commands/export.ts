@@ -8,7 +8,7 @@
 // Every export is written to a temporary file and renamed; --deidentify applies to every non-DICOM format.
 import { promises as fs } from 'node:fs';
 import { checkFlags, flagNumber, flagString, parseArgs, UsageError } from '../args';
-import { EXPORT_FORMATS, exportResult, loadResultFolder, type ExportFormat, type ExportOptions, type LoadedResult } from '../../engine/export/exporter';
+import { EXPORT_FORMATS, exportResult, exportResultFolder, type ExportFormat, type ExportOptions, type LoadedResult } from '../../engine/export/exporter';
 import { checkImageReference, loadSession, replaySession } from '../../engine/session/session';
 import { measurementsOf } from '../../engine/session/workspace';
 import type { ManualInput } from '../../engine/export/manual';
@@ -41,10 +41,8 @@ async function exportReport(input: string, out: string, targets: number[] | unde
   return 0;
 }
 
-/** The result to export and, for a session, the rulers and bidirectional axes its view holds (numbered M1, M2 ...). */
+/** A session's result (its folder with the edits replayed) and the rulers and bidirectional axes its view holds (numbered M1, M2 ...). */
 async function loadInput(input: string): Promise<{ result: LoadedResult; measurements: ManualInput[] }> {
-  const st = await fs.stat(input);
-  if (st.isDirectory()) return { result: await loadResultFolder(input), measurements: [] };
   const session = await loadSession(input);
   for (const p of await checkImageReference(session.image)) process.stderr.write(`delineate export: warning: ${p}\n`);
   const replayed = await replaySession(session);
@@ -84,16 +82,22 @@ export async function exportCommand(argv: string[]): Promise<number> {
     ...(z !== undefined ? { z: Math.floor(z) } : {}),
     ...(tracks ? { tracking: await trackingForResult(tracks, args.positionals[0]!) } : {}),
   };
-  const { result, measurements } = await loadInput(args.positionals[0]!);
+  const input = args.positionals[0]!;
+  // A result folder is exported from disk (vector formats trace instances.tif block by block); a session is replayed.
+  const folder = (await fs.stat(input)).isDirectory();
+  const session = folder ? null : await loadInput(input);
   // As segment does: a missing output folder is created (and removed again if the export fails).
   const removeCreated = await prepareOutputFolder(out);
-  let written: string[];
+  let done: { written: string[]; instanceCount: number };
   try {
-    written = await exportResult(result, to as ExportFormat, out, { ...options, ...(measurements.length ? { measurements } : {}) });
+    if (session) {
+      const { result, measurements } = session;
+      done = { written: await exportResult(result, to as ExportFormat, out, { ...options, ...(measurements.length ? { measurements } : {}) }), instanceCount: result.document.instances.length };
+    } else done = await exportResultFolder(input, to as ExportFormat, out, options);
   } catch (err) {
     await removeCreated();
     throw err;
   }
-  process.stdout.write(`${args.positionals[0]} -> ${written.join(', ')} (${to}, ${result.document.instances.length} instances)\n`);
+  process.stdout.write(`${input} -> ${done.written.join(', ')} (${to}, ${done.instanceCount} instances)\n`);
   return 0;
 }

@@ -1,7 +1,8 @@
 // Export of a saved result (a folder `segment`/`measure` wrote, or a session's result after its edits) to one file of
 // one format: seg | nifti | geotiff | geojson | gpkg | shp | csv | json | png. Every format is written through a
 // temporary file and a rename. `deidentify` leaves patient name, ID, dates and the source path out of every non-DICOM
-// export (a DICOM SEG must carry them to attach to its study).
+// export (a DICOM SEG must carry them to attach to its study). A result folder's vector exports stream from its
+// instances.tif (exportResultFolder), so a windowed run's result of any size exports without loading its maps.
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { NODATA_LABEL, NODATA_LABEL_U16, type Geometry, type InferenceRecord, type InstancesDocument, type ManifestClass } from '../../../preload/formats';
@@ -14,7 +15,9 @@ import { readSegSource, writeDicomSeg, type SegTracking } from './dicom-seg';
 import { labelColormap, overlayRgb, type SliceImage } from './overlay';
 import { snapshotPng } from './snapshot';
 import { measurementsCsv, type ResultMaps } from './results';
-import { buildVectorLayer, writeGeoJson, writeGeoPackage, writeShapefile } from './vector';
+import { buildVectorLayer, writeGeoJson, writeGeoPackage, writeShapefile, type VectorOptions } from './vector';
+import { exportVectorStream, idReaderOf, isVectorFormat, type VectorFormat } from './vector-stream';
+import { openGeoTiff } from '../io/geotiff';
 import { manualCsv, manualRecords, snapshotLines, type ManualInput } from './manual';
 import type { PixelSize } from '../../../preload/api';
 import { givenGeometry, takesPixelSize, withGivenPixelSize } from '../measure/given-pixel-size';
@@ -53,12 +56,7 @@ async function readWhole(file: string): Promise<{ data: PixelArray; width: numbe
 
 /** Reads a result folder: instances.json plus labels.* and instances.* (NIfTI or GeoTIFF). */
 export async function loadResultFolder(dir: string): Promise<LoadedResult> {
-  let document: InstancesDocument;
-  try {
-    document = JSON.parse(await fs.readFile(path.join(dir, 'instances.json'), 'utf8')) as InstancesDocument;
-  } catch (err) {
-    throw new InputError(dir, `not a result folder: cannot read instances.json (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
-  }
+  const document = await readDocument(dir);
   const labelsFile = await firstExisting(dir, ['labels.nii.gz', 'labels.nii', 'labels.tif']);
   const instancesFile = await firstExisting(dir, ['instances.nii.gz', 'instances.nii', 'instances.tif']);
   const labels = await readWhole(labelsFile);
@@ -118,6 +116,52 @@ export function snapshotCaption(z: number, depth: number): string | undefined {
   return depth > 1 ? `Slice ${z + 1} of ${depth}` : undefined;
 }
 
+/** buildVectorLayer's options for a vector format: GeoJSON is WGS84 always, the others the source CRS or options.crs. */
+function vectorOptions(format: VectorFormat, out: string, options: ExportOptions): VectorOptions {
+  const tolerance = options.toleranceMapUnits !== undefined ? { toleranceMapUnits: options.toleranceMapUnits } : {};
+  if (format === 'geojson') {
+    if (options.crs && !/^EPSG:4326$/i.test(options.crs)) throw new InputError(out, 'GeoJSON (RFC 7946) is always WGS84 lon/lat: leave out --crs or use EPSG:4326');
+    return { ...tolerance, crs: 'EPSG:4326' };
+  }
+  return { ...tolerance, ...(options.crs ? { crs: options.crs } : {}) };
+}
+
+async function readDocument(dir: string): Promise<InstancesDocument> {
+  try {
+    return JSON.parse(await fs.readFile(path.join(dir, 'instances.json'), 'utf8')) as InstancesDocument;
+  } catch (err) {
+    throw new InputError(dir, `not a result folder: cannot read instances.json (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+}
+
+/**
+ * Exports a result folder. Vector formats of a GeoTIFF result are traced from instances.tif block by block (the
+ * map is never read whole, so a windowed run's 40000² result exports in bounded memory; the features are those of
+ * the in-memory path); everything else loads the folder. Returns the written paths and the number of instances.
+ */
+export async function exportResultFolder(dir: string, format: ExportFormat, out: string, options: ExportOptions = {}): Promise<{ written: string[]; instanceCount: number }> {
+  if (isVectorFormat(format)) {
+    const tif = path.join(dir, 'instances.tif');
+    const hasTif = await fs.access(tif).then(
+      () => true,
+      () => false,
+    );
+    if (hasTif) {
+      const vopts = vectorOptions(format, out, options);
+      const document = await readDocument(dir);
+      const instances = await openGeoTiff(tif);
+      try {
+        const report = await exportVectorStream({ file: dir, geometry: instances.geometry, ids: idReaderOf(instances), records: () => document.instances }, format, out, vopts);
+        return { written: report.written, instanceCount: document.instances.length };
+      } finally {
+        await instances.close();
+      }
+    }
+  }
+  const r = await loadResultFolder(dir);
+  return { written: await exportResult(r, format, out, options), instanceCount: r.document.instances.length };
+}
+
 /** Writes result r as `format` to `out` (atomically). Returns the written paths. */
 export async function exportResult(r: LoadedResult, format: ExportFormat, out: string, options: ExportOptions = {}): Promise<string[]> {
   // A pixel size given to an image without geometry: the tables read in mm or m, as the measurements panel showed.
@@ -160,13 +204,12 @@ export async function exportResult(r: LoadedResult, format: ExportFormat, out: s
     case 'gpkg':
     case 'shp': {
       const src = { width: r.width, height: r.height, geometry: r.geometry, instances: r.instances, document: doc };
-      const vopts = { ...(options.toleranceMapUnits !== undefined ? { toleranceMapUnits: options.toleranceMapUnits } : {}) };
+      const vopts = vectorOptions(format, out, options);
       if (format === 'geojson') {
-        if (options.crs && !/^EPSG:4326$/i.test(options.crs)) throw new InputError(out, 'GeoJSON (RFC 7946) is always WGS84 lon/lat: leave out --crs or use EPSG:4326');
-        await writeGeoJson(out, buildVectorLayer(src, { ...vopts, crs: 'EPSG:4326' }));
+        await writeGeoJson(out, buildVectorLayer(src, vopts));
         return [out];
       }
-      const layer = buildVectorLayer(src, { ...vopts, ...(options.crs ? { crs: options.crs } : {}) });
+      const layer = buildVectorLayer(src, vopts);
       if (format === 'gpkg') {
         await writeGeoPackage(out, layer);
         return [out];

@@ -26,6 +26,7 @@ import { TiffWriter } from '../io/tiff-writer';
 import { writeChunksAtomic } from '../export/atomic-stream';
 import { labelColormap } from '../export/overlay';
 import { measurementsCsv } from '../export/results';
+import { exportVectorStream, idReaderOf, type IdWindowReader } from '../export/vector-stream';
 import { previewSize } from '../render/reformat';
 import { checkPage, resultTileRect, sizeOfRecord, type ResultTileRect } from './tiles';
 
@@ -881,7 +882,8 @@ export class DiskResultStore {
 
   /**
    * Writes the result as it stands: 'json' (the document with every live record), 'csv' (the records' table),
-   * 'geotiff' (labels.tif with the edits applied strip by strip). Other formats need the whole map in memory.
+   * 'geotiff' (labels.tif with the edits applied strip by strip), 'geojson' | 'gpkg' | 'shp' (outlines traced block
+   * by block, vector-stream.ts). Other formats need the whole map in memory.
    */
   async export(id: string, format: string, out: string, options: { deidentify?: boolean } = {}): Promise<string[]> {
     const r = this.get(id);
@@ -902,8 +904,15 @@ export class DiskResultStore {
       case 'geotiff':
         await this.exportLabels(r, out);
         return [out];
+      case 'geojson':
+      case 'gpkg':
+      case 'shp': {
+        // Traced block by block from the map as the edits leave it (readMaps: pixel edits, merged parts as their target, deleted as none).
+        const ids: IdWindowReader = { ...idReaderOf(r.instances), bytesPerId: 4, read: async (x, y, width, height) => (await this.readMaps(r, { x0: x, y0: y, width, height })).instances };
+        return (await exportVectorStream({ file: r.path, geometry: r.geometry, ids, records: () => this.liveRecords(r) }, format, out)).written;
+      }
       default:
-        throw new Error(`${format} export of a result kept on disk (a windowed run of a large raster) is not available: export GeoTIFF, JSON or CSV`);
+        throw new Error(`${format} export of a result kept on disk (a windowed run of a large raster) is not available: export GeoTIFF, GeoJSON, GeoPackage, Shapefile, JSON or CSV`);
     }
   }
 
