@@ -1,19 +1,20 @@
 // Pixel edits on a result kept on disk (a windowed Run) must give what the same edits give on the in-memory store:
 // the same sequence of operations (brush into an object and into a new one, eraser, polygon fill and erase, fill
-// holes, split, the AI tool's mask, region growing, delete, merge, class change, undo, redo) is applied to the disk
-// result through the engine service and to an in-memory ResultStore built from the very maps the windowed run wrote;
+// holes, split, the AI tool's mask, region growing, delete, merge, class change, undo, redo) is applied to a disk
+// result and to an in-memory ResultStore built from the same maps (one model run: its instance, label and
+// probability maps written as the windowed run leaves them, and kept in memory as the app's Run keeps them);
 // after each step the ids per pixel (tiles at level 0 and zoomed out, the preview, clicks), the records (pixel count,
 // box, centroid, area, intensity) and the class totals must agree, and the exported labels GeoTIFF must equal the
 // in-memory label map. Crops the disk store reads: a stroke's box +- radius (here at most 60 x 25 px), an object's
 // box for fill holes / split (80 x 80, 120 x 120), the seed +- 15 px for region growing, the mask's 40 x 30 box; and
 // for re-measuring, the edited objects' boxes joined with the patch's box.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cpSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync } from 'node:fs';
 import * as path from 'node:path';
-import { createEngineService, type EngineService } from '../../main/engine/service';
 import { openImage } from '../../main/engine/io';
+import { segmentImage } from '../../main/engine/pipeline';
 import { writeTiff } from '../../main/engine/io/tiff-writer';
-import { DiskResultStore, resultsRoot } from '../../main/engine/results/disk';
+import { DiskResultStore } from '../../main/engine/results/disk';
 import { ResultStore } from '../../main/engine/results/store';
 import { encodeMaskRle } from '../../main/engine/results/rle';
 import { labelArrayFor } from '../../main/engine/postprocess/labels';
@@ -41,6 +42,17 @@ const D: [number, number, number] = [450, 300, 40];
 const E: [number, number, number] = [520, 60, 30];
 const noProgress = (): void => undefined;
 
+/** Two records of one object agree (sizes, box, centroid, area, and the shape and intensity fields both have). */
+function sameRecord(d: InstanceRecord, m: InstanceRecord, what: string): void {
+  expect([d.id, d.classId, d.pixelCount, d.bbox], what).toEqual([m.id, m.classId, m.pixelCount, m.bbox]);
+  d.centroidPx.forEach((v, k) => expect(v, what).toBeCloseTo(m.centroidPx[k]!, 4));
+  expect(d.areaM2 as number, what).toBeCloseTo(m.areaM2 as number, 4);
+  // Pixel-edited objects are re-measured in full on both (a merged record on disk sums its parts instead).
+  for (const key of ['perimeterM', 'maxFeretM', 'meanIntensity', 'meanProbability']) {
+    if (typeof d[key] === 'number' && typeof m[key] === 'number') expect(d[key] as number, `${what} ${key}`).toBeCloseTo(m[key] as number, 4);
+  }
+}
+
 async function readAll(file: string): Promise<{ data: Float64Array; channels: number }> {
   const src = await openImage(file);
   try {
@@ -63,7 +75,8 @@ async function readChannel0(file: string): Promise<Float64Array> {
 describe('pixel edits on a result kept on disk agree with the in-memory store', () => {
   const models = path.join(t.dir, 'models');
   const file = path.join(t.dir, 'ortho.tif');
-  let service: EngineService;
+  const disk = new DiskResultStore();
+  afterAll(() => disk.closeAll());
   let mem: ResultStore;
   let diskId = '';
   let memId = '';
@@ -81,29 +94,24 @@ describe('pixel edits on a result kept on disk agree with the in-memory store', 
     // The ring's hole (background inside it) for fill holes.
     for (let y = RING[1] + 25; y < RING[1] + 55; y++) for (let x = RING[0] + 25; x < RING[0] + 55; x++) px[y * W + x] = 40 + ((y * W + x) % 11);
     await writeTiff(file, { data: px, width: W, height: H, depth: 1, channels: 1, geometry: geo });
-    service = createEngineService({ windowedMinPx: 0, windowPx: 128 });
-    const r = await service.segment(file, { modelId: path.join(models, 'bright'), device: 'cpu' }, noProgress, new AbortController().signal);
-    expect(r.windowed).toBeDefined();
-    diskId = r.resultId!;
-    lastDoc = r.document;
-    const root = resultsRoot()!;
-    folder = path.join(root, readdirSync(root).at(-1)!);
-    // The in-memory store gets the very maps, probabilities and records the windowed run kept.
-    const instancesMap = await readAll(path.join(folder, 'instances.tif'));
-    original = instancesMap.data;
-    const labelsMap = await readAll(path.join(folder, 'labels.tif'));
-    const probs = await readAll(path.join(folder, 'probabilities.tif'));
-    const records: InstanceRecord[] = [];
-    for (let offset = 0; ; offset += 1000) {
-      const page = await service.resultInstances({ resultId: diskId, offset, limit: 1000 });
-      records.push(...page.instances);
-      if (records.length >= page.total) break;
-    }
-    const { labels, nodataLabel } = labelArrayFor(CLASSES.length, W * H);
-    labels.set(labelsMap.data);
-    const document: InstancesDocument = { ...r.document, instances: records };
+    const src = await openImage(file);
+    const run = await segmentImage(src, { model: path.join(models, 'bright'), device: 'cpu', probabilities: true }, noProgress).finally(() => src.close());
+    const maps = run.rasters;
+    const probabilities = maps.probabilities!;
+    expect(probabilities.channels).toBe(CLASSES.length);
+    folder = path.join(t.dir, 'kept');
+    mkdirSync(folder);
+    await writeTiff(path.join(folder, 'instances.tif'), { data: maps.instances, width: W, height: H, depth: 1, channels: 1, geometry: geo });
+    await writeTiff(path.join(folder, 'labels.tif'), { data: maps.labels, width: W, height: H, depth: 1, channels: 1, geometry: geo });
+    await writeTiff(path.join(folder, 'probabilities.tif'), { data: probabilities.data, width: W, height: H, depth: 1, channels: probabilities.channels, geometry: geo });
+    // The folder is the store's from here on (removed on close): keep a copy for the capped store below.
+    cpSync(folder, path.join(t.dir, 'kept-copy'), { recursive: true });
+    original = Float64Array.from(maps.instances);
+    const { nodataLabel } = labelArrayFor(CLASSES.length, 0);
+    diskId = await disk.add({ dir: folder, path: file, document: run.document, classes: CLASSES, geometry: geo, width: W, height: H, nodataLabel, connectivity: 8 });
+    lastDoc = { ...run.document, instances: [] };
     mem = new ResultStore(readChannel0);
-    memId = mem.add({ path: file, width: W, height: H, depth: 1, geometry: geo, classes: CLASSES, labels, nodataLabel, instances: Uint32Array.from(instancesMap.data), document, connectivity: 8, probabilities: { data: Uint8Array.from(probs.data), channels: probs.channels } });
+    memId = mem.add({ path: file, width: W, height: H, depth: 1, geometry: geo, classes: CLASSES, labels: maps.labels.slice(), nodataLabel: maps.nodataLabel, instances: maps.instances.slice(), document: run.document, connectivity: 8, probabilities: { data: probabilities.data.slice(), channels: probabilities.channels } });
     for (const [k, sq] of Object.entries({ A, B, RING, S, D, E })) at[k as keyof typeof at] = original[(sq[1] + 2) * W + sq[0] + 2]!;
     expect(new Set(Object.values(at)).size).toBe(6);
     expect(at.A).toBeGreaterThan(0);
@@ -111,7 +119,7 @@ describe('pixel edits on a result kept on disk agree with the in-memory store', 
 
   /** Applies one operation to both stores; they must name the same changed and created objects. */
   async function both(op: EditOperation): Promise<EditResult> {
-    const d = await service.editResult(diskId, op);
+    const d = await disk.edit(diskId, op);
     const m = await mem.edit(memId, op);
     expect(d.changedInstanceIds, op.op).toEqual(m.changedInstanceIds);
     expect(d.createdInstanceId, op.op).toEqual(m.createdInstanceId);
@@ -121,7 +129,7 @@ describe('pixel edits on a result kept on disk agree with the in-memory store', 
   }
 
   async function undoBoth(): Promise<void> {
-    const d = await service.undoEdit(diskId);
+    const d = await disk.undo(diskId);
     const m = await mem.undo(memId);
     lastDoc = d.document;
     expect(d.undoStack).toEqual(m.undoStack);
@@ -129,7 +137,7 @@ describe('pixel edits on a result kept on disk agree with the in-memory store', 
   }
 
   async function redoBoth(): Promise<void> {
-    const d = await service.redoEdit(diskId);
+    const d = await disk.redo(diskId);
     const m = await mem.redo(memId);
     lastDoc = d.document;
     expect(d.undoStack).toEqual(m.undoStack);
@@ -138,7 +146,7 @@ describe('pixel edits on a result kept on disk agree with the in-memory store', 
   async function allRecords(): Promise<InstanceRecord[]> {
     const out: InstanceRecord[] = [];
     for (let offset = 0; ; offset += 1000) {
-      const page = await service.resultInstances({ resultId: diskId, offset, limit: 1000 });
+      const page = await disk.instancePage({ resultId: diskId, offset, limit: 1000 });
       out.push(...page.instances);
       if (out.length >= page.total) return out;
     }
@@ -154,7 +162,7 @@ describe('pixel edits on a result kept on disk agree with the in-memory store', 
       for (let y = 0; y < m; y++) {
         for (let x = 0; x < n; x++) {
           const req: ResultTileRequest = { resultId: diskId, level, x, y, tileSize: 256, z: 0 };
-          const dt = await service.resultTile(req);
+          const dt = await disk.tile(req);
           const mt = mem.tile({ ...req, resultId: memId });
           expect([dt.width, dt.height], when).toEqual([mt.width, mt.height]);
           let mismatches = 0;
@@ -163,25 +171,14 @@ describe('pixel edits on a result kept on disk agree with the in-memory store', 
         }
       }
     }
-    const dp = await service.resultSlice({ resultId: diskId, z: 0, maxSize: 350 });
+    const dp = await disk.slice(diskId, 0, 350);
     const mp = mem.slice(memId, 0, 350);
     expect(Array.from(dp.instances), `${when}: preview`).toEqual(Array.from(mp.instances));
-    const disk = await allRecords();
+    const onDisk = await allRecords();
     const memory = mem.instancePage({ resultId: memId, offset: 0, limit: 1000 }).instances;
-    expect(disk.map((r) => r.id), `${when}: ids`).toEqual(memory.map((r) => r.id));
-    for (let i = 0; i < disk.length; i++) {
-      const d = disk[i]!;
-      const m = memory[i]!;
-      const what = `${when}: object ${d.id}`;
-      expect([d.classId, d.pixelCount, d.bbox], what).toEqual([m.classId, m.pixelCount, m.bbox]);
-      d.centroidPx.forEach((v, k) => expect(v, what).toBeCloseTo(m.centroidPx[k]!, 4));
-      expect(d.areaM2 as number, what).toBeCloseTo(m.areaM2 as number, 4);
-      // Pixel-edited objects are re-measured in full on both (a merged record on disk sums its parts instead).
-      for (const key of ['perimeterM', 'meanIntensity', 'meanProbability']) {
-        if (typeof d[key] === 'number' && typeof m[key] === 'number') expect(d[key] as number, `${what} ${key}`).toBeCloseTo(m[key] as number, 4);
-      }
-    }
-    const dc = (await service.resultInstances({ resultId: diskId, offset: 0, limit: 1 })).total;
+    expect(onDisk.map((r) => r.id), `${when}: ids`).toEqual(memory.map((r) => r.id));
+    for (let i = 0; i < onDisk.length; i++) sameRecord(onDisk[i]!, memory[i]!, `${when}: object ${onDisk[i]!.id}`);
+    const dc = (await disk.instancePage({ resultId: diskId, offset: 0, limit: 1 })).total;
     expect(dc).toBe(memory.length);
     const memClasses = mem.state(memId).document.classes;
     expect(lastDoc, when).not.toBeNull();
@@ -207,7 +204,7 @@ describe('pixel edits on a result kept on disk agree with the in-memory store', 
     await step({ op: 'paintStroke', z: 0, points: [[78, 50], [110, 52]], radiusPx: [6, 6], target: { instanceId: at.A } }, 'paint into A');
     const made = await step({ op: 'paintStroke', z: 0, points: [[400, 200], [430, 215]], radiusPx: [5, 5], target: { newInstanceOfClass: 2 } }, 'paint a new object');
     expect(made.createdInstanceId).toBeGreaterThan(Math.max(...Object.values(at)));
-    expect((await service.resultInstanceAt(diskId, 415, 207, 0))?.id).toBe(made.createdInstanceId);
+    expect((await disk.instanceAt(diskId, 415, 207, 0))?.id).toBe(made.createdInstanceId);
     // Cuts B in two parts (it stays one object).
     await step({ op: 'eraseStroke', z: 0, points: [[175, 30], [175, 100]], radiusPx: [3, 3] }, 'erase across B');
     await step({ op: 'fillPolygon', z: 0, points: [[470, 320], [560, 330], [540, 420], [465, 400]], target: { newInstanceOfClass: 1 } }, 'polygon over D');
@@ -217,7 +214,7 @@ describe('pixel edits on a result kept on disk agree with the in-memory store', 
   it('fill holes, split, the AI tool and region growing', async () => {
     const filled = await step({ op: 'fillHoles', instanceId: at.RING }, 'fill the ring');
     expect(filled.changedInstanceIds).toEqual([at.RING]);
-    expect((await service.resultInstanceAt(diskId, RING[0] + 40, RING[1] + 40, 0))?.id).toBe(at.RING);
+    expect((await disk.instanceAt(diskId, RING[0] + 40, RING[1] + 40, 0))?.id).toBe(at.RING);
     const split = await step({ op: 'splitInstance', z: 0, instanceId: at.S, line: [[50, 300], [190, 302]] }, 'split S');
     expect(split.createdInstanceIds?.length).toBe(1);
     const bits = new Uint8Array(40 * 30);
@@ -228,7 +225,7 @@ describe('pixel edits on a result kept on disk agree with the in-memory store', 
   });
 
   it('delete, merge and class change mixed with pixel edits; undo x2 and redo; a new object after undo gets a fresh id', async () => {
-    const piece = (await service.resultInstanceAt(diskId, 100, 320, 0))!;
+    const piece = (await disk.instanceAt(diskId, 100, 320, 0))!;
     await step({ op: 'deleteInstance', instanceId: piece.id }, 'delete a split piece');
     await step({ op: 'mergeInstances', instanceIds: [at.A, at.B] }, 'merge A and B');
     // A pixel edit after the merge reads B's pixels as A's.
@@ -246,41 +243,54 @@ describe('pixel edits on a result kept on disk agree with the in-memory store', 
 
   it('the exported labels GeoTIFF equals the in-memory label map', async () => {
     const out = path.join(t.dir, 'labels-edited.tif');
-    await service.exportResult(diskId, 'geotiff', out, {});
+    await disk.export(diskId, 'geotiff', out);
     const exported = (await readAll(out)).data;
     const labels = mem.snapshot(memId).labels;
     let mismatches = 0;
     for (let i = 0; i < labels.length; i++) if (exported[i] !== labels[i]) mismatches++;
     expect(mismatches).toBe(0);
     // The probability heat-map reads 0 where a person painted, on both stores.
-    const dp = await service.resultProbabilityTile({ resultId: diskId, level: 0, x: 1, y: 0, tileSize: 256, z: 0, classId: 2 });
+    const dp = await disk.probabilityTile({ resultId: diskId, level: 0, x: 1, y: 0, tileSize: 256, z: 0, classId: 2 });
     const mp = mem.probabilityTile({ resultId: memId, level: 0, x: 1, y: 0, tileSize: 256, z: 0, classId: 2 });
     expect(Array.from(dp.probability)).toEqual(Array.from(mp.probability));
   });
 
   it('undoing every edit gives back the maps the run wrote', async () => {
     for (;;) {
-      const d = await service.undoEdit(diskId);
+      const d = await disk.undo(diskId);
       await mem.undo(memId);
       lastDoc = d.document;
       if (d.undoStack.length === 0) break;
     }
     await expectSame('all undone');
-    const tile = await service.resultTile({ resultId: diskId, level: 0, x: 0, y: 0, tileSize: 256, z: 0 });
+    const tile = await disk.tile({ resultId: diskId, level: 0, x: 0, y: 0, tileSize: 256, z: 0 });
     for (let y = 0; y < 256; y += 7) for (let x = 0; x < 256; x += 5) expect(tile.instances[y * 256 + x]).toBe(original[y * W + x]);
   });
 
-  it('an edit that would read more than the window cap is refused with a message; the store is unchanged', async () => {
+  it('re-measuring reads strips; an operation that would run on more than the window cap is refused with a message', async () => {
     const dir = path.join(t.dir, 'capped');
     mkdirSync(dir);
-    for (const f of ['instances.tif', 'labels.tif', 'probabilities.tif']) cpSync(path.join(folder, f), path.join(dir, f));
+    for (const f of ['instances.tif', 'labels.tif', 'probabilities.tif']) cpSync(path.join(t.dir, 'kept-copy', f), path.join(dir, f));
     const records: InstanceRecord[] = await allRecords();
-    const store = new DiskResultStore({ maxEditWindowPx: 100 * 100 });
+    // Strips of 2000 pixels: S's 120 px wide box is re-measured 16 rows at a time.
+    const store = new DiskResultStore({ maxEditWindowPx: 100 * 100, editStripPx: 2000 });
     const id = await store.add({ dir, path: file, document: { ...mem.state(memId).document, instances: records }, classes: CLASSES, geometry: geo, width: W, height: H, nodataLabel: labelArrayFor(CLASSES.length, 0).nodataLabel });
     await expect(store.edit(id, { op: 'fillHoles', instanceId: at.S })).rejects.toThrow(/fillHoles on this result kept on disk would read a 120 x 120 pixel window/);
-    const small = await store.edit(id, { op: 'fillHoles', instanceId: at.RING });
-    expect(small.changedInstanceIds).toEqual([at.RING]);
-    expect(small.undoStack).toEqual(['fillHoles']);
+    // A stroke's window is small; the object it extends (S, 120 x 120) is re-measured strip by strip.
+    const stroke: EditOperation = { op: 'paintStroke', z: 0, points: [[170, 290], [186, 293]], radiusPx: [3, 3], target: { instanceId: at.S } };
+    const fill: EditOperation = { op: 'fillHoles', instanceId: at.RING };
+    for (const op of [stroke, fill]) {
+      const d = await store.edit(id, op);
+      const m = await mem.edit(memId, op);
+      expect(d.changedInstanceIds).toEqual(m.changedInstanceIds);
+      for (const iid of d.changedInstanceIds) {
+        const dr = (await store.instancePage({ resultId: id, offset: 0, limit: 1000 })).instances.find((r) => r.id === iid)!;
+        const mr = mem.instancePage({ resultId: memId, offset: 0, limit: 1000 }).instances.find((r) => r.id === iid)!;
+        expect(dr.edited).toBe(true);
+        sameRecord(dr, mr, `${op.op} in strips: object ${iid}`);
+      }
+    }
+    expect((await store.instancePage({ resultId: id, offset: 0, limit: 1000 })).instances.find((r) => r.id === at.S)!.bbox.max[0]).toBeGreaterThan(S[0] + S[2] - 1);
     await store.close(id);
     expect(existsSync(dir)).toBe(false);
   });

@@ -257,6 +257,7 @@ export function checkOnRaster(op: PixelOperation, width: number, height: number)
  * Statistics of the given objects inside a window of the (edited) maps, in full-resolution coordinates: the same
  * fields, in the same pixel order, as the in-memory store's statsInBox, so the measurements agree. `probability`
  * gives per class id its channel of the window (the model's probability x 255), `intensity` channel 0 of the image.
+ * Strips of one window, top to bottom, add up into `byId` (sums in the same row-major order as one read).
  */
 export function windowStats(
   win: PixelWindow,
@@ -265,8 +266,8 @@ export function windowStats(
   ids: ReadonlySet<number>,
   probability: ReadonlyMap<number, ArrayLike<number>> | null,
   intensity: PixelArray | null,
+  byId: Map<number, ComponentStats> = new Map(),
 ): ComponentStats[] {
-  const byId = new Map<number, ComponentStats>();
   const { x0, y0, width: w, height: h } = win;
   for (let wy = 0; wy < h; wy++) {
     const y = y0 + wy;
@@ -303,14 +304,14 @@ export function windowStats(
   return [...byId.values()].sort((a, b) => a.id - b.id);
 }
 
-/** Binary mask of one object over its bbox (s.min..s.max), cut from a window of the instance map. */
-export function objectMask(win: PixelWindow, instances: Uint32Array, s: ComponentStats): Uint8Array {
+/** Sets the pixels of object s that lie in a strip (a window of the instance map) in its mask over its bbox (s.min..s.max). */
+export function fillMask(strip: PixelWindow, instances: Uint32Array, s: ComponentStats, mask: Uint8Array): void {
   const w = s.max[0] - s.min[0] + 1;
-  const h = s.max[1] - s.min[1] + 1;
-  const mask = new Uint8Array(w * h);
-  for (let y = 0; y < h; y++) {
-    const row = (s.min[1] - win.y0 + y) * win.width + (s.min[0] - win.x0);
-    for (let x = 0; x < w; x++) if (instances[row + x] === s.id) mask[y * w + x] = 1;
+  const from = Math.max(s.min[1], strip.y0);
+  const to = Math.min(s.max[1], strip.y0 + strip.height - 1);
+  for (let y = from; y <= to; y++) {
+    const row = (y - strip.y0) * strip.width + (s.min[0] - strip.x0);
+    const out = (y - s.min[1]) * w;
+    for (let x = 0; x < w; x++) if (instances[row + x] === s.id) mask[out + x] = 1;
   }
-  return mask;
 }

@@ -17,9 +17,9 @@ import type { ClassRecord, Geometry, InstanceRecord, InstancesDocument, Manifest
 import { InputError, type PixelArray } from '../image';
 import { openImage } from '../io';
 import { measureInstances, planeShapeFields, shapeContext } from '../measure/index';
-import type { Connectivity } from '../postprocess/components';
+import type { ComponentStats, Connectivity } from '../postprocess/components';
 import { runOperation, type EditTarget, type Patch } from './edit';
-import { checkOnRaster, clipWindow, isPixelOperation, joinWindows, objectMask, operationWindow, PixelOverlay, shiftOperation, span, stepped, windowStats, type PixelOperation, type PixelWindow } from './disk-edits';
+import { checkOnRaster, clipWindow, fillMask, isPixelOperation, joinWindows, operationWindow, PixelOverlay, shiftOperation, span, stepped, windowStats, type PixelOperation, type PixelWindow } from './disk-edits';
 import { convertToCog } from '../io/cog';
 import { openGeoTiff, type GeoTiffSource } from '../io/geotiff';
 import { TiffWriter } from '../io/tiff-writer';
@@ -52,14 +52,23 @@ export type ReadIntensityWindow = (path: string, win: PixelWindow) => Promise<Pi
 export interface DiskResultStoreOptions {
   readIntensity?: ReadIntensityWindow;
   /**
-   * Largest window (pixels) one edit reads: the operation's reach and the boxes of the objects it changes. Maps,
-   * masks and intensities of such a window take about 12 bytes a pixel; a larger edit is refused with a message.
+   * Largest window (pixels) an operation runs on: its reach (a stroke's box plus the radius, an object's box for
+   * fill holes and split, ...). Maps, intensities and the operation's own buffers take up to about 16 bytes a pixel
+   * there; a larger edit is refused with a message.
    */
   maxEditWindowPx?: number;
+  /** Largest sum of the boxes (pixels) of the objects one edit changes: their masks (1 byte a pixel) are measured. */
+  maxMaskPx?: number;
+  /** Pixels per strip when re-measuring (the window of the changed objects is read this much at a time). */
+  editStripPx?: number;
 }
 
-/** Default edit window cap: 2^25 pixels (a 5792 x 5792 box), about 400 MB at the widest. */
+/** Default operation window cap: 2^25 pixels (a 5792 x 5792 box), about 500 MB at the widest. */
 export const MAX_EDIT_WINDOW_PX = 2 ** 25;
+/** Default cap on the changed objects' boxes: 2^28 pixels (256 MB of masks, a 16384 x 16384 object). */
+export const MAX_MASK_PX = 2 ** 28;
+/** Default strip when re-measuring: 2^22 pixels (about 50 MB of maps, probabilities and intensities). */
+export const EDIT_STRIP_PX = 2 ** 22;
 
 /** The part of an instance's state an edit changes: its record (undefined: as the run wrote it), whether it is shown, where its pixels go. */
 interface IdState {
@@ -181,10 +190,14 @@ export class DiskResultStore {
   private counter = 0;
   private readonly readIntensity: ReadIntensityWindow;
   private readonly maxEditWindowPx: number;
+  private readonly maxMaskPx: number;
+  private readonly editStripPx: number;
 
   constructor(options: DiskResultStoreOptions = {}) {
     this.readIntensity = options.readIntensity ?? readImageWindow;
     this.maxEditWindowPx = options.maxEditWindowPx ?? MAX_EDIT_WINDOW_PX;
+    this.maxMaskPx = options.maxMaskPx ?? MAX_MASK_PX;
+    this.editStripPx = options.editStripPx ?? EDIT_STRIP_PX;
   }
 
   has(id: string): boolean {
@@ -669,22 +682,22 @@ export class DiskResultStore {
     });
   }
 
-  /**
-   * Mean of class classId's probability over an object's pixels, read from its box; null (stale, not kept) when the
-   * probabilities are not kept or the box is larger than one edit may read.
-   */
+  /** Mean of class classId's probability over an object's pixels, read from its box; null when the probabilities are not kept. */
   private async meanProbabilityAs(r: Kept, rec: InstanceRecord, classId: number): Promise<number | null> {
     const [x0, y0, x1, y1] = boxOfRecord(rec);
     const win = clipWindow(x0, y0, x1, y1, r.width, r.height);
-    if (!r.probabilities || !win || win.width * win.height > this.maxEditWindowPx || classId > r.probabilities.channels) return null;
-    const maps = await this.readMaps(r, win);
-    const p = (await r.probabilities.read({ x: win.x0, y: win.y0, width: win.width, height: win.height, channels: [classId - 1] })).data;
+    if (!r.probabilities || !win || classId > r.probabilities.channels) return null;
     let sum = 0;
     let n = 0;
-    for (let i = 0; i < maps.instances.length; i++) {
-      if (maps.instances[i] !== rec.id) continue;
-      sum += p[i]! / 255;
-      n++;
+    // Strip by strip, in the in-memory store's (row-major) order, so the sum is the same number.
+    for (const strip of this.strips(win)) {
+      const { instances } = await this.readMaps(r, strip);
+      const p = (await r.probabilities.read({ x: strip.x0, y: strip.y0, width: strip.width, height: strip.height, channels: [classId - 1] })).data;
+      for (let i = 0; i < instances.length; i++) {
+        if (instances[i] !== rec.id) continue;
+        sum += p[i]! / 255;
+        n++;
+      }
     }
     return n > 0 ? sum / n : null;
   }
@@ -818,9 +831,17 @@ export class DiskResultStore {
     }
   }
 
+  /** Full-width strips of a window, at most editStripPx pixels each (at least one row). */
+  private *strips(win: PixelWindow): Generator<PixelWindow> {
+    const rows = Math.max(1, Math.floor(this.editStripPx / win.width));
+    for (let y = win.y0; y < win.y0 + win.height; y += rows) yield { x0: win.x0, y0: y, width: win.width, height: Math.min(rows, win.y0 + win.height - y) };
+  }
+
   /**
    * Applies a pixel patch to the overlay and measures the objects it changed from the window holding their old
    * boxes and the patch, as the in-memory store does (statsInBox + measureInstances): the id changes to apply.
+   * The window is read in strips (statistics add up row by row, in the in-memory order); the shape fields need each
+   * object's mask over its box (1 byte a pixel, as the run's own measurement), filled in a second pass.
    */
   private async remeasure(r: Kept, op: EditOperation, patch: Patch, crop: PixelWindow): Promise<Change[]> {
     const changed = new Set<number>();
@@ -838,25 +859,39 @@ export class DiskResultStore {
       }
     }
     const box = win!;
-    this.checkWindow(r, box, op);
-    const intensity = await this.readIntensityOf(r, box);
     r.overlay.apply(patch, crop, 'forward');
     try {
-      const maps = await this.readMaps(r, box);
-      let probability: Map<number, ArrayLike<number>> | null = null;
-      if (r.probabilities) {
-        const needed = new Set<number>();
-        for (let i = 0; i < maps.instances.length; i++) if (changed.has(maps.instances[i]!)) needed.add(maps.labels[i]!);
-        probability = new Map();
-        for (const classId of needed) {
-          if (classId < 1 || classId > r.probabilities.channels) continue;
-          const block = await r.probabilities.read({ x: box.x0, y: box.y0, width: box.width, height: box.height, channels: [classId - 1] });
-          probability.set(classId, block.data);
+      const byId = new Map<number, ComponentStats>();
+      for (const strip of this.strips(box)) {
+        const maps = await this.readMaps(r, strip);
+        const intensity = await this.readIntensityOf(r, strip);
+        let probability: Map<number, ArrayLike<number>> | null = null;
+        if (r.probabilities) {
+          const needed = new Set<number>();
+          for (let i = 0; i < maps.instances.length; i++) if (changed.has(maps.instances[i]!)) needed.add(maps.labels[i]!);
+          probability = new Map();
+          for (const classId of needed) {
+            if (classId < 1 || classId > r.probabilities.channels) continue;
+            const block = await r.probabilities.read({ x: strip.x0, y: strip.y0, width: strip.width, height: strip.height, channels: [classId - 1] });
+            probability.set(classId, block.data);
+          }
+        }
+        windowStats(strip, maps.instances, maps.labels, changed, probability, intensity, byId);
+      }
+      const stats = [...byId.values()].sort((p, q) => p.id - q.id);
+      const maskPx = stats.reduce((t, st) => t + (st.max[0] - st.min[0] + 1) * (st.max[1] - st.min[1] + 1), 0);
+      if (maskPx > this.maxMaskPx) throw new InputError('edit', `${op.op} on this result kept on disk changes objects whose boxes add up to ${maskPx} pixels, more than the ${this.maxMaskPx} one edit may measure (outlines are measured from masks of the boxes): edit smaller objects`);
+      const masks = stats.map((st) => new Uint8Array((st.max[0] - st.min[0] + 1) * (st.max[1] - st.min[1] + 1)));
+      if (stats.length > 0) {
+        const top = Math.min(...stats.map((st) => st.min[1]));
+        const bottom = Math.max(...stats.map((st) => st.max[1]));
+        for (const strip of this.strips({ x0: box.x0, y0: top, width: box.width, height: bottom - top + 1 })) {
+          const { instances } = await this.readMaps(r, strip);
+          stats.forEach((st, k) => fillMask(strip, instances, st, masks[k]!));
         }
       }
-      const stats = windowStats(box, maps.instances, maps.labels, changed, probability, intensity);
       const ctx = shapeContext(r.geometry, r.width, r.height, r.connectivity);
-      const shapes = stats.map((s) => planeShapeFields(s, objectMask(box, maps.instances, s), ctx));
+      const shapes = stats.map((st, k) => planeShapeFields(st, masks[k]!, ctx));
       const measured = measureInstances(stats, { geometry: r.geometry, depth: 1, classes: r.classes, validPixelCount: validPixels(r), classPixelCounts: [], hasProbability: r.probabilities !== null, hasIntensity: true, shapes, width: r.width, height: r.height, connectivity: r.connectivity });
       const fresh = new Map(measured.instances.map((rec) => [rec.id, rec]));
       const changes: Change[] = [];
