@@ -14,6 +14,7 @@ import { writeTiff } from '../../main/engine/io/tiff-writer';
 import { measureFiles, type MeasureOptions } from '../../main/engine/pipeline';
 import { measureFilesStreamed } from '../../main/engine/measure-streamed';
 import { tempDir } from './helpers';
+import { drawShapes, lcg, speckle } from './random-labels';
 
 const temps: Array<() => void> = [];
 const saved = process.env.DELINEATE_STREAMING_THRESHOLD_PX;
@@ -23,48 +24,19 @@ afterEach(() => {
   else process.env.DELINEATE_STREAMING_THRESHOLD_PX = saved;
 });
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
-    return s / 4294967296;
-  };
-}
-
-/** Discs and rectangles drawn with `value(k)`, later over earlier, so shapes touch, overlap and get cut in pieces. */
-function drawShapes(W: number, H: number, count: number, seed: number, value: (k: number, rand: () => number) => number, out: Uint8Array | Uint16Array): void {
-  const rand = rng(seed);
-  for (let k = 0; k < count; k++) {
-    const v = value(k, rand);
-    const cx = rand() * W;
-    const cy = rand() * H;
-    const r = 2 + rand() * 14;
-    const rect = rand() < 0.3;
-    for (let y = Math.max(0, Math.floor(cy - r)); y <= Math.min(H - 1, Math.ceil(cy + r)); y++) {
-      for (let x = Math.max(0, Math.floor(cx - r)); x <= Math.min(W - 1, Math.ceil(cx + r)); x++) {
-        if (rect || (x - cx) ** 2 + (y - cy) ** 2 <= r * r) out[y * W + x] = v;
-      }
-    }
-  }
-}
-
 /** Instance ids up to 700 (so uint16), some used by two shapes far apart (one instance in two pieces). */
 function instanceRaster(W: number, H: number, seed: number): Uint16Array {
   const out = new Uint16Array(W * H);
-  drawShapes(W, H, 90, seed, (k) => (k % 9 === 8 ? 1 + ((k * 7) % 60) * 11 : 1 + k * 7), out);
+  drawShapes(out, W, H, 90, lcg(seed), (k) => (k % 9 === 8 ? 1 + ((k * 7) % 60) * 11 : 1 + k * 7), [2, 14]);
   return out;
 }
 
 /** Class ids 1..3 with speckle and nodata (255) patches. */
 function classRaster(W: number, H: number, seed: number): Uint8Array {
   const out = new Uint8Array(W * H);
-  drawShapes(W, H, 60, seed, (_k, rand) => 1 + Math.floor(rand() * 3), out);
-  const rand = rng(seed + 1);
-  for (let i = 0; i < W * H; i++) {
-    const u = rand();
-    if (u < 0.03) out[i] = 1 + Math.floor(rand() * 3);
-    else if (u < 0.04) out[i] = 255;
-  }
+  const rand = lcg(seed);
+  drawShapes(out, W, H, 60, rand, () => 1 + Math.floor(rand() * 3), [2, 14]);
+  speckle(out, lcg(seed + 1), 0.03, 0.04);
   return out;
 }
 
@@ -82,7 +54,7 @@ const UTM: GeoGeometry = { type: 'geo', geotransform: [500000, 10, 0, 4000000, 0
 /** A zones GeoJSON in map coordinates of `g`: a square, one with a hole, a multipolygon, a concave one, one outside. */
 function zonesGeojson(g: GeoGeometry, W: number, H: number, seed: number): object {
   const [ox, a, , oy, , e] = g.geotransform;
-  const rand = rng(seed);
+  const rand = lcg(seed);
   // Pixel position -> map; a random sub-pixel jitter keeps vertices off pixel centres (no ties for the oracle).
   const m = (px: number, py: number): [number, number] => [ox + (px + 0.13 + rand() * 0.5) * a, oy + (py + 0.17 + rand() * 0.5) * e];
   const ring = (pts: Array<[number, number]>): Array<[number, number]> => {
@@ -119,7 +91,7 @@ interface Case {
 async function writeCase(name: string, W: number, H: number, labels: Uint8Array | Uint16Array, geometry: Geometry): Promise<Case> {
   const t = tempDir(`delineate-measure-${name}-`);
   temps.push(t.cleanup);
-  const rand = rng(77);
+  const rand = lcg(77);
   const image = path.join(t.dir, 'image.tif');
   const labelsFile = path.join(t.dir, 'labels.tif');
   await writeTiff(image, { data: Int16Array.from({ length: W * H }, () => Math.floor(rand() * 2000) - 1000), width: W, height: H, depth: 1, channels: 1, geometry });

@@ -11,6 +11,7 @@ import { openNiftiSlices } from '../../main/engine/io/nifti-stream';
 import { measureFiles, type MeasureOptions } from '../../main/engine/pipeline';
 import type { Connectivity } from '../../main/engine/postprocess/components';
 import { tempDir } from './helpers';
+import { lcg } from './random-labels';
 
 const temps: Array<() => void> = [];
 const saved = { threshold: process.env.DELINEATE_STREAMING_THRESHOLD_PX, maxMb: process.env.DELINEATE_MAX_DECODED_MB };
@@ -22,17 +23,9 @@ afterEach(() => {
   else process.env.DELINEATE_MAX_DECODED_MB = saved.maxMb;
 });
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
-    return s / 4294967296;
-  };
-}
-
 /** Ellipsoids of classes 1..3 (some thin, some spanning many slices), diagonal chains, speckle and nodata voxels. */
 function labelVolume(W: number, H: number, D: number, seed: number, values: (rand: () => number) => number, nodata: number): Uint8Array | Uint16Array {
-  const rand = rng(seed);
+  const rand = lcg(seed);
   const out = nodata > 255 ? new Uint16Array(W * H * D) : new Uint8Array(W * H * D);
   for (let k = 0; k < 45; k++) {
     const v = values(rand);
@@ -70,7 +63,7 @@ const GEOMETRY: Geometry = { type: 'medical', spacingMm: [0.8, 0.7, 2.5], origin
 async function writeCase(name: string, W: number, H: number, D: number, labels: Uint8Array | Uint16Array, imageName = 'image.nii', labelsName = 'labels.nii.gz'): Promise<{ dir: string; image: string; labels: string }> {
   const t = tempDir(`delineate-vol-${name}-`);
   temps.push(t.cleanup);
-  const rand = rng(31);
+  const rand = lcg(31);
   const image = path.join(t.dir, imageName);
   const labelsFile = path.join(t.dir, labelsName);
   await writeNifti(image, { data: Int16Array.from({ length: W * H * D }, () => Math.floor(rand() * 3000) - 1024), width: W, height: H, depth: D, channels: 1, geometry: GEOMETRY });

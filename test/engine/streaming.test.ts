@@ -14,6 +14,7 @@ import { openGeoTiff } from '../../main/engine/io/geotiff';
 import { writeTiff } from '../../main/engine/io/tiff-writer';
 import { measureFiles } from '../../main/engine/pipeline';
 import { tempDir } from './helpers';
+import { drawShapes, lcg, speckle } from './random-labels';
 
 /** An in-memory raster behind the RowSource interface. */
 function arraySource(data: PixelArray, width: number, height: number, dtype: DType): RowSource {
@@ -34,35 +35,12 @@ function arraySource(data: PixelArray, width: number, height: number, dtype: DTy
   };
 }
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
-    return s / 4294967296;
-  };
-}
-
 /** Random discs and rectangles of classes 1..3, speckle, and nodata (255) patches. */
 function randomLabels(W: number, H: number, seed: number): Uint8Array {
-  const rand = rng(seed);
+  const rand = lcg(seed);
   const labels = new Uint8Array(W * H);
-  for (let k = 0; k < 40; k++) {
-    const cls = 1 + Math.floor(rand() * 3);
-    const cx = rand() * W;
-    const cy = rand() * H;
-    const r = 1 + rand() * 9;
-    const rect = rand() < 0.3;
-    for (let y = Math.max(0, Math.floor(cy - r)); y <= Math.min(H - 1, Math.ceil(cy + r)); y++) {
-      for (let x = Math.max(0, Math.floor(cx - r)); x <= Math.min(W - 1, Math.ceil(cx + r)); x++) {
-        if (rect || (x - cx) ** 2 + (y - cy) ** 2 <= r * r) labels[y * W + x] = cls;
-      }
-    }
-  }
-  for (let i = 0; i < W * H; i++) {
-    const u = rand();
-    if (u < 0.04) labels[i] = 1 + Math.floor(rand() * 3);
-    else if (u < 0.05) labels[i] = 255;
-  }
+  drawShapes(labels, W, H, 40, rand, () => 1 + Math.floor(rand() * 3), [1, 9]);
+  speckle(labels, rand, 0.04, 0.05);
   return labels;
 }
 
@@ -130,7 +108,7 @@ describe('streaming components equal the in-memory ones', () => {
       const W = 83;
       const H = 75; // 16-row strips: four borders, a short last strip
       const labels = randomLabels(W, H, seed);
-      const rand = rng(seed + 100);
+      const rand = lcg(seed + 100);
       const intensity = Int16Array.from({ length: W * H }, () => Math.floor(rand() * 2000) - 1000);
       const probability = Uint8Array.from({ length: W * H }, () => Math.floor(rand() * 256));
       const ref = inMemory(labels, W, H, connectivity, geometry, { intensity, probability, minPixels });
@@ -214,7 +192,7 @@ describe('delineate measure above the streaming threshold', () => {
     const labels = randomLabels(W, H, 9);
     const image = path.join(t.dir, 'image.tif');
     const labelsFile = path.join(t.dir, 'labels.tif');
-    const rand = rng(77);
+    const rand = lcg(77);
     await writeTiff(image, { data: Uint8Array.from({ length: W * H }, () => Math.floor(rand() * 256)), width: W, height: H, depth: 1, channels: 1, geometry: GEO });
     await writeTiff(labelsFile, { data: labels, width: W, height: H, depth: 1, channels: 1, geometry: GEO });
     const mem = await measureFiles(image, labelsFile, path.join(t.dir, 'mem'), { minSizePx: 2 });
