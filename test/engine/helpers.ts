@@ -53,6 +53,16 @@ export async function readBand0(file: string): Promise<{ data: ArrayLike<number>
   }
 }
 
+/** Every sample of a raster (all channels, channel-planar) as numbers, for comparing two written files. */
+export async function readSamples(file: string): Promise<number[]> {
+  const src = await openImage(file);
+  try {
+    return Array.from((await src.read()).data);
+  } finally {
+    await src.close();
+  }
+}
+
 /** The size x size square of a row-major map (width W) whose top-left corner is (row0, col0). */
 export function cropSquare(map: ArrayLike<number>, W: number, row0: number, col0: number, size: number): Uint32Array {
   const out = new Uint32Array(size * size);

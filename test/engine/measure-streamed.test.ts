@@ -13,7 +13,7 @@ import { openImage } from '../../main/engine/io';
 import { writeTiff } from '../../main/engine/io/tiff-writer';
 import { measureFiles, type MeasureOptions } from '../../main/engine/pipeline';
 import { measureFilesStreamed } from '../../main/engine/measure-streamed';
-import { tempDir } from './helpers';
+import { readSamples, tempDir } from './helpers';
 import { drawShapes, lcg, speckle } from './random-labels';
 
 const temps: Array<() => void> = [];
@@ -38,15 +38,6 @@ function classRaster(W: number, H: number, seed: number): Uint8Array {
   drawShapes(out, W, H, 60, rand, () => 1 + Math.floor(rand() * 3), [2, 14]);
   speckle(out, lcg(seed + 1), 0.03, 0.04);
   return out;
-}
-
-async function readBand(file: string): Promise<number[]> {
-  const src = await openGeoTiff(file);
-  try {
-    return Array.from((await src.read()).data);
-  } finally {
-    await src.close();
-  }
 }
 
 const UTM: GeoGeometry = { type: 'geo', geotransform: [500000, 10, 0, 4000000, 0, -10], crs: 'EPSG:32633' };
@@ -108,7 +99,7 @@ async function expectStreamedEqualsInMemory(c: Case, options: MeasureOptions, ex
   expect(str.document).toEqual(mem.document);
   expect(str.files.map((f) => path.basename(f))).toEqual(mem.files.map((f) => path.basename(f)));
   for (const name of ['instances.json', 'measurements.csv', ...extraFiles]) expect(readFileSync(path.join(c.dir, 'str', name), 'utf8')).toEqual(readFileSync(path.join(c.dir, 'mem', name), 'utf8'));
-  for (const name of ['instances.tif', 'labels.tif']) expect(await readBand(path.join(c.dir, 'str', name))).toEqual(await readBand(path.join(c.dir, 'mem', name)));
+  for (const name of ['instances.tif', 'labels.tif']) expect(await readSamples(path.join(c.dir, 'str', name))).toEqual(await readSamples(path.join(c.dir, 'mem', name)));
   // Tiny strips: objects and zones cross many strip borders.
   const image = await openImage(c.image);
   const labels = await openImage(c.labels);
@@ -125,7 +116,7 @@ async function expectStreamedEqualsInMemory(c: Case, options: MeasureOptions, ex
     });
     expect(small.document).toEqual(mem.document);
     for (const name of extraFiles) expect(readFileSync(path.join(c.dir, 'small', name), 'utf8')).toEqual(readFileSync(path.join(c.dir, 'mem', name), 'utf8'));
-    expect(await readBand(path.join(c.dir, 'small', 'instances.tif'))).toEqual(await readBand(path.join(c.dir, 'mem', 'instances.tif')));
+    expect(await readSamples(path.join(c.dir, 'small', 'instances.tif'))).toEqual(await readSamples(path.join(c.dir, 'mem', 'instances.tif')));
   } finally {
     await image.close();
     await labels.close();

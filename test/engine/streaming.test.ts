@@ -10,10 +10,9 @@ import { allocPixels, type PixelArray, type Region } from '../../main/engine/ima
 import { connectedComponents, type Connectivity } from '../../main/engine/postprocess/components';
 import { measureStreaming, streamComponents, type RowSource } from '../../main/engine/postprocess/streaming';
 import { countLabels, measureInstances } from '../../main/engine/measure/index';
-import { openGeoTiff } from '../../main/engine/io/geotiff';
 import { writeTiff } from '../../main/engine/io/tiff-writer';
 import { measureFiles } from '../../main/engine/pipeline';
-import { tempDir } from './helpers';
+import { readSamples, tempDir } from './helpers';
 import { drawShapes, lcg, speckle } from './random-labels';
 
 /** An in-memory raster behind the RowSource interface. */
@@ -78,15 +77,6 @@ function inMemory(labels0: Uint8Array, W: number, H: number, connectivity: Conne
   return { stats: cc.stats, map: cc.instances, instances: measured.instances, classes: measured.classes, labels };
 }
 
-async function readBand(file: string): Promise<number[]> {
-  const src = await openGeoTiff(file);
-  try {
-    return Array.from((await src.read()).data);
-  } finally {
-    await src.close();
-  }
-}
-
 const temps: Array<() => void> = [];
 afterEach(() => {
   for (const c of temps.splice(0)) c();
@@ -134,8 +124,8 @@ describe('streaming components equal the in-memory ones', () => {
       expect(got.stats).toEqual(ref.stats);
       expect(got.instances).toEqual(ref.instances);
       expect(got.classes).toEqual(ref.classes);
-      expect(await readBand(instancesPath)).toEqual(Array.from(ref.map));
-      expect(await readBand(labelsPath)).toEqual(Array.from(ref.labels));
+      expect(await readSamples(instancesPath)).toEqual(Array.from(ref.map));
+      expect(await readSamples(labelsPath)).toEqual(Array.from(ref.labels));
     });
   }
 
@@ -157,7 +147,7 @@ describe('streaming components equal the in-memory ones', () => {
       const cc = await streamComponents({ labels: arraySource(labels, W, H, 'uint8'), nodataLabel: 255, connectivity, geometry: PIXEL, stripRows: 16 });
       try {
         expect(cc.stats).toEqual(ref.stats);
-        expect(await readBand(cc.instancesPath)).toEqual(Array.from(ref.map));
+        expect(await readSamples(cc.instancesPath)).toEqual(Array.from(ref.map));
       } finally {
         await cc.cleanup();
       }
@@ -201,6 +191,6 @@ describe('delineate measure above the streaming threshold', () => {
     expect(str.document).toEqual(mem.document);
     expect(str.files.map((f) => path.basename(f)).sort()).toEqual(mem.files.map((f) => path.basename(f)).sort());
     for (const name of ['instances.json', 'measurements.csv']) expect(readFileSync(path.join(t.dir, 'str', name), 'utf8')).toEqual(readFileSync(path.join(t.dir, 'mem', name), 'utf8'));
-    for (const name of ['instances.tif', 'labels.tif']) expect(await readBand(path.join(t.dir, 'str', name))).toEqual(await readBand(path.join(t.dir, 'mem', name)));
+    for (const name of ['instances.tif', 'labels.tif']) expect(await readSamples(path.join(t.dir, 'str', name))).toEqual(await readSamples(path.join(t.dir, 'mem', name)));
   });
 });

@@ -5,7 +5,6 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { segmentToFolder } from '../../main/engine/pipeline';
-import { openImage } from '../../main/engine/io';
 import { writeTiff } from '../../main/engine/io/tiff-writer';
 import { createOrtRuntime, type ModelRuntime } from '../../main/engine/inference/runtime';
 import { planGlobalGrid } from '../../main/engine/inference/region';
@@ -13,20 +12,12 @@ import { windowTileCache } from '../../main/engine/windowed';
 import { addFlipped, flipTensor } from '../../main/engine/inference/tiling';
 import type { Geometry, InstancesDocument } from '../../preload/formats';
 import { brightManifest, tempDir, writeModelFolder } from '../fixtures/models';
+import { readSamples } from './helpers';
 
 const t = tempDir('delineate-windowed-stream-');
 afterAll(() => t.cleanup());
 
 const noProgress = (): void => undefined;
-
-async function readBand(file: string): Promise<number[]> {
-  const src = await openImage(file);
-  try {
-    return Array.from((await src.read()).data);
-  } finally {
-    await src.close();
-  }
-}
 
 /** onnxruntime, counting the model calls. */
 function countingRuntime(): { runtime: ModelRuntime; calls: () => number } {
@@ -76,8 +67,8 @@ describe('tiles shared by windows', () => {
     expect(inf.tiles).toBeGreaterThan(unique);
     expect(inf.tilesReused).toBe(inf.tiles - unique);
     console.log(`${inf.tiles} tiles over ${(inf.windowed as { windows: number }).windows} windows, ${unique} model calls, ${String(inf.tilesReused)} reused`);
-    expect(await readBand(path.join(t.dir, 'win', 'probabilities.tif'))).toEqual(await readBand(path.join(t.dir, 'mem', 'probabilities.tif')));
-    expect(await readBand(path.join(t.dir, 'win', 'labels.tif'))).toEqual(await readBand(path.join(t.dir, 'mem', 'labels.tif')));
+    expect(await readSamples(path.join(t.dir, 'win', 'probabilities.tif'))).toEqual(await readSamples(path.join(t.dir, 'mem', 'probabilities.tif')));
+    expect(await readSamples(path.join(t.dir, 'win', 'labels.tif'))).toEqual(await readSamples(path.join(t.dir, 'mem', 'labels.tif')));
     const doc = JSON.parse(readFileSync(path.join(t.dir, 'win', 'instances.json'), 'utf8')) as InstancesDocument;
     expect(doc.instances.length).toBe(mem.outcome.document.instances.length);
   });
