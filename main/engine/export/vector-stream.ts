@@ -65,9 +65,12 @@ interface Survey {
   rowOrdered: boolean;
 }
 
-/** Decoded blocks of the id map, kept least-recently-used first. */
+/** Records whose blocks are being read while an earlier record is traced (reads and decoding overlap tracing). */
+const LOOKAHEAD = 16;
+
+/** Decoded blocks of the id map (or their reads in flight), kept least-recently-used first. */
 class BlockCache {
-  private readonly blocks = new Map<number, ArrayLike<number>>();
+  private readonly blocks = new Map<number, Promise<ArrayLike<number>>>();
   readonly across: number;
   readonly blockW: number;
   readonly blockH: number;
@@ -83,7 +86,7 @@ class BlockCache {
     this.across = Math.ceil(ids.width / this.blockW);
   }
 
-  async block(bx: number, by: number): Promise<ArrayLike<number>> {
+  block(bx: number, by: number): Promise<ArrayLike<number>> {
     const key = by * this.across + bx;
     const hit = this.blocks.get(key);
     if (hit) {
@@ -93,11 +96,18 @@ class BlockCache {
     }
     const x = bx * this.blockW;
     const y = by * this.blockH;
-    const data = await this.ids.read(x, y, Math.min(this.blockW, this.ids.width - x), Math.min(this.blockH, this.ids.height - y));
+    const read = this.ids.read(x, y, Math.min(this.blockW, this.ids.width - x), Math.min(this.blockH, this.ids.height - y));
     this.reads++;
-    this.blocks.set(key, data);
+    this.blocks.set(key, read);
     while (this.blocks.size > this.capacity) this.blocks.delete(this.blocks.keys().next().value!);
-    return data;
+    return read;
+  }
+
+  /** Starts reading the blocks under a record's box; a failure surfaces when the record is traced. */
+  prefetch(rec: InstanceRecord): void {
+    for (let by = Math.floor(rec.bbox.min[1]! / this.blockH); by <= Math.floor(rec.bbox.max[1]! / this.blockH); by++) {
+      for (let bx = Math.floor(rec.bbox.min[0]! / this.blockW); bx <= Math.floor(rec.bbox.max[0]! / this.blockW); bx++) this.block(bx, by).catch(() => undefined);
+    }
   }
 
   /** Forgets the blocks of rows above `by` (no later object needs them when objects come in row order). */
@@ -153,12 +163,28 @@ async function maskOf(rec: InstanceRecord, cache: BlockCache): Promise<Uint8Arra
   return mask;
 }
 
-/** The features of the input's records, traced one at a time from windows of the instance map. */
+/**
+ * The features of the input's records, traced one at a time from windows of the instance map. The blocks of the next
+ * LOOKAHEAD records are read meanwhile (decoding runs on libuv's threads while this one traces).
+ */
 async function* tracedFeatures(input: StreamedVectorInput, tracer: FeatureTracer, cache: BlockCache, rowOrdered: boolean): AsyncGenerator<VectorFeature> {
+  const pending: InstanceRecord[] = [];
+  const trace = async (rec: InstanceRecord): Promise<VectorFeature | null> => {
+    // Later records start on this row or below (row order), so rows above it are done with.
+    if (rowOrdered) cache.dropAbove(Math.floor(rec.bbox.min[1]! / cache.blockH));
+    return tracer.feature(rec, await maskOf(rec, cache));
+  };
   for await (const rec of input.records()) {
     checkRecordBox(rec, input.ids.width, input.ids.height, input.file);
-    if (rowOrdered) cache.dropAbove(Math.floor(rec.bbox.min[1]! / cache.blockH));
-    const f = tracer.feature(rec, await maskOf(rec, cache));
+    pending.push(rec);
+    cache.prefetch(rec);
+    if (pending.length > LOOKAHEAD) {
+      const f = await trace(pending.shift()!);
+      if (f) yield f;
+    }
+  }
+  for (const rec of pending) {
+    const f = await trace(rec);
     if (f) yield f;
   }
 }
