@@ -14,6 +14,7 @@ import { writeTiff } from '../../main/engine/io/tiff-writer';
 import { measureFiles, type MeasureOptions } from '../../main/engine/pipeline';
 import { measureFilesStreamed } from '../../main/engine/measure-streamed';
 import { readSamples, tempDir } from './helpers';
+import { measureBothWays } from './measure-both-ways';
 import { drawShapes, lcg, speckle } from './random-labels';
 
 const temps: Array<() => void> = [];
@@ -92,14 +93,8 @@ async function writeCase(name: string, W: number, H: number, labels: Uint8Array 
 
 /** The streamed path through measureFiles (threshold lowered) and with 32-row strips; both must equal in memory. */
 async function expectStreamedEqualsInMemory(c: Case, options: MeasureOptions, extraFiles: string[]): Promise<void> {
-  const mem = await measureFiles(c.image, c.labels, path.join(c.dir, 'mem'), options);
-  process.env.DELINEATE_STREAMING_THRESHOLD_PX = '1000';
-  const str = await measureFiles(c.image, c.labels, path.join(c.dir, 'str'), options);
+  const { mem, str } = await measureBothWays(c, options, { files: ['instances.json', 'measurements.csv', ...extraFiles], rasters: ['instances.tif', 'labels.tif'] });
   expect(str.document.instances.length).toBeGreaterThan(10);
-  expect(str.document).toEqual(mem.document);
-  expect(str.files.map((f) => path.basename(f))).toEqual(mem.files.map((f) => path.basename(f)));
-  for (const name of ['instances.json', 'measurements.csv', ...extraFiles]) expect(readFileSync(path.join(c.dir, 'str', name), 'utf8')).toEqual(readFileSync(path.join(c.dir, 'mem', name), 'utf8'));
-  for (const name of ['instances.tif', 'labels.tif']) expect(await readSamples(path.join(c.dir, 'str', name))).toEqual(await readSamples(path.join(c.dir, 'mem', name)));
   // Tiny strips: objects and zones cross many strip borders.
   const image = await openImage(c.image);
   const labels = await openImage(c.labels);

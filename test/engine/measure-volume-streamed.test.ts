@@ -2,7 +2,7 @@
 // postprocess/streaming-volume.ts, io/nifti-stream.ts): read slice by slice (.nii by positional reads, .nii.gz
 // inflated as a stream), 3D components joined across slices; file for file equal to the in-memory path for each
 // connectivity, with size filtering, uint16 labels and nodata; truncated files give a clear error.
-import { readFileSync, statSync, truncateSync } from 'node:fs';
+import { statSync, truncateSync } from 'node:fs';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Geometry, InstanceRecord } from '../../preload/formats';
@@ -12,6 +12,7 @@ import { measureFiles, type MeasureOptions } from '../../main/engine/pipeline';
 import type { Connectivity } from '../../main/engine/postprocess/components';
 import { tempDir } from './helpers';
 import { lcg } from './random-labels';
+import { measureBothWays } from './measure-both-ways';
 
 const temps: Array<() => void> = [];
 const saved = { threshold: process.env.DELINEATE_STREAMING_THRESHOLD_PX, maxMb: process.env.DELINEATE_MAX_DECODED_MB };
@@ -77,14 +78,8 @@ async function voxels(file: string): Promise<number[]> {
 }
 
 async function expectStreamedEqualsInMemory(c: { dir: string; image: string; labels: string }, options: MeasureOptions): Promise<InstanceRecord[]> {
-  const mem = await measureFiles(c.image, c.labels, path.join(c.dir, 'mem'), options);
-  process.env.DELINEATE_STREAMING_THRESHOLD_PX = '1000';
-  const str = await measureFiles(c.image, c.labels, path.join(c.dir, 'str'), options);
+  const { str } = await measureBothWays(c, options, { files: ['instances.json', 'measurements.csv', 'overlay.png'], rasters: ['instances.nii.gz', 'labels.nii.gz'], readRaster: voxels });
   expect(str.document.instances.length).toBeGreaterThan(5);
-  expect(str.document).toEqual(mem.document);
-  expect(str.files.map((f) => path.basename(f))).toEqual(mem.files.map((f) => path.basename(f)));
-  for (const name of ['instances.json', 'measurements.csv', 'overlay.png']) expect(readFileSync(path.join(c.dir, 'str', name))).toEqual(readFileSync(path.join(c.dir, 'mem', name)));
-  for (const name of ['instances.nii.gz', 'labels.nii.gz']) expect(await voxels(path.join(c.dir, 'str', name))).toEqual(await voxels(path.join(c.dir, 'mem', name)));
   return str.document.instances;
 }
 
