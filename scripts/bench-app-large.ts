@@ -4,14 +4,16 @@
 // ('result:tile') and a page of the table ('result:instances'), as the viewer asks for them. Peak RSS of the engine
 // host (VmHWM) plus this process. Target: <= 1.5 GB, the same (+-20%) at 40000² as at 10000².
 //   node scripts/run-ts.mjs scripts/bench-app-large.ts [--size 20000] [--model small|landcover-deepglobe|<folder>]
-//        [--cancel] [--store-only] [--keep]
+//        [--cancel] [--store-only [--edits]] [--keep]
 // small (default): a 1x1 convolution with landcover-deepglobe's inputs and outputs (RGB in, 6 land-cover classes
 // out, 256 px tiles, 25 % overlap, 4.8 m), so 40000² runs in reasonable time on two cores; the shipped model's
 // test-time flips are left out. --cancel: cancels after the first inference progress and prints how long the
 // job took to reject and whether the host's result folder is gone. --store-only: no model and no host: synthetic
 // labels, instances and probabilities (500 px objects) written straight to GeoTIFF, then the disk result store alone
 // (overviews, records, the same three tiles, a preview, a heat-map and a page) in this process, for the store's
-// share of the memory at sizes the model cannot reach on two cores. Needs `npm run build` (not for --store-only).
+// share of the memory at sizes the model cannot reach on two cores; with --edits, then pixel edits (brush into an
+// object and into a new one, polygon, split, eraser, undo/redo) and the labels export with them, timed, in the
+// same peak. Needs `npm run build` (not for --store-only).
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -21,6 +23,7 @@ import { writeFieldsRaster } from './fields-raster';
 import { buildPixelModel } from '../test/fixtures/onnx-builder';
 import { DiskResultStore } from '../main/engine/results/disk';
 import type { InstanceRecord, InstancesDocument } from '../preload/formats';
+import type { EditOperation } from '../preload/api';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -32,6 +35,7 @@ const MODEL = arg('model', 'small');
 const CANCEL = process.argv.includes('--cancel');
 const KEEP = process.argv.includes('--keep');
 const STORE_ONLY = process.argv.includes('--store-only');
+const EDITS = process.argv.includes('--edits');
 const ROOT = process.cwd();
 const GSD_M = 4.8;
 
@@ -113,7 +117,15 @@ async function storeOnly(): Promise<void> {
     console.log(`generated ${SIZE}x${SIZE} labels, instances and probabilities in ${((performance.now() - t0) / 1000).toFixed(1)} s (peak ${Math.round(selfPeakMb())} MB so far)`);
     const side = block - 21;
     const records: InstanceRecord[] = [];
-    for (let id = 1; id <= across * across; id++) records.push({ id, classId: 1, className: 'object', pixelCount: side * side, bbox: { min: [0, 0], max: [side, side] }, centroidPx: [side / 2, side / 2], areaM2: side * side * GSD_M * GSD_M, meanProbability: 0.9 });
+    for (let id = 1; id <= across * across; id++) {
+      // The object's real box (edits re-measure inside it); objects on the right and bottom edges are clipped.
+      const x0 = ((id - 1) % across) * block + 21;
+      const y0 = Math.floor((id - 1) / across) * block + 21;
+      const x1 = Math.min(SIZE - 1, x0 + side - 1);
+      const y1 = Math.min(SIZE - 1, y0 + side - 1);
+      const n = (x1 - x0 + 1) * (y1 - y0 + 1);
+      records.push({ id, classId: 1, className: 'object', pixelCount: n, bbox: { min: [x0, y0], max: [x1, y1] }, centroidPx: [(x0 + x1) / 2, (y0 + y1) / 2], areaM2: n * GSD_M * GSD_M, meanProbability: 0.9 });
+    }
     const document: InstancesDocument = { source: { file: 'synthetic.tif', kind: 'geo', width: SIZE, height: SIZE, depth: 1 }, classes: [{ id: 1, name: 'object', color: '#e6194b', instanceCount: records.length, pixelCount: records.length * side * side, fraction: 0.9 }], instances: records };
     const store = new DiskResultStore();
     t0 = performance.now();
@@ -125,11 +137,43 @@ async function storeOnly(): Promise<void> {
     await store.slice(id, 0, 2048);
     await store.probability({ resultId: id, classId: 1, z: 0, maxSize: 2048 });
     await store.instancePage({ resultId: id, offset: 0, limit: 1000, sort: { key: 'area', descending: true } });
+    if (EDITS) await timedEdits(store, id, block, dir);
     await store.close(id);
     console.log(`app-large store only: peak RSS ${Math.round(selfPeakMb())} MB, ${SIZE}x${SIZE}, ${across * across} objects, overviews + records ${addS.toFixed(0)} s, 3 tiles`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** --edits: pixel edits around the middle object of the store-only raster, each timed, then the labels export. */
+async function timedEdits(store: DiskResultStore, id: string, block: number, dir: string): Promise<void> {
+  const c = Math.floor(SIZE / 2 / block) * block;
+  const mid = (await store.instanceAt(id, c + 250, c + 250, 0))!.id;
+  const ops: EditOperation[] = [
+    { op: 'paintStroke', z: 0, points: [[c + 250, c + 250], [c + 250, c + 520]], radiusPx: [12, 12], target: { instanceId: mid } },
+    { op: 'paintStroke', z: 0, points: [[c + 5, c + 100], [c + 5, c + 400]], radiusPx: [6, 6], target: { newInstanceOfClass: 1 } },
+    { op: 'fillPolygon', z: 0, points: [[c + 400, c + 400], [c + 700, c + 420], [c + 650, c + 700]], target: { newInstanceOfClass: 1 } },
+    { op: 'splitInstance', z: 0, instanceId: mid, line: [[c + 10, c + 300], [c + 510, c + 300]] },
+    { op: 'eraseStroke', z: 0, points: [[c + 100, c + 150], [c + 400, c + 160]], radiusPx: [8, 8] },
+  ];
+  const ms: number[] = [];
+  for (const op of ops) {
+    const t0 = performance.now();
+    await store.edit(id, op);
+    ms.push(performance.now() - t0);
+  }
+  for (const step of ['undo', 'undo', 'redo'] as const) {
+    const t0 = performance.now();
+    await (step === 'undo' ? store.undo(id) : store.redo(id));
+    ms.push(performance.now() - t0);
+  }
+  const tile = await store.tile({ resultId: id, level: 0, x: Math.floor((c + 250) / 512), y: Math.floor((c + 250) / 512), tileSize: 512, z: 0 });
+  if (!tile.instances.includes(mid)) throw new Error('the edited object is missing from its tile');
+  const t0 = performance.now();
+  await store.export(id, 'geotiff', path.join(dir, 'labels-edited.tif'));
+  const exportS = (performance.now() - t0) / 1000;
+  const sorted = [...ms].sort((a, b) => a - b);
+  console.log(`app-large store edits: ${ops.length} edits + 3 undo/redo, median ${sorted[sorted.length >> 1]!.toFixed(0)} ms, slowest ${sorted.at(-1)!.toFixed(0)} ms (${ms.map((v) => v.toFixed(0)).join(' ')}), labels export with edits ${exportS.toFixed(1)} s`);
 }
 
 async function main(): Promise<void> {

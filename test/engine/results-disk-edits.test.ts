@@ -294,4 +294,23 @@ describe('pixel edits on a result kept on disk agree with the in-memory store', 
     await store.close(id);
     expect(existsSync(dir)).toBe(false);
   });
+
+  it('an image that can no longer be read: edits re-measure without intensities, region growing names the file', async () => {
+    const dir = path.join(t.dir, 'no-image');
+    mkdirSync(dir);
+    for (const f of ['instances.tif', 'labels.tif', 'probabilities.tif']) cpSync(path.join(t.dir, 'kept-copy', f), path.join(dir, f));
+    const gone = path.join(t.dir, 'moved-away.tif');
+    const store = new DiskResultStore();
+    const id = await store.add({ dir, path: gone, document: { ...mem.state(memId).document, instances: await allRecords() }, classes: CLASSES, geometry: geo, width: W, height: H, nodataLabel: labelArrayFor(CLASSES.length, 0).nodataLabel });
+    const painted = await store.edit(id, { op: 'paintStroke', z: 0, points: [[78, 50], [110, 52]], radiusPx: [6, 6], target: { instanceId: at.A } });
+    expect(painted.changedInstanceIds).toEqual([at.A]);
+    const rec = (await store.instanceAt(id, 100, 50, 0))!;
+    expect(rec.id).toBe(at.A);
+    expect(rec.edited).toBe(true);
+    expect(rec.pixelCount).toBeGreaterThan(A[2] * A[2]);
+    expect('meanIntensity' in rec).toBe(false);
+    await expect(store.edit(id, { op: 'regionGrow', z: 0, seed: [560.5, 200.5], tolerance: 6, maxRadiusPx: 15, target: { newInstanceOfClass: 2 } })).rejects.toThrow(/moved-away\.tif/);
+    expect((await store.undo(id)).undoStack).toEqual([]);
+    await store.close(id);
+  });
 });

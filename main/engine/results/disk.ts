@@ -16,7 +16,7 @@ import type { EditOperation, EditOperationName, EditResult, ResultInstancesPage,
 import type { ClassRecord, Geometry, InstanceRecord, InstancesDocument, ManifestClass } from '../../../preload/formats';
 import { InputError, type PixelArray } from '../image';
 import { openImage } from '../io';
-import { measureInstances, planeShapeFields, shapeContext } from '../measure/index';
+import { measureInstances, planeShapeFields, shapeContext, type ShapeContext } from '../measure/index';
 import type { ComponentStats, Connectivity } from '../postprocess/components';
 import { runOperation, type EditTarget, type Patch } from './edit';
 import { checkOnRaster, clipWindow, fillMask, isPixelOperation, joinWindows, operationWindow, PixelOverlay, shiftOperation, span, stepped, windowStats, type PixelOperation, type PixelWindow } from './disk-edits';
@@ -192,6 +192,7 @@ export class DiskResultStore {
   private readonly maxEditWindowPx: number;
   private readonly maxMaskPx: number;
   private readonly editStripPx: number;
+  private readonly shapeContexts = new WeakMap<Kept, ShapeContext>();
 
   constructor(options: DiskResultStoreOptions = {}) {
     this.readIntensity = options.readIntensity ?? readImageWindow;
@@ -862,9 +863,16 @@ export class DiskResultStore {
     r.overlay.apply(patch, crop, 'forward');
     try {
       const byId = new Map<number, ComponentStats>();
+      // A window of one strip is read once: its ids fill the masks below too.
+      let single: { strip: PixelWindow; instances: Uint32Array } | null = null;
+      // An image that can no longer be read (moved, deleted) leaves the intensity fields out, not the edit undone.
+      let hasIntensity = true;
       for (const strip of this.strips(box)) {
         const maps = await this.readMaps(r, strip);
-        const intensity = await this.readIntensityOf(r, strip);
+        let intensity: PixelArray | null = null;
+        if (hasIntensity && strip.y0 === box.y0) intensity = await this.readIntensity(r.path, strip).catch(() => null);
+        else if (hasIntensity) intensity = await this.readIntensityOf(r, strip);
+        hasIntensity = intensity !== null;
         let probability: Map<number, ArrayLike<number>> | null = null;
         if (r.probabilities) {
           const needed = new Set<number>();
@@ -877,12 +885,16 @@ export class DiskResultStore {
           }
         }
         windowStats(strip, maps.instances, maps.labels, changed, probability, intensity, byId);
+        single = strip.height === box.height ? { strip, instances: maps.instances } : null;
       }
       const stats = [...byId.values()].sort((p, q) => p.id - q.id);
       const maskPx = stats.reduce((t, st) => t + (st.max[0] - st.min[0] + 1) * (st.max[1] - st.min[1] + 1), 0);
       if (maskPx > this.maxMaskPx) throw new InputError('edit', `${op.op} on this result kept on disk changes objects whose boxes add up to ${maskPx} pixels, more than the ${this.maxMaskPx} one edit may measure (outlines are measured from masks of the boxes): edit smaller objects`);
       const masks = stats.map((st) => new Uint8Array((st.max[0] - st.min[0] + 1) * (st.max[1] - st.min[1] + 1)));
-      if (stats.length > 0) {
+      if (single) {
+        const { strip, instances } = single;
+        stats.forEach((st, k) => fillMask(strip, instances, st, masks[k]!));
+      } else if (stats.length > 0) {
         const top = Math.min(...stats.map((st) => st.min[1]));
         const bottom = Math.max(...stats.map((st) => st.max[1]));
         for (const strip of this.strips({ x0: box.x0, y0: top, width: box.width, height: bottom - top + 1 })) {
@@ -890,9 +902,14 @@ export class DiskResultStore {
           stats.forEach((st, k) => fillMask(strip, instances, st, masks[k]!));
         }
       }
-      const ctx = shapeContext(r.geometry, r.width, r.height, r.connectivity);
+      let ctx = this.shapeContexts.get(r);
+      if (!ctx) {
+        // Built once per result: the ellipsoidal pixel-area model of a large raster takes a while to set up.
+        ctx = shapeContext(r.geometry, r.width, r.height, r.connectivity);
+        this.shapeContexts.set(r, ctx);
+      }
       const shapes = stats.map((st, k) => planeShapeFields(st, masks[k]!, ctx));
-      const measured = measureInstances(stats, { geometry: r.geometry, depth: 1, classes: r.classes, validPixelCount: validPixels(r), classPixelCounts: [], hasProbability: r.probabilities !== null, hasIntensity: true, shapes, width: r.width, height: r.height, connectivity: r.connectivity });
+      const measured = measureInstances(stats, { geometry: r.geometry, depth: 1, classes: r.classes, validPixelCount: validPixels(r), classPixelCounts: [], hasProbability: r.probabilities !== null, hasIntensity, shapes, width: r.width, height: r.height, connectivity: r.connectivity });
       const fresh = new Map(measured.instances.map((rec) => [rec.id, rec]));
       const changes: Change[] = [];
       for (const iid of [...changed].sort((p, q) => p - q)) {
