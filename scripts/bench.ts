@@ -64,6 +64,10 @@ const BENCHES: Record<string, { about: string; run: (args: string[]) => Promise<
     about: '`delineate segment` of an 8192x8192 RGB GeoTIFF at 4.8 m (a mosaic of ../shared/data/landcover-deepglobe photos, else generated) with the shipped landcover-deepglobe model, flips on, vs onnxruntime alone running the same tiles and flips; last line: time ratio (target <= 1.3), peak RSS (target <= 1.5 GB), instances. Args: [--size N] [--raster file.tif] [--threads N] [--keep]; needs npm run build',
     run: (args) => runScript('scripts/bench-landcover.ts', args),
   },
+  'vector-export': {
+    about: 'GeoJSON, GeoPackage and Shapefile export of a generated 20000x20000 windowed result folder (--size N, --cell px: one field per cell, 97,344 objects by default, uint32 ids), streamed from instances.tif; --in-memory also runs the whole-folder path; last line: seconds and peak RSS per format. Args: [--formats gpkg,geojson,shp] [--keep dir]',
+    run: (args) => runScript('scripts/bench-vector-export.ts', args),
+  },
   measure: {
     about:
       'components + measurements of a 20000x20000 label raster with 100000 objects, streamed from a GeoTIFF on disk (time, peak RSS), beside scikit-image; then `measure --zones` (400 parcels) and `--labels-are instances` (60000 ids) on 20000x20000, and a 1024x1024x600 .nii.gz label volume (time, peak RSS each; `-- measure --case zones|instances|volume` for one)',
