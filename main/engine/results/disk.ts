@@ -817,7 +817,13 @@ export class DiskResultStore {
       // Writes the patch into the overlay (taken out again when measuring fails).
       step.changes = await this.remeasure(r, op, outcome.patch, win);
     }
-    await this.apply(r, step.changes, 'forward');
+    try {
+      await this.apply(r, step.changes, 'forward');
+    } catch (err) {
+      // records.jsonl could not be read: the pixels go back so the maps and the undo stack still agree.
+      r.overlay.apply(outcome.patch, win, 'undo');
+      throw err;
+    }
     r.undo.push(step);
     r.redo = [];
     r.revision++;
