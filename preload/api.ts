@@ -221,12 +221,8 @@ export interface FolderScan {
 /** Tile sizes the viewer may ask for (edge pixels of a square tile). */
 export type TileSize = 256 | 512;
 
-/**
- * One tile of a multi-resolution pyramid of a slice: level 0 is full resolution and each level halves it (2^level
- * image pixels per tile pixel). The engine renders it from the best stored overview or builds it from finer tiles.
- */
-export interface TileRequest {
-  handle: FileHandle;
+/** Which pyramid tile: the same for image tiles and result tiles, so both are asked for (and checked) alike. */
+export interface TilePosition {
   level: number;
   /** Tile column and row at that level. */
   x: number;
@@ -234,6 +230,14 @@ export interface TileRequest {
   tileSize: TileSize;
   /** Slice index (0 for 2D). */
   z: number;
+}
+
+/**
+ * One tile of a multi-resolution pyramid of a slice: level 0 is full resolution and each level halves it (2^level
+ * image pixels per tile pixel). The engine renders it from the best stored overview or builds it from finer tiles.
+ */
+export interface TileRequest extends TilePosition {
+  handle: FileHandle;
   /** Display window; pass the preview's (SliceBitmap.window) so tiles match it. Default: as for 'image:slice'. */
   window?: { center: number; width: number };
   /** One window per shown band (the preview's SliceBitmap.bandWindows); takes precedence over `window`. */
@@ -319,15 +323,12 @@ export interface ResultSlice {
   instances: Uint32Array;
 }
 
-/** A result kept on disk (windowed Run of a large raster): the renderer asks for tiles and pages instead of maps. */
-export interface ResultTileRequest {
+/**
+ * A result kept on disk (windowed Run of a large raster): the renderer asks for tiles and pages instead of maps.
+ * Tiles are placed as TileRequest's: level 0 full resolution, each level halves; tile column/row at that level.
+ */
+export interface ResultTileRequest extends TilePosition {
   resultId: ResultId;
-  /** As TileRequest: level 0 full resolution, each level halves; tile column/row at that level. */
-  level: number;
-  x: number;
-  y: number;
-  tileSize: TileSize;
-  z: number;
 }
 
 /** One tile of a result's instance map, for in-memory and disk-kept results alike. */

@@ -109,16 +109,16 @@ const tileSize: Guard<TileSize> = (v, at) => {
   return v;
 };
 
-/** A pyramid tile: level 0..24 (2^24 px per tile pixel is beyond any raster), column/row bounded like pixel indices. */
+/** Which pyramid tile, for image and result tiles alike: level 0..24 (2^24 px per tile pixel is beyond any raster), column/row bounded like pixel indices. */
+const tilePositionFields = {
+  level: num({ min: 0, max: 24, integer: true }),
+  x: num({ min: 0, max: 1_000_000, integer: true }),
+  y: num({ min: 0, max: 1_000_000, integer: true }),
+  tileSize,
+  z: num({ min: 0, max: 1_000_000, integer: true }),
+};
 const tileRequest: Guard<TileRequest> = object(
-  {
-    handle,
-    level: num({ min: 0, max: 24, integer: true }),
-    x: num({ min: 0, max: 1_000_000, integer: true }),
-    y: num({ min: 0, max: 1_000_000, integer: true }),
-    tileSize,
-    z: num({ min: 0, max: 1_000_000, integer: true }),
-  },
+  { handle, ...tilePositionFields },
   {
     window: object({ center: num(), width: num({ min: 0 }) }),
     bandWindows: arrayOf(object({ center: num(), width: num({ min: 0 }) }), { min: 1, max: 3 }),
@@ -166,14 +166,7 @@ const resultProbabilityRequest: Guard<ResultProbabilityRequest> = object(
   { axis: sliceAxis },
 );
 
-const resultTileFields = {
-  resultId,
-  level: num({ min: 0, max: 24, integer: true }),
-  x: num({ min: 0, max: 1_000_000, integer: true }),
-  y: num({ min: 0, max: 1_000_000, integer: true }),
-  tileSize,
-  z: num({ min: 0, max: 1_000_000, integer: true }),
-};
+const resultTileFields = { resultId, ...tilePositionFields };
 
 const resultTileRequest: Guard<ResultTileRequest> = object(resultTileFields);
 
