@@ -2,7 +2,7 @@
 // Shapefile features (ids, attributes, coordinates) as the in-memory export of the same folder, with objects across
 // 256 px tiles, holes, touching neighbours, a road whose box is the whole raster and an id in two parts; each block
 // is decoded once when records come in raster order, and a one-block cache with records out of order changes
-// nothing. The disk result store exports vectors with its deletions, merges and class changes applied. GDAL
+// nothing. The disk result store exports vectors with its deletions, merges, class changes and pixel edits. GDAL
 // (ogrinfo) and shapely, where installed, read the streamed files with the right count and valid polygons.
 import { spawnSync } from 'node:child_process';
 import { cpSync, readFileSync } from 'node:fs';
@@ -210,14 +210,23 @@ describe('vector export of a result kept on disk, with its edits', () => {
   });
   const fx = tiledGeoFixture();
   const records = fx.document.instances;
-  // The two touching rectangles (merged), the ring's island (deleted) and the two-part object (class changed).
+  // The two touching rectangles (merged), the ring's island (deleted), the two-part object (class changed) and the
+  // ring, whose left side an erased polygon cuts away (a pixel edit: its hole opens into a C).
   const byFirstPixel = (x: number, y: number): number => fx.instances[y * TILES_W + x]!;
   const rectA = byFirstPixel(480, 20);
   const rectB = byFirstPixel(540, 20);
   const island = byFirstPixel(250, 250);
   const twoParts = byFirstPixel(400, 300);
+  const ring = byFirstPixel(200, 200);
+  // Pixel centres (at +0 or +0.5, either way) inside it: x 195..244, y 190..330.
+  const erased: Array<[number, number]> = [
+    [194.75, 189.75],
+    [244.75, 189.75],
+    [244.75, 330.25],
+    [194.75, 330.25],
+  ];
 
-  it('deleted ids are left out, merged ids are one feature of the target id, a class change shows in the attributes', async () => {
+  it('deleted ids are left out, merged ids are one feature of the target id, a class change and a pixel edit show', async () => {
     const folder = await writeTiledGeoResult(tmp.dir, 'run');
     const dir = path.join(tmp.dir, 'kept');
     cpSync(folder, dir, { recursive: true });
@@ -225,6 +234,7 @@ describe('vector export of a result kept on disk, with its edits', () => {
     await store.edit(id, { op: 'deleteInstance', instanceId: island });
     await store.edit(id, { op: 'mergeInstances', instanceIds: [rectA, rectB] });
     await store.edit(id, { op: 'setInstanceClass', instanceId: twoParts, classId: 2 });
+    await store.edit(id, { op: 'erasePolygon', z: 0, points: erased });
 
     const out = path.join(tmp.dir, 'edited.geojson');
     expect(await store.export(id, 'geojson', out)).toEqual([out]);
@@ -234,14 +244,23 @@ describe('vector export of a result kept on disk, with its edits', () => {
     expect(ids).not.toContain(rectB);
     expect(ids).toContain(rectA);
     expect(got.features).toHaveLength(records.length - 2);
+    expect(ids).toContain(ring);
     const merged = got.features.find((f) => f.id === rectA)!;
     expect(merged.geometry.type).toBe('Polygon'); // the two touching rectangles are one outline now
     expect(merged.properties.pixelCount).toBe(records.find((r) => r.id === rectA)!.pixelCount + records.find((r) => r.id === rectB)!.pixelCount);
     expect(got.features.find((f) => f.id === twoParts)!.properties.className).toBe('road');
     expect(got.features.find((f) => f.id === twoParts)!.geometry.type).toBe('MultiPolygon');
+    const cut = got.features.find((f) => f.id === ring)!;
+    expect(cut.geometry.type).toBe('Polygon');
+    expect(cut.geometry.coordinates as unknown[]).toHaveLength(1); // no hole left
 
     // The same as the in-memory export of the edited map with the store's live records.
-    const edited = fx.instances.map((v) => (v === island ? 0 : v === rectB ? rectA : v));
+    const edited = fx.instances.map((v, i) => {
+      const x = i % TILES_W;
+      const y = Math.floor(i / TILES_W);
+      if (x >= 195 && x <= 244 && y >= 190 && y <= 330) return 0;
+      return v === island ? 0 : v === rectB ? rectA : v;
+    });
     const json = path.join(tmp.dir, 'edited.json');
     await store.export(id, 'json', json);
     const live = (JSON.parse(readFileSync(json, 'utf8')) as InstancesDocument).instances;
