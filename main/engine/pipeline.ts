@@ -418,7 +418,7 @@ export async function segmentToFolder(
   options: SegmentOptions,
   onProgress: ProgressFn,
   signal?: AbortSignal,
-): Promise<{ outcome: Omit<SegmentOutcome, 'rasters'> & { rasters?: ResultRasters }; files: string[] }> {
+): Promise<{ outcome: Omit<SegmentOutcome, 'rasters'> & { rasters?: ResultRasters; instanceCount?: number }; files: string[] }> {
   const openOptions: OpenOptions = options.spacingMm ? { spacingMm: options.spacingMm } : {};
   const src = await openImage(filePath, openOptions);
   try {

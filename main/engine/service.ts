@@ -146,6 +146,7 @@ import { CompareStore } from './compare/view';
 import { resolve as resolvePath } from 'node:path';
 import { emptyResult, listPromptModels, LivePrompts } from './interactive/live';
 import { DiskResultStore, newResultFolder } from './results/disk';
+import { sizeOfRecord } from './results/tiles';
 import { resolveModel } from './inference/manifest';
 import { planResample } from './inference/resample';
 import { throwIfAborted } from './inference/tiling';
@@ -203,6 +204,9 @@ export function createEngineService(options: EngineServiceOptions = {}): EngineS
         onProgress,
         signal,
         postprocess,
+        undefined,
+        // The records stay in the folder as records.jsonl (the disk store pages through them), never all in memory.
+        { keepRecords: { sizeOf: sizeOfRecord } },
       );
       throwIfAborted(signal);
       onProgress({ stage: 'overviews', done: 0, total: 1 });
@@ -211,6 +215,7 @@ export function createEngineService(options: EngineServiceOptions = {}): EngineS
           dir,
           path: src.file,
           document: outcome.document,
+          ...(outcome.records ? { records: outcome.records } : {}),
           classes: model.manifest.classes,
           geometry: src.geometry,
           width: src.width,
@@ -219,7 +224,7 @@ export function createEngineService(options: EngineServiceOptions = {}): EngineS
         },
         signal,
       );
-      const instanceCount = outcome.document.instances.length;
+      const instanceCount = outcome.instanceCount;
       // The records stay on disk: the renderer pages through them ('result:instances').
       return { document: { ...outcome.document, instances: [] }, overlay: outcome.overlay, resultId, probabilities: true, windowed: { width: src.width, height: src.height, instanceCount } };
     } catch (err) {

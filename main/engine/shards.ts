@@ -382,7 +382,7 @@ async function readWindow(dir: string, e: WindowEntry, classCount: number): Prom
 }
 
 export type MergeOutcome =
-  | { mode: 'raster'; document: InstancesDocument; files: string[] }
+  | { mode: 'raster'; document: InstancesDocument; files: string[]; instanceCount: number }
   | { mode: 'files'; files: string[]; failed: Array<{ file: string; message: string }> };
 
 /** `merge <dir>... --out <dir>`: see the file header. Nothing is written when the shards do not belong together. */
@@ -413,6 +413,7 @@ export async function mergeShards(dirs: string[], outDir: string, onProgress: Pr
     const K = model.manifest.classes.length;
     let files: string[];
     let document: InstancesDocument;
+    let instanceCount: number;
     if (first.path === 'windowed') {
       const supply: WindowSupply = async (index, core) => {
         const o = owner.get(index)!;
@@ -423,16 +424,19 @@ export async function mergeShards(dirs: string[], outDir: string, onProgress: Pr
       const r = await segmentWindowed(src, outDir, options, onProgress, undefined, postprocess, supply);
       files = r.files;
       document = r.outcome.document;
+      // The windowed path streams its records to instances.json: the document holds none.
+      instanceCount = r.outcome.instanceCount;
     } else {
       const supplied = await assemblePlane(src, owner, model, first.options, K);
       const outcome = await segmentImage(src, options, onProgress, undefined, supplied);
       onProgress({ stage: 'writing', done: 0, total: 1 });
       files = await writeResultFolder(outDir, outcome.document, outcome.rasters);
       document = outcome.document;
+      instanceCount = document.instances.length;
     }
     // Labels, instances (and probabilities) as Cloud-Optimized GeoTIFFs: tiled, overviews, IFDs first.
     for (const f of files) if (/(^|[\\/])(labels|instances|probabilities)\.tif$/.test(f)) await convertToCog(f);
-    return { mode: 'raster', document, files };
+    return { mode: 'raster', document, files, instanceCount };
   } finally {
     await src.close();
   }

@@ -16,7 +16,7 @@
 // removes them (and anything already written in this run).
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import type { InstancesDocument, NormalizationSpec } from '../../preload/formats';
+import type { InstanceRecord, InstancesDocument, NormalizationSpec } from '../../preload/formats';
 import type { SliceBitmap } from '../../preload/api';
 import type { ProgressFn } from './service';
 import { allocPixels, InputError, type ImageSource, type PixelArray } from './image';
@@ -27,12 +27,13 @@ import { applyCalibration, calibratedOutputs, calibrationOf } from './inference/
 import { contextChannels, contextStacker } from './inference/context';
 import { classChannels, labelArrayFor, probabilitiesToLabels, type LabelArray } from './postprocess/labels';
 import { boundaryFromDistance, type InstanceSplitMethod } from './postprocess/instances';
-import { bytesToUnit, measureStreaming } from './postprocess/streaming';
-import { measureStreamingSplit } from './postprocess/streaming-split';
+import { bytesToUnit, measureStreamingTo } from './postprocess/streaming';
+import { measureStreamingSplitTo } from './postprocess/streaming-split';
 import { openGeoTiff } from './io/geotiff';
 import { TiffWriter, writeTiff } from './io/tiff-writer';
 import { writeFileAtomic } from './io/atomic';
 import { writeJsonWithArray } from './io/json-stream';
+import { RecordSpill, type RecordIndex } from './io/record-spill';
 import { writePng } from './io/png';
 import { labelColormap, overlayBitmap, overlayRgb } from './export/overlay';
 import { measurementsCsv, narrowInstances } from './export/results';
@@ -253,9 +254,23 @@ function crop<T extends PixelArray | LabelArray>(data: T, channels: number, srcW
 }
 
 export interface WindowedOutcome {
+  /** instances: [] when the records streamed to disk (instances.json, and records.jsonl on request). */
   document: InstancesDocument;
+  /** Number of instances (document.instances may be empty: see above). */
+  instanceCount: number;
+  /** records.jsonl in the output folder and its index, when asked for (keepRecords) and the records streamed. */
+  records?: RecordIndex;
   overlay: SliceBitmap;
   skippedDevices: string[];
+}
+
+/** What segmentWindowed leaves besides the result folder's files. */
+export interface WindowedOutputOptions {
+  /**
+   * Keep the streamed records as records.jsonl in the output folder, with their index, for a disk-kept result
+   * (results/disk.ts); `sizeOf` gives a record's sort size.
+   */
+  keepRecords?: { sizeOf: (rec: InstanceRecord) => number };
 }
 
 /** The items of a list, checking the cancel (and letting it arrive) now and then. */
@@ -276,6 +291,7 @@ export async function segmentWindowed(
   signal: AbortSignal | undefined,
   postprocess: Postprocess,
   supply?: WindowSupply,
+  output: WindowedOutputOptions = {},
 ): Promise<{ outcome: WindowedOutcome; files: string[] }> {
   const started = performance.now();
   const prep = await prepareSegment(src, options);
@@ -341,6 +357,8 @@ export async function segmentWindowed(
   const reportTiles = tileProgress(onProgress, started, totalTiles);
   let tilesSkipped = 0;
   let tilesReused = 0;
+  // Streamed records go here a chunk at a time (instances.json, measurements.csv, records.jsonl are put together at the end).
+  let spill: RecordSpill | null = null;
 
   try {
     const labelWriter = await TiffWriter.open(
@@ -453,6 +471,7 @@ export async function segmentWindowed(
 
     onProgress({ stage: 'postprocess', done: 0, total: 1 });
     let instances: InstancesDocument['instances'] = [];
+    let instanceCount = 0;
     let classes: InstancesDocument['classes'];
     let instanceSplit: InstanceSplitMethod | undefined;
     // The user's minimum object size and the model's minimum mapping unit, whichever is larger.
@@ -477,6 +496,7 @@ export async function segmentWindowed(
       });
       throwIfAborted(signal);
       instances = post.instances;
+      instanceCount = instances.length;
       classes = post.classes;
       instanceSplit = post.instanceSplit;
       const instancesPath = path.join(outDir, 'instances.tif');
@@ -498,15 +518,18 @@ export async function segmentWindowed(
           ...(minPx > 1 ? { minPixels: minPx } : {}),
           ...(signal ? { signal } : {}),
         };
+        spill = await RecordSpill.open(outDir, output.keepRecords ? { index: output.keepRecords.sizeOf } : {});
+        const into = spill;
+        const sink = (records: InstanceRecord[]): Promise<void> => into.add(records);
         if (boundarySrc) {
-          const streamed = await measureStreamingSplit({ ...common, labels: labelSrc, boundary: boundarySrc, classes: m.classes });
-          instances = streamed.instances;
+          const streamed = await measureStreamingSplitTo({ ...common, labels: labelSrc, boundary: boundarySrc, classes: m.classes }, sink);
           classes = streamed.classes;
+          instanceCount = streamed.count;
           instanceSplit = 'boundary-watershed';
         } else {
-          const streamed = await measureStreaming({ ...common, labels: labelSrc, classes: m.classes });
-          instances = streamed.instances;
+          const streamed = await measureStreamingTo({ ...common, labels: labelSrc, classes: m.classes }, sink);
           classes = streamed.classes;
+          instanceCount = streamed.count;
           instanceSplit = 'components';
         }
         files.push(instancesPath);
@@ -542,19 +565,32 @@ export async function segmentWindowed(
       instances,
     };
     const jsonPath = path.join(outDir, 'instances.json');
-    // Streamed: 100000 records never become one string (JSON.stringify of them all takes seconds and 100s of MB).
-    const { instances: records, ...head } = document;
-    await writeJsonWithArray(jsonPath, head, 'instances', checkedItems(records, signal));
-    files.push(jsonPath);
     const csvPath = path.join(outDir, 'measurements.csv');
-    await writeFileAtomic(csvPath, measurementsCsv(instances));
-    files.push(csvPath);
+    const { instances: records, ...head } = document;
+    let recordIndex: RecordIndex | null = null;
+    if (spill) {
+      // The records are on disk already: the files are put together around them.
+      files.push(jsonPath, csvPath);
+      recordIndex = await spill.finish(jsonPath, head, csvPath, signal);
+      spill = null;
+      if (recordIndex) files.push(recordIndex.file);
+    } else {
+      // Streamed: 100000 records never become one string (JSON.stringify of them all takes seconds and 100s of MB).
+      await writeJsonWithArray(jsonPath, head, 'instances', checkedItems(records, signal));
+      files.push(jsonPath);
+      await writeFileAtomic(csvPath, measurementsCsv(instances));
+      files.push(csvPath);
+    }
     const overlayPath = path.join(outDir, 'overlay.png');
     await writePng(overlayPath, overlayRgb({ data: preview.image, width: pw, height: ph, depth: 1, channels: displayChannels }, preview.labels, 0, m.classes), pw, ph, 3);
     files.push(overlayPath);
     onProgress({ stage: 'done', done: 1, total: 1 });
-    return { outcome: { document, overlay: overlayBitmap(preview.labels, pw, ph, 0, m.classes), skippedDevices: session.skipped }, files };
+    return {
+      outcome: { document, instanceCount, ...(recordIndex ? { records: recordIndex } : {}), overlay: overlayBitmap(preview.labels, pw, ph, 0, m.classes), skippedDevices: session.skipped },
+      files,
+    };
   } catch (err) {
+    await spill?.discard();
     await session.dispose().catch(() => undefined);
     for (const w of writers) await w.abort().catch(() => undefined);
     for (const f of files) await fs.rm(f, { force: true });

@@ -159,6 +159,11 @@ describe('nodata tiles', () => {
   });
 });
 
+/** A result folder's instances.json. */
+function readDocument(dir: string): InstancesDocument {
+  return JSON.parse(readFileSync(path.join(dir, 'instances.json'), 'utf8')) as InstancesDocument;
+}
+
 describe('window by window', () => {
   const models = path.join(t.dir, 'models-win');
   const W = 300;
@@ -199,7 +204,11 @@ describe('window by window', () => {
     expect(Math.max(...pa.map((v, i) => Math.abs(v - pb[i]!)))).toBe(0);
     expect(await readBand(path.join(t.dir, 'win', 'instances.tif'))).toEqual(await readBand(path.join(t.dir, 'mem', 'instances.tif')));
     const strip = (d: InstancesDocument): unknown => d.instances.map((r) => ({ ...r, meanProbability: undefined }));
-    expect(strip(win.outcome.document)).toEqual(strip(mem.outcome.document));
+    // The windowed run streams its records to instances.json; the returned document holds none.
+    const winDoc = readDocument(path.join(t.dir, 'win'));
+    expect(win.outcome.document.instances).toEqual([]);
+    expect(win.outcome.instanceCount).toBe(winDoc.instances.length);
+    expect(strip(winDoc)).toEqual(strip(mem.outcome.document));
     expect(win.outcome.document.classes.map((c) => c.pixelCount)).toEqual(mem.outcome.document.classes.map((c) => c.pixelCount));
     expect(readdirSync(path.join(t.dir, 'win')).sort()).toEqual(['instances.json', 'instances.tif', 'labels.tif', 'measurements.csv', 'overlay.png', 'probabilities.tif']);
   });
@@ -210,9 +219,13 @@ describe('window by window', () => {
     const r = await segmentToFolder(file, out, { model, device: 'cpu', windowedMinPx: 0, windowPx: 128, instanceMaxPx: 0 }, noProgress);
     const whole = await segmentToFolder(file, path.join(t.dir, 'win-whole'), { model, device: 'cpu', windowedMinPx: 0, windowPx: 128 }, noProgress);
     expect(String(r.outcome.document.inference!.instances)).toMatch(/streamed/);
-    expect(r.outcome.document.instances.length).toBe(list.length);
-    expect(r.outcome.document.instances).toEqual(whole.outcome.document.instances);
+    const streamed = readDocument(out);
+    const wholeDoc = readDocument(path.join(t.dir, 'win-whole'));
+    expect(streamed.instances.length).toBe(list.length);
+    expect(r.outcome.instanceCount).toBe(list.length);
+    expect(streamed.instances).toEqual(wholeDoc.instances);
     expect(r.outcome.document.classes).toEqual(whole.outcome.document.classes);
+    expect(streamed.classes).toEqual(r.outcome.document.classes);
     const bright = list.reduce((n, [, , s]) => n + s * s, 0);
     expect(r.outcome.document.classes[0]!.pixelCount).toBe(bright);
     expect(await readBand(path.join(out, 'instances.tif'))).toEqual(await readBand(path.join(t.dir, 'win-whole', 'instances.tif')));

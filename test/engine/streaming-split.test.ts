@@ -2,6 +2,7 @@
 // split: the same instance map, ids and statistics, on rasters cut into strips much smaller than the objects, and
 // through the windowed segmentation above the in-memory limit.
 import { afterAll, describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { writeTiff } from '../../main/engine/io/tiff-writer';
 import { openImage } from '../../main/engine/io';
@@ -10,7 +11,7 @@ import { splitInstancesByBoundary, statsFromInstanceMap } from '../../main/engin
 import { connectedComponents } from '../../main/engine/postprocess/components';
 import { streamBoundarySplit } from '../../main/engine/postprocess/streaming-split';
 import { segmentToFolder } from '../../main/engine/pipeline';
-import type { Geometry, ModelManifest } from '../../preload/formats';
+import type { Geometry, InstancesDocument, ModelManifest } from '../../preload/formats';
 import { tempDir, writeModelFolder } from '../fixtures/models';
 
 const t = tempDir('delineate-streaming-split-');
@@ -123,9 +124,16 @@ describe('windowed segmentation with a boundary head above the in-memory limit',
     expect(wi.instanceSplit).toBe('boundary-watershed');
     expect(si.instanceSplit).toBe('boundary-watershed');
     expect(String(si.instances)).toMatch(/boundary split component by component/);
-    expect(streamed.outcome.document.instances.length).toBeGreaterThan(20);
-    expect(streamed.outcome.document.instances).toEqual(whole.outcome.document.instances);
+    // The streamed split's records go straight to instances.json and measurements.csv, never into the document.
+    const doc = (dir: string): InstancesDocument => JSON.parse(readFileSync(path.join(t.dir, dir, 'instances.json'), 'utf8')) as InstancesDocument;
+    const records = doc('streamed').instances;
+    expect(streamed.outcome.document.instances).toEqual([]);
+    expect(records.length).toBeGreaterThan(20);
+    expect(streamed.outcome.instanceCount).toBe(records.length);
+    expect(records).toEqual(whole.outcome.document.instances);
+    expect(doc('whole').instances).toEqual(whole.outcome.document.instances);
     expect(streamed.outcome.document.classes).toEqual(whole.outcome.document.classes);
+    expect(readFileSync(path.join(t.dir, 'streamed', 'measurements.csv'), 'utf8')).toBe(readFileSync(path.join(t.dir, 'whole', 'measurements.csv'), 'utf8'));
     const read = async (f: string): Promise<number[]> => {
       const src = await openImage(f);
       try {

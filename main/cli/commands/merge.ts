@@ -17,6 +17,6 @@ export async function mergeCommand(argv: string[]): Promise<number> {
     process.stdout.write(`merged ${args.positionals.length} shards: ${r.files.length} result folders into ${outDir}${r.failed.length ? `; ${r.failed.length} inputs had failed` : ''} (${wallS} s)\n`);
     return r.failed.length ? 2 : 0;
   }
-  process.stdout.write(`merged ${args.positionals.length} shards into ${outDir}: ${r.document.instances.length} instances (${wallS} s)\n`);
+  process.stdout.write(`merged ${args.positionals.length} shards into ${outDir}: ${r.instanceCount} instances (${wallS} s)\n`);
   return 0;
 }

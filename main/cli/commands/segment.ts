@@ -195,7 +195,7 @@ export async function segmentCommand(argv: string[]): Promise<number> {
           process.stderr.write(`delineate segment: --device ${device} unavailable, used ${inf.device} (${outcome.skippedDevices.join('; ')})\n`);
         }
         shardDone.push(i);
-        process.stdout.write(`${input} -> ${dir}: ${outcome.document.instances.length} instances (${inf.device}, ${inf.tiles} tiles, ${wallS.toFixed(1)} s)\n`);
+        process.stdout.write(`${input} -> ${dir}: ${outcome.instanceCount ?? outcome.document.instances.length} instances (${inf.device}, ${inf.tiles} tiles, ${wallS.toFixed(1)} s)\n`);
       } catch (err) {
         progress.end();
         if (err instanceof AbortError) {

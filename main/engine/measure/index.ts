@@ -250,6 +250,47 @@ function shapeFields(s: ComponentStats, map: Uint32Array, W: number, H: number, 
   return acc.finish();
 }
 
+/**
+ * Instance records a chunk at a time, in id order, with the class totals accumulated on the side: what
+ * measureInstances gives for the whole list, for results whose records never exist all at once (the streaming
+ * path writes each chunk to disk). Class totals add instances in id order, so they equal measureInstances's bit for bit.
+ */
+export class InstanceMeasurer {
+  private readonly ctx: ShapeContext | null;
+  private readonly instanceCount: number[];
+  private readonly areaM2: number[];
+
+  constructor(private readonly options: MeasureOptions & { width: number; height: number }) {
+    this.ctx = shapeContext(options.geometry, options.width, options.height, options.connectivity, options.geo);
+    this.instanceCount = new Array<number>(options.classes.length + 1).fill(0);
+    this.areaM2 = new Array<number>(options.classes.length + 1).fill(0);
+  }
+
+  /** Records of consecutive instances (their stats and shape fields, same order). */
+  measure(stats: ComponentStats[], shapes: ReadonlyArray<Record<string, unknown>>): InstanceRecord[] {
+    const { instances } = measureBasic(stats, { ...this.options, classes: this.options.classes });
+    return instances.map((rec, i) => {
+      const out: InstanceRecord = { ...rec, ...shapes[i] };
+      if (out.classId < this.instanceCount.length) {
+        this.instanceCount[out.classId]!++;
+        if (typeof out.areaM2 === 'number') this.areaM2[out.classId]! += out.areaM2;
+      }
+      return out;
+    });
+  }
+
+  /** The class records, after every instance was measured. */
+  classes(): ClassRecord[] {
+    const base = measureBasic([], this.options).classes.map((c) => ({ ...c, instanceCount: this.instanceCount[c.id] ?? 0 }));
+    if (this.options.geometry.type !== 'geo' || !this.ctx?.geo) return base;
+    // Class totals are sums over instances, so they carry the same (possibly ellipsoidal) pixel areas.
+    return base.map((c) => {
+      const areaM2 = this.areaM2[c.id] ?? 0;
+      return { ...c, areaM2: round(areaM2), areaHa: areaM2 / 10000 };
+    });
+  }
+}
+
 /** Measures instances (basic + shape fields when an instance map is given) and summarises classes. */
 export function measureInstances(stats: ComponentStats[], options: MeasureOptions): { instances: InstanceRecord[]; classes: ClassRecord[] } {
   const base = measureBasic(stats, options);

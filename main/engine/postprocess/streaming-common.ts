@@ -45,6 +45,105 @@ const make64 = (n: number): Float64Array => new Float64Array(n);
 const make32 = (n: number): Int32Array => new Int32Array(n);
 
 /**
+ * Per-instance statistics as columns (struct of arrays), index = final id - 1: what ComponentStats holds, without
+ * an object (and three small arrays) per instance. 98 bytes per instance: class (2), pixel count (8), bbox (6 x 4),
+ * index sums (3 x 8), probability sum (8), intensity sum, sum of squares, min and max (4 x 8). Records are made
+ * from it a chunk at a time (get()), so a result of millions of 1-pixel objects stays in typed arrays.
+ */
+export class StatsTable {
+  readonly classId: Uint16Array;
+  readonly pixelCount: Float64Array;
+  readonly minX: Int32Array;
+  readonly minY: Int32Array;
+  readonly minZ: Int32Array;
+  readonly maxX: Int32Array;
+  readonly maxY: Int32Array;
+  readonly maxZ: Int32Array;
+  readonly sumX: Float64Array;
+  readonly sumY: Float64Array;
+  readonly sumZ: Float64Array;
+  readonly probabilitySum: Float64Array;
+  readonly intensitySum: Float64Array;
+  readonly intensitySumSq: Float64Array;
+  readonly intensityMin: Float64Array;
+  readonly intensityMax: Float64Array;
+
+  /** `geometry`: columns already made (resolveTable hands over its compacted ones); the rest start empty. */
+  constructor(
+    readonly length: number,
+    geometry?: Pick<StatsTable, 'classId' | 'pixelCount' | 'minX' | 'minY' | 'minZ' | 'maxX' | 'maxY' | 'maxZ' | 'sumX' | 'sumY' | 'sumZ'>,
+  ) {
+    const f64 = (): Float64Array => new Float64Array(length);
+    const i32 = (): Int32Array => new Int32Array(length);
+    this.classId = geometry?.classId ?? new Uint16Array(length);
+    this.pixelCount = geometry?.pixelCount ?? f64();
+    this.minX = geometry?.minX ?? i32();
+    this.minY = geometry?.minY ?? i32();
+    this.minZ = geometry?.minZ ?? i32();
+    this.maxX = geometry?.maxX ?? i32();
+    this.maxY = geometry?.maxY ?? i32();
+    this.maxZ = geometry?.maxZ ?? i32();
+    this.sumX = geometry?.sumX ?? f64();
+    this.sumY = geometry?.sumY ?? f64();
+    this.sumZ = geometry?.sumZ ?? f64();
+    this.probabilitySum = f64();
+    this.intensitySum = f64();
+    this.intensitySumSq = f64();
+    this.intensityMin = f64().fill(Infinity);
+    this.intensityMax = f64().fill(-Infinity);
+  }
+
+  /** The columns of statistics objects (callers that still hold them, e.g. the boundary split). */
+  static fromArray(stats: readonly ComponentStats[]): StatsTable {
+    const t = new StatsTable(stats.length);
+    stats.forEach((s, i) => {
+      if (s.id !== i + 1) throw new RangeError(`StatsTable: statistics must have ids 1..n in order; item ${i} has id ${s.id}`);
+      t.classId[i] = s.classId;
+      t.pixelCount[i] = s.pixelCount;
+      [t.minX[i], t.minY[i], t.minZ[i]] = s.min;
+      [t.maxX[i], t.maxY[i], t.maxZ[i]] = s.max;
+      [t.sumX[i], t.sumY[i], t.sumZ[i]] = s.sum;
+      t.probabilitySum[i] = s.probabilitySum;
+      t.intensitySum[i] = s.intensitySum;
+      t.intensitySumSq[i] = s.intensitySumSq;
+      t.intensityMin[i] = s.intensityMin;
+      t.intensityMax[i] = s.intensityMax;
+    });
+    return t;
+  }
+
+  /** Instance i (id i + 1) as a ComponentStats object. */
+  get(i: number): ComponentStats {
+    return {
+      id: i + 1,
+      classId: this.classId[i]!,
+      pixelCount: this.pixelCount[i]!,
+      min: [this.minX[i]!, this.minY[i]!, this.minZ[i]!],
+      max: [this.maxX[i]!, this.maxY[i]!, this.maxZ[i]!],
+      sum: [this.sumX[i]!, this.sumY[i]!, this.sumZ[i]!],
+      probabilitySum: this.probabilitySum[i]!,
+      intensitySum: this.intensitySum[i]!,
+      intensitySumSq: this.intensitySumSq[i]!,
+      intensityMin: this.intensityMin[i]!,
+      intensityMax: this.intensityMax[i]!,
+    };
+  }
+
+  /** Every instance as objects: only for callers that need the array (small results, 3D volumes). */
+  toArray(): ComponentStats[] {
+    return Array.from({ length: this.length }, (_, i) => this.get(i));
+  }
+
+  /** One intensity sample of instance i (components.ts addIntensity on the columns: the same sums, bit for bit). */
+  addIntensity(i: number, v: number): void {
+    this.intensitySum[i]! += v;
+    this.intensitySumSq[i]! += v * v;
+    if (v < this.intensityMin[i]!) this.intensityMin[i] = v;
+    if (v > this.intensityMax[i]!) this.intensityMax[i] = v;
+  }
+}
+
+/**
  * Provisional ids of pieces labelled one strip or slice at a time, with their statistics, joined across strips in
  * a union-find where the smaller root wins: as ids grow with first-pixel raster order, a root is its component's
  * first piece, and resolving in id order gives final ids in raster order of the first pixel (components.ts's rule).
@@ -159,6 +258,16 @@ export class PieceTable {
    * dropped). Frees the table.
    */
   resolve(minPixels: number): { stats: ComponentStats[]; finalOf: Uint32Array } {
+    const { table, finalOf } = this.resolveTable(minPixels);
+    return { stats: table.toArray(), finalOf };
+  }
+
+  /**
+   * resolve() into columns: the roots' statistics are compacted in place (a root's final index is never above its
+   * provisional one, and every piece was folded before), then copied to a StatsTable of the exact size one column
+   * at a time, so the peak is the provisional columns plus one column.
+   */
+  resolveTable(minPixels: number): { table: StatsTable; finalOf: Uint32Array } {
     const total = this.total;
     const n = this.count.data;
     const x0s = this.minX.data;
@@ -186,7 +295,7 @@ export class PieceTable {
       sz[r]! += sz[g]!;
     }
     const finalOf = new Uint32Array(total + 1);
-    const stats: ComponentStats[] = [];
+    let count = 0;
     for (let g = 1; g <= total; g++) {
       const r = this.find(g);
       if (r !== g) {
@@ -198,25 +307,44 @@ export class PieceTable {
         perValue[cl[g]!]! -= pixelCount;
         continue;
       }
-      const id = stats.length + 1;
-      finalOf[g] = id;
-      stats.push({
-        id,
-        classId: cl[g]!,
-        pixelCount,
-        min: [x0s[g]!, y0s[g]!, z0s[g]!],
-        max: [x1s[g]!, y1s[g]!, z1s[g]!],
-        sum: [sx[g]!, sy[g]!, sz[g]!],
-        probabilitySum: 0,
-        intensitySum: 0,
-        intensitySumSq: 0,
-        intensityMin: Infinity,
-        intensityMax: -Infinity,
-      });
+      // Final index count (id count + 1) <= g - 1: a slot already read.
+      const i = count++;
+      finalOf[g] = i + 1;
+      n[i] = pixelCount;
+      cl[i] = cl[g]!;
+      x0s[i] = x0s[g]!;
+      y0s[i] = y0s[g]!;
+      z0s[i] = z0s[g]!;
+      x1s[i] = x1s[g]!;
+      y1s[i] = y1s[g]!;
+      z1s[i] = z1s[g]!;
+      sx[i] = sx[g]!;
+      sy[i] = sy[g]!;
+      sz[i] = sz[g]!;
     }
     this.parent = new Uint32Array(0);
-    for (const c of this.columns) c.data = c.data.subarray(0, 0) as typeof c.data;
-    return { stats, finalOf };
+    // Exact-size copies, each provisional column dropped (its buffer freed) once copied.
+    const take = <T extends Float64Array | Int32Array>(c: Column<T>): T => {
+      const exact = c.data.slice(0, count) as T;
+      c.data = c.data.slice(0, 0) as T;
+      return exact;
+    };
+    const classId = Uint16Array.from(this.classOf.data.subarray(0, count));
+    this.classOf.data = this.classOf.data.slice(0, 0);
+    const table = new StatsTable(count, {
+      classId,
+      pixelCount: take(this.count),
+      minX: take(this.minX),
+      minY: take(this.minY),
+      minZ: take(this.minZ),
+      maxX: take(this.maxX),
+      maxY: take(this.maxY),
+      maxZ: take(this.maxZ),
+      sumX: take(this.sumX),
+      sumY: take(this.sumY),
+      sumZ: take(this.sumZ),
+    });
+    return { table, finalOf };
   }
 }
 

@@ -16,7 +16,7 @@ import { TiffWriter, type TiffWriteOptions } from '../io/tiff-writer';
 import { throwIfAborted } from '../inference/tiling';
 import { addIntensity, newComponentStats, type ComponentStats } from './components';
 import { STRIP_ROWS, type StreamingComponents } from './streaming';
-import { checkLabels, instanceMapPath, openInstanceWriter, readRows, writeInstanceRows, type RowSource } from './streaming-common';
+import { checkLabels, instanceMapPath, openInstanceWriter, readRows, StatsTable, writeInstanceRows, type RowSource } from './streaming-common';
 
 /** Label value of the class map's nodata, as the in-memory path uses for given instances. */
 export const GIVEN_NODATA_LABEL = 255;
@@ -159,5 +159,6 @@ export async function streamGivenInstances(input: GivenInstancesInput): Promise<
     throw err;
   }
   perValue[0] = 0;
-  return { stats: kept, perValue, valid, maxLabel: Math.max(1, maxClass), instancesPath, cleanup, valueOfId, maxClass: Math.max(1, maxClass) };
+  // At most 65535 values, so the columns are small.
+  return { stats: kept, table: StatsTable.fromArray(kept), perValue, valid, maxLabel: Math.max(1, maxClass), instancesPath, cleanup, valueOfId, maxClass: Math.max(1, maxClass) };
 }

@@ -29,8 +29,8 @@ import { throwIfAborted, yielder } from '../inference/tiling';
 import type { GeoMeasurer } from '../measure/geo';
 import { addPixel, newComponentStats, type ComponentStats, type Connectivity } from './components';
 import { DEFAULT_MIN_SEED_PX, DEFAULT_SEED_THRESHOLD, splitInstancesByBoundary } from './instances';
-import { STRIP_ROWS, bytesToUnit, measureInstanceMap, streamComponents } from './streaming';
-import { openInstanceWriter, readRows as rows, writeInstanceRows, type RowSource } from './streaming-common';
+import { STRIP_ROWS, bytesToUnit, measureInstanceMap, streamComponents, writeInstanceRecords, type RecordSink } from './streaming';
+import { openInstanceWriter, readRows as rows, StatsTable, writeInstanceRows, type RowSource } from './streaming-common';
 
 export interface StreamingSplitInput {
   /** Class labels (0 = background, nodataLabel = nodata). */
@@ -256,4 +256,16 @@ export interface StreamingSplitMeasureInput extends StreamingSplitInput {
 export async function measureStreamingSplit(input: StreamingSplitMeasureInput): Promise<{ instances: InstanceRecord[]; classes: ClassRecord[] }> {
   const split = await streamBoundarySplit(input);
   return measureInstanceMap(split.stats, input.instancesPath, input.classes, split, input);
+}
+
+/**
+ * measureStreamingSplit with the records handed to `sink` a chunk at a time (id order) instead of returned: the
+ * split's statistics are turned into columns (StatsTable) before the records are made, so only one chunk of
+ * records exists at a time.
+ */
+export async function measureStreamingSplitTo(input: StreamingSplitMeasureInput, sink: RecordSink): Promise<{ classes: ClassRecord[]; count: number }> {
+  const split = await streamBoundarySplit(input);
+  const table = StatsTable.fromArray(split.stats);
+  split.stats.length = 0;
+  return writeInstanceRecords(table, input.instancesPath, input.classes, split, input, sink);
 }

@@ -22,10 +22,10 @@ import type { PixelArray } from '../image';
 import { openGeoTiff } from '../io/geotiff';
 import { TiffWriter, type TiffWriteOptions } from '../io/tiff-writer';
 import { throwIfAborted, yielder } from '../inference/tiling';
-import { cropMask, measureInstances, planeShapeFields, shapeContext } from '../measure/index';
+import { cropMask, InstanceMeasurer, planeShapeFields, shapeContext } from '../measure/index';
 import type { GeoMeasurer } from '../measure/geo';
-import { addIntensity, backwardNeighbours, findRoot, type ComponentStats, type Connectivity } from './components';
-import { checkLabels, instanceMapPath, openInstanceWriter, PieceTable, readRows, writeInstanceRows, type RowSource } from './streaming-common';
+import { backwardNeighbours, findRoot, type ComponentStats, type Connectivity } from './components';
+import { checkLabels, instanceMapPath, openInstanceWriter, PieceTable, readRows, StatsTable, writeInstanceRows, type RowSource } from './streaming-common';
 
 /** Kept here too: callers of streamComponents name their sources with it. */
 export type { RowSource } from './streaming-common';
@@ -66,8 +66,10 @@ export interface StreamingInput {
 }
 
 export interface StreamingComponents {
-  /** Per final id (index = id - 1), as connectedComponents gives them. */
-  stats: ComponentStats[];
+  /** Per final id (index = id - 1), as connectedComponents gives them, in columns. */
+  table: StatsTable;
+  /** The same as objects, made on first use (callers that need the array; the records path never asks). */
+  readonly stats: ComponentStats[];
   /** Labelled pixels per label value (index = value, 0..65535), after objects below minPixels were cleared. */
   perValue: Float64Array;
   /** Pixels that are not nodata. */
@@ -243,7 +245,9 @@ export async function streamComponents(input: StreamingInput): Promise<Streaming
 
   // ---- resolve: fold pieces into their roots (a root is the smallest id of its set), final ids in id order.
   const minPixels = input.minPixels ?? 0;
-  const { stats, finalOf } = table.resolve(minPixels);
+  const resolved = table.resolveTable(minPixels);
+  let finalOf: Uint32Array | null = resolved.finalOf;
+  const stats = resolved.table;
   const { perValue, valid, maxLabel } = table;
 
   // ---- pass 2: relabel, write, gather intensity and probability in raster order.
@@ -270,19 +274,19 @@ export async function streamComponents(input: StreamingInput): Promise<Streaming
       const cleaned = labelWriter ? (labelWriter.layout.dtype === 'uint16' ? Uint16Array.from(cls.subarray(0, px)) : Uint8Array.from(cls.subarray(0, px))) : cls;
       for (let i = 0; i < px; i++) {
         const local = ids[i]!;
-        const id = local === 0 ? 0 : finalOf[base + local]!;
+        const id = local === 0 ? 0 : finalOf![base + local]!;
         out[i] = id;
         if (dropped && local !== 0 && id === 0) cleaned[i] = 0;
       }
       const intensity = input.intensity ? await readRows(input.intensity, y0, rows) : null;
       const probability = input.probability ? bytesToUnit(await readRows(input.probability, y0, rows)) : null;
       if (intensity || probability) {
+        const pSum = stats.probabilitySum;
         for (let i = 0; i < px; i++) {
           const id = out[i]!;
           if (id === 0) continue;
-          const s = stats[id - 1]!;
-          if (probability) s.probabilitySum += probability[i]!;
-          if (intensity) addIntensity(s, intensity[i]!);
+          if (probability) pSum[id - 1]! += probability[i]!;
+          if (intensity) stats.addIntensity(id - 1, intensity[i]!);
         }
       }
       const strip = out.subarray(0, px);
@@ -296,7 +300,19 @@ export async function streamComponents(input: StreamingInput): Promise<Streaming
     await cleanup();
     throw err;
   }
-  return { stats, perValue, valid, maxLabel, instancesPath, cleanup };
+  finalOf = null;
+  let objects: ComponentStats[] | null = null;
+  return {
+    table: stats,
+    get stats(): ComponentStats[] {
+      return (objects ??= stats.toArray());
+    },
+    perValue,
+    valid,
+    maxLabel,
+    instancesPath,
+    cleanup,
+  };
 }
 
 export interface StreamingShapeOptions {
@@ -311,18 +327,33 @@ export interface StreamingShapeOptions {
  * Pass 3: shape fields of every instance (order of `stats`, ids 1..n in raster order) from an instance map on disk,
  * read in a rolling window of two strips; see the file header.
  */
-export async function streamShapes(stats: ComponentStats[], instances: RowSource, options: StreamingShapeOptions): Promise<Array<Record<string, unknown>>> {
+export async function streamShapes(stats: ComponentStats[] | StatsTable, instances: RowSource, options: StreamingShapeOptions): Promise<Array<Record<string, unknown>>> {
+  const n = stats.length;
+  const out: Array<Record<string, unknown>> = new Array<Record<string, unknown>>(n);
+  let i = 0;
+  for await (const [, shape] of shapesInOrder(stats, instances, options)) out[i++] = shape;
+  return out;
+}
+
+/**
+ * Pass 3 as a stream: yields every instance's statistics object and shape fields in id order, one at a time, so
+ * neither needs to exist for all instances at once.
+ */
+export async function* shapesInOrder(stats: ComponentStats[] | StatsTable, instances: RowSource, options: StreamingShapeOptions): AsyncGenerator<[ComponentStats, Record<string, unknown>]> {
   const { width: W, height: H } = instances;
   const S = options.stripRows ?? STRIP_ROWS;
   const ctx = shapeContext(options.geometry, W, H, options.connectivity, options.geo);
-  const out: Array<Record<string, unknown>> = new Array<Record<string, unknown>>(stats.length);
+  const table = stats instanceof StatsTable ? stats : null;
+  const n = stats.length;
+  const at = (i: number): ComponentStats => (table ? table.get(i) : (stats as ComponentStats[])[i]!);
+  const firstRow = (i: number): number => (table ? table.minY[i]! : (stats as ComponentStats[])[i]!.min[1]);
   // Window rows [winY, winY + winRows) of the instance map; slides down one strip at a time.
   let win: PixelArray | null = null;
   let winY = 0;
   let winRows = 0;
   let next = 0; // first instance not yet measured; ids grow with their first row
   const pause = yielder(options.signal);
-  for (let y0 = 0; y0 < H && next < stats.length; y0 += S) {
+  for (let y0 = 0; y0 < H && next < n; y0 += S) {
     throwIfAborted(options.signal);
     const end = Math.min(H, y0 + 2 * S);
     if (win && winY + winRows > y0) {
@@ -340,10 +371,10 @@ export async function streamShapes(stats: ComponentStats[], instances: RowSource
     winY = y0;
     winRows = end - y0;
     const bandEnd = Math.min(H, y0 + S);
-    for (; next < stats.length && stats[next]!.min[1] < bandEnd; next++) {
+    for (; next < n && firstRow(next) < bandEnd; next++) {
       // A band of a 40000 px wide raster holds thousands of objects: let a cancel arrive between them.
       await pause();
-      const s = stats[next]!;
+      const s = at(next);
       const [x0, sy0] = s.min;
       const w = s.max[0] - x0 + 1;
       const h = s.max[1] - sy0 + 1;
@@ -353,10 +384,9 @@ export async function streamShapes(stats: ComponentStats[], instances: RowSource
         const crop = (await instances.read({ x: x0, y: sy0, width: w, height: h, channels: [0] })).data;
         mask = cropMask(crop, w, h, 0, s.id, 0, 0, w, h);
       }
-      out[next] = planeShapeFields(s, mask, ctx);
+      yield [s, planeShapeFields(s, mask, ctx)];
     }
   }
-  return out;
 }
 
 export interface StreamingMeasureInput extends Omit<StreamingInput, 'nodataLabel'> {
@@ -369,29 +399,27 @@ export interface StreamingMeasureInput extends Omit<StreamingInput, 'nodataLabel
   geo?: GeoMeasurer | null;
 }
 
-/** Pass 3 and the records: shape fields from an instance map on disk, then measure/index.ts measureInstances. */
-export async function measureInstanceMap(
-  stats: ComponentStats[],
+/** Instances measured per call of the shared measurement code (measure/index.ts InstanceMeasurer). */
+export const RECORD_CHUNK = 16384;
+
+/** Where records go, one at a time in id order (a spill file, or an array for small results and tests). */
+export type RecordSink = (records: InstanceRecord[]) => void | Promise<void>;
+
+/**
+ * Pass 3 and the records: shape fields from an instance map on disk, measured RECORD_CHUNK instances at a time in
+ * id order and handed to `sink`; returns the class records (totals accumulated on the side, as measureInstances
+ * computes them) and the number of records.
+ */
+export async function writeInstanceRecords(
+  stats: ComponentStats[] | StatsTable,
   instancesPath: string,
   classes: ManifestClass[],
   counts: { perValue: Float64Array; valid: number },
   input: Pick<StreamingInput, 'labels' | 'geometry' | 'connectivity' | 'stripRows' | 'probability' | 'intensity' | 'signal'> & { geo?: GeoMeasurer | null },
-): Promise<{ instances: InstanceRecord[]; classes: ClassRecord[] }> {
-  const instanceSrc = await openGeoTiff(instancesPath);
-  let shapes: Array<Record<string, unknown>>;
-  try {
-    shapes = await streamShapes(stats, instanceSrc, {
-      geometry: input.geometry,
-      connectivity: input.connectivity,
-      ...(input.stripRows ? { stripRows: input.stripRows } : {}),
-      ...(input.geo !== undefined ? { geo: input.geo } : {}),
-      ...(input.signal ? { signal: input.signal } : {}),
-    });
-  } finally {
-    await instanceSrc.close();
-  }
+  sink: RecordSink,
+): Promise<{ classes: ClassRecord[]; count: number }> {
   const classPixelCounts = Array.from(counts.perValue.subarray(0, classes.length + 1));
-  return measureInstances(stats, {
+  const measurer = new InstanceMeasurer({
     geometry: input.geometry,
     depth: 1,
     classes,
@@ -399,12 +427,80 @@ export async function measureInstanceMap(
     classPixelCounts,
     hasProbability: input.probability !== undefined,
     hasIntensity: input.intensity !== undefined,
-    shapes,
     width: input.labels.width,
     height: input.labels.height,
     connectivity: input.connectivity,
     ...(input.geo !== undefined ? { geo: input.geo } : {}),
   });
+  const instanceSrc = await openGeoTiff(instancesPath);
+  let count = 0;
+  let chunkStats: ComponentStats[] = [];
+  let chunkShapes: Array<Record<string, unknown>> = [];
+  const flush = async (): Promise<void> => {
+    if (chunkStats.length === 0) return;
+    const records = measurer.measure(chunkStats, chunkShapes);
+    chunkStats = [];
+    chunkShapes = [];
+    count += records.length;
+    await sink(records);
+  };
+  try {
+    const shapes = shapesInOrder(stats, instanceSrc, {
+      geometry: input.geometry,
+      connectivity: input.connectivity,
+      ...(input.stripRows ? { stripRows: input.stripRows } : {}),
+      ...(input.geo !== undefined ? { geo: input.geo } : {}),
+      ...(input.signal ? { signal: input.signal } : {}),
+    });
+    for await (const [s, shape] of shapes) {
+      chunkStats.push(s);
+      chunkShapes.push(shape);
+      if (chunkStats.length >= RECORD_CHUNK) await flush();
+    }
+    await flush();
+  } finally {
+    await instanceSrc.close();
+  }
+  return { classes: measurer.classes(), count };
+}
+
+/** Pass 3 and the records as arrays (small results, tests): writeInstanceRecords collected. */
+export async function measureInstanceMap(
+  stats: ComponentStats[] | StatsTable,
+  instancesPath: string,
+  classes: ManifestClass[],
+  counts: { perValue: Float64Array; valid: number },
+  input: Pick<StreamingInput, 'labels' | 'geometry' | 'connectivity' | 'stripRows' | 'probability' | 'intensity' | 'signal'> & { geo?: GeoMeasurer | null },
+): Promise<{ instances: InstanceRecord[]; classes: ClassRecord[] }> {
+  const instances: InstanceRecord[] = [];
+  const done = await writeInstanceRecords(stats, instancesPath, classes, counts, input, (records) => {
+    for (const r of records) instances.push(r);
+  });
+  return { instances, classes: done.classes };
+}
+
+/** The class list of a streamed result: the model's classes, then `class N` (or defaultClass) up to the largest label. */
+function classListOf(input: StreamingMeasureInput, maxLabel: number): ManifestClass[] {
+  const classCount = Math.max(input.classes?.length ?? 0, maxLabel);
+  const fallback = input.defaultClass ?? ((id: number): ManifestClass => ({ name: `class ${id}`, color: '#ff0000' }));
+  return Array.from({ length: classCount }, (_, i) => input.classes?.[i] ?? fallback(i + 1));
+}
+
+/**
+ * Streaming components + measurements with the records handed to `sink` a chunk at a time (id order): memory holds
+ * the statistics columns (StatsTable, 98 bytes per instance) and one chunk of records, never the whole list.
+ */
+export async function measureStreamingTo(input: StreamingMeasureInput, sink: RecordSink): Promise<{ classes: ClassRecord[]; classList: ManifestClass[]; count: number; nodataLabel: number }> {
+  const src = input.labels;
+  const nodataLabel = input.nodataLabel ?? (await labelNodata(src, input.stripRows));
+  const cc = await streamComponents({ ...input, nodataLabel });
+  try {
+    const classList = classListOf(input, cc.maxLabel);
+    const done = await writeInstanceRecords(cc.table, cc.instancesPath, classList, cc, input, sink);
+    return { classes: done.classes, classList, count: done.count, nodataLabel };
+  } finally {
+    await cc.cleanup();
+  }
 }
 
 /** Streaming components + measurements: the in-memory postprocess's instances and classes, from rasters on disk. */
@@ -413,10 +509,8 @@ export async function measureStreaming(input: StreamingMeasureInput): Promise<{ 
   const nodataLabel = input.nodataLabel ?? (await labelNodata(src, input.stripRows));
   const cc = await streamComponents({ ...input, nodataLabel });
   try {
-    const classCount = Math.max(input.classes?.length ?? 0, cc.maxLabel);
-    const fallback = input.defaultClass ?? ((id: number): ManifestClass => ({ name: `class ${id}`, color: '#ff0000' }));
-    const classList = Array.from({ length: classCount }, (_, i) => input.classes?.[i] ?? fallback(i + 1));
-    const measured = await measureInstanceMap(cc.stats, cc.instancesPath, classList, cc, input);
+    const classList = classListOf(input, cc.maxLabel);
+    const measured = await measureInstanceMap(cc.table, cc.instancesPath, classList, cc, input);
     return { ...measured, classList, stats: cc.stats, nodataLabel };
   } finally {
     await cc.cleanup();

@@ -29,6 +29,7 @@ import { measurementsCsv } from '../export/results';
 import { exportVectorStream, idReaderOf, type IdWindowReader } from '../export/vector-stream';
 import { previewSize } from '../render/reformat';
 import { checkPage, resultTileRect, sizeOfRecord, type ResultTileRect } from './tiles';
+import type { RecordIndex } from '../io/record-spill';
 
 /** What a windowed run leaves for the store: its folder (which the store then owns) and the run's document. */
 export interface DiskResultInput {
@@ -37,6 +38,11 @@ export interface DiskResultInput {
   /** The image the result belongs to. */
   path: string;
   document: InstancesDocument;
+  /**
+   * The run's records already in `dir`/records.jsonl with their index (a run that streamed them: io/record-spill.ts);
+   * document.instances is then empty and the file is kept as it is.
+   */
+  records?: RecordIndex;
   classes: ManifestClass[];
   geometry: Geometry;
   width: number;
@@ -232,41 +238,45 @@ export class DiskResultStore {
       }
       // Probabilities zoomed out read as the mean of what they cover, as an image's overview does.
       if (hasProb) await convertToCog(probPath, { resampling: 'average' });
-      const recs = [...input.document.instances].sort((a, b) => a.id - b.id);
-      const n = recs.length;
-      const ids = new Uint32Array(n);
-      const classIds = new Uint16Array(n);
-      const sizes = new Float64Array(n);
-      const meanProbability = new Float32Array(n);
-      const offsets = new Float64Array(n + 1);
+      const streamed = input.records;
+      const recs = streamed ? [] : [...input.document.instances].sort((a, b) => a.id - b.id);
+      const n = streamed ? streamed.ids.length : recs.length;
+      const ids = streamed?.ids ?? new Uint32Array(n);
+      const classIds = streamed?.classIds ?? new Uint16Array(n);
+      const sizes = streamed?.sizes ?? new Float64Array(n);
+      const meanProbability = streamed?.meanProbability ?? new Float32Array(n);
+      const offsets = streamed?.offsets ?? new Float64Array(n + 1);
       const file = path.join(dir, 'records.jsonl');
-      const out = await fs.open(file, 'w');
-      try {
-        let at = 0;
-        let chunk: string[] = [];
-        let chunkBytes = 0;
-        for (let i = 0; i < n; i++) {
-          const rec = recs[i]!;
-          ids[i] = rec.id;
-          classIds[i] = rec.classId;
-          sizes[i] = sizeOfRecord(rec);
-          meanProbability[i] = typeof rec.meanProbability === 'number' ? rec.meanProbability : NaN;
-          const line = JSON.stringify(rec) + '\n';
-          const bytes = Buffer.byteLength(line);
-          offsets[i] = at;
-          at += bytes;
-          chunk.push(line);
-          chunkBytes += bytes;
-          if (chunkBytes > 1 << 20) {
-            await out.write(chunk.join(''));
-            chunk = [];
-            chunkBytes = 0;
+      // Streamed records are in the file already.
+      if (!streamed) {
+        const out = await fs.open(file, 'w');
+        try {
+          let at = 0;
+          let chunk: string[] = [];
+          let chunkBytes = 0;
+          for (let i = 0; i < n; i++) {
+            const rec = recs[i]!;
+            ids[i] = rec.id;
+            classIds[i] = rec.classId;
+            sizes[i] = sizeOfRecord(rec);
+            meanProbability[i] = typeof rec.meanProbability === 'number' ? rec.meanProbability : NaN;
+            const line = JSON.stringify(rec) + '\n';
+            const bytes = Buffer.byteLength(line);
+            offsets[i] = at;
+            at += bytes;
+            chunk.push(line);
+            chunkBytes += bytes;
+            if (chunkBytes > 1 << 20) {
+              await out.write(chunk.join(''));
+              chunk = [];
+              chunkBytes = 0;
+            }
           }
+          offsets[n] = at;
+          if (chunk.length) await out.write(chunk.join(''));
+        } finally {
+          await out.close();
         }
-        offsets[n] = at;
-        if (chunk.length) await out.write(chunk.join(''));
-      } finally {
-        await out.close();
       }
       signal?.throwIfAborted();
       records = await fs.open(file, 'r');
@@ -298,7 +308,7 @@ export class DiskResultStore {
         labels: null,
         connectivity: input.connectivity ?? 8,
         nextInstanceId: (n > 0 ? ids[n - 1]! : 0) + 1,
-        hadProbability: recs.some((rec) => 'meanProbability' in rec),
+        hadProbability: streamed ? streamed.hadProbability : recs.some((rec) => 'meanProbability' in rec),
         queue: Promise.resolve(),
         undo: [],
         redo: [],
@@ -994,22 +1004,17 @@ export class DiskResultStore {
       for (let y = 0; y < r.height; y += 256) {
         const h = Math.min(256, r.height - y);
         const region = { x: 0, y, width: r.width, height: h, channels: [0] };
-        const lab = Uint16Array.from((await labels.read(region)).data);
-        const ins = Uint32Array.from((await r.instances.read(region)).data);
-        // What pixel edits wrote replaces the stored pixels (strips are whole rows of overlay tiles).
-        r.overlay.forEachEdited(span(0, r.width), span(y, h), (ox, oy, iid, label) => {
-          ins[oy * r.width + ox] = iid;
-          lab[oy * r.width + ox] = label;
-        });
+        const lab = (await labels.read(region)).data;
+        const ins = (await r.instances.read(region)).data;
+        const labelOf = (stored: number, label: number): number => {
+          if (stored === 0) return label;
+          const now = resolve(stored);
+          return now === 0 ? 0 : (classOf.get(now) ?? label);
+        };
         const strip = dtype === 'uint16' ? new Uint16Array(lab.length) : new Uint8Array(lab.length);
-        for (let i = 0; i < lab.length; i++) {
-          const stored = ins[i]!;
-          if (stored === 0) strip[i] = lab[i]!;
-          else {
-            const now = resolve(stored);
-            strip[i] = now === 0 ? 0 : (classOf.get(now) ?? lab[i]!);
-          }
-        }
+        for (let i = 0; i < lab.length; i++) strip[i] = labelOf(ins[i]!, lab[i]!);
+        // What pixel edits wrote replaces the stored pixels (strips are whole rows of overlay tiles).
+        r.overlay.forEachEdited(span(0, r.width), span(y, h), (ox, oy, iid, label) => (strip[oy * r.width + ox] = labelOf(iid, label)));
         await writer.writeWindow(0, y, r.width, h, strip);
       }
       await writer.close();
