@@ -5,7 +5,7 @@
 // instances.tif (exportResultFolder), so a windowed run's result of any size exports without loading its maps.
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { NODATA_LABEL, NODATA_LABEL_U16, type Geometry, type InferenceRecord, type InstancesDocument, type ManifestClass } from '../../../preload/formats';
+import { NODATA_LABEL, NODATA_LABEL_U16, type Geometry, type InferenceRecord, type InstanceRecord, type InstancesDocument, type ManifestClass } from '../../../preload/formats';
 import { InputError, type PixelArray } from '../image';
 import { openImage } from '../io/index';
 import { writeNifti } from '../io/nifti';
@@ -17,6 +17,7 @@ import { snapshotPng } from './snapshot';
 import { measurementsCsv, type ResultMaps } from './results';
 import { buildVectorLayer, writeGeoJson, writeGeoPackage, writeShapefile, type VectorOptions } from './vector';
 import { exportVectorStream, idReaderOf, isVectorFormat, type VectorFormat } from './vector-stream';
+import { jsonArrayItems } from './json-items';
 import { openGeoTiff } from '../io/geotiff';
 import { manualCsv, manualRecords, snapshotLines, type ManualInput } from './manual';
 import type { PixelSize } from '../../../preload/api';
@@ -148,11 +149,16 @@ export async function exportResultFolder(dir: string, format: ExportFormat, out:
     );
     if (hasTif) {
       const vopts = vectorOptions(format, out, options);
-      const document = await readDocument(dir);
+      const json = path.join(dir, 'instances.json');
+      await fs.access(json).catch((err: NodeJS.ErrnoException) => {
+        throw new InputError(dir, `not a result folder: cannot read instances.json (${err.code ?? err.message})`);
+      });
       const instances = await openGeoTiff(tif);
       try {
-        const report = await exportVectorStream({ file: dir, geometry: instances.geometry, ids: idReaderOf(instances), records: () => document.instances }, format, out, vopts);
-        return { written: report.written, instanceCount: document.instances.length };
+        // The records are read from the file as they are needed (twice: fields, then features), never all at once.
+        const records = (): AsyncGenerator<InstanceRecord> => jsonArrayItems<InstanceRecord>(json, 'instances');
+        const report = await exportVectorStream({ file: dir, geometry: instances.geometry, ids: idReaderOf(instances), records }, format, out, vopts);
+        return { written: report.written, instanceCount: report.instances };
       } finally {
         await instances.close();
       }

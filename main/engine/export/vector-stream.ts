@@ -191,6 +191,8 @@ async function* tracedFeatures(input: StreamedVectorInput, tracer: FeatureTracer
 
 export interface StreamedVectorReport {
   written: string[];
+  /** Records read. */
+  instances: number;
   /** Features written (records whose map has no pixel left are skipped, as in memory). */
   records: number;
   /** Blocks decoded, and the most kept at once (its bytes bound the pixel memory). */
@@ -225,5 +227,5 @@ export async function exportVectorStream(input: StreamedVectorInput, format: Vec
     await writeGeoPackageStream(out, head, features);
     files = [out];
   } else files = await writeShapefileStream(out, head, features);
-  return { written: files, records: written, blockReads: cache.reads, cacheBlocks: capacity, cacheBlockBytes: blockW * blockH * input.ids.bytesPerId };
+  return { written: files, instances: s.count, records: written, blockReads: cache.reads, cacheBlocks: capacity, cacheBlockBytes: blockW * blockH * input.ids.bytesPerId };
 }
