@@ -11,7 +11,10 @@
 // component by component (postprocess/streaming-split.ts: the whole-map split's objects). Models with a boundary
 // head or footprint regularisation keep a whole-map stage up to INSTANCE_MAX_PX (~10 B/px): the regularisation
 // needs the whole map, so above that limit their outlines are the model's pixels (the record says so).
-// Tiles that several windows need run once (windowTileCache), and instances.json is written piece by piece.
+// Tiles that several windows need run once (windowTileCache). The streamed records never exist all at once: they go
+// a chunk at a time into scratch files from which instances.json and measurements.csv are put together (and, for the
+// app, records.jsonl with its index: io/record-spill.ts), so millions of objects cost ~100-130 bytes each (the
+// statistics columns and the index), not a JS object graph; the outcome's document then holds no records.
 // No partial output: writers write temporary files, renamed only after every window succeeded; any error or cancel
 // removes them (and anything already written in this run).
 import { promises as fs } from 'node:fs';

@@ -47,21 +47,22 @@ const make32 = (n: number): Int32Array => new Int32Array(n);
 /**
  * Per-instance statistics as columns (struct of arrays), index = final id - 1: what ComponentStats holds, without
  * an object (and three small arrays) per instance. 98 bytes per instance: class (2), pixel count (8), bbox (6 x 4),
- * index sums (3 x 8), probability sum (8), intensity sum, sum of squares, min and max (4 x 8). Records are made
- * from it a chunk at a time (get()), so a result of millions of 1-pixel objects stays in typed arrays.
+ * index sums (3 x 8), probability sum (8), intensity sum, sum of squares, min and max (4 x 8); 82 in 2D, where
+ * the z columns are left out (null: z = 0). Records are made from it a chunk at a time (get()), so a result of
+ * millions of 1-pixel objects stays in typed arrays.
  */
 export class StatsTable {
   readonly classId: Uint16Array;
   readonly pixelCount: Float64Array;
   readonly minX: Int32Array;
   readonly minY: Int32Array;
-  readonly minZ: Int32Array;
+  readonly minZ: Int32Array | null;
   readonly maxX: Int32Array;
   readonly maxY: Int32Array;
-  readonly maxZ: Int32Array;
+  readonly maxZ: Int32Array | null;
   readonly sumX: Float64Array;
   readonly sumY: Float64Array;
-  readonly sumZ: Float64Array;
+  readonly sumZ: Float64Array | null;
   readonly probabilitySum: Float64Array;
   readonly intensitySum: Float64Array;
   readonly intensitySumSq: Float64Array;
@@ -79,13 +80,13 @@ export class StatsTable {
     this.pixelCount = geometry?.pixelCount ?? f64();
     this.minX = geometry?.minX ?? i32();
     this.minY = geometry?.minY ?? i32();
-    this.minZ = geometry?.minZ ?? i32();
+    this.minZ = geometry ? geometry.minZ : i32();
     this.maxX = geometry?.maxX ?? i32();
     this.maxY = geometry?.maxY ?? i32();
-    this.maxZ = geometry?.maxZ ?? i32();
+    this.maxZ = geometry ? geometry.maxZ : i32();
     this.sumX = geometry?.sumX ?? f64();
     this.sumY = geometry?.sumY ?? f64();
-    this.sumZ = geometry?.sumZ ?? f64();
+    this.sumZ = geometry ? geometry.sumZ : f64();
     this.probabilitySum = f64();
     this.intensitySum = f64();
     this.intensitySumSq = f64();
@@ -100,9 +101,9 @@ export class StatsTable {
       if (s.id !== i + 1) throw new RangeError(`StatsTable: statistics must have ids 1..n in order; item ${i} has id ${s.id}`);
       t.classId[i] = s.classId;
       t.pixelCount[i] = s.pixelCount;
-      [t.minX[i], t.minY[i], t.minZ[i]] = s.min;
-      [t.maxX[i], t.maxY[i], t.maxZ[i]] = s.max;
-      [t.sumX[i], t.sumY[i], t.sumZ[i]] = s.sum;
+      [t.minX[i], t.minY[i], t.minZ![i]] = s.min;
+      [t.maxX[i], t.maxY[i], t.maxZ![i]] = s.max;
+      [t.sumX[i], t.sumY[i], t.sumZ![i]] = s.sum;
       t.probabilitySum[i] = s.probabilitySum;
       t.intensitySum[i] = s.intensitySum;
       t.intensitySumSq[i] = s.intensitySumSq;
@@ -118,9 +119,9 @@ export class StatsTable {
       id: i + 1,
       classId: this.classId[i]!,
       pixelCount: this.pixelCount[i]!,
-      min: [this.minX[i]!, this.minY[i]!, this.minZ[i]!],
-      max: [this.maxX[i]!, this.maxY[i]!, this.maxZ[i]!],
-      sum: [this.sumX[i]!, this.sumY[i]!, this.sumZ[i]!],
+      min: [this.minX[i]!, this.minY[i]!, this.minZ ? this.minZ[i]! : 0],
+      max: [this.maxX[i]!, this.maxY[i]!, this.maxZ ? this.maxZ[i]! : 0],
+      sum: [this.sumX[i]!, this.sumY[i]!, this.sumZ ? this.sumZ[i]! : 0],
       probabilitySum: this.probabilitySum[i]!,
       intensitySum: this.intensitySum[i]!,
       intensitySumSq: this.intensitySumSq[i]!,
@@ -158,11 +159,11 @@ export class PieceTable {
   readonly minY = new Column(make32(1 << 16), make32);
   readonly maxX = new Column(make32(1 << 16), make32);
   readonly maxY = new Column(make32(1 << 16), make32);
-  readonly minZ = new Column(make32(1 << 16), make32);
-  readonly maxZ = new Column(make32(1 << 16), make32);
+  readonly minZ: Column<Int32Array>;
+  readonly maxZ: Column<Int32Array>;
   readonly sumX = new Column(make64(1 << 16), make64);
   readonly sumY = new Column(make64(1 << 16), make64);
-  readonly sumZ = new Column(make64(1 << 16), make64);
+  readonly sumZ: Column<Float64Array>;
   readonly classOf = new Column(make32(1 << 16), make32);
   /** Labelled pixels per label value (index = value, 0..65535), less those of objects resolve() drops. */
   readonly perValue = new Float64Array(65536);
@@ -170,7 +171,18 @@ export class PieceTable {
   valid = 0;
   /** Largest label value other than 0, 255 and 65535 (which pipeline.ts never counts as classes). */
   maxLabel = 0;
-  private readonly columns = [this.count, this.minX, this.minY, this.maxX, this.maxY, this.minZ, this.maxZ, this.sumX, this.sumY, this.sumZ, this.classOf];
+  private readonly columns: Array<Column<Float64Array> | Column<Int32Array>>;
+  private readonly volume: boolean;
+
+  /** `volume`: pieces of several slices (z columns kept); false: one plane, z always 0 (16 bytes an id saved). */
+  constructor(volume = true) {
+    this.volume = volume;
+    const n = volume ? 1 << 16 : 0;
+    this.minZ = new Column(make32(n), make32);
+    this.maxZ = new Column(make32(n), make32);
+    this.sumZ = new Column(make64(n), make64);
+    this.columns = [this.count, this.minX, this.minY, this.maxX, this.maxY, this.sumX, this.sumY, this.classOf, ...(volume ? [this.minZ, this.maxZ, this.sumZ] : [])];
+  }
 
   /** Hands out ids base+1..base+k for the k pieces of slice z (0 in 2D); returns base. */
   add(k: number, z: number): number {
@@ -192,9 +204,13 @@ export class PieceTable {
       parent[g] = g;
       x0s[g] = 0x7fffffff;
       y0s[g] = 0x7fffffff;
-      z0s[g] = z;
-      z1s[g] = z;
     }
+    if (this.volume) {
+      for (let g = base + 1; g <= total; g++) {
+        z0s[g] = z;
+        z1s[g] = z;
+      }
+    } else if (z !== 0) throw new RangeError('PieceTable: a plane table takes slice 0 only');
     return base;
   }
 
@@ -234,7 +250,8 @@ export class PieceTable {
         if (gy > y1s[g]!) y1s[g] = gy;
         sx[g]! += x;
         sy[g]! += gy;
-        sz[g]! += z;
+        // z = 0 adds nothing (and a plane table has no z column).
+        if (z !== 0) sz[g]! += z;
       }
     }
     this.valid = valid;
@@ -289,10 +306,12 @@ export class PieceTable {
       if (y0s[g]! < y0s[r]!) y0s[r] = y0s[g]!;
       if (x1s[g]! > x1s[r]!) x1s[r] = x1s[g]!;
       if (y1s[g]! > y1s[r]!) y1s[r] = y1s[g]!;
-      if (z1s[g]! > z1s[r]!) z1s[r] = z1s[g]!;
       sx[r]! += sx[g]!;
       sy[r]! += sy[g]!;
-      sz[r]! += sz[g]!;
+      if (this.volume) {
+        if (z1s[g]! > z1s[r]!) z1s[r] = z1s[g]!;
+        sz[r]! += sz[g]!;
+      }
     }
     const finalOf = new Uint32Array(total + 1);
     let count = 0;
@@ -314,13 +333,15 @@ export class PieceTable {
       cl[i] = cl[g]!;
       x0s[i] = x0s[g]!;
       y0s[i] = y0s[g]!;
-      z0s[i] = z0s[g]!;
       x1s[i] = x1s[g]!;
       y1s[i] = y1s[g]!;
-      z1s[i] = z1s[g]!;
       sx[i] = sx[g]!;
       sy[i] = sy[g]!;
-      sz[i] = sz[g]!;
+      if (this.volume) {
+        z0s[i] = z0s[g]!;
+        z1s[i] = z1s[g]!;
+        sz[i] = sz[g]!;
+      }
     }
     this.parent = new Uint32Array(0);
     // Exact-size copies, each provisional column dropped (its buffer freed) once copied.
@@ -336,13 +357,13 @@ export class PieceTable {
       pixelCount: take(this.count),
       minX: take(this.minX),
       minY: take(this.minY),
-      minZ: take(this.minZ),
+      minZ: this.volume ? take(this.minZ) : null,
       maxX: take(this.maxX),
       maxY: take(this.maxY),
-      maxZ: take(this.maxZ),
+      maxZ: this.volume ? take(this.maxZ) : null,
       sumX: take(this.sumX),
       sumY: take(this.sumY),
-      sumZ: take(this.sumZ),
+      sumZ: this.volume ? take(this.sumZ) : null,
     });
     return { table, finalOf };
   }

@@ -15,8 +15,13 @@
 // Pass 3 (shape): instance ids are read back in a rolling window of two strips; every instance whose first row is
 //   in the window's top strip and whose bbox fits the window is measured from it (measure/index.ts
 //   planeShapeFields on its bbox crop); taller ones get a crop read of their own.
-// Memory: O(strip) for the rasters + ~100 bytes per provisional id + the records; only a single instance taller
-// than two strips costs its own bbox crop (as in memory).
+// Records: measured RECORD_CHUNK at a time in id order by measure/index.ts InstanceMeasurer (class totals summed
+//   on the side, in the same order as measureInstances does) and handed to a sink (measureStreamingTo): the windowed
+//   run writes them straight to disk (io/record-spill.ts), so no list of all records ever exists.
+// Memory per instance: 48 bytes per provisional id in pass 1 (PieceTable columns, grown by doubling) and 4 in pass
+//   2 (provisional -> final id), then 82 bytes per instance (StatsTable columns) through pass 3, plus O(strip) for
+//   the rasters and one chunk of records; only a single instance taller than two strips costs its own bbox crop
+//   (as in memory). measureStreaming (the array API) adds the records and statistics objects on top.
 import type { ClassRecord, Geometry, InstanceRecord, ManifestClass } from '../../../preload/formats';
 import type { PixelArray } from '../image';
 import { openGeoTiff } from '../io/geotiff';
@@ -207,7 +212,8 @@ export async function streamComponents(input: StreamingInput): Promise<Streaming
   const nodata = input.nodataLabel;
   const labeller = new StripLabeller(W, Math.min(S, H), input.connectivity, nodata);
   // Global provisional ids (index 0 unused): equivalence table and per-piece statistics.
-  const table = new PieceTable();
+  // One plane: no z columns.
+  const table = new PieceTable(false);
   const up = backwardNeighbours(input.connectivity, false).filter(([, dy]) => dy < 0);
   const prevCls = new Float64Array(W);
   const prevIds = new Uint32Array(W);
