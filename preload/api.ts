@@ -539,6 +539,11 @@ export interface EditResult {
   createdInstanceId?: number;
   /** The new instances a split created. */
   createdInstanceIds?: number[];
+  /**
+   * Results kept on disk (whose document lists no records): the current records of the changed ids that are still
+   * objects (the first 200), so a selected object's measurements follow the edit.
+   */
+  changedRecords?: InstanceRecord[];
   /** Applied operations, oldest first (the undo stack), and undone ones (the redo stack, next redo last). */
   undoStack: EditOperationName[];
   redoStack: EditOperationName[];

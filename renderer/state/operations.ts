@@ -110,15 +110,25 @@ export const resultSliceLoaded = (slice: ResultSlice) => (s: AppState): AppState
  */
 export const resultEdited = (edit: EditResult, kind: 'edit' | 'undo' | 'redo' = 'edit') => (s: AppState): AppState => {
   if (s.result?.resultId !== edit.resultId) return s;
-  // A windowed result's document lists no instances: its selection stays (the record is refreshed when clicked).
-  const exists = (id: number | null) => id !== null && (s.result?.windowed !== undefined || edit.document.instances.some((r) => r.id === id));
+  const windowed = s.result.windowed !== undefined;
+  // A windowed result's document lists no instances: the reply carries the records of the ids it changed, so the
+  // selected object's record follows the edit (gone when the edit removed it); untouched selections stay as they are.
+  const fresh = new Map((edit.changedRecords ?? []).map((r) => [r.id, r]));
+  const touched = new Set(edit.changedInstanceIds);
+  const exists = (id: number | null): boolean => {
+    if (id === null) return false;
+    if (!windowed) return edit.document.instances.some((r) => r.id === id);
+    return !touched.has(id) || fresh.has(id) || (edit.changedRecords === undefined);
+  };
   const selectedId = edit.createdInstanceId ?? (exists(s.selectedId) ? s.selectedId : null);
+  const selectedRecord = !windowed ? s.selectedRecord : selectedId === null ? null : (fresh.get(selectedId) ?? (touched.has(selectedId) ? null : s.selectedRecord?.id === selectedId ? s.selectedRecord : null));
   const saved = s.result.savedDepth;
   const savedDepth = kind === 'edit' && saved !== null && saved > s.result.undoStack.length ? null : saved;
   return {
     ...s,
     result: { ...s.result, document: edit.document, revision: edit.revision, undoStack: edit.undoStack, redoStack: edit.redoStack, savedDepth },
     selectedId,
+    selectedRecord,
   };
 };
 

@@ -125,6 +125,9 @@ describe('pixel edits on a result kept on disk agree with the in-memory store', 
     expect(d.createdInstanceId, op.op).toEqual(m.createdInstanceId);
     expect(d.createdInstanceIds, op.op).toEqual(m.createdInstanceIds);
     expect(d.undoStack).toEqual(m.undoStack);
+    // The disk document lists no records: the reply carries the changed objects' records (the viewer's selection).
+    const memById = new Map(m.document.instances.map((r) => [r.id, r]));
+    expect(d.changedRecords?.map((r) => [r.id, r.pixelCount]), op.op).toEqual(d.changedInstanceIds.filter((id) => memById.has(id)).map((id) => [id, memById.get(id)!.pixelCount]));
     return d;
   }
 

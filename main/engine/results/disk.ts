@@ -102,6 +102,9 @@ interface Step {
 /** Size fields a class record sums over its instances (and a merged record sums over its parts). */
 const SUM_FIELDS = ['areaM2', 'areaMm2', 'areaPx', 'volumeMl'] as const;
 
+/** Records an edit reply carries at most (a merge of many objects names them all in changedInstanceIds). */
+const REPLY_RECORDS = 200;
+
 const round = (v: number): number => Math.round(v * 1e6) / 1e6;
 
 /**
@@ -540,18 +543,30 @@ export class DiskResultStore {
   }
 
   /** The document as it stands (records not included: they come by page), for the edit replies. */
-  private reply(r: Kept, changed: number[], created?: Pick<Step, 'createdInstanceId' | 'createdInstanceIds'>): EditResult {
+  /**
+   * What an edit, undo or redo answers. The document of a disk result lists no records, so the records of the ids
+   * it touched (those still alive, at most REPLY_RECORDS) come along: the viewer's selected object shows its new
+   * measurements instead of the ones from before the edit.
+   */
+  private async reply(r: Kept, changed: number[], created?: Pick<Step, 'createdInstanceId' | 'createdInstanceIds'>): Promise<EditResult> {
+    const ids = [...new Set(changed)].sort((a, b) => a - b);
     const out: EditResult = {
       resultId: r.id,
       revision: r.revision,
       document: r.document,
-      changedInstanceIds: [...new Set(changed)].sort((a, b) => a - b),
+      changedInstanceIds: ids,
       zRange: changed.length ? [0, 0] : null,
       undoStack: r.undo.map((s): EditOperationName => s.op.op),
       redoStack: r.redo.map((s): EditOperationName => s.op.op),
     };
     if (created?.createdInstanceId !== undefined) out.createdInstanceId = created.createdInstanceId;
     if (created?.createdInstanceIds?.length) out.createdInstanceIds = created.createdInstanceIds;
+    const records: InstanceRecord[] = [];
+    for (const id of ids.slice(0, REPLY_RECORDS)) {
+      const rec = await this.recordOf(r, id);
+      if (rec) records.push(rec);
+    }
+    out.changedRecords = records;
     return out;
   }
 
@@ -664,7 +679,7 @@ export class DiskResultStore {
     r.undo.push({ op, changes });
     r.redo = [];
     r.revision++;
-    return this.reply(r, changes.map((c) => c.id));
+    return await this.reply(r, changes.map((c) => c.id));
   }
 
   async undo(id: string): Promise<EditResult> {
@@ -676,7 +691,7 @@ export class DiskResultStore {
       await this.apply(r, [...step.changes].reverse(), 'undo');
       r.redo.push(step);
       r.revision++;
-      return this.reply(r, step.changes.map((c) => c.id));
+      return await this.reply(r, step.changes.map((c) => c.id));
     });
   }
 
@@ -689,7 +704,7 @@ export class DiskResultStore {
       await this.apply(r, step.changes, 'forward');
       r.undo.push(step);
       r.revision++;
-      return this.reply(r, step.changes.map((c) => c.id), step);
+      return await this.reply(r, step.changes.map((c) => c.id), step);
     });
   }
 
@@ -837,7 +852,7 @@ export class DiskResultStore {
     r.undo.push(step);
     r.redo = [];
     r.revision++;
-    return this.reply(r, step.changes.map((c) => c.id), step);
+    return await this.reply(r, step.changes.map((c) => c.id), step);
   }
 
   private async readIntensityOf(r: Kept, win: PixelWindow): Promise<PixelArray> {
