@@ -175,6 +175,9 @@ class StripLabeller {
   }
 }
 
+/** bytesToUnit of each byte value (index 0..255): the float32 of v / 255. */
+const UNIT_OF_BYTE = Float64Array.from(bytesToUnit(Uint8Array.from({ length: 256 }, (_, v) => v)));
+
 /**
  * p x 255 samples as float32 p (the values windowed.ts's whole-map stage gives). A plain loop: TypedArray.from
  * with a map function is some 20x slower in V8, seconds per 8192 x 512 strip.
@@ -285,13 +288,18 @@ export async function streamComponents(input: StreamingInput): Promise<Streaming
         if (dropped && local !== 0 && id === 0) cleaned[i] = 0;
       }
       const intensity = input.intensity ? await readRows(input.intensity, y0, rows) : null;
-      const probability = input.probability ? bytesToUnit(await readRows(input.probability, y0, rows)) : null;
-      if (intensity || probability) {
+      // p x 255 bytes read as bytesToUnit's float32 values through a table: no float copy of every strip (other
+      // sample types, which windowed.ts never writes, through bytesToUnit).
+      const probRead = input.probability ? await readRows(input.probability, y0, rows) : null;
+      const probability = probRead instanceof Uint8Array || probRead === null ? probRead : null;
+      const probUnit = probRead && !probability ? bytesToUnit(probRead) : null;
+      if (intensity || probRead) {
         const pSum = stats.probabilitySum;
         for (let i = 0; i < px; i++) {
           const id = out[i]!;
           if (id === 0) continue;
-          if (probability) pSum[id - 1]! += probability[i]!;
+          if (probability) pSum[id - 1]! += UNIT_OF_BYTE[probability[i]!]!;
+          else if (probUnit) pSum[id - 1]! += probUnit[i]!;
           if (intensity) stats.addIntensity(id - 1, intensity[i]!);
         }
       }
