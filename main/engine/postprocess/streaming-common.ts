@@ -49,11 +49,12 @@ const make32 = (n: number): Int32Array => new Int32Array(n);
  * Per-instance statistics as columns (struct of arrays), index = final id - 1: what ComponentStats holds, without
  * an object (and three small arrays) per instance. 98 bytes per instance: class (2), pixel count (8), bbox (6 x 4),
  * index sums (3 x 8), probability sum (8), intensity sum, sum of squares, min and max (4 x 8); 82 in 2D, where
- * the z columns are left out (null: z = 0). Records are made from it a chunk at a time (get()), so a result of
- * millions of 1-pixel objects stays in typed arrays.
+ * the z columns are left out (null: z = 0). From PieceTable.resolveTable the geometry columns are views of the
+ * provisional ones (class 4 bytes, and up to a third more for their growth slack: at most ~100 bytes in 2D).
+ * Records are made from it a chunk at a time (get()), so a result of millions of 1-pixel objects stays in typed arrays.
  */
 export class StatsTable {
-  readonly classId: Uint16Array;
+  readonly classId: Uint16Array | Int32Array;
   readonly pixelCount: Float64Array;
   readonly minX: Int32Array;
   readonly minY: Int32Array;
@@ -282,8 +283,8 @@ export class PieceTable {
 
   /**
    * resolve() into columns: the roots' statistics are compacted in place (a root's final index is never above its
-   * provisional one, and every piece was folded before), then copied to a StatsTable of the exact size one column
-   * at a time, so the peak is the provisional columns plus one column.
+   * provisional one, and every piece was folded before) and handed to a StatsTable as views, so nothing is copied:
+   * the peak is the provisional columns (plus the new probability and intensity columns).
    */
   resolveTable(minPixels: number): { table: StatsTable; finalOf: Uint32Array } {
     const total = this.total;
@@ -345,16 +346,15 @@ export class PieceTable {
       }
     }
     this.parent = new Uint32Array(0);
-    // Exact-size copies, each provisional column dropped (its buffer freed) once copied.
+    // Views of the compacted columns, not copies: a copy would need the provisional columns and the copies at once
+    // (the former are freed only when the garbage collector gets to them), a view keeps at most the growth slack.
     const take = <T extends Float64Array | Int32Array>(c: Column<T>): T => {
-      const exact = c.data.slice(0, count) as T;
-      c.data = c.data.slice(0, 0) as T;
-      return exact;
+      const view = c.data.subarray(0, count) as T;
+      c.data = c.data.subarray(0, 0) as T;
+      return view;
     };
-    const classId = Uint16Array.from(this.classOf.data.subarray(0, count));
-    this.classOf.data = this.classOf.data.slice(0, 0);
     const table = new StatsTable(count, {
-      classId,
+      classId: take(this.classOf),
       pixelCount: take(this.count),
       minX: take(this.minX),
       minY: take(this.minY),
