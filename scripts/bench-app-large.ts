@@ -4,7 +4,7 @@
 // ('result:tile') and a page of the table ('result:instances'), as the viewer asks for them. Peak RSS of the engine
 // host (VmHWM) plus this process. Target: <= 1.5 GB, the same (+-20%) at 40000² as at 10000².
 //   node scripts/run-ts.mjs scripts/bench-app-large.ts [--size 20000] [--model small|landcover-deepglobe|<folder>]
-//        [--cancel] [--store-only [--edits]] [--keep]
+//        [--cancel] [--store-only [--edits]] [--keep] [--raster <the RGB raster an earlier run generated at this size>]
 // small (default): a 1x1 convolution with landcover-deepglobe's inputs and outputs (RGB in, 6 land-cover classes
 // out, 256 px tiles, 25 % overlap, 4.8 m), so 40000² runs in reasonable time on two cores; the shipped model's
 // test-time flips are left out. --cancel: cancels after the first inference progress and prints how long the
@@ -186,10 +186,14 @@ async function main(): Promise<void> {
   mkdirSync(hostTmp);
   const engine = new EngineHostClient({ spawn: forkHost(hostBundle, [], { TMPDIR: hostTmp, DELINEATE_AUTOSAVE_DIR: path.join(dir, 'autosave') }) });
   try {
-    const raster = path.join(dir, `rgb-${SIZE}.tif`);
+    // --raster: a raster an earlier run generated (--keep), to measure again without the generation (8 min at 40000²).
+    const given = arg('raster', '');
+    const raster = given || path.join(dir, `rgb-${SIZE}.tif`);
     let t0 = performance.now();
-    await makeRaster(raster, SIZE);
-    console.log(`generated ${SIZE}x${SIZE} RGB GeoTIFF at ${GSD_M} m in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    if (!given) {
+      await makeRaster(raster, SIZE);
+      console.log(`generated ${SIZE}x${SIZE} RGB GeoTIFF at ${GSD_M} m in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    }
     const model = MODEL === 'small' ? smallModel(dir) : MODEL;
     await engine.start();
     const pid = engine.pid!;
