@@ -4,7 +4,7 @@
 // from a window, as the in-memory store gathers them from its maps (results/store.ts statsInBox).
 import type { EditOperation, MaskRle } from '../../../preload/api';
 import { InputError, type PixelArray } from '../image';
-import type { ComponentStats } from '../postprocess/components';
+import { addIntensity, type ComponentStats } from '../postprocess/components';
 import type { Patch } from './patch';
 
 /** Side of the overlay's full-resolution tiles. */
@@ -292,13 +292,7 @@ export function windowStats(
         const p = probability.get(labels[i]!);
         if (p) s.probabilitySum += p[i]! / 255;
       }
-      if (intensity) {
-        const v = intensity[i]!;
-        s.intensitySum += v;
-        s.intensitySumSq += v * v;
-        if (v < s.intensityMin) s.intensityMin = v;
-        if (v > s.intensityMax) s.intensityMax = v;
-      }
+      if (intensity) addIntensity(s, intensity[i]!);
     }
   }
   return [...byId.values()].sort((a, b) => a.id - b.id);

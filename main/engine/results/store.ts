@@ -5,7 +5,7 @@ import type { EditOperation, EditOperationName, EditResult, ResultInstancesPage,
 import { pageOf, resultTileRect, sampleTile } from './tiles';
 import type { ClassRecord, InstanceRecord, InstancesDocument } from '../../../preload/formats';
 import type { PixelArray } from '../image';
-import type { ComponentStats, Connectivity } from '../postprocess/components';
+import { addIntensity, type ComponentStats, type Connectivity } from '../postprocess/components';
 import { countLabels, measureInstances } from '../measure/index';
 import { sizeFields, pixelUnit } from '../measure/basic';
 import { geoMeasurer } from '../measure/geo';
@@ -88,13 +88,7 @@ function statsInBox(r: Stored, ids: Set<number>, box: [number, number, number, n
           const k = labels[i]! - 1;
           if (k >= 0 && k < prob.channels) s.probabilitySum += prob.data[k * volume + i]! / 255;
         }
-        if (intensity) {
-          const v = intensity[i]!;
-          s.intensitySum += v;
-          s.intensitySumSq += v * v;
-          if (v < s.intensityMin) s.intensityMin = v;
-          if (v > s.intensityMax) s.intensityMax = v;
-        }
+        if (intensity) addIntensity(s, intensity[i]!);
       }
     }
   }
