@@ -169,7 +169,9 @@ class DecodePool {
     this.idleTimer = null;
     for (const task of this.queue.splice(0)) this.settle(task, new PoolStoppedError('the decode pool was closed'));
     const slots = this.slots.splice(0);
-    for (const slot of slots) this.fail(slot, 'the decode pool was closed');
+    // Closed on purpose: blocks out in a worker that has not answered yet reject too (no retry on the calling
+    // thread, which is only for workers that cannot start), so a read in progress fails instead of half-finishing.
+    for (const slot of slots) this.fail(slot, 'the decode pool was closed', false);
     await Promise.all(slots.map((s) => s.worker.terminate().catch(() => 0)));
   }
 
@@ -233,8 +235,8 @@ class DecodePool {
     this.pump();
   }
 
-  private fail(slot: Slot, why: string): void {
-    for (const task of slot.inFlight.values()) this.settle(task, new PoolStoppedError(why, !slot.answered));
+  private fail(slot: Slot, why: string, neverStarted = !slot.answered): void {
+    for (const task of slot.inFlight.values()) this.settle(task, new PoolStoppedError(why, neverStarted));
     slot.inFlight.clear();
     slot.worker.unref();
   }
