@@ -4,7 +4,7 @@
 // from a window, as the in-memory store gathers them from its maps (results/store.ts statsInBox).
 import type { EditOperation, MaskRle } from '../../../preload/api';
 import { InputError, type PixelArray } from '../image';
-import { addIntensity, type ComponentStats } from '../postprocess/components';
+import { addPixel, newComponentStats, type ComponentStats } from '../postprocess/components';
 import type { Patch } from './patch';
 
 /** Side of the overlay's full-resolution tiles. */
@@ -278,21 +278,11 @@ export function windowStats(
       const x = x0 + wx;
       let s = byId.get(id);
       if (!s) {
-        s = { id, classId: labels[i]!, pixelCount: 0, min: [x, y, 0], max: [x, y, 0], sum: [0, 0, 0], probabilitySum: 0, intensitySum: 0, intensitySumSq: 0, intensityMin: Infinity, intensityMax: -Infinity };
+        s = newComponentStats(id, labels[i]!, x, y, 0);
         byId.set(id, s);
       }
-      s.pixelCount++;
-      if (x < s.min[0]) s.min[0] = x;
-      if (y < s.min[1]) s.min[1] = y;
-      if (x > s.max[0]) s.max[0] = x;
-      if (y > s.max[1]) s.max[1] = y;
-      s.sum[0] += x;
-      s.sum[1] += y;
-      if (probability) {
-        const p = probability.get(labels[i]!);
-        if (p) s.probabilitySum += p[i]! / 255;
-      }
-      if (intensity) addIntensity(s, intensity[i]!);
+      const p = probability?.get(labels[i]!);
+      addPixel(s, x, y, 0, p ? p[i]! / 255 : undefined, intensity ? intensity[i]! : undefined);
     }
   }
   return [...byId.values()].sort((a, b) => a.id - b.id);

@@ -5,7 +5,7 @@ import type { EditOperation, EditOperationName, EditResult, ResultInstancesPage,
 import { pageOf, resultTileRect, sampleTile } from './tiles';
 import type { ClassRecord, InstanceRecord, InstancesDocument } from '../../../preload/formats';
 import type { PixelArray } from '../image';
-import { addIntensity, type ComponentStats, type Connectivity } from '../postprocess/components';
+import { addPixel, newComponentStats, type ComponentStats, type Connectivity } from '../postprocess/components';
 import { countLabels, measureInstances } from '../measure/index';
 import { sizeFields, pixelUnit } from '../measure/basic';
 import { geoMeasurer } from '../measure/geo';
@@ -72,23 +72,12 @@ function statsInBox(r: Stored, ids: Set<number>, box: [number, number, number, n
         if (id === 0 || !ids.has(id)) continue;
         let s = byId.get(id);
         if (!s) {
-          s = { id, classId: labels[i]!, pixelCount: 0, min: [x, y, z], max: [x, y, z], sum: [0, 0, 0], probabilitySum: 0, intensitySum: 0, intensitySumSq: 0, intensityMin: Infinity, intensityMax: -Infinity };
+          s = newComponentStats(id, labels[i]!, x, y, z);
           byId.set(id, s);
         }
-        s.pixelCount++;
-        if (x < s.min[0]) s.min[0] = x;
-        if (y < s.min[1]) s.min[1] = y;
-        if (x > s.max[0]) s.max[0] = x;
-        if (y > s.max[1]) s.max[1] = y;
-        if (z > s.max[2]) s.max[2] = z;
-        s.sum[0] += x;
-        s.sum[1] += y;
-        s.sum[2] += z;
-        if (prob) {
-          const k = labels[i]! - 1;
-          if (k >= 0 && k < prob.channels) s.probabilitySum += prob.data[k * volume + i]! / 255;
-        }
-        if (intensity) addIntensity(s, intensity[i]!);
+        const k = labels[i]! - 1;
+        const probability = prob && k >= 0 && k < prob.channels ? prob.data[k * volume + i]! / 255 : undefined;
+        addPixel(s, x, y, z, probability, intensity ? intensity[i]! : undefined);
       }
     }
   }
