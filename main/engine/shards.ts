@@ -25,7 +25,7 @@ import { resolveModel, type ResolvedModel } from './inference/manifest';
 import type { Device, ModelRuntime } from './inference/runtime';
 import { planNormalization } from './inference/normalize';
 import { planResample } from './inference/resample';
-import { planGlobalGrid, planRegion } from './inference/region';
+import { planGlobalGrid, planRegion, RegionScratch } from './inference/region';
 import { throwIfAborted } from './inference/tiling';
 import { labelArrayFor, type LabelArray } from './postprocess/labels';
 import { writeResultFolder } from './export/results';
@@ -234,6 +234,7 @@ export async function segmentShard(
         ...(resolved.calibration === false ? { calibration: false } : {}),
         signal,
         onTiles: (done) => reportTiles(tilesDone + done),
+        scratch: new RegionScratch(),
       };
       for (const { w, i } of mine) {
         throwIfAborted(signal);

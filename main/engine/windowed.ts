@@ -25,7 +25,7 @@ import type { ProgressFn } from './service';
 import { allocPixels, InputError, type ImageSource, type PixelArray } from './image';
 import { normalizeSlice, planNormalization, type Normalizer } from './inference/normalize';
 import { abortable, throwIfAborted, yielder } from './inference/tiling';
-import { planGlobalGrid, planRegion, runRegion, type GlobalGrid, type TileCache } from './inference/region';
+import { planGlobalGrid, planRegion, RegionScratch, runRegion, type GlobalGrid, type TileCache } from './inference/region';
 import { applyCalibration, calibratedOutputs, calibrationOf } from './inference/calibration';
 import { contextChannels, contextStacker } from './inference/context';
 import { classChannels, labelArrayFor, probabilitiesToLabels, type LabelArray } from './postprocess/labels';
@@ -124,6 +124,8 @@ export interface WindowInference {
   onTiles?: (done: number) => void;
   /** Outputs of tiles shared with later windows (windowTileCache); none: every window runs all its tiles. */
   cache?: TileCache;
+  /** Blending sums reused by the run's windows (see RegionScratch); none: fresh arrays per window. */
+  scratch?: RegionScratch;
 }
 
 /**
@@ -153,6 +155,7 @@ export async function inferWindow(wi: WindowInference, core: CoreWindow): Promis
     ...prep.tileTransforms,
     ...(wi.onTiles ? { onTiles: wi.onTiles } : {}),
     ...(wi.cache ? { cache: wi.cache } : {}),
+    ...(wi.scratch ? { scratch: wi.scratch } : {}),
   });
   const ox = core.x - rd.x;
   const oy = core.y - rd.y;
@@ -386,6 +389,7 @@ export async function segmentWindowed(
     if (boundaryWriter) writers.push(boundaryWriter);
 
     const cache = supply ? null : windowTileCache(tilesPerWindow);
+    const regionScratch = supply ? null : new RegionScratch();
     const inference: WindowInference = {
       src,
       prep,
@@ -397,6 +401,7 @@ export async function segmentWindowed(
       signal,
       onTiles: (done) => reportTiles(tilesDone + done),
       ...(cache ? { cache } : {}),
+      ...(regionScratch ? { scratch: regionScratch } : {}),
     };
     for (let wi = 0; wi < windows.length; wi++) {
       const win = windows[wi]!;
@@ -464,6 +469,7 @@ export async function segmentWindowed(
       }
     }
     await session.dispose().catch(() => undefined);
+    regionScratch?.release();
     throwIfAborted(signal);
     onProgress({ stage: 'writing', done: 0, total: 1 });
     for (const w of writers) {

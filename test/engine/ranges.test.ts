@@ -4,7 +4,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { applyCalibration, calibratedOutputs, calibrateSigmoid } from '../../main/engine/inference/calibration';
+import { applyCalibration, calibratedOutputs, calibrateSigmoid, PowerTable } from '../../main/engine/inference/calibration';
 import { validateManifest } from '../../main/engine/inference/manifest';
 import { probabilitiesToLabels } from '../../main/engine/postprocess/labels';
 import { addSizeRanges, sizeRangesPx, type SizeRangeInput } from '../../main/engine/measure/ranges';
@@ -42,6 +42,57 @@ describe('calibration', () => {
     expect(flat[0]!).toBeLessThan(0.7);
     expect(sharp[0]!).toBeGreaterThan(0.7);
     expect(sharp[P + 1]!).toBeGreaterThan(sharp[2 * P + 1]!);
+  });
+
+  it('softmax calibration by table agrees with exp(log p / T) normalised, to a float32 step', () => {
+    expect(PowerTable.suits(1 / 0.2)).toBe(false); // a temperature under 0.25 takes exp(log p / T)
+    for (const e of [1 / 0.816, 0.5, 2, 1 / 3.7, 4]) {
+      const table = new PowerTable(e);
+      const f = new Float32Array(1);
+      const bits = new Int32Array(f.buffer);
+      let worst = 0;
+      for (const x of [1e-7, 1e-6, 0.001, 0.25, 0.5, 0.999999, 1, ...Array.from({ length: 5000 }, (_, i) => Math.exp(-16 * ((i * 0.618034) % 1)))]) {
+        f[0] = x;
+        const exact = Math.pow(f[0]!, e);
+        worst = Math.max(worst, Math.abs(table.at(bits[0]!) - exact) / exact);
+      }
+      expect(worst, `x^${e}`).toBeLessThan(6e-9);
+      // Below P_EPS (and negative or -0) counts as P_EPS.
+      f[0] = 1e-9;
+      const lo = table.at(bits[0]!);
+      f[0] = -0;
+      expect(table.at(bits[0]!)).toBe(lo);
+      f[0] = 1e-7;
+      expect(lo).toBe(table.at(bits[0]!));
+    }
+    const P = 4096;
+    const K = 6;
+    const probs = new Float32Array(K * P);
+    let seed = 7;
+    for (let i = 0; i < P; i++) {
+      let sum = 0;
+      const v: number[] = [];
+      for (let k = 0; k < K; k++) {
+        seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+        v.push((seed / 2 ** 32) ** 6);
+        sum += v[k]!;
+      }
+      for (let k = 0; k < K; k++) probs[k * P + i] = v[k]! / sum;
+    }
+    const T = 0.816;
+    const got = Float32Array.from(probs);
+    applyCalibration(got, K, P, { type: 'softmax', backgroundChannel: false, classChannels: [0, 1, 2, 3, 4, 5] }, K, { temperature: T, bias: 0 });
+    let worst = 0;
+    for (let i = 0; i < P; i++) {
+      const logs = Array.from({ length: K }, (_, k) => Math.log(Math.max(1e-7, probs[k * P + i]!)) / T);
+      const max = Math.max(...logs);
+      const z = logs.reduce((a, l) => a + Math.exp(l - max), 0);
+      for (let k = 0; k < K; k++) {
+        const exact = Math.fround(Math.exp(logs[k]! - max) / z);
+        worst = Math.max(worst, Math.abs(got[k * P + i]! - exact) / Math.max(exact, 1e-30));
+      }
+    }
+    expect(worst).toBeLessThan(2.4e-7); // two float32 steps
   });
 
   it('a sigmoid threshold moves with the calibration, so every pixel keeps its label', () => {

@@ -65,6 +65,46 @@ function probabilityChannels(outputs: ModelManifest['outputs'], classCount: numb
   return bg ? [0, ...chans] : chans;
 }
 
+/** Mantissa bits a PowerTable indexes (the rest interpolate): 16385 points on [1, 2]. */
+const POW_TABLE_BITS = 14;
+
+/**
+ * x^e for float32 x >= P_EPS, from the bits of x: x = m 2^k with m in [1, 2), m^e linear between 16385 exact points of
+ * [1, 2] (relative error below e |e - 1| h^2 / 8 with h = 2^-14, under 6e-9 for 0 < e <= 4: a tenth of a float32
+ * step), 2^(k e) from a table of the 256
+ * exponents. Four times faster than exp(e log x) over the 6 x 4 Mpx of a land-cover window, where the softmax
+ * calibration was 14 % of the time outside the model. Smaller x count as P_EPS, as in the exact formula.
+ */
+export class PowerTable {
+  private readonly mantissa: Float64Array;
+  private readonly exponent = new Float64Array(256);
+  private readonly epsBits: number;
+
+  constructor(readonly e: number) {
+    const M = 1 << POW_TABLE_BITS;
+    this.mantissa = new Float64Array(M + 1);
+    for (let j = 0; j <= M; j++) this.mantissa[j] = Math.pow(1 + j / M, e);
+    for (let k = 0; k < 256; k++) this.exponent[k] = Math.pow(2, (k - 127) * e);
+    this.epsBits = new Int32Array(Float32Array.of(P_EPS).buffer)[0]!;
+  }
+
+  /** Whether the table is that exact for e (temperatures from 0.25 up). */
+  static suits(e: number): boolean {
+    return e > 0 && e <= 4;
+  }
+
+  /** x^e for the float32 whose bits are `bits` (its Int32Array view). */
+  at(bits: number): number {
+    const b = bits < this.epsBits ? this.epsBits : bits;
+    const shift = 23 - POW_TABLE_BITS;
+    const j = (b >>> shift) & ((1 << POW_TABLE_BITS) - 1);
+    const f = (b & ((1 << shift) - 1)) / (1 << shift);
+    const m = this.mantissa;
+    const a = m[j]!;
+    return this.exponent[b >>> 23]! * (a + (m[j + 1]! - a) * f);
+  }
+}
+
 /** Applies the calibration to probs (channels x pixels) in place; the identity leaves them as they are. */
 export function applyCalibration(probs: Float32Array, channels: number, pixels: number, outputs: ModelManifest['outputs'], classCount: number, c: CalibrationParams): void {
   if (isIdentity(c) || channels === 0) return;
@@ -77,7 +117,26 @@ export function applyCalibration(probs: Float32Array, channels: number, pixels: 
     return;
   }
   const inv = 1 / c.temperature;
-  const logs = new Float64Array(chans.length);
+  const n = chans.length;
+  const logs = new Float64Array(n);
+  if (PowerTable.suits(inv)) {
+    // softmax(log p / T)_k = p_k^(1/T) / sum_j p_j^(1/T): with p >= P_EPS and 1/T <= 4 no term underflows, so no max
+    // to subtract.
+    const table = new PowerTable(inv);
+    const bits = new Int32Array(probs.buffer, probs.byteOffset, probs.length);
+    const offs = Int32Array.from(chans, (ch) => ch * pixels);
+    for (let i = 0; i < pixels; i++) {
+      let sum = 0;
+      for (let k = 0; k < n; k++) {
+        const v = table.at(bits[offs[k]! + i]!);
+        logs[k] = v;
+        sum += v;
+      }
+      const r = 1 / sum;
+      for (let k = 0; k < n; k++) probs[offs[k]! + i] = logs[k]! * r;
+    }
+    return;
+  }
   for (let i = 0; i < pixels; i++) {
     let max = -Infinity;
     for (let k = 0; k < chans.length; k++) {
