@@ -1,8 +1,9 @@
 // Execution-provider selection (pure, on fake hosts), fallback with recorded reasons, and a real onnxruntime session.
 import { describe, expect, it } from 'vitest';
 import { writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import * as path from 'node:path';
-import { createOrtRuntime, openWithFallback, planDevices, type Device, type HostCapabilities } from '../../main/engine/inference/runtime';
+import { countPhysicalCores, createOrtRuntime, defaultIntraOpThreads, openWithFallback, planDevices, type Device, type HostCapabilities } from '../../main/engine/inference/runtime';
 import { buildPixelModel } from '../fixtures/onnx-builder';
 import { tempDir } from '../fixtures/models';
 
@@ -44,6 +45,23 @@ describe('planDevices', () => {
     expect(tried).toEqual(['webgpu', 'cpu']);
     expect(r.device).toBe('cpu');
     expect(r.skipped).toEqual(['cuda: x', 'webgpu: Failed to get a WebGPU adapter']);
+  });
+});
+
+describe('default intra-op threads', () => {
+  it('counts physical cores: hardware threads of one core share its (package, core) pair', () => {
+    // 4 logical CPUs, 2 cores with 2 threads each (onnxruntime's own default, logical / 2, is right here) ...
+    expect(countPhysicalCores([['0', '0'], ['0', '1'], ['0', '0'], ['0', '1']])).toBe(2);
+    // ... but 2 vCPUs without SMT are 2 cores, where logical / 2 gives one thread; two sockets count apart.
+    expect(countPhysicalCores([['0', '0'], ['0', '1']])).toBe(2);
+    expect(countPhysicalCores([['0', '0'], ['1', '0']])).toBe(2);
+    expect(countPhysicalCores([])).toBeNull();
+  });
+
+  it.runIf(process.platform === 'linux')('on Linux: the sysfs cores, within the CPUs this process may use', () => {
+    const n = defaultIntraOpThreads();
+    expect(n).toBeGreaterThanOrEqual(1);
+    expect(n).toBeLessThanOrEqual(availableParallelism());
   });
 });
 
