@@ -146,7 +146,7 @@ export async function inferWindow(wi: WindowInference, core: CoreWindow): Promis
   throwIfAborted(wi.signal);
   const px = rd.width * rd.height;
   const valid = validityOf(block.data, px, channels, src.nodata, fileMask);
-  const one = normalizeSlice({ data: block.data, width: rd.width, height: rd.height, depth: 1, channels, ...(src.nodata !== undefined ? { nodata: src.nodata } : {}) }, 0, wi.normalizer);
+  const one = normalizeSlice({ data: block.data, width: rd.width, height: rd.height, depth: 1, channels, ...(src.nodata !== undefined ? { nodata: src.nodata } : {}) }, 0, wi.normalizer, wi.scratch?.input(channels * px));
   // A 2.5D model on a single plane reads that plane as every neighbour.
   const normalized = contextStacker(() => one, 1, prep.contextSlices)(0);
   const result = await runRegion(grid, region, { data: normalized, channels: contextChannels(channels, prep.contextSlices), valid }, wi.run, {

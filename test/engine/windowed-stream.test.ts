@@ -109,8 +109,13 @@ describe('addFlipped', () => {
       const expected = base.slice();
       const back = flipTensor(data, planes, th, tw, axis);
       for (let i = 0; i < expected.length; i++) expected[i]! += back[i]!;
+      const scaled = base.slice();
       addFlipped(base, data, planes, th, tw, axis);
       expect(Array.from(base)).toEqual(Array.from(expected));
+      // The last flip of an average adds and scales in one pass: the bits of adding, then `sum[i] *= 1/3`.
+      addFlipped(scaled, data, planes, th, tw, axis, 1 / 3);
+      for (let i = 0; i < expected.length; i++) expected[i]! *= 1 / 3;
+      expect(Array.from(scaled)).toEqual(Array.from(expected));
     }
   });
 });

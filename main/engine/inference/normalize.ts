@@ -149,9 +149,10 @@ export function planNormalization(spec: NormalizationSpec, input: NormalizeInput
 }
 
 /** Normalised float32 planes (C x H x W) of slice z. Nodata pixels become 0 (they are masked to 255 later). */
-export function normalizeSlice(input: NormalizeInput, z: number, normalizer: Normalizer): Float32Array {
+export function normalizeSlice(input: NormalizeInput, z: number, normalizer: Normalizer, into?: Float32Array): Float32Array {
   const plane = input.width * input.height;
-  const out = new Float32Array(input.channels * plane);
+  // `into` (a reused buffer of at least this size) is written whole, nodata pixels included.
+  const out = into ? into.subarray(0, input.channels * plane) : new Float32Array(input.channels * plane);
   const affines = normalizer(z);
   const nd = input.nodata;
   for (let c = 0; c < input.channels; c++) {
@@ -160,7 +161,10 @@ export function normalizeSlice(input: NormalizeInput, z: number, normalizer: Nor
     const dst = c * plane;
     for (let i = 0; i < plane; i++) {
       const v = input.data[src + i]!;
-      if (nd !== undefined && (nd === 'nan' ? Number.isNaN(v) : v === nd)) continue;
+      if (nd !== undefined && (nd === 'nan' ? Number.isNaN(v) : v === nd)) {
+        out[dst + i] = 0;
+        continue;
+      }
       let x = (v - offset) * scale;
       if (clip) x = x < clip[0] ? clip[0] : x > clip[1] ? clip[1] : x;
       out[dst + i] = x;

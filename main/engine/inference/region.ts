@@ -163,13 +163,28 @@ export interface TileCache {
 }
 
 /**
- * The blending sums of one run's windows, kept from window to window: a 2048 px window's sums are about 150 MB, and
- * fresh pages for them every window cost more than the blending itself (page faults and zeroing: 0.4 s a window
- * on the 2-core reference machine). One per run, never shared by runs that interleave.
+ * The blending sums (and the normalised input) of one run's windows, kept from window to window: a 2048 px window's
+ * sums are about 150 MB, and fresh pages for them every window cost more than the blending itself (page faults and
+ * zeroing: 0.4 s a window on the 2-core reference machine). One per run, never shared by runs that interleave.
  */
 export class RegionScratch {
   private sumsBuf: Float32Array = new Float32Array(0);
   private weightsBuf: Float32Array = new Float32Array(0);
+  private inputBuf: Float32Array = new Float32Array(0);
+
+  private tilesBuf: Float32Array = new Float32Array(0);
+
+  /** A buffer of at least `length` floats for the window's normalised input (written whole by its user, not zeroed). */
+  input(length: number): Float32Array {
+    if (this.inputBuf.length < length) this.inputBuf = new Float32Array(length);
+    return this.inputBuf;
+  }
+
+  /** `length` floats for a batch of tiles' input (written whole by its user, not zeroed). */
+  tiles(length: number): Float32Array {
+    if (this.tilesBuf.length < length) this.tilesBuf = new Float32Array(length);
+    return this.tilesBuf.subarray(0, length);
+  }
 
   /** Zeroed sums of `length` floats (the kept array grows when too small). */
   sums(length: number): Float32Array {
@@ -187,6 +202,8 @@ export class RegionScratch {
   release(): void {
     this.sumsBuf = new Float32Array(0);
     this.weightsBuf = new Float32Array(0);
+    this.inputBuf = new Float32Array(0);
+    this.tilesBuf = new Float32Array(0);
   }
 }
 
@@ -272,7 +289,7 @@ export async function runRegion(
   const flush = async (): Promise<void> => {
     if (group.length === 0) return;
     throwIfAborted(options.signal);
-    const tensor = new Float32Array(group.length * C * tilePixels);
+    const tensor = scratch ? scratch.tiles(group.length * C * tilePixels) : new Float32Array(group.length * C * tilePixels);
     group.forEach(([ox, oy], b) => {
       const inside = ox + tw <= GW && oy + th <= GH;
       for (let c = 0; c < C; c++) {
