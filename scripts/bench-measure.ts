@@ -234,7 +234,7 @@ async function benchRaster(kind: 'zones' | 'instances'): Promise<void> {
     const r = await measureFiles(file, file, path.join(dir, 'out'), kind === 'zones' ? { zones: zonesFile } : { labelsAre: 'instances' });
     const seconds = (performance.now() - t) / 1000;
     console.log(`raster ${size}x${size} (${(statSync(file).size / 2 ** 20).toFixed(1)} MB GeoTIFF, generated in ${genS.toFixed(1)} s), ${STRIP_ROWS}-row strips`);
-    const what = kind === 'zones' ? `${Math.round(Math.sqrt(zoneCount)) ** 2} zones, ${r.document.instances.length} instances` : `${r.document.instances.length} given instances`;
+    const what = kind === 'zones' ? `${Math.round(Math.sqrt(zoneCount)) ** 2} zones, ${r.instanceCount} instances` : `${r.instanceCount} given instances`;
     console.log(`measure-${kind}: ${size}x${size}, ${what}, ${seconds.toFixed(1)} s, peak RSS ${peakRssMb().toFixed(0)} MB`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -287,7 +287,7 @@ async function benchVolume(): Promise<void> {
     const seconds = (performance.now() - t) / 1000;
     const mb = (size * size * depth) / 2 ** 20;
     console.log(`volume ${size}x${size}x${depth} uint8 (${mb.toFixed(0)} MB decoded, ${(statSync(file).size / 2 ** 20).toFixed(1)} MB .nii.gz, generated in ${genS.toFixed(1)} s, RSS then ${genRss.toFixed(0)} MB)`);
-    console.log(`measure-volume: ${size}x${size}x${depth}, ${r.document.instances.length} instances (26-connected), ${seconds.toFixed(1)} s, peak RSS ${peakRssMb().toFixed(0)} MB for ${mb.toFixed(0)} MB of labels`);
+    console.log(`measure-volume: ${size}x${size}x${depth}, ${r.instanceCount} instances (26-connected), ${seconds.toFixed(1)} s, peak RSS ${peakRssMb().toFixed(0)} MB for ${mb.toFixed(0)} MB of labels`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

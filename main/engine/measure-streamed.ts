@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import type { ClassRecord, InstanceRecord, InstancesDocument, ManifestClass } from '../../preload/formats';
 import { allocPixels, InputError, type ImageSource, type PixelArray } from './image';
 import type { ComponentStats, Connectivity } from './postprocess/components';
-import { labelNodata, measureStreaming, streamShapes } from './postprocess/streaming';
+import { labelNodata, measureStreamingTo, streamShapes } from './postprocess/streaming';
 import { GIVEN_NODATA_LABEL, streamGivenInstances } from './postprocess/streaming-instances';
 import { measureInstances, type MeasureOptions } from './measure/index';
 import { geoMeasurer } from './measure/geo';
@@ -21,6 +21,7 @@ import { measurementsCsv } from './export/results';
 import { writeFileAtomic } from './io/atomic';
 import { openGeoTiff } from './io/geotiff';
 import { writeJsonWithArray } from './io/json-stream';
+import { RecordSpill } from './io/record-spill';
 import { isNiftiPath, openNiftiSlices, type NiftiSlices } from './io/nifti-stream';
 import { streamVolumeComponents, streamVolumeShapes } from './postprocess/streaming-volume';
 import type { LabelArray } from './postprocess/labels';
@@ -83,8 +84,12 @@ async function writeDocumentFiles(outDir: string, document: InstancesDocument, o
   return [jsonPath, csvPath, overlayPath];
 }
 
-/** Measures a label raster against its image strip by strip and writes the result folder. */
-export async function measureFilesStreamed(image: ImageSource, labels: ImageSource, outDir: string, options: StreamedMeasureOptions): Promise<{ document: InstancesDocument; files: string[] }> {
+/**
+ * Measures a label raster against its image strip by strip and writes the result folder. Class-id labels: records
+ * go to disk a chunk at a time (io/record-spill.ts), as in a windowed segmentation, so `document.instances` is left
+ * empty and `instanceCount` says how many instances.json holds; given instance ids keep theirs in the document.
+ */
+export async function measureFilesStreamed(image: ImageSource, labels: ImageSource, outDir: string, options: StreamedMeasureOptions): Promise<{ document: InstancesDocument; instanceCount: number; files: string[] }> {
   const { width: W, height: H, geometry } = image;
   if (options.zones && geometry.type !== 'geo') throw new InputError(image.file, '--zones needs a georeferenced image');
   await fs.mkdir(outDir, { recursive: true });
@@ -130,44 +135,67 @@ export async function measureFilesStreamed(image: ImageSource, labels: ImageSour
     ...(options.minSizePx ? { minPixels: options.minSizePx } : {}),
     ...(options.stripRows ? { stripRows: options.stripRows } : {}),
   };
-  let measured: { instances: InstanceRecord[]; classes: ClassRecord[]; classList: ManifestClass[] };
-  if (given) {
-    const classOf = options.classOfInstance;
-    const cc = await streamGivenInstances({
-      ...common,
-      values: labels,
-      intensity: image,
-      labelsOptions,
-      ...(classOf ? { classOf: (v: number) => classOf.get(v) ?? 1 } : {}),
-    });
-    const instanceSrc = await openGeoTiff(cc.instancesPath);
-    let shapes: Array<Record<string, unknown>>;
+  if (!given) {
+    // Class ids: millions of speckle objects must not become millions of records in memory.
+    const spill = await RecordSpill.open(outDir);
     try {
-      shapes = await streamShapes(cc.stats, instanceSrc, { geometry, connectivity: options.connectivity, geo, ...(options.stripRows ? { stripRows: options.stripRows } : {}) });
-    } finally {
-      await instanceSrc.close();
+      // Zones list the instances whose centroid they hold: only id and centroid are kept for that.
+      const zoneRefs: Array<Pick<InstanceRecord, 'id' | 'centroidPx'>> = [];
+      const streamed = await measureStreamingTo(
+        {
+          ...common,
+          labels,
+          nodataLabel,
+          intensity: image,
+          connectivity: options.connectivity,
+          labelsOptions,
+          defaultClass: options.defaultClass,
+          ...(options.classes ? { classes: options.classes } : {}),
+        },
+        async (records) => {
+          if (zones) for (const r of records) zoneRefs.push({ id: r.id, centroidPx: r.centroidPx });
+          await spill.add(records);
+        },
+      );
+      const head = { source: sourceRecord(image, geometry), classes: streamed.classes };
+      const jsonPath = path.join(outDir, 'instances.json');
+      const csvPath = path.join(outDir, 'measurements.csv');
+      await spill.finish(jsonPath, head, csvPath);
+      const overlayPath = path.join(outDir, 'overlay.png');
+      await writePng(overlayPath, overlayRgb({ data: preview.image, width: pw, height: ph, depth: 1, channels: display.length }, preview.labels, 0, streamed.classList), pw, ph, 3);
+      const files = [labelsPath, instancesPath, jsonPath, csvPath, overlayPath];
+      if (zones) files.push(...(await zones.write(outDir, streamed.classList, zoneRefs)));
+      return { document: { ...head, instances: [] }, instanceCount: streamed.count, files };
+    } catch (err) {
+      await spill.discard();
+      throw err;
     }
-    const list = classList(cc.maxClass);
-    const m = measureCounted(cc, shapes, list, { geometry, depth: 1, width: W, height: H, connectivity: options.connectivity, geo });
-    // Each record also names the label value it came from, as in memory.
-    measured = { instances: m.instances.map((r, i) => ({ ...r, labelValue: cc.valueOfId[i] })), classes: m.classes, classList: list };
-  } else {
-    measured = await measureStreaming({
-      ...common,
-      labels,
-      nodataLabel,
-      intensity: image,
-      connectivity: options.connectivity,
-      labelsOptions,
-      defaultClass: options.defaultClass,
-      ...(options.classes ? { classes: options.classes } : {}),
-    });
   }
+  // Given instance ids: records in memory (one per id the raster holds).
+  const classOf = options.classOfInstance;
+  const cc = await streamGivenInstances({
+    ...common,
+    values: labels,
+    intensity: image,
+    labelsOptions,
+    ...(classOf ? { classOf: (v: number) => classOf.get(v) ?? 1 } : {}),
+  });
+  const instanceSrc = await openGeoTiff(cc.instancesPath);
+  let shapes: Array<Record<string, unknown>>;
+  try {
+    shapes = await streamShapes(cc.stats, instanceSrc, { geometry, connectivity: options.connectivity, geo, ...(options.stripRows ? { stripRows: options.stripRows } : {}) });
+  } finally {
+    await instanceSrc.close();
+  }
+  const list = classList(cc.maxClass);
+  const m = measureCounted(cc, shapes, list, { geometry, depth: 1, width: W, height: H, connectivity: options.connectivity, geo });
+  // Each record also names the label value it came from, as in memory.
+  const measured = { instances: m.instances.map((r, i) => ({ ...r, labelValue: cc.valueOfId[i] })), classes: m.classes, classList: list };
   const document: InstancesDocument = { source: sourceRecord(image, geometry), classes: measured.classes, instances: measured.instances };
   const overlay = overlayRgb({ data: preview.image, width: pw, height: ph, depth: 1, channels: display.length }, preview.labels, 0, measured.classList);
   const files = [labelsPath, instancesPath, ...(await writeDocumentFiles(outDir, document, { rgb: overlay, width: pw, height: ph }))];
   if (zones) files.push(...(await zones.write(outDir, measured.classList, document.instances)));
-  return { document, files };
+  return { document, instanceCount: document.instances.length, files };
 }
 
 /** A NIfTI image and label volume opened for slice-by-slice reading, and the image as the document describes it. */
@@ -212,7 +240,7 @@ export async function openStreamedVolume(imagePath: string, labelsPath: string, 
 }
 
 /** Measures a NIfTI label volume against its image slice by slice and writes the result folder. */
-export async function measureVolumeFilesStreamed(volume: StreamedVolume, outDir: string, options: Omit<StreamedMeasureOptions, 'stripRows' | 'labelsAre' | 'classOfInstance' | 'zones'> & { signal?: AbortSignal }): Promise<{ document: InstancesDocument; files: string[] }> {
+export async function measureVolumeFilesStreamed(volume: StreamedVolume, outDir: string, options: Omit<StreamedMeasureOptions, 'stripRows' | 'labelsAre' | 'classOfInstance' | 'zones'> & { signal?: AbortSignal }): Promise<{ document: InstancesDocument; instanceCount: number; files: string[] }> {
   const { info } = volume;
   const { width: W, height: H, depth: D, geometry } = info;
   await fs.mkdir(outDir, { recursive: true });
@@ -244,5 +272,5 @@ export async function measureVolumeFilesStreamed(volume: StreamedVolume, outDir:
   const document: InstancesDocument = { source: sourceRecord(info, geometry), classes: measured.classes, instances: measured.instances };
   const overlay = overlayRgb({ data: display ?? new Uint8Array(W * H), width: W, height: H, depth: 1, channels: 1 }, midLabels ?? new Uint8Array(W * H), 0, classList);
   const files = [labelsPath, instancesPath, ...(await writeDocumentFiles(outDir, document, { rgb: overlay, width: W, height: H }))];
-  return { document, files };
+  return { document, instanceCount: document.instances.length, files };
 }

@@ -486,7 +486,11 @@ function minSizePixels(image: ImageSource, options: MeasureOptions): number | un
 }
 
 /** `delineate measure`: components and measurements of a label map against its image; writes the result folder. */
-export async function measureFiles(imagePath: string, labelsPath: string, outDir: string, options: MeasureOptions): Promise<{ document: InstancesDocument; files: string[] }> {
+/**
+ * `delineate measure`: the result folder of a label map against its image. `instanceCount` is the number of
+ * instances written; the streamed path for class-id rasters leaves `document.instances` empty (they are on disk).
+ */
+export async function measureFiles(imagePath: string, labelsPath: string, outDir: string, options: MeasureOptions): Promise<{ document: InstancesDocument; instanceCount: number; files: string[] }> {
   const openOptions: OpenOptions = options.spacingMm ? { spacingMm: options.spacingMm } : {};
   // NIfTI volumes above the streaming threshold are read slice by slice, never whole (given instances: in memory).
   const volume = options.labelsAre !== 'instances' ? await openStreamedVolume(imagePath, labelsPath, streamingThresholdPx()) : null;
@@ -586,7 +590,7 @@ export async function measureFiles(imagePath: string, labelsPath: string, outDir
       const zoneInput = { geometry, width: W, height: H, labels, nodataLabel, classes, instances: document.instances, geo: geoMeasurer(geometry, W, H) };
       files.push(...(await writeZones(outDir, options.zones, zoneInput)));
     }
-    return { document, files };
+    return { document, instanceCount: document.instances.length, files };
   } finally {
     await image.close();
   }

@@ -7,7 +7,19 @@ import type { InstancesDocument } from '../../preload/formats';
 import { measureFiles, type MeasureOptions } from '../../main/engine/pipeline';
 import { readSamples } from './helpers';
 
-type Measured = { document: InstancesDocument; files: string[] };
+type Measured = { document: InstancesDocument; instanceCount: number; files: string[] };
+
+/**
+ * The whole document of a measure run: the streamed path for class-id labels leaves its records on disk (an empty
+ * `instances` with `instanceCount` > 0), so they are read back from its instances.json.
+ */
+export function wholeDocument(r: Measured, outDir: string): InstancesDocument {
+  if (r.document.instances.length === r.instanceCount) return r.document;
+  expect(r.document.instances).toEqual([]);
+  const doc = JSON.parse(readFileSync(path.join(outDir, 'instances.json'), 'utf8')) as InstancesDocument;
+  expect(doc.instances.length).toBe(r.instanceCount);
+  return doc;
+}
 
 /**
  * Measures c.image against c.labels into c.dir/mem, then with DELINEATE_STREAMING_THRESHOLD_PX at 1000 (so the
@@ -21,7 +33,10 @@ export async function measureBothWays(
 ): Promise<{ mem: Measured; str: Measured }> {
   const mem = await measureFiles(c.image, c.labels, path.join(c.dir, 'mem'), options);
   process.env.DELINEATE_STREAMING_THRESHOLD_PX = '1000';
-  const str = await measureFiles(c.image, c.labels, path.join(c.dir, 'str'), options);
+  const streamed = await measureFiles(c.image, c.labels, path.join(c.dir, 'str'), options);
+  expect(mem.instanceCount).toBe(mem.document.instances.length);
+  expect(streamed.instanceCount).toBe(mem.instanceCount);
+  const str = { ...streamed, document: wholeDocument(streamed, path.join(c.dir, 'str')) };
   expect(str.document).toEqual(mem.document);
   expect(str.files.map((f) => path.basename(f))).toEqual(mem.files.map((f) => path.basename(f)));
   // Text files as text, so a difference shows as a readable diff; images byte for byte.

@@ -14,7 +14,7 @@ import { writeTiff } from '../../main/engine/io/tiff-writer';
 import { measureFiles, type MeasureOptions } from '../../main/engine/pipeline';
 import { measureFilesStreamed } from '../../main/engine/measure-streamed';
 import { readSamples, tempDir } from './helpers';
-import { measureBothWays } from './measure-both-ways';
+import { measureBothWays, wholeDocument } from './measure-both-ways';
 import { drawShapes, lcg, speckle } from './random-labels';
 
 const temps: Array<() => void> = [];
@@ -109,7 +109,7 @@ async function expectStreamedEqualsInMemory(c: Case, options: MeasureOptions, ex
       ...(options.classOfInstance ? { classOfInstance: options.classOfInstance } : {}),
       ...(options.zones ? { zones: options.zones } : {}),
     });
-    expect(small.document).toEqual(mem.document);
+    expect(wholeDocument(small, path.join(c.dir, 'small'))).toEqual(mem.document);
     for (const name of extraFiles) expect(readFileSync(path.join(c.dir, 'small', name), 'utf8')).toEqual(readFileSync(path.join(c.dir, 'mem', name), 'utf8'));
     expect(await readSamples(path.join(c.dir, 'small', 'instances.tif'))).toEqual(await readSamples(path.join(c.dir, 'mem', 'instances.tif')));
   } finally {

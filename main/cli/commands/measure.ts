@@ -70,8 +70,8 @@ export async function measureCommand(argv: string[]): Promise<number> {
     ...(classes?.classOfInstance ? { classOfInstance: classes.classOfInstance } : {}),
     ...(zones ? { zones } : {}),
   };
-  const { document } = await measureFiles(image, labels, outDir, options);
+  const { document, instanceCount } = await measureFiles(image, labels, outDir, options);
   const perClass = document.classes.map((c) => `${c.name}: ${c.instanceCount}`).join(', ');
-  process.stdout.write(`${labels} -> ${outDir}: ${document.instances.length} instances${perClass ? ` (${perClass})` : ''}\n`);
+  process.stdout.write(`${labels} -> ${outDir}: ${instanceCount} instances${perClass ? ` (${perClass})` : ''}\n`);
   return 0;
 }

@@ -191,7 +191,7 @@ export class ZoneAccumulator {
   }
 
   /** Per-zone statistics once every row was added; `instances` are tested by centroid. */
-  finish(classes: ManifestClass[], instances: InstanceRecord[]): ZoneRecord[] {
+  finish(classes: ManifestClass[], instances: ReadonlyArray<Pick<InstanceRecord, 'id' | 'centroidPx'>>): ZoneRecord[] {
     const g = this.geometry;
     const unit = this.geo ? 'M2' : 'Px';
     const names = ['none', ...classes.map((c) => c.name), 'nodata'];
@@ -225,7 +225,7 @@ export class ZoneAccumulator {
   }
 
   /** Writes zones.csv and zones.geojson into outDir; returns their paths. */
-  async write(outDir: string, classes: ManifestClass[], instances: InstanceRecord[]): Promise<string[]> {
+  async write(outDir: string, classes: ManifestClass[], instances: ReadonlyArray<Pick<InstanceRecord, 'id' | 'centroidPx'>>): Promise<string[]> {
     return writeZoneFiles(outDir, this.features, this.finish(classes, instances));
   }
 }
