@@ -171,7 +171,6 @@ export class RegionScratch {
   private sumsBuf: Float32Array = new Float32Array(0);
   private weightsBuf: Float32Array = new Float32Array(0);
   private inputBuf: Float32Array = new Float32Array(0);
-
   private tilesBuf: Float32Array = new Float32Array(0);
 
   /** A buffer of at least `length` floats for the window's normalised input (written whole by its user, not zeroed). */
