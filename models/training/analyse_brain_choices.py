@@ -104,7 +104,7 @@ for m in (0.85, 0.9, 0.93, 0.95):
     for z in (1, 2, 3, 4, 6):
         for v in (0, 100, 500):
             RULES["mean%.2f+sl%d+vox%d" % (m, z, v)] = dict(mean=m, slices=z, minvox=v)
-for m in (0.8, 0.88, 0.91, 0.97):  # finer steps of the rule the manifest expresses (minComponentMeanProbability)
+for m in (0.8, 0.88, 0.91, 0.97, 0.972):  # finer steps of the rule the manifest expresses (minComponentMeanProbability)
     RULES["mean%.2f+sl1+vox0" % m] = dict(mean=m, slices=1, minvox=0)
 for z in (3, 4, 5, 6, 8):
     for v in (0, 500):

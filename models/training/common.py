@@ -301,6 +301,9 @@ def add_common_args(p, steps, batch, lr, eval_every, ckpt_every=200, seed=202406
     p.add_argument("--export-only", action="store_true", help="validate + export the newest checkpoint / resume.pt")
     p.add_argument("--batch", type=int, default=batch)
     p.add_argument("--lr", type=float, default=lr)
+    p.add_argument("--resume-lr", type=float, default=None,
+                   help="with --resume: a new base learning rate for the rest of the schedule (the stored one is "
+                        "kept otherwise), e.g. to continue a finished run at a lower rate")
     p.add_argument("--seed", type=int, default=seed)
     p.add_argument("--eval-every", type=int, default=eval_every)
     p.add_argument("--ckpt-every", type=int, default=ckpt_every)
@@ -350,6 +353,9 @@ def run_training(model_id, args, make_net, sample_batch, loss_fn, evaluate, expo
             ema.model.load_state_dict(net.state_dict())
             state["warm_start"] = what
             log("warm start: %s" % what)
+    if args.resume and getattr(args, "resume_lr", None) and not args.export_only:
+        log("base learning rate changed %g -> %g" % (state["base_lr"], args.resume_lr))
+        state["base_lr"] = args.resume_lr
     if args.steps != state["total"] and not args.export_only and (args.resume):
         log("schedule length changed %d -> %d" % (state["total"], args.steps))
         state["total"] = args.steps
