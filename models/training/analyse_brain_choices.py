@@ -105,7 +105,7 @@ for m in (0.85, 0.9, 0.93, 0.95):
         for v in (0, 100, 500):
             RULES["mean%.2f+sl%d+vox%d" % (m, z, v)] = dict(mean=m, slices=z, minvox=v)
 for m in (0.8, 0.88, 0.91, 0.97, 0.972):  # finer steps of the rule the manifest expresses (minComponentMeanProbability)
-    RULES["mean%.2f+sl1+vox0" % m] = dict(mean=m, slices=1, minvox=0)
+    RULES[("mean%.2f+sl1+vox0" if round(m, 2) == m else "mean%.3f+sl1+vox0") % m] = dict(mean=m, slices=1, minvox=0)
 for z in (3, 4, 5, 6, 8):
     for v in (0, 500):
         RULES["sl%d+vox%d" % (z, v)] = dict(slices=z, minvox=v)
