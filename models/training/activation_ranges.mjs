@@ -18,7 +18,16 @@ const buf = readFileSync(slices);
 const all = new Float32Array(buf.buffer, buf.byteOffset, buf.byteLength / 4);
 const plane = side * side;
 const ranges = {};
+// A uniform sample of each tensor's values (SAMPLE per run), for clipping choices made later (quantise_brain.py).
+const SAMPLE = Number(process.env.SAMPLE_PER_RUN ?? 0);
+const samples = {};
+let seed = 12345;
+const rand = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 4294967296);
 const note = (name, data) => {
+  if (SAMPLE > 0) {
+    const s = samples[name] ?? (samples[name] = []);
+    for (let j = 0; j < SAMPLE; j++) s.push(data[Math.floor(rand() * data.length)]);
+  }
   let lo = Infinity;
   let hi = -Infinity;
   for (let j = 0; j < data.length; j++) {
@@ -40,4 +49,11 @@ for (let i = 0; i < all.length / plane; i++) {
   }
 }
 writeFileSync(out, JSON.stringify(ranges, null, 1));
+if (SAMPLE > 0) {
+  const names = Object.keys(samples);
+  writeFileSync(out + '.names.json', JSON.stringify(names));
+  const flat = new Float32Array(names.length * samples[names[0]].length);
+  names.forEach((n, i) => flat.set(samples[n], i * samples[n].length));
+  writeFileSync(out + '.samples.f32', Buffer.from(flat.buffer));
+}
 console.log(`${Object.keys(ranges).length} tensors over ${(all.length / plane) * 2} runs -> ${out}`);

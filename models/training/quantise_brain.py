@@ -99,7 +99,26 @@ def calibration_slices(n_patients=12, per_patient=4, seed=0):
     return np.stack(out).astype(np.float32), pick
 
 
-def activation_ranges(m, names, slices, work):
+def mse_ranges(ranges, names, samples):
+    """Per tensor, the clipped range (a fraction f of the full one, f in 0.2..1) whose uint8 quantise-dequantise error
+    (mean squared, over the sampled values) is smallest."""
+    out = {}
+    for name, v in zip(names, samples):
+        lo0, hi0 = min(0.0, ranges[name]["min"]), max(0.0, ranges[name]["max"])
+        best = None
+        for f in np.linspace(0.2, 1.0, 41):
+            lo, hi = lo0 * f, hi0 * f
+            scale = max((hi - lo) / 255.0, 1e-8)
+            zp = min(255, max(0, int(round(-lo / scale))))
+            q = np.clip(np.round(v / scale) + zp, 0, 255)
+            err = float(np.mean(((q - zp) * scale - v) ** 2))
+            if best is None or err < best[0]:
+                best = (err, lo, hi)
+        out[name] = {"min": best[1], "max": best[2]}
+    return out
+
+
+def activation_ranges(m, names, slices, work, clip="minmax"):
     cal = onnx.ModelProto()
     cal.CopyFrom(m)
     for nm in names[1:]:
@@ -107,8 +126,14 @@ def activation_ranges(m, names, slices, work):
     gp, sp, rp = (os.path.join(work, f) for f in ("calibration.onnx", "slices.f32", "ranges.json"))
     onnx.save(cal, gp)
     slices.tofile(sp)
-    subprocess.run(["node", os.path.join(HERE, "activation_ranges.mjs"), gp, sp, str(SIDE), rp], check=True)
-    return json.load(open(rp))
+    env = dict(os.environ, SAMPLE_PER_RUN="2000" if clip == "mse" else "0")
+    subprocess.run(["node", os.path.join(HERE, "activation_ranges.mjs"), gp, sp, str(SIDE), rp], check=True, env=env)
+    ranges = json.load(open(rp))
+    if clip == "mse":
+        order = json.load(open(rp + ".names.json"))
+        samples = np.fromfile(rp + ".samples.f32", np.float32).reshape(len(order), -1)
+        ranges = mse_ranges(ranges, order, samples)
+    return ranges
 
 
 def quantise(m, ranges):
@@ -177,6 +202,8 @@ def main():
     members_dir = os.path.join(C.MODELS_DIR, B.MODEL_ID, "members")
     ap.add_argument("--members", nargs="+", default=[os.path.join(members_dir, "member%d.pt" % i) for i in range(3)])
     ap.add_argument("--out", default=os.path.join(C.MODELS_DIR, B.MODEL_ID, "model.onnx"))
+    ap.add_argument("--clip", choices=("minmax", "mse"), default="mse",
+                    help="activation ranges: the full range seen, or the clipped one with the least squared error")
     args = ap.parse_args()
     C.setup_torch(2)
     with open(os.path.join(C.MODELS_DIR, B.MODEL_ID, "manifest.json")) as f:
@@ -185,7 +212,7 @@ def main():
         m = upconv_as_depth_to_space(float_graph(args.members, os.path.join(work, "float.onnx"), manifest))
         slices, pats = calibration_slices()
         print("calibration: %d slices of %d training patients (%s ...)" % (len(slices), len(pats), pats[0]))
-        ranges = activation_ranges(m, tensors_to_quantise(m.graph), slices, work)
+        ranges = activation_ranges(m, tensors_to_quantise(m.graph), slices, work, args.clip)
         q = quantise(m, ranges)
         tmp = args.out + ".tmp"
         onnx.save(q, tmp)
