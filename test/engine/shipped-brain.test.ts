@@ -76,10 +76,12 @@ describe.skipIf(skip !== null)(`delineate segment --model brain-flair-lgg${skip 
   }, 300_000);
   afterAll(() => t.cleanup());
 
-  it('a folder of slice PNGs (one volume) finds the lesion, with the clean-up rule recorded and no flip', () => {
+  it('a folder of slice PNGs (one volume) finds the lesion, with the clean-up rule and flips the manifest asks for recorded', () => {
+    const manifest = JSON.parse(readFileSync(path.join(repo, 'models', 'brain-flair-lgg', 'manifest.json'), 'utf8')) as { postprocess: Record<string, number>; testTimeFlips?: string[] };
+    expect(manifest.postprocess.minComponentMeanProbability).toBeGreaterThan(0);
     expect(stack.doc.model?.id).toBe('brain-flair-lgg');
-    expect(stack.doc.inference).toMatchObject({ postprocess: { minComponentMeanProbability: 0.95 } });
-    expect(stack.doc.inference?.testTimeFlips).toBeUndefined();
+    expect(stack.doc.inference).toMatchObject({ postprocess: manifest.postprocess });
+    expect(stack.doc.inference?.testTimeFlips).toEqual(manifest.testTimeFlips);
     expect(stack.doc.instances.length).toBeGreaterThanOrEqual(1);
     expect(dice(stack.fg, truth)).toBeGreaterThan(0.9);
   });
