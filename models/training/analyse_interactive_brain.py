@@ -97,6 +97,9 @@ def main():
     ap.add_argument("--raw", action="store_true", help="a checkpoint's raw weights instead of its EMA weights")
     ap.add_argument("--fit-stop", type=int, default=0)
     ap.add_argument("--stop", default=None)
+    ap.add_argument("--flip", action="store_true", help="with the left-right flip averaged (testTimeFlips [\"x\"])")
+    ap.add_argument("--only-validation-half", action="store_true",
+                    help="report the validation half only (choices are made there; the test half is not scored)")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--out", default=None, help="write the figures as JSON here")
     args = ap.parse_args()
@@ -108,8 +111,10 @@ def main():
         test = T.read_list(test_split)
         halves = {"validation": [k for k in val if k not in test], "test": test}
     net = load_net(args.weights, args.raw)
-    predict = T.make_predict(net)
     p = dict(T.PARAMS["brain"])
+    if args.flip:
+        p["testTimeFlips"] = ["x"]
+    predict = T.make_predict(net, p.get("testTimeFlips", ()))
     report = {"weights": os.path.relpath(args.weights, C.WORK_DIR) + (" (raw)" if args.raw else " (EMA)")}
     if args.fit_stop:
         pats = [train[i] for i in sorted(np.random.RandomState(0).choice(len(train), args.fit_stop, replace=False))]
@@ -131,6 +136,16 @@ def main():
         if c or r:
             p["propagateStop"] = {"minContrast": c, "minRelativeIntensity": r, "ringPx": 4}
     report["params"] = p
+    if args.only_validation_half:
+        if not halves:
+            raise SystemExit("splits/brain_test.txt is missing: there is no validation half")
+        report["validation"] = evaluate(net, data, halves["validation"], p)
+        print("validation half (%d): %s" % (len(halves["validation"]), " ".join(
+            "%s=%s" % (k, v) for k, v in report["validation"].items() if not isinstance(v, dict))))
+        if args.out:
+            with open(args.out, "w") as f:
+                json.dump(report, f, indent=1)
+        return
     report["union"] = evaluate(net, data, val, p)
     show = lambda m: " ".join("%s=%s" % (k, v) for k, v in m.items() if not isinstance(v, dict))
     print("all %d validation patients: %s" % (len(val), show(report["union"])))

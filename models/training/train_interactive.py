@@ -190,10 +190,21 @@ def window_of(bbox, shape, crop, margin=8):
             max(0, min(c0, x0) - margin), min(w, max(c1 + 1, x0 + side) + margin))
 
 
-def make_predict(net):
+def make_predict(net, flips=()):
+    """predict(x: (N, C, S, S)) -> (N, S, S) probabilities. flips: the manifest's testTimeFlips ("x", "y", "xy"):
+    each mirrored input (every plane alike) runs too, its output is mirrored back and all are averaged, as the app
+    does (models.ts); training's corrective rounds call it without flips."""
+    axes = {"x": (-1,), "y": (-2,), "xy": (-2, -1)}
+
     @torch.no_grad()
+    def run(x):
+        return torch.sigmoid(net(C.to_cl(torch.from_numpy(np.ascontiguousarray(x)))))[:, 0].numpy()
+
     def predict(x):
-        return torch.sigmoid(net(C.to_cl(torch.from_numpy(x))))[:, 0].numpy()
+        out = run(x)
+        for f in flips:
+            out = out + np.flip(run(np.flip(x, axes[f])), axes[f])
+        return (out * np.float32(1.0 / (1 + len(flips)))).astype(np.float32) if flips else out
     return predict
 
 
@@ -318,7 +329,7 @@ def eval_objects(items_gt, per_crop_norm):
 
 
 def evaluate_brain(net, data, val, p, with_3d=True):
-    predict = make_predict(net)
+    predict = make_predict(net, p.get("testTimeFlips", ()))
     objs, starts = [], []
     for k in val:
         vol, msk = data[k]
@@ -348,7 +359,7 @@ def evaluate_brain(net, data, val, p, with_3d=True):
 
 def evaluate_geo(net, vsets, p, max_parcels=None):
     """Buildings: all validation objects; land-cover parcels: a fixed random subset of at most max_parcels."""
-    predict = make_predict(net)
+    predict = make_predict(net, p.get("testTimeFlips", ()))
     out = {}
     for name, objs in vsets.items():
         if max_parcels and name != "buildings" and len(objs) > max_parcels:
@@ -376,6 +387,8 @@ def make_manifest(domain, p, state, metrics, n_train, extra_training):
                                           "marginFraction", "threshold", "maxBorderGrow", "propagateStop") if k in p},
         "card": "README.md",
     }
+    if p.get("testTimeFlips"):
+        common["testTimeFlips"] = list(p["testTimeFlips"])
     common.pop("layout")
     train = {
         "steps": int(state["step"]),

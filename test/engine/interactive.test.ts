@@ -20,7 +20,7 @@ import { promptToFolder, runPrompt, type PromptJson } from '../../main/engine/in
 import { PromptSession } from '../../main/engine/interactive/session';
 import { spawnSync } from 'node:child_process';
 import { commandWorks, tempDir, readBand0, writeTestPng } from './helpers';
-import { buildSamDecoder, clickManifest, writeClickModel, writeSamModel } from '../fixtures/prompt-models';
+import { buildSamDecoder, buildShiftClickModel, clickManifest, writeClickModel, writeSamModel } from '../fixtures/prompt-models';
 import { buildPixelModel } from '../fixtures/onnx-builder';
 
 const t = tempDir('delineate-interactive-');
@@ -124,6 +124,25 @@ describe('clickmaps format through promptToFolder', () => {
     expect(doc.instances[0]!.pixelCount).toBe(36);
     expect(doc.instances[0]!.centroidPx).toEqual([30.5, 34.5]);
     expect(res.files.map((f) => path.basename(f)).filter((f) => f.startsWith('labels.'))).toEqual(['labels.tif']);
+  });
+
+  it('runs the manifest\'s test-time flips in the same call and averages them mirrored back', async () => {
+    // The shift model outlines a bright square one column to the right; with the x flip averaged in, only the
+    // columns whose two neighbours are both bright stay: the square's centre, two columns narrower.
+    const img = squaresPng('shift.png', 64, 64, [[28, 32, 33, 37]]);
+    const plain = writeClickModel(path.join(t.dir, 'models-shift'), { id: 'click-shift' }, buildShiftClickModel());
+    const flipped = writeClickModel(path.join(t.dir, 'models-shift'), { id: 'click-shift-flip', testTimeFlips: ['x'] }, buildShiftClickModel());
+    const click = [{ x: 30, y: 34, positive: true }];
+    await promptToFolder(img.file, path.join(t.dir, 'out-shift'), { model: plain, clicks: click });
+    await promptToFolder(img.file, path.join(t.dir, 'out-shift-flip'), { model: flipped, clicks: click });
+    const a = readJson<InstancesDocument>(path.join(t.dir, 'out-shift', 'instances.json')).instances;
+    const b = readJson<InstancesDocument>(path.join(t.dir, 'out-shift-flip', 'instances.json')).instances;
+    expect(a).toHaveLength(1);
+    expect(a[0]!.pixelCount).toBe(36);
+    expect(a[0]!.centroidPx).toEqual([31.5, 34.5]);
+    expect(b).toHaveLength(1);
+    expect(b[0]!.pixelCount).toBe(24);
+    expect(b[0]!.centroidPx).toEqual([30.5, 34.5]);
   });
 
   it('grows the crop when the object touches an inner side (once, per maxBorderGrow)', async () => {

@@ -9,6 +9,7 @@ import type { ClickmapsSpec, ModelManifest, SamSpec } from '../../../preload/for
 import { InputError } from '../image';
 import type { ResolvedModel } from '../inference/manifest';
 import { readOnnxInfo, type OnnxModelInfo } from '../inference/onnx-meta';
+import { addFlipped, flipTensor } from '../inference/tiling';
 import { createOrtRuntime, type DeviceRequest, type ModelRuntime, type ModelSession, type MultiSession, type NamedTensor } from '../inference/runtime';
 import { chooseCrop, clickMaps, clipCrop, growCrop, MaskWindow, pasteCrop, resampleCrop, resampleMaskNearest, touchesInnerSide, upsampleThreshold, linearTaps, type Click2, type Crop, type PixelBox } from './geometry';
 import { normalizeRegion, regionAffines, type PromptImage, type RawRegion } from './prompt-image';
@@ -172,16 +173,38 @@ class ClickmapsModel implements PromptModel {
       clickMaps(input.clicks, crop, S, spec.clickRadiusPx, x.subarray(C * S * S, (C + 2) * S * S));
       resampleMaskNearest(input.previous, crop, S, W, H, x.subarray((C + 2) * S * S));
       const t0 = performance.now();
-      const out = await this.session.run({ data: x, dims: [1, C + 3, S, S] });
+      const prob = await this.predict(x, C + 3, S);
       modelMs += performance.now() - t0;
-      if (out.dims[2] !== S || out.dims[3] !== S) throw new Error(`the click model returned ${out.dims.join('x')}; expected 1x1x${S}x${S}`);
-      const pred = upsampleThreshold(out.data.subarray(0, S * S), S, crop.side, spec.threshold);
+      const pred = upsampleThreshold(prob, S, crop.side, spec.threshold);
       if (level < spec.maxBorderGrow && touchesInnerSide(pred, crop, W, H)) {
         crop = growCrop(crop);
         continue;
       }
       return { mask: pasteCrop(input.previous, pred, crop, W, H), crop, modelMs };
     }
+  }
+
+  /**
+   * The object's probability on the S x S crop: one model call, with the manifest's test-time flips as more items
+   * of the same batch (every input plane mirrored alike), the outputs mirrored back and averaged.
+   */
+  private async predict(x: Float32Array, planes: number, S: number): Promise<Float32Array> {
+    const flips = this.manifest.testTimeFlips ?? [];
+    const n = 1 + flips.length;
+    const plane = planes * S * S;
+    let input = x;
+    if (flips.length) {
+      input = new Float32Array(n * plane);
+      input.set(x);
+      flips.forEach((f, i) => flipTensor(x, planes, S, S, f, input.subarray((i + 1) * plane, (i + 2) * plane)));
+    }
+    const out = await this.session.run({ data: input, dims: [n, planes, S, S] });
+    if (out.dims[0] !== n || out.dims[2] !== S || out.dims[3] !== S) throw new Error(`the click model returned ${out.dims.join('x')}; expected ${n}x1x${S}x${S}`);
+    if (!flips.length) return out.data.subarray(0, S * S);
+    // (plain + mirrored back ...) / n, the scaling folded into the last addition (as the automatic models' flips).
+    const sum = out.data.slice(0, S * S);
+    flips.forEach((f, i) => addFlipped(sum, out.data.subarray((i + 1) * S * S, (i + 2) * S * S), 1, S, S, f, i === flips.length - 1 ? 1 / n : 1));
+    return sum;
   }
 
   async dispose(): Promise<void> {
