@@ -24,7 +24,7 @@ import { openPromptModel, type PromptModel } from '../main/engine/interactive/mo
 import { PromptImage } from '../main/engine/interactive/prompt-image';
 import { runPrompt } from '../main/engine/interactive/prompt';
 import { dice, mean, median } from '../main/engine/measure/agreement';
-import { brainTruth, DATA, readSplit, ROOT } from './eval-data';
+import { brainTruth, DATA, readSplit, ROOT, SPLITS } from './eval-data';
 
 const MAX_CLICKS = 20;
 const STOP_IOU = 0.9;
@@ -234,7 +234,21 @@ async function evalBrain(resolved: ResolvedModel, args: Args): Promise<Record<st
     printSummary('lesions', s);
     const dices = dice3d.map((r) => r.dice);
     console.log(`  3D: one click on the largest slice + propagate: Dice mean ${fmt(mean(dices))}, median ${fmt(median(dices))} over ${dices.length} patients`);
-    return { lesions: s, dice3d: { mean: mean(dices), median: median(dices), patients: dice3d } };
+    // The same figures per half: brain_test.txt holds 8 of the 16 as a test half (final figures only); the other
+    // 8 are where choices (weights, flips, stop rule) are made.
+    const test = new Set(existsSync(path.join(SPLITS, 'brain_test.txt')) ? readSplit('brain_test.txt') : []);
+    const halves: Record<string, unknown> = {};
+    if (test.size) {
+      for (const [half, inHalf] of [['validation', (p: string) => !test.has(p)], ['test', (p: string) => test.has(p)]] as const) {
+        const idx = dice3d.map((r, i) => (inHalf(r.patient) ? i : -1)).filter((i) => i >= 0);
+        const hs = summary(idx.map((i) => curves[i]!), [0.85, 0.9]);
+        const hd = idx.map((i) => dice3d[i]!.dice);
+        printSummary(`${half} half`, hs);
+        console.log(`  ${half} half 3D Dice mean ${fmt(mean(hd))}, median ${fmt(median(hd))} over ${hd.length} patients`);
+        halves[half] = { lesions: hs, dice3d: { mean: mean(hd), median: median(hd) } };
+      }
+    }
+    return { lesions: s, dice3d: { mean: mean(dices), median: median(dices), patients: dice3d }, ...(test.size ? { halves } : {}) };
   } finally {
     await model.dispose();
   }
