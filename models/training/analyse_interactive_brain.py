@@ -127,9 +127,10 @@ def main():
             print("  %-26s " % c + " ".join("%.4f" % grid[(c, r)] for r in RELATIVES))
         print("  best: minContrast %s, minRelativeIntensity %s (%.4f; no rule %.4f)" % (best[0], best[1], grid[best], grid[(0, 0)]))
         report["fit"] = {"patients": pats, "best": list(best), "dice3d_best": grid[best], "dice3d_none": grid[(0, 0)]}
-        vrecs = [record_propagation(predict, *data[k], p) for k in val]
+        shown = halves["validation"] if (args.only_validation_half and halves) else val
+        vrecs = [record_propagation(predict, *data[k], p) for k in shown]
         print("  on the %d validation patients: no rule %.4f, fitted rule %.4f" % (
-            len(val), np.mean([dice_with_rule(x, 0, 0) for x in vrecs]), np.mean([dice_with_rule(x, *best) for x in vrecs])))
+            len(shown), np.mean([dice_with_rule(x, 0, 0) for x in vrecs]), np.mean([dice_with_rule(x, *best) for x in vrecs])))
     if args.stop:
         c, r = (float(v) for v in args.stop.split(","))
         p.pop("propagateStop", None)  # 0,0: Propagate until a slice comes out empty
