@@ -98,6 +98,7 @@ def main():
     ap.add_argument("--fit-stop", type=int, default=0)
     ap.add_argument("--stop", default=None)
     ap.add_argument("--flip", action="store_true", help="with the left-right flip averaged (testTimeFlips [\"x\"])")
+    ap.add_argument("--no-flip", action="store_true", help="without the flip the shipped manifest asks for")
     ap.add_argument("--only-validation-half", action="store_true",
                     help="report the validation half only (choices are made there; the test half is not scored)")
     ap.add_argument("--threads", type=int, default=1)
@@ -114,6 +115,8 @@ def main():
     p = dict(T.PARAMS["brain"])
     if args.flip:
         p["testTimeFlips"] = ["x"]
+    if args.no_flip:
+        p.pop("testTimeFlips", None)
     predict = T.make_predict(net, p.get("testTimeFlips", ()))
     report = {"weights": os.path.relpath(args.weights, C.WORK_DIR) + (" (raw)" if args.raw else " (EMA)")}
     if args.fit_stop:
