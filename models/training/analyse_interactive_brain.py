@@ -140,29 +140,22 @@ def main():
         if c or r:
             p["propagateStop"] = {"minContrast": c, "minRelativeIntensity": r, "ringPx": 4}
     report["params"] = p
-    if args.only_validation_half:
-        if not halves:
-            raise SystemExit("splits/brain_test.txt is missing: there is no validation half")
-        report["validation"] = evaluate(net, data, halves["validation"], p)
-        print("validation half (%d): %s" % (len(halves["validation"]), " ".join(
-            "%s=%s" % (k, v) for k, v in report["validation"].items() if not isinstance(v, dict))))
-        if args.out:
-            with open(args.out, "w") as f:
-                json.dump(report, f, indent=1)
-        return
-    report["union"] = evaluate(net, data, val, p)
     show = lambda m: " ".join("%s=%s" % (k, v) for k, v in m.items() if not isinstance(v, dict))
-    print("all %d validation patients: %s" % (len(val), show(report["union"])))
-    print("  NoC@90 per patient: %s" % json.dumps(report["union"]["per_patient_noc90"]))
-    print("  3D Dice per patient: %s" % json.dumps(report["union"]["per_patient_dice3d"]))
-    if halves:
-        for name, pats in halves.items():
-            report[name] = evaluate(net, data, pats, p)
-            print("%s half (%d): %s" % (name, len(pats), show(report[name])))
+    if args.only_validation_half and not halves:
+        raise SystemExit("splits/brain_test.txt is missing: there is no validation half")
+    if not args.only_validation_half:
+        report["union"] = evaluate(net, data, val, p)
+        print("all %d validation patients: %s" % (len(val), show(report["union"])))
+        print("  NoC@90 per patient: %s" % json.dumps(report["union"]["per_patient_noc90"]))
+        print("  3D Dice per patient: %s" % json.dumps(report["union"]["per_patient_dice3d"]))
+    for name, pats in halves.items():
+        if args.only_validation_half and name != "validation":
+            continue
+        report[name] = evaluate(net, data, pats, p)
+        print("%s half (%d): %s" % (name, len(pats), show(report[name])))
     if args.out:
         with open(args.out, "w") as f:
             json.dump(report, f, indent=1)
-
 
 if __name__ == "__main__":
     main()

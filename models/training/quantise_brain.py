@@ -26,7 +26,6 @@ import tempfile
 
 import numpy as np
 import onnx
-import torch
 from onnx import helper, numpy_helper, TensorProto
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))

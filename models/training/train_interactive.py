@@ -33,8 +33,9 @@ INIT = {"brain": "brain-flair-lgg", "geo": "buildings-joplin"}
 IDS = {"brain": "interactive-brain-flair", "geo": "interactive-geo-rgb"}
 PARAMS = {
     # Propagate's stop rule: fitted on training patients (analyse_interactive_brain.py --fit-stop), see the card.
-    # testTimeFlips: the left-right flip averaged (the app and make_predict run it in the same batch); chosen on the
-    # validation half of the 16 patients (analyse_interactive_brain.py --only-validation-half --flip), see the card.
+    # testTimeFlips: the left-right flip averaged (the app runs it in the same batch, make_predict in a second call);
+    # chosen on the validation half of the 16 patients (analyse_interactive_brain.py --only-validation-half), see the
+    # card.
     "brain": dict(I.DEFAULTS, firstCropPx=128, minCropPx=48, testTimeFlips=["x"],
                   propagateStop={"minContrast": 1.05, "minRelativeIntensity": 0.75, "ringPx": 4}),
     "geo": dict(I.DEFAULTS, firstCropPx=96, minCropPx=48),
