@@ -99,6 +99,8 @@ def main():
     ap.add_argument("--stop", default=None)
     ap.add_argument("--flip", action="store_true", help="with the left-right flip averaged (testTimeFlips [\"x\"])")
     ap.add_argument("--no-flip", action="store_true", help="without the flip the shipped manifest asks for")
+    ap.add_argument("--refine", type=int, default=None, help="refinePasses (default: the shipped PARAMS)")
+    ap.add_argument("--refine-first-only", action="store_true", help="refine first clicks only (refineFirstOnly)")
     ap.add_argument("--only-validation-half", action="store_true",
                     help="report the validation half only (choices are made there; the test half is not scored)")
     ap.add_argument("--threads", type=int, default=1)
@@ -117,6 +119,9 @@ def main():
         p["testTimeFlips"] = ["x"]
     if args.no_flip:
         p.pop("testTimeFlips", None)
+    if args.refine is not None:
+        p["refinePasses"] = args.refine
+        p["refineFirstOnly"] = args.refine_first_only
     predict = T.make_predict(net, p.get("testTimeFlips", ()))
     report = {"weights": os.path.relpath(args.weights, C.WORK_DIR) + (" (raw)" if args.raw else " (EMA)")}
     if args.fit_stop:

@@ -174,7 +174,25 @@ def crop_input(img, clicks, mask, x0, y0, side, p, per_crop_norm=False, valid=No
 def step_batch(predict, items, p):
     """Run spec steps 1-6 for many independent states at once (one batched model call per grow level).
     items: dicts with img (C, H, W), clicks, mask (bool H x W or None), optional box, per_crop_norm, valid.
-    predict(x: float32 (N, C, S, S)) -> probabilities (N, S, S). Returns the new masks and the crops used."""
+    predict(x: float32 (N, C, S, S)) -> probabilities (N, S, S). Returns the new masks and the crops used.
+    With `refinePasses` n > 0 in p, each state then runs n more times with the same clicks and box and its own new
+    mask as the previous mask (the crop refits around that mask: a zoom-in on the object); `refineFirstOnly`: only
+    the states that had no previous mask (None or empty) and no box (a first click)."""
+    out, crops = _step_once(predict, items, p)
+    n = int(p.get("refinePasses", 0))
+    for _ in range(n):
+        redo = [i for i, it in enumerate(items) if out[i].any()
+                and not (p.get("refineFirstOnly") and (it.get("box") is not None
+                                                     or (it.get("mask") is not None and it["mask"].any())))]
+        if not redo:
+            break
+        again, cr = _step_once(predict, [dict(items[i], mask=out[i]) for i in redo], p)
+        for i, m, c in zip(redo, again, cr):
+            out[i], crops[i] = m, c
+    return out, crops
+
+
+def _step_once(predict, items, p):
     thr = p["threshold"]
     crops = [choose_crop(it["clicks"], it.get("mask"), p, it.get("box")) for it in items]
     out = [None] * len(items)

@@ -36,7 +36,10 @@ PARAMS = {
     # testTimeFlips: the left-right flip averaged (the app runs it in the same batch, make_predict in a second call);
     # chosen on the validation half of the 16 patients (analyse_interactive_brain.py --only-validation-half), see the
     # card.
-    "brain": dict(I.DEFAULTS, firstCropPx=128, minCropPx=48, testTimeFlips=["x"],
+    # refinePasses / refineFirstOnly: a first click runs once more with its own mask as the previous mask (the crop
+    # zooms in on the object); chosen on the validation half (analyse_interactive_brain.py --refine 1
+    # --refine-first-only), see the card.
+    "brain": dict(I.DEFAULTS, firstCropPx=128, minCropPx=48, testTimeFlips=["x"], refinePasses=1, refineFirstOnly=True,
                   propagateStop={"minContrast": 1.05, "minRelativeIntensity": 0.75, "ringPx": 4}),
     "geo": dict(I.DEFAULTS, firstCropPx=96, minCropPx=48),
 }
@@ -259,7 +262,8 @@ def build_batch(net, objs, domain, p, rng, bs, weights=None, max_rounds=3, click
         net.eval()
         predict = make_predict(net)
         for _ in range(rounds):
-            masks, crops = I.step_batch(predict, items, p)
+            # the plain click step, as the shipped weights were trained: no flips, no refinement pass
+            masks, crops = I.step_batch(predict, items, dict(p, refinePasses=0))
             for it, gt, bb, m, cr in zip(items, gts, bbs, masks, crops):
                 c = I.next_click(m, gt, window_of(bb, gt.shape, cr))
                 it["mask"] = m
@@ -387,7 +391,8 @@ def make_manifest(domain, p, state, metrics, n_train, extra_training):
         "outputs": {"name": "output", "type": "sigmoid", "threshold": p["threshold"], "backgroundChannel": False,
                     "classChannels": [0], "boundaryChannel": None, "distanceChannel": None},
         "interactive": {k: p[k] for k in ("format", "cropSize", "clickRadiusPx", "firstCropPx", "minCropPx",
-                                          "marginFraction", "threshold", "maxBorderGrow", "propagateStop") if k in p},
+                                          "marginFraction", "threshold", "maxBorderGrow", "refinePasses", "refineFirstOnly",
+                                          "propagateStop") if k in p},
         "card": "README.md",
     }
     if p.get("testTimeFlips"):
