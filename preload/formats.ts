@@ -229,6 +229,13 @@ export interface ClickmapsSpec {
   threshold: number;
   /** How many times the crop may double when the object touches its side. */
   maxBorderGrow: number;
+  /**
+   * Refinement passes after a step (default 0): the same clicks and box run again with the step's own mask as the
+   * previous mask, so the crop refits around the object (a zoom-in). Skipped once the mask is empty.
+   */
+  refinePasses: number;
+  /** Refine only a first step (no previous mask and no box), not corrections or Propagate's slices (default false). */
+  refineFirstOnly: boolean;
   /** Optional: Propagate also ends where the object stops standing out from its surroundings (bright lesions). */
   propagateStop?: PropagateStopSpec;
 }

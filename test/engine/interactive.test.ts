@@ -156,6 +156,20 @@ describe('clickmaps format through promptToFolder', () => {
     expect(iou(labels.data, img.truth)).toBe(1);
   });
 
+  it('a refinement pass reruns the first click on its own mask, the crop zoomed to the object', async () => {
+    const img = squaresPng('refine.png', 64, 64, [[17, 21, 36, 40]]);
+    const zoom = writeClickModel(models, { id: 'click-refine', refinePasses: 1, refineFirstOnly: true });
+    const out = path.join(t.dir, 'out-refine');
+    const res = await promptToFolder(img.file, out, { model: zoom, clicks: [{ x: 30, y: 34, positive: true }] });
+    // Pass 1 as without refinement (16 px, grown to 32); pass 2: the 20 x 20 square + 40 % margin each side = 36,
+    // centred on the square (26.5, 30.5): origin floor(26.5 - 17.5 + 0.5) = 9, floor(30.5 - 17.5 + 0.5) = 13.
+    expect(res.prompt.steps).toHaveLength(1);
+    expect(res.prompt.crop).toEqual({ x0: 9, y0: 13, side: 36 });
+    const labels = await readBand0(path.join(out, 'labels.tif'));
+    expect(iou(labels.data, img.truth)).toBeGreaterThan(0.75); // the square, through a 36 -> 16 -> 36 resampling
+    await expect(promptToFolder(img.file, path.join(t.dir, 'bad-refine'), { model: writeClickModel(models, { id: 'click-refine-bad', refinePasses: 1, refineFirstOnly: 'yes' }), clicks: [{ x: 30, y: 34, positive: true }] })).rejects.toThrow(/interactive\.refineFirstOnly" must be true or false/);
+  });
+
   it('replaces the previous mask inside the crop, and an exclusion click cuts the object', async () => {
     const img = squaresPng('two.png', 64, 64, [[28, 32, 33, 37]]);
     const prevFile = path.join(t.dir, 'prev.tif');
@@ -434,7 +448,12 @@ describe('large rasters: windowed reading and streamed writing', () => {
 
 const hasPythonOracle = commandWorks('/usr/bin/python3', ['-c', 'import numpy, scipy']) && existsSync(path.join(__dirname, '..', '..', 'models', 'training', 'interactive_common.py'));
 describe.skipIf(!hasPythonOracle)(`same click steps as the training code${hasPythonOracle ? '' : ' (skipped: /usr/bin/python3 with numpy and scipy, or models/training/interactive_common.py, missing)'}`, () => {
-  it('crop, resampling, click disks, border grow and paste agree pixel for pixel with interactive_common.py', async () => {
+  const refinements = [
+    { name: 'no refinement', refinePasses: 0, refineFirstOnly: false },
+    { name: 'one refinement pass on the first click only', refinePasses: 1, refineFirstOnly: true },
+    { name: 'two refinement passes on every click', refinePasses: 2, refineFirstOnly: false },
+  ];
+  it.each(refinements)('crop, resampling, click disks, border grow, paste and refinement agree pixel for pixel with interactive_common.py ($name)', async (refine) => {
     // A textured image with blobs of several sizes; the threshold model makes the geometry the only difference.
     const W = 90;
     const H = 70;
@@ -445,21 +464,23 @@ describe.skipIf(!hasPythonOracle)(`same click steps as the training code${hasPyt
     const raw = path.join(t.dir, 'oracle.u8');
     writeFileSync(raw, px);
     const models = path.join(t.dir, 'models-oracle');
-    const manifest = writeClickModel(models, { id: 'oracle', cropSize: 24, firstCropPx: 20, minCropPx: 16, clickRadiusPx: 3, maxBorderGrow: 2 });
+    const manifest = writeClickModel(models, { id: `oracle-${refine.refinePasses}-${refine.refineFirstOnly}`, cropSize: 24, firstCropPx: 20, minCropPx: 16, clickRadiusPx: 3, maxBorderGrow: 2, refinePasses: refine.refinePasses, refineFirstOnly: refine.refineFirstOnly });
     const clicks = [
       { x: 40, y: 30, positive: true },
       { x: 55, y: 33, positive: false },
       { x: 26, y: 28, positive: true },
       { x: 70, y: 10, positive: true },
     ];
-    const res = await promptToFolder(file, path.join(t.dir, 'out-oracle'), { model: manifest, clicks });
-    const ours = (await readBand0(path.join(t.dir, 'out-oracle', 'labels.tif'))).data;
+    const out = path.join(t.dir, `out-oracle-${refine.refinePasses}-${refine.refineFirstOnly}`);
+    const res = await promptToFolder(file, out, { model: manifest, clicks });
+    const ours = (await readBand0(path.join(out, 'labels.tif'))).data;
     const script = `
 import sys, json, numpy as np
 sys.path.insert(0, ${JSON.stringify(path.join(__dirname, '..', '..', 'models', 'training'))})
 import interactive_common as I
 img = np.fromfile(${JSON.stringify(raw)}, np.uint8).reshape(${H}, ${W}).astype(np.float32)[None] / 255.0
-p = dict(I.DEFAULTS, cropSize=24, firstCropPx=20, minCropPx=16, clickRadiusPx=3, maxBorderGrow=2)
+p = dict(I.DEFAULTS, cropSize=24, firstCropPx=20, minCropPx=16, clickRadiusPx=3, maxBorderGrow=2,
+         refinePasses=${refine.refinePasses}, refineFirstOnly=${refine.refineFirstOnly ? 'True' : 'False'})
 def predict(x):
     return 1 / (1 + np.exp(-(20 * x[:, 0] - 40 * x[:, 2] - 10)))
 clicks = ${JSON.stringify(clicks.map((c) => [c.x, c.y, c.positive ? 1 : 0]))}
@@ -476,7 +497,10 @@ print(json.dumps({"mask": mask.astype(np.uint8).ravel().tolist(), "crops": crops
     expect(r.stderr).toBe('');
     const oracle = JSON.parse(r.stdout) as { mask: number[]; crops: number[][] };
     expect(res.prompt.steps.map((s) => { const c = s.crop as { x0: number; y0: number; side: number }; return [c.x0, c.y0, c.side]; })).toEqual(oracle.crops);
-    expect(oracle.crops[0]![2]).toBe(80); // the first step grew twice (20 -> 40 -> 80): the grow rule is exercised
+    // Without refinement the first step grew twice (20 -> 40 -> 80): the grow rule is exercised. A refinement pass
+    // refits the crop around that step's own mask, so the first crop is another one.
+    if (refine.refinePasses === 0) expect(oracle.crops[0]![2]).toBe(80);
+    else expect(oracle.crops[0]![2]).not.toBe(80);
     expect(Array.from(ours)).toEqual(oracle.mask);
   });
 });

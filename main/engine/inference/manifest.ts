@@ -157,6 +157,8 @@ function checkInteractive(c: Checker, v: unknown): InteractiveSpec {
     marginFraction: opt('marginFraction', 0.4, 0, 10, false),
     threshold: opt('threshold', 0.5, 0, 1, false),
     maxBorderGrow: opt('maxBorderGrow', 1, 0, 8, true),
+    refinePasses: opt('refinePasses', 0, 0, 8, true),
+    refineFirstOnly: i.refineFirstOnly === undefined ? false : i.refineFirstOnly === true ? true : i.refineFirstOnly === false ? false : c.fail('interactive.refineFirstOnly', 'must be true or false'),
   };
   if (i.propagateStop === undefined) return spec;
   const r = c.obj(i.propagateStop, 'interactive.propagateStop');

@@ -159,7 +159,23 @@ class ClickmapsModel implements PromptModel {
     return { part: normalizeRegion(raw, affines), region };
   }
 
+  /**
+   * One click step, then the manifest's refinement passes (`refinePasses`; with `refineFirstOnly` only for a first
+   * step): the same clicks and box again with the new mask as the previous mask, so the crop zooms in on the object.
+   * The result is the last pass's mask and crop; modelMs counts every pass.
+   */
   async step(image: PromptImage, input: StepInput): Promise<StepResult> {
+    let r = await this.stepOnce(image, input);
+    const first = input.box === null && input.previous.bbox() === null;
+    if (this.spec.refineFirstOnly && !first) return r;
+    for (let i = 0; i < this.spec.refinePasses && r.mask.count() > 0; i++) {
+      const again = await this.stepOnce(image, { ...input, previous: r.mask });
+      r = { ...again, modelMs: r.modelMs + again.modelMs };
+    }
+    return r;
+  }
+
+  private async stepOnce(image: PromptImage, input: StepInput): Promise<StepResult> {
     const { spec } = this;
     const S = spec.cropSize;
     const C = this.manifest.input.channels.length;
