@@ -138,6 +138,12 @@ function checkInteractive(c: Checker, v: unknown): InteractiveSpec {
     if (raw === undefined) return fallback;
     return integer ? c.int(raw, `interactive.${key}`, min, max) : c.num(raw, `interactive.${key}`, min, max);
   };
+  const flag = (key: string, fallback: boolean): boolean => {
+    const raw = i[key];
+    if (raw === undefined) return fallback;
+    if (typeof raw !== 'boolean') c.fail(`interactive.${key}`, 'must be true or false');
+    return raw;
+  };
   if (format === 'sam') {
     return {
       format,
@@ -158,7 +164,7 @@ function checkInteractive(c: Checker, v: unknown): InteractiveSpec {
     threshold: opt('threshold', 0.5, 0, 1, false),
     maxBorderGrow: opt('maxBorderGrow', 1, 0, 8, true),
     refinePasses: opt('refinePasses', 0, 0, 8, true),
-    refineFirstOnly: i.refineFirstOnly === undefined ? false : i.refineFirstOnly === true ? true : i.refineFirstOnly === false ? false : c.fail('interactive.refineFirstOnly', 'must be true or false'),
+    refineFirstOnly: flag('refineFirstOnly', false),
   };
   if (i.propagateStop === undefined) return spec;
   const r = c.obj(i.propagateStop, 'interactive.propagateStop');
