@@ -166,9 +166,10 @@ class ClickmapsModel implements PromptModel {
    */
   async step(image: PromptImage, input: StepInput): Promise<StepResult> {
     let r = await this.stepOnce(image, input);
-    const first = input.box === null && input.previous.bbox() === null;
-    if (this.spec.refineFirstOnly && !first) return r;
-    for (let i = 0; i < this.spec.refinePasses && r.mask.count() > 0; i++) {
+    const { refinePasses, refineFirstOnly } = this.spec;
+    // Only a refining model looks at whether this is a first step (a scan of the previous mask).
+    if (refinePasses === 0 || (refineFirstOnly && (input.box !== null || input.previous.bbox() !== null))) return r;
+    for (let i = 0; i < refinePasses && r.mask.count() > 0; i++) {
       const again = await this.stepOnce(image, { ...input, previous: r.mask });
       r = { ...again, modelMs: r.modelMs + again.modelMs };
     }
