@@ -75,6 +75,11 @@ class Checker {
     return n;
   }
 
+  bool(v: unknown, field: string): boolean {
+    if (typeof v !== 'boolean') this.fail(field, 'must be true or false');
+    return v;
+  }
+
   arr(v: unknown, field: string, minLength = 0): unknown[] {
     if (!Array.isArray(v)) this.fail(field, 'must be an array');
     if (v.length < minLength) this.fail(field, `must have at least ${minLength} item${minLength === 1 ? '' : 's'}`);
@@ -138,12 +143,6 @@ function checkInteractive(c: Checker, v: unknown): InteractiveSpec {
     if (raw === undefined) return fallback;
     return integer ? c.int(raw, `interactive.${key}`, min, max) : c.num(raw, `interactive.${key}`, min, max);
   };
-  const flag = (key: string, fallback: boolean): boolean => {
-    const raw = i[key];
-    if (raw === undefined) return fallback;
-    if (typeof raw !== 'boolean') c.fail(`interactive.${key}`, 'must be true or false');
-    return raw;
-  };
   if (format === 'sam') {
     return {
       format,
@@ -164,7 +163,7 @@ function checkInteractive(c: Checker, v: unknown): InteractiveSpec {
     threshold: opt('threshold', 0.5, 0, 1, false),
     maxBorderGrow: opt('maxBorderGrow', 1, 0, 8, true),
     refinePasses: opt('refinePasses', 0, 0, 8, true),
-    refineFirstOnly: flag('refineFirstOnly', false),
+    refineFirstOnly: i.refineFirstOnly === undefined ? false : c.bool(i.refineFirstOnly, 'interactive.refineFirstOnly'),
   };
   if (i.propagateStop === undefined) return spec;
   const r = c.obj(i.propagateStop, 'interactive.propagateStop');
@@ -225,10 +224,7 @@ export function validateManifest(value: unknown, file: string): ModelManifest {
   // null means "not applicable" (softmax models write threshold: null), the same as leaving it out.
   if (out.threshold !== undefined && out.threshold !== null) outputs.threshold = c.num(out.threshold, 'outputs.threshold', 0, 1);
   const bg = out.backgroundChannel;
-  if (bg !== undefined) {
-    if (typeof bg !== 'boolean') c.fail('outputs.backgroundChannel', 'must be true or false');
-    outputs.backgroundChannel = bg;
-  }
+  if (bg !== undefined) outputs.backgroundChannel = c.bool(bg, 'outputs.backgroundChannel');
   if (out.classChannels !== undefined) {
     const cc = c.arr(out.classChannels, 'outputs.classChannels').map((x, i) => c.int(x, `outputs.classChannels[${i}]`, 0));
     if (cc.length !== classes.length) c.fail('outputs.classChannels', `must have one channel per class (${classes.length})`);
