@@ -236,6 +236,13 @@ export interface ClickmapsSpec {
   refinePasses: number;
   /** Refine only a first step (no previous mask and no box), not corrections or Propagate's slices (default false). */
   refineFirstOnly: boolean;
+  /**
+   * Honour the user's newest click through the model's own probability when the thresholded outline contradicts it
+   * (default 0 = off): a positive click outside adds the 4-connected part of {p >= p at the click} holding it, when
+   * that p >= this; a negative click inside removes the part of {p <= p at the click}, when that p <= 1 - this.
+   * Not applied to Propagate's seeds.
+   */
+  clickLevelSetMin: number;
   /** Optional: Propagate also ends where the object stops standing out from its surroundings (bright lesions). */
   propagateStop?: PropagateStopSpec;
 }

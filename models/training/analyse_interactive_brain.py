@@ -86,8 +86,8 @@ def dice_with_rule(rec, c, r):
     return 2.0 * inter / (pred + rec["gt"])
 
 
-def evaluate(net, data, pats, p):
-    m = T.evaluate_brain(net, data, pats, p, with_3d=True)
+def evaluate(net, data, pats, p, with_3d=True):
+    m = T.evaluate_brain(net, data, pats, p, with_3d=with_3d)
     return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in m.items()}
 
 
@@ -98,11 +98,15 @@ def main():
     ap.add_argument("--fit-stop", type=int, default=0)
     ap.add_argument("--stop", default=None)
     ap.add_argument("--flip", action="store_true", help="with the left-right flip averaged (testTimeFlips [\"x\"])")
+    ap.add_argument("--flips", default=None, help="testTimeFlips as a comma list (x,y,xy)")
     ap.add_argument("--no-flip", action="store_true", help="without the flip the shipped manifest asks for")
     ap.add_argument("--refine", type=int, default=None, help="refinePasses (default: the shipped PARAMS)")
     ap.add_argument("--refine-first-only", action="store_true", help="refine first clicks only (refineFirstOnly)")
     ap.add_argument("--only-validation-half", action="store_true",
                     help="report the validation half only (choices are made there; the test half is not scored)")
+    ap.add_argument("--click-radius", type=float, default=None,
+                    help="clickRadiusPx the weights were trained with (default: the shipped PARAMS)")
+    ap.add_argument("--no-3d", action="store_true", help="click figures only (no Propagate)")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--out", default=None, help="write the figures as JSON here")
     args = ap.parse_args()
@@ -119,6 +123,10 @@ def main():
         p["testTimeFlips"] = ["x"]
     if args.no_flip:
         p.pop("testTimeFlips", None)
+    if args.flips:
+        p["testTimeFlips"] = args.flips.split(",")
+    if args.click_radius is not None:
+        p["clickRadiusPx"] = args.click_radius
     if args.refine is not None:
         p["refinePasses"] = args.refine
         p["refineFirstOnly"] = args.refine_first_only
@@ -149,14 +157,15 @@ def main():
     if args.only_validation_half and not halves:
         raise SystemExit("splits/brain_test.txt is missing: there is no validation half")
     if not args.only_validation_half:
-        report["union"] = evaluate(net, data, val, p)
+        report["union"] = evaluate(net, data, val, p, not args.no_3d)
         print("all %d validation patients: %s" % (len(val), show(report["union"])))
         print("  NoC@90 per patient: %s" % json.dumps(report["union"]["per_patient_noc90"]))
-        print("  3D Dice per patient: %s" % json.dumps(report["union"]["per_patient_dice3d"]))
+        if "per_patient_dice3d" in report["union"]:
+            print("  3D Dice per patient: %s" % json.dumps(report["union"]["per_patient_dice3d"]))
     for name, pats in halves.items():
         if args.only_validation_half and name != "validation":
             continue
-        report[name] = evaluate(net, data, pats, p)
+        report[name] = evaluate(net, data, pats, p, not args.no_3d)
         print("%s half (%d): %s" % (name, len(pats), show(report[name])))
     if args.out:
         with open(args.out, "w") as f:

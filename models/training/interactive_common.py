@@ -10,6 +10,8 @@ One click step on a 2D image (a slice or a tile), given all clicks so far and th
      to the crop, as torch's align_corners=False), previous mask nearest (src = floor((dst + 0.5) * side / S)),
      click disks of radius clickRadiusPx around ((x - x0 + 0.5) * S / side - 0.5, (y - y0 + 0.5) * S / side - 0.5);
   4. the model's probability is resampled back to the crop's native size (bilinear, pixel centres) and thresholded;
+     4b. optional (clickLevelSetMin > 0; the user's clicks, not Propagate's): a newest click that the outline
+     contradicts is honoured through the probability's level set at the click (`honour_last_click`);
   5. when the thresholded prediction touches a crop side that lies inside the image, the side doubles around the same
      centre and 3-4 run again (at most maxBorderGrow times);
   6. the new mask is M outside the crop and the prediction inside it.
@@ -205,7 +207,10 @@ def _step_once(predict, items, p):
         for i, pr in zip(todo, probs):
             x0, y0, side = crops[i]
             h, w = items[i]["img"].shape[-2:]
-            pred = upsample_prob(pr, side) > thr
+            up = upsample_prob(pr, side)
+            pred = up > thr
+            if p.get("clickLevelSetMin") and items[i].get("user_clicks") and items[i]["clicks"]:
+                pred = honour_last_click(pred, up, items[i]["clicks"][-1], x0, y0, p["clickLevelSetMin"])
             if level < int(p["maxBorderGrow"]) and touches_inner_side(pred, x0, y0, side, h, w):
                 crops[i] = grow_crop(x0, y0, side)
                 again.append(i)
@@ -217,6 +222,25 @@ def _step_once(predict, items, p):
             out[i] = new
         todo = again
     return out, crops
+
+
+def honour_last_click(pred, up, click, x0, y0, min_p):
+    """Spec step 4b (`clickLevelSetMin` > 0, the user's own clicks only, not Propagate's): when the thresholded
+    outline contradicts the newest click, the click is honoured through the model's own probability. A positive
+    click outside the outline adds the 4-connected part holding it of {prob >= prob at the click}, the smallest level
+    set that reaches it (when that probability is >= min_p); a negative click inside removes the part holding it of
+    {prob <= prob at the click} (when that is <= 1 - min_p). pred, up: side x side crop arrays; returns pred."""
+    lx, ly = click[0] - x0, click[1] - y0
+    if not (0 <= lx < up.shape[1] and 0 <= ly < up.shape[0]) or bool(pred[ly, lx]) == bool(click[2]):
+        return pred
+    pc = up[ly, lx]
+    if click[2] and pc >= min_p:
+        lab, _ = ndimage.label(up >= pc)
+        return pred | (lab == lab[ly, lx])
+    if not click[2] and pc <= 1 - min_p:
+        lab, _ = ndimage.label(up <= pc)
+        return pred & ~(lab == lab[ly, lx])
+    return pred
 
 
 # ----------------------------------------------------------------------------- clicks (training and evaluation)
@@ -310,7 +334,7 @@ def noc_eval(predict, objects, p, max_clicks=20, stop_iou=0.90, batch=32):
         live = [i for i in live if not state[i]["done"]]
         for j in range(0, len(live), batch):
             ids = live[j:j + batch]
-            items = [dict(objects[i], clicks=state[i]["clicks"], mask=state[i]["mask"]) for i in ids]
+            items = [dict(objects[i], clicks=state[i]["clicks"], mask=state[i]["mask"], user_clicks=True) for i in ids]
             masks, crops = step_batch(predict, items, p)
             for i, m, (x0, y0, side) in zip(ids, masks, crops):
                 state[i]["mask"] = m

@@ -39,7 +39,10 @@ PARAMS = {
     # refinePasses / refineFirstOnly: a first click runs once more with its own mask as the previous mask (the crop
     # zooms in on the object); chosen on the validation half (analyse_interactive_brain.py --refine 1
     # --refine-first-only), see the card.
+    # clickLevelSetMin: a click the outline contradicts is honoured through the model's own probability (the level
+    # set at the click); chosen on 30 training patients and the validation half, see the card.
     "brain": dict(I.DEFAULTS, firstCropPx=128, minCropPx=48, testTimeFlips=["x"], refinePasses=1, refineFirstOnly=True,
+                  clickLevelSetMin=0.01,
                   propagateStop={"minContrast": 1.05, "minRelativeIntensity": 0.75, "ringPx": 4}),
     "geo": dict(I.DEFAULTS, firstCropPx=96, minCropPx=48),
 }
@@ -392,6 +395,7 @@ def make_manifest(domain, p, state, metrics, n_train, extra_training):
                     "classChannels": [0], "boundaryChannel": None, "distanceChannel": None},
         "interactive": {k: p[k] for k in ("format", "cropSize", "clickRadiusPx", "firstCropPx", "minCropPx",
                                           "marginFraction", "threshold", "maxBorderGrow", "refinePasses", "refineFirstOnly",
+                                          "clickLevelSetMin",
                                           "propagateStop") if k in p},
         "card": "README.md",
     }
@@ -509,6 +513,9 @@ def main():
                     help="brain: share of the Propagate samples taken past the lesion's end (empty target)")
     ap.add_argument("--final-parcels", type=int, default=200,
                     help="geo, --export-only: the same for the exported figures (0: all)")
+    ap.add_argument("--click-radius", type=float, default=None,
+                    help="clickRadiusPx of the click maps (crop pixels; default: the PARAMS of the domain); a model "
+                         "trained with another radius exports it in its manifest")
     ap.add_argument("--no-init", action="store_true",
                     help="fresh run from random weights instead of the automatic model of the same data")
     ap.add_argument("--export-raw", action="store_true",
@@ -522,6 +529,8 @@ def main():
     END_REACH = args.end_reach
     model_id = IDS[domain]
     p = PARAMS[domain]
+    if args.click_radius is not None:
+        p["clickRadiusPx"] = args.click_radius
     log = C.Logger(C.log_path("interactive_%s.log" % domain))
     rng = np.random.default_rng(args.seed)
     if domain == "brain":

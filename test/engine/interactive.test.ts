@@ -13,7 +13,7 @@ import { resolveModel } from '../../main/engine/inference/manifest';
 import { installModel } from '../../main/engine/inference/install';
 import { segmentToFolder } from '../../main/engine/pipeline';
 import { createOrtRuntime, type ModelRuntime, type NamedTensor } from '../../main/engine/inference/runtime';
-import { chooseCrop, cropOrigin, deepestPoint, growCrop, MaskWindow, pasteCrop, touchesInnerSide } from '../../main/engine/interactive/geometry';
+import { chooseCrop, cropOrigin, deepestPoint, growCrop, honourLastClick, MaskWindow, pasteCrop, touchesInnerSide } from '../../main/engine/interactive/geometry';
 import { checkPromptModel, openPromptModel } from '../../main/engine/interactive/models';
 import { PromptImage } from '../../main/engine/interactive/prompt-image';
 import { promptToFolder, runPrompt, type PromptJson } from '../../main/engine/interactive/prompt';
@@ -168,6 +168,7 @@ describe('clickmaps format through promptToFolder', () => {
     const labels = await readBand0(path.join(out, 'labels.tif'));
     expect(iou(labels.data, img.truth)).toBeGreaterThan(0.75); // the square, through a 36 -> 16 -> 36 resampling
     await expect(promptToFolder(img.file, path.join(t.dir, 'bad-refine'), { model: writeClickModel(models, { id: 'click-refine-bad', refinePasses: 1, refineFirstOnly: 'yes' }), clicks: [{ x: 30, y: 34, positive: true }] })).rejects.toThrow(/interactive\.refineFirstOnly" must be true or false/);
+    await expect(promptToFolder(img.file, path.join(t.dir, 'bad-level'), { model: writeClickModel(models, { id: 'click-level-bad', clickLevelSetMin: 0.7 }), clicks: [{ x: 30, y: 34, positive: true }] })).rejects.toThrow(/interactive\.clickLevelSetMin/);
   });
 
   it('replaces the previous mask inside the crop, and an exclusion click cuts the object', async () => {
@@ -254,6 +255,18 @@ describe('propagation through a volume', () => {
     expect(obj.longAxisMm).toBeGreaterThan(10);
     expect(res.prompt.propagated).toEqual([3, 7]);
     expect(res.prompt.clicks).toEqual([{ x: 20, y: 22, z: 5, positive: true }]);
+  });
+
+  it("Propagate's seeds are not honoured through the level set: a slice past the object's end still comes out empty", async () => {
+    // With a floor below the background's probability (about 2e-4 here), a user's click on the background would take
+    // the whole crop; Propagate's seed on slice 8 must not, or the object would run on through the volume.
+    const honour = writeClickModel(path.join(t.dir, 'models-honour'), { id: 'click-honour', clickLevelSetMin: 0.0001 });
+    const res = await promptToFolder(volFile, path.join(t.dir, 'out-3d-honour'), { model: honour, clicks: [{ x: 20, y: 22, z: 5, positive: true }], propagate: true });
+    expect(res.prompt.propagated).toEqual([3, 7]);
+    // The same model honours a user's click there: the click's slice gets an object holding it.
+    const user = await promptToFolder(volFile, path.join(t.dir, 'out-3d-honour-user'), { model: honour, clicks: [{ x: 20, y: 22, z: 8, positive: true }] });
+    expect(user.document.instances).toHaveLength(1);
+    expect(user.document.instances[0]!.pixelCount).toBeGreaterThan(0);
   });
 
   it('without --propagate only the clicked slice is segmented; a correction re-propagates from its slice', async () => {
@@ -452,6 +465,7 @@ describe.skipIf(!hasPythonOracle)(`same click steps as the training code${hasPyt
     { name: 'no refinement', refinePasses: 0, refineFirstOnly: false },
     { name: 'one refinement pass on the first click only', refinePasses: 1, refineFirstOnly: true },
     { name: 'two refinement passes on every click', refinePasses: 2, refineFirstOnly: false },
+    { name: 'first-click refinement, clicks honoured through the level set', refinePasses: 1, refineFirstOnly: true, clickLevelSetMin: 0.001 },
   ];
   it.each(refinements)('crop, resampling, click disks, border grow, paste and refinement agree pixel for pixel with interactive_common.py ($name)', async (refine) => {
     // A textured image with blobs of several sizes; the threshold model makes the geometry the only difference.
@@ -464,14 +478,16 @@ describe.skipIf(!hasPythonOracle)(`same click steps as the training code${hasPyt
     const raw = path.join(t.dir, 'oracle.u8');
     writeFileSync(raw, px);
     const models = path.join(t.dir, 'models-oracle');
-    const manifest = writeClickModel(models, { id: `oracle-${refine.refinePasses}-${refine.refineFirstOnly}`, cropSize: 24, firstCropPx: 20, minCropPx: 16, clickRadiusPx: 3, maxBorderGrow: 2, refinePasses: refine.refinePasses, refineFirstOnly: refine.refineFirstOnly });
+    const levelSet = refine.clickLevelSetMin ?? 0;
+    const tag = `${refine.refinePasses}-${refine.refineFirstOnly}-${levelSet}`;
+    const manifest = writeClickModel(models, { id: `oracle-${tag}`, cropSize: 24, firstCropPx: 20, minCropPx: 16, clickRadiusPx: 3, maxBorderGrow: 2, refinePasses: refine.refinePasses, refineFirstOnly: refine.refineFirstOnly, clickLevelSetMin: levelSet });
     const clicks = [
       { x: 40, y: 30, positive: true },
       { x: 55, y: 33, positive: false },
       { x: 26, y: 28, positive: true },
       { x: 70, y: 10, positive: true },
     ];
-    const out = path.join(t.dir, `out-oracle-${refine.refinePasses}-${refine.refineFirstOnly}`);
+    const out = path.join(t.dir, `out-oracle-${tag}`);
     const res = await promptToFolder(file, out, { model: manifest, clicks });
     const ours = (await readBand0(path.join(out, 'labels.tif'))).data;
     const script = `
@@ -480,7 +496,8 @@ sys.path.insert(0, ${JSON.stringify(path.join(__dirname, '..', '..', 'models', '
 import interactive_common as I
 img = np.fromfile(${JSON.stringify(raw)}, np.uint8).reshape(${H}, ${W}).astype(np.float32)[None] / 255.0
 p = dict(I.DEFAULTS, cropSize=24, firstCropPx=20, minCropPx=16, clickRadiusPx=3, maxBorderGrow=2,
-         refinePasses=${refine.refinePasses}, refineFirstOnly=${refine.refineFirstOnly ? 'True' : 'False'})
+         refinePasses=${refine.refinePasses}, refineFirstOnly=${refine.refineFirstOnly ? 'True' : 'False'},
+         clickLevelSetMin=${levelSet})
 def predict(x):
     return 1 / (1 + np.exp(-(20 * x[:, 0] - 40 * x[:, 2] - 10)))
 clicks = ${JSON.stringify(clicks.map((c) => [c.x, c.y, c.positive ? 1 : 0]))}
@@ -488,7 +505,7 @@ clicks = [(x, y, bool(pos)) for x, y, pos in clicks]
 mask = np.zeros((${H}, ${W}), bool)
 crops = []
 for k in range(1, len(clicks) + 1):
-    out, cr = I.step_batch(predict, [{"img": img, "clicks": clicks[:k], "mask": mask}], p)
+    out, cr = I.step_batch(predict, [{"img": img, "clicks": clicks[:k], "mask": mask, "user_clicks": True}], p)
     mask = out[0]
     crops.append([int(v) for v in cr[0]])
 print(json.dumps({"mask": mask.astype(np.uint8).ravel().tolist(), "crops": crops}))
@@ -501,7 +518,51 @@ print(json.dumps({"mask": mask.astype(np.uint8).ravel().tolist(), "crops": crops
     // refits the crop around that step's own mask, so the first crop is another one.
     if (refine.refinePasses === 0) expect(oracle.crops[0]![2]).toBe(80);
     else expect(oracle.crops[0]![2]).not.toBe(80);
+    // The last click (a dark pixel the threshold model leaves out) is in the object only when the level set honours it.
+    expect(ours[10 * W + 70]).toBe(levelSet > 0 ? 1 : 0);
     expect(Array.from(ours)).toEqual(oracle.mask);
+  });
+
+  it('a contradicted click is honoured through the level set of the probability as interactive_common.honour_last_click does', () => {
+    // A smooth probability field with two bumps, thresholded; clicks on both sides of the threshold and below the floors.
+    const side = 40;
+    const up = new Float64Array(side * side);
+    for (let y = 0; y < side; y++) for (let x = 0; x < side; x++) up[y * side + x] = 0.9 * Math.exp(-((x - 12) ** 2 + (y - 14) ** 2) / 60) + 0.6 * Math.exp(-((x - 28) ** 2 + (y - 25) ** 2) / 40) + 0.002 * ((x * 7 + y * 3) % 5);
+    const crop = { x0: 5, y0: 7, side };
+    const cases = [
+      { x: 5 + 28, y: 7 + 25, positive: true }, // the second bump (p ~0.6 -> above 0.5: already in)
+      { x: 5 + 22, y: 7 + 20, positive: true }, // between the bumps: outside, p ~0.1
+      { x: 5 + 12, y: 7 + 17, positive: false }, // inside the first bump
+      { x: 5 + 39, y: 7 + 0, positive: true }, // far corner: p below a floor of 0.01
+      { x: 5 + 13, y: 7 + 14, positive: false }, // the first bump's top: p ~0.89, above 1 - a floor of 0.2
+    ];
+    const ours = cases.map((c) => {
+      const pred = new Uint8Array(side * side);
+      for (let i = 0; i < pred.length; i++) pred[i] = up[i]! > 0.5 ? 1 : 0;
+      honourLastClick(pred, up, crop, c, c.x === 5 + 13 ? 0.2 : 0.01);
+      return Array.from(pred);
+    });
+    const script = `
+import sys, json, numpy as np
+sys.path.insert(0, ${JSON.stringify(path.join(__dirname, '..', '..', 'models', 'training'))})
+import interactive_common as I
+up = np.array(${JSON.stringify(Array.from(up))}, np.float64).reshape(${side}, ${side})
+out = []
+for x, y, pos in ${JSON.stringify(cases.map((c) => [c.x, c.y, c.positive ? 1 : 0]))}:
+    m = I.honour_last_click(up > 0.5, up, (x, y, bool(pos)), 5, 7, 0.2 if x == 5 + 13 else 0.01)
+    out.append(m.astype(np.uint8).ravel().tolist())
+print(json.dumps(out))
+`;
+    const r = spawnSync('/usr/bin/python3', ['-c', script], { encoding: 'utf8', maxBuffer: 1 << 26 });
+    expect(r.stderr).toBe('');
+    const oracle = JSON.parse(r.stdout) as number[][];
+    const base = Array.from(up, (v) => (v > 0.5 ? 1 : 0));
+    const count = (a: number[]): number => a.reduce((s, v) => s + v, 0);
+    // What each case must do: nothing, grow, shrink, nothing (below the floor), nothing (above 1 - the floor).
+    expect(ours.map((m) => Math.sign(count(m) - count(base)))).toEqual([0, 1, -1, 0, 0]);
+    expect(ours[1]![(20) * side + 22]).toBe(1);
+    expect(ours[2]![(17) * side + 12]).toBe(0);
+    expect(ours).toEqual(oracle);
   });
 });
 

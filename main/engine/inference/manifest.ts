@@ -164,6 +164,7 @@ function checkInteractive(c: Checker, v: unknown): InteractiveSpec {
     maxBorderGrow: opt('maxBorderGrow', 1, 0, 8, true),
     refinePasses: opt('refinePasses', 0, 0, 8, true),
     refineFirstOnly: i.refineFirstOnly === undefined ? false : c.bool(i.refineFirstOnly, 'interactive.refineFirstOnly'),
+    clickLevelSetMin: opt('clickLevelSetMin', 0, 0, 0.5, false),
   };
   if (i.propagateStop === undefined) return spec;
   const r = c.obj(i.propagateStop, 'interactive.propagateStop');

@@ -220,10 +220,10 @@ export function resampleMaskNearest(mask: MaskWindow, crop: Crop, S: number, W: 
   }
 }
 
-/** Probability S x S -> side x side (bilinear, pixel centres), thresholded (> threshold). */
-export function upsampleThreshold(prob: Float32Array, S: number, side: number, threshold: number): Uint8Array {
+/** Spec step 4's resampling: the probability S x S back to the crop's side x side (bilinear, pixel centres). */
+export function upsampleProb(prob: Float32Array, S: number, side: number): Float64Array {
   const t = linearTaps(side, S);
-  const out = new Uint8Array(side * side);
+  const out = new Float64Array(side * side);
   for (let y = 0; y < side; y++) {
     const r0 = t.i0[y]! * S;
     const r1 = t.i1[y]! * S;
@@ -234,10 +234,52 @@ export function upsampleThreshold(prob: Float32Array, S: number, side: number, t
       const wc = t.w1[x]!;
       const top = prob[r0 + c0]! * (1 - wc) + prob[r0 + c1]! * wc;
       const bot = prob[r1 + c0]! * (1 - wc) + prob[r1 + c1]! * wc;
-      out[y * side + x] = top * (1 - wr) + bot * wr > threshold ? 1 : 0;
+      out[y * side + x] = top * (1 - wr) + bot * wr;
     }
   }
   return out;
+}
+
+/** Spec step 4: the upsampled probability thresholded (`> threshold`), 0/1. */
+export function thresholdProb(up: Float64Array, threshold: number): Uint8Array {
+  const out = new Uint8Array(up.length);
+  for (let i = 0; i < up.length; i++) out[i] = up[i]! > threshold ? 1 : 0;
+  return out;
+}
+
+/**
+ * Spec step 4b (`clickLevelSetMin` > 0; the user's clicks, not Propagate's): when the thresholded outline (pred,
+ * side x side, changed in place) contradicts the newest click, the click is honoured through the model's own
+ * probability (up): a positive click outside the outline adds the 4-connected part holding it of {up >= up at the
+ * click}, the smallest level set that reaches it (when that probability is >= minP); a negative click inside removes
+ * the part holding it of {up <= up at the click} (when that is <= 1 - minP).
+ */
+export function honourLastClick(pred: Uint8Array, up: Float64Array, crop: Crop, click: Click2, minP: number): void {
+  const { side } = crop;
+  const lx = click.x - crop.x0;
+  const ly = click.y - crop.y0;
+  if (lx < 0 || ly < 0 || lx >= side || ly >= side) return;
+  const at = ly * side + lx;
+  if ((pred[at] === 1) === click.positive) return;
+  const pc = up[at]!;
+  if (click.positive ? pc < minP : pc > 1 - minP) return;
+  const inSet = click.positive ? (i: number): boolean => up[i]! >= pc : (i: number): boolean => up[i]! <= pc;
+  const value = click.positive ? 1 : 0;
+  const seen = new Uint8Array(side * side);
+  const stack = [at];
+  seen[at] = 1;
+  while (stack.length) {
+    const i = stack.pop()!;
+    pred[i] = value;
+    const x = i % side;
+    const y = (i - x) / side;
+    for (const j of [x > 0 ? i - 1 : -1, x < side - 1 ? i + 1 : -1, y > 0 ? i - side : -1, y < side - 1 ? i + side : -1]) {
+      if (j >= 0 && !seen[j] && inSet(j)) {
+        seen[j] = 1;
+        stack.push(j);
+      }
+    }
+  }
 }
 
 /** Positive and negative disk maps (2 x S x S) in crop coordinates. */

@@ -123,7 +123,7 @@ export async function runPrompt(
       const seed = deepestPointOf(prev.tight());
       if (!seed) break;
       throwIfAborted(request.signal);
-      const r = await model.step(image, { z: zz, clicks: [{ x: seed.x, y: seed.y, positive: true }], box: null, previous: prev });
+      const r = await model.step(image, { z: zz, clicks: [{ x: seed.x, y: seed.y, positive: true }], box: null, previous: prev, propagating: true });
       record(r, zz, 1);
       request.onSlice?.(steps.length - prefixes.length, image.depth - 1);
       if (r.mask.count() < 1) break;
