@@ -40,11 +40,12 @@ PARAMS = {
     # zooms in on the object); chosen on the validation half (analyse_interactive_brain.py --refine 1
     # --refine-first-only), see the card.
     # clickLevelSetMin: a click the outline contradicts is honoured through the model's own probability (the level
-    # set at the click); chosen on 30 training patients and the validation half, see the card.
+    # set at the click); chosen on 30 training patients and the validation half (geo: on its validation objects),
+    # see the cards.
     "brain": dict(I.DEFAULTS, firstCropPx=128, minCropPx=48, testTimeFlips=["x"], refinePasses=1, refineFirstOnly=True,
                   clickLevelSetMin=0.01,
                   propagateStop={"minContrast": 1.05, "minRelativeIntensity": 0.75, "ringPx": 4}),
-    "geo": dict(I.DEFAULTS, firstCropPx=96, minCropPx=48),
+    "geo": dict(I.DEFAULTS, firstCropPx=96, minCropPx=48, clickLevelSetMin=0.01),
 }
 IN_CH = {"brain": 1 + 3, "geo": 3 + 3}  # image channels + positive clicks + negative clicks + previous mask
 MIN_OBJ_PX = {"brain": 20, "geo": 30}
