@@ -182,7 +182,7 @@ describe.skipIf(missing !== null)(`UI: the AI tool on a FLAIR lesion${missing ==
     const far = probes.reduce((a, b) => (Math.hypot(b[0] - scene.seed.x, b[1] - scene.seed.y) > Math.hypot(a[0] - scene.seed.x, a[1] - scene.seed.y) ? b : a));
     await clickImage(page, far[0], far[1], { button: 'right' });
     const second = await until(() => aiPixels(page), (n) => n !== first, 60_000, 'outline after the exclusion click');
-    // A settled, different outline (the shipped model does not always drop the excluded pixel: see its card).
+    // A settled, different outline (the excluded pixel leaves it unless the model is sure of it: clickLevelSetMin).
     expect(second).toBeGreaterThan(0);
     await page.screenshot({ path: join(RESULTS, 'ui-ai-exclusion.png') });
   }, 120_000);
