@@ -268,17 +268,20 @@ export function honourLastClick(pred: Uint8Array, up: Float64Array, crop: Crop, 
   const seen = new Uint8Array(side * side);
   const stack = [at];
   seen[at] = 1;
+  const visit = (j: number): void => {
+    if (!seen[j] && inSet(j)) {
+      seen[j] = 1;
+      stack.push(j);
+    }
+  };
   while (stack.length) {
     const i = stack.pop()!;
     pred[i] = value;
     const x = i % side;
-    const y = (i - x) / side;
-    for (const j of [x > 0 ? i - 1 : -1, x < side - 1 ? i + 1 : -1, y > 0 ? i - side : -1, y < side - 1 ? i + side : -1]) {
-      if (j >= 0 && !seen[j] && inSet(j)) {
-        seen[j] = 1;
-        stack.push(j);
-      }
-    }
+    if (x > 0) visit(i - 1);
+    if (x < side - 1) visit(i + 1);
+    if (i >= side) visit(i - side);
+    if (i < side * (side - 1)) visit(i + side);
   }
 }
 
