@@ -49,7 +49,7 @@ def first_mask(predict, vol, msk, p):
     z, _ = largest_slice(msk)
     gt = msk[z] > 0
     x, y, _ = I.deepest_point(gt)
-    m, _ = I.step_batch(predict, [{"img": vol[z][None], "clicks": [(x, y, True)], "mask": None}], p)
+    m, _ = I.step_batch(predict, [{"img": vol[z][None], "clicks": [(x, y, True)], "mask": None, "user_clicks": True}], p)
     return z, m[0]
 
 

@@ -175,7 +175,8 @@ def crop_input(img, clicks, mask, x0, y0, side, p, per_crop_norm=False, valid=No
 # ----------------------------------------------------------------------------- one click step (batched)
 def step_batch(predict, items, p):
     """Run spec steps 1-6 for many independent states at once (one batched model call per grow level).
-    items: dicts with img (C, H, W), clicks, mask (bool H x W or None), optional box, per_crop_norm, valid.
+    items: dicts with img (C, H, W), clicks, mask (bool H x W or None), optional box, per_crop_norm, valid, and
+    user_clicks (true when the clicks are a user's, not Propagate's seed: step 4b's level set applies to them).
     predict(x: float32 (N, C, S, S)) -> probabilities (N, S, S). Returns the new masks and the crops used.
     With `refinePasses` n > 0 in p, each state then runs n more times with the same clicks and box and its own new
     mask as the previous mask (the crop refits around that mask: a zoom-in on the object); `refineFirstOnly`: only

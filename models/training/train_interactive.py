@@ -357,7 +357,7 @@ def evaluate_brain(net, data, val, p, with_3d=True):
         for (k, z), o in zip(starts, objs):
             vol, msk = data[k]
             x, y, _ = I.deepest_point(o["gt"])
-            first, _ = I.step_batch(predict, [{"img": vol[z][None], "clicks": [(x, y, True)], "mask": None}], p)
+            first, _ = I.step_batch(predict, [{"img": vol[z][None], "clicks": [(x, y, True)], "mask": None, "user_clicks": True}], p)
             pred = I.propagate_volume(predict, vol, z, first[0], p)
             d3[k] = round(I.dice(pred, msk > 0), 4)
         m["dice3d_mean"] = float(np.mean(list(d3.values())))
