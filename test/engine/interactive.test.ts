@@ -13,7 +13,7 @@ import { resolveModel } from '../../main/engine/inference/manifest';
 import { installModel } from '../../main/engine/inference/install';
 import { segmentToFolder } from '../../main/engine/pipeline';
 import { createOrtRuntime, type ModelRuntime, type NamedTensor } from '../../main/engine/inference/runtime';
-import { chooseCrop, cropOrigin, deepestPoint, growCrop, honourLastClick, MaskWindow, pasteCrop, touchesInnerSide } from '../../main/engine/interactive/geometry';
+import { chooseCrop, cropOrigin, deepestPoint, growCrop, honourLastClick, MaskWindow, pasteCrop, touchesInnerSide, upsampleThreshold } from '../../main/engine/interactive/geometry';
 import { checkPromptModel, openPromptModel } from '../../main/engine/interactive/models';
 import { PromptImage } from '../../main/engine/interactive/prompt-image';
 import { promptToFolder, runPrompt, type PromptJson } from '../../main/engine/interactive/prompt';
@@ -524,10 +524,14 @@ print(json.dumps({"mask": mask.astype(np.uint8).ravel().tolist(), "crops": crops
   });
 
   it('a contradicted click is honoured through the level set of the probability as interactive_common.honour_last_click does', () => {
-    // A smooth probability field with two bumps, thresholded; clicks on both sides of the threshold and below the floors.
+    // A smooth probability field with two bumps on the model's S x S grid, upsampled to the 40-pixel crop and
+    // thresholded (step 4); clicks on both sides of the threshold and below the floors.
+    const S = 20;
     const side = 40;
-    const up = new Float64Array(side * side);
-    for (let y = 0; y < side; y++) for (let x = 0; x < side; x++) up[y * side + x] = 0.9 * Math.exp(-((x - 12) ** 2 + (y - 14) ** 2) / 60) + 0.6 * Math.exp(-((x - 28) ** 2 + (y - 25) ** 2) / 40) + 0.002 * ((x * 7 + y * 3) % 5);
+    const field = (x: number, y: number): number => 0.9 * Math.exp(-((x - 12) ** 2 + (y - 14) ** 2) / 60) + 0.6 * Math.exp(-((x - 28) ** 2 + (y - 25) ** 2) / 40) + 0.002 * (Math.round(x * 7 + y * 3) % 5);
+    const prob = new Float32Array(S * S);
+    // Each model pixel holds the field at its centre in crop pixels (src = (dst + 0.5) x side / S - 0.5).
+    for (let y = 0; y < S; y++) for (let x = 0; x < S; x++) prob[y * S + x] = field((x + 0.5) * (side / S) - 0.5, (y + 0.5) * (side / S) - 0.5);
     const crop = { x0: 5, y0: 7, side };
     const cases = [
       { x: 5 + 28, y: 7 + 25, positive: true }, // the second bump (p ~0.6 -> above 0.5: already in)
@@ -536,17 +540,17 @@ print(json.dumps({"mask": mask.astype(np.uint8).ravel().tolist(), "crops": crops
       { x: 5 + 39, y: 7 + 0, positive: true }, // far corner: p below a floor of 0.01
       { x: 5 + 13, y: 7 + 14, positive: false }, // the first bump's top: p ~0.89, above 1 - a floor of 0.2
     ];
+    const base = Array.from(upsampleThreshold(prob, S, side, 0.5));
     const ours = cases.map((c) => {
-      const pred = new Uint8Array(side * side);
-      for (let i = 0; i < pred.length; i++) pred[i] = up[i]! > 0.5 ? 1 : 0;
-      honourLastClick(pred, up, crop, c, c.x === 5 + 13 ? 0.2 : 0.01);
+      const pred = upsampleThreshold(prob, S, side, 0.5);
+      honourLastClick(pred, prob, S, crop, c, c.x === 5 + 13 ? 0.2 : 0.01);
       return Array.from(pred);
     });
     const script = `
 import sys, json, numpy as np
 sys.path.insert(0, ${JSON.stringify(path.join(__dirname, '..', '..', 'models', 'training'))})
 import interactive_common as I
-up = np.array(${JSON.stringify(Array.from(up))}, np.float64).reshape(${side}, ${side})
+up = I.upsample_prob(np.array(${JSON.stringify(Array.from(prob))}, np.float32).reshape(${S}, ${S}), ${side})
 out = []
 for x, y, pos in ${JSON.stringify(cases.map((c) => [c.x, c.y, c.positive ? 1 : 0]))}:
     m = I.honour_last_click(up > 0.5, up, (x, y, bool(pos)), 5, 7, 0.2 if x == 5 + 13 else 0.01)
@@ -556,7 +560,6 @@ print(json.dumps(out))
     const r = spawnSync('/usr/bin/python3', ['-c', script], { encoding: 'utf8', maxBuffer: 1 << 26 });
     expect(r.stderr).toBe('');
     const oracle = JSON.parse(r.stdout) as number[][];
-    const base = Array.from(up, (v) => (v > 0.5 ? 1 : 0));
     const count = (a: number[]): number => a.reduce((s, v) => s + v, 0);
     // What each case must do: nothing, grow, shrink, nothing (below the floor), nothing (above 1 - the floor).
     expect(ours.map((m) => Math.sign(count(m) - count(base)))).toEqual([0, 1, -1, 0, 0]);

@@ -220,68 +220,65 @@ export function resampleMaskNearest(mask: MaskWindow, crop: Crop, S: number, W: 
   }
 }
 
-/** Spec step 4's resampling: the probability S x S back to the crop's side x side (bilinear, pixel centres). */
-export function upsampleProb(prob: Float32Array, S: number, side: number): Float64Array {
-  const t = linearTaps(side, S);
-  const out = new Float64Array(side * side);
-  for (let y = 0; y < side; y++) {
-    const r0 = t.i0[y]! * S;
-    const r1 = t.i1[y]! * S;
-    const wr = t.w1[y]!;
-    for (let x = 0; x < side; x++) {
-      const c0 = t.i0[x]!;
-      const c1 = t.i1[x]!;
-      const wc = t.w1[x]!;
-      const top = prob[r0 + c0]! * (1 - wc) + prob[r0 + c1]! * wc;
-      const bot = prob[r1 + c0]! * (1 - wc) + prob[r1 + c1]! * wc;
-      out[y * side + x] = top * (1 - wr) + bot * wr;
-    }
-  }
-  return out;
+/** The probability S x S resampled to side x side (taps = linearTaps(side, S)) at crop pixel (x, y): bilinear. */
+function upsampledAt(prob: Float32Array, S: number, t: Taps, x: number, y: number): number {
+  const r0 = t.i0[y]! * S;
+  const r1 = t.i1[y]! * S;
+  const wr = t.w1[y]!;
+  const c0 = t.i0[x]!;
+  const c1 = t.i1[x]!;
+  const wc = t.w1[x]!;
+  const top = prob[r0 + c0]! * (1 - wc) + prob[r0 + c1]! * wc;
+  const bot = prob[r1 + c0]! * (1 - wc) + prob[r1 + c1]! * wc;
+  return top * (1 - wr) + bot * wr;
 }
 
-/** Spec step 4: the upsampled probability thresholded (`> threshold`), 0/1. */
-export function thresholdProb(up: Float64Array, threshold: number): Uint8Array {
-  const out = new Uint8Array(up.length);
-  for (let i = 0; i < up.length; i++) out[i] = up[i]! > threshold ? 1 : 0;
+/** Probability S x S -> side x side (bilinear, pixel centres), thresholded (> threshold). */
+export function upsampleThreshold(prob: Float32Array, S: number, side: number, threshold: number): Uint8Array {
+  const t = linearTaps(side, S);
+  const out = new Uint8Array(side * side);
+  for (let y = 0; y < side; y++) for (let x = 0; x < side; x++) out[y * side + x] = upsampledAt(prob, S, t, x, y) > threshold ? 1 : 0;
   return out;
 }
 
 /**
  * Spec step 4b (`clickLevelSetMin` > 0; the user's clicks, not Propagate's): when the thresholded outline (pred,
  * side x side, changed in place) contradicts the newest click, the click is honoured through the model's own
- * probability (up): a positive click outside the outline adds the 4-connected part holding it of {up >= up at the
- * click}, the smallest level set that reaches it (when that probability is >= minP); a negative click inside removes
- * the part holding it of {up <= up at the click} (when that is <= 1 - minP).
+ * probability (prob, S x S, upsampled as in step 4 where the fill reads it): a positive click outside the outline
+ * adds the 4-connected part holding it of {p >= p at the click}, the smallest level set that reaches it (when that
+ * probability is >= minP); a negative click inside removes the part holding it of {p <= p at the click} (when that
+ * is <= 1 - minP). Nothing is upsampled unless the click is contradicted.
  */
-export function honourLastClick(pred: Uint8Array, up: Float64Array, crop: Crop, click: Click2, minP: number): void {
+export function honourLastClick(pred: Uint8Array, prob: Float32Array, S: number, crop: Crop, click: Click2, minP: number): void {
   const { side } = crop;
   const lx = click.x - crop.x0;
   const ly = click.y - crop.y0;
   if (lx < 0 || ly < 0 || lx >= side || ly >= side) return;
   const at = ly * side + lx;
   if ((pred[at] === 1) === click.positive) return;
-  const pc = up[at]!;
+  const t = linearTaps(side, S);
+  const pc = upsampledAt(prob, S, t, lx, ly);
   if (click.positive ? pc < minP : pc > 1 - minP) return;
-  const inSet = click.positive ? (i: number): boolean => up[i]! >= pc : (i: number): boolean => up[i]! <= pc;
   const value = click.positive ? 1 : 0;
+  // 1 = looked at (in the set or not): every pixel's probability is computed once.
   const seen = new Uint8Array(side * side);
   const stack = [at];
   seen[at] = 1;
-  const visit = (j: number): void => {
-    if (!seen[j] && inSet(j)) {
-      seen[j] = 1;
-      stack.push(j);
-    }
+  const visit = (j: number, x: number, y: number): void => {
+    if (seen[j]) return;
+    seen[j] = 1;
+    const p = upsampledAt(prob, S, t, x, y);
+    if (click.positive ? p >= pc : p <= pc) stack.push(j);
   };
   while (stack.length) {
     const i = stack.pop()!;
     pred[i] = value;
     const x = i % side;
-    if (x > 0) visit(i - 1);
-    if (x < side - 1) visit(i + 1);
-    if (i >= side) visit(i - side);
-    if (i < side * (side - 1)) visit(i + side);
+    const y = (i - x) / side;
+    if (x > 0) visit(i - 1, x - 1, y);
+    if (x < side - 1) visit(i + 1, x + 1, y);
+    if (y > 0) visit(i - side, x, y - 1);
+    if (y < side - 1) visit(i + side, x, y + 1);
   }
 }
 

@@ -11,7 +11,7 @@ import type { ResolvedModel } from '../inference/manifest';
 import { readOnnxInfo, type OnnxModelInfo } from '../inference/onnx-meta';
 import { addFlipped, flipTensor } from '../inference/tiling';
 import { createOrtRuntime, type DeviceRequest, type ModelRuntime, type ModelSession, type MultiSession, type NamedTensor } from '../inference/runtime';
-import { chooseCrop, clickMaps, clipCrop, growCrop, MaskWindow, pasteCrop, resampleCrop, resampleMaskNearest, touchesInnerSide, upsampleProb, thresholdProb, honourLastClick, linearTaps, type Click2, type Crop, type PixelBox } from './geometry';
+import { chooseCrop, clickMaps, clipCrop, growCrop, MaskWindow, pasteCrop, resampleCrop, resampleMaskNearest, touchesInnerSide, upsampleThreshold, honourLastClick, linearTaps, type Click2, type Crop, type PixelBox } from './geometry';
 import { normalizeRegion, regionAffines, type PromptImage, type RawRegion } from './prompt-image';
 
 /** One click step's input on slice z. */
@@ -197,10 +197,9 @@ class ClickmapsModel implements PromptModel {
       const t0 = performance.now();
       const prob = await this.predict(x, C + 3, S);
       modelMs += performance.now() - t0;
-      const up = upsampleProb(prob, S, crop.side);
-      const pred = thresholdProb(up, spec.threshold);
+      const pred = upsampleThreshold(prob, S, crop.side, spec.threshold);
       const last = input.clicks[input.clicks.length - 1];
-      if (spec.clickLevelSetMin > 0 && !input.propagating && last) honourLastClick(pred, up, crop, last, spec.clickLevelSetMin);
+      if (spec.clickLevelSetMin > 0 && !input.propagating && last) honourLastClick(pred, prob, S, crop, last, spec.clickLevelSetMin);
       if (level < spec.maxBorderGrow && touchesInnerSide(pred, crop, W, H)) {
         crop = growCrop(crop);
         continue;
