@@ -156,6 +156,12 @@ export interface ModelManifest {
    * model call per tile.
    */
   testTimeFlips?: TestTimeFlip[];
+  /**
+   * The flips run only on tiles where some pixel of a class channel reaches this probability in the plain run
+   * (elsewhere the plain run's output stands alone): a tile where the model sees nothing skips them. 0 or absent:
+   * every tile.
+   */
+  testTimeFlipsMinProbability?: number;
   /** Clean-up of the label map before instances are made (per class, 3D components on volumes). */
   postprocess?: ModelPostprocess;
   license: string;
@@ -319,6 +325,7 @@ export interface ModelSummary {
   /** The manifest's component filters (a run may switch them off) and test-time flips. */
   postprocess?: ModelPostprocess;
   testTimeFlips?: TestTimeFlip[];
+  testTimeFlipsMinProbability?: number;
 }
 
 // ---------------------------------------------------------------- instances.json

@@ -35,6 +35,8 @@ function modelDir(model: ResolvedModel): string {
   const key = createHash('sha256')
     .update(readFileSync(model.onnxPath))
     .update(JSON.stringify([m.testTimeFlips ?? null, m.postprocess ?? null, m.outputs, m.tileSize, m.tileOverlap ?? null, m.normalization]))
+    // Only where set, so that the caches of models without it keep their key.
+    .update(m.testTimeFlipsMinProbability ? JSON.stringify(m.testTimeFlipsMinProbability) : '')
     .digest('hex')
     .slice(0, 12);
   return path.join(CACHE_DIR, `${m.id}-${key}`);

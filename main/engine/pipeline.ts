@@ -148,9 +148,12 @@ export async function segmentImage(src: ImageSource, options: SegmentOptions, on
       applyCalibration(result.data, result.channels, plane, m.outputs, m.classes.length, calibration);
       const sliceLabels = probabilitiesToLabels(result.data, result.channels, plane, outputs, m.classes.length, valid);
       if (uncalibrated && ownChannels) {
+        // Labels 1..K only (0 is background, the nodata label is past K): a negative or past-the-end index would
+        // send every background pixel through a slow dictionary lookup.
+        const K = ownChannels.length;
         for (let i = 0; i < plane; i++) {
-          const own = ownChannels[sliceLabels.labels[i]! - 1];
-          if (own) uncalibrated[z * plane + i] = own[i]!;
+          const l = sliceLabels.labels[i]!;
+          if (l >= 1 && l <= K) uncalibrated[z * plane + i] = ownChannels[l - 1]![i]!;
         }
       }
       labels.set(sliceLabels.labels, z * plane);

@@ -142,7 +142,7 @@ export interface PreparedSegment {
   /** Neighbour slices on each side a 2.5D model also reads (0: plain 2D); its input has channels x (2k+1). */
   contextSlices: number;
   /** What runs on every tile's output: activation and test-time flips (spread into the tiled run's options). */
-  tileTransforms: Pick<TiledRunOptions, 'activate' | 'flips'>;
+  tileTransforms: Pick<TiledRunOptions, 'activate' | 'flips' | 'flipsWhere'>;
   /** The manifest's component filters, when this run applies them. */
   postprocess: ModelPostprocess | null;
   resample: ResamplePlan | null;
@@ -176,6 +176,9 @@ export async function prepareSegment(src: ImageSource, options: SegmentOptions):
     tileTransforms: {
       ...(activate ? { activate } : {}),
       ...(m.testTimeFlips?.length && options.testTimeFlips !== false ? { flips: m.testTimeFlips } : {}),
+      ...(m.testTimeFlips?.length && options.testTimeFlips !== false && m.testTimeFlipsMinProbability
+        ? { flipsWhere: { minProbability: m.testTimeFlipsMinProbability, channels: (k: number) => classChannels(m.outputs, m.classes.length, k) } }
+        : {}),
     },
     postprocess: m.postprocess && options.modelPostprocess !== false && Object.keys(m.postprocess).length ? m.postprocess : null,
     resample: options.resample === false ? null : planResample(m.resolution, src.geometry, src.width, src.height),
@@ -254,6 +257,7 @@ export function inferenceRecord(r: {
     ...(r.threads ? { threads: r.threads } : {}),
     ...(r.session.skipped.length ? { skippedDevices: r.session.skipped } : {}),
     ...(prep.tileTransforms.flips ? { testTimeFlips: prep.tileTransforms.flips } : {}),
+    ...(prep.tileTransforms.flipsWhere ? { testTimeFlipsMinProbability: prep.tileTransforms.flipsWhere.minProbability } : {}),
     ...(r.calibration && (r.calibration.temperature !== 1 || r.calibration.bias !== 0 || r.calibration.curve)
       ? { calibration: { temperature: r.calibration.temperature, bias: r.calibration.bias, ...(r.calibration.curve ? { curvePoints: r.calibration.curve.p.length } : {}) } }
       : {}),

@@ -15,9 +15,10 @@ describe('validateManifest', () => {
   });
 
   it('keeps test-time flips and component filters', () => {
-    const m = { ...JSON.parse(JSON.stringify(brightManifest())), testTimeFlips: ['x', 'y'], postprocess: { keepLargestComponents: 1, minComponentFraction: 0.1 } } as Record<string, unknown>;
+    const m = { ...JSON.parse(JSON.stringify(brightManifest())), testTimeFlips: ['x', 'y'], testTimeFlipsMinProbability: 0.05, postprocess: { keepLargestComponents: 1, minComponentFraction: 0.1 } } as Record<string, unknown>;
     const v = validateManifest(m, 'manifest.json');
     expect(v.testTimeFlips).toEqual(['x', 'y']);
+    expect(v.testTimeFlipsMinProbability).toBe(0.05);
     expect(v.postprocess).toEqual({ keepLargestComponents: 1, minComponentFraction: 0.1 });
   });
 
@@ -47,6 +48,8 @@ describe('validateManifest', () => {
     ['no licence', (m) => delete m.license, /"license" must be a non-empty string/],
     ['unknown flip', (m) => (m.testTimeFlips = ['z']), /"testTimeFlips\[0\]" must be one of "x", "y", "xy", got "z"/],
     ['flip twice', (m) => (m.testTimeFlips = ['x', 'x']), /"testTimeFlips" lists a flip twice/],
+    ['flip bound without flips', (m) => (m.testTimeFlipsMinProbability = 0.05), /"testTimeFlipsMinProbability" needs testTimeFlips/],
+    ['flip bound out of range', (m) => ((m.testTimeFlips = ['x']), (m.testTimeFlipsMinProbability = 1.5)), /"testTimeFlipsMinProbability"/],
     ['keep zero components', (m) => (m.postprocess = { keepLargestComponents: 0 }), /"postprocess.keepLargestComponents" must be from 1/],
     ['fraction above 1', (m) => (m.postprocess = { minComponentFraction: 1.5 }), /"postprocess.minComponentFraction" must be from 0 to 1/],
     ['unknown post-processing', (m) => (m.postprocess = { fillHoles: true }), /"postprocess.fillHoles" is not a known post-processing step/],

@@ -7,7 +7,7 @@ import { writePng } from '../../main/engine/io/png';
 import { postprocess, segmentImage } from '../../main/engine/pipeline';
 import type { SegmentOptions } from '../../main/engine/segment-setup';
 import { brightManifest, tempDir, writeModelFolder } from '../fixtures/models';
-import { flipTensor, runTiled } from '../../main/engine/inference/tiling';
+import { flipTensor, runTiled, runTileBatch, tilesToFlip } from '../../main/engine/inference/tiling';
 import type { Tensor4 } from '../../main/engine/inference/runtime';
 import { filterComponents } from '../../main/engine/postprocess/filter';
 import { writeTiff } from '../../main/engine/io/tiff-writer';
@@ -62,6 +62,73 @@ describe('runTiled with test-time flips', () => {
     const out = await runTiled({ data: plane, width: 4, height: 1, channels: 1 }, rampModel(calls), { tileSize: [4, 1], overlap: 0, batch: 1, flips: ['x'], activate });
     // Ramp 0,1,2,3 -> 0,0,1,1; mirrored 3,2,1,0 -> 1,1,0,0 back to 0,0,1,1 after mirroring its input: average.
     expect(Array.from(out.data)).toEqual([0.5, 0.5, 0.5, 0.5]);
+  });
+});
+
+describe('test-time flips only where the plain run sees something (flipsWhere)', () => {
+  // Two output channels: 0 = background, 1 = the class. The class channel is the input's first channel plus the
+  // column index / 100 (not mirror-equivariant), so a flipped run shows; the background channel is 1 - that.
+  const model = (calls: Tensor4[]) => async (t: Tensor4): Promise<Tensor4> => {
+    calls.push({ data: t.data.slice(), dims: t.dims });
+    const [n, c, h, w] = t.dims;
+    const out = new Float32Array(n * 2 * h * w);
+    for (let b = 0; b < n; b++) for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
+      const p = t.data[((b * c) * h + y) * w + x]! + x / 100;
+      out[((b * 2 + 1) * h + y) * w + x] = p;
+      out[((b * 2) * h + y) * w + x] = 1 - p;
+    }
+    return { data: out, dims: [n, 2, h, w] };
+  };
+  const W = 4;
+  const H = 2;
+  const P = W * H;
+  // A batch of three tiles: nothing (0), a confident pixel (0.6 at x = 0), a faint one (0.2 at x = 1).
+  const batch = (): Float32Array => {
+    const input = new Float32Array(3 * P);
+    input[P] = 0.6;
+    input[2 * P + 1] = 0.2;
+    return input;
+  };
+  const where = { minProbability: 0.5, channels: () => [1] };
+
+  it('flips only the tiles reaching the bound, in one smaller batch, and leaves the others as the plain run gave them', async () => {
+    const calls: Tensor4[] = [];
+    const gated = await runTileBatch(model(calls), batch(), 3, 1, H, W, { flips: ['x'], flipsWhere: where });
+    // The plain run on all three, then the mirrored run on tile 1 alone.
+    expect(calls.map((c) => c.dims[0])).toEqual([3, 1]);
+    expect(calls[1]!.data[W - 1]).toBeCloseTo(0.6, 6);
+    const fullCalls: Tensor4[] = [];
+    const full = await runTileBatch(model(fullCalls), batch(), 3, 1, H, W, { flips: ['x'] });
+    const plainCalls: Tensor4[] = [];
+    const plain = await runTileBatch(model(plainCalls), batch(), 3, 1, H, W, {});
+    // Tile 1 equals the full flip average; tiles 0 and 2 equal the plain run (and differ from the average).
+    const tile = (t: Tensor4, b: number): number[] => Array.from(t.data.subarray(b * 2 * P, (b + 1) * 2 * P));
+    expect(tile(gated, 1)).toEqual(tile(full, 1));
+    expect(tile(gated, 0)).toEqual(tile(plain, 0));
+    expect(tile(gated, 2)).toEqual(tile(plain, 2));
+    expect(tile(gated, 2)).not.toEqual(tile(full, 2));
+  });
+
+  it('reads the class channels only: a background channel near 1 does not count', async () => {
+    const calls: Tensor4[] = [];
+    await runTileBatch(model(calls), new Float32Array(P), 1, 1, H, W, { flips: ['x'], flipsWhere: where });
+    // Background is ~1 everywhere, the class ~0: no mirrored run.
+    expect(calls).toHaveLength(1);
+    const out = (await model([])({ data: batch(), dims: [3, 1, H, W] })).data;
+    expect(tilesToFlip(out, 3, 2, P, where)).toEqual([1]);
+    expect(tilesToFlip(out, 3, 2, P, { minProbability: 0.2, channels: () => [1] })).toEqual([1, 2]);
+    expect(tilesToFlip(out, 3, 2, P, { minProbability: 0.5, channels: () => [0] })).toEqual([0, 1, 2]);
+  });
+
+  it('runs the flips on every tile of the batch when all qualify (the same call as without the bound)', async () => {
+    const input = batch();
+    input[0] = 0.9;
+    input[2 * P] = 0.9;
+    const calls: Tensor4[] = [];
+    const gated = await runTileBatch(model(calls), input.slice(), 3, 1, H, W, { flips: ['x'], flipsWhere: where });
+    expect(calls.map((c) => c.dims[0])).toEqual([3, 3]);
+    const full = await runTileBatch(model([]), input.slice(), 3, 1, H, W, { flips: ['x'] });
+    expect(Array.from(gated.data)).toEqual(Array.from(full.data));
   });
 });
 
@@ -159,7 +226,7 @@ describe('segment with a manifest asking for flips and a component filter', () =
   const png = path.join(t.dir, 'blobs.png');
   let modelDir: string;
   beforeAll(async () => {
-    modelDir = writeModelFolder(path.join(t.dir, 'models'), { ...brightManifest('bright-largest'), testTimeFlips: ['x'], postprocess: { keepLargestComponents: 1 } });
+    modelDir = writeModelFolder(path.join(t.dir, 'models'), { ...brightManifest('bright-largest'), testTimeFlips: ['x'], testTimeFlipsMinProbability: 0.05, postprocess: { keepLargestComponents: 1 } });
     // Two bright squares on dark: 20x20 and 6x6.
     const W = 96;
     const H = 64;
@@ -183,8 +250,9 @@ describe('segment with a manifest asking for flips and a component filter', () =
     const doc = await run({});
     expect(doc.instances).toHaveLength(1);
     expect(doc.instances[0]!.pixelCount).toBe(400);
-    expect(doc.inference).toMatchObject({ testTimeFlips: ['x'], postprocess: { keepLargestComponents: 1 } });
+    expect(doc.inference).toMatchObject({ testTimeFlips: ['x'], testTimeFlipsMinProbability: 0.05, postprocess: { keepLargestComponents: 1 } });
     const raw = await run({ modelPostprocess: false, testTimeFlips: false });
+    expect(raw.inference?.testTimeFlipsMinProbability).toBeUndefined();
     expect(raw.instances.map((r) => r.pixelCount).sort((a, b) => a - b)).toEqual([36, 400]);
     expect(raw.inference?.testTimeFlips).toBeUndefined();
     expect(raw.inference?.postprocess).toBeUndefined();

@@ -268,6 +268,10 @@ export function validateManifest(value: unknown, file: string): ModelManifest {
     if (new Set(flips).size !== flips.length) c.fail('testTimeFlips', 'lists a flip twice');
     manifest.testTimeFlips = flips;
   }
+  if (m.testTimeFlipsMinProbability !== undefined) {
+    if (!manifest.testTimeFlips?.length) c.fail('testTimeFlipsMinProbability', 'needs testTimeFlips');
+    manifest.testTimeFlipsMinProbability = c.num(m.testTimeFlipsMinProbability, 'testTimeFlipsMinProbability', 0, 1);
+  }
   if (m.postprocess !== undefined) {
     const pp = c.obj(m.postprocess, 'postprocess');
     const post: NonNullable<ModelManifest['postprocess']> = {};
@@ -596,6 +600,7 @@ export function summarize(model: ResolvedModel): ModelSummary {
     ...(model.summary ? { summary: model.summary } : {}),
     ...(m.postprocess && Object.keys(m.postprocess).length ? { postprocess: m.postprocess } : {}),
     ...(m.testTimeFlips?.length ? { testTimeFlips: m.testTimeFlips } : {}),
+    ...(m.testTimeFlips?.length && m.testTimeFlipsMinProbability ? { testTimeFlipsMinProbability: m.testTimeFlipsMinProbability } : {}),
   };
 }
 

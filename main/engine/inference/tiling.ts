@@ -35,6 +35,17 @@ export function planTiles(width: number, height: number, tile: [number, number],
 
 /** Separable Gaussian importance map, sigma = tile/8 per axis, peak 1, no zeros (nnU-Net clamps to the smallest). */
 export function gaussianWeights(tileW: number, tileH: number): Float32Array {
+  // Every plane of a run (each slice of a volume, each window) asks for the same tile size: keep the last one.
+  if (lastWeights && lastWeights.w === tileW && lastWeights.h === tileH) return lastWeights.data;
+  const data = computeGaussianWeights(tileW, tileH);
+  lastWeights = { w: tileW, h: tileH, data };
+  return data;
+}
+
+/** The last weights computed (read-only for every caller). */
+let lastWeights: { w: number; h: number; data: Float32Array } | null = null;
+
+function computeGaussianWeights(tileW: number, tileH: number): Float32Array {
   const axis = (n: number): Float64Array => {
     const sigma = n / 8;
     const centre = (n - 1) / 2;
@@ -128,6 +139,35 @@ export interface TiledRunOptions {
   valid?: Uint8Array;
   /** Test-time flips: each tile also runs mirrored along x, y and/or both; the activated outputs are averaged. */
   flips?: ReadonlyArray<TestTimeFlip>;
+  /**
+   * Where the flips run: only on tiles where some pixel of one of these output channels reaches `minProbability` in
+   * the unmirrored run (activated); elsewhere that run's output stands alone. Absent: every tile.
+   */
+  flipsWhere?: FlipsWhere;
+}
+
+/** The manifest's `testTimeFlipsMinProbability` with the channels it reads (the class channels, not background). */
+export interface FlipsWhere {
+  minProbability: number;
+  /** The channels read, given the model's output channel count. */
+  channels: (outputChannels: number) => ReadonlyArray<number>;
+}
+
+/** Indices of the tiles of a n x k x P activated batch where some pixel of `where.channels` reaches the bound. */
+export function tilesToFlip(out: Float32Array, n: number, k: number, pixels: number, where: FlipsWhere): number[] {
+  const picked: number[] = [];
+  const channels = where.channels(k);
+  for (let b = 0; b < n; b++) {
+    let hit = false;
+    for (const c of channels) {
+      if (c >= k) continue;
+      const off = (b * k + c) * pixels;
+      for (let i = 0; i < pixels && !hit; i++) if (out[off + i]! >= where.minProbability) hit = true;
+      if (hit) break;
+    }
+    if (hit) picked.push(b);
+  }
+  return picked;
 }
 
 /**
@@ -210,35 +250,51 @@ export async function runTileBatch(
   C: number,
   th: number,
   tw: number,
-  options: Pick<TiledRunOptions, 'activate' | 'flips' | 'signal'>,
+  options: Pick<TiledRunOptions, 'activate' | 'flips' | 'flipsWhere' | 'signal'>,
 ): Promise<Tensor4> {
   const tilePixels = tw * th;
-  const runActivated = async (data: Float32Array): Promise<Tensor4> => {
-    const o = await runBatch({ data, dims: [n, C, th, tw] });
+  const runActivated = async (data: Float32Array, count: number): Promise<Tensor4> => {
+    const o = await runBatch({ data, dims: [count, C, th, tw] });
     const [on, k, oh, ow] = o.dims;
-    if (on !== n || oh !== th || ow !== tw) {
-      throw new Error(`the model returned ${o.dims.join('x')} for a ${n}x${C}x${th}x${tw} input; output must keep the tile size`);
+    if (on !== count || oh !== th || ow !== tw) {
+      throw new Error(`the model returned ${o.dims.join('x')} for a ${count}x${C}x${th}x${tw} input; output must keep the tile size`);
     }
-    if (options.activate) for (let b = 0; b < n; b++) options.activate(o.data.subarray(b * k * tilePixels, (b + 1) * k * tilePixels), k, tilePixels);
+    if (options.activate) for (let b = 0; b < count; b++) options.activate(o.data.subarray(b * k * tilePixels, (b + 1) * k * tilePixels), k, tilePixels);
     return o;
   };
-  const out = await runActivated(input);
+  const out = await runActivated(input, n);
   const k = out.dims[1];
   const flips = options.flips ?? [];
-  if (flips.length) {
-    // Average of the identity and each mirrored run, mirrored back (probabilities, after activation), in place; the
-    // last flip's pass also scales. One buffer holds each mirrored input in turn (the run before it has finished).
-    const sum = out.data;
-    const inv = 1 / (flips.length + 1);
-    const mirroredInput = new Float32Array(input.length);
-    for (let f = 0; f < flips.length; f++) {
-      const axis = flips[f]!;
-      throwIfAborted(options.signal);
-      const mirrored = await runActivated(flipTensor(input, n * C, th, tw, axis, mirroredInput));
-      if (mirrored.dims[1] !== k) throw new Error(`the model returned ${mirrored.dims[1]} channels after ${k}`);
-      addFlipped(sum, mirrored.data, n * k, th, tw, axis, f === flips.length - 1 ? inv : 1);
-    }
+  if (!flips.length) return out;
+  // The tiles the flips run on: all, or those the unmirrored run finds something in (flipsWhere).
+  const picked = options.flipsWhere ? tilesToFlip(out.data, n, k, tilePixels, options.flipsWhere) : null;
+  if (picked && picked.length === 0) return out;
+  const all = !picked || picked.length === n;
+  const m = all ? n : picked.length;
+  const inSize = C * tilePixels;
+  const outSize = k * tilePixels;
+  let flipInput = input;
+  let sum = out.data;
+  if (!all) {
+    flipInput = new Float32Array(m * inSize);
+    sum = new Float32Array(m * outSize);
+    picked.forEach((b, j) => {
+      flipInput.set(input.subarray(b * inSize, (b + 1) * inSize), j * inSize);
+      sum.set(out.data.subarray(b * outSize, (b + 1) * outSize), j * outSize);
+    });
   }
+  // Average of the identity and each mirrored run, mirrored back (probabilities, after activation), in place; the
+  // last flip's pass also scales. One buffer holds each mirrored input in turn (the run before it has finished).
+  const inv = 1 / (flips.length + 1);
+  const mirroredInput = new Float32Array(flipInput.length);
+  for (let f = 0; f < flips.length; f++) {
+    const axis = flips[f]!;
+    throwIfAborted(options.signal);
+    const mirrored = await runActivated(flipTensor(flipInput, m * C, th, tw, axis, mirroredInput), m);
+    if (mirrored.dims[1] !== k) throw new Error(`the model returned ${mirrored.dims[1]} channels after ${k}`);
+    addFlipped(sum, mirrored.data, m * k, th, tw, axis, f === flips.length - 1 ? inv : 1);
+  }
+  if (!all) picked.forEach((b, j) => out.data.set(sum.subarray(j * outSize, (j + 1) * outSize), b * outSize));
   return out;
 }
 
