@@ -177,7 +177,7 @@ export async function prepareSegment(src: ImageSource, options: SegmentOptions):
       ...(activate ? { activate } : {}),
       ...(m.testTimeFlips?.length && options.testTimeFlips !== false ? { flips: m.testTimeFlips } : {}),
       ...(m.testTimeFlips?.length && options.testTimeFlips !== false && m.testTimeFlipsMinProbability
-        ? { flipsWhere: { minProbability: m.testTimeFlipsMinProbability, channels: (k: number) => classChannels(m.outputs, m.classes.length, k) } }
+        ? { flipsWhere: { minProbability: m.testTimeFlipsMinProbability, channels: (k: number) => classChannels(m.outputs, m.classes.length, k), tally: { tiles: 0, flipped: 0 } } }
         : {}),
     },
     postprocess: m.postprocess && options.modelPostprocess !== false && Object.keys(m.postprocess).length ? m.postprocess : null,
@@ -258,6 +258,8 @@ export function inferenceRecord(r: {
     ...(r.session.skipped.length ? { skippedDevices: r.session.skipped } : {}),
     ...(prep.tileTransforms.flips ? { testTimeFlips: prep.tileTransforms.flips } : {}),
     ...(prep.tileTransforms.flipsWhere ? { testTimeFlipsMinProbability: prep.tileTransforms.flipsWhere.minProbability } : {}),
+    // Tiles that ran the flips under that bound (absent where this run did not run the model: a merge of shards).
+    ...(prep.tileTransforms.flipsWhere?.tally?.tiles ? { tilesFlipped: prep.tileTransforms.flipsWhere.tally.flipped } : {}),
     ...(r.calibration && (r.calibration.temperature !== 1 || r.calibration.bias !== 0 || r.calibration.curve)
       ? { calibration: { temperature: r.calibration.temperature, bias: r.calibration.bias, ...(r.calibration.curve ? { curvePoints: r.calibration.curve.p.length } : {}) } }
       : {}),

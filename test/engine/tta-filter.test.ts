@@ -93,9 +93,11 @@ describe('test-time flips only where the plain run sees something (flipsWhere)',
 
   it('flips only the tiles reaching the bound, in one smaller batch, and leaves the others as the plain run gave them', async () => {
     const calls: Tensor4[] = [];
-    const gated = await runTileBatch(model(calls), batch(), 3, 1, H, W, { flips: ['x'], flipsWhere: where });
-    // The plain run on all three, then the mirrored run on tile 1 alone.
+    const tally = { tiles: 0, flipped: 0 };
+    const gated = await runTileBatch(model(calls), batch(), 3, 1, H, W, { flips: ['x'], flipsWhere: { ...where, tally } });
+    // The plain run on all three, then the mirrored run on tile 1 alone; the run's tally says so.
     expect(calls.map((c) => c.dims[0])).toEqual([3, 1]);
+    expect(tally).toEqual({ tiles: 3, flipped: 1 });
     expect(calls[1]!.data[W - 1]).toBeCloseTo(0.6, 6);
     const fullCalls: Tensor4[] = [];
     const full = await runTileBatch(model(fullCalls), batch(), 3, 1, H, W, { flips: ['x'] });
@@ -250,9 +252,10 @@ describe('segment with a manifest asking for flips and a component filter', () =
     const doc = await run({});
     expect(doc.instances).toHaveLength(1);
     expect(doc.instances[0]!.pixelCount).toBe(400);
-    expect(doc.inference).toMatchObject({ testTimeFlips: ['x'], testTimeFlipsMinProbability: 0.05, postprocess: { keepLargestComponents: 1 } });
+    expect(doc.inference).toMatchObject({ testTimeFlips: ['x'], testTimeFlipsMinProbability: 0.05, tiles: 2, tilesFlipped: 2, postprocess: { keepLargestComponents: 1 } });
     const raw = await run({ modelPostprocess: false, testTimeFlips: false });
     expect(raw.inference?.testTimeFlipsMinProbability).toBeUndefined();
+    expect(raw.inference?.tilesFlipped).toBeUndefined();
     expect(raw.instances.map((r) => r.pixelCount).sort((a, b) => a - b)).toEqual([36, 400]);
     expect(raw.inference?.testTimeFlips).toBeUndefined();
     expect(raw.inference?.postprocess).toBeUndefined();

@@ -151,6 +151,8 @@ export interface FlipsWhere {
   minProbability: number;
   /** The channels read, given the model's output channel count. */
   channels: (outputChannels: number) => ReadonlyArray<number>;
+  /** Counts of this run: tiles looked at, and those that ran the flips (`inference.tilesFlipped`). */
+  tally?: { tiles: number; flipped: number };
 }
 
 /** Indices of the tiles of a n x k x P activated batch where some pixel of `where.channels` reaches the bound. */
@@ -268,6 +270,11 @@ export async function runTileBatch(
   if (!flips.length) return out;
   // The tiles the flips run on: all, or those the unmirrored run finds something in (flipsWhere).
   const picked = options.flipsWhere ? tilesToFlip(out.data, n, k, tilePixels, options.flipsWhere) : null;
+  const tally = options.flipsWhere?.tally;
+  if (tally && picked) {
+    tally.tiles += n;
+    tally.flipped += picked.length;
+  }
   if (picked && picked.length === 0) return out;
   const all = !picked || picked.length === n;
   const m = all ? n : picked.length;
