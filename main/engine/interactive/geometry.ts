@@ -3,6 +3,7 @@
 // prediction is pasted into the previous mask. The rules are the interactive spec's, exactly as the training code
 // (models/training/interactive_common.py) implements them, so the app feeds the model what it was trained on.
 // Masks on one slice are windows of the image (MaskWindow) so a 10000 x 10000 raster never needs a full-size mask.
+import { flood4 } from '../postprocess/flood4';
 
 /** A click in native pixel indices (x = column, y = row). */
 export interface Click2 {
@@ -260,26 +261,20 @@ export function honourLastClick(pred: Uint8Array, prob: Float32Array, S: number,
   const pc = upsampledAt(prob, S, t, lx, ly);
   if (click.positive ? pc < minP : pc > 1 - minP) return;
   const value = click.positive ? 1 : 0;
-  // 1 = looked at (in the set or not): every pixel's probability is computed once.
-  const seen = new Uint8Array(side * side);
-  const stack = [at];
-  seen[at] = 1;
-  const visit = (j: number, x: number, y: number): void => {
-    if (seen[j]) return;
-    seen[j] = 1;
-    const p = upsampledAt(prob, S, t, x, y);
-    if (click.positive ? p >= pc : p <= pc) stack.push(j);
-  };
-  while (stack.length) {
-    const i = stack.pop()!;
-    pred[i] = value;
-    const x = i % side;
-    const y = (i - x) / side;
-    if (x > 0) visit(i - 1, x - 1, y);
-    if (x < side - 1) visit(i + 1, x + 1, y);
-    if (y > 0) visit(i - side, x, y - 1);
-    if (y < side - 1) visit(i + side, x, y + 1);
-  }
+  // flood4 looks at every pixel once, so every pixel's probability is computed once (the click's above).
+  flood4(
+    side,
+    side,
+    [at],
+    (j, x, y) => {
+      if (j === at) return true;
+      const p = upsampledAt(prob, S, t, x, y);
+      return click.positive ? p >= pc : p <= pc;
+    },
+    (i) => {
+      pred[i] = value;
+    },
+  );
 }
 
 /** Positive and negative disk maps (2 x S x S) in crop coordinates. */

@@ -3,6 +3,7 @@
 import type { EditOperation } from '../../../preload/api';
 import { InputError } from '../image';
 import type { Connectivity } from '../postprocess/components';
+import { flood4 } from '../postprocess/flood4';
 import { checkSlice, eachPixelOf, PatchBuilder, planePixelSet, requireInstance, resolveTarget, type EditTarget, type Patch } from './patch';
 
 type Op<N extends EditOperation['op']> = Extract<EditOperation, { op: N }>;
@@ -141,35 +142,24 @@ export function fillHoles(t: EditTarget, op: Op<'fillHoles'>): { patch: Patch } 
   const zTo = op.z ?? bz1;
   const bw = x1 - x0 + 1;
   const bh = y1 - y0 + 1;
+  // The flood starts from the box's edge pixels (box coordinates); 1 in `outside` = reached.
+  const edge: number[] = [];
+  for (let bx = 0; bx < bw; bx++) edge.push(bx, (bh - 1) * bw + bx);
+  for (let by = 0; by < bh; by++) edge.push(by * bw, by * bw + bw - 1);
   const outside = new Uint8Array(bw * bh);
-  const stack: number[] = [];
   const plane = t.width * t.height;
   for (let z = Math.max(zFrom, bz0); z <= Math.min(zTo, bz1); z++) {
     outside.fill(0);
     const at = (bx: number, by: number) => z * plane + (y0 + by) * t.width + (x0 + bx);
-    const push = (bx: number, by: number) => {
-      const k = by * bw + bx;
-      if (outside[k] || t.instances[at(bx, by)] === op.instanceId) return;
-      outside[k] = 1;
-      stack.push(k);
-    };
-    for (let bx = 0; bx < bw; bx++) {
-      push(bx, 0);
-      push(bx, bh - 1);
-    }
-    for (let by = 0; by < bh; by++) {
-      push(0, by);
-      push(bw - 1, by);
-    }
-    while (stack.length > 0) {
-      const k = stack.pop()!;
-      const bx = k % bw;
-      const by = (k - bx) / bw;
-      if (bx > 0) push(bx - 1, by);
-      if (bx + 1 < bw) push(bx + 1, by);
-      if (by > 0) push(bx, by - 1);
-      if (by + 1 < bh) push(bx, by + 1);
-    }
+    flood4(
+      bw,
+      bh,
+      edge,
+      (_k, bx, by) => t.instances[at(bx, by)] !== op.instanceId,
+      (k) => {
+        outside[k] = 1;
+      },
+    );
     for (let by = 0; by < bh; by++) {
       for (let bx = 0; bx < bw; bx++) {
         const i = at(bx, by);
@@ -322,30 +312,21 @@ export function regionGrow(t: EditTarget, op: Op<'regionGrow'>): { patch: Patch;
   const lo = seedValue - op.tolerance;
   const hi = seedValue + op.tolerance;
   const r2 = op.maxRadiusPx * op.maxRadiusPx;
-  const visited = new Uint8Array(t.width * t.height);
+  const seed = sy * t.width + sx;
   const b = new PatchBuilder(t);
-  const stack = [sy * t.width + sx];
-  visited[sy * t.width + sx] = 1;
-  const consider = (x: number, y: number) => {
-    if (x < 0 || y < 0 || x >= t.width || y >= t.height) return;
-    const p = y * t.width + x;
-    if (visited[p]) return;
-    visited[p] = 1;
-    if ((x - sx) * (x - sx) + (y - sy) * (y - sy) > r2) return;
-    const v = Number(intensity[base + p]);
-    if (!(v >= lo && v <= hi) || t.labels[base + p] === t.nodataLabel) return;
-    stack.push(p);
-  };
-  while (stack.length > 0) {
-    const p = stack.pop()!;
-    b.set(base + p, id, classId);
-    const x = p % t.width;
-    const y = (p - x) / t.width;
-    consider(x - 1, y);
-    consider(x + 1, y);
-    consider(x, y - 1);
-    consider(x, y + 1);
-  }
+  flood4(
+    t.width,
+    t.height,
+    [seed],
+    (p, x, y) => {
+      // The seed was checked above; it joins whatever the tolerance.
+      if (p === seed) return true;
+      if ((x - sx) * (x - sx) + (y - sy) * (y - sy) > r2) return false;
+      const v = Number(intensity[base + p]);
+      return v >= lo && v <= hi && t.labels[base + p] !== t.nodataLabel;
+    },
+    (p) => b.set(base + p, id, classId),
+  );
   const patch = b.build();
   return patch.indices.length > 0 && created !== undefined ? { patch, createdInstanceId: created } : { patch };
 }
