@@ -164,6 +164,7 @@ export async function prepareSegment(src: ImageSource, options: SegmentOptions):
     m.outputs.type === 'logits'
       ? (tile: Float32Array, k: number, pixels: number): void => (k > 1 ? softmaxChannels(tile, k, pixels) : sigmoidInPlace(tile))
       : undefined;
+  const flips = m.testTimeFlips?.length && options.testTimeFlips !== false ? m.testTimeFlips : null;
   return {
     model,
     manifest: m,
@@ -175,8 +176,9 @@ export async function prepareSegment(src: ImageSource, options: SegmentOptions):
     contextSlices: m.input.contextSlices ?? 0,
     tileTransforms: {
       ...(activate ? { activate } : {}),
-      ...(m.testTimeFlips?.length && options.testTimeFlips !== false ? { flips: m.testTimeFlips } : {}),
-      ...(m.testTimeFlips?.length && options.testTimeFlips !== false && m.testTimeFlipsMinProbability
+      ...(flips ? { flips } : {}),
+      // The manifest's bound on where the flips run (it requires flips); each run counts its own tiles.
+      ...(flips && m.testTimeFlipsMinProbability
         ? { flipsWhere: { minProbability: m.testTimeFlipsMinProbability, channels: (k: number) => classChannels(m.outputs, m.classes.length, k), tally: { tiles: 0, flipped: 0 } } }
         : {}),
     },

@@ -600,7 +600,8 @@ export function summarize(model: ResolvedModel): ModelSummary {
     ...(model.summary ? { summary: model.summary } : {}),
     ...(m.postprocess && Object.keys(m.postprocess).length ? { postprocess: m.postprocess } : {}),
     ...(m.testTimeFlips?.length ? { testTimeFlips: m.testTimeFlips } : {}),
-    ...(m.testTimeFlips?.length && m.testTimeFlipsMinProbability ? { testTimeFlipsMinProbability: m.testTimeFlipsMinProbability } : {}),
+    // validateManifest accepts the bound only beside testTimeFlips.
+    ...(m.testTimeFlipsMinProbability ? { testTimeFlipsMinProbability: m.testTimeFlipsMinProbability } : {}),
   };
 }
 
