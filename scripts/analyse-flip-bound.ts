@@ -6,7 +6,7 @@
 import { resolveModel } from '../main/engine/inference/manifest';
 import { segmentImage } from '../main/engine/pipeline';
 import { dice } from '../main/engine/measure/agreement';
-import { dataPresent, openBrain, splitIds } from './eval-sets';
+import { dataPresent, foreground, openBrain, splitIds } from './eval-sets';
 
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
@@ -29,11 +29,8 @@ async function main(): Promise<void> {
       const { testTimeFlipsMinProbability: _, ...plain } = base.manifest;
       const manifest = bound === null ? plain : { ...plain, testTimeFlipsMinProbability: bound };
       const out = await segmentImage(src, { model: { ...base, manifest }, device: 'cpu', threads: 2 }, () => {});
-      const { labels, nodataLabel } = out.rasters;
-      const fg = new Uint8Array(labels.length);
-      for (let i = 0; i < labels.length; i++) fg[i] = labels[i] !== 0 && labels[i] !== nodataLabel ? 1 : 0;
       const inf = out.document.inference!;
-      return { fg, flipped: typeof inf.tilesFlipped === 'number' ? inf.tilesFlipped : inf.tiles, tiles: inf.tiles };
+      return { fg: foreground(out), flipped: typeof inf.tilesFlipped === 'number' ? inf.tilesFlipped : inf.tiles, tiles: inf.tiles };
     };
     const everywhere = await labelsAt(null);
     const row = [`${patient}: flips everywhere Dice ${dice(everywhere.fg, gt).toFixed(4)}`];

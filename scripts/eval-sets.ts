@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import type { ImageSource } from '../main/engine/image';
 import { openImage } from '../main/engine/io';
 import type { ResolvedModel } from '../main/engine/inference/manifest';
+import type { SegmentOutcome } from '../main/engine/pipeline';
 import { brainTruth, DATA, readSplit } from './eval-data';
 
 export type SplitName = 'validation' | 'test';
@@ -111,3 +112,11 @@ export async function openBrain(patient: string): Promise<{ src: ImageSource; tr
 }
 
 export const dataPresent = (dataset: string): boolean => existsSync(path.join(DATA, dataset));
+
+/** Predicted foreground: any class label (not 0, not nodata). */
+export function foreground(out: SegmentOutcome): Uint8Array {
+  const { labels, nodataLabel } = out.rasters;
+  const fg = new Uint8Array(labels.length);
+  for (let i = 0; i < labels.length; i++) fg[i] = labels[i] !== 0 && labels[i] !== nodataLabel ? 1 : 0;
+  return fg;
+}

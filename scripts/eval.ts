@@ -23,7 +23,7 @@ import type { ImageSource, PixelBlock, Region } from '../main/engine/image';
 import { openImage } from '../main/engine/io';
 import { scanModels, type ResolvedModel } from '../main/engine/inference/manifest';
 import { DATA, ROOT, SPLITS } from './eval-data';
-import { buildingBlocks, DEEPGLOBE, IGNORE_LABEL, openBrain, semanticLabelMap, SENTINEL2, SPLIT_NAMES, splitIds, type Block, type SemanticSet, type SplitName } from './eval-sets';
+import { buildingBlocks, DEEPGLOBE, foreground, IGNORE_LABEL, openBrain, semanticLabelMap, SENTINEL2, SPLIT_NAMES, splitIds, type Block, type SemanticSet, type SplitName } from './eval-sets';
 import { accumulate, ece, newReliability, reliabilityTable, writeReliabilityPng, type Reliability } from './calibration-stats';
 import { fitCalibration, fitRanges, minCaseShare, rangeFigures, readShift } from './calibration-fit';
 import { isRangeCase } from './range-fit';
@@ -119,14 +119,6 @@ const newTotals = (): RunTotals => ({ inferenceSeconds: 0, wallSeconds: 0, tiles
 
 function timingLine(t: RunTotals): string {
   return `inference ${t.inferenceSeconds.toFixed(1)} s (model calls) / ${t.wallSeconds.toFixed(1)} s (whole pipeline) for ${t.tiles} tiles in ${t.images} images`;
-}
-
-/** Predicted foreground: any class label (not 0, not nodata). */
-function foreground(out: SegmentOutcome): Uint8Array {
-  const { labels, nodataLabel } = out.rasters;
-  const fg = new Uint8Array(labels.length);
-  for (let i = 0; i < labels.length; i++) fg[i] = labels[i] !== 0 && labels[i] !== nodataLabel ? 1 : 0;
-  return fg;
 }
 
 /** The same image with every sample multiplied (as uint16): a 12-bit-range copy, built in memory. */
