@@ -188,6 +188,7 @@ function extrasRows(v: SplitExtras, t: SplitExtras): Rows {
           ['size range: median width / size', rv?.medianRelativeWidth ?? null, rt?.medianRelativeWidth ?? null],
           ['size range: mean width / true size', rv?.meanWidthOverTrueSize ?? null, rt?.meanWidthOverTrueSize ?? null],
           ['size range: total width / total size', rv?.totalWidthOverTotalSize ?? null, rt?.totalWidthOverTotalSize ?? null],
+          ['yardstick: narrowest fixed band, 80 % inside', rv?.fixedBandWidth ?? null, rt?.fixedBandWidth ?? null],
           ['size range: objects', rv?.objects ?? null, rt?.objects ?? null],
         ] as Rows)
       : []),

@@ -52,6 +52,31 @@ export interface RangeFigures {
   totalWidthOverTotalSize: number;
   /** Mean of (high - low) / true size over the cases with a true size (the other reading of "width / size"). */
   meanWidthOverTrueSize: number;
+  /**
+   * Yardstick, not a range the app gives: the width (high - low) / size of the narrowest fixed band
+   * [a x size, b x size] that holds the true size for FIXED_BAND_COVERAGE of these cases, a and b chosen knowing every
+   * true size (fixedBandWidth). A range that follows the image can beat it; one that is wider shows less than a band
+   * fitted after the fact. Above 0.5, no fixed band reaches "80 % inside, mean width under half the size" on these
+   * cases: the sizes themselves are too far off. null when fewer than that share of the cases have a reported size.
+   */
+  fixedBandWidth: number | null;
+}
+
+/** Share of the cases the fixed-band yardstick must hold (the acceptance's 80 %). */
+export const FIXED_BAND_COVERAGE = 0.8;
+
+/**
+ * Width of the narrowest band [a, b] of true / reported size ratios holding at least `share` of the cases: the
+ * smallest b - a over windows of the sorted ratios of the cases with a reported size (a case reported nowhere cannot
+ * sit in a band around its size, so it counts against the share).
+ */
+export function fixedBandWidth(objs: Array<{ truePx: number; sizePx: number }>, share = FIXED_BAND_COVERAGE): number | null {
+  const need = Math.ceil(share * objs.length - 1e-9);
+  const ratios = objs.filter((o) => o.sizePx > 0).map((o) => o.truePx / o.sizePx).sort((a, b) => a - b);
+  if (need === 0 || ratios.length < need) return null;
+  let best = Infinity;
+  for (let i = 0; i + need <= ratios.length; i++) best = Math.min(best, ratios[i + need - 1]! - ratios[i]!);
+  return best;
 }
 
 /** Whether an object is a case: its true or its reported size reaches minShare of the item's pixels. */
@@ -75,6 +100,7 @@ export function rangeFigures(objs: Array<{ truePx: number; sizePx: number; lowPx
     medianRelativeWidth: mid,
     totalWidthOverTotalSize: totalSize > 0 ? sized.reduce((t, o) => t + o.highPx - o.lowPx, 0) / totalSize : 0,
     meanWidthOverTrueSize: truthful.length ? truthful.reduce((t, o) => t + (o.highPx - o.lowPx) / o.truePx, 0) / truthful.length : 0,
+    fixedBandWidth: fixedBandWidth(objs),
   };
 }
 

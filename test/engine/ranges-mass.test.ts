@@ -9,7 +9,7 @@ import { openImage } from '../../main/engine/io';
 import { writePng } from '../../main/engine/io/png';
 import { segmentImage } from '../../main/engine/pipeline';
 import { rangesFromPixels, sizeRangesPx, type RangePixels, type SizeRangeInput, type SizeRangeParams } from '../../main/engine/measure/ranges';
-import { chooseRange, figuresOf, isRangeCase, OUTER_GRID, rangeFigures, rangeOf, type RangeObject } from '../../scripts/range-fit';
+import { chooseRange, figuresOf, fixedBandWidth, isRangeCase, OUTER_GRID, rangeFigures, rangeOf, type RangeObject } from '../../scripts/range-fit';
 import { brightManifest, tempDir, writeModelFolder } from '../fixtures/models';
 
 /**
@@ -201,6 +201,18 @@ describe('range fit (scripts/range-fit.ts)', () => {
     expect(isRangeCase(0, 700, 65536, 0.01)).toBe(true);
     expect(isRangeCase(3, 0, 65536, 0)).toBe(true);
     expect(isRangeCase(0, 0, 65536, 0)).toBe(false);
+  });
+
+  it('the fixed-band yardstick: the narrowest band of true / reported ratios holding 80 % of the cases', () => {
+    // Ratios 0.5, 0.9, 1.0, 1.1, 1.2 and one reported nowhere: 80 % of 6 = 5 cases, so the band must hold all five
+    // sized ones (0.5 .. 1.2, width 0.7); with the unsized case gone, 4 of 5 suffice (0.9 .. 1.2, width 0.3).
+    const sized = [50, 90, 100, 110, 120].map((t) => ({ truePx: t, sizePx: 100 }));
+    expect(fixedBandWidth([...sized, { truePx: 40, sizePx: 0 }])).toBeCloseTo(0.7, 12);
+    expect(fixedBandWidth(sized)).toBeCloseTo(0.3, 12);
+    expect(fixedBandWidth(sized, 1)).toBeCloseTo(0.7, 12);
+    // Fewer sized cases than the share: no band can hold it.
+    expect(fixedBandWidth([{ truePx: 10, sizePx: 0 }, { truePx: 5, sizePx: 0 }, ...sized.slice(0, 2)])).toBeNull();
+    expect(rangeFigures(sized.map((o) => ({ ...o, lowPx: 80, highPx: 130 }))).fixedBandWidth).toBeCloseTo(0.3, 12);
   });
 });
 
