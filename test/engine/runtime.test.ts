@@ -3,7 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import * as path from 'node:path';
-import { countPhysicalCores, createOrtRuntime, defaultIntraOpThreads, openWithFallback, planDevices, type Device, type HostCapabilities } from '../../main/engine/inference/runtime';
+import { onnx } from 'onnx-proto';
+import { InputError } from '../../main/engine/image';
+import { countPhysicalCores, createOrtRuntime, defaultIntraOpThreads, modelLoadError, openWithFallback, planDevices, type Device, type HostCapabilities } from '../../main/engine/inference/runtime';
 import { buildPixelModel } from '../fixtures/onnx-builder';
 import { tempDir } from '../fixtures/models';
 
@@ -86,5 +88,34 @@ describe('onnxruntime-node session', () => {
     } finally {
       t.cleanup();
     }
+  });
+});
+
+describe('a model onnxruntime refuses', () => {
+  it('is an InputError naming the file and the reason, not an internal error', async () => {
+    // Well-formed protobuf (the structural check passes) whose graph reads a tensor nothing produces.
+    const t = tempDir();
+    try {
+      const model = onnx.ModelProto.decode(buildPixelModel({ inChannels: 2, weights: [[1, 0]], activation: 'sigmoid' }));
+      model.graph!.node![1]!.input = ['ogits'];
+      const f = path.join(t.dir, 'dangling.onnx');
+      writeFileSync(f, onnx.ModelProto.encode(model).finish());
+      const open = createOrtRuntime().createSession(f, { device: 'cpu', threads: 1 });
+      await expect(open).rejects.toBeInstanceOf(InputError);
+      await expect(open).rejects.toThrow(/dangling\.onnx: onnxruntime cannot load this model \(.*'ogits'/);
+    } finally {
+      t.cleanup();
+    }
+  });
+
+  it('keeps the first line of the reason without onnxruntime source locations; other errors pass unchanged', () => {
+    const ort = new Error(
+      'Load model from /m/model.onnx failed:/onnxruntime_src/onnxruntime/core/graph/model.cc:146 onnxruntime::Model::Model(onnx::ModelProto&&, const PathString&) Unsupported model IR version: 200, max supported IR version: 10\nmore',
+    );
+    const e = modelLoadError('/m/model.onnx', ort);
+    expect(e).toBeInstanceOf(InputError);
+    expect((e as Error).message).toBe('/m/model.onnx: onnxruntime cannot load this model (Unsupported model IR version: 200, max supported IR version: 10)');
+    const other = new Error('std::bad_alloc');
+    expect(modelLoadError('/m/model.onnx', other)).toBe(other);
   });
 });

@@ -5,6 +5,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import * as path from 'node:path';
 import type { InferenceRecord } from '../../../preload/formats';
+import { InputError } from '../image';
 
 export type Device = InferenceRecord['device'];
 export type DeviceRequest = Device | 'auto';
@@ -297,6 +298,20 @@ class OrtMultiSession implements MultiSession {
   }
 }
 
+/**
+ * onnxruntime's refusal of a model file ("Load model from <file> failed:<why>": a graph that names a missing tensor,
+ * an unknown operator, bytes that are not the protobuf they claim to be) as an InputError naming the file, like
+ * the structural check that runs before it (onnx-meta.ts) does for what it can see. Other errors pass unchanged.
+ */
+export function modelLoadError(onnxPath: string, err: unknown): unknown {
+  const message = err instanceof Error ? err.message : String(err);
+  const m = /^Load model from .*? failed:\s*([\s\S]*)$/.exec(message);
+  if (!m) return err;
+  // The first line, without onnxruntime's source locations ("/onnxruntime_src/...cc:123 void onnxruntime::...").
+  const why = (m[1] ?? '').split('\n')[0]!.replace(/\/onnxruntime_src\/\S+:\d+\s+[^(]*\([^)]*\)\s*/g, '').trim();
+  return new InputError(onnxPath, `onnxruntime cannot load this model (${(why || 'no reason given').slice(0, 300)})`);
+}
+
 /** onnxruntime-node behind the ModelRuntime interface. */
 export function createOrtRuntime(host: HostCapabilities = detectHost()): ModelRuntime {
   const open = async (onnxPath: string, options: Pick<SessionOptions, 'device' | 'threads'>) => {
@@ -312,7 +327,9 @@ export function createOrtRuntime(host: HostCapabilities = detectHost()): ModelRu
         // decoding, compression) needs the cores, and on a busy 2-core machine a land-cover tile ran 16 % faster.
         extra: { session: { intra_op: { allow_spinning: '0' } } },
       }),
-    );
+    ).catch((err: unknown) => {
+      throw modelLoadError(onnxPath, err);
+    });
   };
   return {
     async createMultiSession(onnxPath, options) {
