@@ -104,7 +104,7 @@ export function genericMutation(src: Uint8Array, rng: Rng): Mutation {
 
 // ---------------------------------------------------------------- TIFF
 
-interface TiffEntry {
+export interface TiffEntry {
   /** Byte offset of the 12-byte IFD entry. */
   at: number;
   tag: number;
@@ -112,7 +112,7 @@ interface TiffEntry {
   count: number;
 }
 
-interface TiffLayout {
+export interface TiffLayout {
   little: boolean;
   ifdOffset: number;
   entries: TiffEntry[];
@@ -121,7 +121,7 @@ interface TiffLayout {
 }
 
 /** IFD0 of a classic TIFF, or null (BigTIFF, or too broken to locate). */
-function tiffLayout(b: Uint8Array): TiffLayout | null {
+export function tiffLayout(b: Uint8Array): TiffLayout | null {
   if (b.length < 16) return null;
   const little = b[0] === 0x49;
   const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
@@ -139,7 +139,7 @@ function tiffLayout(b: Uint8Array): TiffLayout | null {
 }
 
 /** Sets an entry to a single LONG value (type 4, count 1) so any value fits. */
-function setTiffLong(out: Uint8Array, t: TiffLayout, e: TiffEntry, value: number): void {
+export function setTiffLong(out: Uint8Array, t: TiffLayout, e: TiffEntry, value: number): void {
   const v = new DataView(out.buffer, out.byteOffset, out.byteLength);
   v.setUint16(e.at + 2, 4, t.little);
   v.setUint32(e.at + 4, 1, t.little);

@@ -1,6 +1,6 @@
 // TIFF/GeoTIFF writer: round trips through our geotiff.js reader and, when installed, through GDAL.
 import { afterAll, describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { fromFile } from 'geotiff';
@@ -9,6 +9,8 @@ import { writeTiff, epsgCode } from '../../main/engine/io/tiff-writer';
 import { allocPixels, type PixelArray } from '../../main/engine/image';
 import type { DType, GeoGeometry, Geometry } from '../../preload/formats';
 import { hasGdal, tempDir, skipNote } from './helpers';
+import { InputError } from '../../main/engine/image';
+import { setTiffLong, tiffLayout } from '../../scripts/fuzz-mutate';
 
 const tmp = tempDir();
 afterAll(() => tmp.cleanup());
@@ -69,6 +71,40 @@ describe('writeTiff -> our reader (geotiff.js)', () => {
     expect([map[1], map[256 + 1], map[512 + 2]]).toEqual([65535, 0, 65535]);
     expect(Array.from((await img.readRasters({ interleave: true })) as unknown as ArrayLike<number>)).toEqual(Array.from(data));
     await tiff.close();
+  });
+
+  it('a georeferenced TIFF in a compression no decoder reads is refused at open, naming the file and the code', async () => {
+    // The same raster with its Compression tag (259) rewritten: CCITT (2), LZMA (34925, named but not decodable
+    // here), and a code no one uses. Before, geotiff.js's "Unknown compression method" came out as an internal
+    // error at the first read; and the plain image reader it falls back on must not take it (no georeferencing).
+    const mutated = async (geometry: Geometry, code: number): Promise<string> => {
+      const good = at(`deflate-${geometry.type}.tif`);
+      await writeTiff(good, { data: new Uint8Array(64), width: 8, height: 8, depth: 1, channels: 1, geometry });
+      const bytes = new Uint8Array(readFileSync(good));
+      const t = tiffLayout(bytes)!;
+      setTiffLong(bytes, t, t.entries.find((e) => e.tag === 259)!, code);
+      const file = at(`compression-${code}-${geometry.type}.tif`);
+      writeFileSync(file, bytes);
+      return file;
+    };
+    const refused = async (code: number): Promise<string> => {
+      const file = await mutated(utm, code);
+      const open = openImage(file);
+      await expect(open).rejects.toBeInstanceOf(InputError);
+      return ((await open.catch((e: unknown) => e)) as Error).message.replace(file, '<file>');
+    };
+    const readable = 'readable: NONE, LZW, OJPEG, JPEG, DEFLATE, PACKBITS, LERC, ZSTD, WEBP';
+    expect(await refused(2)).toBe(`<file>: TIFF compression code 2 is not supported (${readable}); rewrite it, e.g. gdal_translate -co COMPRESS=DEFLATE`);
+    expect(await refused(34925)).toMatch(/^<file>: LZMA compression \(TIFF code 34925\) is not supported/);
+    expect(await refused(65535)).toMatch(/^<file>: TIFF compression code 65535 is not supported/);
+    // A plain TIFF gets the other reader's (libvips') try, which opens the header and refuses the pixels with its reason.
+    const plain = await openImage(await mutated({ type: 'pixel' }, 65535));
+    try {
+      await expect(plain.read()).rejects.toBeInstanceOf(InputError);
+      await expect(plain.read()).rejects.toThrow(/Compression scheme 65535/);
+    } finally {
+      await plain.close();
+    }
   });
 
   it('refuses volumes', async () => {

@@ -38,6 +38,16 @@ const COMPRESSION_NAMES: Record<number, string> = {
   50001: 'WEBP',
 };
 
+/** Compressions a block decoder exists for (geotiff.js's registry and ours, geotiff-decoders.ts). */
+const DECODABLE = new Set([1, 5, 6, 7, 8, 32773, 32946, 34887, 50000, 50001]);
+
+/**
+ * A georeferenced TIFF whose compression no decoder here reads: final, not retried with the plain image reader
+ * (libvips), which may know the codec but not the georeferencing, so areas would silently come out in pixels.
+ * Its name stays 'InputError': across the engine host's boundary it is the same clear error.
+ */
+export class GeoTiffCodecError extends InputError {}
+
 export function compressionName(code: number): string {
   return COMPRESSION_NAMES[code] ?? `TIFF compression ${code}`;
 }
@@ -521,6 +531,13 @@ async function build(file: string, main: OpenedTiff, sidecars: OpenedTiff[], clo
   const dtype = dtypeFor(sampleFormat, bits);
   if (!dtype) throw new InputError(file, `TIFF samples of ${bits} bits (format ${sampleFormat}) are not supported`);
   if (photometric === 6 && compression !== 7) throw new InputError(file, 'YCbCr TIFF without JPEG compression is not supported');
+  if (!DECODABLE.has(compression)) {
+    const names = [...new Set([...DECODABLE].map(compressionName))].join(', ');
+    const what = COMPRESSION_NAMES[compression] ? `${COMPRESSION_NAMES[compression]} compression (TIFF code ${compression})` : `TIFF compression code ${compression}`;
+    const problem = `${what} is not supported (readable: ${names}); rewrite it, e.g. gdal_translate -co COMPRESS=DEFLATE`;
+    // A georeferenced file must not fall back to the plain image reader, which would drop its georeferencing.
+    throw readGeotransform(image) ? new GeoTiffCodecError(file, problem) : new InputError(file, problem);
+  }
   const channels = storedSamples;
   const geotransform = readGeotransform(image);
   const crs = geotransform ? readCrs(image) : null;

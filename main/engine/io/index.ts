@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { InputError, allocPixels, type ImageSource, type PixelBlock, type Region } from '../image';
 import type { OpenOptions } from '../service';
 import { openSharp, pixelGeometry } from './raster-sharp';
-import { openGeoTiff } from './geotiff';
+import { GeoTiffCodecError, openGeoTiff } from './geotiff';
 import { openNifti } from './nifti';
 import { firstLine, resolveRegion } from './region';
 import { isDicomFile, openDicom } from './dicom';
@@ -87,7 +87,9 @@ async function openDetected(file: string, format: DetectedFormat, options: OpenO
       try {
         return await openGeoTiff(file, spacing(options));
       } catch (err) {
-        // geotiff.js lacks some codecs libvips has (e.g. old-style JPEG): give sharp a try before failing.
+        // geotiff.js lacks some codecs libvips has (e.g. old-style JPEG): give sharp a try before failing, unless
+        // the file is georeferenced (sharp would open it without its georeferencing).
+        if (err instanceof GeoTiffCodecError) throw err;
         try {
           return await openSharp(file, { format: 'tiff', ...spacing(options) });
         } catch {
