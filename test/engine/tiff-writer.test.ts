@@ -73,7 +73,7 @@ describe('writeTiff -> our reader (geotiff.js)', () => {
     await tiff.close();
   });
 
-  it('a georeferenced TIFF in a compression no decoder reads is refused at open, naming the file and the code', async () => {
+  it('a georeferenced TIFF this reader refuses (compression, YCbCr) is refused at open, naming the file and the problem', async () => {
     // The same raster with its Compression tag (259) rewritten: CCITT (2), LZMA (34925, named but not decodable
     // here), and a code no one uses. Before, geotiff.js's "Unknown compression method" came out as an internal
     // error at the first read; and the plain image reader it falls back on must not take it (no georeferencing).
@@ -97,6 +97,15 @@ describe('writeTiff -> our reader (geotiff.js)', () => {
     expect(await refused(2)).toBe(`<file>: TIFF compression code 2 is not supported (${readable}); rewrite it, e.g. gdal_translate -co COMPRESS=DEFLATE`);
     expect(await refused(34925)).toMatch(/^<file>: LZMA compression \(TIFF code 34925\) is not supported/);
     expect(await refused(65535)).toMatch(/^<file>: TIFF compression code 65535 is not supported/);
+    // Any layout this reader refuses is final for a georeferenced file: YCbCr samples without JPEG compression
+    // (3 bands, Photometric 262 rewritten to 6) used to open through libvips as a plain RGB picture, areas in pixels.
+    const rgb = at('rgb-utm.tif');
+    await writeTiff(rgb, { data: new Uint8Array(3 * 64), width: 8, height: 8, depth: 1, channels: 3, geometry: utm });
+    const bytes = new Uint8Array(readFileSync(rgb));
+    const t = tiffLayout(bytes)!;
+    setTiffLong(bytes, t, t.entries.find((e) => e.tag === 262)!, 6);
+    writeFileSync(at('ycbcr-utm.tif'), bytes);
+    await expect(openImage(at('ycbcr-utm.tif'))).rejects.toThrow(`${at('ycbcr-utm.tif')}: YCbCr TIFF without JPEG compression is not supported`);
     // A plain TIFF gets the other reader's (libvips') try, which opens the header and refuses the pixels with its reason.
     const plain = await openImage(await mutated({ type: 'pixel' }, 65535));
     try {

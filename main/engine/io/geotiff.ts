@@ -42,11 +42,12 @@ const COMPRESSION_NAMES: Record<number, string> = {
 const DECODABLE = new Set([1, 5, 6, 7, 8, 32773, 32946, 34887, 50000, 50001]);
 
 /**
- * A georeferenced TIFF whose compression no decoder here reads: final, not retried with the plain image reader
- * (libvips), which may know the codec but not the georeferencing, so areas would silently come out in pixels.
- * Its name stays 'InputError': across the engine host's boundary it is the same clear error.
+ * A georeferenced TIFF this reader refuses (a compression no decoder here reads, a sample layout it does not take):
+ * final, not retried with the plain image reader (libvips), which may decode it but knows no georeferencing, so
+ * areas would silently come out in pixels. Its name stays 'InputError': across the engine host's boundary it is the
+ * same clear error.
  */
-export class GeoTiffCodecError extends InputError {}
+export class GeoTiffFormatError extends InputError {}
 
 export function compressionName(code: number): string {
   return COMPRESSION_NAMES[code] ?? `TIFF compression ${code}`;
@@ -523,23 +524,23 @@ async function build(file: string, main: OpenedTiff, sidecars: OpenedTiff[], clo
   const storedSamples = image.getSamplesPerPixel();
   const bits = image.getBitsPerSample(0);
   const sampleFormat = image.getSampleFormat(0) || 1;
+  const geotransform = readGeotransform(image);
+  // A georeferenced file refused here must not fall back to the plain image reader (no georeferencing there).
+  const refuse = (problem: string): InputError => (geotransform ? new GeoTiffFormatError(file, problem) : new InputError(file, problem));
   for (let s = 1; s < storedSamples; s++) {
     if (image.getBitsPerSample(s) !== bits || (image.getSampleFormat(s) || 1) !== sampleFormat) {
-      throw new InputError(file, 'TIFF bands with different sample types are not supported');
+      throw refuse('TIFF bands with different sample types are not supported');
     }
   }
   const dtype = dtypeFor(sampleFormat, bits);
-  if (!dtype) throw new InputError(file, `TIFF samples of ${bits} bits (format ${sampleFormat}) are not supported`);
-  if (photometric === 6 && compression !== 7) throw new InputError(file, 'YCbCr TIFF without JPEG compression is not supported');
+  if (!dtype) throw refuse(`TIFF samples of ${bits} bits (format ${sampleFormat}) are not supported`);
+  if (photometric === 6 && compression !== 7) throw refuse('YCbCr TIFF without JPEG compression is not supported');
   if (!DECODABLE.has(compression)) {
     const names = [...new Set([...DECODABLE].map(compressionName))].join(', ');
     const what = COMPRESSION_NAMES[compression] ? `${COMPRESSION_NAMES[compression]} compression (TIFF code ${compression})` : `TIFF compression code ${compression}`;
-    const problem = `${what} is not supported (readable: ${names}); rewrite it, e.g. gdal_translate -co COMPRESS=DEFLATE`;
-    // A georeferenced file must not fall back to the plain image reader, which would drop its georeferencing.
-    throw readGeotransform(image) ? new GeoTiffCodecError(file, problem) : new InputError(file, problem);
+    throw refuse(`${what} is not supported (readable: ${names}); rewrite it, e.g. gdal_translate -co COMPRESS=DEFLATE`);
   }
   const channels = storedSamples;
-  const geotransform = readGeotransform(image);
   const crs = geotransform ? readCrs(image) : null;
   const nodata = readNodata(image);
   const geometry: Geometry = geotransform ? { type: 'geo', geotransform, crs } : pixelGeometry(options.spacingMm);

@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { InputError, allocPixels, type ImageSource, type PixelBlock, type Region } from '../image';
 import type { OpenOptions } from '../service';
 import { openSharp, pixelGeometry } from './raster-sharp';
-import { GeoTiffCodecError, openGeoTiff } from './geotiff';
+import { GeoTiffFormatError, openGeoTiff } from './geotiff';
 import { openNifti } from './nifti';
 import { firstLine, resolveRegion } from './region';
 import { isDicomFile, openDicom } from './dicom';
@@ -89,7 +89,7 @@ async function openDetected(file: string, format: DetectedFormat, options: OpenO
       } catch (err) {
         // geotiff.js lacks some codecs libvips has (e.g. old-style JPEG): give sharp a try before failing, unless
         // the file is georeferenced (sharp would open it without its georeferencing).
-        if (err instanceof GeoTiffCodecError) throw err;
+        if (err instanceof GeoTiffFormatError) throw err;
         try {
           return await openSharp(file, { format: 'tiff', ...spacing(options) });
         } catch {
