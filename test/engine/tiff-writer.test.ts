@@ -116,6 +116,22 @@ describe('writeTiff -> our reader (geotiff.js)', () => {
     }
   });
 
+  it('a one-value tag holding several values is refused at open, naming the tag', async () => {
+    // ImageWidth (256) with count 2 (its inline value, 8, now read as an offset into the file): geotiff.js read the
+    // width as an array and the image opened "256,3,5 pixels" wide, failing later as an internal range error (fuzz
+    // seed 3210).
+    const file = at('width-count.tif');
+    await writeTiff(file, { data: new Uint8Array(64), width: 8, height: 8, depth: 1, channels: 1, geometry: utm });
+    const bytes = new Uint8Array(readFileSync(file));
+    const t = tiffLayout(bytes)!;
+    const e = t.entries.find((x) => x.tag === 256)!;
+    new DataView(bytes.buffer).setUint32(e.at + 4, 2, t.little);
+    writeFileSync(file, bytes);
+    const open = openImage(file);
+    await expect(open).rejects.toBeInstanceOf(InputError);
+    await expect(open).rejects.toThrow(`${file}: corrupt or unreadable TIFF (ImageWidth (tag 256) holds 2 values, one expected (corrupt))`);
+  });
+
   it('refuses volumes', async () => {
     await expect(writeTiff(at('vol.tif'), { data: new Uint8Array(8), width: 2, height: 2, depth: 2, channels: 1, geometry: { type: 'pixel' } })).rejects.toThrow(/depth 2/);
   });

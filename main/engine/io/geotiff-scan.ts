@@ -10,6 +10,20 @@ export const MAX_BLOCK_BYTES = 2 ** 30;
 const MAX_IFDS = 4096;
 const MAX_ENTRIES = 4096;
 
+/** Tags with exactly one value (TIFF 6.0 field counts N = 1) that the reader relies on. */
+const SINGLE_VALUED: ReadonlyArray<[number, string]> = [
+  [256, 'ImageWidth'],
+  [257, 'ImageLength'],
+  [259, 'Compression'],
+  [262, 'PhotometricInterpretation'],
+  [277, 'SamplesPerPixel'],
+  [278, 'RowsPerStrip'],
+  [284, 'PlanarConfiguration'],
+  [317, 'Predictor'],
+  [322, 'TileWidth'],
+  [323, 'TileLength'],
+];
+
 const TYPE_SIZE: Record<number, number> = { 1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8, 13: 4, 16: 8, 17: 8, 18: 8 };
 
 export interface ScannedIfd {
@@ -84,6 +98,12 @@ export async function scanTiff(fh: FileHandle, fileSize: number): Promise<TiffSc
         throw new Error(`tag ${tag} declares ${count} values at byte ${at}, past the end of the ${fileSize}-byte file (truncated or corrupt)`);
       }
       tags.set(tag, { type, count, at, inline: isInline });
+    }
+    // Tags the TIFF specification gives exactly one value: with more, geotiff.js hands an array where a number is
+    // meant (an image "256,3,5 pixels" wide) and the failure surfaces far from the cause; GDAL refuses them too.
+    for (const [tag, name] of SINGLE_VALUED) {
+      const t = tags.get(tag);
+      if (t && t.count > 1) throw new Error(`${name} (tag ${tag}) holds ${t.count} values, one expected (corrupt)`);
     }
     // First value of a numeric tag (SHORT, LONG or LONG8), read from the file.
     const first = async (tag: number, fallback: number): Promise<number> => {
