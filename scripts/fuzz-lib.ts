@@ -300,6 +300,12 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzReport> {
   await writePng(imagePath, new Uint8Array(48 * 40).map((_, i) => (i % 48 > 24 ? 220 : 20)), 48, 40, 1);
   const goodOnnx = buildPixelModel(BRIGHT_MODEL);
   const goodManifest = JSON.stringify(brightManifest('fuzz'));
+  // A good one-channel model for the image cases: an image that opens and renders is also segmented, so the whole
+  // read, inference, post-processing and measurement path meets the corrupt input (an RGB image is refused cleanly).
+  const modelDir = path.join(work, 'bright-model');
+  mkdirSync(modelDir);
+  writeFileSync(path.join(modelDir, 'model.onnx'), goodOnnx);
+  writeFileSync(path.join(modelDir, 'manifest.json'), goodManifest);
 
   // No user or shipped models: only the model folders the cases name. Decoded-size limit lowered so the limit
   // checks are what stops the bombs (the app default is larger); the RSS cap then catches any that slip past.
@@ -420,6 +426,7 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzReport> {
     writeFileSync(file, bytes);
     const info = await engine.call('info', [file]);
     await engine.call('slice', [file, { z: Math.floor(info.depth / 2), maxSize: 256 }]);
+    await engine.call('segment', [file, { modelId: modelDir }]);
   }
 }
 

@@ -93,9 +93,10 @@ describe('writeTiff -> our reader (geotiff.js)', () => {
       await expect(open).rejects.toBeInstanceOf(InputError);
       return ((await open.catch((e: unknown) => e)) as Error).message.replace(file, '<file>');
     };
-    const readable = 'readable: NONE, LZW, OJPEG, JPEG, DEFLATE, PACKBITS, LERC, ZSTD, WEBP';
+    const readable = 'readable: NONE, LZW, JPEG, DEFLATE, PACKBITS, LERC, ZSTD, WEBP';
     expect(await refused(2)).toBe(`<file>: TIFF compression code 2 is not supported (${readable}); rewrite it, e.g. gdal_translate -co COMPRESS=DEFLATE`);
     expect(await refused(34925)).toMatch(/^<file>: LZMA compression \(TIFF code 34925\) is not supported/);
+    expect(await refused(6)).toMatch(/^<file>: OJPEG compression \(TIFF code 6\) is not supported/);
     expect(await refused(65535)).toMatch(/^<file>: TIFF compression code 65535 is not supported/);
     // Any layout this reader refuses is final for a georeferenced file: YCbCr samples without JPEG compression
     // (3 bands, Photometric 262 rewritten to 6) used to open through libvips as a plain RGB picture, areas in pixels.

@@ -38,8 +38,11 @@ const COMPRESSION_NAMES: Record<number, string> = {
   50001: 'WEBP',
 };
 
-/** Compressions a block decoder exists for (geotiff.js's registry and ours, geotiff-decoders.ts). */
-const DECODABLE = new Set([1, 5, 6, 7, 8, 32773, 32946, 34887, 50000, 50001]);
+/**
+ * Compressions a block decoder exists for (geotiff.js's registry and ours, geotiff-decoders.ts). Not 6, old-style
+ * JPEG: geotiff.js registers it only to refuse it at the first block.
+ */
+const DECODABLE = new Set([1, 5, 7, 8, 32773, 32946, 34887, 50000, 50001]);
 
 /**
  * A georeferenced TIFF this reader refuses (a compression no decoder here reads, a sample layout it does not take):
