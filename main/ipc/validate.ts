@@ -2,89 +2,15 @@
 // argument of every channel or it does not compile. Anything else (wrong type, extra keys, extra arguments)
 // is refused with a message that says which argument and why.
 
-import { EDIT_OPERATION_NAMES, RESULT_EXPORT_FORMATS, type CompareRequest, type CompareSliceRequest, type ExportRequest, type SaveSessionRequest, type SessionMeasurement, type ExportMeasurement, type SessionView, type EditOperation, type InvokeChannel, InvokeChannels, ProbeRequest, ResultInstancesRequest, ResultProbabilityRequest, ResultProbabilityTileRequest, ResultSliceRequest, ResultTileRequest, SegmentRequest, SliceRequest, TileRequest, TileSize } from '../../preload/api';
+import { RESULT_EXPORT_FORMATS, type CompareRequest, type CompareSliceRequest, type ExportRequest, type SaveSessionRequest, type SessionMeasurement, type ExportMeasurement, type SessionView, type InvokeChannel, InvokeChannels, ProbeRequest, ResultInstancesRequest, ResultProbabilityRequest, ResultProbabilityTileRequest, ResultSliceRequest, ResultTileRequest, SegmentRequest, SliceRequest, TileRequest, TileSize } from '../../preload/api';
 import type { PromptBoxRequest, PromptClickRequest, PromptPropagateRequest } from '../../preload/api';
 import { HANDLE_PATTERN } from '../services/files';
 import { RECENT_ID_PATTERN } from '../services/recent';
+// The guard kit and the edit operations' guards live in the engine, which checks a session file's edits with them.
+import { ValidationError, arrayOf, bool, fail, num, object, oneOf, pair, str, type Guard } from '../engine/validate/guards';
+import { coordinate, editOperation, sliceIndex } from '../engine/validate/edits';
 
-export class ValidationError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ValidationError';
-  }
-}
-
-/** Checks an unknown value and returns it typed, or throws ValidationError naming `at`. */
-export type Guard<T> = (value: unknown, at: string) => T;
-type GuardOf<G> = G extends Guard<infer T> ? T : never;
-
-function fail(at: string, expected: string, value: unknown): never {
-  const got = value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value;
-  throw new ValidationError(`${at}: expected ${expected}, got ${got}`);
-}
-
-export function str(opts: { maxLength?: number; pattern?: RegExp; what?: string } = {}): Guard<string> {
-  const max = opts.maxLength ?? 4096;
-  return (v, at) => {
-    if (typeof v !== 'string') fail(at, opts.what ?? 'a string', v);
-    if (v.length === 0 || v.length > max) throw new ValidationError(`${at}: expected 1..${max} characters`);
-    if (opts.pattern && !opts.pattern.test(v)) throw new ValidationError(`${at}: expected ${opts.what ?? `a string matching ${opts.pattern}`}`);
-    return v;
-  };
-}
-
-export function num(opts: { min?: number; max?: number; integer?: boolean } = {}): Guard<number> {
-  const { min = -Number.MAX_VALUE, max = Number.MAX_VALUE, integer = false } = opts;
-  return (v, at) => {
-    if (typeof v !== 'number' || !Number.isFinite(v)) fail(at, integer ? 'an integer' : 'a finite number', v);
-    if (integer && !Number.isInteger(v)) fail(at, 'an integer', v);
-    if (v < min || v > max) throw new ValidationError(`${at}: expected a value in [${min}, ${max}], got ${v}`);
-    return v;
-  };
-}
-
-export function oneOf<const T extends readonly string[]>(values: T): Guard<T[number]> {
-  return (v, at) => {
-    if (typeof v !== 'string' || !values.includes(v)) throw new ValidationError(`${at}: expected one of ${values.join(', ')}`);
-    return v as T[number];
-  };
-}
-
-export function arrayOf<T>(item: Guard<T>, opts: { min?: number; max?: number } = {}): Guard<T[]> {
-  const { min = 0, max = 1024 } = opts;
-  return (v, at) => {
-    if (!Array.isArray(v)) fail(at, 'an array', v);
-    if (v.length < min || v.length > max) throw new ValidationError(`${at}: expected ${min}..${max} items, got ${v.length}`);
-    // Array.from, not map: map skips the holes of a sparse array, which would pass unchecked.
-    return Array.from(v as unknown[], (x, i) => item(x, `${at}[${i}]`));
-  };
-}
-
-type Shape = Record<string, Guard<unknown>>;
-type ObjectOf<R extends Shape, O extends Shape> = { [K in keyof R]: GuardOf<R[K]> } & { [K in keyof O]?: GuardOf<O[K]> };
-
-/** A plain object with exactly these keys (optional ones may be absent or undefined); unknown keys are refused. */
-export function object<R extends Shape, O extends Shape = Record<never, never>>(required: R, optional?: O): Guard<ObjectOf<R, O>> {
-  return (v, at) => {
-    if (typeof v !== 'object' || v === null || Array.isArray(v)) fail(at, 'an object', v);
-    const proto = Object.getPrototypeOf(v) as unknown;
-    if (proto !== Object.prototype && proto !== null) fail(at, 'a plain object', v);
-    const input = v as Record<string, unknown>;
-    // Own-key checks: `in` would let "__proto__" or "constructor" through via Object.prototype.
-    for (const key of Object.keys(input)) {
-      if (!Object.hasOwn(required, key) && !(optional && Object.hasOwn(optional, key))) throw new ValidationError(`${at}: unexpected key "${key}"`);
-    }
-    const out: Record<string, unknown> = {};
-    for (const [key, guard] of Object.entries(required)) {
-      if (!Object.hasOwn(input, key)) throw new ValidationError(`${at}.${key}: required`);
-      out[key] = guard(input[key], `${at}.${key}`);
-    }
-    for (const [key, guard] of Object.entries(optional ?? {})) {
-      if (input[key] !== undefined) out[key] = guard(input[key], `${at}.${key}`);
-    }
-    return out as ObjectOf<R, O>;
-  };
-}
+export { ValidationError, arrayOf, bool, num, object, oneOf, str, type Guard };
 
 // ---------------------------------------------------------------- contract guards
 
@@ -185,112 +111,7 @@ const resultInstancesRequest: Guard<ResultInstancesRequest> = object(
   },
 );
 
-function pair(item: Guard<number>): Guard<[number, number]> {
-  const list = arrayOf(item, { min: 2, max: 2 });
-  return (v, at) => {
-    const [a, b] = list(v, at);
-    return [a!, b!];
-  };
-}
 
-const instanceId = num({ min: 1, max: 0xffffffff, integer: true });
-const classId = num({ min: 1, max: 65534, integer: true });
-const coordinate = num({ min: -1_000_000, max: 1_000_000 });
-const stroke = {
-  op: str({ maxLength: 32 }),
-  z: num({ min: 0, max: 1_000_000, integer: true }),
-  points: arrayOf(pair(coordinate), { min: 1, max: 8192 }),
-  radiusPx: pair(num({ min: 0.1, max: 4096 })),
-};
-const paintStroke = object({ ...stroke, target: targetGuard() });
-const eraseStroke = object(stroke, { instanceId });
-const deleteInstance = object({ op: str({ maxLength: 32 }), instanceId });
-const setInstanceClass = object({ op: str({ maxLength: 32 }), instanceId, classId });
-const sliceIndex = num({ min: 0, max: 1_000_000, integer: true });
-const polygon = arrayOf(pair(coordinate), { min: 3, max: 8192 });
-const fillPolygon = object({ op: str({ maxLength: 32 }), z: sliceIndex, points: polygon, target: targetGuard() });
-const erasePolygon = object({ op: str({ maxLength: 32 }), z: sliceIndex, points: polygon }, { instanceId });
-const fillHoles = object({ op: str({ maxLength: 32 }), instanceId }, { z: sliceIndex });
-const splitInstance = object({ op: str({ maxLength: 32 }), instanceId, z: sliceIndex, line: arrayOf(pair(coordinate), { min: 2, max: 8192 }) });
-const mergeInstances: Guard<{ op: string; instanceIds: number[] }> = (v, at) => {
-  const o = object({ op: str({ maxLength: 32 }), instanceIds: arrayOf(instanceId, { min: 2, max: 4096 }) })(v, at);
-  if (new Set(o.instanceIds).size !== o.instanceIds.length) throw new ValidationError(`${at}.instanceIds: expected distinct ids`);
-  return o;
-};
-const regionGrow = object({
-  op: str({ maxLength: 32 }),
-  z: sliceIndex,
-  seed: pair(num({ min: 0, max: 1_000_000 })),
-  tolerance: num({ min: 0, max: 1e12 }),
-  maxRadiusPx: num({ min: 1, max: 65536 }),
-  target: targetGuard(),
-});
-
-/** Runs of all masks of one acceptPrompt together, at most this many (a 10000² field is a few hundred thousand). */
-const MAX_ACCEPT_RUNS = 4_000_000;
-const maskRle = object({
-  z: sliceIndex,
-  x0: num({ min: 0, max: 1_000_000, integer: true }),
-  y0: num({ min: 0, max: 1_000_000, integer: true }),
-  width: num({ min: 0, max: 1_000_000, integer: true }),
-  height: num({ min: 0, max: 1_000_000, integer: true }),
-  runs: arrayOf(num({ min: 0, max: 1e12, integer: true }), { max: MAX_ACCEPT_RUNS }),
-});
-const acceptPrompt: Guard<{ op: string; masks: Array<GuardOf<typeof maskRle>>; target: { instanceId: number } | { newInstanceOfClass: number } }> = (v, at) => {
-  const o = object({ op: str({ maxLength: 32 }), masks: arrayOf(maskRle, { min: 1, max: 100_000 }), target: targetGuard() })(v, at);
-  let runs = 0;
-  o.masks.forEach((m, i) => {
-    runs += m.runs.length;
-    const total = m.runs.reduce((a, b) => a + b, 0);
-    if (total > m.width * m.height) throw new ValidationError(`${at}.masks[${i}].runs: cover ${total} pixels, more than the ${m.width}x${m.height} window`);
-  });
-  if (runs > MAX_ACCEPT_RUNS) throw new ValidationError(`${at}.masks: expected at most ${MAX_ACCEPT_RUNS} runs in all, got ${runs}`);
-  return o;
-};
-
-function targetGuard(): Guard<{ instanceId: number } | { newInstanceOfClass: number }> {
-  const existing = object({ instanceId });
-  const fresh = object({ newInstanceOfClass: classId });
-  return (v, at) => (typeof v === 'object' && v !== null && 'newInstanceOfClass' in v ? fresh(v, at) : existing(v, at));
-}
-
-/** A named edit operation: the `op` field picks the shape the rest must have. */
-const editOperation: Guard<EditOperation> = (v, at) => {
-  const op = typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>).op : undefined;
-  switch (op) {
-    case 'paintStroke':
-      return { ...paintStroke(v, at), op };
-    case 'eraseStroke':
-      return { ...eraseStroke(v, at), op };
-    case 'deleteInstance':
-      return { ...deleteInstance(v, at), op };
-    case 'setInstanceClass':
-      return { ...setInstanceClass(v, at), op };
-    case 'fillPolygon':
-      return { ...fillPolygon(v, at), op };
-    case 'erasePolygon':
-      return { ...erasePolygon(v, at), op };
-    case 'fillHoles':
-      return { ...fillHoles(v, at), op };
-    case 'splitInstance':
-      return { ...splitInstance(v, at), op };
-    case 'mergeInstances':
-      return { ...mergeInstances(v, at), op };
-    case 'regionGrow':
-      return { ...regionGrow(v, at), op };
-    case 'acceptPrompt':
-      return { ...acceptPrompt(v, at), op };
-    default:
-      throw new ValidationError(`${at}.op: expected one of ${EDIT_OPERATION_NAMES.join(', ')}`);
-  }
-};
-
-export function bool(): Guard<boolean> {
-  return (v, at) => {
-    if (typeof v !== 'boolean') fail(at, 'true or false', v);
-    return v;
-  };
-}
 
 /** A DICOM UID (SeriesInstanceUID): digits in dot-separated components, at most 64 characters (PS3.5 9.1). */
 export const seriesUid = str({ maxLength: 64, pattern: /^(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))+$/, what: 'a DICOM series UID (digits and dots)' });

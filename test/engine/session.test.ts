@@ -2,7 +2,7 @@
 // crash recovery: a child process killed in the middle of editing loses none of its completed edits; the app's
 // SessionWorkspace (open, record, save, list, recover, discard) and the PNG snapshot's legend and scale bar.
 import { spawn } from 'node:child_process';
-import { mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../main/cli/index';
@@ -40,6 +40,37 @@ describe('sessions', () => {
     expect((await checkImageReference({ ...back.image, path: copy })).length).toBeGreaterThan(0);
     writeFileSync(path.join(tmp.dir, 'bad.json'), '{"format":"delineate-session","version":99}');
     await expect(loadSession(path.join(tmp.dir, 'bad.json'))).rejects.toThrow(/version 99/);
+  });
+
+  it('refuses a session whose edit log holds an edit the edit channel would refuse, naming it', async () => {
+    // Checked field by field with the IPC guards before any replay: a null id list used to surface as an internal
+    // "object null is not iterable" from the merge, and a stroke whose points were a string replayed as nothing.
+    const bad: Array<[unknown, RegExp]> = [
+      [{ op: 'mergeInstances', instanceIds: null }, /session edit 2 of 2 is malformed \(edits\[1\]\.instanceIds: expected an array, got null\)/],
+      [{ op: 'paintStroke', z: 0, points: 'xx', radiusPx: [2, 2], target: { instanceId: 1 } }, /edits\[1\]\.points: expected an array, got string/],
+      [{ op: 'paintStroke', z: 0, points: [[1, 2]], radiusPx: [1e9, 1e9], target: { newInstanceOfClass: 1 } }, /edits\[1\]\.radiusPx\[0\]: expected a value in \[0\.1, 4096\]/],
+      [{ op: 'deleteInstance', instanceId: 'abc' }, /edits\[1\]\.instanceId: expected an integer, got string/],
+      [{ op: 'explode' }, /edits\[1\]\.op: expected one of paintStroke/],
+    ];
+    for (const [edit, why] of bad) {
+      const s = await newSession(geo.image, { result: geo.result });
+      s.edits.push({ op: 'deleteInstance', instanceId: 1 }, edit as never);
+      const file = path.join(tmp.dir, 'bad-edit.delineate.json');
+      await saveSession(file, s);
+      await expect(loadSession(file)).rejects.toThrow(why);
+      const out = path.join(tmp.dir, 'bad-edit.json');
+      expect(await main(['export', file, '--to', 'json', '--out', out])).toBe(2);
+      expect(existsSync(out)).toBe(false);
+    }
+    // A damaged redo stack is dropped, the edits kept.
+    const s = await newSession(geo.image, { result: geo.result });
+    s.edits.push({ op: 'deleteInstance', instanceId: 1 });
+    s.redo.push({ op: 'mergeInstances', instanceIds: [2] } as never);
+    const file = path.join(tmp.dir, 'bad-redo.delineate.json');
+    await saveSession(file, s);
+    const back = await loadSession(file);
+    expect(back.edits).toEqual([{ op: 'deleteInstance', instanceId: 1 }]);
+    expect(back.redo).toEqual([]);
   });
 
   it('autosaves every completed edit, undo and redo, and the view on the timer', async () => {

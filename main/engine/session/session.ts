@@ -5,8 +5,10 @@
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { EDIT_OPERATION_NAMES, type EditOperation } from '../../../preload/api';
+import type { EditOperation } from '../../../preload/api';
 import { InputError, type PixelArray } from '../image';
+import { editOperation } from '../validate/edits';
+import { ValidationError } from '../validate/guards';
 import { openImage } from '../io/index';
 import { writeFileAtomic } from '../io/atomic';
 import { ResultStore } from '../results/store';
@@ -98,9 +100,20 @@ export async function checkImageReference(ref: ImageReference): Promise<string[]
   return problems;
 }
 
-function isEditOperation(v: unknown): v is EditOperation {
-  const o = v as { op?: unknown };
-  return !!o && typeof o === 'object' && (EDIT_OPERATION_NAMES as readonly string[]).includes(String(o.op));
+/**
+ * The edit log as the app's edit channel would accept it, each operation checked field by field (the same guards):
+ * a hand-edited or damaged file is refused here, naming the edit and the field, not halfway through the replay.
+ */
+function checkedEdits(v: unknown, what: string, file: string): EditOperation[] {
+  if (!Array.isArray(v)) throw new InputError(file, `session ${what} is malformed (not a list)`);
+  return Array.from(v as unknown[], (e, i) => {
+    try {
+      return editOperation(e, `${what}[${i}]`);
+    } catch (err) {
+      if (err instanceof ValidationError) throw new InputError(file, `session ${what.replace(/s$/, '')} ${i + 1} of ${v.length} is malformed (${err.message})`);
+      throw err;
+    }
+  });
 }
 
 /** Parses and checks a session file's text. */
@@ -115,9 +128,15 @@ export function parseSession(text: string, file = 'session'): SessionDocument {
   if (!s || s.format !== SESSION_FORMAT) throw new InputError(file, 'not a Delineate session file');
   if (s.version !== SESSION_VERSION) throw new InputError(file, `session version ${String(s.version)} is not supported (this build reads ${SESSION_VERSION})`);
   if (!s.image || typeof s.image.path !== 'string') throw new InputError(file, 'session has no image reference');
-  if (!Array.isArray(s.edits) || !s.edits.every(isEditOperation)) throw new InputError(file, 'session edit log is malformed');
-  const redo = Array.isArray(s.redo) && s.redo.every(isEditOperation) ? s.redo : [];
-  return { ...(s as SessionDocument), redo, view: s.view ?? {} };
+  const edits = checkedEdits(s.edits, 'edits', file);
+  // The redo stack is a convenience: a damaged one is dropped, never fatal.
+  let redo: EditOperation[] = [];
+  try {
+    redo = s.redo === undefined ? [] : checkedEdits(s.redo, 'redo', file);
+  } catch (err) {
+    if (!(err instanceof InputError)) throw err;
+  }
+  return { ...(s as SessionDocument), edits, redo, view: s.view ?? {} };
 }
 
 export async function loadSession(file: string): Promise<SessionDocument> {
