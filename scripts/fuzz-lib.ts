@@ -21,7 +21,7 @@ import { buildPixelModel } from '../test/fixtures/onnx-builder';
 import { makeRng, mutate, niftiMutation, type FuzzKind, type Mutation } from './fuzz-mutate';
 
 export type { FuzzKind } from './fuzz-mutate';
-export const FUZZ_KINDS: readonly FuzzKind[] = ['dicom', 'nifti', 'geotiff', 'png', 'onnx', 'manifest'];
+export const FUZZ_KINDS: readonly FuzzKind[] = ['dicom', 'dicom-series', 'nifti', 'geotiff', 'png', 'onnx', 'manifest'];
 
 export type Outcome = 'ok' | 'clean-error' | 'other-error' | 'crash' | 'native-crash' | 'hang' | 'blowup';
 export const OUTCOMES: readonly Outcome[] = ['ok', 'clean-error', 'other-error', 'crash', 'native-crash', 'hang', 'blowup'];
@@ -34,6 +34,8 @@ export interface Seed {
   bytes: Uint8Array;
   /** NIfTI: mutate the uncompressed bytes, then gzip. */
   gzip?: boolean;
+  /** DICOM series: every slice of the folder; `bytes` is slice `at`, the one the case mutates. */
+  series?: { slices: Uint8Array[]; at: number };
 }
 
 export interface FuzzOptions {
@@ -127,6 +129,30 @@ export async function makeSeeds(samplesDir: string | null, kinds: readonly FuzzK
           seeds.push({ kind: 'dicom', name: path.relative(samplesDir, f), ext: '.dcm', bytes: u8(readFileSync(f)) });
         }
       }
+    }
+    if (kinds.includes('dicom-series')) {
+      // Five slices of one series, 1 mm apart; the case mutates the first, a middle or the last one, so the series
+      // assembly (sorting, spacing, consistency) meets one damaged member among good ones.
+      const w = 20;
+      const slices = Array.from({ length: 5 }, (_, k) => {
+        const file = path.join(tmp, `s${k}.dcm`);
+        writeCtSlice(file, {
+          rows: w,
+          columns: w,
+          pixels: new Uint16Array(w * w).map((_, i) => (i * 37 + k * 101) % 4096),
+          positionMm: [0, 0, k],
+          orientation: [1, 0, 0, 0, 1, 0],
+          pixelSpacingMm: [0.5, 0.5],
+          sliceThicknessMm: 1,
+          rescaleIntercept: -1024,
+          instanceNumber: k + 1,
+          seriesUid: '1.2.3.4.9',
+          studyUid: '1.2.3.9',
+          sopInstanceUid: `1.2.3.4.9.${k + 1}`,
+        });
+        return u8(readFileSync(file));
+      });
+      for (const at of [0, 2, 4]) seeds.push({ kind: 'dicom-series', name: `generated 5-slice series, slice ${at}`, ext: '', bytes: slices[at]!, series: { slices, at } });
     }
     if (kinds.includes('nifti')) {
       const data = new Int16Array(12 * 10 * 4).map((_, i) => (i * 13) % 500);
@@ -422,8 +448,12 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzReport> {
       await engine.call('segment', [imagePath, { modelId: dir }]);
       return;
     }
-    const file = path.join(dir, `case${c.seed.ext}`);
-    writeFileSync(file, bytes);
+    let file = path.join(dir, `case${c.seed.ext}`);
+    if (c.seed.series) {
+      file = path.join(dir, 'series');
+      mkdirSync(file);
+      c.seed.series.slices.forEach((s, k) => writeFileSync(path.join(file, `slice-${k}.dcm`), k === c.seed.series!.at ? bytes : s));
+    } else writeFileSync(file, bytes);
     const info = await engine.call('info', [file]);
     await engine.call('slice', [file, { z: Math.floor(info.depth / 2), maxSize: 256 }]);
     await engine.call('segment', [file, { modelId: modelDir }]);

@@ -5,7 +5,7 @@
 
 import { crc32 } from 'node:zlib';
 
-export type FuzzKind = 'dicom' | 'nifti' | 'geotiff' | 'png' | 'onnx' | 'manifest';
+export type FuzzKind = 'dicom' | 'dicom-series' | 'nifti' | 'geotiff' | 'png' | 'onnx' | 'manifest';
 
 /** mulberry32: small, fast, good enough to pick mutations; deterministic per seed. */
 export function makeRng(seed: number): Rng {
@@ -433,6 +433,7 @@ function formatMutation(kind: FuzzKind, src: Uint8Array, rng: Rng): Mutation {
     case 'geotiff':
       return tiffMutation(src, rng);
     case 'dicom':
+    case 'dicom-series': // one slice of a series
       return dicomMutation(src, rng);
     case 'nifti':
       return niftiMutation(src, rng);
