@@ -377,7 +377,8 @@ export interface InferenceRecord {
  * channels, or a ground resolution more than 2x finer or coarser than the image's. The message says it in full.
  */
 export interface RunWarning {
-  code: 'kind' | 'channels' | 'resolution';
+  /** series: the image is a folder's largest series that opened, and a larger one did not (the message says why). */
+  code: 'kind' | 'channels' | 'resolution' | 'series';
   message: string;
 }
 

@@ -117,8 +117,8 @@ export function ModelPanel() {
               Non-commercial use only
             </div>
           )}
-          {warnings.map((w) => (
-            <div key={w.code} className="model-warning" data-testid="model-warning" data-code={w.code} role="alert">
+          {warnings.map((w, i) => (
+            <div key={`${w.code}-${i}`} className="model-warning" data-testid="model-warning" data-code={w.code} role="alert">
               {w.message}
             </div>
           ))}

@@ -11,6 +11,7 @@ import { build } from 'esbuild';
 import sharp from 'sharp';
 import { writeTiff } from '../../main/engine/io/tiff-writer';
 import { writePng } from '../../main/engine/io/png';
+import { writeCtSlice } from '../fixtures/dicom-writer';
 import type { InstancesDocument } from '../../preload/formats';
 import { repoRoot, sharedDir, skipNote, tempDir } from './helpers';
 
@@ -109,6 +110,40 @@ describe('delineate segment warnings', () => {
     expect(r.code).toBe(0);
     expect(warningLines(r.stderr)).toEqual([]);
     expect(readDoc(out).warnings).toBeUndefined();
+  }, 300_000);
+
+  it('warns when a folder\'s larger DICOM series could not be opened and a smaller one was segmented instead', async () => {
+    // Five slices of one series with slice 3 missing (a gap the reader refuses without "gaps allowed"), and a
+    // one-slice series beside it (as a localizer, or one slice of the main series whose UID was damaged): the
+    // run is on the small one, and until now nothing said so.
+    const dir = path.join(t.dir, 'dicom-gap');
+    mkdirSync(dir, { recursive: true });
+    const slice = (file: string, z: number, seriesUid: string, k: number, rows: number): void =>
+      writeCtSlice(path.join(dir, file), {
+        rows,
+        columns: rows,
+        pixels: new Uint16Array(rows * rows).map((_, i) => (i * 31 + k * 7) % 2000),
+        positionMm: [0, 0, z],
+        orientation: [1, 0, 0, 0, 1, 0],
+        pixelSpacingMm: [0.9, 0.9],
+        sliceThicknessMm: 1,
+        rescaleIntercept: -1024,
+        instanceNumber: k,
+        seriesUid,
+        studyUid: '1.2.3.77',
+        sopInstanceUid: `${seriesUid}.${k}`,
+      });
+    for (const [k, z] of [[1, 0], [2, 1], [3, 2], [4, 4], [5, 5]] as const) slice(`main-${k}.dcm`, z, '1.2.3.77.1', k, 32);
+    slice('scout.dcm', 0, '1.2.3.77.2', 1, 24);
+    const out = path.join(t.dir, 'out-dicom-gap');
+    const r = await delineate(['segment', dir, '--model', 'brain-flair-lgg', '--out', out], 300_000);
+    expect(r.code).toBe(0);
+    const lines = warningLines(r.stderr);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/series: a larger series in this folder \(1\.2\.3\.77\.1\) was not opened: .*gap.*; this is the largest series that could be/);
+    const doc = readDoc(out);
+    expect(doc.source.depth).toBe(1);
+    expect(doc.warnings?.map((w) => w.code)).toEqual(['series']);
   }, 300_000);
 
   it.skipIf(landsatMissing)(`warns about resolution on the 300 m Landsat scene under the 4.8 m land-cover model${skipNote(landsatMissing, `${LANDSAT} is missing`)}`, async () => {

@@ -2,7 +2,8 @@
 // channels against the model's inputs, and its ground resolution against the one the model was trained at. One
 // function, read by the CLI (a warning line per issue), the segmentation paths (instances.json `warnings`), the
 // engine service and, through the contract, the model picker (which hides kind and channel mismatches and shows
-// the rest before Run).
+// the rest before Run). Said in the same places though not about the model: a larger DICOM series of the folder
+// that could not be opened, so a run on the scout beside a damaged main series never passes for the main series.
 import type { ImageKind, ModelManifest, RunWarning } from '../../../preload/formats';
 import type { ImageSource } from '../image';
 import { planResample } from './resample';
@@ -13,8 +14,17 @@ export const RESOLUTION_WARN_FACTOR = 2;
 /** What the check reads of a manifest. */
 export type ManifestTraits = Pick<ModelManifest, 'id' | 'kinds' | 'input' | 'resolution' | 'modality'>;
 
-/** What the check reads of an image; `grey`: its colour channels were found equal (a grey picture saved as RGB). */
-export type ImageTraits = Pick<ImageSource, 'kind' | 'channels' | 'geometry' | 'width' | 'height'> & { grey?: boolean };
+/**
+ * What the check reads of an image; `grey`: its colour channels were found equal (a grey picture saved as RGB);
+ * `seriesNotOpened`: larger DICOM series of the same folder that could not be opened, and why (io/dicom).
+ */
+export type ImageTraits = Pick<ImageSource, 'kind' | 'channels' | 'geometry' | 'width' | 'height'> & { grey?: boolean; seriesNotOpened?: SeriesNotOpened[] };
+
+/** A series passed over when a folder was opened (ImageSource meta `seriesNotOpened`). */
+export interface SeriesNotOpened {
+  uid: string;
+  problem: string;
+}
 
 /** Codes that mean the model does not fit the image at all (the picker does not offer it). */
 export const UNFIT_CODES: ReadonlySet<string> = new Set(['kind', 'channels']);
@@ -34,6 +44,10 @@ function formatPerPx(v: number, unit: 'm' | 'mm'): string {
 /** Every way the model and the image disagree, as warnings (empty: the model suits the image). */
 export function checkCompatibility(m: ManifestTraits, image: ImageTraits): RunWarning[] {
   const out: RunWarning[] = [];
+  // Not about the model, but every run and the picker must say it: the folder's main series is not what is open.
+  for (const s of image.seriesNotOpened ?? []) {
+    out.push({ code: 'series', message: `series: a larger series in this folder (${s.uid}) was not opened: ${s.problem}; this is the largest series that could be` });
+  }
   // A plain picture may be anything (a screenshot of a scan, a photo of a map); patient and map data must match.
   if (image.kind !== 'image' && !m.kinds.includes(image.kind)) {
     out.push({
@@ -92,7 +106,13 @@ export async function probeGrey(src: ImageSource): Promise<boolean | undefined> 
 export async function imageTraits(src: ImageSource, models: readonly ManifestTraits[]): Promise<ImageTraits> {
   const asks = src.channels >= 3 && models.some((m) => m.input.channels.length === 1 && m.modality);
   const grey = asks ? await probeGrey(src) : undefined;
-  return { kind: src.kind, channels: src.channels, geometry: src.geometry, width: src.width, height: src.height, ...(grey !== undefined ? { grey } : {}) };
+  const passed = seriesNotOpenedOf(src.meta.seriesNotOpened);
+  return { kind: src.kind, channels: src.channels, geometry: src.geometry, width: src.width, height: src.height, ...(grey !== undefined ? { grey } : {}), ...(passed.length ? { seriesNotOpened: passed } : {}) };
+}
+
+function seriesNotOpenedOf(v: unknown): SeriesNotOpened[] {
+  if (!Array.isArray(v)) return [];
+  return v.filter((s): s is SeriesNotOpened => !!s && typeof (s as SeriesNotOpened).uid === 'string' && typeof (s as SeriesNotOpened).problem === 'string');
 }
 
 /** Whether these warnings rule the model out for the image (the picker then does not offer it). */
