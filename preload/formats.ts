@@ -377,7 +377,10 @@ export interface InferenceRecord {
  * channels, or a ground resolution more than 2x finer or coarser than the image's. The message says it in full.
  */
 export interface RunWarning {
-  /** series: the image is a folder's largest series that opened, and a larger one did not (the message says why). */
+  /**
+   * series: the image is a folder's largest DICOM series that opened, and a larger one did not, or a stack of
+   * numbered slice files skips numbers (the message says which).
+   */
   code: 'kind' | 'channels' | 'resolution' | 'series';
   message: string;
 }

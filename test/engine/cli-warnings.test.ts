@@ -146,6 +146,19 @@ describe('delineate segment warnings', () => {
     expect(doc.warnings?.map((w) => w.code)).toEqual(['series']);
   }, 300_000);
 
+  it('warns when a stack of numbered slices skips numbers', async () => {
+    const dir = path.join(t.dir, 'stack-gap');
+    mkdirSync(dir, { recursive: true });
+    for (const k of [1, 2, 4, 5]) await writePng(path.join(dir, `case_${k}.png`), new Uint8Array(48 * 48).map((_, i) => 60 + ((i + k) % 50)), 48, 48, 1);
+    const out = path.join(t.dir, 'out-stack-gap');
+    const r = await delineate(['segment', dir, '--stack', '--spacing', '1,1,3', '--model', 'brain-flair-lgg', '--out', out], 300_000);
+    expect(r.code).toBe(0);
+    const lines = warningLines(r.stderr);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/series: the slice numbers skip 1 slice\(s\) \(1 between case_2\.png and case_4\.png\); slices stack at one spacing/);
+    expect(readDoc(out).warnings?.map((w) => w.code)).toEqual(['series']);
+  }, 300_000);
+
   it.skipIf(landsatMissing)(`warns about resolution on the 300 m Landsat scene under the 4.8 m land-cover model${skipNote(landsatMissing, `${LANDSAT} is missing`)}`, async () => {
     const out = path.join(t.dir, 'out-landsat');
     const r = await delineate(['segment', LANDSAT, '--model', 'landcover-deepglobe', '--out', out], 900_000);

@@ -3,7 +3,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { mkdirSync, writeFileSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import sharp from 'sharp';
-import { openImage, detectFormat, naturalCompare } from '../../main/engine/io';
+import { openImage, detectFormat, naturalCompare, sliceNumberGaps } from '../../main/engine/io';
 import { describe as describeImage, InputError } from '../../main/engine/image';
 import { planar, tempDir, writeTestPng } from './helpers';
 
@@ -114,6 +114,23 @@ describe('folders of numbered slices', () => {
     const one = await src.read({ z: 2, depth: 1, x: 1, width: 2 });
     expect(Array.from(one.data)).toEqual(new Array(6).fill(10));
     expect(naturalCompare('2_image.png', '10_image.png')).toBeLessThan(0);
+    expect(src.meta.sliceNumberGaps).toEqual([{ after: '2_image.png', before: '10_image.png', missing: 7 }]);
+  });
+
+  it('finds the slice numbers a stack skips, from the one number that varies in the names', () => {
+    expect(sliceNumberGaps(['1_image.png', '2_image.png', '10_image.png'])).toEqual([{ after: '2_image.png', before: '10_image.png', missing: 7 }]);
+    const lgg = (k: number): string => `TCGA_CS_4941_19960909_${k}.tif`;
+    expect(sliceNumberGaps([1, 2, 3, 5, 6, 9].map(lgg))).toEqual([
+      { after: lgg(3), before: lgg(5), missing: 1 },
+      { after: lgg(6), before: lgg(9), missing: 2 },
+    ]);
+    expect(sliceNumberGaps([1, 2, 3, 4].map(lgg))).toEqual([]);
+    // Every fifth slice exported: a step of 5 is the series' own; 15 -> 25 skips one.
+    expect(sliceNumberGaps(['IM-0001-0005.png', 'IM-0001-0010.png', 'IM-0001-0015.png', 'IM-0001-0025.png'])).toEqual([{ after: 'IM-0001-0015.png', before: 'IM-0001-0025.png', missing: 1 }]);
+    // Not one slice index: two numbers vary, counts differ, or steps are not multiples of the smallest.
+    expect(sliceNumberGaps(['s1_t5.png', 's2_t3.png', 's3_t9.png'])).toEqual([]);
+    expect(sliceNumberGaps(['a1.png', 'a2.png', 'a3_4.png'])).toEqual([]);
+    expect(sliceNumberGaps(['x2.png', 'x4.png', 'x7.png'])).toEqual([]);
   });
 
   it('names the odd slice when sizes differ', async () => {

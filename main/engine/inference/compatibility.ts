@@ -3,9 +3,11 @@
 // function, read by the CLI (a warning line per issue), the segmentation paths (instances.json `warnings`), the
 // engine service and, through the contract, the model picker (which hides kind and channel mismatches and shows
 // the rest before Run). Said in the same places though not about the model: a larger DICOM series of the folder
-// that could not be opened, so a run on the scout beside a damaged main series never passes for the main series.
+// that could not be opened, so a run on the scout beside a damaged main series never passes for the main series,
+// and slice numbers a stack of slice files skips.
 import type { ImageKind, ModelManifest, RunWarning } from '../../../preload/formats';
 import type { ImageSource } from '../image';
+import type { SliceNumberGap } from '../io/index';
 import { planResample } from './resample';
 
 /** Beyond this ratio between the image's resolution and the model's, results are not to be trusted. */
@@ -16,9 +18,10 @@ export type ManifestTraits = Pick<ModelManifest, 'id' | 'kinds' | 'input' | 'res
 
 /**
  * What the check reads of an image; `grey`: its colour channels were found equal (a grey picture saved as RGB);
- * `seriesNotOpened`: larger DICOM series of the same folder that could not be opened, and why (io/dicom).
+ * `seriesNotOpened`: larger DICOM series of the same folder that could not be opened, and why (io/dicom);
+ * `sliceNumberGaps`: slice numbers a stack of numbered slice files skips (io/index.ts).
  */
-export type ImageTraits = Pick<ImageSource, 'kind' | 'channels' | 'geometry' | 'width' | 'height'> & { grey?: boolean; seriesNotOpened?: SeriesNotOpened[] };
+export type ImageTraits = Pick<ImageSource, 'kind' | 'channels' | 'geometry' | 'width' | 'height'> & { grey?: boolean; seriesNotOpened?: SeriesNotOpened[]; sliceNumberGaps?: SliceNumberGap[] };
 
 /** A series passed over when a folder was opened (ImageSource meta `seriesNotOpened`). */
 export interface SeriesNotOpened {
@@ -47,6 +50,12 @@ export function checkCompatibility(m: ManifestTraits, image: ImageTraits): RunWa
   // Not about the model, but every run and the picker must say it: the folder's main series is not what is open.
   for (const s of image.seriesNotOpened ?? []) {
     out.push({ code: 'series', message: `series: a larger series in this folder (${s.uid}) was not opened: ${s.problem}; this is the largest series that could be` });
+  }
+  const gaps = image.sliceNumberGaps ?? [];
+  if (gaps.length > 0) {
+    const missing = gaps.reduce((t, g) => t + g.missing, 0);
+    const where = gaps.slice(0, 3).map((g) => `${g.missing} between ${g.after} and ${g.before}`).join(', ') + (gaps.length > 3 ? `, and ${gaps.length - 3} more gap(s)` : '');
+    out.push({ code: 'series', message: `series: the slice numbers skip ${missing} slice(s) (${where}); slices stack at one spacing, so distances and volumes across a gap come out short` });
   }
   // A plain picture may be anything (a screenshot of a scan, a photo of a map); patient and map data must match.
   if (image.kind !== 'image' && !m.kinds.includes(image.kind)) {
@@ -107,7 +116,17 @@ export async function imageTraits(src: ImageSource, models: readonly ManifestTra
   const asks = src.channels >= 3 && models.some((m) => m.input.channels.length === 1 && m.modality);
   const grey = asks ? await probeGrey(src) : undefined;
   const passed = seriesNotOpenedOf(src.meta.seriesNotOpened);
-  return { kind: src.kind, channels: src.channels, geometry: src.geometry, width: src.width, height: src.height, ...(grey !== undefined ? { grey } : {}), ...(passed.length ? { seriesNotOpened: passed } : {}) };
+  const gaps = Array.isArray(src.meta.sliceNumberGaps) ? (src.meta.sliceNumberGaps as SliceNumberGap[]) : [];
+  return {
+    kind: src.kind,
+    channels: src.channels,
+    geometry: src.geometry,
+    width: src.width,
+    height: src.height,
+    ...(grey !== undefined ? { grey } : {}),
+    ...(passed.length ? { seriesNotOpened: passed } : {}),
+    ...(gaps.length ? { sliceNumberGaps: gaps } : {}),
+  };
 }
 
 function seriesNotOpenedOf(v: unknown): SeriesNotOpened[] {

@@ -170,6 +170,38 @@ export function naturalCompare(a: string, b: string): number {
   return a.localeCompare(b, 'en', { numeric: true, sensitivity: 'base' });
 }
 
+/** A run of missing slice numbers in a stack: after `after` and before `before`, `missing` slices. */
+export interface SliceNumberGap {
+  after: string;
+  before: string;
+  missing: number;
+}
+
+/**
+ * Missing numbers in a sorted list of slice file names: the one number that varies from name to name (the slice
+ * index in "TCGA_CS_4941_19960909_12.tif" or "IM-0001-0012.png") advances by its smallest step, and a larger step
+ * (a whole multiple of it) leaves slices out. Nothing when the names do not carry one such number (no digits, a
+ * different count of numbers, several that vary, steps that are not multiples).
+ */
+export function sliceNumberGaps(names: readonly string[]): SliceNumberGap[] {
+  if (names.length < 3) return [];
+  const numbers = names.map((n) => (n.match(/\d+/g) ?? []).map(Number));
+  const count = numbers[0]!.length;
+  if (count === 0 || numbers.some((v) => v.length !== count)) return [];
+  const varying = Array.from({ length: count }, (_, i) => i).filter((i) => numbers.some((v) => v[i] !== numbers[0]![i]));
+  if (varying.length !== 1) return [];
+  const idx = numbers.map((v) => v[varying[0]!]!);
+  const steps = idx.slice(1).map((v, i) => v - idx[i]!);
+  if (steps.some((d) => d <= 0)) return [];
+  const step = Math.min(...steps);
+  if (steps.some((d) => d % step !== 0)) return [];
+  const gaps: SliceNumberGap[] = [];
+  steps.forEach((d, i) => {
+    if (d > step) gaps.push({ after: names[i]!, before: names[i + 1]!, missing: d / step - 1 });
+  });
+  return gaps;
+}
+
 async function openSliceFolder(dir: string, options: OpenOptions): Promise<ImageSource> {
   let names: string[];
   try {
@@ -200,6 +232,8 @@ async function openSliceFolder(dir: string, options: OpenOptions): Promise<Image
   }
   const { width, height, channels, dtype } = first;
   const depth = opened.length;
+  // Slices stack at one spacing: a missing number shortens every distance and volume across it, so it is said.
+  const gaps = sliceNumberGaps(slices);
 
   async function read(region: Region = {}): Promise<PixelBlock> {
     const r = resolveRegion(region, width, height, depth, channels, dir);
@@ -224,7 +258,7 @@ async function openSliceFolder(dir: string, options: OpenOptions): Promise<Image
     channels,
     dtype,
     geometry: pixelGeometry(options.spacingMm),
-    meta: { sliceFormat: first.format, firstSlice: slices[0], lastSlice: slices[slices.length - 1] },
+    meta: { sliceFormat: first.format, firstSlice: slices[0], lastSlice: slices[slices.length - 1], ...(gaps.length ? { sliceNumberGaps: gaps } : {}) },
     read,
     close: async () => {
       await Promise.all(opened.map((s) => s.close()));
