@@ -16,7 +16,7 @@ const USAGE = `usage:
   delineate info <input> [--json] [--spacing x,y[,z]] [--series UID] [--allow-gaps]
   delineate convert <input> <output.(nii|nii.gz|tif|png)> [--spacing x,y[,z]]
   delineate segment <input...> --model <id|file.onnx> --out <dir> [--device auto|cpu|cuda|dml|coreml|webgpu]
-                    [--tile N|WxH] [--overlap 0..0.9] [--threads N] [--spacing x,y[,z]] [--probabilities]
+                    [--tile N|WxH] [--overlap 0..0.9] [--threads N] [--spacing x,y[,z]] [--series UID] [--allow-gaps] [--probabilities]
                     [--batch N] [--stack] [--no-resample] [--no-tta] [--no-postprocess]   (a folder is a batch of images; --stack reads it as one volume)
                     [--shard K/N]   (the K-th of N interleaved windows of a raster, or inputs of a list; join them with merge)
   delineate merge <shard-dir>... --out <dir>

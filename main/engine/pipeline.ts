@@ -28,7 +28,7 @@ import { addSizeRanges, rangesFromPixels, sizeRangesPx, type SizeRangeParams } f
 import { applyCalibration, calibratedOutputs, calibrationOf } from './inference/calibration';
 import { overlayBitmap } from './export/overlay';
 import { resultRasters, writeResultFolder, type ResultRasters } from './export/results';
-import { modelMinObjectPx, openSession, prepareSegment, inferenceRecord, sourceRecord, tileProgress, timedRun, validityOf, type SegmentOptions } from './segment-setup';
+import { modelMinObjectPx, openOptionsOf, openSession, prepareSegment, inferenceRecord, sourceRecord, tileProgress, timedRun, validityOf, type SegmentOptions } from './segment-setup';
 import { segmentWindowed, useWindowed } from './windowed';
 import { planResample } from './inference/resample';
 import { streamingThresholdPx } from './postprocess/streaming';
@@ -422,8 +422,7 @@ export async function segmentToFolder(
   onProgress: ProgressFn,
   signal?: AbortSignal,
 ): Promise<{ outcome: Omit<SegmentOutcome, 'rasters'> & { rasters?: ResultRasters; instanceCount?: number }; files: string[] }> {
-  const openOptions: OpenOptions = options.spacingMm ? { spacingMm: options.spacingMm } : {};
-  const src = await openImage(filePath, openOptions);
+  const src = await openImage(filePath, openOptionsOf(options));
   try {
     // Resolve the model once: its resolution decides how large the image becomes on the model's grid.
     const model = typeof options.model === 'string' ? await resolveModel(options.model) : options.model;

@@ -3,7 +3,7 @@
 // session with its timing, so the two paths cannot drift apart in what they validate or record.
 import type { Geometry, InferenceRecord, InstancesDocument, ModelManifest, ModelPostprocess, RunWarning } from '../../preload/formats';
 import { InputError, type ImageSource } from './image';
-import type { ProgressFn } from './service';
+import type { OpenOptions, ProgressFn } from './service';
 import { resolveModel, type ResolvedModel } from './inference/manifest';
 import { readOnnxInfo, type OnnxModelInfo } from './inference/onnx-meta';
 import type { DeviceRequest, ModelRuntime, ModelSession, Tensor4 } from './inference/runtime';
@@ -28,6 +28,9 @@ export interface SegmentOptions {
   /** Tiles per model call (default 1; models with a fixed batch of 1 always use 1). */
   batch?: number;
   spacingMm?: number[];
+  /** DICOM folders: the series to open (SeriesInstanceUID), and whether one with missing slices opens anyway. */
+  seriesUid?: string;
+  allowGaps?: boolean;
   /** Keep uint8 probability maps (p x 255) for the result folder. */
   probabilities?: boolean;
   /** Keep them only when they take at most this many bytes (classes x voxels); default no limit. */
@@ -54,6 +57,15 @@ export interface SegmentOptions {
   instanceMaxPx?: number;
   /** Told, before the first tile runs, how the model does not suit the image (the CLI prints them). */
   onWarnings?: (warnings: RunWarning[]) => void;
+}
+
+/** How a run opens its input: the spacing given for plain images, the DICOM series and gap choices. */
+export function openOptionsOf(options: Pick<SegmentOptions, 'spacingMm' | 'seriesUid' | 'allowGaps'>): OpenOptions {
+  return {
+    ...(options.spacingMm ? { spacingMm: options.spacingMm } : {}),
+    ...(options.seriesUid ? { seriesUid: options.seriesUid } : {}),
+    ...(options.allowGaps ? { allowGaps: true } : {}),
+  };
 }
 
 

@@ -29,7 +29,7 @@ import { planGlobalGrid, planRegion, RegionScratch } from './inference/region';
 import { throwIfAborted } from './inference/tiling';
 import { labelArrayFor, type LabelArray } from './postprocess/labels';
 import { writeResultFolder } from './export/results';
-import { openSession, prepareSegment, splitChannel, tileProgress, timedRun, type SegmentOptions } from './segment-setup';
+import { openOptionsOf, openSession, prepareSegment, splitChannel, tileProgress, timedRun, type SegmentOptions } from './segment-setup';
 import type { Connectivity } from './postprocess/components';
 import { inferWindow, planWindows, windowedNormalizer, segmentWindowed, useWindowed, windowEdgePx, type WindowInference, type WindowPlanes, type WindowSupply } from './windowed';
 import { postprocess, segmentImage, type SuppliedPlane } from './pipeline';
@@ -190,7 +190,7 @@ export async function segmentShard(
   signal?: AbortSignal,
 ): Promise<{ manifest: RasterShardManifest; files: string[] }> {
   const started = performance.now();
-  const src = await openImage(filePath, options.spacingMm ? { spacingMm: options.spacingMm } : {});
+  const src = await openImage(filePath, openOptionsOf(options));
   const written: string[] = [];
   try {
     if (src.depth !== 1 || src.kind === 'medical') throw new InputError(filePath, '--shard splits 2D rasters by window; give a folder or a list of files to shard volumes by input');
@@ -403,7 +403,7 @@ export async function mergeShards(dirs: string[], outDir: string, onProgress: Pr
   for (let i = 0; i < first.windowCount; i++) {
     if (!owner.has(i)) throw new InputError(dirs[shards.findIndex((m) => inShard(i, m))] ?? dirs[0]!, `lacks window ${i} of ${first.windowCount}`);
   }
-  const src = await openImage(first.source.file, first.options.spacingMm ? { spacingMm: first.options.spacingMm } : {});
+  const src = await openImage(first.source.file, openOptionsOf(first.options));
   try {
     if (src.width !== first.source.width || src.height !== first.source.height) throw new InputError(first.source.file, `is ${src.width}x${src.height}; the shards ran on ${first.source.width}x${first.source.height}`);
     const model = await resolveModel(first.model.spec);

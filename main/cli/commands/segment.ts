@@ -6,7 +6,7 @@
 // the K-th of N interleaved parts (windows of one raster, or inputs of a list) for `delineate merge` (shards.ts).
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { checkFlags, flagNumber, flagSpacing, flagString, parseArgs, UsageError } from '../args';
+import { checkFlags, flagNumber, flagSpacing, flagString, openOptionsFromFlags, parseArgs, UsageError } from '../args';
 import { InputError } from '../../engine/image';
 import { holdsDicom, naturalCompare } from '../../engine/io';
 import { resolveModel } from '../../engine/inference/manifest';
@@ -19,7 +19,7 @@ import type { RunWarning } from '../../../preload/formats';
 import { inShard, modelRecord, parseShardSpec, segmentShard, SHARD_FILE, SHARD_FORMAT, type FilesShardManifest, type ShardSpec } from '../../engine/shards';
 import { writeFileAtomic } from '../../engine/io/atomic';
 
-const FLAGS = ['model', 'out', 'device', 'tile', 'overlap', 'threads', 'spacing', 'probabilities', 'batch', 'stack', 'no-resample', 'no-tta', 'no-postprocess', 'shard'];
+const FLAGS = ['model', 'out', 'device', 'tile', 'overlap', 'threads', 'spacing', 'series', 'allow-gaps', 'probabilities', 'batch', 'stack', 'no-resample', 'no-tta', 'no-postprocess', 'shard'];
 const IMAGE_FILE = /\.(png|jpe?g|tiff?|nii|nii\.gz)$/i;
 
 /** "256" or "512x256" (width x height). */
@@ -95,7 +95,7 @@ function progressPrinter(label: string): ProgressFn & { end(): void } {
 }
 
 export async function segmentCommand(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, ['probabilities', 'stack', 'no-resample', 'no-tta', 'no-postprocess']);
+  const args = parseArgs(argv, ['probabilities', 'stack', 'allow-gaps', 'no-resample', 'no-tta', 'no-postprocess']);
   checkFlags(args, FLAGS);
   if (args.positionals.length === 0) throw new UsageError('segment needs at least one input image or folder');
   const modelSpec = flagString(args, 'model');
@@ -109,6 +109,7 @@ export async function segmentCommand(argv: string[]): Promise<number> {
   const threads = flagNumber(args, 'threads', 1, 256);
   const batch = flagNumber(args, 'batch', 1, 256);
   const spacingMm = flagSpacing(args);
+  const { seriesUid, allowGaps } = openOptionsFromFlags(args);
   if ((threads !== undefined && !Number.isInteger(threads)) || (batch !== undefined && !Number.isInteger(batch))) {
     throw new UsageError('--threads and --batch take whole numbers');
   }
@@ -137,6 +138,8 @@ export async function segmentCommand(argv: string[]): Promise<number> {
     ...(threads ? { threads } : {}),
     ...(batch ? { batch } : {}),
     ...(spacingMm ? { spacingMm } : {}),
+    ...(seriesUid ? { seriesUid } : {}),
+    ...(allowGaps ? { allowGaps } : {}),
     ...(args.flags.has('probabilities') ? { probabilities: true } : {}),
     ...(args.flags.has('no-resample') ? { resample: false } : {}),
     ...(args.flags.has('no-tta') ? { testTimeFlips: false } : {}),

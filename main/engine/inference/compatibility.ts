@@ -19,9 +19,15 @@ export type ManifestTraits = Pick<ModelManifest, 'id' | 'kinds' | 'input' | 'res
 /**
  * What the check reads of an image; `grey`: its colour channels were found equal (a grey picture saved as RGB);
  * `seriesNotOpened`: larger DICOM series of the same folder that could not be opened, and why (io/dicom);
- * `sliceNumberGaps`: slice numbers a stack of numbered slice files skips (io/index.ts).
+ * `sliceNumberGaps`: slice numbers a stack of numbered slice files skips (io/index.ts); `geometryWarnings`: what a
+ * DICOM series was opened despite (gaps allowed, uneven spacing, no slice positions; io/dicom/series.ts).
  */
-export type ImageTraits = Pick<ImageSource, 'kind' | 'channels' | 'geometry' | 'width' | 'height'> & { grey?: boolean; seriesNotOpened?: SeriesNotOpened[]; sliceNumberGaps?: SliceNumberGap[] };
+export type ImageTraits = Pick<ImageSource, 'kind' | 'channels' | 'geometry' | 'width' | 'height'> & {
+  grey?: boolean;
+  seriesNotOpened?: SeriesNotOpened[];
+  sliceNumberGaps?: SliceNumberGap[];
+  geometryWarnings?: string[];
+};
 
 /** A series passed over when a folder was opened (ImageSource meta `seriesNotOpened`). */
 export interface SeriesNotOpened {
@@ -51,6 +57,8 @@ export function checkCompatibility(m: ManifestTraits, image: ImageTraits): RunWa
   for (const s of image.seriesNotOpened ?? []) {
     out.push({ code: 'series', message: `series: a larger series in this folder (${s.uid}) was not opened: ${s.problem}; this is the largest series that could be` });
   }
+  // Accepted with a note when the series opened (--allow-gaps, no slice positions): the distances rest on a guess.
+  for (const g of image.geometryWarnings ?? []) out.push({ code: 'series', message: `series: ${g}; distances and volumes along the slices rest on the usual spacing` });
   const gaps = image.sliceNumberGaps ?? [];
   if (gaps.length > 0) {
     const missing = gaps.reduce((t, g) => t + g.missing, 0);
@@ -117,6 +125,7 @@ export async function imageTraits(src: ImageSource, models: readonly ManifestTra
   const grey = asks ? await probeGrey(src) : undefined;
   const passed = seriesNotOpenedOf(src.meta.seriesNotOpened);
   const gaps = Array.isArray(src.meta.sliceNumberGaps) ? (src.meta.sliceNumberGaps as SliceNumberGap[]) : [];
+  const geometryWarnings = Array.isArray(src.meta.geometryWarnings) ? src.meta.geometryWarnings.filter((w): w is string => typeof w === 'string') : [];
   return {
     kind: src.kind,
     channels: src.channels,
@@ -126,6 +135,7 @@ export async function imageTraits(src: ImageSource, models: readonly ManifestTra
     ...(grey !== undefined ? { grey } : {}),
     ...(passed.length ? { seriesNotOpened: passed } : {}),
     ...(gaps.length ? { sliceNumberGaps: gaps } : {}),
+    ...(geometryWarnings.length ? { geometryWarnings } : {}),
   };
 }
 

@@ -153,7 +153,7 @@ export function assembleSeries(group: SeriesGroup, allowGaps: boolean): Assemble
   if (uneven.length > 0) {
     problems.push(`uneven slice spacing (${fmt(Math.min(...steps))} to ${fmt(Math.max(...steps))})`);
   }
-  if (problems.length > 0 && !allowGaps) throw new SeriesProblem(`${problems.join('; ')}; open with gaps allowed to convert anyway`);
+  if (problems.length > 0 && !allowGaps) throw new SeriesProblem(`${problems.join('; ')}; open with gaps allowed (--allow-gaps) to read it anyway`);
   warnings.push(...problems);
 
   const firstSorted = sorted[0] as SliceRef;
