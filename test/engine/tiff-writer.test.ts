@@ -133,6 +133,24 @@ describe('writeTiff -> our reader (geotiff.js)', () => {
     await expect(open).rejects.toThrow(`${file}: corrupt or unreadable TIFF (ImageWidth (tag 256) holds 2 values, one expected (corrupt))`);
   });
 
+  it('a NaN or collapsed geotransform is refused at open, not carried into areas and coordinates', async () => {
+    // ModelPixelScale (33550, three DOUBLEs stored out of line) damaged: NaN, then a zero pixel height. Before, the
+    // file opened as a map and the first area or polygon failed inside the projection code (fuzz seed 3251).
+    for (const [value, shown] of [[Number.NaN, 'NaN'], [0, '0']] as const) {
+      const file = at(`scale-${shown}.tif`);
+      await writeTiff(file, { data: new Uint8Array(64), width: 8, height: 8, depth: 1, channels: 1, geometry: utm });
+      const bytes = new Uint8Array(readFileSync(file));
+      const t = tiffLayout(bytes)!;
+      const e = t.entries.find((x) => x.tag === 33550)!;
+      const v = new DataView(bytes.buffer);
+      v.setFloat64(v.getUint32(e.at + 8, t.little) + 8, value, t.little);
+      writeFileSync(file, bytes);
+      const open = openImage(file);
+      await expect(open).rejects.toBeInstanceOf(InputError);
+      await expect(open).rejects.toThrow(/the georeferencing \(ModelPixelScale \/ ModelTiepoint \/ ModelTransformation\) is not usable: geotransform 440720, 60, 0, /);
+    }
+  });
+
   it('refuses volumes', async () => {
     await expect(writeTiff(at('vol.tif'), { data: new Uint8Array(8), width: 2, height: 2, depth: 2, channels: 1, geometry: { type: 'pixel' } })).rejects.toThrow(/depth 2/);
   });

@@ -530,6 +530,11 @@ async function build(file: string, main: OpenedTiff, sidecars: OpenedTiff[], clo
   const geotransform = readGeotransform(image);
   // A georeferenced file refused here must not fall back to the plain image reader (no georeferencing there).
   const refuse = (problem: string): InputError => (geotransform ? new GeoTiffFormatError(file, problem) : new InputError(file, problem));
+  // A NaN, infinite or collapsed (zero-area pixel) geotransform is damage, not a map: every area and coordinate would
+  // be NaN or zero downstream.
+  if (geotransform && (!geotransform.every(Number.isFinite) || geotransform[1] * geotransform[5] - geotransform[2] * geotransform[4] === 0)) {
+    throw refuse(`the georeferencing (ModelPixelScale / ModelTiepoint / ModelTransformation) is not usable: geotransform ${geotransform.map((v) => Number(v.toPrecision(6))).join(', ')}`);
+  }
   for (let s = 1; s < storedSamples; s++) {
     if (image.getBitsPerSample(s) !== bits || (image.getSampleFormat(s) || 1) !== sampleFormat) {
       throw refuse('TIFF bands with different sample types are not supported');
