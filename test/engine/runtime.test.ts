@@ -108,13 +108,16 @@ describe('a model onnxruntime refuses', () => {
     }
   });
 
-  it('keeps the first line of the reason without onnxruntime source locations; other errors pass unchanged', () => {
+  it('keeps the first line of the reason without onnxruntime source locations; running out of memory passes unchanged', () => {
     const ort = new Error(
       'Load model from /m/model.onnx failed:/onnxruntime_src/onnxruntime/core/graph/model.cc:146 onnxruntime::Model::Model(onnx::ModelProto&&, const PathString&) Unsupported model IR version: 200, max supported IR version: 10\nmore',
     );
     const e = modelLoadError('/m/model.onnx', ort);
     expect(e).toBeInstanceOf(InputError);
     expect((e as Error).message).toBe('/m/model.onnx: onnxruntime cannot load this model (Unsupported model IR version: 200, max supported IR version: 10)');
+    const init = modelLoadError('/m/model.onnx', new Error("tensorprotoutils.cc:35 ValidateEmbeddedTensorProtoDataSizeAndShape Initializer 'W': data field count (2) does not match expected count from shape (3)"));
+    expect(init).toBeInstanceOf(InputError);
+    expect((init as Error).message).toBe("/m/model.onnx: onnxruntime cannot load this model (Initializer 'W': data field count (2) does not match expected count from shape (3))");
     const other = new Error('std::bad_alloc');
     expect(modelLoadError('/m/model.onnx', other)).toBe(other);
   });

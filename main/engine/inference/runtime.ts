@@ -299,16 +299,21 @@ class OrtMultiSession implements MultiSession {
 }
 
 /**
- * onnxruntime's refusal of a model file ("Load model from <file> failed:<why>": a graph that names a missing tensor,
- * an unknown operator, bytes that are not the protobuf they claim to be) as an InputError naming the file, like
- * the structural check that runs before it (onnx-meta.ts) does for what it can see. Other errors pass unchanged.
+ * onnxruntime's refusal to open a model file as an InputError naming the file: "Load model from <file> failed:<why>"
+ * (a graph that names a missing tensor, an unknown IR version, bytes only its own parser rejects) and the errors of
+ * session initialisation (an initializer whose data does not match its shape). Session creation runs on the CPU
+ * last (openWithFallback), so what fails there is the file, not a device; running out of memory is not the file's
+ * fault and passes unchanged. The reason keeps its first line, without onnxruntime's source locations.
  */
 export function modelLoadError(onnxPath: string, err: unknown): unknown {
   const message = err instanceof Error ? err.message : String(err);
-  const m = /^Load model from .*? failed:\s*([\s\S]*)$/.exec(message);
-  if (!m) return err;
-  // The first line, without onnxruntime's source locations ("/onnxruntime_src/...cc:123 void onnxruntime::...").
-  const why = (m[1] ?? '').split('\n')[0]!.replace(/\/onnxruntime_src\/\S+:\d+\s+[^(]*\([^)]*\)\s*/g, '').trim();
+  if (/bad_alloc|out of memory|ENOMEM/i.test(message)) return err;
+  const why = message
+    .split('\n')[0]!
+    .replace(/^Load model from .*? failed:\s*/, '')
+    // "/onnxruntime_src/.../model.cc:146 onnxruntime::Model::Model(onnx::ModelProto&&, ...) " or "tensorprotoutils.cc:35 Validate... "
+    .replace(/(?:\/onnxruntime_src\/)?\S+\.(?:cc|cpp|h):\d+\s+(?:[^\s(]*\([^)]*\)|\S+)\s*/g, '')
+    .trim();
   return new InputError(onnxPath, `onnxruntime cannot load this model (${(why || 'no reason given').slice(0, 300)})`);
 }
 
