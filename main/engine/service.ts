@@ -1,7 +1,7 @@
 // The engine's service surface: what the engine host process exposes to the Electron shell, the test host
 // and (in-process) the CLI. Plain data in, plain data out; paths here are already resolved from handles.
 
-import type { ImageInfo, InstanceRecord, InstancesDocument, ModelSummary } from '../../preload/formats';
+import type { ImageInfo, InstanceRecord, InstancesDocument, ModelSummary, RunWarning } from '../../preload/formats';
 import type { ResultInstancesPage, ResultInstancesRequest, ResultProbabilityTile, ResultProbabilityTileRequest, ResultTile, ResultTileRequest } from '../../preload/api';
 import type { ImageWindows, PatientHeader, PixelSize } from '../../preload/api';
 import type { DicomFolderScan } from './io/dicom/scan';
@@ -398,7 +398,9 @@ export function createEngineService(options: EngineServiceOptions = {}): EngineS
         const fit = await sources.use(inputs[0]!.path, {}, async (src) => {
           const traits = await imageTraits(src, usable.map((m) => m.manifest));
           const checked = usable.map((m) => ({ id: m.manifest.id, warnings: checkCompatibility(m.manifest, traits) }));
-          return checked.find((c) => c.warnings.length === 0) ?? checked.find((c) => !isUnfit(c.warnings));
+          // 'series' warnings are about the image, the same for every model: they do not rank the models.
+          const aboutModel = (c: { warnings: RunWarning[] }): RunWarning[] => c.warnings.filter((w) => w.code !== 'series');
+          return checked.find((c) => aboutModel(c).length === 0) ?? checked.find((c) => !isUnfit(c.warnings));
         });
         if (!fit) throw new Error(`no installed model suits ${inputs[0]!.path.split(/[\\/]/).pop()}: segment each date first, or add a model`);
         model = fit.id;
