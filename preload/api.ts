@@ -194,6 +194,17 @@ export interface ScannedSeries {
   thumbnail?: Thumbnail;
   /** Why it cannot be opened, when the scan already knows (e.g. an undecodable transfer syntax). */
   problem?: string;
+  /**
+   * Slices missing or unevenly spaced: it opens only with gaps allowed ('file:open-series' with allowGaps), stacked at
+   * its usual spacing, and every run says so. The text says what is wrong.
+   */
+  gaps?: string;
+}
+
+/** How 'file:open-series' opens the series. */
+export interface OpenSeriesOptions {
+  /** Open a series with missing slices or uneven spacing anyway (stacked at its usual spacing; runs warn). */
+  allowGaps?: boolean;
 }
 
 /** One study found by 'folder:scan', with its series. Patient fields are hidden while de-identification is on. */
@@ -703,7 +714,7 @@ export interface InvokeChannels {
   'file:open-dropped': { args: [droppedPath: string]; result: OpenedImage };
   'file:close': { args: [handle: FileHandle]; result: void };
   /** Opens one series of the folder behind `handle` (ImageInfo.series lists them) under a new handle. */
-  'file:open-series': { args: [handle: FileHandle, seriesInstanceUid: string]; result: OpenedImage };
+  'file:open-series': { args: [handle: FileHandle, seriesInstanceUid: string, options: OpenSeriesOptions]; result: OpenedImage };
   /** Recently opened images and series folders, newest first (at most 10). */
   'recent:list': { args: []; result: RecentFile[] };
   /** Opens a recent entry again; a file that is gone gives an error naming it and leaves the list. */

@@ -23,7 +23,7 @@ const api: DelineateApi = {
     return invoke('file:open-dropped', path);
   },
   closeFile: (handle) => invoke('file:close', handle),
-  openSeries: (handle, seriesInstanceUid) => invoke('file:open-series', handle, seriesInstanceUid),
+  openSeries: (handle, seriesInstanceUid, options) => invoke('file:open-series', handle, seriesInstanceUid, options),
   listRecent: () => invoke('recent:list'),
   openRecent: (id) => invoke('recent:open', id),
   removeRecent: (id) => invoke('recent:remove', id),

@@ -141,10 +141,10 @@ export function createHandlers(deps: HandlerDeps) {
       files.release(handle);
       scannedSeries.delete(handle);
     },
-    async 'file:open-series'(handle, seriesInstanceUid) {
+    async 'file:open-series'(handle, seriesInstanceUid, options) {
       // A series found by a folder scan opens from its own folder, not by walking the whole picked tree again.
       const dir = scannedSeries.get(handle)?.get(seriesInstanceUid);
-      return open(dir ?? files.resolve(handle), { seriesUid: seriesInstanceUid });
+      return open(dir ?? files.resolve(handle), { seriesUid: seriesInstanceUid, ...(options.allowGaps ? { allowGaps: true } : {}) });
     },
     async 'folder:pick-dialog'() {
       const path = await dialogs.openFolder();

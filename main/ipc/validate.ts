@@ -205,7 +205,7 @@ export const VALIDATORS = {
   'file:open-folder-dialog': [],
   'file:open-dropped': [str({ maxLength: 32768, what: 'a dropped file' })],
   'file:close': [handle],
-  'file:open-series': [handle, seriesUid],
+  'file:open-series': [handle, seriesUid, object({}, { allowGaps: bool() })],
   'recent:list': [],
   'recent:open': [recentId],
   'recent:remove': [recentId],

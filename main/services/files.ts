@@ -16,9 +16,10 @@ export class UnknownHandleError extends Error {
   }
 }
 
-/** What a handle stands for besides its path: the series chosen in a folder of several (DICOM). */
+/** What a handle stands for besides its path: the series chosen in a folder of several (DICOM), opened with gaps. */
 export interface HandleOptions {
   seriesUid?: string;
+  allowGaps?: boolean;
 }
 
 export class FileRegistry {
@@ -40,7 +41,9 @@ export class FileRegistry {
     if (!info.isFile() && !info.isDirectory()) throw new Error(`${basename(path)}: not a regular file or folder`);
     const handle = `h_${randomBytes(16).toString('hex')}`;
     this.paths.set(handle, path);
-    if (options.seriesUid) this.options.set(handle, { seriesUid: options.seriesUid });
+    if (options.seriesUid || options.allowGaps) {
+      this.options.set(handle, { ...(options.seriesUid ? { seriesUid: options.seriesUid } : {}), ...(options.allowGaps ? { allowGaps: true } : {}) });
+    }
     return handle;
   }
 

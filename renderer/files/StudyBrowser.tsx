@@ -139,7 +139,7 @@ export function StudyBrowser() {
                       aria-selected={i === picked}
                       onClick={() => setPicked(i)}
                       onDoubleClick={() => void (!s.problem && openScanned(scan, s.uid))}
-                      title={s.problem ? `Cannot be opened: ${s.problem}` : `Series ${s.uid}`}
+                      title={s.problem ? `Cannot be opened: ${s.problem}` : s.gaps ? `Slices missing: ${s.gaps}` : `Series ${s.uid}`}
                     >
                       <td className="thumb">
                         <ThumbnailCanvas thumb={s.thumbnail} />
@@ -147,6 +147,11 @@ export function StudyBrowser() {
                       <td className="desc" title={s.description ?? ''}>
                         {s.description ?? <span className="muted">(no description)</span>}
                         {s.problem && <span className="tag">cannot open</span>}
+                        {!s.problem && s.gaps && (
+                          <span className="tag" data-testid="series-gaps" title={s.gaps}>
+                            slices missing
+                          </span>
+                        )}
                       </td>
                       <td>{s.modality ?? '—'}</td>
                       <td className="num">{trim(s.images)}</td>
@@ -162,6 +167,11 @@ export function StudyBrowser() {
           <button data-testid="browser-cancel" onClick={closeBrowser} title="Keep what is shown now (Esc)">
             Cancel
           </button>
+          {chosen && !chosen.problem && chosen.gaps && (
+            <button data-testid="browser-open-gaps" onClick={() => void openScanned(scan, chosen.uid, true)} title={`${chosen.gaps}. Opens stacked at the usual spacing: distances and volumes across a gap come out short, and every run says so.`}>
+              Open with slices missing
+            </button>
+          )}
           <button ref={openButton} data-testid="browser-open" className="primary" disabled={!chosen || chosen.problem !== undefined} onClick={() => chosen && void openScanned(scan, chosen.uid)} title="Open the selected series (Enter)">
             Open series
           </button>

@@ -51,7 +51,7 @@ export async function chooseSeries(seriesInstanceUid: string): Promise<void> {
   if (!image || image.info.series?.every((s) => s.uid !== seriesInstanceUid)) return;
   if (seriesInstanceUid === image.info.seriesInstanceUid && !image.seriesInstanceUid) return;
   if (!(await confirmLeave())) return;
-  const opened = await busy('Opening series...', () => api().openSeries(image.handle, seriesInstanceUid));
+  const opened = await busy('Opening series...', () => api().openSeries(image.handle, seriesInstanceUid, {}));
   if (opened) await show(opened);
 }
 

@@ -53,7 +53,8 @@ export async function browseFolder(): Promise<void> {
     await openPlainFolder(picked.handle, picked.name);
     return;
   }
-  if (all.length === 1 && all[0] && !all[0].problem) {
+  // One series opens at once, unless it cannot or only with slices missing: the browser says why and offers that.
+  if (all.length === 1 && all[0] && !all[0].problem && !all[0].gaps) {
     apply(op.folderBrowserChanged(null));
     await openScanned(scan, all[0].uid);
     return;
@@ -76,11 +77,14 @@ async function openPlainFolder(handle: string, name: string): Promise<void> {
   }
 }
 
-/** Opens one series the scan found (from its own folder); the browser closes once it is shown. */
-export async function openScanned(scan: FolderScan, seriesUid: string): Promise<boolean> {
+/**
+ * Opens one series the scan found (from its own folder); the browser closes once it is shown. `allowGaps`: a series
+ * with missing slices opens anyway, stacked at its usual spacing (its runs then warn).
+ */
+export async function openScanned(scan: FolderScan, seriesUid: string, allowGaps = false): Promise<boolean> {
   apply(op.busyChanged('Opening series...'));
   try {
-    const opened = await api().openSeries(scan.handle, seriesUid);
+    const opened = await api().openSeries(scan.handle, seriesUid, allowGaps ? { allowGaps: true } : {});
     // The scan's series are what the chooser would offer: one series is open, so no chooser on top.
     const ok = await show({ ...opened, seriesInstanceUid: opened.seriesInstanceUid ?? seriesUid });
     if (ok) closeBrowser();

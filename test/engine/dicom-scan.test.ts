@@ -10,6 +10,10 @@ import { writeCtSeries } from '../fixtures/dicom-writer';
 import { commonFolder, scanDicomFolder } from '../../main/engine/io/dicom/scan';
 import { openImage } from '../../main/engine/io';
 import { sharedDir, skipNote } from './helpers';
+import { checkCompatibility, imageTraits } from '../../main/engine/inference/compatibility';
+import { brightManifest } from '../fixtures/models';
+
+const BRIGHT = { ...brightManifest('bright'), kinds: ['medical' as const, 'image' as const] };
 
 const MR_SAMPLE = join(sharedDir, 'samples', 'dicom', 'pydicom', 'MR_small.dcm');
 const HAVE_MR = existsSync(MR_SAMPLE);
@@ -90,6 +94,29 @@ describe('recursive DICOM folder scan', () => {
     const scout = await openImage(root, { seriesUid: SCOUT_UID });
     expect(scout.depth).toBe(3);
     await scout.close();
+  });
+
+  it('marks a series with a missing slice: opens only with gaps allowed, and its runs say so', async () => {
+    const dir = join(root, 'GAPS', 'SER');
+    mkdirSync(dir, { recursive: true });
+    writeCtSeries(dir, { orientation: [1, 0, 0, 0, 1, 0], rescaleIntercept: -1024, instanceNumber: (z: number) => z + 1, width: 24, height: 20, depth: 8, spacingMm: [0.8, 0.8, 2], originMm: [0, 0, 0], value: (x) => 24 + x, fileName: (z) => `G${z}`, seriesUid: '1.2.826.0.1.3680043.9.7433.3.803', seriesDescription: 'With a gap', skip: [4] });
+    const scan = await scanDicomFolder(join(root, 'GAPS'));
+    const series = scan.studies.flatMap((st) => st.series)[0]!;
+    expect(series.problem).toBeUndefined();
+    expect(series.gaps).toBe('1 gap(s) in the slice positions: about 1 missing slice(s) (largest step 4 mm, usual 2 mm)');
+    expect(scan.studies.flatMap((st) => st.series).some((x) => x.uid === CT_UID)).toBe(false);
+    const ctScan = await scanDicomFolder(join(root, 'PAT1'));
+    expect(ctScan.studies.flatMap((st) => st.series).every((x) => x.gaps === undefined)).toBe(true);
+    await expect(openImage(dir)).rejects.toThrow(/gap.*--allow-gaps/);
+    const src = await openImage(dir, { allowGaps: true });
+    try {
+      expect(src.depth).toBe(7);
+      const warnings = checkCompatibility(BRIGHT, await imageTraits(src, [BRIGHT]));
+      expect(warnings.map((w) => w.code)).toEqual(['series']);
+      expect(warnings[0]!.message).toMatch(/^series: 1 gap\(s\) in the slice positions.*; distances and volumes along the slices rest on the usual spacing$/);
+    } finally {
+      await src.close();
+    }
   });
 
   it('finds the deepest common folder of a series', () => {

@@ -52,7 +52,7 @@ const api: DelineateApi = {
   // The host resolves the name through the drop table the test registered; no path crosses the socket.
   openDropped: (file: File) => invoke('file:open-dropped', file.name),
   closeFile: (handle) => invoke('file:close', handle),
-  openSeries: (handle, seriesInstanceUid) => invoke('file:open-series', handle, seriesInstanceUid),
+  openSeries: (handle, seriesInstanceUid, options) => invoke('file:open-series', handle, seriesInstanceUid, options),
   listRecent: () => invoke('recent:list'),
   openRecent: (id) => invoke('recent:open', id),
   removeRecent: (id) => invoke('recent:remove', id),

@@ -55,7 +55,7 @@ describe('folder scan channels', () => {
     expect(Object.keys(scan.studies[0]!.series[0]!)).not.toContain('dir');
     const progress = await h.waitForEvent('job:progress', (p) => p.jobId === 'scan_1' && p.done === 3);
     expect(progress).toMatchObject({ stage: 'scanning files', total: 3 });
-    const opened = ok<OpenedImage>(await h.dispatch('file:open-series', [picked.handle, '1.2.3.4']));
+    const opened = ok<OpenedImage>(await h.dispatch('file:open-series', [picked.handle, '1.2.3.4', {}]));
     expect(opened.seriesInstanceUid).toBe('1.2.3.4');
     expect(opened.info.seriesInstanceUid).toBe('1.2.3.4');
     expect(opened.handle).not.toBe(picked.handle);

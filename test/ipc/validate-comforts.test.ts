@@ -11,20 +11,24 @@ const HANDLE = 'h_' + 'c'.repeat(32);
 const UID = '1.2.826.0.1.3680043.9.7433.3.2';
 
 describe('validation of the comfort channels', () => {
-  it('file:open-series takes a handle and a DICOM UID, nothing else', () => {
-    expect(validateArgs('file:open-series', [HANDLE, UID])).toEqual([HANDLE, UID]);
+  it('file:open-series takes a handle, a DICOM UID and its open options, nothing else', () => {
+    expect(validateArgs('file:open-series', [HANDLE, UID, {}])).toEqual([HANDLE, UID, {}]);
+    expect(validateArgs('file:open-series', [HANDLE, UID, { allowGaps: true }])).toEqual([HANDLE, UID, { allowGaps: true }]);
     const refused: unknown[][] = [
-      ['/data/ct', UID],
-      [HANDLE, '../../etc/passwd'],
-      [HANDLE, '1.2.3a'],
-      [HANDLE, '1..2'],
-      [HANDLE, '01.2'],
-      [HANDLE, '1'],
-      [HANDLE, '1.' + '2'.repeat(70)],
-      [HANDLE, 1.2],
-      [HANDLE, ''],
+      ['/data/ct', UID, {}],
+      [HANDLE, '../../etc/passwd', {}],
+      [HANDLE, '1.2.3a', {}],
+      [HANDLE, '1..2', {}],
+      [HANDLE, '01.2', {}],
+      [HANDLE, '1', {}],
+      [HANDLE, '1.' + '2'.repeat(70), {}],
+      [HANDLE, 1.2, {}],
+      [HANDLE, '', {}],
       [HANDLE],
-      [HANDLE, UID, 'extra'],
+      [HANDLE, UID],
+      [HANDLE, UID, { allowGaps: 'yes' }],
+      [HANDLE, UID, { path: '/etc' }],
+      [HANDLE, UID, {}, 'extra'],
     ];
     for (const args of refused) expect(() => validateArgs('file:open-series', args), JSON.stringify(args)).toThrow(ValidationError);
   });
@@ -62,7 +66,7 @@ describe('comfort channels over IPC', () => {
   });
 
   it('a chosen series gets its own handle, and the choice reaches the engine with every call', async () => {
-    const series = ok<OpenedImage>(await h.dispatch('file:open-series', [image.handle, UID]));
+    const series = ok<OpenedImage>(await h.dispatch('file:open-series', [image.handle, UID, {}]));
     expect(series.handle).not.toBe(image.handle);
     expect(series.seriesInstanceUid).toBe(UID);
     expect(series.info.seriesInstanceUid).toBe(UID);
@@ -78,7 +82,7 @@ describe('comfort channels over IPC', () => {
   });
 
   it('refuses a series for a handle it never issued', async () => {
-    expect(err(await h.dispatch('file:open-series', ['h_' + 'd'.repeat(32), UID]))).toMatch(/unknown file handle/);
+    expect(err(await h.dispatch('file:open-series', ['h_' + 'd'.repeat(32), UID, {}]))).toMatch(/unknown file handle/);
   });
 
   it('the folder dialog opens what it answers, and a cancelled one is null', async () => {

@@ -179,6 +179,12 @@ async function describeSeries(group: SeriesGroup, thumbnailSize: number): Promis
   let ordered = group.slices;
   try {
     ordered = assembleSeries(group, true).slices;
+    try {
+      assembleSeries(group, false);
+    } catch (e) {
+      // Opens only with gaps allowed: the browser offers that, saying why.
+      series.gaps = e instanceof Error ? e.message.replace(/; open with gaps allowed.*$/, '') : String(e);
+    }
   } catch {
     // A series that will not assemble is still listed; opening it says why.
   }

@@ -1,0 +1,68 @@
+// UI end to end: a DICOM series with a missing slice. The study browser marks it ("slices missing", with why), the
+// plain Open refuses it with the reason, "Open with slices missing" opens it stacked at its usual spacing, and the
+// model panel then says so before Run (a 'series' warning). Chromium + test host + the real engine host.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { writeCtSeries } from '../fixtures/dicom-writer';
+import { RESULTS, readState, skipReason, startSession, until, writeTestModels, type Session } from './ui-helpers';
+
+if (skipReason) console.warn(`ui e2e tests skipped: ${skipReason}`);
+
+async function discardIfAsked(page: Page): Promise<void> {
+  const asked = await page
+    .getByTestId('unsaved-prompt')
+    .waitFor({ timeout: 1500 })
+    .then(() => true)
+    .catch(() => false);
+  if (asked) await page.getByTestId('unsaved-discard').click();
+}
+
+describe.skipIf(skipReason !== null)(`UI: a series with a missing slice${skipReason ? ` (skipped: ${skipReason})` : ''}`, () => {
+  let s: Session;
+  let dir: string;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'delineate-ui-gaps-'));
+    const series = join(dir, 'STUDY', 'SER');
+    mkdirSync(series, { recursive: true });
+    writeCtSeries(series, { orientation: [1, 0, 0, 0, 1, 0], rescaleIntercept: -1024, instanceNumber: (z: number) => z + 1, width: 32, height: 24, depth: 8, spacingMm: [0.8, 0.8, 2], originMm: [0, 0, 0], value: (x, y) => (x > 10 && x < 22 && y > 6 && y < 18 ? 2000 : 24), fileName: (z) => `IM${z}`, seriesUid: '1.2.826.0.1.3680043.9.7433.3.901', seriesDescription: 'CT with a gap', skip: [3] });
+    writeTestModels(join(dir, 'models'));
+    s = await startSession(join(dir, 'models'));
+  });
+
+  afterAll(async () => {
+    await s?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('marks the series, refuses the plain open with the reason, opens it with slices missing, and warns before Run', async () => {
+    const { page } = s;
+    s.host.setNextDialogPath(dir);
+    await page.getByTestId('recent-button').click();
+    await page.getByTestId('open-folder-button').click();
+    await discardIfAsked(page);
+    await page.getByTestId('study-browser').waitFor();
+    const tag = page.getByTestId('series-gaps');
+    await tag.waitFor();
+    expect(await tag.getAttribute('title')).toBe('1 gap(s) in the slice positions: about 1 missing slice(s) (largest step 4 mm, usual 2 mm)');
+    await page.getByTestId('browser-series-0').click();
+    await page.screenshot({ path: join(RESULTS, 'ui-series-gaps-browser.png') });
+    // The plain open says why it cannot, and names the way out.
+    await page.getByTestId('browser-open').click();
+    const error = await page.getByTestId('error-message').textContent({ timeout: 20_000 });
+    expect(error).toMatch(/gap.*--allow-gaps/);
+    await page.getByTestId('browser-open-gaps').click();
+    await page.getByTestId('status-kind').filter({ hasText: 'medical' }).waitFor({ timeout: 20_000 });
+    const st = await until(() => readState(page), (v) => v.depth > 0, 20_000, 'image shown');
+    expect(st.depth).toBe(7);
+    await page.getByTestId('model-select').selectOption('bright');
+    const warning = page.getByTestId('model-warning').filter({ hasText: 'gap' });
+    await warning.waitFor({ timeout: 20_000 });
+    expect(await warning.getAttribute('data-code')).toBe('series');
+    expect(await warning.textContent()).toMatch(/^series: 1 gap\(s\) in the slice positions.*rest on the usual spacing$/);
+    expect(s.problems).toEqual([]);
+  }, 120_000);
+});
