@@ -52,7 +52,7 @@ export function createHandlers(deps: HandlerDeps) {
       throw err;
     }
     const seriesUid = options.seriesUid;
-    await remember(path, info, seriesUid);
+    await remember(path, info, seriesUid, options.allowGaps === true);
     const autosaves = offerAutosaves ? await autosavesOf(path) : [];
     return { handle, name: basename(path), info, ...(seriesUid ? { seriesInstanceUid: seriesUid } : {}), ...(autosaves.length ? { autosaves } : {}) };
   }
@@ -69,12 +69,12 @@ export function createHandlers(deps: HandlerDeps) {
     }
   }
 
-  async function remember(path: string, info: OpenedImage['info'], seriesUid: string | undefined): Promise<void> {
+  async function remember(path: string, info: OpenedImage['info'], seriesUid: string | undefined, allowGaps: boolean): Promise<void> {
     try {
       const folder = (await stat(path)).isDirectory();
       const chosen = seriesUid ? info.series?.find((s) => s.uid === seriesUid) : undefined;
       const series = seriesUid ? (chosen?.description ?? `series …${seriesUid.slice(-8)}`) : undefined;
-      await recent.add(path, { kind: info.kind, ...(folder ? { folder } : {}), ...(seriesUid ? { seriesUid } : {}), ...(series ? { series } : {}) });
+      await recent.add(path, { kind: info.kind, ...(folder ? { folder } : {}), ...(seriesUid ? { seriesUid } : {}), ...(series ? { series } : {}), ...(allowGaps ? { allowGaps } : {}) });
     } catch (err) {
       // The image is open; a recent list that cannot be written is not worth failing that.
       deps.log?.(`recent files: ${err instanceof Error ? err.message : String(err)}`);
@@ -180,7 +180,7 @@ export function createHandlers(deps: HandlerDeps) {
         await recent.remove(id);
         throw new Error(`${entry.name}: no such file or folder any more (moved or deleted); removed from Recent`);
       }
-      return open(entry.path, entry.seriesUid ? { seriesUid: entry.seriesUid } : {});
+      return open(entry.path, { ...(entry.seriesUid ? { seriesUid: entry.seriesUid } : {}), ...(entry.allowGaps ? { allowGaps: true } : {}) });
     },
     async 'recent:remove'(id) {
       await recent.remove(id);

@@ -22,10 +22,12 @@ export interface RecentEntry {
   seriesUid?: string;
   /** What the renderer shows for that series (description, else a short UID). */
   series?: string;
+  /** The series was opened with slices missing ('file:open-series' with allowGaps): it reopens the same way. */
+  allowGaps?: boolean;
   openedAt: string;
 }
 
-export type RecentDetails = Pick<RecentEntry, 'kind' | 'folder' | 'seriesUid' | 'series'>;
+export type RecentDetails = Pick<RecentEntry, 'kind' | 'folder' | 'seriesUid' | 'series' | 'allowGaps'>;
 
 export interface RecentOptions {
   max?: number;
@@ -50,6 +52,7 @@ function parseEntry(v: unknown): RecentEntry | null {
   if (e.folder === true) entry.folder = true;
   if (typeof e.seriesUid === 'string' && /^[0-9]+(\.[0-9]+)*$/.test(e.seriesUid) && e.seriesUid.length <= 64) entry.seriesUid = e.seriesUid;
   if (typeof e.series === 'string') entry.series = e.series.slice(0, 200);
+  if (e.allowGaps === true) entry.allowGaps = true;
   return entry;
 }
 
@@ -110,6 +113,7 @@ export class RecentFiles {
       ...(details.folder ? { folder: true } : {}),
       ...(details.seriesUid ? { seriesUid: details.seriesUid } : {}),
       ...(details.series ? { series: details.series } : {}),
+      ...(details.allowGaps ? { allowGaps: true } : {}),
       openedAt: this.now().toISOString(),
     };
     this.entries = [entry, ...entries.filter((e) => e.path !== path)].slice(0, this.max);

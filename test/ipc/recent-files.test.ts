@@ -134,6 +134,32 @@ describe('recent:open through the handlers', () => {
     expect((await h['recent:list']()).map((r) => r.name)).toEqual(['a.png', 'b.png']);
   });
 
+  it('a series opened with slices missing reopens the same way from Recent', async () => {
+    const recent = new RecentFiles(join(dir, 'recent-gaps.json'));
+    const calls: unknown[] = [];
+    const engine = {
+      call: async (method: string, params: unknown[]) => {
+        if (method === 'listAutosaves') return [];
+        calls.push(params[1]);
+        return { file: String(params[0]), format: 'dicom', kind: 'medical', width: 2, height: 2, depth: 3, channels: 1, dtype: 'int16', series: [{ uid: '1.2.3', description: 'CT with a gap' }] };
+      },
+    } as unknown as EngineHostClient;
+    const none = async () => null;
+    const files = new FileRegistry();
+    const h = createHandlers({ files, engine, emit: () => undefined, dialogs: { openImage: none, openFolder: none, openSession: none, openModel: none, saveFile: none }, app: { name: 'd', version: '0', host: 'testhost' }, recent });
+    const series = join(dir, 'gapped');
+    mkdirSync(series, { recursive: true });
+    const folder = await files.issue(series);
+    await h['file:open-series'](folder, '1.2.3', { allowGaps: true });
+    expect(calls.at(-1)).toEqual({ seriesUid: '1.2.3', allowGaps: true });
+    const [entry] = await h['recent:list']();
+    expect((await new RecentFiles(join(dir, 'recent-gaps.json')).list())[0]).toMatchObject({ seriesUid: '1.2.3', allowGaps: true });
+    const reopened = await h['recent:open'](entry!.id);
+    expect(calls.at(-1)).toEqual({ seriesUid: '1.2.3', allowGaps: true });
+    // Every later engine call for the handle opens it the same way.
+    expect(files.openOptions(reopened.handle)).toEqual({ seriesUid: '1.2.3', allowGaps: true });
+  });
+
   it('a file that is gone gives an error naming it and leaves the list', async () => {
     const recent = new RecentFiles(join(dir, 'recent.json'));
     const h = handlers(recent);
