@@ -14,7 +14,7 @@ import sharp from 'sharp';
 import type { Page } from 'playwright-core';
 import { writeCtSeries } from '../fixtures/dicom-writer';
 import { writeNifti } from '../../main/engine/io/nifti';
-import { cellText, readState, skipReason, startSession, until, writeTestModels, type Session } from './ui-helpers';
+import { cellText, discardIfAsked, readState, skipReason, startSession, until, writeTestModels, type Session } from './ui-helpers';
 
 if (skipReason) console.warn(`ui clinical e2e tests skipped: ${skipReason}`);
 
@@ -29,16 +29,6 @@ const SIZES = [
   { width: 1280, height: 800 },
   { width: 1600, height: 1000 },
 ] as const;
-
-/** Answers the unsaved-work prompt with Discard when it comes (opening another image while a result is shown). */
-async function discardIfAsked(page: Page): Promise<void> {
-  const asked = await page
-    .getByTestId('unsaved-prompt')
-    .waitFor({ timeout: 1500 })
-    .then(() => true)
-    .catch(() => false);
-  if (asked) await page.getByTestId('unsaved-discard').click();
-}
 
 /** Screenshots of the page at both acceptance sizes (the default window size comes back afterwards). */
 async function shoot(page: Page, name: string): Promise<void> {

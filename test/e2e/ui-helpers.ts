@@ -157,3 +157,13 @@ export async function until<T>(read: () => Promise<T>, check: (v: T) => boolean,
 export async function cellText(page: Page, instanceId: number, col: string): Promise<string> {
   return ((await page.getByTestId(`instance-row-${instanceId}`).locator(`td[data-col="${col}"]`).textContent()) ?? '').replace(/(\d),(?=\d{3}(\D|$))/g, '$1');
 }
+
+/** Answers the unsaved-work prompt with Discard when it comes (opening another image while a result is shown). */
+export async function discardIfAsked(page: Page): Promise<void> {
+  const asked = await page
+    .getByTestId('unsaved-prompt')
+    .waitFor({ timeout: 1500 })
+    .then(() => true)
+    .catch(() => false);
+  if (asked) await page.getByTestId('unsaved-discard').click();
+}

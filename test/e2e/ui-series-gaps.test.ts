@@ -5,20 +5,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Page } from 'playwright-core';
 import { writeCtSeries } from '../fixtures/dicom-writer';
-import { RESULTS, readState, skipReason, startSession, until, writeTestModels, type Session } from './ui-helpers';
+import { RESULTS, discardIfAsked, readState, skipReason, startSession, until, writeTestModels, type Session } from './ui-helpers';
 
 if (skipReason) console.warn(`ui e2e tests skipped: ${skipReason}`);
-
-async function discardIfAsked(page: Page): Promise<void> {
-  const asked = await page
-    .getByTestId('unsaved-prompt')
-    .waitFor({ timeout: 1500 })
-    .then(() => true)
-    .catch(() => false);
-  if (asked) await page.getByTestId('unsaved-discard').click();
-}
 
 describe.skipIf(skipReason !== null)(`UI: a series with a missing slice${skipReason ? ` (skipped: ${skipReason})` : ''}`, () => {
   let s: Session;
