@@ -178,15 +178,15 @@ async function describeSeries(group: SeriesGroup, thumbnailSize: number): Promis
   // The middle image in patient order (file order when positions are missing or the series is refused).
   let ordered = group.slices;
   try {
-    ordered = assembleSeries(group, true).slices;
+    ordered = assembleSeries(group, false).slices;
+  } catch (strict) {
     try {
-      assembleSeries(group, false);
-    } catch (e) {
+      ordered = assembleSeries(group, true).slices;
       // Opens only with gaps allowed: the browser offers that, saying why.
-      series.gaps = e instanceof Error ? e.message.replace(/; open with gaps allowed.*$/, '') : String(e);
+      series.gaps = strict instanceof Error ? strict.message.replace(/; open with gaps allowed.*$/, '') : String(strict);
+    } catch {
+      // A series that will not assemble is still listed; opening it says why.
     }
-  } catch {
-    // A series that will not assemble is still listed; opening it says why.
   }
   const middle = ordered[Math.floor(ordered.length / 2)];
   if (!middle) return series;
