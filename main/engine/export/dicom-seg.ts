@@ -15,6 +15,7 @@ import { writeFileAtomic } from '../io/atomic';
 import { openDicom } from '../io/dicom/index';
 import { numbers, str } from '../io/dicom/header';
 import { parseHeader } from '../io/dicom/parse';
+import { dicomText } from '../io/dicom/charset';
 import { TAG } from '../io/dicom/tags';
 
 const SEG_SOP_CLASS = '1.2.840.10008.5.1.4.1.1.66.4';
@@ -47,16 +48,17 @@ export interface SegSource {
   patientStudy: Record<string, string>;
 }
 
-const PATIENT_STUDY_TAGS: Array<[string, string]> = [
-  ['PatientName', 'x00100010'],
-  ['PatientID', 'x00100020'],
-  ['PatientBirthDate', 'x00100030'],
-  ['PatientSex', 'x00100040'],
-  ['StudyDate', 'x00080020'],
-  ['StudyTime', 'x00080030'],
-  ['ReferringPhysicianName', 'x00080090'],
-  ['StudyID', 'x00200010'],
-  ['AccessionNumber', 'x00080050'],
+/** Keyword, tag, VR: the VR says how to read an implicit-VR source's text (person names reset sets at ^ and =). */
+const PATIENT_STUDY_TAGS: Array<[string, string, string]> = [
+  ['PatientName', 'x00100010', 'PN'],
+  ['PatientID', 'x00100020', 'LO'],
+  ['PatientBirthDate', 'x00100030', 'DA'],
+  ['PatientSex', 'x00100040', 'CS'],
+  ['StudyDate', 'x00080020', 'DA'],
+  ['StudyTime', 'x00080030', 'TM'],
+  ['ReferringPhysicianName', 'x00080090', 'PN'],
+  ['StudyID', 'x00200010', 'SH'],
+  ['AccessionNumber', 'x00080050', 'SH'],
 ];
 
 async function walk(folder: string, out: string[]): Promise<void> {
@@ -112,7 +114,8 @@ export async function readSegSource(input: string, options: { seriesUid?: string
     if (!first || missing >= 0 || slices.length !== src.depth) throw new InputError(input, `cannot match source slice ${missing < 0 ? 0 : missing} to a file (SEG export needs every slice's SOP Instance UID)`);
     const ds = first.dataSet;
     const patientStudy: Record<string, string> = {};
-    for (const [k, tag] of PATIENT_STUDY_TAGS) patientStudy[k] = str(ds, tag)?.trim() ?? '';
+    // Decoded in the source's character set: the SEG declares ISO_IR 192 (UTF-8) and writes these as Unicode text.
+    for (const [k, tag, vr] of PATIENT_STUDY_TAGS) patientStudy[k] = dicomText(ds, tag, vr) ?? '';
     const studyInstanceUid = str(ds, TAG.studyInstanceUid);
     if (!studyInstanceUid) throw new InputError(input, 'the series has no StudyInstanceUID');
     return {

@@ -6,6 +6,7 @@ import type { Vec3 } from '../../../../preload/formats';
 import { InputError } from '../../image';
 import type { DataSet, Element, ParsedFile } from './parse';
 import { MEDIA_STORAGE_DIRECTORY_SOP_CLASS, TAG } from './tags';
+import { dicomText } from './charset';
 import { MAX_FRAMES } from '../limits';
 
 /** Geometry and modality LUT of one frame (a slice of the future volume). */
@@ -203,7 +204,7 @@ export function readFileHeader(path: string, parsed: ParsedFile): DicomFileHeade
     sopClassUid,
     modality: str(ds, TAG.modality),
     seriesInstanceUid: str(ds, TAG.seriesInstanceUid),
-    seriesDescription: str(ds, TAG.seriesDescription),
+    seriesDescription: dicomText(ds, TAG.seriesDescription, 'LO'),
     isDicomDir,
     rows,
     columns,

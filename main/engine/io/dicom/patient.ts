@@ -6,6 +6,7 @@ import type { PatientHeader } from '../../../../preload/api';
 import type { DataSet } from './parse';
 import { parseHeader } from './parse';
 import { str } from './header';
+import { dicomText } from './charset';
 
 const PATIENT_TAG = {
   patientName: 'x00100010',
@@ -16,9 +17,12 @@ const PATIENT_TAG = {
   modality: 'x00080060',
 } as const;
 
-/** "DOE^JANE^^DR" -> "DOE, JANE DR": the family name first, as DICOM person names are read. */
+/**
+ * "DOE^JANE^^DR" -> "DOE, JANE DR": the family name first, as DICOM person names are read. Of the alphabetic,
+ * ideographic and phonetic groups ("Yamada^Tarou=山田^太郎=やまだ^たろう") the first that is not empty.
+ */
 export function formatPersonName(pn: string): string {
-  const first = pn.split('=')[0] ?? '';
+  const first = pn.split('=').find((g) => g.replace(/\^/g, '').trim() !== '') ?? '';
   const [family = '', given = '', middle = '', prefix = '', suffix = ''] = first.split('^').map((p) => p.trim());
   const rest = [prefix, given, middle, suffix].filter((p) => p.length > 0).join(' ');
   return family && rest ? `${family}, ${rest}` : family || rest;
@@ -32,15 +36,15 @@ export function formatDicomDate(da: string): string {
 
 export function patientHeaderOf(ds: DataSet): PatientHeader {
   const out: PatientHeader = {};
-  const name = str(ds, PATIENT_TAG.patientName);
+  const name = dicomText(ds, PATIENT_TAG.patientName, 'PN');
   if (name && formatPersonName(name)) out.patientName = formatPersonName(name);
-  const id = str(ds, PATIENT_TAG.patientId)?.trim();
+  const id = dicomText(ds, PATIENT_TAG.patientId, 'LO');
   if (id) out.patientId = id;
   const date = str(ds, PATIENT_TAG.studyDate);
   if (date) out.studyDate = formatDicomDate(date);
-  const study = str(ds, PATIENT_TAG.studyDescription)?.trim();
+  const study = dicomText(ds, PATIENT_TAG.studyDescription, 'LO');
   if (study) out.studyDescription = study;
-  const series = str(ds, PATIENT_TAG.seriesDescription)?.trim();
+  const series = dicomText(ds, PATIENT_TAG.seriesDescription, 'LO');
   if (series) out.seriesDescription = series;
   const modality = str(ds, PATIENT_TAG.modality)?.trim();
   if (modality) out.modality = modality;
