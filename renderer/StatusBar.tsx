@@ -74,6 +74,11 @@ export function StatusBar() {
               slice {z + 1}/{info.depth}
             </span>
           )}
+          {info.filledPlanes?.includes(z) && (
+            <span className="status-warning" data-testid="status-interpolated" title="No image was acquired on this plane (a missing slice): it is interpolated between its neighbours, and so is anything outlined on it.">
+              interpolated
+            </span>
+          )}
           <span data-testid="status-cursor">{cursor ? `x ${cursor.x}, y ${cursor.y}${cursor.z !== undefined ? `, z ${cursor.z}` : ''}` : '—'}</span>
           {p && <span data-testid="status-value">{valueText(p)}</span>}
           {p && whereText(p) && <span data-testid="status-world">{whereText(p)}</span>}

@@ -1,6 +1,7 @@
 // UI end to end: a DICOM series with a missing slice. The study browser marks it ("slices missing", with why), the
-// plain Open refuses it with the reason, "Open with slices missing" opens it stacked at its usual spacing, and the
-// model panel then says so before Run (a 'series' warning). Chromium + test host + the real engine host.
+// plain Open refuses it with the reason, "Open with slices missing" opens it with the missing plane filled in
+// (interpolated, and the status bar says so on that plane), and the model panel then says so before Run (a 'series'
+// warning). Chromium + test host + the real engine host.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -47,12 +48,19 @@ describe.skipIf(skipReason !== null)(`UI: a series with a missing slice${skipRea
     await page.getByTestId('browser-open-gaps').click();
     await page.getByTestId('status-kind').filter({ hasText: 'medical' }).waitFor({ timeout: 20_000 });
     const st = await until(() => readState(page), (v) => v.depth > 0, 20_000, 'image shown');
-    expect(st.depth).toBe(7);
+    expect(st.depth).toBe(8);
+    // Plane 3 had no image: the status bar says it is interpolated there, and only there.
+    expect(await page.getByTestId('status-interpolated').count()).toBe(0);
+    await page.getByTestId('slice-slider').fill('3');
+    await page.getByTestId('status-interpolated').waitFor({ timeout: 10_000 });
+    await page.screenshot({ path: join(RESULTS, 'ui-series-gaps-interpolated.png') });
+    await page.getByTestId('slice-slider').fill('4');
+    await until(() => page.getByTestId('status-interpolated').count(), (n) => n === 0, 10_000, 'interpolated mark gone on an acquired plane');
     await page.getByTestId('model-select').selectOption('bright');
     const warning = page.getByTestId('model-warning').filter({ hasText: 'gap' });
     await warning.waitFor({ timeout: 20_000 });
     expect(await warning.getAttribute('data-code')).toBe('series');
-    expect(await warning.textContent()).toMatch(/^series: 1 gap\(s\) in the slice positions.*rest on the usual spacing$/);
+    expect(await warning.textContent()).toMatch(/^series: 1 gap\(s\) in the slice positions.*filled at their positions by linear interpolation.*z = 3, zero-based\); what is outlined and measured on those planes rests on interpolated images$/);
     expect(s.problems).toEqual([]);
   }, 120_000);
 });

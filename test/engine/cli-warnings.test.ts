@@ -144,14 +144,15 @@ describe('delineate segment warnings', () => {
     const doc = readDoc(out);
     expect(doc.source.depth).toBe(1);
     expect(doc.warnings?.map((w) => w.code)).toEqual(['series']);
-    // With gaps allowed the main series opens, stacked at its usual spacing: that is said on every run too.
+    // With gaps allowed the main series opens with the missing slice filled in at its position: that is said on every
+    // run too.
     const out2 = path.join(t.dir, 'out-dicom-gap-allowed');
     const r2 = await delineate(['segment', dir, '--allow-gaps', '--model', 'brain-flair-lgg', '--out', out2], 300_000);
     expect(r2.code).toBe(0);
     const lines2 = warningLines(r2.stderr);
     expect(lines2).toHaveLength(1);
-    expect(lines2[0]).toMatch(/series: 1 gap\(s\) in the slice positions: about 1 missing slice\(s\).*; distances and volumes along the slices rest on the usual spacing/);
-    expect(readDoc(out2).source.depth).toBe(5);
+    expect(lines2[0]).toMatch(/series: 1 gap\(s\) in the slice positions: about 1 missing slice\(s\).*filled at their positions by linear interpolation.*z = 3, zero-based.*; what is outlined and measured on those planes rests on interpolated images/);
+    expect(readDoc(out2).source.depth).toBe(6);
   }, 300_000);
 
   it('warns when a stack of numbered slices skips numbers', async () => {

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InputError, describe as describeImage } from '../../main/engine/image';
 import { CT_WINDOW_PRESETS, isDicomFile, listDicomSeries, openDicom } from '../../main/engine/io/dicom';
 import { compareWithDcm2niix, hasCommand, hasPythonModules } from '../fixtures/dicom-oracle';
-import { writeCtSeries, type CtSeriesSpec } from '../fixtures/dicom-writer';
+import { writeCtSeries, writeCtSlice, type CtSeriesSpec } from '../fixtures/dicom-writer';
 
 const HAVE_DCM2NIIX = hasCommand('dcm2niix') && hasPythonModules('nibabel', 'numpy');
 if (!HAVE_DCM2NIIX) console.warn('dcm2niix comparison skipped: needs dcm2niix and nibabel (python3-nibabel)');
@@ -106,9 +106,71 @@ describe('generated CT series', () => {
     await expect(openDicom(dir)).rejects.toThrow(/gap.*1 missing slice/);
     await expect(openDicom(dir)).rejects.toBeInstanceOf(InputError);
     const src = await openDicom(dir, { allowGaps: true });
-    expect(src.depth).toBe(DEPTH - 1);
     expect(src.meta.gapsAccepted).toBe(true);
-    expect(String(src.meta.geometryWarnings)).toMatch(/missing slice/);
+    expect(String(src.meta.geometryWarnings)).toMatch(/missing slice.*filled at their positions by linear interpolation.*z = 5, zero-based/);
+    // Every acquired slice on its true plane: the same geometry and voxels as the whole series, but for plane 5,
+    // which lies halfway between its neighbours.
+    const whole = await openDicom((() => {
+      const d = folder('gap-whole');
+      writeCtSeries(d, spec());
+      return d;
+    })());
+    expect(src.depth).toBe(DEPTH);
+    expect(src.meta.filledPlanes).toEqual([5]);
+    const [g, w] = [src.geometry, whole.geometry];
+    if (g.type !== 'medical' || w.type !== 'medical') throw new Error('expected medical geometry');
+    [...g.spacingMm, ...g.originMm, ...g.direction].forEach((v, i) => expect(v).toBeCloseTo([...w.spacingMm, ...w.originMm, ...w.direction][i]!, 5));
+    const got = (await src.read()).data;
+    const want = (await whole.read()).data;
+    const plane = 40 * 32;
+    let acquiredDiffer = 0;
+    for (let z = 0; z < DEPTH; z++) {
+      for (let p = 0; p < plane; p++) {
+        const i = z * plane + p;
+        if (z === 5) {
+          expect(got[i]).toBe(Math.round((Number(want[4 * plane + p]) + Number(want[6 * plane + p])) / 2));
+        } else if (got[i] !== want[i]) acquiredDiffer++;
+      }
+    }
+    expect(acquiredDiffer).toBe(0);
+  });
+
+  it('fills two missing slices in a row, and leaves a gap that is not whole slice steps stacked', async () => {
+    const two = folder('gap-two');
+    writeCtSeries(two, spec({ skip: [3, 4] }));
+    const src = await openDicom(two, { allowGaps: true });
+    expect(src.depth).toBe(DEPTH);
+    expect(src.meta.filledPlanes).toEqual([3, 4]);
+    const data = (await src.read()).data;
+    const plane = 40 * 32;
+    const v = (z: number, p: number): number => Number(data[z * plane + p]);
+    for (const p of [0, 77, plane - 1]) {
+      expect(v(3, p)).toBe(Math.round(v(2, p) + (v(5, p) - v(2, p)) / 3));
+      expect(v(4, p)).toBe(Math.round(v(2, p) + (2 * (v(5, p) - v(2, p))) / 3));
+    }
+    // 3.5 steps between two slices: no plane to put the missing ones on; stacked at the usual spacing, as it says.
+    const uneven = folder('gap-uneven');
+    const n = writeCtSeries(uneven, spec({ depth: 3 }));
+    const o = spec().originMm;
+    writeCtSlice(join(uneven, 'late.dcm'), {
+      rows: 32,
+      columns: 40,
+      pixels: new Uint16Array(40 * 32).fill(1500),
+      positionMm: [o[0] + n[0] * 13.75, o[1] + n[1] * 13.75, o[2] + n[2] * 13.75],
+      orientation: OBLIQUE,
+      pixelSpacingMm: [0.9, 0.7],
+      sliceThicknessMm: 2.5,
+      rescaleIntercept: -1024,
+      instanceNumber: 50,
+      seriesUid: spec().seriesUid,
+      studyUid: '1.2.826.0.1.3680043.9.7433.2.1',
+      sopInstanceUid: `${spec().seriesUid}.99`,
+    });
+    const stacked = await openDicom(uneven, { allowGaps: true });
+    expect(stacked.meta.filledPlanes).toBeUndefined();
+    expect(stacked.depth).toBe(4);
+    expect(String(stacked.meta.geometryWarnings)).toMatch(/1 gap.*about \d missing.*largest step 8\.75 mm/);
+    expect(String(stacked.meta.geometryWarnings)).not.toMatch(/filled/);
   });
 
   it('refuses mixed orientations and mixed sizes in one series', async () => {

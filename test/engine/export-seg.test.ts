@@ -67,6 +67,13 @@ describe('DICOM SEG', () => {
     expect(source.patientStudy.PatientID).toBe('PHANTOM-ID-123');
   });
 
+  it('refuses a series whose missing slice was filled in, naming the plane and NIfTI as the way out', async () => {
+    const gap = path.join(tmp.dir, 'gap');
+    mkdirSync(gap);
+    writeCtSeries(gap, { width: 8, height: 6, depth: 5, spacingMm: [1, 1, 2], orientation: [1, 0, 0, 0, 1, 0], originMm: [0, 0, 0], rescaleIntercept: -1024, value: () => 1000, fileName: (z) => `g${z}.dcm`, instanceNumber: (z) => z + 1, seriesUid: '1.2.826.0.1.3680043.9.7433.3.78', skip: [2] });
+    await expect(readSegSource(gap)).rejects.toThrow(/plane 2 of this series was filled in for missing slices.*export NIfTI instead/);
+  });
+
   it('codes tumour classes as SNOMED CT Neoplasm and colours as CIELab', () => {
     expect(codesForClass({ name: 'Enhancing tumor', color: '#ff0000' }).type).toEqual({ CodeValue: '108369006', CodingSchemeDesignator: 'SCT', CodeMeaning: 'Neoplasm' });
     expect(codesForClass({ name: 'edema', color: '#00ff00' }).type.CodeMeaning).toBe('Edema');

@@ -83,7 +83,8 @@ export function sliceIndexOf(geometry: MedicalGeometry, depth: number, positionM
 
 /** Reads the series a result was made from (the same series the reader opens) and each slice's identity. */
 export async function readSegSource(input: string, options: { seriesUid?: string } = {}): Promise<SegSource> {
-  const src = await openDicom(input, options.seriesUid ? { seriesUid: options.seriesUid } : {});
+  // Opened as the result was, gaps allowed: what a SEG cannot hold is said below, not as "open with gaps allowed".
+  const src = await openDicom(input, { ...(options.seriesUid ? { seriesUid: options.seriesUid } : {}), allowGaps: true });
   try {
     const uid = src.meta.seriesInstanceUid;
     if (typeof uid !== 'string' || src.geometry.type !== 'medical') throw new InputError(input, 'DICOM SEG needs a DICOM series with a SeriesInstanceUID');
@@ -111,6 +112,14 @@ export async function readSegSource(input: string, options: { seriesUid?: string
       first ??= parsed;
     }
     const missing = slices.findIndex((s) => s === undefined);
+    const filled = Array.isArray(src.meta.filledPlanes) ? (src.meta.filledPlanes as number[]) : [];
+    if (filled.includes(missing)) {
+      throw new InputError(input, `plane${filled.length > 1 ? 's' : ''} ${filled.join(', ')} of this series ${filled.length > 1 ? 'were' : 'was'} filled in for missing slices and ${filled.length > 1 ? 'have' : 'has'} no image a DICOM SEG could reference; export NIfTI instead`);
+    }
+    if (missing >= 0 && src.meta.gapsAccepted === true) {
+      const why = Array.isArray(src.meta.geometryWarnings) ? (src.meta.geometryWarnings as string[]).join('; ') : 'uneven slice spacing';
+      throw new InputError(input, `the slices do not lie on one grid (${why}), so a DICOM SEG cannot place its frames; export NIfTI instead`);
+    }
     if (!first || missing >= 0 || slices.length !== src.depth) throw new InputError(input, `cannot match source slice ${missing < 0 ? 0 : missing} to a file (SEG export needs every slice's SOP Instance UID)`);
     const ds = first.dataSet;
     const patientStudy: Record<string, string> = {};

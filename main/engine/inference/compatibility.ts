@@ -20,13 +20,15 @@ export type ManifestTraits = Pick<ModelManifest, 'id' | 'kinds' | 'input' | 'res
  * What the check reads of an image; `grey`: its colour channels were found equal (a grey picture saved as RGB);
  * `seriesNotOpened`: larger DICOM series of the same folder that could not be opened, and why (io/dicom);
  * `sliceNumberGaps`: slice numbers a stack of numbered slice files skips (io/index.ts); `geometryWarnings`: what a
- * DICOM series was opened despite (gaps allowed, uneven spacing, no slice positions; io/dicom/series.ts).
+ * DICOM series was opened despite (gaps allowed, uneven spacing, no slice positions; io/dicom/series.ts);
+ * `filledPlanes`: the planes of missing slices that series filled by interpolation (its only warning then is the gap).
  */
 export type ImageTraits = Pick<ImageSource, 'kind' | 'channels' | 'geometry' | 'width' | 'height'> & {
   grey?: boolean;
   seriesNotOpened?: SeriesNotOpened[];
   sliceNumberGaps?: SliceNumberGap[];
   geometryWarnings?: string[];
+  filledPlanes?: number[];
 };
 
 /** A series passed over when a folder was opened (ImageSource meta `seriesNotOpened`). */
@@ -57,8 +59,10 @@ export function checkCompatibility(m: ManifestTraits, image: ImageTraits): RunWa
   for (const s of image.seriesNotOpened ?? []) {
     out.push({ code: 'series', message: `series: a larger series in this folder (${s.uid}) was not opened: ${s.problem}; this is the largest series that could be` });
   }
-  // Accepted with a note when the series opened (--allow-gaps, no slice positions): the distances rest on a guess.
-  for (const g of image.geometryWarnings ?? []) out.push({ code: 'series', message: `series: ${g}; distances and volumes along the slices rest on the usual spacing` });
+  // Accepted with a note when the series opened (--allow-gaps, no slice positions): the distances rest on a guess,
+  // or, where whole missing slices were filled at their positions, what lies on those planes is interpolated.
+  const rests = image.filledPlanes?.length ? 'what is outlined and measured on those planes rests on interpolated images' : 'distances and volumes along the slices rest on the usual spacing';
+  for (const g of image.geometryWarnings ?? []) out.push({ code: 'series', message: `series: ${g}; ${rests}` });
   const gaps = image.sliceNumberGaps ?? [];
   if (gaps.length > 0) {
     const missing = gaps.reduce((t, g) => t + g.missing, 0);
@@ -126,6 +130,7 @@ export async function imageTraits(src: ImageSource, models: readonly ManifestTra
   const passed = seriesNotOpenedOf(src.meta.seriesNotOpened);
   const gaps = Array.isArray(src.meta.sliceNumberGaps) ? (src.meta.sliceNumberGaps as SliceNumberGap[]) : [];
   const geometryWarnings = Array.isArray(src.meta.geometryWarnings) ? src.meta.geometryWarnings.filter((w): w is string => typeof w === 'string') : [];
+  const filledPlanes = Array.isArray(src.meta.filledPlanes) ? src.meta.filledPlanes.filter((z): z is number => Number.isInteger(z)) : [];
   return {
     kind: src.kind,
     channels: src.channels,
@@ -136,6 +141,7 @@ export async function imageTraits(src: ImageSource, models: readonly ManifestTra
     ...(passed.length ? { seriesNotOpened: passed } : {}),
     ...(gaps.length ? { sliceNumberGaps: gaps } : {}),
     ...(geometryWarnings.length ? { geometryWarnings } : {}),
+    ...(filledPlanes.length ? { filledPlanes } : {}),
   };
 }
 

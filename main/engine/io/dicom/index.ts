@@ -231,7 +231,7 @@ class DicomSeriesSource implements ImageSource {
   ) {
     this.width = first.columns;
     this.height = first.rows;
-    this.depth = series.slices.length;
+    this.depth = series.depth;
     this.channels = first.samplesPerPixel;
     this.dtype = outputDType(first, series.slices.map((s) => s.frame));
     this.geometry = series.geometry;
@@ -261,6 +261,7 @@ class DicomSeriesSource implements ImageSource {
       meta.geometryWarnings = series.warnings;
       meta.gapsAccepted = series.warnings.some((w) => /gap|uneven/.test(w));
     }
+    if (series.filledPlanes.length > 0) meta.filledPlanes = series.filledPlanes;
     if (summaries.length > 1 || Array.isArray(file) || skippedFiles > 0) meta.series = summaries;
     if (skippedFiles > 0) meta.skippedFiles = skippedFiles;
     this.meta = meta;
@@ -273,9 +274,9 @@ class DicomSeriesSource implements ImageSource {
       const out = allocPixels(this.dtype, plane * this.depth * this.channels);
       // Frames of one file are read through one reader, so a multi-frame file is parsed once.
       const byFile = new Map<DicomFileHeader, { z: number; index: number }[]>();
-      this.series.slices.forEach((s, z) => {
+      this.series.slices.forEach((s, i) => {
         const list = byFile.get(s.file) ?? [];
-        list.push({ z, index: s.frameIndex });
+        list.push({ z: i, index: s.frameIndex });
         byFile.set(s.file, list);
       });
       for (const [fileHeader, frames] of byFile) {
@@ -286,13 +287,14 @@ class DicomSeriesSource implements ImageSource {
           if (e instanceof InputError) throw e;
           throw new InputError(fileHeader.path, `cannot read pixel data (${e instanceof Error ? e.message : String(e)})`);
         }
-        for (const { z, index } of frames) {
-          const slice = this.series.slices[z];
+        for (const { z: i, index } of frames) {
+          const slice = this.series.slices[i];
           if (!slice) continue;
           const raw = await reader.frame(index);
-          writeFrame(fileHeader, raw, slice.frame, out, z, this.depth);
+          writeFrame(fileHeader, raw, slice.frame, out, this.series.planeOf[i] ?? i, this.depth);
         }
       }
+      fillPlanes(out, this.series.filledPlanes, this.width * this.height, this.depth, this.channels);
       return out;
     })();
     this.volume.catch(() => {
@@ -333,6 +335,33 @@ class DicomSeriesSource implements ImageSource {
 
   async close(): Promise<void> {
     this.volume = undefined;
+  }
+}
+
+/**
+ * Fills each plane of `planes` (a missing slice) by linear interpolation between the nearest planes below and above
+ * that are not filled, weighted by distance; integer types round to the nearest value. Layout: channel, z, y, x.
+ */
+export function fillPlanes(out: PixelArray, planes: readonly number[], plane: number, depth: number, channels: number): void {
+  if (planes.length === 0) return;
+  const filled = new Set(planes);
+  const rounds = !(out instanceof Float32Array || out instanceof Float64Array);
+  for (const z of planes) {
+    let below = z - 1;
+    while (below >= 0 && filled.has(below)) below--;
+    let above = z + 1;
+    while (above < depth && filled.has(above)) above++;
+    if (below < 0 || above >= depth) continue; // never at an end: the series starts and ends on acquired slices
+    const w = (z - below) / (above - below);
+    for (let c = 0; c < channels; c++) {
+      const o = (c * depth + z) * plane;
+      const a = (c * depth + below) * plane;
+      const b = (c * depth + above) * plane;
+      for (let p = 0; p < plane; p++) {
+        const v = (1 - w) * Number(out[a + p]) + w * Number(out[b + p]);
+        out[o + p] = rounds ? Math.round(v) : v;
+      }
+    }
   }
 }
 

@@ -26,6 +26,16 @@ export interface AssembledSeries {
   /** True when the slice order comes from positions; false when there were none (file order then frame order). */
   sortedByPosition: boolean;
   pixelSpacingMissing: boolean;
+  /** Planes of the volume: the slices plus the missing ones filled in (`filledPlanes`). */
+  depth: number;
+  /** Plane (z index in the volume) of each of `slices`; its own index unless missing slices were filled before it. */
+  planeOf: number[];
+  /**
+   * Planes where a gap of whole slice steps left no image (gaps allowed): filled by linear interpolation between the
+   * acquired neighbours, so every acquired slice sits at its true position and distances and volumes across the gap
+   * come out right; what lies on these planes is interpolated, not acquired.
+   */
+  filledPlanes: number[];
 }
 
 export class SeriesProblem extends Error {}
@@ -112,6 +122,9 @@ export function assembleSeries(group: SeriesGroup, allowGaps: boolean): Assemble
       warnings: slices.length > 1 ? warnings : [],
       sortedByPosition: false,
       pixelSpacingMissing: ps === undefined,
+      depth: slices.length,
+      planeOf: slices.map((_, i) => i),
+      filledPlanes: [],
     };
   }
 
@@ -154,6 +167,24 @@ export function assembleSeries(group: SeriesGroup, allowGaps: boolean): Assemble
     problems.push(`uneven slice spacing (${fmt(Math.min(...steps))} to ${fmt(Math.max(...steps))})`);
   }
   if (problems.length > 0 && !allowGaps) throw new SeriesProblem(`${problems.join('; ')}; open with gaps allowed (--allow-gaps) to read it anyway`);
+
+  // Gaps of whole slice steps (slices lost in transfer or export) on an otherwise even series: each acquired slice
+  // goes to its true plane and the missing planes are interpolated, as a regularised grid; anything else (uneven
+  // steps, a gap of 2.5 steps) stays stacked at the usual spacing, and the warning says that.
+  const planeOf = sorted.map((_, i) => i);
+  const filledPlanes: number[] = [];
+  const wholeSteps = gaps.every((d) => Math.abs(d / spacingZ - Math.round(d / spacingZ)) <= 0.1);
+  if (gaps.length > 0 && uneven.length === 0 && wholeSteps) {
+    let plane = 0;
+    for (let i = 1; i < sorted.length; i++) {
+      const k = Math.max(1, Math.round((steps[i - 1] ?? spacingZ) / spacingZ));
+      for (let m = 1; m < k; m++) filledPlanes.push(plane + m);
+      plane += k;
+      planeOf[i] = plane;
+    }
+    const at = filledPlanes.length <= 8 ? filledPlanes.join(', ') : `${filledPlanes.slice(0, 8).join(', ')} and ${filledPlanes.length - 8} more`;
+    problems[0] = `${problems[0]}; filled at their positions by linear interpolation between the neighbouring slices (z = ${at}, zero-based)`;
+  }
   warnings.push(...problems);
 
   const firstSorted = sorted[0] as SliceRef;
@@ -168,5 +199,8 @@ export function assembleSeries(group: SeriesGroup, allowGaps: boolean): Assemble
     warnings,
     sortedByPosition: true,
     pixelSpacingMissing: ps === undefined,
+    depth: (planeOf[planeOf.length - 1] ?? 0) + 1,
+    planeOf,
+    filledPlanes,
   };
 }
