@@ -133,6 +133,8 @@ app.whenReady().then(async () => {
     log: (m) => console.warn(m),
     // dist/, where the build writes LICENSE.txt and THIRD-PARTY-NOTICES.txt (inside app.asar when packaged).
     licenseDir: join(__dirname, '..'),
+    // The page held the close to ask about unsaved work and now lets it go (its beforeunload passes this time).
+    closeWindow: () => win?.close(),
   });
   registerIpc(handlers, RENDERER_FILE);
   engine.start().catch((err: unknown) => console.error(err instanceof Error ? err.message : err));

@@ -707,6 +707,11 @@ export interface JobProgress {
 export interface InvokeChannels {
   'app:info': { args: []; result: AppInfo };
   'app:licenses': { args: []; result: LicenseTexts };
+  /**
+   * Closes the window. Sent by the renderer once closing is settled (nothing unsaved, or the user chose Save or
+   * Discard): a close the user starts with unsaved work is held by the page and asked about first.
+   */
+  'app:close-window': { args: []; result: void };
   'file:open-dialog': { args: []; result: OpenedImage | null };
   /** Asks for a folder (a DICOM series folder or a slice stack: file dialogs cannot pick folders on every OS). */
   'file:open-folder-dialog': { args: []; result: OpenedImage | null };
@@ -819,6 +824,7 @@ export type EventChannel = keyof EventChannels;
 export const METHOD_OF_CHANNEL = {
   'app:info': 'appInfo',
   'app:licenses': 'licenses',
+  'app:close-window': 'closeWindow',
   'file:open-dialog': 'openFileDialog',
   'file:open-folder-dialog': 'openFolderDialog',
   'file:open-dropped': 'openDropped',

@@ -14,6 +14,7 @@ async function invoke<C extends InvokeChannel>(channel: C, ...args: InvokeChanne
 const api: DelineateApi = {
   appInfo: () => invoke('app:info'),
   licenses: () => invoke('app:licenses'),
+  closeWindow: () => invoke('app:close-window'),
   openFileDialog: () => invoke('file:open-dialog'),
   openFolderDialog: () => invoke('file:open-folder-dialog'),
   openDropped: (file: File) => {

@@ -47,6 +47,11 @@ export function App() {
     window.addEventListener('keydown', handleKey);
     return () => window.removeEventListener('keydown', handleKey);
   }, []);
+  // Closing the window (or quitting) with unsaved work asks first, as opening something else does.
+  useEffect(() => {
+    window.addEventListener('beforeunload', cmd.holdCloseIfUnsaved);
+    return () => window.removeEventListener('beforeunload', cmd.holdCloseIfUnsaved);
+  }, []);
 
   // Dropping anywhere on the window opens the file; the browser must not navigate to it.
   useEffect(() => {

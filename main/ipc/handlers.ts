@@ -32,6 +32,8 @@ export interface HandlerDeps {
   log?: (message: string) => void;
   /** Folder holding LICENSE.txt and THIRD-PARTY-NOTICES.txt (the build writes both into dist/). */
   licenseDir?: string;
+  /** Closes the window (the page has settled its unsaved work); absent where there is no window to close. */
+  closeWindow?: () => void;
 }
 
 export function createHandlers(deps: HandlerDeps) {
@@ -123,6 +125,9 @@ export function createHandlers(deps: HandlerDeps) {
         }
       };
       return { app: await read('LICENSE.txt'), thirdParty: await read('THIRD-PARTY-NOTICES.txt') };
+    },
+    async 'app:close-window'() {
+      deps.closeWindow?.();
     },
     async 'file:open-dialog'() {
       const path = await dialogs.openImage();

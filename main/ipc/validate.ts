@@ -201,6 +201,7 @@ type ArgGuards<A extends unknown[]> = { [K in keyof A]: Guard<A[K]> };
 export const VALIDATORS = {
   'app:info': [],
   'app:licenses': [],
+  'app:close-window': [],
   'file:open-dialog': [],
   'file:open-folder-dialog': [],
   'file:open-dropped': [str({ maxLength: 32768, what: 'a dropped file' })],

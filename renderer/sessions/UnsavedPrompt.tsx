@@ -1,5 +1,6 @@
 // The question asked before work that is not saved would be replaced (another file, folder, recent item, series or
-// session): Save (as Save session does, then go on), Discard, or Cancel (everything stays, undo history included).
+// session) or the window closed: Save (as Save session does, then go on), Discard, or Cancel (everything stays,
+// undo history included).
 // Modal and keyboard-driven: focus starts on Save, Tab cycles the buttons, Enter presses the focused one, Esc cancels.
 import { useEffect, useRef } from 'react';
 import { useStore } from '../state/store';
@@ -45,15 +46,15 @@ export function UnsavedPrompt() {
       <div ref={box} className="modal modal-narrow" role="alertdialog" aria-modal="true" aria-labelledby="unsaved-title" aria-describedby="unsaved-text" data-testid="unsaved-prompt">
         <h2 id="unsaved-title">Save your work on {prompt.imageName}?</h2>
         <p id="unsaved-text" data-testid="unsaved-text">
-          Not saved: {list(prompt.unsaved)}. Opening something else replaces the image and its work.
+          Not saved: {list(prompt.unsaved)}. {prompt.action === 'close' ? 'Closing the window ends the image and its work.' : 'Opening something else replaces the image and its work.'}
           {prompt.canSave ? '' : ' A session needs a model result, so these cannot be saved as one.'}
         </p>
         <div className="modal-buttons">
-          <button data-testid="unsaved-save" className="primary" disabled={!prompt.canSave} onClick={() => answerUnsavedPrompt('save')} title="Save the session (as Save session does), then go on">
+          <button data-testid="unsaved-save" className="primary" disabled={!prompt.canSave} onClick={() => answerUnsavedPrompt('save')} title={prompt.action === 'close' ? 'Save the session (as Save session does), then close' : 'Save the session (as Save session does), then go on'}>
             Save...
           </button>
-          <button data-testid="unsaved-discard" className="danger" onClick={() => answerUnsavedPrompt('discard')} title="Go on without saving: the result, its edits and the measurements are lost">
-            Discard
+          <button data-testid="unsaved-discard" className="danger" onClick={() => answerUnsavedPrompt('discard')} title={prompt.action === 'close' ? 'Close without saving: the result, its edits and the measurements are lost' : 'Go on without saving: the result, its edits and the measurements are lost'}>
+            {prompt.action === 'close' ? 'Close without saving' : 'Discard'}
           </button>
           <button data-testid="unsaved-cancel" onClick={() => answerUnsavedPrompt('cancel')} title="Keep everything as it is (Esc)">
             Cancel

@@ -188,7 +188,7 @@ export function answerUnsavedPrompt(choice: UnsavedChoice): void {
  * on), Discard or Cancel. True when it may go on; Cancel, or a cancelled save dialog, keeps everything as it was,
  * undo history included.
  */
-export async function confirmLeave(): Promise<boolean> {
+export async function confirmLeave(action?: 'close'): Promise<boolean> {
   // Strokes still on their way must land before deciding what is unsaved.
   await editQueue;
   const s = getState();
@@ -199,11 +199,37 @@ export async function confirmLeave(): Promise<boolean> {
   const canSave = s.result !== null && s.result.handle === s.image.handle;
   const choice = await new Promise<UnsavedChoice>((resolve) => {
     promptAnswer = resolve;
-    apply(op.unsavedPromptShown({ imageName: s.image!.name, unsaved, canSave }));
+    apply(op.unsavedPromptShown({ imageName: s.image!.name, unsaved, canSave, ...(action ? { action } : {}) }));
   });
   if (choice === 'cancel') return false;
   if (choice === 'discard') return true;
   return saveSession();
+}
+
+let closeSettled = false;
+
+/**
+ * The window's beforeunload: a close (the window's button, Quit, the OS logging out) with unsaved work is held, and
+ * the same question is asked; Save or Discard then closes the window through the API, Cancel keeps it open with
+ * everything in it. With nothing unsaved the close goes ahead at once. (Electron cancels a close whose beforeunload
+ * is prevented and shows nothing itself, so the question is ours.) A crash or a kill still leaves the autosave.
+ */
+export function holdCloseIfUnsaved(e: BeforeUnloadEvent): void {
+  if (closeSettled) return;
+  const s = getState();
+  if (!s.image || op.unsavedWork(s).length === 0) return;
+  e.preventDefault();
+  e.returnValue = '';
+  void (async () => {
+    if (!(await confirmLeave('close'))) return;
+    // Discarded work goes with its autosave, as when another file replaces it: the next start does not offer it.
+    await dropDiscarded(getState().image);
+    closeSettled = true;
+    await api().closeWindow();
+  })().catch((err: unknown) => {
+    closeSettled = false;
+    report(err);
+  });
 }
 
 /** Fetches the current slice of the open image with the current window and bands (again after an engine restart). */

@@ -46,6 +46,8 @@ export interface ResultState {
 export interface UnsavedPrompt {
   /** The image whose work would be lost. */
   imageName: string;
+  /** What would lose it: something else opening over it (default), or the window closing. */
+  action?: 'close';
   /** What would be lost, one item each ("the model's result", "3 edits", "1 manual measurement"). */
   unsaved: string[];
   /** Save needs a result: manual measurements alone cannot be saved as a session. */

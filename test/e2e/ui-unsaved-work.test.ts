@@ -359,6 +359,37 @@ describe.skipIf(skipReason !== null)('UI: autosaves — offered when their image
     expect(await imageName(page)).toBe('discs.png');
   });
 
+  it('closing the window with unsaved work asks first: Cancel keeps everything, Close without saving closes and forgets the work', async () => {
+    const { page, host } = s;
+    // What the window's close button, Quit or a logout fires; a prevented beforeunload keeps the window (Electron).
+    const closeHeld = () =>
+      page.evaluate(() => {
+        const e = new Event('beforeunload', { cancelable: true });
+        window.dispatchEvent(e);
+        return e.defaultPrevented;
+      });
+    // Recovered work on discs.png is unsaved: the close is held and the question asked, worded for closing.
+    expect(await closeHeld()).toBe(true);
+    await prompt(page).waitFor();
+    expect(await page.getByTestId('unsaved-text').textContent()).toMatch(/^Not saved: .*edit.*\. Closing the window ends the image and its work\./);
+    expect(await page.getByTestId('unsaved-discard').textContent()).toBe('Close without saving');
+    await page.screenshot({ path: join(SHOTS, 'unsaved-close-1280x800.png') });
+    await page.keyboard.press('Escape');
+    await prompt(page).waitFor({ state: 'detached' });
+    expect(host.closeRequests()).toBe(0);
+    expect((await readState(page)).undoStack).toEqual(['paintStroke']);
+
+    // Close without saving: the window is asked to close, and the work is not offered again on the next start.
+    expect(await closeHeld()).toBe(true);
+    await prompt(page).waitFor();
+    await page.getByTestId('unsaved-discard').click();
+    await until(async () => host.closeRequests(), (n) => n === 1, 10_000, 'window asked to close');
+    const offered = await page.evaluate(() => window.delineate.listRecoverable());
+    expect(offered.map((r) => r.imageName)).not.toContain('discs.png');
+    // The close then goes through (the page's beforeunload no longer holds it).
+    expect(await closeHeld()).toBe(false);
+  });
+
   it('Discard and open another file forgets the discarded work: it is not offered again, not even after a restart', async () => {
     const { page } = s;
     s.host.setNextDialogPath(join(dir, 'other.png'));

@@ -47,6 +47,7 @@ async function invoke<C extends InvokeChannel>(channel: C, ...args: unknown[]): 
 const api: DelineateApi = {
   appInfo: () => invoke('app:info'),
   licenses: () => invoke('app:licenses'),
+  closeWindow: () => invoke('app:close-window'),
   openFileDialog: () => invoke('file:open-dialog'),
   openFolderDialog: () => invoke('file:open-folder-dialog'),
   // The host resolves the name through the drop table the test registered; no path crosses the socket.

@@ -51,6 +51,8 @@ export interface HostControl {
   autosaveDir: string;
   /** The next "Add model..." dialog returns this path (null: the user cancels). */
   setNextModelPath(path: string | null): void;
+  /** How many times the page asked to close its window ('app:close-window'). */
+  closeRequests(): number;
   /** The app data folder (recent.json) and the user models folder inside it. */
   dataDir: string;
   userModelsDir: string;
@@ -119,6 +121,7 @@ export async function startTestHost(options: TestHostOptions = {}): Promise<Host
   };
 
   const sockets = new Set<WebSocket>();
+  let closeRequests = 0;
   const emit = <E extends EventChannel>(event: E, payload: EventChannels[E]) => {
     const frame = encodeFrame({ event, payload });
     for (const s of sockets) s.send(frame);
@@ -138,6 +141,9 @@ export async function startTestHost(options: TestHostOptions = {}): Promise<Host
     recent: new RecentFiles(join(dataDir, 'recent.json'), { onProblem: log }),
     log,
     licenseDir: join(ROOT, 'dist'),
+    closeWindow: () => {
+      closeRequests++;
+    },
   });
   const dispatch = createDispatch(handlers, (channel, err) => log(`ipc ${channel}: ${err instanceof Error ? err.message : String(err)}`));
 
@@ -232,6 +238,7 @@ export async function startTestHost(options: TestHostOptions = {}): Promise<Host
       nextSavePath = path;
     },
     lastSaveRequest: () => lastSave,
+    closeRequests: () => closeRequests,
     autosaveDir,
     setNextModelPath(path) {
       nextModelPath = path;
