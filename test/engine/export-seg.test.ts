@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ManifestClass } from '../../preload/formats';
 import { buildDicomSeg, codesForClass, hexToDicomLab, importDicomSeg, readSegSource, writeDicomSeg, type SegSource } from '../../main/engine/export/dicom-seg';
-import { writeCtSeries } from '../fixtures/dicom-writer';
+import { writeCtSeries, writeEnhancedMr } from '../fixtures/dicom-writer';
 import { commandWorks, skipNote, tempDir } from './helpers';
 
 const hasDciodvfy = spawnSync('dciodvfy', ['-'], { encoding: 'utf8' }).error === undefined;
@@ -65,6 +65,48 @@ describe('DICOM SEG', () => {
     expect(source.slices.map((s) => s.sopInstanceUid)).toEqual(Array.from({ length: D }, (_, z) => `1.2.826.0.1.3680043.9.7433.3.77.${z + 1}`));
     expect(source.slices[2]!.positionMm).toEqual([-10, -20, 35]);
     expect(source.patientStudy.PatientID).toBe('PHANTOM-ID-123');
+  });
+
+  it('exports an enhanced (multi-frame) MR: each SEG frame names its source frame, and reads back where it came from', async () => {
+    // One file, 5 frames stored from the top down: frame k lies on slice 4 - k of the volume.
+    const file = path.join(tmp.dir, 'enhanced.dcm');
+    const F = 5;
+    writeEnhancedMr(file, { rows: H, columns: W, frames: F, value: (x, y, f) => 100 + x + y + 7 * f, positionMm: (f) => [-10, -20, 40 - 2.5 * f], orientation: [1, 0, 0, 0, 1, 0], pixelSpacingMm: [0.7, 0.8], sliceThicknessMm: 2.5, seriesUid: '1.2.826.0.1.3680043.9.7433.3.79', studyUid: '1.2.826.0.1.3680043.9.7433.2.9', sopInstanceUid: '1.2.826.0.1.3680043.9.7433.3.79.1' });
+    const enhanced = await readSegSource(file);
+    expect(enhanced.slices.map((s) => s.frameNumber)).toEqual([5, 4, 3, 2, 1]);
+    expect(new Set(enhanced.slices.map((s) => s.sopInstanceUid)).size).toBe(1);
+    expect(enhanced.patientStudy.PatientID).toBe('ENH-ID-7');
+    // Class 1 on slices 1 and 3 (frames 4 and 2), class 2 on slice 4 (frame 1).
+    const lab = new Uint8Array(W * H * F);
+    for (let i = 0; i < W * H; i++) {
+      if (i % 3 === 0) lab[1 * W * H + i] = 1;
+      if (i % 5 === 0) lab[3 * W * H + i] = 1;
+      if (i % 7 === 0) lab[4 * W * H + i] = 2;
+    }
+    const seg = path.join(tmp.dir, 'enhanced-seg.dcm');
+    await writeDicomSeg(seg, { source: enhanced, classes, labels: lab, nodataLabel: 255, algorithm: { name: 'm', version: '1' } });
+    const back = await importDicomSeg(seg, enhanced);
+    expect(back.framesPlaced).toBe(3);
+    expect(Array.from(back.labels)).toEqual(Array.from(lab));
+    if (hasPydicom) {
+      const code = `
+import json, sys, pydicom
+ds = pydicom.dcmread(sys.argv[1])
+refs = [[str(s.ReferencedSOPInstanceUID), int(s.ReferencedFrameNumber)] for fg in ds.PerFrameFunctionalGroupsSequence for s in fg.DerivationImageSequence[0].SourceImageSequence]
+inst = [str(i.ReferencedSOPInstanceUID) for i in ds.ReferencedSeriesSequence[0].ReferencedInstanceSequence]
+print(json.dumps({"refs": refs, "inst": inst}))
+`;
+      const r = spawnSync('/usr/bin/python3', ['-c', code, seg], { encoding: 'utf8' });
+      expect(r.status, r.stderr).toBe(0);
+      const got = JSON.parse(r.stdout) as { refs: Array<[string, number]>; inst: string[] };
+      expect(got.refs.map((x) => x[1]).sort()).toEqual([1, 2, 4]);
+      expect(got.inst).toEqual(['1.2.826.0.1.3680043.9.7433.3.79.1']);
+    }
+    if (hasDciodvfy) {
+      const r = spawnSync('dciodvfy', ['-new', seg], { encoding: 'utf8' });
+      const report = `${r.stdout}\n${r.stderr}`;
+      expect(report.split('\n').filter((l) => /^Error/.test(l)), report).toEqual([]);
+    }
   });
 
   it('refuses a series whose missing slice was filled in, naming the plane and NIfTI as the way out', async () => {

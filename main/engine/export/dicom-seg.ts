@@ -13,7 +13,7 @@ import type { ManifestClass, MedicalGeometry, Vec3 } from '../../../preload/form
 import { InputError } from '../image';
 import { writeFileAtomic } from '../io/atomic';
 import { openDicom } from '../io/dicom/index';
-import { numbers, str } from '../io/dicom/header';
+import { numbers, readFileHeader, str } from '../io/dicom/header';
 import { parseHeader } from '../io/dicom/parse';
 import { dicomText } from '../io/dicom/charset';
 import { TAG } from '../io/dicom/tags';
@@ -32,8 +32,25 @@ export interface CodedTerm {
 export interface SegSourceSlice {
   sopClassUid: string;
   sopInstanceUid: string;
+  /** The frame (from 1) of a multi-frame source image (an enhanced CT or MR file holding the whole volume). */
+  frameNumber?: number;
   positionMm: Vec3;
 }
+
+/** The distinct source images of a series' slices (a multi-frame image once), in slice order. */
+export function sourceInstances(slices: ReadonlyArray<{ sopClassUid: string; sopInstanceUid: string }>): Array<{ sopClassUid: string; sopInstanceUid: string }> {
+  const seen = new Set<string>();
+  const out: Array<{ sopClassUid: string; sopInstanceUid: string }> = [];
+  for (const sl of slices) {
+    if (seen.has(sl.sopInstanceUid)) continue;
+    seen.add(sl.sopInstanceUid);
+    out.push({ sopClassUid: sl.sopClassUid, sopInstanceUid: sl.sopInstanceUid });
+  }
+  return out;
+}
+
+/** One slice's key among the source images: its SOP Instance UID, and the frame number for a multi-frame image. */
+const sliceKey = (uid: string, frame?: number): string => (frame ? `${uid}#${frame}` : uid);
 
 /** What a SEG needs from its source series (read with readSegSource). */
 export interface SegSource {
@@ -88,6 +105,7 @@ export async function readSegSource(input: string, options: { seriesUid?: string
   try {
     const uid = src.meta.seriesInstanceUid;
     if (typeof uid !== 'string' || src.geometry.type !== 'medical') throw new InputError(input, 'DICOM SEG needs a DICOM series with a SeriesInstanceUID');
+    const geometry = src.geometry;
     const files: string[] = [];
     if ((await stat(input)).isDirectory()) await walk(input, files);
     else files.push(input);
@@ -102,12 +120,23 @@ export async function readSegSource(input: string, options: { seriesUid?: string
       }
       const ds = parsed.dataSet;
       if (str(ds, TAG.seriesInstanceUid) !== uid) continue;
-      if ((numbers(ds, TAG.numberOfFrames)[0] ?? 1) > 1) throw new InputError(f, 'DICOM SEG export supports single-frame source images only');
-      const pos = numbers(ds, TAG.imagePositionPatient);
-      const z = pos.length === 3 ? sliceIndexOf(src.geometry, src.depth, pos) : src.depth === 1 ? 0 : -1;
       const sopInstanceUid = str(ds, 'x00080018');
       const sopClassUid = str(ds, TAG.sopClassUid);
-      if (z < 0 || !sopInstanceUid || !sopClassUid) continue;
+      if (!sopInstanceUid || !sopClassUid) continue;
+      const frameCount = numbers(ds, TAG.numberOfFrames)[0] ?? 1;
+      if (frameCount > 1) {
+        // An enhanced (multi-frame) image: each frame is a slice, placed by its own plane position, and referenced
+        // as this image's frame (ReferencedFrameNumber).
+        readFileHeader(f, parsed).frames.forEach((fr, k) => {
+          const z = fr.positionMm ? sliceIndexOf(geometry, src.depth, fr.positionMm) : frameCount === src.depth ? k : -1;
+          if (z >= 0) slices[z] = { sopClassUid, sopInstanceUid, frameNumber: k + 1, positionMm: fr.positionMm ?? ([...geometry.originMm] as Vec3) };
+        });
+        first ??= parsed;
+        continue;
+      }
+      const pos = numbers(ds, TAG.imagePositionPatient);
+      const z = pos.length === 3 ? sliceIndexOf(src.geometry, src.depth, pos) : src.depth === 1 ? 0 : -1;
+      if (z < 0) continue;
       slices[z] = { sopClassUid, sopInstanceUid, positionMm: (pos.length === 3 ? pos : [...src.geometry.originMm]) as Vec3 };
       first ??= parsed;
     }
@@ -341,7 +370,14 @@ export function buildDicomSeg(input: SegExportInput): Uint8Array {
       return {
         DerivationImageSequence: [
           {
-            SourceImageSequence: [{ ReferencedSOPClassUID: slice.sopClassUid, ReferencedSOPInstanceUID: slice.sopInstanceUid, PurposeOfReferenceCodeSequence: [sourceCode] }],
+            SourceImageSequence: [
+              {
+                ReferencedSOPClassUID: slice.sopClassUid,
+                ReferencedSOPInstanceUID: slice.sopInstanceUid,
+                ...(slice.frameNumber ? { ReferencedFrameNumber: slice.frameNumber } : {}),
+                PurposeOfReferenceCodeSequence: [sourceCode],
+              },
+            ],
             DerivationCodeSequence: [{ CodeValue: '113076', CodingSchemeDesignator: 'DCM', CodeMeaning: 'Segmentation' }],
           },
         ],
@@ -353,7 +389,7 @@ export function buildDicomSeg(input: SegExportInput): Uint8Array {
     ReferencedSeriesSequence: [
       {
         SeriesInstanceUID: s.seriesInstanceUid,
-        ReferencedInstanceSequence: s.slices.map((sl) => ({ ReferencedSOPClassUID: sl.sopClassUid, ReferencedSOPInstanceUID: sl.sopInstanceUid })),
+        ReferencedInstanceSequence: sourceInstances(s.slices).map((sl) => ({ ReferencedSOPClassUID: sl.sopClassUid, ReferencedSOPInstanceUID: sl.sopInstanceUid })),
       },
     ],
     PixelData: [bits.buffer],
@@ -436,7 +472,7 @@ export async function importDicomSeg(segFile: string, source: SegSource): Promis
   const plane = rows * columns;
   const depth = source.slices.length;
   const labels = maxSegment < 255 ? new Uint8Array(plane * depth) : new Uint16Array(plane * depth);
-  const zOfUid = new Map(source.slices.map((sl, z) => [sl.sopInstanceUid, z]));
+  const zOfUid = new Map(source.slices.map((sl, z) => [sliceKey(sl.sopInstanceUid, sl.frameNumber), z]));
   const pixelParts = values(ds.PixelData as NaturalValue) as unknown as ArrayBuffer[];
   const pixels = new Uint8Array(pixelParts[0] ?? new ArrayBuffer(0));
   const shared = items(ds.SharedFunctionalGroupsSequence)[0];
@@ -450,7 +486,8 @@ export async function importDicomSeg(segFile: string, source: SegSource): Promis
     let z = -1;
     for (const deriv of items(fg.DerivationImageSequence)) {
       for (const srcImg of items(deriv.SourceImageSequence)) {
-        const hit = zOfUid.get(String(srcImg.ReferencedSOPInstanceUID));
+        const frame = values(srcImg.ReferencedFrameNumber).map(Number)[0];
+        const hit = zOfUid.get(sliceKey(String(srcImg.ReferencedSOPInstanceUID), Number.isInteger(frame) && frame! > 0 ? frame : undefined));
         if (hit !== undefined) z = hit;
       }
     }

@@ -9,7 +9,7 @@
 import type { NaturalDataset } from 'dcmjs';
 import type { ChangeLesion, MedicalChange } from '../compare/medical/index';
 import { writeFileAtomic } from '../io/atomic';
-import { encodePart10, newUid, type CodedTerm } from './dicom-seg';
+import { encodePart10, newUid, sourceInstances, type CodedTerm } from './dicom-seg';
 
 export const ENHANCED_SR_SOP_CLASS = '1.2.840.10008.5.1.4.1.1.88.22';
 /** Device Observer UID (TID 1004) of this application: the same in every report it writes. */
@@ -248,7 +248,8 @@ function evidence(series: SrSeries[]): Item[] {
     StudyInstanceUID: study,
     ReferencedSeriesSequence: list.map((s) => ({
       SeriesInstanceUID: s.seriesInstanceUid,
-      ReferencedSOPSequence: s.slices.map((sl) => ({ ReferencedSOPClassUID: sl.sopClassUid, ReferencedSOPInstanceUID: sl.sopInstanceUid })),
+      // A multi-frame image is one instance however many slices it holds.
+      ReferencedSOPSequence: sourceInstances(s.slices).map((sl) => ({ ReferencedSOPClassUID: sl.sopClassUid, ReferencedSOPInstanceUID: sl.sopInstanceUid })),
     })),
   }));
 }
@@ -267,7 +268,7 @@ export function buildMeasurementReport(input: MeasurementReportInput): Uint8Arra
 
   const groups: Item[] = [];
   for (const l of change.lesions) for (const i of measuredDates(l)) groups.push(measurementGroup(l, i, input, targets));
-  const library = seriesList.map((s) => container('CONTAINS', SR_CODES.imageLibraryGroup, s.slices.map((sl) => image(sl.sopClassUid, sl.sopInstanceUid))));
+  const library = seriesList.map((s) => container('CONTAINS', SR_CODES.imageLibraryGroup, sourceInstances(s.slices).map((sl) => image(sl.sopClassUid, sl.sopInstanceUid))));
   const content: Item[] = [
     codeItem('HAS CONCEPT MOD', SR_CODES.language, SR_CODES.english),
     codeItem('HAS OBS CONTEXT', SR_CODES.observerType, SR_CODES.device),
