@@ -57,8 +57,9 @@ export interface ImageInfo {
   /** DICOM: every image series found (present when the input held more than one), largest first. */
   series?: SeriesSummary[];
   /**
-   * DICOM opened with slices missing: the planes (zero-based z) that had no image and were filled by linear
-   * interpolation between their neighbours, so the acquired slices keep their true positions.
+   * A DICOM series opened with slices missing, or a stack of numbered slices that skips numbers: the planes
+   * (zero-based z) that had no image and were filled by linear interpolation between their neighbours, so the
+   * acquired slices keep their true positions.
    */
   filledPlanes?: number[];
   /** Reader-specific extras (modality, transfer syntax, overviews ...). Never patient names or IDs. */

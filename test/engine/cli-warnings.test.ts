@@ -164,8 +164,9 @@ describe('delineate segment warnings', () => {
     expect(r.code).toBe(0);
     const lines = warningLines(r.stderr);
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(/series: the slice numbers skip 1 slice\(s\) \(1 between case_2\.png and case_4\.png\); slices stack at one spacing/);
+    expect(lines[0]).toMatch(/series: the slice numbers skip 1 slice\(s\) \(1 between case_2\.png and case_4\.png\); filled at their positions by linear interpolation between the neighbouring slices \(z = 2, zero-based\), so distances and volumes across a gap keep their length/);
     expect(readDoc(out).warnings?.map((w) => w.code)).toEqual(['series']);
+    expect(readDoc(out).source.depth).toBe(5);
   }, 300_000);
 
   it.skipIf(landsatMissing)(`warns about resolution on the 300 m Landsat scene under the 4.8 m land-cover model${skipNote(landsatMissing, `${LANDSAT} is missing`)}`, async () => {

@@ -108,13 +108,17 @@ describe('folders of numbered slices', () => {
     }
     writeFileSync(path.join(dir, 'notes.txt'), 'hello');
     const src = await openImage(dir);
-    expect([src.format, src.kind, src.width, src.height, src.depth, src.channels]).toEqual(['stack', 'image', 4, 3, 3, 1]);
+    // Slice 10 goes to the tenth plane: the seven numbers between 2 and 10 are planes interpolated from slices 2 and 10.
+    expect([src.format, src.kind, src.width, src.height, src.depth, src.channels]).toEqual(['stack', 'image', 4, 3, 10, 1]);
     const all = await src.read();
-    expect([all.data[0], all.data[12], all.data[24]]).toEqual([1, 2, 10]);
-    const one = await src.read({ z: 2, depth: 1, x: 1, width: 2 });
+    expect(Array.from({ length: 10 }, (_, z) => all.data[z * 12])).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    const one = await src.read({ z: 9, depth: 1, x: 1, width: 2 });
     expect(Array.from(one.data)).toEqual(new Array(6).fill(10));
+    const filled = await src.read({ z: 4, depth: 2, y: 1, height: 1 });
+    expect(Array.from(filled.data)).toEqual([5, 5, 5, 5, 6, 6, 6, 6]);
     expect(naturalCompare('2_image.png', '10_image.png')).toBeLessThan(0);
     expect(src.meta.sliceNumberGaps).toEqual([{ after: '2_image.png', before: '10_image.png', missing: 7 }]);
+    expect(src.meta.filledPlanes).toEqual([2, 3, 4, 5, 6, 7, 8]);
   });
 
   it('finds the slice numbers a stack skips, from the one number that varies in the names', () => {

@@ -19,7 +19,8 @@ export type ManifestTraits = Pick<ModelManifest, 'id' | 'kinds' | 'input' | 'res
 /**
  * What the check reads of an image; `grey`: its colour channels were found equal (a grey picture saved as RGB);
  * `seriesNotOpened`: larger DICOM series of the same folder that could not be opened, and why (io/dicom);
- * `sliceNumberGaps`: slice numbers a stack of numbered slice files skips (io/index.ts); `geometryWarnings`: what a
+ * `sliceNumberGaps`: slice numbers a stack of numbered slice files skips (io/index.ts; filled by interpolation, the
+ * planes in `filledPlanes`); `geometryWarnings`: what a
  * DICOM series was opened despite (gaps allowed, uneven spacing, no slice positions; io/dicom/series.ts);
  * `filledPlanes`: the planes of missing slices that series filled by interpolation (its only warning then is the gap).
  */
@@ -67,7 +68,8 @@ export function checkCompatibility(m: ManifestTraits, image: ImageTraits): RunWa
   if (gaps.length > 0) {
     const missing = gaps.reduce((t, g) => t + g.missing, 0);
     const where = gaps.slice(0, 3).map((g) => `${g.missing} between ${g.after} and ${g.before}`).join(', ') + (gaps.length > 3 ? `, and ${gaps.length - 3} more gap(s)` : '');
-    out.push({ code: 'series', message: `series: the slice numbers skip ${missing} slice(s) (${where}); slices stack at one spacing, so distances and volumes across a gap come out short` });
+    const at = (image.filledPlanes ?? []).slice(0, 8).join(', ') + ((image.filledPlanes?.length ?? 0) > 8 ? ` and ${image.filledPlanes!.length - 8} more` : '');
+    out.push({ code: 'series', message: `series: the slice numbers skip ${missing} slice(s) (${where}); filled at their positions by linear interpolation between the neighbouring slices (z = ${at}, zero-based), so distances and volumes across a gap keep their length; what is outlined and measured on those planes rests on interpolated images` });
   }
   // A plain picture may be anything (a screenshot of a scan, a photo of a map); patient and map data must match.
   if (image.kind !== 'image' && !m.kinds.includes(image.kind)) {

@@ -231,18 +231,49 @@ async function openSliceFolder(dir: string, options: OpenOptions): Promise<Image
     }
   }
   const { width, height, channels, dtype } = first;
-  const depth = opened.length;
-  // Slices stack at one spacing: a missing number shortens every distance and volume across it, so it is said.
+  // A missing slice number leaves a plane out: each file goes to the plane its number says and the missing planes
+  // are interpolated between their neighbours (as a DICOM series opened with slices missing), so distances and
+  // volumes across the gap keep their length; the run's warning says which planes are interpolated.
   const gaps = sliceNumberGaps(slices);
+  const planeOf: number[] = [0];
+  const filledPlanes: number[] = [];
+  for (let i = 1; i < slices.length; i++) {
+    const gap = gaps.find((g) => g.before === slices[i]);
+    const skip = gap ? gap.missing : 0;
+    for (let m = 1; m <= skip; m++) filledPlanes.push(planeOf[i - 1]! + m);
+    planeOf.push(planeOf[i - 1]! + 1 + skip);
+  }
+  const depth = planeOf[planeOf.length - 1]! + 1;
+  const fileOfPlane = new Map(planeOf.map((p, i) => [p, i]));
+
+  async function readPlane(z: number, r: { x: number; y: number; width: number; height: number; channels: number[] }): Promise<PixelBlock['data']> {
+    const own = fileOfPlane.get(z);
+    if (own !== undefined) return (await opened[own]!.read(r)).data;
+    // Between the nearest files below and above (a gap never starts or ends the stack).
+    let below = z - 1;
+    while (!fileOfPlane.has(below)) below--;
+    let above = z + 1;
+    while (!fileOfPlane.has(above)) above++;
+    const a = (await opened[fileOfPlane.get(below)!]!.read(r)).data;
+    const b = (await opened[fileOfPlane.get(above)!]!.read(r)).data;
+    const w = (z - below) / (above - below);
+    const out = allocPixels(dtype, a.length);
+    const rounds = dtype !== 'float32' && dtype !== 'float64';
+    for (let i = 0; i < a.length; i++) {
+      const v = (1 - w) * Number(a[i]) + w * Number(b[i]);
+      out[i] = rounds ? Math.round(v) : v;
+    }
+    return out;
+  }
 
   async function read(region: Region = {}): Promise<PixelBlock> {
     const r = resolveRegion(region, width, height, depth, channels, dir);
     const plane = r.width * r.height;
     const out = allocPixels(dtype, plane * r.depth * r.channels.length);
     for (let z = 0; z < r.depth; z++) {
-      const block = await opened[r.z + z]!.read({ x: r.x, y: r.y, width: r.width, height: r.height, channels: r.channels });
+      const data = await readPlane(r.z + z, { x: r.x, y: r.y, width: r.width, height: r.height, channels: r.channels });
       for (let ci = 0; ci < r.channels.length; ci++) {
-        out.set(block.data.subarray(ci * plane, (ci + 1) * plane), (ci * r.depth + z) * plane);
+        out.set(data.subarray(ci * plane, (ci + 1) * plane), (ci * r.depth + z) * plane);
       }
     }
     return { data: out, width: r.width, height: r.height, depth: r.depth, channels: r.channels.length, dtype };
@@ -258,7 +289,7 @@ async function openSliceFolder(dir: string, options: OpenOptions): Promise<Image
     channels,
     dtype,
     geometry: pixelGeometry(options.spacingMm),
-    meta: { sliceFormat: first.format, firstSlice: slices[0], lastSlice: slices[slices.length - 1], ...(gaps.length ? { sliceNumberGaps: gaps } : {}) },
+    meta: { sliceFormat: first.format, firstSlice: slices[0], lastSlice: slices[slices.length - 1], ...(gaps.length ? { sliceNumberGaps: gaps, filledPlanes } : {}) },
     read,
     close: async () => {
       await Promise.all(opened.map((s) => s.close()));
