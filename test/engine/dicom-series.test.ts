@@ -171,6 +171,18 @@ describe('generated CT series', () => {
     expect(stacked.depth).toBe(4);
     expect(String(stacked.meta.geometryWarnings)).toMatch(/1 gap.*about \d missing.*largest step 8\.75 mm/);
     expect(String(stacked.meta.geometryWarnings)).not.toMatch(/filled/);
+    // Five planes made up for six acquired; a gap longer than that (a damaged position, or a slice of another
+    // acquisition) is not made up but stacked.
+    const far = folder('gap-far');
+    writeCtSeries(far, spec({ depth: 11, skip: [3, 4, 5, 6, 7] }));
+    const farSrc = await openDicom(far, { allowGaps: true });
+    expect(farSrc.meta.filledPlanes).toEqual([3, 4, 5, 6, 7]);
+    const further = folder('gap-further');
+    writeCtSeries(further, spec({ depth: 14, skip: [3, 4, 5, 6, 7, 8, 9, 10, 11], fileName: (z) => `f${z}.dcm` }));
+    const furtherSrc = await openDicom(further, { allowGaps: true });
+    expect(furtherSrc.meta.filledPlanes).toBeUndefined();
+    expect(furtherSrc.depth).toBe(5);
+    expect(String(furtherSrc.meta.geometryWarnings)).toMatch(/about 9 missing/);
   });
 
   it('refuses mixed orientations and mixed sizes in one series', async () => {

@@ -4,6 +4,7 @@ import { mkdirSync, writeFileSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import sharp from 'sharp';
 import { openImage, detectFormat, naturalCompare, sliceNumberGaps } from '../../main/engine/io';
+import { checkCompatibility, imageTraits } from '../../main/engine/inference/compatibility';
 import { describe as describeImage, InputError } from '../../main/engine/image';
 import { planar, tempDir, writeTestPng } from './helpers';
 
@@ -108,17 +109,41 @@ describe('folders of numbered slices', () => {
     }
     writeFileSync(path.join(dir, 'notes.txt'), 'hello');
     const src = await openImage(dir);
-    // Slice 10 goes to the tenth plane: the seven numbers between 2 and 10 are planes interpolated from slices 2 and 10.
-    expect([src.format, src.kind, src.width, src.height, src.depth, src.channels]).toEqual(['stack', 'image', 4, 3, 10, 1]);
+    expect([src.format, src.kind, src.width, src.height, src.depth, src.channels]).toEqual(['stack', 'image', 4, 3, 3, 1]);
     const all = await src.read();
-    expect(Array.from({ length: 10 }, (_, z) => all.data[z * 12])).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
-    const one = await src.read({ z: 9, depth: 1, x: 1, width: 2 });
+    expect([all.data[0], all.data[12], all.data[24]]).toEqual([1, 2, 10]);
+    const one = await src.read({ z: 2, depth: 1, x: 1, width: 2 });
     expect(Array.from(one.data)).toEqual(new Array(6).fill(10));
-    const filled = await src.read({ z: 4, depth: 2, y: 1, height: 1 });
-    expect(Array.from(filled.data)).toEqual([5, 5, 5, 5, 6, 6, 6, 6]);
     expect(naturalCompare('2_image.png', '10_image.png')).toBeLessThan(0);
+    // Seven numbers missing among three files: more than the stack holds, so not made up (see below).
     expect(src.meta.sliceNumberGaps).toEqual([{ after: '2_image.png', before: '10_image.png', missing: 7 }]);
-    expect(src.meta.filledPlanes).toEqual([2, 3, 4, 5, 6, 7, 8]);
+    expect(src.meta.filledPlanes).toBeUndefined();
+  });
+
+  it('puts each numbered slice on the plane its number gives and interpolates the planes of missing numbers', async () => {
+    const dir = at('stack-gap');
+    mkdirSync(dir);
+    for (const n of [1, 2, 3, 4, 5, 9, 10]) writeTestPng(path.join(dir, `${n}_image.png`), 4, 3, 1, new Uint8Array(12).fill(10 * n));
+    const src = await openImage(dir);
+    expect(src.depth).toBe(10);
+    expect(src.meta.filledPlanes).toEqual([5, 6, 7]);
+    const all = await src.read();
+    expect(Array.from({ length: 10 }, (_, z) => all.data[z * 12])).toEqual([10, 20, 30, 40, 50, 60, 70, 80, 90, 100]);
+    const part = await src.read({ z: 6, depth: 3, y: 1, height: 1, x: 2, width: 2 });
+    expect(Array.from(part.data)).toEqual([70, 70, 80, 80, 90, 90]);
+    await src.close();
+  });
+
+  it('does not make up more planes than a stack has files: slices 1, 2 and 900 stay three planes, and the warning says why', async () => {
+    const dir = at('stack-far');
+    mkdirSync(dir);
+    for (const n of [1, 2, 3, 900]) writeTestPng(path.join(dir, `s${n}.png`), 4, 3, 1, new Uint8Array(12).fill(n % 256));
+    const src = await openImage(dir);
+    expect(src.depth).toBe(4);
+    expect(src.meta.filledPlanes).toBeUndefined();
+    const warnings = checkCompatibility({ id: 'm', kinds: ['image'], input: { channels: ['grey'] } } as unknown as Parameters<typeof checkCompatibility>[0], await imageTraits(src, []));
+    expect(warnings.map((w) => w.message)).toEqual([expect.stringMatching(/skip 896 slice\(s\).*not filled in; slices stack at one spacing/)]);
+    await src.close();
   });
 
   it('finds the slice numbers a stack skips, from the one number that varies in the names', () => {

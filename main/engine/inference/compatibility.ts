@@ -68,8 +68,14 @@ export function checkCompatibility(m: ManifestTraits, image: ImageTraits): RunWa
   if (gaps.length > 0) {
     const missing = gaps.reduce((t, g) => t + g.missing, 0);
     const where = gaps.slice(0, 3).map((g) => `${g.missing} between ${g.after} and ${g.before}`).join(', ') + (gaps.length > 3 ? `, and ${gaps.length - 3} more gap(s)` : '');
-    const at = (image.filledPlanes ?? []).slice(0, 8).join(', ') + ((image.filledPlanes?.length ?? 0) > 8 ? ` and ${image.filledPlanes!.length - 8} more` : '');
-    out.push({ code: 'series', message: `series: the slice numbers skip ${missing} slice(s) (${where}); filled at their positions by linear interpolation between the neighbouring slices (z = ${at}, zero-based), so distances and volumes across a gap keep their length; what is outlined and measured on those planes rests on interpolated images` });
+    const filled = image.filledPlanes ?? [];
+    const at = filled.slice(0, 8).join(', ') + (filled.length > 8 ? ` and ${filled.length - 8} more` : '');
+    out.push({
+      code: 'series',
+      message: filled.length
+        ? `series: the slice numbers skip ${missing} slice(s) (${where}); filled at their positions by linear interpolation between the neighbouring slices (z = ${at}, zero-based), so distances and volumes across a gap keep their length; what is outlined and measured on those planes rests on interpolated images`
+        : `series: the slice numbers skip ${missing} slice(s) (${where}), more than the stack holds, so they were not filled in; slices stack at one spacing, so distances and volumes across a gap come out short`,
+    });
   }
   // A plain picture may be anything (a screenshot of a scan, a photo of a map); patient and map data must match.
   if (image.kind !== 'image' && !m.kinds.includes(image.kind)) {

@@ -235,10 +235,12 @@ async function openSliceFolder(dir: string, options: OpenOptions): Promise<Image
   // are interpolated between their neighbours (as a DICOM series opened with slices missing), so distances and
   // volumes across the gap keep their length; the run's warning says which planes are interpolated.
   const gaps = sliceNumberGaps(slices);
+  // No more planes made up than there are files (slice_1, slice_2, slice_900 is not 897 lost slices): else stacked.
+  const fills = gaps.reduce((n, g) => n + g.missing, 0) <= slices.length;
   const planeOf: number[] = [0];
   const filledPlanes: number[] = [];
   for (let i = 1; i < slices.length; i++) {
-    const gap = gaps.find((g) => g.before === slices[i]);
+    const gap = fills ? gaps.find((g) => g.before === slices[i]) : undefined;
     const skip = gap ? gap.missing : 0;
     for (let m = 1; m <= skip; m++) filledPlanes.push(planeOf[i - 1]! + m);
     planeOf.push(planeOf[i - 1]! + 1 + skip);
@@ -289,7 +291,7 @@ async function openSliceFolder(dir: string, options: OpenOptions): Promise<Image
     channels,
     dtype,
     geometry: pixelGeometry(options.spacingMm),
-    meta: { sliceFormat: first.format, firstSlice: slices[0], lastSlice: slices[slices.length - 1], ...(gaps.length ? { sliceNumberGaps: gaps, filledPlanes } : {}) },
+    meta: { sliceFormat: first.format, firstSlice: slices[0], lastSlice: slices[slices.length - 1], ...(gaps.length ? { sliceNumberGaps: gaps } : {}), ...(filledPlanes.length ? { filledPlanes } : {}) },
     read,
     close: async () => {
       await Promise.all(opened.map((s) => s.close()));

@@ -174,7 +174,9 @@ export function assembleSeries(group: SeriesGroup, allowGaps: boolean): Assemble
   const planeOf = sorted.map((_, i) => i);
   const filledPlanes: number[] = [];
   const wholeSteps = gaps.every((d) => Math.abs(d / spacingZ - Math.round(d / spacingZ)) <= 0.1);
-  if (gaps.length > 0 && uneven.length === 0 && wholeSteps) {
+  // No more planes made up than acquired: a longer gap is a damaged position or another acquisition, not lost slices.
+  const missingPlanes = gaps.reduce((n, d) => n + Math.round(d / spacingZ) - 1, 0);
+  if (gaps.length > 0 && uneven.length === 0 && wholeSteps && missingPlanes <= sorted.length) {
     let plane = 0;
     for (let i = 1; i < sorted.length; i++) {
       const k = Math.max(1, Math.round((steps[i - 1] ?? spacingZ) / spacingZ));
