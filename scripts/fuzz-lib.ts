@@ -153,6 +153,9 @@ export async function makeSeeds(samplesDir: string | null, kinds: readonly FuzzK
         return u8(readFileSync(file));
       });
       for (const at of [0, 2, 4]) seeds.push({ kind: 'dicom-series', name: `generated 5-slice series, slice ${at}`, ext: '', bytes: slices[at]!, series: { slices, at } });
+      // The same with the slice at 2 mm lost: opened with slices missing, the gap is filled by interpolation.
+      const gapped = [slices[0]!, slices[1]!, slices[3]!, slices[4]!];
+      for (const at of [1, 2]) seeds.push({ kind: 'dicom-series', name: `generated series with a missing slice, slice ${at}`, ext: '', bytes: gapped[at]!, series: { slices: gapped, at } });
     }
     if (kinds.includes('nifti')) {
       const data = new Int16Array(12 * 10 * 4).map((_, i) => (i * 13) % 500);
@@ -454,6 +457,20 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzReport> {
       mkdirSync(file);
       c.seed.series.slices.forEach((s, k) => writeFileSync(path.join(file, `slice-${k}.dcm`), k === c.seed.series!.at ? bytes : s));
     } else writeFileSync(file, bytes);
+    if (c.seed.series) {
+      // Strict first (a damaged position is a gap the reader refuses), then as "Open with slices missing", where
+      // whole-step gaps are filled by interpolation: that path must hold as well.
+      try {
+        await engine.call('info', [file]);
+      } catch (err) {
+        if (!(err instanceof Error) || err.name !== 'InputError') throw err;
+      }
+      const gaps = { allowGaps: true };
+      const info = await engine.call('info', [file, gaps]);
+      await engine.call('slice', [file, { z: Math.floor(info.depth / 2), maxSize: 256 }, gaps]);
+      await engine.call('segment', [file, { modelId: modelDir }, gaps]);
+      return;
+    }
     const info = await engine.call('info', [file]);
     await engine.call('slice', [file, { z: Math.floor(info.depth / 2), maxSize: 256 }]);
     await engine.call('segment', [file, { modelId: modelDir }]);

@@ -164,3 +164,15 @@ print(json.dumps(out))
     });
   });
 });
+
+describe('DICOM text that is long or broken', () => {
+  it('decodes a 300 kB value of each kind without failing, and unknown escapes as they are', () => {
+    const long = new Uint8Array(300_000).map((_, i) => 0xa1 + (i % 60));
+    expect(decodeDicomText(long, ['ISO 2022 IR 13'], 'LT')).toHaveLength(300_000);
+    const jis = new Uint8Array(300_003);
+    jis.set([0x1b, 0x24, 0x42]);
+    for (let i = 3; i < jis.length; i++) jis[i] = 0x30 + (i % 2);
+    expect(decodeDicomText(jis, ['', 'ISO 2022 IR 87'], 'LT').length).toBeGreaterThan(100_000);
+    expect(decodeDicomText(Uint8Array.from([0x41, 0x1b, 0x7a, 0x42]), ['', 'ISO 2022 IR 87'], 'LO')).toBe('A\x1bzB');
+  });
+});

@@ -147,7 +147,9 @@ function decodeIso2022(bytes: Uint8Array, first: string, personName: boolean): s
       const e: number[] = [];
       for (let i = 0; i + 1 < b.length; i += 2) e.push(0x8f, b[i]! | 0x80, b[i + 1]! | 0x80);
       out += decodeWith('euc-jp', Uint8Array.from(e));
-    } else if (runSet === 'katakana') out += String.fromCharCode(...[...b].map((x) => (x >= 0xa1 && x <= 0xdf ? 0xff61 + x - 0xa1 : x)));
+    } else if (runSet === 'katakana') {
+      for (const x of b) out += String.fromCharCode(x >= 0xa1 && x <= 0xdf ? 0xff61 + x - 0xa1 : x);
+    }
     else if (runSet === 'euc-kr' || runSet === 'gbk') out += decodeWith(runSet, b);
     else if (runSet.startsWith('8859:')) out += decodeWith(runSet.slice(5), b);
     else out += latin1(b); // high bytes with no G1 designated
