@@ -141,7 +141,8 @@ app.whenReady().then(async () => {
   win = createWindow();
   win.on('closed', () => (win = null));
   app.on('second-instance', () => win?.focus());
-  app.on('before-quit', () => void engine.stop());
+  // Not on before-quit: a quit the page holds to ask about unsaved work is cancelled, and Save then needs the engine.
+  app.on('will-quit', () => void engine.stop());
   app.on('window-all-closed', () => app.quit());
 }).catch((err: unknown) => {
   // A start-up failure (no window, no IPC) would otherwise leave a windowless process running: say why and quit.
