@@ -588,7 +588,7 @@ export interface PixelProbe {
 }
 
 /** What the user can export a result as (engine/export/exporter.ts writes each, atomically). */
-export const RESULT_EXPORT_FORMATS = ['seg', 'nifti', 'geotiff', 'geojson', 'gpkg', 'shp', 'csv', 'json', 'png'] as const;
+export const RESULT_EXPORT_FORMATS = ['seg', 'rtstruct', 'nifti', 'geotiff', 'geojson', 'gpkg', 'shp', 'csv', 'json', 'png'] as const;
 export type ResultExportFormat = (typeof RESULT_EXPORT_FORMATS)[number];
 
 /** Export of the result shown; main asks where to write it (save dialog), so no path comes from the renderer. */

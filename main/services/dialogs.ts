@@ -44,6 +44,7 @@ export const IMAGE_FILTERS = [
 /** What each export format is called in the save dialog and the extension it suggests (first one). */
 export const EXPORT_FILE_TYPES = {
   seg: { name: 'DICOM SEG', extensions: ['dcm'] },
+  rtstruct: { name: 'DICOM RT Structure Set', extensions: ['dcm'] },
   nifti: { name: 'NIfTI label map', extensions: ['nii.gz', 'nii'] },
   geotiff: { name: 'GeoTIFF label raster', extensions: ['tif', 'tiff'] },
   geojson: { name: 'GeoJSON', extensions: ['geojson', 'json'] },

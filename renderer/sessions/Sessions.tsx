@@ -11,6 +11,7 @@ import { tip } from '../shortcuts';
 /** Every export format, in menu order, with its label and when it applies (the engine refuses the rest anyway). */
 const FORMATS: Record<ResultExportFormat, { label: string; ext: string; fits(info: ImageInfo): boolean }> = {
   seg: { label: 'DICOM SEG', ext: '.dcm', fits: (i) => i.format === 'dicom' },
+  rtstruct: { label: 'DICOM RT Structure Set', ext: '.dcm', fits: (i) => i.format === 'dicom' },
   nifti: { label: 'NIfTI label map', ext: '.nii.gz', fits: () => true },
   geotiff: { label: 'GeoTIFF label raster', ext: '.tif', fits: (i) => i.depth === 1 },
   geojson: { label: 'GeoJSON', ext: '.geojson', fits: (i) => i.kind === 'geo' },
@@ -81,14 +82,14 @@ function ExportMenu() {
               data-testid={`export-${f}`}
               onClick={() => {
                 setOpen(false);
-                void cmd.exportAs(f, { deidentify: deidentify && f !== 'seg' });
+                void cmd.exportAs(f, { deidentify: deidentify && f !== 'seg' && f !== 'rtstruct' });
               }}
             >
               <span>{FORMATS[f].label}</span>
               <span className="muted">{FORMATS[f].ext}</span>
             </button>
           ))}
-          <label className="menu-option" title="Leave patient name, ID, dates and the source path out (not DICOM SEG, which must carry them)">
+          <label className="menu-option" title="Leave patient name, ID, dates and the source path out (not DICOM SEG or RT Structure Set, which must carry them)">
             <input type="checkbox" data-testid="export-deidentify" checked={deidentify} onChange={(e) => setDeidentify(e.target.checked)} /> De-identify
           </label>
         </div>

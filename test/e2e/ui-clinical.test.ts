@@ -7,7 +7,8 @@
 // area unit with grouped thousands. Screenshots at 1280x800 and
 // 1600x1000 go to /tmp/shots. Chromium + test host + the real engine host.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import dcmjs from 'dcmjs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -274,6 +275,24 @@ describe.skipIf(skipReason !== null)(`UI: clinical conventions and readable numb
     }
     await page.setViewportSize({ width: 1400, height: 860 });
     await shoot(page, 'measurements-ct');
+  });
+
+  it('exports the CT result as a DICOM RT Structure Set from the Export menu, beside DICOM SEG', async () => {
+    const { page, host } = s;
+    await page.getByTestId('export-button').click();
+    const offered = await page.getByTestId('export-menu').locator('[role="menuitem"]').evaluateAll((els) => els.map((e) => e.getAttribute('data-testid')));
+    expect(offered.slice(0, 2)).toEqual(['export-seg', 'export-rtstruct']);
+    const file = join(dir, 'contours.dcm');
+    host.setNextSavePath(file);
+    await page.getByTestId('export-rtstruct').click();
+    await page.getByTestId('notice-message').filter({ hasText: 'Exported contours.dcm' }).waitFor({ timeout: 20_000 });
+    expect(host.lastSaveRequest()?.extensions).toEqual(['dcm']);
+    const ds = dcmjs.data.DicomMetaDictionary.naturalizeDataset(dcmjs.data.DicomMessage.readFile(readFileSync(file).buffer as ArrayBuffer).dict) as Record<string, unknown>;
+    expect(ds.Modality).toBe('RTSTRUCT');
+    const rois = ds.StructureSetROISequence as Array<{ ROIName: string }> | { ROIName: string };
+    expect((Array.isArray(rois) ? rois : [rois]).map((r) => r.ROIName)).toEqual(['bright']);
+    const contours = (Array.isArray(ds.ROIContourSequence) ? ds.ROIContourSequence[0] : ds.ROIContourSequence) as { ContourSequence?: unknown };
+    expect(contours.ContourSequence).toBeDefined();
   });
 
   it('gives a picture without geometry a pixel size: areas in mm² instead of px, kept in the saved session', async () => {

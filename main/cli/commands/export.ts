@@ -1,4 +1,4 @@
-// `delineate export <session-file-or-result-dir> --to seg|nifti|geotiff|geojson|gpkg|shp|csv|json|png --out <file>
+// `delineate export <session-file-or-result-dir> --to seg|rtstruct|nifti|geotiff|geojson|gpkg|shp|csv|json|png --out <file>
 // [--crs EPSG:n] [--deidentify] [--per-instance] [--tolerance X] [--series <dicom dir>] [--z N] [--tracks change.json]`:
 // one result (a folder `segment`/`measure` wrote, or a session: its result folder with the session's edits replayed)
 // to one file. --tracks (seg): each lesion's TrackingID/TrackingUID from a medical compare that included this result.

@@ -243,13 +243,13 @@ interface SegmentPlan {
   tracking?: SegTracking;
 }
 
-const today = (): { date: string; time: string } => {
+export const today = (): { date: string; time: string } => {
   const d = new Date();
   const p = (v: number, n = 2): string => String(v).padStart(n, '0');
   return { date: `${d.getFullYear()}${p(d.getMonth() + 1)}${p(d.getDate())}`, time: `${p(d.getHours())}${p(d.getMinutes())}${p(d.getSeconds())}` };
 };
 
-const fmtDs = (v: number): number => Number(v.toPrecision(10));
+export const fmtDs = (v: number): number => Number(v.toPrecision(10));
 
 /** The SEG as Part 10 bytes. */
 export function buildDicomSeg(input: SegExportInput): Uint8Array {

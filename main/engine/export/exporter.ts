@@ -11,7 +11,8 @@ import { openImage } from '../io/index';
 import { writeNifti } from '../io/nifti';
 import { writeTiff } from '../io/tiff-writer';
 import { writeChunksAtomic } from './atomic-stream';
-import { readSegSource, writeDicomSeg, type SegTracking } from './dicom-seg';
+import { readSegSource, writeDicomSeg, type SegSource, type SegTracking } from './dicom-seg';
+import { writeRtStruct } from './dicom-rtstruct';
 import { labelColormap, overlayRgb, type SliceImage } from './overlay';
 import { snapshotPng } from './snapshot';
 import { measurementsCsv, type ResultMaps } from './results';
@@ -23,7 +24,7 @@ import { manualCsv, manualRecords, snapshotLines, type ManualInput } from './man
 import type { PixelSize } from '../../../preload/api';
 import { givenGeometry, takesPixelSize, withGivenPixelSize } from '../measure/given-pixel-size';
 
-export const EXPORT_FORMATS = ['seg', 'nifti', 'geotiff', 'geojson', 'gpkg', 'shp', 'csv', 'json', 'png'] as const;
+export const EXPORT_FORMATS = ['seg', 'rtstruct', 'nifti', 'geotiff', 'geojson', 'gpkg', 'shp', 'csv', 'json', 'png'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
 /** A result in memory: the maps edits change and the document that describes them. */
@@ -168,6 +169,15 @@ export async function exportResultFolder(dir: string, format: ExportFormat, out:
   return { written: await exportResult(r, format, out, options), instanceCount: r.document.instances.length };
 }
 
+/** The DICOM series result r was made from (or `sourceSeries`), each slice's identity, checked against r's size. */
+async function sourceSeriesOf(r: LoadedResult, options: ExportOptions): Promise<SegSource> {
+  const series = options.sourceSeries ?? r.document.source.file;
+  const seriesUid = typeof r.document.source.seriesInstanceUid === 'string' ? r.document.source.seriesInstanceUid : undefined;
+  const source = await readSegSource(series, seriesUid ? { seriesUid } : {});
+  if (source.columns !== r.width || source.rows !== r.height || source.slices.length !== r.depth) throw new InputError(series, `series is ${source.columns}x${source.rows}x${source.slices.length}, the result ${r.width}x${r.height}x${r.depth}`);
+  return source;
+}
+
 /** Writes result r as `format` to `out` (atomically). Returns the written paths. */
 export async function exportResult(r: LoadedResult, format: ExportFormat, out: string, options: ExportOptions = {}): Promise<string[]> {
   // A pixel size given to an image without geometry: the tables read in mm or m, as the measurements panel showed.
@@ -179,10 +189,7 @@ export async function exportResult(r: LoadedResult, format: ExportFormat, out: s
   switch (format) {
     case 'seg': {
       if (r.geometry.type !== 'medical') throw new InputError(r.dir, 'DICOM SEG needs a result of a DICOM series');
-      const series = options.sourceSeries ?? r.document.source.file;
-      const seriesUid = typeof r.document.source.seriesInstanceUid === 'string' ? r.document.source.seriesInstanceUid : undefined;
-      const source = await readSegSource(series, seriesUid ? { seriesUid } : {});
-      if (source.columns !== r.width || source.rows !== r.height || source.slices.length !== r.depth) throw new InputError(series, `series is ${source.columns}x${source.rows}x${source.slices.length}, the result ${r.width}x${r.height}x${r.depth}`);
+      const source = await sourceSeriesOf(r, options);
       const model = r.document.model;
       await writeDicomSeg(out, {
         source,
@@ -192,6 +199,22 @@ export async function exportResult(r: LoadedResult, format: ExportFormat, out: s
         instances: { map: r.instances, records: r.document.instances },
         perInstance: (options.perInstance ?? false) || options.tracking !== undefined,
         ...(options.tracking ? { tracking: options.tracking } : {}),
+        algorithm: { name: model?.name ?? 'Delineate', version: model?.version ?? '0' },
+        edited: r.document.instances.some((i) => i.edited === true),
+      });
+      return [out];
+    }
+    case 'rtstruct': {
+      if (r.geometry.type !== 'medical') throw new InputError(r.dir, 'an RT Structure Set needs a result of a DICOM series');
+      const source = await sourceSeriesOf(r, options);
+      const model = r.document.model;
+      await writeRtStruct(out, {
+        source,
+        classes: r.classes,
+        labels: r.labels,
+        nodataLabel: r.nodataLabel,
+        instances: { map: r.instances, records: r.document.instances },
+        perInstance: options.perInstance ?? false,
         algorithm: { name: model?.name ?? 'Delineate', version: model?.version ?? '0' },
         edited: r.document.instances.some((i) => i.edited === true),
       });
