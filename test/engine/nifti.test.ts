@@ -192,3 +192,38 @@ nib.save(img, sys.argv[1])`;
     for (let i = 0; i < 3; i++) for (let j = 0; j < 4; j++) expect(back[i]![j]!).toBeCloseTo(aff[i]![j]!, 4);
   });
 });
+
+describe('NIfTI past 32767 voxels along an axis', () => {
+  const t = tempDir('delineate-nifti2-');
+  afterAll(() => t.cleanup());
+  // A 40000-row strip (a long scan, a fuzzed header): NIfTI-1 keeps dimensions in int16, so it is written as NIfTI-2.
+  const W = 3;
+  const H = 40_000;
+  const data = new Uint8Array(W * H).map((_, i) => (i * 7) % 251);
+  const geometry: MedicalGeometry = { type: 'medical', spacingMm: [0.5, 0.25, 2], originMm: [10, -20, 30], direction: [0, 1, 0, -1, 0, 0, 0, 0, 1] };
+
+  it('writes a NIfTI-2 that reads back with the same size, voxels and geometry', async () => {
+    const file = path.join(t.dir, 'long.nii.gz');
+    await writeNifti(file, { data, width: W, height: H, depth: 1, channels: 1, geometry });
+    const src = await openImage(file);
+    expect([src.width, src.height, src.depth, src.meta.niftiVersion]).toEqual([W, H, 1, 2]);
+    expect(Array.from((await src.read()).data)).toEqual(Array.from(data));
+    const g = src.geometry as MedicalGeometry;
+    [...g.spacingMm, ...g.originMm, ...g.direction].forEach((v, i) => expect(v).toBeCloseTo([...geometry.spacingMm, ...geometry.originMm, ...geometry.direction][i]!, 6));
+    await src.close();
+  });
+
+  it.skipIf(!hasNibabel)(`nibabel reads the same shape, affine and voxels${skipNote(!hasNibabel, 'python3-nibabel not installed')}`, async () => {
+    const file = path.join(t.dir, 'long-nib.nii');
+    await writeNifti(file, { data, width: W, height: H, depth: 1, channels: 1, geometry });
+    const code = 'import json, sys, nibabel as nib, numpy as np\nimg = nib.load(sys.argv[1])\na = np.asarray(img.dataobj)\nprint(json.dumps({"v": type(img.header).__name__, "shape": list(a.shape), "sum": int(a.astype(np.int64).sum()), "first": int(a[1, 2]), "affine": img.affine.tolist()}))';
+    const r = spawnSync('/usr/bin/python3', ['-c', code, file], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    const got = JSON.parse(r.stdout) as { v: string; shape: number[]; sum: number; first: number; affine: number[][] };
+    expect(got.v).toBe('Nifti2Header');
+    expect(got.shape).toEqual([W, H]);
+    expect(got.sum).toBe(data.reduce((s, v) => s + v, 0));
+    expect(got.first).toBe(data[2 * W + 1]);
+    rasAffineFromGeometry(geometry).forEach((row, i) => row.forEach((v, j) => expect(got.affine[i]![j]).toBeCloseTo(v, 5)));
+  });
+});

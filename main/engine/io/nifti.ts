@@ -330,14 +330,19 @@ export async function writeNifti(path: string, volume: VolumeData): Promise<void
   await writeFileAtomic(path, encodeNifti(volume, /\.gz$/i.test(path)));
 }
 
+/** NIfTI-1 keeps each dimension in an int16: a larger image (a 65535-row scan) is written as NIfTI-2. */
+const NIFTI1_MAX_DIM = 32767;
+
 /**
- * The 352 bytes before the voxels of a NIfTI-1 file written here (header + empty extension flag), for writers that
- * stream the voxels after it (postprocess/streaming-volume.ts) as well as encodeNifti.
+ * The bytes before the voxels of a NIfTI file written here (header + empty extension flag), for writers that stream
+ * the voxels after it (postprocess/streaming-volume.ts) as well as encodeNifti: NIfTI-1 (352 bytes), or NIfTI-2
+ * (544 bytes) when a dimension exceeds what NIfTI-1 can hold.
  */
 export function niftiHeader(volume: Pick<VolumeData, 'width' | 'height' | 'depth' | 'channels' | 'geometry'> & { dtype: DType }): Buffer {
   const { width, height, depth, channels, dtype } = volume;
   const g = writerGeometry(volume);
   const affine = rasAffineFromGeometry(g);
+  if (Math.max(width, height, depth, channels) > NIFTI1_MAX_DIM) return nifti2Header(volume, g, affine);
   const header = Buffer.alloc(352);
   header.writeInt32LE(348, 0);
   const rank = channels > 1 ? 4 : depth > 1 ? 3 : 2;
@@ -375,7 +380,38 @@ export function niftiHeader(volume: Pick<VolumeData, 'width' | 'height' | 'depth
   return header;
 }
 
-/** NIfTI-1 single-file bytes: 348-byte header, 4 empty extension bytes, voxels (x fastest, channels as dim 4). */
+/** The same header as NIfTI-2 (540 bytes, 64-bit dimensions and doubles; Cox et al., the NIfTI-2 format). */
+function nifti2Header(volume: Pick<VolumeData, 'width' | 'height' | 'depth' | 'channels'> & { dtype: DType }, g: MedicalGeometry, affine: number[][]): Buffer {
+  const { width, height, depth, channels, dtype } = volume;
+  const header = Buffer.alloc(544);
+  header.writeInt32LE(540, 0);
+  header.write('n+2\0\r\n\x1a\n', 4, 8, 'latin1');
+  header.writeInt16LE(CODE_OF_DTYPE[dtype], 12);
+  header.writeInt16LE(BYTES_PER_SAMPLE[dtype] * 8, 14);
+  const rank = channels > 1 ? 4 : depth > 1 ? 3 : 2;
+  [rank, width, height, depth, channels, 1, 1, 1].forEach((v, i) => header.writeBigInt64LE(BigInt(v), 16 + i * 8));
+  const rot: Mat3 = [
+    [0, 0, 0],
+    [0, 0, 0],
+    [0, 0, 0],
+  ];
+  for (let row = 0; row < 3; row++) for (let col = 0; col < 3; col++) rot[row]![col] = affine[row]![col]! / g.spacingMm[col]!;
+  const q = quaternFromRotation(rot);
+  [q.qfac, g.spacingMm[0], g.spacingMm[1], g.spacingMm[2], 1, 1, 1, 1].forEach((v, i) => header.writeDoubleLE(v, 104 + i * 8));
+  header.writeBigInt64LE(544n, 168); // vox_offset
+  header.writeDoubleLE(1, 176); // scl_slope: values are stored unscaled
+  header.writeDoubleLE(0, 184);
+  header.write('Delineate', 240, 80, 'latin1');
+  header.writeInt32LE(1, 344); // qform_code: scanner anatomical
+  header.writeInt32LE(1, 348); // sform_code
+  [q.b, q.c, q.d, affine[0]![3]!, affine[1]![3]!, affine[2]![3]!].forEach((v, i) => header.writeDoubleLE(v, 352 + i * 8));
+  for (let row = 0; row < 3; row++) for (let col = 0; col < 4; col++) header.writeDoubleLE(affine[row]![col]!, 400 + row * 32 + col * 8);
+  header.writeInt32LE(2, 500); // xyzt_units: millimetres
+  // Bytes 540..543: extension flag 0 (no extensions).
+  return header;
+}
+
+/** NIfTI single-file bytes: the header (NIfTI-1, or NIfTI-2 past 32767 per dimension), voxels (x fastest, channels as dim 4). */
 export function encodeNifti(volume: VolumeData, gzip: boolean): Buffer {
   const { width, height, depth, channels, data } = volume;
   if (data.length !== width * height * depth * channels) {
