@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InputError, describe as describeImage } from '../../main/engine/image';
 import { CT_WINDOW_PRESETS, isDicomFile, listDicomSeries, openDicom } from '../../main/engine/io/dicom';
 import { compareWithDcm2niix, hasCommand, hasPythonModules } from '../fixtures/dicom-oracle';
+import { checkCompatibility, imageTraits } from '../../main/engine/inference/compatibility';
 import { writeCtSeries, writeCtSlice, type CtSeriesSpec } from '../fixtures/dicom-writer';
 
 const HAVE_DCM2NIIX = hasCommand('dcm2niix') && hasPythonModules('nibabel', 'numpy');
@@ -185,15 +186,32 @@ describe('generated CT series', () => {
     expect(String(furtherSrc.meta.geometryWarnings)).toMatch(/about 9 missing/);
   });
 
-  it('refuses mixed orientations and mixed sizes in one series', async () => {
+  it('opens the largest stack of a series that mixes orientations or sizes (a localizer filed with it), and says what it left out', async () => {
     const dir = folder('mixed');
     writeCtSeries(dir, spec({ depth: 4 }));
     writeCtSeries(dir, spec({ depth: 1, orientation: [1, 0, 0, 0, 1, 0], fileName: () => 'other.dcm', originMm: [0, 0, 100] }));
-    await expect(openDicom(dir)).rejects.toThrow(/mixed slice orientations/);
+    const mixed = await openDicom(dir);
+    expect(mixed.depth).toBe(4);
+    expect(mixed.meta.imagesLeftOut).toEqual({ count: 1, why: 'another orientation or pixel format' });
+    const g = mixed.geometry as { direction: number[] };
+    OBLIQUE.forEach((v, i) => expect(g.direction[i]).toBeCloseTo(v, 5));
+    const warnings = checkCompatibility({ id: 'm', kinds: ['medical'], input: { channels: ['grey'] } } as unknown as Parameters<typeof checkCompatibility>[0], await imageTraits(mixed, []));
+    expect(warnings.map((w) => [w.code, w.message])).toEqual([['series', 'series: 1 image of this series with another orientation or pixel format (a localizer or reformat?) was left out; the volume is made of the images that agree']]);
     const sizes = folder('sizes');
     writeCtSeries(sizes, spec({ depth: 3 }));
     writeCtSeries(sizes, spec({ depth: 1, width: 20, fileName: () => 'small.dcm', originMm: [0, 0, 100] }));
-    await expect(openDicom(sizes)).rejects.toThrow(/mixed image sizes/);
+    const bySize = await openDicom(sizes);
+    expect([bySize.width, bySize.depth]).toEqual([40, 3]);
+    expect(bySize.meta.imagesLeftOut).toEqual({ count: 1, why: 'another size (20x32) or orientation' });
+    // Orientations that differ by less than 1e-3 (rounding in the scanner's text) are one stack.
+    const jitter = folder('jitter');
+    writeCtSeries(jitter, spec({ depth: 3, fileName: (z) => `a${z}.dcm` }));
+    const n = writeCtSeries(folder('jitter-probe'), spec({ depth: 1 }));
+    const o = spec().originMm;
+    writeCtSeries(jitter, spec({ depth: 1, orientation: OBLIQUE.map((v, i) => (i === 0 ? v + 4e-4 : v)), fileName: () => 'j.dcm', originMm: [o[0] + 3 * 2.5 * n[0], o[1] + 3 * 2.5 * n[1], o[2] + 3 * 2.5 * n[2]], seriesUid: spec().seriesUid, instanceNumber: () => 7 }));
+    const one = await openDicom(jitter);
+    expect(one.meta.imagesLeftOut).toBeUndefined();
+    expect(one.depth).toBe(4);
   });
 
   it('lists several series, opens the largest by default and the one asked for', async () => {

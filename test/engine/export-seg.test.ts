@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ManifestClass } from '../../preload/formats';
 import { buildDicomSeg, codesForClass, hexToDicomLab, importDicomSeg, readSegSource, writeDicomSeg, type SegSource } from '../../main/engine/export/dicom-seg';
-import { writeCtSeries, writeEnhancedMr } from '../fixtures/dicom-writer';
+import { writeCtSeries, writeCtSlice, writeEnhancedMr } from '../fixtures/dicom-writer';
 import { commandWorks, skipNote, tempDir } from './helpers';
 
 const hasDciodvfy = spawnSync('dciodvfy', ['-'], { encoding: 'utf8' }).error === undefined;
@@ -107,6 +107,17 @@ print(json.dumps({"refs": refs, "inst": inst}))
       const report = `${r.stdout}\n${r.stderr}`;
       expect(report.split('\n').filter((l) => /^Error/.test(l)), report).toEqual([]);
     }
+  });
+
+  it('references only the images the volume was made of, not a localizer filed under the same series UID', async () => {
+    const dir = path.join(tmp.dir, 'with-localizer');
+    mkdirSync(dir);
+    const spec = { width: 8, height: 6, depth: 3, spacingMm: [1, 1, 2] as [number, number, number], orientation: [1, 0, 0, 0, 1, 0], originMm: [0, 0, 0] as [number, number, number], rescaleIntercept: -1024, value: () => 1000, fileName: (z: number) => `ax${z}.dcm`, instanceNumber: (z: number) => z + 1, seriesUid: '1.2.826.0.1.3680043.9.7433.3.80' };
+    writeCtSeries(dir, spec);
+    // A coronal localizer of another size whose position lies on the second axial plane.
+    writeCtSlice(path.join(dir, 'loc.dcm'), { rows: 10, columns: 8, pixels: new Uint16Array(80).fill(500), positionMm: [0, 0, 2], orientation: [1, 0, 0, 0, 0, -1], pixelSpacingMm: [1, 1], sliceThicknessMm: 1, rescaleIntercept: -1024, instanceNumber: 9, seriesUid: spec.seriesUid, studyUid: '1.2.826.0.1.3680043.9.7433.2.1', sopInstanceUid: `${spec.seriesUid}.99` });
+    const s = await readSegSource(dir);
+    expect(s.slices.map((sl) => sl.sopInstanceUid)).toEqual([1, 2, 3].map((k) => `${spec.seriesUid}.${k}`));
   });
 
   it('refuses a series whose missing slice was filled in, naming the plane and NIfTI as the way out', async () => {

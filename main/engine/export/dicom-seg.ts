@@ -49,6 +49,15 @@ export function sourceInstances(slices: ReadonlyArray<{ sopClassUid: string; sop
   return out;
 }
 
+/** An US element's value, or undefined. */
+function us16(ds: Awaited<ReturnType<typeof parseHeader>>['dataSet'], tag: string): number | undefined {
+  try {
+    return ds.elements[tag] ? ds.uint16(tag) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** One slice's key among the source images: its SOP Instance UID, and the frame number for a multi-frame image. */
 const sliceKey = (uid: string, frame?: number): string => (frame ? `${uid}#${frame}` : uid);
 
@@ -134,8 +143,14 @@ export async function readSegSource(input: string, options: { seriesUid?: string
         first ??= parsed;
         continue;
       }
+      // Only the images the volume was made of: a localizer filed under the same series UID (left out by the reader
+      // for its size or orientation) may still sit on one of the volume's planes.
+      const rows = us16(ds, TAG.rows);
+      if (rows !== undefined && (rows !== src.height || us16(ds, TAG.columns) !== src.width)) continue;
+      const ori = numbers(ds, TAG.imageOrientationPatient);
+      if (ori.length === 6 && ori.some((v, i) => Math.abs(v - geometry.direction[i]!) > 1e-3)) continue;
       const pos = numbers(ds, TAG.imagePositionPatient);
-      const z = pos.length === 3 ? sliceIndexOf(src.geometry, src.depth, pos) : src.depth === 1 ? 0 : -1;
+      const z = pos.length === 3 ? sliceIndexOf(geometry, src.depth, pos) : src.depth === 1 ? 0 : -1;
       if (z < 0) continue;
       slices[z] = { sopClassUid, sopInstanceUid, positionMm: (pos.length === 3 ? pos : [...src.geometry.originMm]) as Vec3 };
       first ??= parsed;

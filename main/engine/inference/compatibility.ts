@@ -30,6 +30,8 @@ export type ImageTraits = Pick<ImageSource, 'kind' | 'channels' | 'geometry' | '
   sliceNumberGaps?: SliceNumberGap[];
   geometryWarnings?: string[];
   filledPlanes?: number[];
+  /** Images of the opened DICOM series left out for their size, pixel format or orientation (io/dicom/series.ts). */
+  imagesLeftOut?: { count: number; why: string };
 };
 
 /** A series passed over when a folder was opened (ImageSource meta `seriesNotOpened`). */
@@ -62,6 +64,10 @@ export function checkCompatibility(m: ManifestTraits, image: ImageTraits): RunWa
   }
   // Accepted with a note when the series opened (--allow-gaps, no slice positions): the distances rest on a guess,
   // or, where whole missing slices were filled at their positions, what lies on those planes is interpolated.
+  if (image.imagesLeftOut) {
+    const n = image.imagesLeftOut.count;
+    out.push({ code: 'series', message: `series: ${n} image${n > 1 ? 's' : ''} of this series with ${image.imagesLeftOut.why} (a localizer or reformat?) ${n > 1 ? 'were' : 'was'} left out; the volume is made of the images that agree` });
+  }
   const rests = image.filledPlanes?.length ? 'what is outlined and measured on those planes rests on interpolated images' : 'distances and volumes along the slices rest on the usual spacing';
   for (const g of image.geometryWarnings ?? []) out.push({ code: 'series', message: `series: ${g}; ${rests}` });
   const gaps = image.sliceNumberGaps ?? [];
@@ -139,6 +145,8 @@ export async function imageTraits(src: ImageSource, models: readonly ManifestTra
   const gaps = Array.isArray(src.meta.sliceNumberGaps) ? (src.meta.sliceNumberGaps as SliceNumberGap[]) : [];
   const geometryWarnings = Array.isArray(src.meta.geometryWarnings) ? src.meta.geometryWarnings.filter((w): w is string => typeof w === 'string') : [];
   const filledPlanes = Array.isArray(src.meta.filledPlanes) ? src.meta.filledPlanes.filter((z): z is number => Number.isInteger(z)) : [];
+  const left = src.meta.imagesLeftOut as { count?: unknown; why?: unknown } | undefined;
+  const imagesLeftOut = left && typeof left.count === 'number' && typeof left.why === 'string' ? { count: left.count, why: left.why } : undefined;
   return {
     kind: src.kind,
     channels: src.channels,
@@ -150,6 +158,7 @@ export async function imageTraits(src: ImageSource, models: readonly ManifestTra
     ...(gaps.length ? { sliceNumberGaps: gaps } : {}),
     ...(geometryWarnings.length ? { geometryWarnings } : {}),
     ...(filledPlanes.length ? { filledPlanes } : {}),
+    ...(imagesLeftOut ? { imagesLeftOut } : {}),
   };
 }
 

@@ -262,6 +262,7 @@ class DicomSeriesSource implements ImageSource {
       meta.gapsAccepted = series.warnings.some((w) => /gap|uneven/.test(w));
     }
     if (series.filledPlanes.length > 0) meta.filledPlanes = series.filledPlanes;
+    if (series.leftOut) meta.imagesLeftOut = series.leftOut;
     if (summaries.length > 1 || Array.isArray(file) || skippedFiles > 0) meta.series = summaries;
     if (skippedFiles > 0) meta.skippedFiles = skippedFiles;
     this.meta = meta;

@@ -30,6 +30,8 @@ export interface AssembledSeries {
   depth: number;
   /** Plane (z index in the volume) of each of `slices`; its own index unless missing slices were filled before it. */
   planeOf: number[];
+  /** Images of the series left out because their size, pixel format or orientation differs from the rest's. */
+  leftOut?: { count: number; why: string };
   /**
    * Planes where a gap of whole slice steps left no image (gaps allowed): filled by linear interpolation between the
    * acquired neighbours, so every acquired slice sits at its true position and distances and volumes across the gap
@@ -75,9 +77,41 @@ function median(values: number[]): number {
 
 const fmt = (mm: number): string => `${Number(mm.toFixed(3))} mm`;
 
+/** Whether two slices can be planes of one volume: the same size and pixel format, orientations within 1e-3. */
+function sameStack(a: SliceRef, b: SliceRef): boolean {
+  const [f, g] = [a.file, b.file];
+  if (f.columns !== g.columns || f.rows !== g.rows || f.samplesPerPixel !== g.samplesPerPixel || f.bitsAllocated !== g.bitsAllocated || f.photometric !== g.photometric) return false;
+  const [p, q] = [a.frame.orientation, b.frame.orientation];
+  if (!p || !q) return !p && !q;
+  return p.every((v, i) => Math.abs(v - (q[i] ?? 0)) <= 1e-3);
+}
+
+/**
+ * The images of a series that make one volume: all of them, or, when some differ in size, pixel format or
+ * orientation (a localizer or a reformat filed under the same series UID, as scanners do), the largest group that
+ * agrees (the first such group on a tie), the rest counted as left out, as dcm2niix splits such series.
+ */
+function largestStack(slices: SliceRef[]): { slices: SliceRef[]; leftOut?: { count: number; why: string } } {
+  const groups: SliceRef[][] = [];
+  for (const s of slices) {
+    const g = groups.find((list) => sameStack(list[0]!, s));
+    if (g) g.push(s);
+    else groups.push([s]);
+  }
+  if (groups.length <= 1) return { slices };
+  const kept = groups.reduce((a, b) => (b.length > a.length ? b : a));
+  const keep = new Set(kept);
+  const other = slices.filter((s) => !keep.has(s));
+  const k = kept[0]!;
+  const sizes = new Set(other.map((s) => `${s.file.columns}x${s.file.rows}`));
+  const why = other.every((s) => s.file.columns === k.file.columns && s.file.rows === k.file.rows) ? 'another orientation or pixel format' : `another size (${[...sizes].join(', ')}) or orientation`;
+  return { slices: kept, leftOut: { count: other.length, why } };
+}
+
 /** Orders and checks a series' slices and computes its geometry. Throws SeriesProblem when it refuses. */
 export function assembleSeries(group: SeriesGroup, allowGaps: boolean): AssembledSeries {
-  const slices = group.slices;
+  const stack = largestStack(group.slices);
+  const slices = stack.slices;
   const first = slices[0];
   if (!first) throw new SeriesProblem('the series has no images');
   const f0 = first.file;
@@ -125,6 +159,7 @@ export function assembleSeries(group: SeriesGroup, allowGaps: boolean): Assemble
       depth: slices.length,
       planeOf: slices.map((_, i) => i),
       filledPlanes: [],
+      ...(stack.leftOut ? { leftOut: stack.leftOut } : {}),
     };
   }
 
@@ -204,5 +239,6 @@ export function assembleSeries(group: SeriesGroup, allowGaps: boolean): Assemble
     depth: (planeOf[planeOf.length - 1] ?? 0) + 1,
     planeOf,
     filledPlanes,
+    ...(stack.leftOut ? { leftOut: stack.leftOut } : {}),
   };
 }
