@@ -12,7 +12,7 @@ import { writeNifti } from '../io/nifti';
 import { writeTiff } from '../io/tiff-writer';
 import { writeChunksAtomic } from './atomic-stream';
 import { readSegSource, writeDicomSeg, type SegSource, type SegTracking } from './dicom-seg';
-import { writeRtStruct } from './dicom-rtstruct';
+import { writeRtStruct, type RtStructInput } from './dicom-rtstruct';
 import { labelColormap, overlayRgb, type SliceImage } from './overlay';
 import { snapshotPng } from './snapshot';
 import { measurementsCsv, type ResultMaps } from './results';
@@ -178,6 +178,21 @@ async function sourceSeriesOf(r: LoadedResult, options: ExportOptions): Promise<
   return source;
 }
 
+/** What DICOM SEG and RT Structure Set are both written from: the source slices, the maps and the model. */
+async function dicomExportInput(r: LoadedResult, options: ExportOptions): Promise<RtStructInput> {
+  const model = r.document.model;
+  return {
+    source: await sourceSeriesOf(r, options),
+    classes: r.classes,
+    labels: r.labels,
+    nodataLabel: r.nodataLabel,
+    instances: { map: r.instances, records: r.document.instances },
+    perInstance: options.perInstance ?? false,
+    algorithm: { name: model?.name ?? 'Delineate', version: model?.version ?? '0' },
+    edited: r.document.instances.some((i) => i.edited === true),
+  };
+}
+
 /** Writes result r as `format` to `out` (atomically). Returns the written paths. */
 export async function exportResult(r: LoadedResult, format: ExportFormat, out: string, options: ExportOptions = {}): Promise<string[]> {
   // A pixel size given to an image without geometry: the tables read in mm or m, as the measurements panel showed.
@@ -189,35 +204,13 @@ export async function exportResult(r: LoadedResult, format: ExportFormat, out: s
   switch (format) {
     case 'seg': {
       if (r.geometry.type !== 'medical') throw new InputError(r.dir, 'DICOM SEG needs a result of a DICOM series');
-      const source = await sourceSeriesOf(r, options);
-      const model = r.document.model;
-      await writeDicomSeg(out, {
-        source,
-        classes: r.classes,
-        labels: r.labels,
-        nodataLabel: r.nodataLabel,
-        instances: { map: r.instances, records: r.document.instances },
-        perInstance: (options.perInstance ?? false) || options.tracking !== undefined,
-        ...(options.tracking ? { tracking: options.tracking } : {}),
-        algorithm: { name: model?.name ?? 'Delineate', version: model?.version ?? '0' },
-        edited: r.document.instances.some((i) => i.edited === true),
-      });
+      const input = await dicomExportInput(r, options);
+      await writeDicomSeg(out, { ...input, perInstance: input.perInstance || options.tracking !== undefined, ...(options.tracking ? { tracking: options.tracking } : {}) });
       return [out];
     }
     case 'rtstruct': {
       if (r.geometry.type !== 'medical') throw new InputError(r.dir, 'an RT Structure Set needs a result of a DICOM series');
-      const source = await sourceSeriesOf(r, options);
-      const model = r.document.model;
-      await writeRtStruct(out, {
-        source,
-        classes: r.classes,
-        labels: r.labels,
-        nodataLabel: r.nodataLabel,
-        instances: { map: r.instances, records: r.document.instances },
-        perInstance: options.perInstance ?? false,
-        algorithm: { name: model?.name ?? 'Delineate', version: model?.version ?? '0' },
-        edited: r.document.instances.some((i) => i.edited === true),
-      });
+      await writeRtStruct(out, await dicomExportInput(r, options));
       return [out];
     }
     case 'nifti':

@@ -330,6 +330,17 @@ export async function writeNifti(path: string, volume: VolumeData): Promise<void
   await writeFileAtomic(path, encodeNifti(volume, /\.gz$/i.test(path)));
 }
 
+/** qform: the rotation part of the affine (in RAS) as a quaternion; exact for orthonormal directions. */
+function qformOf(g: MedicalGeometry, affine: number[][]): ReturnType<typeof quaternFromRotation> {
+  const rot: Mat3 = [
+    [0, 0, 0],
+    [0, 0, 0],
+    [0, 0, 0],
+  ];
+  for (let row = 0; row < 3; row++) for (let col = 0; col < 3; col++) rot[row]![col] = affine[row]![col]! / g.spacingMm[col]!;
+  return quaternFromRotation(rot);
+}
+
 /** NIfTI-1 keeps each dimension in an int16: a larger image (a 65535-row scan) is written as NIfTI-2. */
 const NIFTI1_MAX_DIM = 32767;
 
@@ -351,14 +362,7 @@ export function niftiHeader(volume: Pick<VolumeData, 'width' | 'height' | 'depth
   header.writeInt16LE(CODE_OF_DTYPE[dtype], 70);
   header.writeInt16LE(BYTES_PER_SAMPLE[dtype] * 8, 72);
 
-  // qform: the rotation part of the affine (in RAS) as a quaternion; exact for orthonormal directions.
-  const rot: Mat3 = [
-    [0, 0, 0],
-    [0, 0, 0],
-    [0, 0, 0],
-  ];
-  for (let row = 0; row < 3; row++) for (let col = 0; col < 3; col++) rot[row]![col] = affine[row]![col]! / g.spacingMm[col]!;
-  const q = quaternFromRotation(rot);
+  const q = qformOf(g, affine);
   const pixdim = [q.qfac, g.spacingMm[0], g.spacingMm[1], g.spacingMm[2], 1, 1, 1, 1];
   pixdim.forEach((v, i) => header.writeFloatLE(v, 76 + i * 4));
   header.writeFloatLE(352, 108); // vox_offset
@@ -390,13 +394,7 @@ function nifti2Header(volume: Pick<VolumeData, 'width' | 'height' | 'depth' | 'c
   header.writeInt16LE(BYTES_PER_SAMPLE[dtype] * 8, 14);
   const rank = channels > 1 ? 4 : depth > 1 ? 3 : 2;
   [rank, width, height, depth, channels, 1, 1, 1].forEach((v, i) => header.writeBigInt64LE(BigInt(v), 16 + i * 8));
-  const rot: Mat3 = [
-    [0, 0, 0],
-    [0, 0, 0],
-    [0, 0, 0],
-  ];
-  for (let row = 0; row < 3; row++) for (let col = 0; col < 3; col++) rot[row]![col] = affine[row]![col]! / g.spacingMm[col]!;
-  const q = quaternFromRotation(rot);
+  const q = qformOf(g, affine);
   [q.qfac, g.spacingMm[0], g.spacingMm[1], g.spacingMm[2], 1, 1, 1, 1].forEach((v, i) => header.writeDoubleLE(v, 104 + i * 8));
   header.writeBigInt64LE(544n, 168); // vox_offset
   header.writeDoubleLE(1, 176); // scl_slope: values are stored unscaled
