@@ -40,7 +40,7 @@ describe('sessions and exports over IPC', () => {
     h.setSaveDialog(join(h.dir, 'layer.shp'));
     const saved = ok<SavedFile>(await h.dispatch('result:export', [{ handle: image.handle, resultId: 'r_abc', format: 'shp' }]));
     expect(saved).toEqual({ name: 'layer.shp', files: ['layer.shp', 'layer.dbf'] });
-    expect(err(await h.dispatch('result:export', [{ handle: image.handle, resultId: 'r_abc', format: 'exe' }]))).toMatch(/format: expected one of seg, nifti/);
+    expect(err(await h.dispatch('result:export', [{ handle: image.handle, resultId: 'r_abc', format: 'exe' }]))).toMatch(/format: expected one of seg, rtstruct, nifti/);
     expect(err(await h.dispatch('result:export', [{ handle: image.handle, resultId: 'r_abc', format: 'csv', out: '/tmp/x.csv' }]))).toMatch(/unexpected key "out"/);
     expect(err(await h.dispatch('result:export', [{ handle: '/etc/passwd', resultId: 'r_abc', format: 'csv' }]))).toMatch(/handle/);
     expect(err(await h.dispatch('session:save', [{ handle: image.handle, resultId: 'r_abc', view: { z: -1 } }]))).toMatch(/view\.z/);
