@@ -11,7 +11,7 @@ import { readSegSource, type SegSource } from '../../main/engine/export/dicom-se
 import { buildRtStruct, writeRtStruct } from '../../main/engine/export/dicom-rtstruct';
 import { main } from '../../main/cli/index';
 import { writeResultFolder } from '../../main/engine/export/results';
-import { writeCtSeries } from '../fixtures/dicom-writer';
+import { writeCtSeries, writeCtSlice } from '../fixtures/dicom-writer';
 import { commandWorks, skipNote, tempDir } from './helpers';
 
 const hasDciodvfy = spawnSync('dciodvfy', ['-'], { encoding: 'utf8' }).error === undefined;
@@ -178,6 +178,25 @@ print(json.dumps(out.ravel().tolist()))
     const res = spawnSync('dciodvfy', ['-new', file], { encoding: 'utf8' });
     const report = `${res.stdout}\n${res.stderr}`;
     expect(report.split('\n').filter((l) => /^Error/.test(l)), report).toEqual([]);
+  });
+
+  it('places each contour on its own image, also in a series stacked with an uneven gap (opened with gaps allowed)', async () => {
+    const dir = path.join(tmp.dir, 'uneven');
+    mkdirSync(dir);
+    const base = { width: 8, height: 6, spacingMm: [1, 1, 2.5] as [number, number, number], orientation: [1, 0, 0, 0, 1, 0], rescaleIntercept: -1024, value: () => 1000, instanceNumber: (z: number) => z + 1, seriesUid: '1.2.826.0.1.3680043.9.7433.3.89' };
+    writeCtSeries(dir, { ...base, depth: 3, originMm: [0, 0, 0], fileName: (z) => `a${z}.dcm` });
+    // 3.5 steps further on: not a whole number of slices, so the reader stacks it (and says so) rather than fill.
+    writeCtSlice(path.join(dir, 'late.dcm'), { rows: 6, columns: 8, pixels: new Uint16Array(48).fill(1000), positionMm: [0, 0, 13.75], orientation: [1, 0, 0, 0, 1, 0], pixelSpacingMm: [1, 1], sliceThicknessMm: 2.5, rescaleIntercept: -1024, instanceNumber: 9, seriesUid: base.seriesUid, studyUid: '1.2.826.0.1.3680043.9.7433.2.1', sopInstanceUid: `${base.seriesUid}.99` });
+    const src = await readSegSource(dir);
+    expect(src.slices.map((sl) => sl.positionMm[2])).toEqual([0, 2.5, 5, 13.75]);
+    const lab = new Uint8Array(8 * 6 * 4);
+    lab[3 * 48 + 20] = 1;
+    const bytes = buildRtStruct({ source: src, classes, labels: lab, nodataLabel: 255, algorithm: { name: 'm', version: '1' } });
+    const ds = dcmjs.data.DicomMetaDictionary.naturalizeDataset(dcmjs.data.DicomMessage.readFile(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer).dict) as Item;
+    const contour = items(items(ds.ROIContourSequence)[0]!.ContourSequence)[0]!;
+    expect(items(contour.ContourImageSequence)[0]!.ReferencedSOPInstanceUID).toBe(`${base.seriesUid}.99`);
+    const data = (contour.ContourData as number[]).map(Number);
+    expect(new Set(data.filter((_, i) => i % 3 === 2))).toEqual(new Set([13.75]));
   });
 
   it('`delineate export --to rtstruct` writes it from a result folder; a map result is refused', async () => {

@@ -9,7 +9,7 @@ import type { NaturalDataset } from 'dcmjs';
 import type { ManifestClass } from '../../../preload/formats';
 import { InputError } from '../image';
 import { writeFileAtomic } from '../io/atomic';
-import { pixelToWorld, traceRings } from '../postprocess/contours';
+import { traceRings } from '../postprocess/contours';
 import { encodePart10, fmtDs, newUid, sourceInstances, today, type SegSource } from './dicom-seg';
 
 export const RT_STRUCTURE_SET_SOP_CLASS = '1.2.840.10008.5.1.4.1.1.481.3';
@@ -67,8 +67,11 @@ function sliceContours(plan: RoiPlan, s: SegSource, z: number): number[][] {
   const ch = y1 - y0 + 1;
   const mask = new Uint8Array(cw * ch);
   for (let y = 0; y < ch; y++) for (let x = 0; x < cw; x++) mask[y * cw + x] = plan.matches(base + (y0 + y) * w + x0 + x) ? 1 : 0;
-  // 4-connected outlines: a diagonal touch is two contours (each closed and simple), as even-odd fill wants.
-  const toWorld = pixelToWorld(s.geometry, z);
+  // 4-connected outlines: a diagonal touch is two contours (each closed and simple), as even-odd fill wants. Points
+  // are placed from the referenced image's own position, which is also right where slices are unevenly spaced.
+  const g = s.geometry;
+  const at = s.slices[z]!.positionMm;
+  const toWorld = (x: number, y: number): number[] => [0, 1, 2].map((r) => at[r]! + g.direction[r]! * x * g.spacingMm[0] + g.direction[3 + r]! * y * g.spacingMm[1]);
   return traceRings(mask, cw, ch, false, [x0, y0]).map((r) => {
     const out: number[] = [];
     for (let i = 0; i < r.points.length; i += 2) out.push(...toWorld(r.points[i]!, r.points[i + 1]!).map(fmtDs));

@@ -6,14 +6,13 @@
 // existing SEG back onto its series' slices (by referenced SOP Instance UID, else by plane position) as a label map.
 // This is the one export that carries patient attributes: a SEG without them would not attach to its study.
 import { randomUUID } from 'node:crypto';
-import { readdir, readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import dcmjs, { type NaturalDataset, type NaturalValue } from 'dcmjs';
 import type { ManifestClass, MedicalGeometry, Vec3 } from '../../../preload/formats';
 import { InputError } from '../image';
 import { writeFileAtomic } from '../io/atomic';
-import { openDicom } from '../io/dicom/index';
-import { numbers, readFileHeader, str } from '../io/dicom/header';
+import { dicomPlanesOf, openDicom } from '../io/dicom/index';
+import { str } from '../io/dicom/header';
 import { parseHeader } from '../io/dicom/parse';
 import { dicomText } from '../io/dicom/charset';
 import { TAG } from '../io/dicom/tags';
@@ -49,15 +48,6 @@ export function sourceInstances(slices: ReadonlyArray<{ sopClassUid: string; sop
   return out;
 }
 
-/** An US element's value, or undefined. */
-function us16(ds: Awaited<ReturnType<typeof parseHeader>>['dataSet'], tag: string): number | undefined {
-  try {
-    return ds.elements[tag] ? ds.uint16(tag) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 /** One slice's key among the source images: its SOP Instance UID, and the frame number for a multi-frame image. */
 const sliceKey = (uid: string, frame?: number): string => (frame ? `${uid}#${frame}` : uid);
 
@@ -87,15 +77,6 @@ const PATIENT_STUDY_TAGS: Array<[string, string, string]> = [
   ['AccessionNumber', 'x00080050', 'SH'],
 ];
 
-async function walk(folder: string, out: string[]): Promise<void> {
-  const entries = await readdir(folder, { withFileTypes: true });
-  for (const e of entries) {
-    const p = join(folder, e.name);
-    if (e.isDirectory()) await walk(p, out);
-    else if (e.isFile() && !e.name.startsWith('.')) out.push(p);
-  }
-}
-
 const dot = (a: ArrayLike<number>, b: ArrayLike<number>): number => a[0]! * b[0]! + a[1]! * b[1]! + a[2]! * b[2]!;
 
 /** Slice index of a plane position along the volume's slice axis (the reader's order), or -1 when it is off-grid. */
@@ -115,54 +96,31 @@ export async function readSegSource(input: string, options: { seriesUid?: string
     const uid = src.meta.seriesInstanceUid;
     if (typeof uid !== 'string' || src.geometry.type !== 'medical') throw new InputError(input, 'DICOM SEG needs a DICOM series with a SeriesInstanceUID');
     const geometry = src.geometry;
-    const files: string[] = [];
-    if ((await stat(input)).isDirectory()) await walk(input, files);
-    else files.push(input);
+    // Exactly the images the reader built the volume from (not a localizer or another volume filed under the same
+    // series UID), each on its plane.
+    const planes = dicomPlanesOf(src) ?? [];
     const slices: Array<SegSourceSlice | undefined> = new Array(src.depth);
+    const headers = new Map<string, Awaited<ReturnType<typeof parseHeader>>>();
     let first: Awaited<ReturnType<typeof parseHeader>> | undefined;
-    for (const f of files) {
-      let parsed;
-      try {
-        parsed = await parseHeader(f);
-      } catch {
-        continue;
+    for (const p of planes) {
+      let parsed = headers.get(p.path);
+      if (!parsed) {
+        parsed = await parseHeader(p.path);
+        headers.set(p.path, parsed);
       }
       const ds = parsed.dataSet;
-      if (str(ds, TAG.seriesInstanceUid) !== uid) continue;
       const sopInstanceUid = str(ds, 'x00080018');
       const sopClassUid = str(ds, TAG.sopClassUid);
-      if (!sopInstanceUid || !sopClassUid) continue;
-      const frameCount = numbers(ds, TAG.numberOfFrames)[0] ?? 1;
-      if (frameCount > 1) {
-        // An enhanced (multi-frame) image: each frame is a slice, placed by its own plane position, and referenced
-        // as this image's frame (ReferencedFrameNumber).
-        readFileHeader(f, parsed).frames.forEach((fr, k) => {
-          const z = fr.positionMm ? sliceIndexOf(geometry, src.depth, fr.positionMm) : frameCount === src.depth ? k : -1;
-          if (z >= 0) slices[z] = { sopClassUid, sopInstanceUid, frameNumber: k + 1, positionMm: fr.positionMm ?? ([...geometry.originMm] as Vec3) };
-        });
-        first ??= parsed;
-        continue;
-      }
-      // Only the images the volume was made of: a localizer filed under the same series UID (left out by the reader
-      // for its size or orientation) may still sit on one of the volume's planes.
-      const rows = us16(ds, TAG.rows);
-      if (rows !== undefined && (rows !== src.height || us16(ds, TAG.columns) !== src.width)) continue;
-      const ori = numbers(ds, TAG.imageOrientationPatient);
-      if (ori.length === 6 && ori.some((v, i) => Math.abs(v - geometry.direction[i]!) > 1e-3)) continue;
-      const pos = numbers(ds, TAG.imagePositionPatient);
-      const z = pos.length === 3 ? sliceIndexOf(geometry, src.depth, pos) : src.depth === 1 ? 0 : -1;
-      if (z < 0) continue;
-      slices[z] = { sopClassUid, sopInstanceUid, positionMm: (pos.length === 3 ? pos : [...src.geometry.originMm]) as Vec3 };
+      if (!sopInstanceUid || !sopClassUid) throw new InputError(p.path, 'an image of the series has no SOP Instance UID or SOP Class UID, which a DICOM SEG must reference');
+      const at = p.positionMm ?? ([0, 1, 2].map((r) => geometry.originMm[r]! + geometry.direction[6 + r]! * p.z * geometry.spacingMm[2]) as Vec3);
+      // An enhanced (multi-frame) image is referenced frame by frame (ReferencedFrameNumber).
+      slices[p.z] = { sopClassUid, sopInstanceUid, ...(p.frames > 1 ? { frameNumber: p.frameIndex + 1 } : {}), positionMm: [...at] as Vec3 };
       first ??= parsed;
     }
     const missing = slices.findIndex((s) => s === undefined);
     const filled = Array.isArray(src.meta.filledPlanes) ? (src.meta.filledPlanes as number[]) : [];
     if (filled.includes(missing)) {
       throw new InputError(input, `plane${filled.length > 1 ? 's' : ''} ${filled.join(', ')} of this series ${filled.length > 1 ? 'were' : 'was'} filled in for missing slices and ${filled.length > 1 ? 'have' : 'has'} no image a DICOM SEG could reference; export NIfTI instead`);
-    }
-    if (missing >= 0 && src.meta.gapsAccepted === true) {
-      const why = Array.isArray(src.meta.geometryWarnings) ? (src.meta.geometryWarnings as string[]).join('; ') : 'uneven slice spacing';
-      throw new InputError(input, `the slices do not lie on one grid (${why}), so a DICOM SEG cannot place its frames; export NIfTI instead`);
     }
     if (!first || missing >= 0 || slices.length !== src.depth) throw new InputError(input, `cannot match source slice ${missing < 0 ? 0 : missing} to a file (SEG export needs every slice's SOP Instance UID)`);
     const ds = first.dataSet;

@@ -4,7 +4,7 @@
 
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { DType, MedicalGeometry } from '../../../../preload/formats';
+import type { DType, MedicalGeometry, Vec3 } from '../../../../preload/formats';
 import { BYTES_PER_SAMPLE, allocPixels, InputError, type ImageSource, type PixelArray, type PixelBlock, type Region } from '../../image';
 import { dicomDirReferencedFiles } from './dicomdir';
 import { readFileHeader, type DicomFileHeader } from './header';
@@ -206,6 +206,25 @@ function prepareSeries(label: string, chosen: SeriesGroup, options: DicomOpenOpt
   }
 }
 
+/** One acquired slice of an opened DICOM volume: the file, its frame (from 0), and the plane it went to. */
+export interface DicomPlaneRef {
+  path: string;
+  frameIndex: number;
+  /** Frames in that file: above 1, an enhanced (multi-frame) image. */
+  frames: number;
+  z: number;
+  positionMm?: Vec3;
+}
+
+/**
+ * The acquired slices an opened DICOM source was made of, in plane order (filled planes have none), or undefined
+ * for a source that is not a DICOM series. What a DICOM SEG or RT Structure Set must reference, exactly.
+ */
+export function dicomPlanesOf(src: ImageSource): DicomPlaneRef[] | undefined {
+  if (!(src instanceof DicomSeriesSource)) return undefined;
+  return src.planes();
+}
+
 class DicomSeriesSource implements ImageSource {
   readonly format = 'dicom';
   readonly kind = 'medical' as const;
@@ -336,6 +355,16 @@ class DicomSeriesSource implements ImageSource {
 
   async close(): Promise<void> {
     this.volume = undefined;
+  }
+
+  planes(): DicomPlaneRef[] {
+    return this.series.slices.map((s, i) => ({
+      path: s.file.path,
+      frameIndex: s.frameIndex,
+      frames: s.file.numberOfFrames,
+      z: this.series.planeOf[i] ?? i,
+      ...(s.frame.positionMm ? { positionMm: s.frame.positionMm } : {}),
+    }));
   }
 }
 
