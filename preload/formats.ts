@@ -403,6 +403,10 @@ export interface InstancesDocument {
     direction?: number[];
     geotransform?: GeoTransform;
     crs?: string | null;
+    /** DICOM: the series the result was made from (sessions reopen it, DICOM SEG references it). */
+    seriesInstanceUid?: string;
+    /** DICOM: which volume (from 2) of a series holding several at each position (time points, echoes, b-values). */
+    seriesVolume?: number;
     [extra: string]: unknown;
   };
   model?: { id: string; name: string; version: string };

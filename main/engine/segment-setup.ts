@@ -77,6 +77,9 @@ export function sourceRecord(src: ImageSource, geometry: Geometry): InstancesDoc
   else if (geometry.spacingMm) rec.spacingMm = geometry.spacingMm;
   // Which series of a DICOM folder this is: sessions reopen it and DICOM SEG references it.
   if (typeof src.meta.seriesInstanceUid === 'string') rec.seriesInstanceUid = src.meta.seriesInstanceUid;
+  // One volume of a series that holds several (time points, echoes, b-values): which one, so it reopens the same.
+  const volume = src.meta.seriesVolume as { index?: unknown } | undefined;
+  if (typeof volume?.index === 'number' && volume.index >= 2) rec.seriesVolume = volume.index;
   return rec;
 }
 

@@ -7,6 +7,7 @@ import type { AppInfo, EventChannel, EventChannels, InvokeHandlers, OpenedImage,
 import type { EngineHostClient } from '../engine/host/client';
 import { EXPORT_FILE_TYPES, SESSION_EXTENSION, SESSION_FILTERS, type Dialogs } from '../services/dialogs';
 import type { RestoredSession } from '../engine/session/workspace';
+import { seriesKeyOf } from '../engine/io/dicom/series';
 import type { FileRegistry, HandleOptions } from '../services/files';
 import { RecentFiles } from '../services/recent';
 import { checkDroppedPath } from './dropped';
@@ -92,8 +93,8 @@ export function createHandlers(deps: HandlerDeps) {
   /** Opens a restored session's image with a fresh handle; the result is already rebuilt in the engine host. */
   async function openRestored(restored: RestoredSession): Promise<OpenedSession> {
     // A session of one series of a folder reopens that series (the result's document names it).
-    const uid = restored.result.document.source.seriesInstanceUid;
-    const image = await open(restored.imagePath, typeof uid === 'string' && uid ? { seriesUid: uid } : {}, false);
+    const uid = seriesKeyOf(restored.result.document.source);
+    const image = await open(restored.imagePath, uid ? { seriesUid: uid } : {}, false);
     return { image, result: restored.result, view: restored.view, warnings: restored.warnings };
   }
 

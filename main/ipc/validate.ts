@@ -114,7 +114,7 @@ const resultInstancesRequest: Guard<ResultInstancesRequest> = object(
 
 
 /** A DICOM UID (SeriesInstanceUID): digits in dot-separated components, at most 64 characters (PS3.5 9.1). */
-export const seriesUid = str({ maxLength: 64, pattern: /^(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))+$/, what: 'a DICOM series UID (digits and dots)' });
+export const seriesUid = str({ maxLength: 70, pattern: /^(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))+(#[1-9][0-9]{0,4})?$/, what: 'a DICOM series UID (digits and dots; #n for its n-th volume)' });
 /** Recent-file ids are issued by main (services/recent.ts); never a path. */
 export const recentId = str({ maxLength: 32, pattern: RECENT_ID_PATTERN, what: 'a recent-file id (not a path)' });
 

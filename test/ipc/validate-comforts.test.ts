@@ -14,7 +14,13 @@ describe('validation of the comfort channels', () => {
   it('file:open-series takes a handle, a DICOM UID and its open options, nothing else', () => {
     expect(validateArgs('file:open-series', [HANDLE, UID, {}])).toEqual([HANDLE, UID, {}]);
     expect(validateArgs('file:open-series', [HANDLE, UID, { allowGaps: true }])).toEqual([HANDLE, UID, { allowGaps: true }]);
+    // The n-th volume of a series that holds several at each position.
+    expect(validateArgs('file:open-series', [HANDLE, `${UID}#2`, {}])).toEqual([HANDLE, `${UID}#2`, {}]);
     const refused: unknown[][] = [
+      [HANDLE, `${UID}#0`, {}],
+      [HANDLE, `${UID}#x`, {}],
+      [HANDLE, `${UID}#2#3`, {}],
+      [HANDLE, `${UID}#123456`, {}],
       ['/data/ct', UID, {}],
       [HANDLE, '../../etc/passwd', {}],
       [HANDLE, '1.2.3a', {}],

@@ -13,6 +13,7 @@ import { writeTiff } from '../io/tiff-writer';
 import { writeChunksAtomic } from './atomic-stream';
 import { readSegSource, writeDicomSeg, type SegSource, type SegTracking } from './dicom-seg';
 import { writeRtStruct, type RtStructInput } from './dicom-rtstruct';
+import { seriesKeyOf } from '../io/dicom/series';
 import { labelColormap, overlayRgb, type SliceImage } from './overlay';
 import { snapshotPng } from './snapshot';
 import { measurementsCsv, type ResultMaps } from './results';
@@ -172,7 +173,7 @@ export async function exportResultFolder(dir: string, format: ExportFormat, out:
 /** The DICOM series result r was made from (or `sourceSeries`), each slice's identity, checked against r's size. */
 async function sourceSeriesOf(r: LoadedResult, options: ExportOptions): Promise<SegSource> {
   const series = options.sourceSeries ?? r.document.source.file;
-  const seriesUid = typeof r.document.source.seriesInstanceUid === 'string' ? r.document.source.seriesInstanceUid : undefined;
+  const seriesUid = seriesKeyOf(r.document.source);
   const source = await readSegSource(series, seriesUid ? { seriesUid } : {});
   if (source.columns !== r.width || source.rows !== r.height || source.slices.length !== r.depth) throw new InputError(series, `series is ${source.columns}x${source.rows}x${source.slices.length}, the result ${r.width}x${r.height}x${r.depth}`);
   return source;

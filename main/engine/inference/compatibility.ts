@@ -32,6 +32,8 @@ export type ImageTraits = Pick<ImageSource, 'kind' | 'channels' | 'geometry' | '
   filledPlanes?: number[];
   /** Images of the opened DICOM series left out for their size, pixel format or orientation (io/dicom/series.ts). */
   imagesLeftOut?: { count: number; why: string };
+  /** The opened DICOM volume, when its series holds several at each position: which one, of how many, and the UID. */
+  seriesVolume?: { index: number; of: number; uid: string };
 };
 
 /** A series passed over when a folder was opened (ImageSource meta `seriesNotOpened`). */
@@ -64,6 +66,10 @@ export function checkCompatibility(m: ManifestTraits, image: ImageTraits): RunWa
   }
   // Accepted with a note when the series opened (--allow-gaps, no slice positions): the distances rest on a guess,
   // or, where whole missing slices were filled at their positions, what lies on those planes is interpolated.
+  if (image.seriesVolume) {
+    const { index, of, uid } = image.seriesVolume;
+    out.push({ code: 'series', message: `series: this series holds ${of} volumes (${of} images at each slice position: time points, echoes or b-values); volume ${index} of ${of} is open (series ${uid}${index > 1 ? `#${index}` : ''}; the others open as ${uid}#2 to #${of})` });
+  }
   if (image.imagesLeftOut) {
     const n = image.imagesLeftOut.count;
     out.push({ code: 'series', message: `series: ${n} image${n > 1 ? 's' : ''} of this series with ${image.imagesLeftOut.why} (a localizer or reformat?) ${n > 1 ? 'were' : 'was'} left out; the volume is made of the images that agree` });
@@ -145,6 +151,8 @@ export async function imageTraits(src: ImageSource, models: readonly ManifestTra
   const gaps = Array.isArray(src.meta.sliceNumberGaps) ? (src.meta.sliceNumberGaps as SliceNumberGap[]) : [];
   const geometryWarnings = Array.isArray(src.meta.geometryWarnings) ? src.meta.geometryWarnings.filter((w): w is string => typeof w === 'string') : [];
   const filledPlanes = Array.isArray(src.meta.filledPlanes) ? src.meta.filledPlanes.filter((z): z is number => Number.isInteger(z)) : [];
+  const vol = src.meta.seriesVolume as { index?: unknown; of?: unknown } | undefined;
+  const seriesVolume = vol && typeof vol.index === 'number' && typeof vol.of === 'number' && typeof src.meta.seriesInstanceUid === 'string' ? { index: vol.index, of: vol.of, uid: src.meta.seriesInstanceUid } : undefined;
   const left = src.meta.imagesLeftOut as { count?: unknown; why?: unknown } | undefined;
   const imagesLeftOut = left && typeof left.count === 'number' && typeof left.why === 'string' ? { count: left.count, why: left.why } : undefined;
   return {
@@ -159,6 +167,7 @@ export async function imageTraits(src: ImageSource, models: readonly ManifestTra
     ...(geometryWarnings.length ? { geometryWarnings } : {}),
     ...(filledPlanes.length ? { filledPlanes } : {}),
     ...(imagesLeftOut ? { imagesLeftOut } : {}),
+    ...(seriesVolume ? { seriesVolume } : {}),
   };
 }
 

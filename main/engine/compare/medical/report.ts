@@ -5,6 +5,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import dcmjs from 'dcmjs';
+import { seriesKeyOf } from '../../io/dicom/series';
 import type { InstancesDocument, ManifestClass } from '../../../../preload/formats';
 import { InputError } from '../../image';
 import { isDicomFile } from '../../io/dicom/index';
@@ -161,7 +162,7 @@ export async function measurementReportInput(input: string, opts: ReportOptions)
     const model = d.doc?.model;
     if (model) tp.algorithm = { name: model.name || model.id, version: model.version };
     if (d.imagePath && (await isDicomSource(d.imagePath))) {
-      const seriesUid = typeof d.doc?.source.seriesInstanceUid === 'string' ? d.doc.source.seriesInstanceUid : undefined;
+      const seriesUid = d.doc ? seriesKeyOf(d.doc.source) : undefined;
       try {
         const s = await readSegSource(d.imagePath, seriesUid ? { seriesUid } : {});
         tp.series = { studyInstanceUid: s.studyInstanceUid, seriesInstanceUid: s.seriesInstanceUid, slices: s.slices, patientStudy: s.patientStudy };

@@ -56,6 +56,11 @@ export interface DicomFileHeader {
   windowCenter?: number;
   windowWidth?: number;
   fileSizeBytes: number;
+  /**
+   * Acquisition order of an image among those at the same position (several time points, echoes or b-values in one
+   * series): AcquisitionNumber, TemporalPositionIdentifier, EchoNumbers, TriggerTime, InstanceNumber; 0 where absent.
+   */
+  acquisitionOrder: number[];
 }
 
 export function str(ds: DataSet, tag: string): string | undefined {
@@ -222,6 +227,7 @@ export function readFileHeader(path: string, parsed: ParsedFile): DicomFileHeade
     windowCenter: numbers(ds, TAG.windowCenter)[0],
     windowWidth: numbers(ds, TAG.windowWidth)[0],
     fileSizeBytes: parsed.fileSizeBytes,
+    acquisitionOrder: ['x00200012', 'x00200100', 'x00180086', 'x00181060', TAG.instanceNumber].map((t) => numbers(ds, t)[0] ?? 0),
   };
   if (pixelEl && rows > 0 && columns > 0) {
     header.pixel = {

@@ -10,7 +10,7 @@ import { dicomDirReferencedFiles } from './dicomdir';
 import { readFileHeader, type DicomFileHeader } from './header';
 import { isDicomFile, parseFile, parseHeader } from './parse';
 import { openFrameReader, outputDType, undecodableReason, writeFrame, type FrameReader } from './pixels';
-import { assembleSeries, groupBySeries, SeriesProblem, type AssembledSeries, type SeriesGroup } from './series';
+import { assembleSeries, groupBySeries, seriesUidOfKey, SeriesProblem, type AssembledSeries, type SeriesGroup } from './series';
 import { describeSyntax, transferSyntax } from './tags';
 import { checkDecodedSize } from '../limits';
 
@@ -109,6 +109,7 @@ function summarize(group: SeriesGroup): DicomSeriesSummary {
     transferSyntax: f.transferSyntaxUid,
   };
   if (f.seriesDescription) summary.description = f.seriesDescription;
+  if (group.volume) summary.description = `${summary.description ?? 'series'} (volume ${group.volume.index} of ${group.volume.of})`;
   if (f.modality) summary.modality = f.modality;
   return summary;
 }
@@ -180,6 +181,7 @@ export async function openDicom(input: string | string[], options: DicomOpenOpti
     try {
       const { assembled, firstFile } = prepareSeries(label, chosen, options);
       const source = new DicomSeriesSource(label, firstFile, assembled, summaries, chosen.uid, scan.skipped.length);
+      if (chosen.volume) source.meta.seriesVolume = chosen.volume;
       if (passedOver.length > 0) source.meta.seriesNotOpened = passedOver;
       return source;
     } catch (e) {
@@ -261,7 +263,7 @@ class DicomSeriesSource implements ImageSource {
       modality: first.modality ?? null,
       transferSyntax: syntaxes.length === 1 ? syntaxes[0] : syntaxes,
       transferSyntaxName: syntaxes.map((u) => transferSyntax(u).name).join(', '),
-      seriesInstanceUid: seriesUid.startsWith('file:') ? null : seriesUid,
+      seriesInstanceUid: seriesUidOfKey(seriesUid) ?? null,
       seriesDescription: first.seriesDescription ?? null,
       windowCenter: first.windowCenter ?? null,
       windowWidth: first.windowWidth ?? null,

@@ -169,6 +169,8 @@ async function describeSeries(group: SeriesGroup, thumbnailSize: number): Promis
     dir: commonFolder(files),
   };
   if (f.seriesDescription) series.description = f.seriesDescription.trim();
+  // One of several volumes at each position (time points, echoes, b-values): each is listed and opens on its own.
+  if (group.volume) series.description = `${series.description ?? 'series'} (volume ${group.volume.index} of ${group.volume.of})`;
   if (f.modality) series.modality = f.modality.trim();
   const reason = undecodableReason(f);
   if (reason) {

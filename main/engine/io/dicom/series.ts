@@ -13,9 +13,54 @@ export interface SliceRef {
 }
 
 export interface SeriesGroup {
-  /** SeriesInstanceUID, or "file:<path>" for a file without one. */
+  /**
+   * What opens it: the SeriesInstanceUID, "<uid>#<n>" for the n-th volume (n >= 2) of a series holding several at
+   * each position, or "file:<path>" for a file without one.
+   */
   uid: string;
   slices: SliceRef[];
+  /** One of several volumes of the same series (time points, echoes or b-values), counted from 1. */
+  volume?: { index: number; of: number };
+}
+
+/**
+ * What reopens the series a result was made from: its SeriesInstanceUID, with "#n" for the n-th volume (n >= 2) of
+ * a series holding several (`seriesVolume` in instances.json's source).
+ */
+export function seriesKeyOf(source: { seriesInstanceUid?: unknown; seriesVolume?: unknown }): string | undefined {
+  const uid = source.seriesInstanceUid;
+  if (typeof uid !== 'string' || !uid) return undefined;
+  const n = source.seriesVolume;
+  return typeof n === 'number' && Number.isInteger(n) && n >= 2 ? `${uid}#${n}` : uid;
+}
+
+/** The SeriesInstanceUID behind a group's key (a volume's "#n" taken off), or undefined for a file without one. */
+export function seriesUidOfKey(key: string): string | undefined {
+  return key.startsWith('file:') ? undefined : key.replace(/#\d+$/, '');
+}
+
+/**
+ * A series whose single-frame images repeat every slice position the same number of times, k (a perfusion or
+ * diffusion series, several echoes): k volumes, the n-th made of the n-th image at each position in acquisition
+ * order (acquisitionOrder, then file name), as dcm2niix splits them. Anything else stays one group (and is refused
+ * later if positions repeat unevenly).
+ */
+function splitVolumes(uid: string, slices: SliceRef[]): SeriesGroup[] {
+  if (slices.length < 4 || uid.startsWith('file:') || slices.some((s) => s.file.numberOfFrames > 1 || !s.frame.positionMm)) return [{ uid, slices }];
+  const at = new Map<string, SliceRef[]>();
+  for (const s of slices) {
+    const key = s.frame.positionMm!.map((v) => Math.round(v * 100)).join(',');
+    at.set(key, [...(at.get(key) ?? []), s]);
+  }
+  const k = slices.length / at.size;
+  if (at.size < 2 || k < 2 || ![...at.values()].every((list) => list.length === k)) return [{ uid, slices }];
+  const order = (a: SliceRef, b: SliceRef): number => {
+    const [x, y] = [a.file.acquisitionOrder, b.file.acquisitionOrder];
+    for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return (x[i] ?? 0) - (y[i] ?? 0);
+    return a.file.path < b.file.path ? -1 : a.file.path > b.file.path ? 1 : 0;
+  };
+  const sorted = [...at.values()].map((list) => [...list].sort(order));
+  return Array.from({ length: k }, (_, n) => ({ uid: n === 0 ? uid : `${uid}#${n + 1}`, slices: sorted.map((list) => list[n]!), volume: { index: n + 1, of: k } }));
 }
 
 export interface AssembledSeries {
@@ -53,7 +98,7 @@ export function groupBySeries(headers: DicomFileHeader[]): SeriesGroup[] {
     frames.forEach((frame, frameIndex) => list.push({ file, frameIndex, frame }));
     groups.set(uid, list);
   }
-  return [...groups].map(([uid, slices]) => ({ uid, slices }));
+  return [...groups].flatMap(([uid, slices]) => splitVolumes(uid, slices));
 }
 
 const dot = (a: Vec3, b: Vec3): number => a[0] * b[0] + a[1] * b[1] + a[2] * b[2];
