@@ -62,6 +62,8 @@ export interface ImageInfo {
    * acquired slices keep their true positions.
    */
   filledPlanes?: number[];
+  /** DICOM: the volume open, when its series holds several at each slice position (time points, echoes, b-values). */
+  seriesVolume?: { index: number; of: number };
   /** Reader-specific extras (modality, transfer syntax, overviews ...). Never patient names or IDs. */
   [extra: string]: unknown;
 }

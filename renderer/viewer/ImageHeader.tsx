@@ -17,7 +17,10 @@ export function ImageHeader() {
   if (!image || image.info.kind !== 'medical') return null;
   const p = patient && patient.handle === image.handle ? patient.value : {};
   const modality = p.modality ?? (typeof image.info.modality === 'string' ? image.info.modality : undefined);
-  const series = p.seriesDescription ?? (typeof image.info.seriesDescription === 'string' ? image.info.seriesDescription : undefined) ?? image.name;
+  const described = p.seriesDescription ?? (typeof image.info.seriesDescription === 'string' ? image.info.seriesDescription : undefined) ?? image.name;
+  // One volume of several at each position: which one, or the header would read the same for all of them.
+  const vol = image.info.seriesVolume;
+  const series = vol ? `${described} (volume ${vol.index} of ${vol.of})` : described;
   const field = (testId: string, label: string, value: string | undefined, strong = false) => (
     <span className={`image-header-field${testId === 'header-series' ? ' series' : ''}`} data-testid={testId} title={value ? `${label}: ${value}` : `${label}: not in the file`}>
       <span className="muted">{label}</span> {value ? strong ? <strong>{value}</strong> : value : <span className="muted">—</span>}

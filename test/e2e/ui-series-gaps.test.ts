@@ -1,4 +1,4 @@
-// UI end to end: a DICOM series with a missing slice. The study browser marks it ("slices missing", with why), the
+// UI end to end: a DICOM series with a missing slice, and one with several volumes at each position. The study browser marks it ("slices missing", with why), the
 // plain Open refuses it with the reason, "Open with slices missing" opens it with the missing plane filled in
 // (interpolated, and the status bar says so on that plane), and the model panel then says so before Run (a 'series'
 // warning). Chromium + test host + the real engine host.
@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { writeCtSeries } from '../fixtures/dicom-writer';
+import { writeCtSeries, writeCtSlice } from '../fixtures/dicom-writer';
 import { RESULTS, discardIfAsked, readState, skipReason, startSession, until, writeTestModels, type Session } from './ui-helpers';
 
 if (skipReason) console.warn(`ui e2e tests skipped: ${skipReason}`);
@@ -61,6 +61,34 @@ describe.skipIf(skipReason !== null)(`UI: a series with a missing slice${skipRea
     await warning.waitFor({ timeout: 20_000 });
     expect(await warning.getAttribute('data-code')).toBe('series');
     expect(await warning.textContent()).toMatch(/^series: 1 gap\(s\) in the slice positions.*filled at their positions by linear interpolation.*z = 3, zero-based\); what is outlined and measured on those planes rests on interpolated images$/);
+    expect(s.problems).toEqual([]);
+  }, 120_000);
+
+  it('lists each volume of a series with several at each position, and opens the one picked, saying which', async () => {
+    const { page } = s;
+    const folder = join(dir, 'DSC', 'SER');
+    mkdirSync(folder, { recursive: true });
+    const uid = '1.2.826.0.1.3680043.9.7433.3.902';
+    for (let v = 0; v < 3; v++) {
+      for (let z = 0; z < 4; z++) {
+        writeCtSlice(join(folder, `I${z}_${v}`), { rows: 24, columns: 32, pixels: new Uint16Array(32 * 24).fill(1000 + 400 * v), positionMm: [0, 0, 3 * z], orientation: [1, 0, 0, 0, 1, 0], pixelSpacingMm: [0.8, 0.8], sliceThicknessMm: 3, rescaleIntercept: -1024, instanceNumber: v * 4 + z + 1, seriesUid: uid, studyUid: '1.2.826.0.1.3680043.9.7433.2.7', sopInstanceUid: `${uid}.${v + 1}.${z + 1}`, seriesDescription: 'DSC' });
+      }
+    }
+    s.host.setNextDialogPath(join(dir, 'DSC'));
+    await page.getByTestId('recent-button').click();
+    await page.getByTestId('open-folder-button').click();
+    await discardIfAsked(page);
+    await page.getByTestId('study-browser').waitFor();
+    const rows = page.locator('[data-testid^="browser-series-"]');
+    await until(() => rows.allInnerTexts(), (t) => t.length === 3, 20_000, 'three volumes listed');
+    const texts = await rows.allInnerTexts();
+    expect(texts.map((t) => /volume (\d) of 3/.exec(t)?.[1])).toEqual(['1', '2', '3']);
+    await rows.nth(1).dblclick();
+    await page.getByTestId('header-series').filter({ hasText: 'DSC (volume 2 of 3)' }).waitFor({ timeout: 20_000 });
+    const st = await until(() => readState(page), (v) => v.depth === 4, 20_000, 'volume 2 shown');
+    expect(st.depth).toBe(4);
+    await page.getByTestId('model-select').selectOption('bright');
+    await page.getByTestId('model-warning').filter({ hasText: 'volume 2 of 3 is open' }).waitFor({ timeout: 20_000 });
     expect(s.problems).toEqual([]);
   }, 120_000);
 });
