@@ -1,7 +1,8 @@
-// UI end to end: a DICOM series with a missing slice, and one with several volumes at each position. The study browser marks it ("slices missing", with why), the
+// UI end to end: a DICOM series with a missing slice. The study browser marks it ("slices missing", with why), the
 // plain Open refuses it with the reason, "Open with slices missing" opens it with the missing plane filled in
 // (interpolated, and the status bar says so on that plane), and the model panel then says so before Run (a 'series'
-// warning). Chromium + test host + the real engine host.
+// warning). And a series with several volumes at each position: each volume listed, the one picked opened and named.
+// Chromium + test host + the real engine host.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
