@@ -153,6 +153,14 @@ export async function makeSeeds(samplesDir: string | null, kinds: readonly FuzzK
         return u8(readFileSync(file));
       });
       for (const at of [0, 2, 4]) seeds.push({ kind: 'dicom-series', name: `generated 5-slice series, slice ${at}`, ext: '', bytes: slices[at]!, series: { slices, at } });
+      // Two volumes at each of the five positions (a time series): split into volumes, the first opened.
+      const second = Array.from({ length: 5 }, (_, k) => {
+        const file = path.join(tmp, `t${k}.dcm`);
+        writeCtSlice(file, { rows: w, columns: w, pixels: new Uint16Array(w * w).map((_, i) => (i * 31 + k * 7) % 4096), positionMm: [0, 0, k], orientation: [1, 0, 0, 0, 1, 0], pixelSpacingMm: [0.5, 0.5], sliceThicknessMm: 1, rescaleIntercept: -1024, instanceNumber: 6 + k, seriesUid: '1.2.3.4.9', studyUid: '1.2.3.9', sopInstanceUid: `1.2.3.4.9.${6 + k}` });
+        return u8(readFileSync(file));
+      });
+      const twoVolumes = [...slices, ...second];
+      for (const at of [3, 7]) seeds.push({ kind: 'dicom-series', name: `generated series of two volumes, slice ${at}`, ext: '', bytes: twoVolumes[at]!, series: { slices: twoVolumes, at } });
       // The same with the slice at 2 mm lost: opened with slices missing, the gap is filled by interpolation.
       const gapped = [slices[0]!, slices[1]!, slices[3]!, slices[4]!];
       for (const at of [1, 2]) seeds.push({ kind: 'dicom-series', name: `generated series with a missing slice, slice ${at}`, ext: '', bytes: gapped[at]!, series: { slices: gapped, at } });
