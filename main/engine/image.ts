@@ -108,6 +108,18 @@ export function dtypeOf(data: PixelArray): DType {
   return 'float64';
 }
 
+/**
+ * out[i] = (1 - w) a[i] + w b[i] over out's length: a plane between two acquired ones (a missing slice filled in);
+ * integer types round to the nearest value.
+ */
+export function lerpSamples(a: PixelArray, b: PixelArray, w: number, out: PixelArray): void {
+  const rounds = !(out instanceof Float32Array || out instanceof Float64Array);
+  for (let i = 0; i < out.length; i++) {
+    const v = (1 - w) * Number(a[i]) + w * Number(b[i]);
+    out[i] = rounds ? Math.round(v) : v;
+  }
+}
+
 /** The `info --json` view of a source: geometry flattened into the fields that apply. */
 export function describe(src: ImageSource): ImageInfo {
   const info: ImageInfo = {

@@ -2,7 +2,7 @@
 // Every user-facing failure (missing file, empty folder, not an image, corrupt data) is an InputError: one line.
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { InputError, allocPixels, type ImageSource, type PixelBlock, type Region } from '../image';
+import { InputError, allocPixels, lerpSamples, type ImageSource, type PixelBlock, type Region } from '../image';
 import type { OpenOptions } from '../service';
 import { openSharp, pixelGeometry } from './raster-sharp';
 import { GeoTiffFormatError, openGeoTiff } from './geotiff';
@@ -258,13 +258,8 @@ async function openSliceFolder(dir: string, options: OpenOptions): Promise<Image
     while (!fileOfPlane.has(above)) above++;
     const a = (await opened[fileOfPlane.get(below)!]!.read(r)).data;
     const b = (await opened[fileOfPlane.get(above)!]!.read(r)).data;
-    const w = (z - below) / (above - below);
     const out = allocPixels(dtype, a.length);
-    const rounds = dtype !== 'float32' && dtype !== 'float64';
-    for (let i = 0; i < a.length; i++) {
-      const v = (1 - w) * Number(a[i]) + w * Number(b[i]);
-      out[i] = rounds ? Math.round(v) : v;
-    }
+    lerpSamples(a, b, (z - below) / (above - below), out);
     return out;
   }
 

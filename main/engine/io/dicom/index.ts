@@ -5,7 +5,7 @@
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DType, MedicalGeometry, Vec3 } from '../../../../preload/formats';
-import { BYTES_PER_SAMPLE, allocPixels, InputError, type ImageSource, type PixelArray, type PixelBlock, type Region } from '../../image';
+import { BYTES_PER_SAMPLE, allocPixels, InputError, lerpSamples, type ImageSource, type PixelArray, type PixelBlock, type Region } from '../../image';
 import { dicomDirReferencedFiles } from './dicomdir';
 import { readFileHeader, type DicomFileHeader } from './header';
 import { isDicomFile, parseFile, parseHeader } from './parse';
@@ -377,7 +377,6 @@ class DicomSeriesSource implements ImageSource {
 export function fillPlanes(out: PixelArray, planes: readonly number[], plane: number, depth: number, channels: number): void {
   if (planes.length === 0) return;
   const filled = new Set(planes);
-  const rounds = !(out instanceof Float32Array || out instanceof Float64Array);
   for (const z of planes) {
     let below = z - 1;
     while (below >= 0 && filled.has(below)) below--;
@@ -386,13 +385,8 @@ export function fillPlanes(out: PixelArray, planes: readonly number[], plane: nu
     if (below < 0 || above >= depth) continue; // never at an end: the series starts and ends on acquired slices
     const w = (z - below) / (above - below);
     for (let c = 0; c < channels; c++) {
-      const o = (c * depth + z) * plane;
-      const a = (c * depth + below) * plane;
-      const b = (c * depth + above) * plane;
-      for (let p = 0; p < plane; p++) {
-        const v = (1 - w) * Number(out[a + p]) + w * Number(out[b + p]);
-        out[o + p] = rounds ? Math.round(v) : v;
-      }
+      const at = (k: number): PixelArray => out.subarray((c * depth + k) * plane, (c * depth + k + 1) * plane);
+      lerpSamples(at(below), at(above), w, at(z));
     }
   }
 }
