@@ -96,3 +96,21 @@ describe('a DICOM series with several volumes at each position', () => {
     expect(text).not.toContain(`${UID}.1.3`);
   });
 });
+
+describe('a folder holding the same images twice', () => {
+  const tmp = tempDir('delineate-copies-');
+  afterAll(() => tmp.cleanup());
+  it('reads each image once: copies are neither slices sharing a position nor a second volume', async () => {
+    const dir = path.join(tmp.dir, 'study');
+    mkdirSync(path.join(dir, 'copy'), { recursive: true });
+    for (let z = 0; z < 4; z++) {
+      const slice = { rows: H, columns: W, pixels: new Uint16Array(W * H).fill(900 + z), positionMm: [0, 0, 2 * z] as [number, number, number], orientation: [1, 0, 0, 0, 1, 0], pixelSpacingMm: [1, 1] as [number, number], sliceThicknessMm: 2, rescaleIntercept: -1024, instanceNumber: z + 1, seriesUid: UID, studyUid: '1.2.826.0.1.3680043.9.7433.2.6', sopInstanceUid: `${UID}.7.${z + 1}` };
+      writeCtSlice(path.join(dir, `s${z}.dcm`), slice);
+      writeCtSlice(path.join(dir, 'copy', `s${z}.dcm`), slice);
+    }
+    const list = await listDicomSeries(dir);
+    expect(list.map((s) => [s.uid, s.slices])).toEqual([[UID, 4]]);
+    const src = await openDicom(dir);
+    expect([src.depth, src.meta.seriesVolume]).toEqual([4, undefined]);
+  });
+});

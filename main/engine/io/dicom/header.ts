@@ -34,6 +34,8 @@ export interface DicomFileHeader {
   transferSyntaxUid: string;
   noMetaHeader: boolean;
   sopClassUid?: string;
+  /** SOP Instance UID: the same image copied twice into a folder is read once. */
+  sopInstanceUid?: string;
   modality?: string;
   seriesInstanceUid?: string;
   seriesDescription?: string;
@@ -207,6 +209,7 @@ export function readFileHeader(path: string, parsed: ParsedFile): DicomFileHeade
     transferSyntaxUid: parsed.transferSyntaxUid,
     noMetaHeader: parsed.noMetaHeader,
     sopClassUid,
+    sopInstanceUid: str(ds, 'x00080018')?.trim(),
     modality: str(ds, TAG.modality),
     seriesInstanceUid: str(ds, TAG.seriesInstanceUid),
     seriesDescription: dicomText(ds, TAG.seriesDescription, 'LO'),

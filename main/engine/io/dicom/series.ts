@@ -89,8 +89,17 @@ export class SeriesProblem extends Error {}
 
 export function groupBySeries(headers: DicomFileHeader[]): SeriesGroup[] {
   const groups = new Map<string, SliceRef[]>();
+  // A folder holding the same images twice (a study copied into it again) is read once: the first copy of each image
+  // (same SOP Instance UID, position and file size), so copies are neither "slices sharing a position" nor a second
+  // volume. Different images a careless anonymiser gave one UID differ in position or size and are all kept.
+  const seen = new Set<string>();
   for (const file of headers) {
     if (!file.pixel && !file.floatPixelData) continue;
+    if (file.sopInstanceUid) {
+      const key = `${file.seriesInstanceUid ?? ''}|${file.sopInstanceUid}|${file.frames[0]?.positionMm?.join(',') ?? ''}|${file.fileSizeBytes}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+    }
     const uid = file.seriesInstanceUid ?? `file:${file.path}`;
     const list = groups.get(uid) ?? [];
     // Float-pixel files keep one placeholder slice so the series is listed and refused with its reason.
