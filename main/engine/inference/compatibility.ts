@@ -19,10 +19,10 @@ export type ManifestTraits = Pick<ModelManifest, 'id' | 'kinds' | 'input' | 'res
 /**
  * What the check reads of an image; `grey`: its colour channels were found equal (a grey picture saved as RGB);
  * `seriesNotOpened`: larger DICOM series of the same folder that could not be opened, and why (io/dicom);
- * `sliceNumberGaps`: slice numbers a stack of numbered slice files skips (io/index.ts; filled by interpolation, the
- * planes in `filledPlanes`); `geometryWarnings`: what a
+ * `sliceNumberGaps`: slice numbers a stack of numbered slice files skips (io/index.ts); `geometryWarnings`: what a
  * DICOM series was opened despite (gaps allowed, uneven spacing, no slice positions; io/dicom/series.ts);
- * `filledPlanes`: the planes of missing slices that series filled by interpolation (its only warning then is the gap).
+ * `filledPlanes`: the planes of missing slices either filled by interpolation (a DICOM series' only warning is then
+ * its gap).
  */
 export type ImageTraits = Pick<ImageSource, 'kind' | 'channels' | 'geometry' | 'width' | 'height'> & {
   grey?: boolean;
@@ -64,8 +64,6 @@ export function checkCompatibility(m: ManifestTraits, image: ImageTraits): RunWa
   for (const s of image.seriesNotOpened ?? []) {
     out.push({ code: 'series', message: `series: a larger series in this folder (${s.uid}) was not opened: ${s.problem}; this is the largest series that could be` });
   }
-  // Accepted with a note when the series opened (--allow-gaps, no slice positions): the distances rest on a guess,
-  // or, where whole missing slices were filled at their positions, what lies on those planes is interpolated.
   if (image.seriesVolume) {
     const { index, of, uid } = image.seriesVolume;
     out.push({ code: 'series', message: `series: this series holds ${of} volumes (${of} images at each slice position: time points, echoes or b-values); volume ${index} of ${of} is open (series ${uid}${index > 1 ? `#${index}` : ''}; the others open as ${uid}#2 to #${of})` });
@@ -74,6 +72,8 @@ export function checkCompatibility(m: ManifestTraits, image: ImageTraits): RunWa
     const n = image.imagesLeftOut.count;
     out.push({ code: 'series', message: `series: ${n} image${n > 1 ? 's' : ''} of this series with ${image.imagesLeftOut.why} (a localizer or reformat?) ${n > 1 ? 'were' : 'was'} left out; the volume is made of the images that agree` });
   }
+  // Accepted with a note when the series opened (--allow-gaps, no slice positions): the distances rest on a guess,
+  // or, where whole missing slices were filled at their positions, what lies on those planes is interpolated.
   const rests = image.filledPlanes?.length ? 'what is outlined and measured on those planes rests on interpolated images' : 'distances and volumes along the slices rest on the usual spacing';
   for (const g of image.geometryWarnings ?? []) out.push({ code: 'series', message: `series: ${g}; ${rests}` });
   const gaps = image.sliceNumberGaps ?? [];
