@@ -28,6 +28,7 @@ import { addSizeRanges, rangesFromPixels, sizeRangesPx, type SizeRangeParams } f
 import { applyCalibration, calibratedOutputs, calibrationOf } from './inference/calibration';
 import { overlayBitmap } from './export/overlay';
 import { resultRasters, writeResultFolder, type ResultRasters } from './export/results';
+import { segAsLabels, segReferencedSeries } from './export/dicom-seg';
 import { modelMinObjectPx, openOptionsOf, openSession, prepareSegment, inferenceRecord, sourceRecord, tileProgress, timedRun, validityOf, type SegmentOptions } from './segment-setup';
 import { segmentWindowed, useWindowed } from './windowed';
 import { planResample } from './inference/resample';
@@ -493,9 +494,14 @@ function minSizePixels(image: ImageSource, options: MeasureOptions): number | un
  * instances written; the streamed path for class-id rasters leaves `document.instances` empty (they are on disk).
  */
 export async function measureFiles(imagePath: string, labelsPath: string, outDir: string, options: MeasureOptions): Promise<{ document: InstancesDocument; instanceCount: number; files: string[] }> {
-  const openOptions: OpenOptions = options.spacingMm ? { spacingMm: options.spacingMm } : {};
+  // A DICOM SEG (an expert's outline from another tool, or our own export) is put back onto the series it references.
+  const segRef = await segReferencedSeries(labelsPath);
+  const seg = segRef ? await segAsLabels(imagePath, labelsPath, segRef.seriesInstanceUid) : null;
+  if (seg && options.labelsAre === 'instances') throw new InputError(labelsPath, 'a DICOM SEG holds segments (classes), not instance ids: leave out --labels-are instances');
+  const openOptions: OpenOptions = { ...(options.spacingMm ? { spacingMm: options.spacingMm } : {}), ...(seg?.seriesUid ? { seriesUid: seg.seriesUid, allowGaps: true } : {}) };
+  if (seg) options = { ...options, classes: options.classes ?? seg.classes };
   // NIfTI volumes above the streaming threshold are read slice by slice, never whole (given instances: in memory).
-  const volume = options.labelsAre !== 'instances' ? await openStreamedVolume(imagePath, labelsPath, streamingThresholdPx()) : null;
+  const volume = options.labelsAre !== 'instances' && !seg ? await openStreamedVolume(imagePath, labelsPath, streamingThresholdPx()) : null;
   if (volume) {
     if (options.zones) throw new InputError(imagePath, '--zones needs a georeferenced image');
     const minSizePx = minSizePixels(volume.info, options);
@@ -508,29 +514,32 @@ export async function measureFiles(imagePath: string, labelsPath: string, outDir
   }
   const image = await openImage(imagePath, openOptions);
   try {
-    const labelSrc = await openImage(labelsPath, openOptions);
     let block: PixelBlock;
-    try {
-      if (labelSrc.width !== image.width || labelSrc.height !== image.height || labelSrc.depth !== image.depth) {
-        throw new InputError(labelsPath, `label map is ${labelSrc.width}x${labelSrc.height}x${labelSrc.depth}; the image is ${image.width}x${image.height}x${image.depth}`);
+    if (seg) block = { data: seg.labels, width: image.width, height: image.height, depth: image.depth, channels: 1, dtype: seg.labels instanceof Uint16Array ? 'uint16' : 'uint8' };
+    else {
+      const labelSrc = await openImage(labelsPath, openOptions);
+      try {
+        if (labelSrc.width !== image.width || labelSrc.height !== image.height || labelSrc.depth !== image.depth) {
+          throw new InputError(labelsPath, `label map is ${labelSrc.width}x${labelSrc.height}x${labelSrc.depth}; the image is ${image.width}x${image.height}x${image.depth}`);
+        }
+        if (labelSrc.channels !== 1) throw new InputError(labelsPath, `a label map has one channel; this has ${labelSrc.channels}`);
+        // 2D rasters above the streaming threshold are read strip by strip (classes or given instances, with zones).
+        if (image.depth === 1 && image.kind !== 'medical' && image.width * image.height > streamingThresholdPx()) {
+          const minSizePx = minSizePixels(image, options);
+          return await measureFilesStreamed(image, labelSrc, outDir, {
+            connectivity: options.connectivity ?? 8,
+            defaultClass: (id) => ({ name: `class ${id}`, color: DEFAULT_COLORS[(id - 1) % DEFAULT_COLORS.length]! }),
+            ...(minSizePx ? { minSizePx } : {}),
+            ...(options.classes ? { classes: options.classes } : {}),
+            ...(options.labelsAre === 'instances' ? { labelsAre: 'instances' as const } : {}),
+            ...(options.classOfInstance ? { classOfInstance: options.classOfInstance } : {}),
+            ...(options.zones ? { zones: options.zones } : {}),
+          });
+        }
+        block = await labelSrc.read();
+      } finally {
+        await labelSrc.close();
       }
-      if (labelSrc.channels !== 1) throw new InputError(labelsPath, `a label map has one channel; this has ${labelSrc.channels}`);
-      // 2D rasters above the streaming threshold are read strip by strip (classes or given instances, with zones).
-      if (image.depth === 1 && image.kind !== 'medical' && image.width * image.height > streamingThresholdPx()) {
-        const minSizePx = minSizePixels(image, options);
-        return await measureFilesStreamed(image, labelSrc, outDir, {
-          connectivity: options.connectivity ?? 8,
-          defaultClass: (id) => ({ name: `class ${id}`, color: DEFAULT_COLORS[(id - 1) % DEFAULT_COLORS.length]! }),
-          ...(minSizePx ? { minSizePx } : {}),
-          ...(options.classes ? { classes: options.classes } : {}),
-          ...(options.labelsAre === 'instances' ? { labelsAre: 'instances' as const } : {}),
-          ...(options.classOfInstance ? { classOfInstance: options.classOfInstance } : {}),
-          ...(options.zones ? { zones: options.zones } : {}),
-        });
-      }
-      block = await labelSrc.read();
-    } finally {
-      await labelSrc.close();
     }
     const { width: W, height: H, depth: D } = image;
     let { labels, maxValue } = toLabelArray(block, labelsPath);

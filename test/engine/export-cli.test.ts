@@ -149,6 +149,22 @@ describe('delineate export', () => {
     expect(await main(['export', geo.result, '--to', 'seg', '--out', seg])).toBe(2); // not a DICOM result
   });
 
+  it('measures a DICOM SEG against its series: the SEG back as a label map, its segments as classes', async () => {
+    const seg = path.join(tmp.dir, 'm.seg.dcm');
+    expect(await main(['export', medResult, '--to', 'seg', '--out', seg])).toBe(0);
+    const out = path.join(tmp.dir, 'from-seg');
+    expect(await main(['measure', series, seg, '--out', out])).toBe(0);
+    const doc = JSON.parse(readFileSync(path.join(out, 'instances.json'), 'utf8')) as InstancesDocument;
+    expect(doc.classes.map((c) => c.name)).toEqual(['tumor']);
+    expect(doc.instances.map((i) => [i.classId, i.pixelCount])).toEqual([[1, medLabels.filter((v) => v === 1).length]]);
+    expect(doc.source.seriesInstanceUid).toBe('1.2.826.0.1.3680043.9.7433.3.91');
+    // A SEG of another series: said, naming the series it was made from.
+    const other = path.join(tmp.dir, 'other-ct');
+    mkdirSync(other);
+    writeCtSeries(other, { width: 16, height: 12, depth: 4, spacingMm: [0.9, 0.9, 3], orientation: [1, 0, 0, 0, 1, 0], originMm: [0, 0, 0], rescaleIntercept: -1024, value: () => 900, fileName: (z) => `o${z}.dcm`, instanceNumber: (z) => z + 1, seriesUid: '1.2.826.0.1.3680043.9.7433.3.92' });
+    expect(await main(['measure', other, seg, '--out', path.join(tmp.dir, 'wrong')])).toBe(2);
+  });
+
   it('a writer failing half-way leaves the previous file and no temporary behind', async () => {
     const dir = path.join(tmp.dir, 'fail');
     mkdirSync(dir);

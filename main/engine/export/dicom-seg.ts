@@ -415,6 +415,44 @@ function code(v: NaturalValue): CodedTerm | undefined {
   return { CodeValue: String(item.CodeValue ?? ''), CodingSchemeDesignator: String(item.CodingSchemeDesignator ?? ''), CodeMeaning: String(item.CodeMeaning ?? '') };
 }
 
+/** The series a DICOM SEG file was made from (its first Referenced Series), or null when the file is not a SEG. */
+export async function segReferencedSeries(file: string): Promise<{ seriesInstanceUid: string | null } | null> {
+  let parsed;
+  try {
+    parsed = await parseHeader(file);
+  } catch {
+    return null;
+  }
+  const ds = parsed.dataSet;
+  if (str(ds, TAG.sopClassUid)?.trim() !== SEG_SOP_CLASS) return null;
+  const ref = ds.elements['x00081115']?.items?.[0]?.dataSet;
+  const uid = ref ? str(ref, TAG.seriesInstanceUid)?.trim() : undefined;
+  return { seriesInstanceUid: uid ?? null };
+}
+
+/**
+ * A DICOM SEG (from this app, 3D Slicer, OHIF, a PACS) as a label map on the series `image` holds (the one it
+ * references, when the folder holds several), its segments as classes in segment-number order.
+ */
+export async function segAsLabels(image: string, segFile: string, referencedSeries: string | null): Promise<{ labels: Uint8Array | Uint16Array; classes: ManifestClass[]; seriesUid?: string }> {
+  let source: SegSource;
+  try {
+    source = await readSegSource(image, referencedSeries ? { seriesUid: referencedSeries } : {});
+  } catch (err) {
+    if (referencedSeries && err instanceof InputError && /no series with the requested/.test(err.message)) {
+      throw new InputError(segFile, `the SEG was made from series ${referencedSeries}, which ${image} does not hold`);
+    }
+    throw err;
+  }
+  const imported = await importDicomSeg(segFile, source);
+  if (imported.framesPlaced === 0) throw new InputError(segFile, `no frame of the SEG lies on a slice of ${image} (another series?)`);
+  const byNumber = new Map(imported.segments.map((s) => [s.number, s]));
+  const count = imported.segments.reduce((m, s) => Math.max(m, s.number), 0);
+  const palette = ['#e6194b', '#3cb44b', '#4363d8', '#f58231', '#911eb4', '#46f0f0', '#f032e6', '#bcf60c'];
+  const classes = Array.from({ length: count }, (_, i) => ({ name: byNumber.get(i + 1)?.label ?? `segment ${i + 1}`, color: palette[i % palette.length]! }));
+  return { labels: imported.labels, classes, ...(referencedSeries ? { seriesUid: referencedSeries } : {}) };
+}
+
 /**
  * Reads a binary DICOM SEG onto its source series: label value = segment number (a later segment wins where segments
  * overlap). Frames are placed by their Source Image's SOP Instance UID, else by plane position.
