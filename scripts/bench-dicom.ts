@@ -71,3 +71,6 @@ try {
   rmSync(dir, { recursive: true, force: true });
 }
 }
+
+// `node scripts/run-ts.mjs scripts/bench-dicom.ts [depth]` (what `npm run bench -- dicom` runs).
+if (/bench-dicom\.c?js$/.test(process.argv[1] ?? '')) void benchDicom(process.argv[2] !== undefined ? Number(process.argv[2]) : undefined);
