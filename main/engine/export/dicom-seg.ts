@@ -97,26 +97,18 @@ export async function readSegSource(input: string, options: { seriesUid?: string
     if (typeof uid !== 'string' || src.geometry.type !== 'medical') throw new InputError(input, 'DICOM SEG needs a DICOM series with a SeriesInstanceUID');
     const geometry = src.geometry;
     // Exactly the images the reader built the volume from (not a localizer or another volume filed under the same
-    // series UID), each on its plane.
+    // series UID), each on its plane, with the UIDs the reader read from their headers.
     const planes = dicomPlanesOf(src) ?? [];
     const slices: Array<SegSourceSlice | undefined> = new Array(src.depth);
-    const headers = new Map<string, Awaited<ReturnType<typeof parseHeader>>>();
-    let first: Awaited<ReturnType<typeof parseHeader>> | undefined;
     for (const p of planes) {
-      let parsed = headers.get(p.path);
-      if (!parsed) {
-        parsed = await parseHeader(p.path);
-        headers.set(p.path, parsed);
-      }
-      const ds = parsed.dataSet;
-      const sopInstanceUid = str(ds, 'x00080018');
-      const sopClassUid = str(ds, TAG.sopClassUid);
+      const { sopInstanceUid, sopClassUid } = p;
       if (!sopInstanceUid || !sopClassUid) throw new InputError(p.path, 'an image of the series has no SOP Instance UID or SOP Class UID, which a DICOM SEG must reference');
       const at = p.positionMm ?? ([0, 1, 2].map((r) => geometry.originMm[r]! + geometry.direction[6 + r]! * p.z * geometry.spacingMm[2]) as Vec3);
       // An enhanced (multi-frame) image is referenced frame by frame (ReferencedFrameNumber).
       slices[p.z] = { sopClassUid, sopInstanceUid, ...(p.frames > 1 ? { frameNumber: p.frameIndex + 1 } : {}), positionMm: [...at] as Vec3 };
-      first ??= parsed;
     }
+    // Patient and study attributes: from the first image (one header read, not one per slice).
+    const first = planes[0] ? await parseHeader(planes[0].path) : undefined;
     const missing = slices.findIndex((s) => s === undefined);
     const filled = Array.isArray(src.meta.filledPlanes) ? (src.meta.filledPlanes as number[]) : [];
     if (filled.includes(missing)) {

@@ -211,6 +211,8 @@ function prepareSeries(label: string, chosen: SeriesGroup, options: DicomOpenOpt
 /** One acquired slice of an opened DICOM volume: the file, its frame (from 0), and the plane it went to. */
 export interface DicomPlaneRef {
   path: string;
+  sopInstanceUid?: string;
+  sopClassUid?: string;
   frameIndex: number;
   /** Frames in that file: above 1, an enhanced (multi-frame) image. */
   frames: number;
@@ -362,6 +364,8 @@ class DicomSeriesSource implements ImageSource {
   planes(): DicomPlaneRef[] {
     return this.series.slices.map((s, i) => ({
       path: s.file.path,
+      ...(s.file.sopInstanceUid ? { sopInstanceUid: s.file.sopInstanceUid } : {}),
+      ...(s.file.sopClassUid ? { sopClassUid: s.file.sopClassUid } : {}),
       frameIndex: s.frameIndex,
       frames: s.file.numberOfFrames,
       z: this.series.planeOf[i] ?? i,
