@@ -134,31 +134,29 @@ export async function makeSeeds(samplesDir: string | null, kinds: readonly FuzzK
       // Five slices of one series, 1 mm apart; the case mutates the first, a middle or the last one, so the series
       // assembly (sorting, spacing, consistency) meets one damaged member among good ones.
       const w = 20;
-      const slices = Array.from({ length: 5 }, (_, k) => {
-        const file = path.join(tmp, `s${k}.dcm`);
+      /** Slice k (at k mm) of series 1.2.3.4.9 as file `name`, numbered `n` (the second volume: n = 6..10). */
+      const slice = (name: string, k: number, n: number, seed: [number, number]): Uint8Array => {
+        const file = path.join(tmp, name);
         writeCtSlice(file, {
           rows: w,
           columns: w,
-          pixels: new Uint16Array(w * w).map((_, i) => (i * 37 + k * 101) % 4096),
+          pixels: new Uint16Array(w * w).map((_, i) => (i * seed[0] + k * seed[1]) % 4096),
           positionMm: [0, 0, k],
           orientation: [1, 0, 0, 0, 1, 0],
           pixelSpacingMm: [0.5, 0.5],
           sliceThicknessMm: 1,
           rescaleIntercept: -1024,
-          instanceNumber: k + 1,
+          instanceNumber: n,
           seriesUid: '1.2.3.4.9',
           studyUid: '1.2.3.9',
-          sopInstanceUid: `1.2.3.4.9.${k + 1}`,
+          sopInstanceUid: `1.2.3.4.9.${n}`,
         });
         return u8(readFileSync(file));
-      });
+      };
+      const slices = Array.from({ length: 5 }, (_, k) => slice(`s${k}.dcm`, k, k + 1, [37, 101]));
       for (const at of [0, 2, 4]) seeds.push({ kind: 'dicom-series', name: `generated 5-slice series, slice ${at}`, ext: '', bytes: slices[at]!, series: { slices, at } });
       // Two volumes at each of the five positions (a time series): split into volumes, the first opened.
-      const second = Array.from({ length: 5 }, (_, k) => {
-        const file = path.join(tmp, `t${k}.dcm`);
-        writeCtSlice(file, { rows: w, columns: w, pixels: new Uint16Array(w * w).map((_, i) => (i * 31 + k * 7) % 4096), positionMm: [0, 0, k], orientation: [1, 0, 0, 0, 1, 0], pixelSpacingMm: [0.5, 0.5], sliceThicknessMm: 1, rescaleIntercept: -1024, instanceNumber: 6 + k, seriesUid: '1.2.3.4.9', studyUid: '1.2.3.9', sopInstanceUid: `1.2.3.4.9.${6 + k}` });
-        return u8(readFileSync(file));
-      });
+      const second = Array.from({ length: 5 }, (_, k) => slice(`t${k}.dcm`, k, 6 + k, [31, 7]));
       const twoVolumes = [...slices, ...second];
       for (const at of [3, 7]) seeds.push({ kind: 'dicom-series', name: `generated series of two volumes, slice ${at}`, ext: '', bytes: twoVolumes[at]!, series: { slices: twoVolumes, at } });
       // The same with the slice at 2 mm lost: opened with slices missing, the gap is filled by interpolation.
