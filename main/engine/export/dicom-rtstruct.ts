@@ -10,7 +10,7 @@ import type { ManifestClass } from '../../../preload/formats';
 import { InputError } from '../image';
 import { writeFileAtomic } from '../io/atomic';
 import { traceRings } from '../postprocess/contours';
-import { encodePart10, fmtDs, newUid, sourceInstances, today, type SegSource } from './dicom-seg';
+import { encodePart10, fmtDs, newUid, segmentPlans, sourceInstances, today, type SegmentPlan, type SegSource } from './dicom-seg';
 
 export const RT_STRUCTURE_SET_SOP_CLASS = '1.2.840.10008.5.1.4.1.1.481.3';
 /** Referenced SOP Class of RT Referenced Study items, as planning systems write it (Detached Study Management). */
@@ -31,13 +31,6 @@ export interface RtStructInput {
   softwareVersion?: string;
 }
 
-interface RoiPlan {
-  number: number;
-  name: string;
-  color: string;
-  matches: (i: number) => boolean;
-}
-
 /** '#rrggbb' -> [r, g, b] (ROI Display Color). */
 function rgb(hex: string): [number, number, number] {
   const m = /^#?([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})$/i.exec(hex);
@@ -45,7 +38,7 @@ function rgb(hex: string): [number, number, number] {
 }
 
 /** Contours of one ROI on one slice, as ContourData (x, y, z in mm, flat), outer rings and holes alike. */
-function sliceContours(plan: RoiPlan, s: SegSource, z: number): number[][] {
+function sliceContours(plan: SegmentPlan, s: SegSource, z: number): number[][] {
   const w = s.columns;
   const h = s.rows;
   const base = z * w * h;
@@ -81,18 +74,8 @@ function sliceContours(plan: RoiPlan, s: SegSource, z: number): number[][] {
 
 /** The RT Structure Set as Part 10 bytes. */
 export function buildRtStruct(input: RtStructInput): Uint8Array {
-  const { source: s, classes } = input;
-  const plans: RoiPlan[] = [];
-  if (input.perInstance) {
-    if (!input.instances) throw new Error('per-object ROIs need the instance map');
-    const map = input.instances.map;
-    for (const rec of input.instances.records) {
-      const cls = classes[rec.classId - 1];
-      if (cls) plans.push({ number: plans.length + 1, name: `${cls.name} ${rec.id}`, color: cls.color, matches: (i) => map[i] === rec.id });
-    }
-  } else {
-    classes.forEach((cls, k) => plans.push({ number: k + 1, name: cls.name, color: cls.color, matches: (i) => input.labels[i] === k + 1 }));
-  }
+  const s = input.source;
+  const plans = segmentPlans(input);
   if (plans.length === 0) throw new InputError('rtstruct', 'nothing to export: the result has no classes');
   const { date, time } = today();
   const sopInstanceUid = newUid();
@@ -109,7 +92,7 @@ export function buildRtStruct(input: RtStructInput): Uint8Array {
     }
     // An ROI without contours (a class the model did not find) is still listed, without a Contour Sequence (which,
     // when present, must hold an item).
-    return { ROIDisplayColor: rgb(p.color), ReferencedROINumber: p.number, ...(contours.length ? { ContourSequence: contours } : {}) };
+    return { ROIDisplayColor: rgb(p.cls.color), ReferencedROINumber: p.number, ...(contours.length ? { ContourSequence: contours } : {}) };
   });
   const ds: NaturalDataset = {
     SpecificCharacterSet: 'ISO_IR 192',
@@ -147,7 +130,7 @@ export function buildRtStruct(input: RtStructInput): Uint8Array {
     StructureSetROISequence: plans.map((p) => ({
       ROINumber: p.number,
       ReferencedFrameOfReferenceUID: s.frameOfReferenceUid,
-      ROIName: p.name.slice(0, 64),
+      ROIName: p.label.slice(0, 64),
       ROIGenerationAlgorithm: input.edited ? 'SEMIAUTOMATIC' : 'AUTOMATIC',
       ROIGenerationDescription: `${input.algorithm.name} ${input.algorithm.version}`.slice(0, 64),
     })),

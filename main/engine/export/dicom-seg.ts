@@ -200,12 +200,31 @@ export interface SegTracking {
   trackingUid: string;
 }
 
-interface SegmentPlan {
+/** One segment of a SEG (one ROI of an RT Structure Set): a class, or one object with --per-instance. */
+export interface SegmentPlan {
   number: number;
   label: string;
   cls: ManifestClass;
   matches: (i: number) => boolean;
   tracking?: SegTracking;
+}
+
+/** The segments of a result, numbered from 1: one per class, or one per object ("<class> <id>") with perInstance. */
+export function segmentPlans(input: Pick<SegExportInput, 'classes' | 'labels' | 'instances' | 'perInstance' | 'tracking'>): SegmentPlan[] {
+  const plans: SegmentPlan[] = [];
+  if (input.perInstance) {
+    if (!input.instances) throw new Error('per-instance segments need the instance map');
+    const map = input.instances.map;
+    for (const rec of input.instances.records) {
+      const cls = input.classes[rec.classId - 1];
+      if (!cls) continue;
+      const tracking = input.tracking?.get(rec.id);
+      plans.push({ number: plans.length + 1, label: `${cls.name} ${rec.id}`, cls, matches: (i) => map[i] === rec.id, ...(tracking ? { tracking } : {}) });
+    }
+  } else {
+    input.classes.forEach((cls, k) => plans.push({ number: k + 1, label: cls.name, cls, matches: (i) => input.labels[i] === k + 1 }));
+  }
+  return plans;
 }
 
 export const today = (): { date: string; time: string } => {
@@ -218,23 +237,11 @@ export const fmtDs = (v: number): number => Number(v.toPrecision(10));
 
 /** The SEG as Part 10 bytes. */
 export function buildDicomSeg(input: SegExportInput): Uint8Array {
-  const { source: s, classes } = input;
+  const s = input.source;
   const plane = s.rows * s.columns;
   const depth = s.slices.length;
   if (input.labels.length !== plane * depth) throw new RangeError(`label map has ${input.labels.length} voxels, the series ${plane * depth}`);
-  const plans: SegmentPlan[] = [];
-  if (input.perInstance) {
-    if (!input.instances) throw new Error('per-instance segments need the instance map');
-    const map = input.instances.map;
-    for (const rec of input.instances.records) {
-      const cls = classes[rec.classId - 1];
-      if (!cls) continue;
-      const tracking = input.tracking?.get(rec.id);
-      plans.push({ number: plans.length + 1, label: `${cls.name} ${rec.id}`, cls, matches: (i) => map[i] === rec.id, ...(tracking ? { tracking } : {}) });
-    }
-  } else {
-    classes.forEach((cls, k) => plans.push({ number: k + 1, label: cls.name, cls, matches: (i) => input.labels[i] === k + 1 }));
-  }
+  const plans = segmentPlans(input);
   // Frames: (segment, slice) pairs with at least one pixel, segment-major.
   const frames: Array<{ seg: SegmentPlan; z: number }> = [];
   for (const seg of plans) {
