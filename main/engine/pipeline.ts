@@ -499,7 +499,7 @@ export async function measureFiles(imagePath: string, labelsPath: string, outDir
   const seg = segRef ? await segAsLabels(imagePath, labelsPath, segRef.seriesInstanceUid) : null;
   if (seg && options.labelsAre === 'instances') throw new InputError(labelsPath, 'a DICOM SEG holds segments (classes), not instance ids: leave out --labels-are instances');
   const openOptions: OpenOptions = { ...(options.spacingMm ? { spacingMm: options.spacingMm } : {}), ...(seg?.seriesUid ? { seriesUid: seg.seriesUid, allowGaps: true } : {}) };
-  if (seg) options = { ...options, classes: options.classes ?? seg.classes };
+  if (seg) options = { ...options, classes: options.classes ?? seg.segmentNames.map((name, i) => ({ name, color: DEFAULT_COLORS[i % DEFAULT_COLORS.length]! })) };
   // NIfTI volumes above the streaming threshold are read slice by slice, never whole (given instances: in memory).
   const volume = options.labelsAre !== 'instances' && !seg ? await openStreamedVolume(imagePath, labelsPath, streamingThresholdPx()) : null;
   if (volume) {

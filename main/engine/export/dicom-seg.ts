@@ -431,9 +431,9 @@ export async function segReferencedSeries(file: string): Promise<{ seriesInstanc
 
 /**
  * A DICOM SEG (from this app, 3D Slicer, OHIF, a PACS) as a label map on the series `image` holds (the one it
- * references, when the folder holds several), its segments as classes in segment-number order.
+ * references, when the folder holds several), and its segments' labels in segment-number order (the class names).
  */
-export async function segAsLabels(image: string, segFile: string, referencedSeries: string | null): Promise<{ labels: Uint8Array | Uint16Array; classes: ManifestClass[]; seriesUid?: string }> {
+export async function segAsLabels(image: string, segFile: string, referencedSeries: string | null): Promise<{ labels: Uint8Array | Uint16Array; segmentNames: string[]; seriesUid?: string }> {
   let source: SegSource;
   try {
     source = await readSegSource(image, referencedSeries ? { seriesUid: referencedSeries } : {});
@@ -447,9 +447,8 @@ export async function segAsLabels(image: string, segFile: string, referencedSeri
   if (imported.framesPlaced === 0) throw new InputError(segFile, `no frame of the SEG lies on a slice of ${image} (another series?)`);
   const byNumber = new Map(imported.segments.map((s) => [s.number, s]));
   const count = imported.segments.reduce((m, s) => Math.max(m, s.number), 0);
-  const palette = ['#e6194b', '#3cb44b', '#4363d8', '#f58231', '#911eb4', '#46f0f0', '#f032e6', '#bcf60c'];
-  const classes = Array.from({ length: count }, (_, i) => ({ name: byNumber.get(i + 1)?.label ?? `segment ${i + 1}`, color: palette[i % palette.length]! }));
-  return { labels: imported.labels, classes, ...(referencedSeries ? { seriesUid: referencedSeries } : {}) };
+  const segmentNames = Array.from({ length: count }, (_, i) => byNumber.get(i + 1)?.label ?? `segment ${i + 1}`);
+  return { labels: imported.labels, segmentNames, ...(referencedSeries ? { seriesUid: referencedSeries } : {}) };
 }
 
 /**

@@ -10,7 +10,7 @@ import { dicomDirReferencedFiles } from './dicomdir';
 import { readFileHeader, type DicomFileHeader } from './header';
 import { isDicomFile, parseFile, parseHeader } from './parse';
 import { openFrameReader, outputDType, undecodableReason, writeFrame, type FrameReader } from './pixels';
-import { assembleSeries, groupBySeries, seriesUidOfKey, SeriesProblem, type AssembledSeries, type SeriesGroup } from './series';
+import { assembleSeries, describeVolume, groupBySeries, seriesUidOfKey, SeriesProblem, type AssembledSeries, type SeriesGroup } from './series';
 import { describeSyntax, transferSyntax } from './tags';
 import { checkDecodedSize } from '../limits';
 
@@ -108,8 +108,8 @@ function summarize(group: SeriesGroup): DicomSeriesSummary {
     size: [f.columns, f.rows, group.slices.length],
     transferSyntax: f.transferSyntaxUid,
   };
-  if (f.seriesDescription) summary.description = f.seriesDescription;
-  if (group.volume) summary.description = `${summary.description ?? 'series'} (volume ${group.volume.index} of ${group.volume.of})`;
+  const description = describeVolume(f.seriesDescription, group.volume);
+  if (description) summary.description = description;
   if (f.modality) summary.modality = f.modality;
   return summary;
 }

@@ -12,7 +12,7 @@ import { readFileHeader, str, type DicomFileHeader } from './header';
 import { isDicomFile, parseHeader } from './parse';
 import { patientHeaderOf } from './patient';
 import { undecodableReason } from './pixels';
-import { assembleSeries, groupBySeries, type SeriesGroup } from './series';
+import { assembleSeries, describeVolume, groupBySeries, type SeriesGroup } from './series';
 import { TAG } from './tags';
 import { openDicom } from './index';
 
@@ -168,9 +168,9 @@ async function describeSeries(group: SeriesGroup, thumbnailSize: number): Promis
     size: [f.columns, f.rows, group.slices.length],
     dir: commonFolder(files),
   };
-  if (f.seriesDescription) series.description = f.seriesDescription.trim();
-  // One of several volumes at each position (time points, echoes, b-values): each is listed and opens on its own.
-  if (group.volume) series.description = `${series.description ?? 'series'} (volume ${group.volume.index} of ${group.volume.of})`;
+  // One of several volumes at each position (time points, echoes, b-values) is listed, and opens, on its own.
+  const description = describeVolume(f.seriesDescription?.trim(), group.volume);
+  if (description) series.description = description;
   if (f.modality) series.modality = f.modality.trim();
   const reason = undecodableReason(f);
   if (reason) {

@@ -34,6 +34,11 @@ export function seriesKeyOf(source: { seriesInstanceUid?: unknown; seriesVolume?
   return typeof n === 'number' && Number.isInteger(n) && n >= 2 ? `${uid}#${n}` : uid;
 }
 
+/** A series description with the volume named when its series holds several ("DSC (volume 2 of 3)"). */
+export function describeVolume(description: string | undefined, volume: SeriesGroup['volume']): string | undefined {
+  return volume ? `${description ?? 'series'} (volume ${volume.index} of ${volume.of})` : description;
+}
+
 /** The SeriesInstanceUID behind a group's key (a volume's "#n" taken off), or undefined for a file without one. */
 export function seriesUidOfKey(key: string): string | undefined {
   return key.startsWith('file:') ? undefined : key.replace(/#\d+$/, '');
