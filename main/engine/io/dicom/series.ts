@@ -253,8 +253,8 @@ export function assembleSeries(group: SeriesGroup, allowGaps: boolean): Assemble
   const gaps = steps.filter((d) => d > 1.5 * spacingZ);
   const uneven = steps.filter((d) => d <= 1.5 * spacingZ && Math.abs(d - spacingZ) > tolerance);
   const problems: string[] = [];
+  const missing = gaps.reduce((n, d) => n + Math.round(d / spacingZ) - 1, 0);
   if (gaps.length > 0) {
-    const missing = gaps.reduce((n, d) => n + Math.round(d / spacingZ) - 1, 0);
     problems.push(`${gaps.length} gap(s) in the slice positions: about ${missing} missing slice(s) (largest step ${fmt(Math.max(...gaps))}, usual ${fmt(spacingZ)})`);
   }
   if (uneven.length > 0) {
@@ -269,8 +269,7 @@ export function assembleSeries(group: SeriesGroup, allowGaps: boolean): Assemble
   const filledPlanes: number[] = [];
   const wholeSteps = gaps.every((d) => Math.abs(d / spacingZ - Math.round(d / spacingZ)) <= 0.1);
   // No more planes made up than acquired: a longer gap is a damaged position or another acquisition, not lost slices.
-  const missingPlanes = gaps.reduce((n, d) => n + Math.round(d / spacingZ) - 1, 0);
-  if (gaps.length > 0 && uneven.length === 0 && wholeSteps && missingPlanes <= sorted.length) {
+  if (gaps.length > 0 && uneven.length === 0 && wholeSteps && missing <= sorted.length) {
     let plane = 0;
     for (let i = 1; i < sorted.length; i++) {
       const k = Math.max(1, Math.round((steps[i - 1] ?? spacingZ) / spacingZ));
